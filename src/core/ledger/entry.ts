@@ -1,0 +1,100 @@
+/**
+ * A ledger entry and its canonical encoding. The leaf of the Merkle tree is the RFC 8785 (JCS)
+ * encoding of the whole entry, position included, so any change of content or order changes the
+ * leaf hash of that entry.
+ */
+import canonicalize from 'canonicalize';
+import { invalid } from '../errors.ts';
+import { leafHash, type Hash } from './merkle.ts';
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+export interface LedgerEntry {
+  /** Position in the log, from 0; equal to the leaf index. */
+  seq: number;
+  /** RFC 3339 UTC time with milliseconds, from the writer's clock. */
+  time: string;
+  /** Who caused it: `token:ID`, `cli:USER`, `system`. */
+  actor: string;
+  /** Dotted event type, e.g. `token.created`, `note.observation`. */
+  kind: string;
+  /** What it is about, e.g. `token:abc123`. */
+  subject: string;
+  data: Json;
+}
+
+/** An entry before the store has given it its position. */
+export type NewEntry = Omit<LedgerEntry, 'seq' | 'time'> & { time?: string };
+
+/** Canonical JSON (RFC 8785) of any JSON value; rejects what JSON cannot carry. */
+export function canonicalJson(value: unknown): string {
+  assertJson(value, '$');
+  const out = canonicalize(value);
+  if (out === undefined) throw invalid('value cannot be encoded as JSON');
+  return out;
+}
+
+function assertJson(value: unknown, path: string): void {
+  if (value === null || typeof value === 'boolean' || typeof value === 'string') return;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw invalid(`${path} is not a finite number`);
+    return;
+  }
+  if (Array.isArray(value)) {
+    value.forEach((v, i) => assertJson(v, `${path}[${i}]`));
+    return;
+  }
+  if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    for (const [k, v] of Object.entries(value)) {
+      if (v === undefined) throw invalid(`${path}.${k} is undefined; omit the key instead`);
+      assertJson(v, `${path}.${k}`);
+    }
+    return;
+  }
+  throw invalid(`${path} is a ${typeof value}, which JSON cannot carry`);
+}
+
+/** An entry as stored: `data` kept as the canonical JSON text that was hashed. */
+export interface StoredEntry extends Omit<LedgerEntry, 'data'> {
+  dataJson: string;
+}
+
+/**
+ * The bytes hashed into the leaf: the RFC 8785 encoding of the entry. Members are written in JCS
+ * order (actor, data, kind, seq, subject, time) around the stored canonical `data` text, which
+ * spares re-encoding on verification; JSON.stringify of a string is the JCS string form.
+ */
+export function leafInput(e: StoredEntry): Buffer {
+  return Buffer.from(
+    `{"actor":${JSON.stringify(e.actor)},"data":${e.dataJson},"kind":${JSON.stringify(e.kind)},"seq":${e.seq},"subject":${JSON.stringify(e.subject)},"time":${JSON.stringify(e.time)}}`,
+    'utf8',
+  );
+}
+
+export function toStored(e: LedgerEntry): StoredEntry {
+  const { data, ...rest } = e;
+  return { ...rest, dataJson: canonicalJson(data) };
+}
+
+export function fromStored(e: StoredEntry): LedgerEntry {
+  const { dataJson, ...rest } = e;
+  return { ...rest, data: JSON.parse(dataJson) as Json };
+}
+
+export function entryLeafHash(e: LedgerEntry | StoredEntry): Hash {
+  return leafHash(leafInput('dataJson' in e ? e : toStored(e)));
+}
+
+/** Secrets never enter the ledger: refuse data whose keys look like one. */
+const SECRET_KEY = /^(token|secret|password|passwd|private_?key|totp_?seed|authorization|api_?key)$/i;
+
+export function assertNoSecrets(value: Json, path = 'data'): void {
+  if (Array.isArray(value)) {
+    value.forEach((v, i) => assertNoSecrets(v, `${path}[${i}]`));
+  } else if (value !== null && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      if (SECRET_KEY.test(k)) throw new Error(`ledger data must not carry secrets (${path}.${k})`);
+      assertNoSecrets(v, `${path}.${k}`);
+    }
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * Full verification of a log from its entries: recompute every leaf, compare it with the stored
+ * tree, recompute the root at every checkpoint size and at the head, and check checkpoint
+ * signatures. Fed entries in order, so it runs in constant memory over any number of entries.
+ */
+import { leafInput, type StoredEntry } from './entry.ts';
+import { CompactRange, leafHash, type Hash } from './merkle.ts';
+import { verifyCheckpointSignature, type SignedCheckpoint, type TrustedKey } from './checkpoint.ts';
+
+export interface BadEntry {
+  seq: number;
+  reason: string;
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  size: number;
+  entriesChecked: number;
+  checkpointsChecked: number;
+  firstBad: BadEntry | null;
+  message: string;
+}
+
+export interface LogVerifierOptions {
+  /** Checkpoints to check against, any order. */
+  checkpoints: readonly SignedCheckpoint[];
+  trustedKeys: readonly TrustedKey[];
+  /** Start after a known prefix (an export from seq N carries the compact range of [0, N)). */
+  prefix?: { size: number; hashes: Hash[] };
+  /** The head the store claims; its size and root must match what is recomputed. */
+  head?: { size: number; root: Hash };
+}
+
+export class LogVerifier {
+  private readonly range: CompactRange;
+  private readonly pending: SignedCheckpoint[];
+  private readonly start: number;
+  private firstBad: BadEntry | null = null;
+  private checkpointsChecked = 0;
+  /** The largest size at which the recomputed tree matched a signed checkpoint. */
+  private lastGood = 0;
+
+  constructor(private readonly opts: LogVerifierOptions) {
+    this.range = opts.prefix ? CompactRange.from(opts.prefix.hashes, opts.prefix.size) : new CompactRange();
+    this.start = this.range.size;
+    this.lastGood = this.start;
+    this.pending = [...opts.checkpoints].sort((a, b) => a.size - b.size);
+    for (const c of this.pending) {
+      const sig = verifyCheckpointSignature(c, opts.trustedKeys);
+      if (!sig.ok) this.fail({ seq: Math.max(0, c.size - 1), reason: `checkpoint at size ${c.size}: ${sig.reason}` });
+    }
+    // Checkpoints inside the prefix cannot be recomputed here; the last one can be matched.
+    while (this.pending.length > 0 && this.pending[0]!.size < this.start) this.pending.shift();
+    this.checkAt(this.start);
+  }
+
+  get ok(): boolean {
+    return this.firstBad === null;
+  }
+
+  /** Feed the next stored entry and, where the store has it, its stored leaf hash. */
+  push(entry: StoredEntry, storedLeaf: Hash | undefined): void {
+    const expected = this.range.size;
+    if (this.firstBad) return;
+    if (entry.seq !== expected) {
+      this.fail(
+        entry.seq > expected
+          ? { seq: expected, reason: `entry ${expected} is missing (the next stored entry is ${entry.seq}): deleted` }
+          : { seq: entry.seq, reason: `entry ${entry.seq} appears again after entry ${expected - 1}: inserted or reordered` },
+      );
+      return;
+    }
+    const leaf = leafHash(leafInput(entry));
+    if (storedLeaf === undefined && this.opts.head && entry.seq >= this.opts.head.size) {
+      this.fail({ seq: entry.seq, reason: `entry ${entry.seq} lies beyond the tree head (${this.opts.head.size}): inserted` });
+      return;
+    }
+    if (storedLeaf !== undefined && !storedLeaf.equals(leaf)) {
+      this.fail({ seq: entry.seq, reason: `entry ${entry.seq} does not match its leaf hash in the tree: altered, or moved from another position` });
+      return;
+    }
+    this.range.push(leaf);
+    this.checkAt(this.range.size);
+  }
+
+  private checkAt(size: number): void {
+    while (this.pending.length > 0 && this.pending[0]!.size === size) {
+      const c = this.pending.shift()!;
+      this.checkpointsChecked += 1;
+      if (this.firstBad) continue;
+      if (!this.range.root().equals(c.root)) {
+        this.fail({
+          seq: this.lastGood,
+          reason: `entries ${this.lastGood}..${size - 1} do not match the signed checkpoint at size ${size}: rewritten`,
+        });
+      } else {
+        this.lastGood = size;
+      }
+    }
+  }
+
+  private fail(bad: BadEntry): void {
+    if (!this.firstBad) this.firstBad = bad;
+  }
+
+  /** Close the run: checkpoints beyond the log and the head are checked here. */
+  finish(): VerifyReport {
+    const size = this.range.size;
+    for (const c of this.pending) {
+      this.checkpointsChecked += 1;
+      this.fail({ seq: size, reason: `a signed checkpoint covers ${c.size} entries but only ${size} exist: entries ${size}..${c.size - 1} were deleted` });
+    }
+    this.pending.length = 0;
+    const head = this.opts.head;
+    if (head && !this.firstBad) {
+      if (head.size > size) this.fail({ seq: size, reason: `the tree head covers ${head.size} entries but only ${size} exist: deleted` });
+      else if (!head.root.equals(this.range.root())) this.fail({ seq: this.lastGood, reason: `the stored tree head does not match entries ${this.lastGood}..${size - 1}: rewritten` });
+    }
+    const entriesChecked = size - this.start;
+    const ok = this.firstBad === null;
+    return {
+      ok,
+      size,
+      entriesChecked,
+      checkpointsChecked: this.checkpointsChecked,
+      firstBad: this.firstBad,
+      message: ok
+        ? `intact: ${entriesChecked} entries and ${this.checkpointsChecked} checkpoints verified`
+        : `entry ${this.firstBad!.seq}: ${this.firstBad!.reason}`,
+    };
+  }
+
+  root(): Hash {
+    return this.range.root();
+  }
+
+  get size(): number {
+    return this.range.size;
+  }
+}
