@@ -1,0 +1,194 @@
+/**
+ * The contract every Store implementation passes, run against SQLite and a real PostgreSQL
+ * (sqlite/sqlite-store.test.ts, postgres/postgres-store.test.ts).
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { entryLeafHash, type NewEntry } from '../core/ledger/entry.ts';
+import { CompactRange, frontierNodes, hashRanges, inclusionRanges, consistencyRanges, nodeKey, nodesForRanges, verifyConsistency, verifyInclusion } from '../core/ledger/merkle.ts';
+import type { Store } from './store.ts';
+
+export interface StoreFixture {
+  store: Store;
+  /**
+   * Open a second, independent store on the same database. Absent for SQLite: its driver is
+   * synchronous, so two handles in one thread would wait on each other's lock; processes
+   * sharing one file are tested in app/ledger/multi-process.test.ts.
+   */
+  reopen?: () => Promise<Store>;
+  /** A fresh, empty database of the same kind. */
+  fresh(): Promise<Store>;
+  cleanup(): Promise<void>;
+}
+
+const NOW = '2026-01-02T03:04:05.000Z';
+const note = (i: number): NewEntry => ({ actor: 'test', kind: 'note.observation', subject: `s${i}`, data: { i, text: `entry ${i}` } });
+
+export function storeContract(name: string, setup: () => Promise<StoreFixture>): void {
+  describe(`${name} store contract`, () => {
+    let fx: StoreFixture;
+    let store: Store;
+    beforeEach(async () => {
+      fx = await setup();
+      store = fx.store;
+    });
+    afterEach(async () => {
+      await fx.cleanup();
+    });
+
+    it('runs with durable commits', async () => {
+      const d = await store.durability();
+      if (d.dialect === 'sqlite') expect(d.settings).toEqual({ journal_mode: 'wal', synchronous: 'full' });
+      else expect(d.settings.synchronous_commit).toBe('on');
+    });
+
+    it('gives appended entries consecutive positions and a head that matches their leaves', async () => {
+      const a = await store.ledger.append([note(0), note(1)], NOW);
+      const b = await store.ledger.append([note(2)], NOW);
+      expect([...a, ...b].map((e) => e.seq)).toEqual([0, 1, 2]);
+      const c = new CompactRange();
+      [...a, ...b].forEach((e) => c.push(entryLeafHash(e)));
+      const head = await store.ledger.head();
+      expect(head.size).toBe(3);
+      expect(head.root.equals(c.root())).toBe(true);
+    });
+
+    it('keeps the time it is given and canonicalises data', async () => {
+      const [e] = await store.ledger.append([{ ...note(0), time: '2025-12-31T23:59:59.000Z', data: { b: 1, a: [true, null] } }], NOW);
+      const [row] = await store.ledger.page({ limit: 1, order: 'asc' });
+      expect(e!.time).toBe('2025-12-31T23:59:59.000Z');
+      expect(row!.dataJson).toBe('{"a":[true,null],"b":1}');
+    });
+
+    it('refuses to write secrets into the ledger', async () => {
+      await expect(store.ledger.append([{ ...note(0), data: { token: 'bwk_x' } }], NOW)).rejects.toThrow(/secret/);
+      expect((await store.ledger.head()).size).toBe(0);
+    });
+
+    it('commits an append with the change it records, or neither', async () => {
+      await expect(
+        store.transaction(async (tx) => {
+          await tx.meta.putIfAbsent('k', 'v');
+          await tx.ledger.append([note(0)], NOW);
+          throw new Error('change failed after the append');
+        }),
+      ).rejects.toThrow('change failed');
+      expect((await store.ledger.head()).size).toBe(0);
+      expect(await store.meta.get('k')).toBeUndefined();
+      expect(await store.ledger.page({ limit: 10, order: 'asc' })).toEqual([]);
+    });
+
+    it('serializes concurrent appends into one tree', async () => {
+      const other = fx.reopen ? await fx.reopen() : store;
+      try {
+        await Promise.all(
+          Array.from({ length: 30 }, (_, i) => (i % 2 ? other : store).ledger.append([note(i), note(i + 100)], NOW)),
+        );
+      } finally {
+        if (other !== store) await other.close();
+      }
+      const c = new CompactRange();
+      let expected = 0;
+      for await (const { entry, leaf } of store.ledger.scan(0, undefined, 7)) {
+        expect(entry.seq).toBe(expected++);
+        expect(leaf?.equals(entryLeafHash(entry))).toBe(true);
+        c.push(leaf!);
+      }
+      expect(expected).toBe(60);
+      expect((await store.ledger.head()).root.equals(c.root())).toBe(true);
+    });
+
+    it('pages entries both ways and by kind', async () => {
+      await store.ledger.append(Array.from({ length: 10 }, (_, i) => ({ ...note(i), kind: i % 2 ? 'a.odd' : 'a.even' })), NOW);
+      expect((await store.ledger.page({ from: 3, limit: 3, order: 'asc' })).map((e) => e.seq)).toEqual([3, 4, 5]);
+      expect((await store.ledger.page({ limit: 3, order: 'desc' })).map((e) => e.seq)).toEqual([9, 8, 7]);
+      expect((await store.ledger.page({ from: 4, limit: 2, order: 'desc' })).map((e) => e.seq)).toEqual([4, 3]);
+      expect((await store.ledger.page({ limit: 10, order: 'asc', kind: 'a.odd' })).map((e) => e.seq)).toEqual([1, 3, 5, 7, 9]);
+    });
+
+    it('serves every node an inclusion or consistency proof needs, in one lookup', async () => {
+      const entries = await store.ledger.append(Array.from({ length: 77 }, (_, i) => note(i)), NOW);
+      const roots: Buffer[] = [];
+      const c = new CompactRange();
+      for (const e of entries) {
+        c.push(entryLeafHash(e));
+        roots[c.size] = c.root();
+      }
+      for (const [i, n] of [[0, 1], [5, 77], [76, 77], [31, 64], [40, 50]] as const) {
+        const ranges = inclusionRanges(i, n);
+        const nodes = await store.ledger.nodes([...nodesForRanges(ranges), { level: 0, index: i }]);
+        const proof = hashRanges(ranges, (x) => nodes.get(nodeKey(x)));
+        expect(verifyInclusion(i, n, nodes.get(`0:${i}`)!, proof, roots[n]!)).toBeNull();
+      }
+      for (const [a, b] of [[1, 77], [32, 77], [50, 64], [7, 8]] as const) {
+        const ranges = consistencyRanges(a, b);
+        const nodes = await store.ledger.nodes(nodesForRanges(ranges));
+        expect(verifyConsistency(a, b, roots[a]!, roots[b]!, hashRanges(ranges, (x) => nodes.get(nodeKey(x))))).toBeNull();
+      }
+      // Nodes past the head do not exist: a proof for a size beyond it cannot be made.
+      const beyond = await store.ledger.nodes(frontierNodes(78));
+      expect(beyond.size).toBeLessThan(frontierNodes(78).length);
+    });
+
+    it('keeps checkpoints and signing keys', async () => {
+      await store.ledger.addKey({ keyId: 'k1', name: 'n', publicKey: 'AAAA', createdAt: NOW, retiredAt: null });
+      await store.ledger.addKey({ keyId: 'k1', name: 'n', publicKey: 'AAAA', createdAt: NOW, retiredAt: null });
+      await store.ledger.retireKey('k1', '2026-02-01T00:00:00.000Z');
+      expect(await store.ledger.keys()).toEqual([{ keyId: 'k1', name: 'n', publicKey: 'AAAA', createdAt: NOW, retiredAt: '2026-02-01T00:00:00.000Z' }]);
+      const root = Buffer.alloc(32, 7);
+      expect(await store.ledger.latestCheckpoint()).toBeUndefined();
+      await store.ledger.addCheckpoint({ size: 3, keyId: 'k1', root, time: NOW, note: 'n3' });
+      await store.ledger.addCheckpoint({ size: 9, keyId: 'k1', root, time: NOW, note: 'n9' });
+      await store.ledger.addCheckpoint({ size: 9, keyId: 'k1', root, time: NOW, note: 'duplicate ignored' });
+      expect((await store.ledger.latestCheckpoint())?.note).toBe('n9');
+      expect((await store.ledger.checkpoints()).map((c) => c.size)).toEqual([3, 9]);
+    });
+
+    it('stores tokens by hash and revokes them once', async () => {
+      const t = {
+        id: 'tok1',
+        name: 'ci',
+        hash: Buffer.alloc(32, 1),
+        principalId: 'svc:ci',
+        principalKind: 'service' as const,
+        scopes: ['ledger:read'],
+        createdAt: NOW,
+        createdBy: 'test',
+        expiresAt: null,
+        revokedAt: null,
+      };
+      await store.tokens.insert(t);
+      expect(await store.tokens.get('tok1')).toEqual(t);
+      expect(await store.tokens.get('nope')).toBeUndefined();
+      await expect(store.tokens.insert(t)).rejects.toThrow();
+      expect(await store.tokens.revoke('tok1', NOW)).toBe(true);
+      expect(await store.tokens.revoke('tok1', NOW)).toBe(false);
+      expect((await store.tokens.list())[0]?.revokedAt).toBe(NOW);
+    });
+
+    it('keeps the first value of a meta key', async () => {
+      expect(await store.meta.putIfAbsent('origin', 'a')).toBe('a');
+      expect(await store.meta.putIfAbsent('origin', 'b')).toBe('a');
+    });
+
+    it('dumps every row and restores them into an empty database, and nowhere else', async () => {
+      await store.ledger.append(Array.from({ length: 20 }, (_, i) => note(i)), NOW);
+      await store.meta.putIfAbsent('origin', 'x');
+      const rows: { table: string; row: Record<string, unknown> }[] = [];
+      for await (const r of store.dump()) rows.push(r);
+      const target = await fx.fresh();
+      try {
+        async function* replay() {
+          yield* rows;
+        }
+        expect((await target.restore(replay())).rows).toBe(rows.length);
+        expect((await target.ledger.head()).root.equals((await store.ledger.head()).root)).toBe(true);
+        expect(await target.meta.get('origin')).toBe('x');
+        await expect(target.restore(replay())).rejects.toThrow(/empty database/);
+        const more = await target.ledger.append([note(20)], NOW);
+        expect(more[0]!.seq).toBe(20);
+      } finally {
+        await target.close();
+      }
+    });
+  });
+}
