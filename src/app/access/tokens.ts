@@ -1,0 +1,100 @@
+/**
+ * API tokens: minted with a secret shown once, stored as a hash, revocable. Every change is a
+ * ledger entry in the same transaction; the entry never holds the token.
+ */
+import { z } from 'zod';
+import { DomainError, invalid, notFound } from '../../core/errors.ts';
+import { DEFAULT_SCOPES, isValidScope, type Principal } from '../../core/access/permissions.ts';
+import { mintToken, tokenId, tokenMatches } from '../../core/access/token-format.ts';
+import type { TokenRecord } from '../../store/store.ts';
+import { iso, type AppDeps } from '../deps.ts';
+
+export const CreateTokenInput = z.strictObject({
+  name: z.string().min(1).max(100).regex(/^[\w .@:-]+$/, 'use letters, digits, space and . _ @ : -'),
+  kind: z.enum(['person', 'service']).default('service'),
+  scopes: z.array(z.string()).max(50).optional(),
+  admin: z.boolean().default(false),
+  expiresAt: z.iso.datetime().optional(),
+});
+export type CreateTokenInput = z.input<typeof CreateTokenInput>;
+
+export interface TokenView {
+  id: string;
+  name: string;
+  principal: { id: string; kind: 'person' | 'service' };
+  scopes: string[];
+  createdAt: string;
+  createdBy: string;
+  expiresAt: string | null;
+  revokedAt: string | null;
+}
+
+export const viewToken = (t: TokenRecord): TokenView => ({
+  id: t.id,
+  name: t.name,
+  principal: { id: t.principalId, kind: t.principalKind },
+  scopes: t.scopes,
+  createdAt: t.createdAt,
+  createdBy: t.createdBy,
+  expiresAt: t.expiresAt,
+  revokedAt: t.revokedAt,
+});
+
+export async function createToken(deps: AppDeps, actor: string, raw: CreateTokenInput): Promise<{ token: string; view: TokenView }> {
+  const input = CreateTokenInput.parse(raw);
+  const scopes = input.admin ? ['*'] : (input.scopes ?? [...DEFAULT_SCOPES]);
+  const badScope = scopes.find((s) => !isValidScope(s));
+  if (badScope) throw invalid(`unknown scope "${badScope}"; use "*", a permission such as ledger:read, or an area wildcard such as ledger:*`);
+  const now = iso(deps.clock);
+  if (input.expiresAt && input.expiresAt <= now) throw invalid('expiresAt must be in the future');
+  const minted = mintToken();
+  const record: TokenRecord = {
+    id: minted.id,
+    name: input.name,
+    hash: minted.hash,
+    principalId: `${input.kind}:${input.name}`,
+    principalKind: input.kind,
+    scopes,
+    createdAt: now,
+    createdBy: actor,
+    expiresAt: input.expiresAt ?? null,
+    revokedAt: null,
+  };
+  await deps.store.transaction(async (tx) => {
+    await tx.tokens.insert(record);
+    await tx.ledger.append(
+      [{ actor, kind: 'token.created', subject: `token:${record.id}`, data: { id: record.id, name: record.name, principal: record.principalId, scopes, expiresAt: record.expiresAt } }],
+      now,
+    );
+  });
+  return { token: minted.token, view: viewToken(record) };
+}
+
+export async function revokeToken(deps: AppDeps, actor: string, id: string): Promise<TokenView> {
+  const now = iso(deps.clock);
+  return deps.store.transaction(async (tx) => {
+    const t = await tx.tokens.get(id);
+    if (!t) throw notFound(`no token with id ${id}; list them with "bulwark tokens list"`);
+    if (!(await tx.tokens.revoke(id, now))) throw new DomainError('conflict', `token ${id} was already revoked at ${t.revokedAt}`);
+    await tx.ledger.append([{ actor, kind: 'token.revoked', subject: `token:${id}`, data: { id, name: t.name } }], now);
+    return viewToken({ ...t, revokedAt: now });
+  });
+}
+
+export async function listTokens(deps: AppDeps): Promise<TokenView[]> {
+  return (await deps.store.tokens.list()).map(viewToken);
+}
+
+/** The principal a bearer token stands for, or a reason it does not stand for one. */
+export async function authenticate(deps: AppDeps, token: string): Promise<{ ok: true; principal: Principal } | { ok: false; reason: string }> {
+  const id = tokenId(token);
+  if (!id) return { ok: false, reason: 'the token is malformed; tokens look like bwk_<id>_<secret>' };
+  const t = await deps.store.tokens.get(id);
+  if (!t || !tokenMatches(token, t.hash)) return { ok: false, reason: 'the token is not known' };
+  if (t.revokedAt) return { ok: false, reason: 'the token was revoked' };
+  if (t.expiresAt && t.expiresAt <= iso(deps.clock)) return { ok: false, reason: 'the token has expired' };
+  return {
+    ok: true,
+    principal: { id: t.principalId, name: t.name, kind: t.principalKind, tokenId: t.id, tokenName: t.name, scopes: t.scopes },
+  };
+}

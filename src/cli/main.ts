@@ -1,0 +1,53 @@
+#!/usr/bin/env node
+/** The `bulwark` command line. Each group of commands lives in its own file. */
+import { Command } from 'commander';
+import { configFrom, type StoreFlags } from './context.ts';
+import { reportAndExit } from './exit.ts';
+import { storeOptions } from './options.ts';
+import { ledgerCommands } from './ledger.ts';
+import { tokenCommands } from './tokens.ts';
+import { backupCommands } from './backup.ts';
+import { serve } from './serve.ts';
+import { VERSION } from '../server/create-server.ts';
+
+const program = new Command('bulwark')
+  .description('Bulwark: security as a reliability property')
+  .version(VERSION)
+  .showHelpAfterError()
+  .exitOverride();
+
+storeOptions(
+  program
+    .command('serve')
+    .description('run the API, the dashboard and the checkpoint job')
+    .option('--host <host>', 'listen address (env BULWARK_HOST; default 127.0.0.1)')
+    .option('--port <port>', 'listen port (env BULWARK_PORT; default 7600)')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
+    .option('--checkpoint-interval <seconds>', 'sign a checkpoint this often when the log grew (0: never)')
+    .option('--checkpoint-file <file>', 'publish every checkpoint to this file')
+    .option('--checkpoint-webhook <url>', 'POST every checkpoint to this URL'),
+).action(async (o: StoreFlags & { host?: string; port?: string; logLevel?: string; checkpointInterval?: string; checkpointFile?: string; checkpointWebhook?: string }) => {
+  await serve(
+    configFrom(o, {
+      host: o.host,
+      port: o.port,
+      logLevel: o.logLevel,
+      'checkpoint.intervalSeconds': o.checkpointInterval,
+      'checkpoint.publishFile': o.checkpointFile,
+      'checkpoint.webhookUrl': o.checkpointWebhook,
+    }),
+  );
+});
+
+ledgerCommands(program);
+tokenCommands(program);
+backupCommands(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  const code = (e as { code?: string }).code;
+  if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') process.exit(0);
+  if (typeof code === 'string' && code.startsWith('commander.')) process.exit(2);
+  reportAndExit(e);
+}

@@ -1,0 +1,70 @@
+/**
+ * `bulwark serve`: the API, the dashboard and the periodic checkpoint job in one process, with
+ * graceful shutdown on SIGTERM/SIGINT (stop taking requests, finish in-flight ones, close the
+ * database).
+ */
+import { bootstrap } from '../app/bootstrap.ts';
+import { makeCheckpoint, type Publisher } from '../app/ledger/checkpoints.ts';
+import { filePublisher, webhookPublisher } from '../adapters/checkpoint-publishers.ts';
+import type { Config } from '../config.ts';
+import { createServer } from '../server/create-server.ts';
+import { createLogger } from '../server/logging.ts';
+import { describeDb } from '../store/open-store.ts';
+import { openContext } from './context.ts';
+
+export async function serve(config: Config): Promise<void> {
+  const logger = createLogger(config.logLevel);
+  const { deps, close } = await openContext(config);
+  const { adminToken } = await bootstrap(deps);
+  const publishers: Publisher[] = [];
+  if (config.checkpoint.publishFile) publishers.push(filePublisher(config.checkpoint.publishFile));
+  if (config.checkpoint.webhookUrl) publishers.push(webhookPublisher(config.checkpoint.webhookUrl));
+  const { app } = await createServer({
+    deps,
+    logger,
+    webDir: config.webDir,
+    bodyLimitBytes: config.bodyLimitBytes,
+    maxInFlight: config.maxInFlight,
+    publishers,
+  });
+  const address = await app.listen({ host: config.host, port: config.port });
+  logger.info({ address, db: describeDb(config.db), dataDir: config.dataDir }, 'bulwark listening');
+
+  // The first admin token goes to the terminal only (stderr, outside the JSON log stream).
+  if (adminToken) {
+    process.stderr.write(
+      `\n  Bulwark is running at ${address}/\n\n  An admin token was created. It is shown this once and stored only as a hash:\n\n      ${adminToken}\n\n` +
+        `  Sign in to the dashboard with it. Lost it? Mint another: bulwark tokens create --admin --name NAME --db ${describeDb(config.db)}\n\n`,
+    );
+  }
+
+  const checkpoint = async () => {
+    try {
+      const r = await makeCheckpoint(deps, { publishers, onPublishError: (e) => logger.warn({ err: e }, 'checkpoint publish failed') });
+      if (r.created) logger.info({ size: r.checkpoint.size, keyId: r.checkpoint.keyId }, 'checkpoint signed');
+    } catch (e) {
+      logger.error({ err: e }, 'checkpoint failed');
+    }
+  };
+  await checkpoint();
+  const timer = config.checkpoint.intervalSeconds > 0 ? setInterval(() => void checkpoint(), config.checkpoint.intervalSeconds * 1000) : undefined;
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: finishing in-flight requests');
+    if (timer) clearInterval(timer);
+    try {
+      await app.close();
+      await close();
+      logger.info('stopped');
+      process.exit(0);
+    } catch (e) {
+      logger.error({ err: e }, 'shutdown failed');
+      process.exit(1);
+    }
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+}

@@ -1,0 +1,114 @@
+/**
+ * Configuration, parsed once and frozen. Precedence: command-line flags, then BULWARK_*
+ * environment variables, then a YAML or JSON file (--config or BULWARK_CONFIG), then defaults.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { invalid } from './core/errors.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const PACKAGE_ROOT = path.resolve(here, '..');
+
+const Schema = z.strictObject({
+  dataDir: z.string().min(1).default('.bulwark'),
+  db: z.string().min(1).optional().describe('sqlite:PATH or postgres://…; default sqlite:<dataDir>/bulwark.db'),
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.coerce.number().int().min(0).max(65535).default(7600),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  bodyLimitBytes: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+  maxInFlight: z.coerce.number().int().min(1).max(100_000).default(256),
+  webDir: z.string().optional(),
+  origin: z.string().regex(/^[^\s]+$/, 'the origin is one word without spaces, e.g. bulwark.example.com/prod').optional(),
+  checkpoint: z
+    .strictObject({
+      intervalSeconds: z.coerce.number().int().min(0).max(86_400).default(60),
+      keyPath: z.string().optional(),
+      keyName: z.string().regex(/^[^\s+]+$/).default('bulwark'),
+      publishFile: z.string().optional(),
+      webhookUrl: z.url().optional(),
+    })
+    .prefault({}),
+});
+
+export type Config = Readonly<z.infer<typeof Schema> & { db: string; webDir: string }>;
+
+type Raw = Record<string, unknown>;
+
+const ENV: Record<string, string[]> = {
+  BULWARK_DATA_DIR: ['dataDir'],
+  BULWARK_DB: ['db'],
+  BULWARK_HOST: ['host'],
+  BULWARK_PORT: ['port'],
+  BULWARK_LOG_LEVEL: ['logLevel'],
+  BULWARK_BODY_LIMIT_BYTES: ['bodyLimitBytes'],
+  BULWARK_MAX_IN_FLIGHT: ['maxInFlight'],
+  BULWARK_WEB_DIR: ['webDir'],
+  BULWARK_ORIGIN: ['origin'],
+  BULWARK_CHECKPOINT_INTERVAL: ['checkpoint', 'intervalSeconds'],
+  BULWARK_CHECKPOINT_KEY: ['checkpoint', 'keyPath'],
+  BULWARK_CHECKPOINT_KEY_NAME: ['checkpoint', 'keyName'],
+  BULWARK_CHECKPOINT_FILE: ['checkpoint', 'publishFile'],
+  BULWARK_CHECKPOINT_WEBHOOK: ['checkpoint', 'webhookUrl'],
+};
+
+function setPath(target: Raw, keys: string[], value: unknown): void {
+  let t = target;
+  for (const k of keys.slice(0, -1)) t = (t[k] ??= {}) as Raw;
+  t[keys.at(-1)!] = value;
+}
+
+function merge(base: Raw, over: Raw): Raw {
+  const out: Raw = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    if (v === undefined) continue;
+    out[k] = v && typeof v === 'object' && !Array.isArray(v) && out[k] && typeof out[k] === 'object' ? merge(out[k] as Raw, v as Raw) : v;
+  }
+  return out;
+}
+
+export function readConfigFile(file: string): Raw {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw invalid(`cannot read config file ${file}: ${(e as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(text);
+  } catch (e) {
+    throw invalid(`config file ${file} is not valid YAML or JSON: ${(e as Error).message}`);
+  }
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) throw invalid(`config file ${file} must hold a mapping of settings`);
+  return parsed as Raw;
+}
+
+/**
+ * Build the configuration. `flags` are the command-line values (undefined when not given);
+ * nested keys use dots, e.g. { 'checkpoint.intervalSeconds': 5 }.
+ */
+export function loadConfig(flags: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = process.env): Config {
+  const configFile = (flags.config as string | undefined) ?? env.BULWARK_CONFIG;
+  const fromFile = configFile ? readConfigFile(configFile) : {};
+  const fromEnv: Raw = {};
+  for (const [name, keys] of Object.entries(ENV)) if (env[name] !== undefined && env[name] !== '') setPath(fromEnv, keys, env[name]);
+  const fromFlags: Raw = {};
+  for (const [k, v] of Object.entries(flags)) if (k !== 'config' && v !== undefined) setPath(fromFlags, k.split('.'), v);
+  const raw = merge(merge(fromFile, fromEnv), fromFlags);
+  const parsed = Schema.safeParse(raw);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw invalid(`invalid configuration: ${issues.join('; ')}`, { issues });
+  }
+  const c = parsed.data;
+  return Object.freeze({
+    ...c,
+    checkpoint: Object.freeze({ ...c.checkpoint }),
+    db: c.db ?? `sqlite:${path.join(c.dataDir, 'bulwark.db')}`,
+    webDir: c.webDir ?? path.join(PACKAGE_ROOT, 'web', 'dist'),
+  });
+}

@@ -1,0 +1,143 @@
+/**
+ * The HTTP server: wiring only. Dependencies come in as one object; nothing here is global, so
+ * tests, the CLI and several servers in one process each build their own.
+ */
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { AppDeps } from '../app/deps.ts';
+import type { Publisher } from '../app/ledger/checkpoints.ts';
+import { DomainError, notFound } from '../core/errors.ts';
+import { registerAuth } from './auth.ts';
+import { registerDashboard } from './dashboard.ts';
+import { errorHandler, toHttp } from './http-errors.ts';
+import { createMetrics } from './metrics.ts';
+import { openApiDocument } from './openapi.ts';
+import { RouteRegistry, type AnyRoute } from './route.ts';
+import { ledgerRoutes } from './routes/ledger.ts';
+import { tokenRoutes } from './routes/tokens.ts';
+import { z } from 'zod';
+
+export const VERSION = '0.1.0';
+
+export interface ServerOptions {
+  deps: AppDeps;
+  logger: Logger;
+  webDir: string;
+  bodyLimitBytes?: number;
+  maxInFlight?: number;
+  publishers?: readonly Publisher[];
+}
+
+export interface BulwarkServer {
+  app: FastifyInstance;
+  /** Every route with its declared auth, read from the route table. */
+  routes: () => { method: string; url: string; auth: unknown }[];
+  spec: readonly AnyRoute[];
+}
+
+export async function createServer(opts: ServerOptions): Promise<BulwarkServer> {
+  const { deps } = opts;
+  const app: FastifyInstance = Fastify({
+    loggerInstance: opts.logger as unknown as FastifyBaseLogger,
+    bodyLimit: opts.bodyLimitBytes ?? 1024 * 1024,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    disableRequestLogging: false,
+    // Graceful shutdown: close idle keep-alive sockets at once, let in-flight requests finish.
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+  });
+  const table: { method: string; url: string; auth: unknown; config: () => unknown }[] = [];
+  app.addHook('onRoute', (r) => {
+    for (const method of [r.method].flat()) table.push({ method, url: r.url, auth: undefined, config: () => r.config });
+  });
+
+  let inFlight = 0;
+  let draining = false;
+  const maxInFlight = opts.maxInFlight ?? 256;
+  app.addHook('preClose', async () => {
+    draining = true;
+  });
+  // Shed load before doing any work for it: past the limit, answer 503 with Retry-After.
+  app.addHook('onRequest', async (req, reply) => {
+    void reply.header('x-request-id', req.id);
+    if (req.url === '/healthz' || req.url === '/readyz') return;
+    if (inFlight >= maxInFlight) {
+      const { status, body } = toHttp(new DomainError('overloaded', 'the server is busy; retry after the Retry-After delay'));
+      return reply.code(status).header('retry-after', '1').send(body);
+    }
+    inFlight += 1;
+    reply.raw.once('close', () => (inFlight -= 1));
+  });
+  registerAuth(app, deps);
+  app.setErrorHandler(errorHandler);
+
+  const registry = new RouteRegistry();
+  const metrics = createMetrics(app, deps.store);
+  const dashboard = await registerDashboard(app, opts.webDir);
+
+  registry.add(app, {
+    method: 'GET',
+    url: '/healthz',
+    tag: 'operations',
+    summary: 'Liveness: the process answers',
+    auth: 'public',
+    response: z.object({ status: z.literal('ok') }),
+    handler: async () => ({ status: 'ok' as const }),
+  });
+  registry.add(app, {
+    method: 'GET',
+    url: '/readyz',
+    tag: 'operations',
+    summary: 'Readiness: the database answers and the server is not shutting down',
+    auth: 'public',
+    response: z.object({ status: z.string() }),
+    errors: [503],
+    handler: async ({ reply }) => {
+      if (draining) return reply.code(503).header('retry-after', '1').send({ status: 'draining' });
+      try {
+        await deps.store.ping();
+      } catch {
+        return reply.code(503).header('retry-after', '1').send({ status: 'database unavailable' });
+      }
+      return { status: 'ready' };
+    },
+  });
+  registry.add(app, {
+    method: 'GET',
+    url: '/metrics',
+    tag: 'operations',
+    summary: 'Prometheus metrics',
+    auth: { permission: 'metrics:read' },
+    produces: 'text/plain; version=0.0.4',
+    handler: async ({ reply }) => reply.header('content-type', metrics.contentType).send(await metrics.metrics()),
+  });
+  ledgerRoutes(app, registry, deps, opts.publishers ?? []);
+  tokenRoutes(app, registry, deps);
+  registry.add(app, {
+    method: 'GET',
+    url: '/v1/openapi.json',
+    tag: 'operations',
+    summary: 'This API, as an OpenAPI 3.1 document',
+    auth: { permission: 'api:read' },
+    handler: async () => openApiDocument(registry.routes, VERSION),
+  });
+
+  app.setNotFoundHandler(async (req, reply) => {
+    const wantsPage = req.method === 'GET' && !req.url.startsWith('/v1/') && req.url !== '/v1' && req.url !== '/metrics';
+    if (wantsPage) return reply.type('text/html; charset=utf-8').send(dashboard.indexHtml());
+    throw notFound(`no route ${req.method} ${req.url.split('?')[0]}; the API is described at /v1/openapi.json`);
+  });
+
+  app.addHook('onReady', async () => {
+    const undeclared = table.filter((r) => (r.config() as { auth?: unknown } | undefined)?.auth === undefined);
+    if (undeclared.length > 0) throw new Error(`routes without an auth declaration: ${undeclared.map((r) => `${r.method} ${r.url}`).join(', ')}`);
+  });
+
+  return {
+    app,
+    routes: () => table.map((r) => ({ method: r.method, url: r.url, auth: (r.config() as { auth?: unknown } | undefined)?.auth })),
+    spec: registry.routes,
+  };
+}

@@ -1,0 +1,45 @@
+/** Prometheus metrics, one registry per server instance (no global state). */
+import type { FastifyInstance } from 'fastify';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Store } from '../store/store.ts';
+
+export function createMetrics(app: FastifyInstance, store: Store): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'bulwark_process_' });
+  const requests = new Counter({
+    name: 'bulwark_http_requests_total',
+    help: 'HTTP requests by route and status',
+    labelNames: ['method', 'route', 'status'],
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'bulwark_http_request_duration_seconds',
+    help: 'HTTP request duration',
+    labelNames: ['method', 'route'],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'bulwark_ledger_entries',
+    help: 'Entries in the ledger',
+    registers: [registry],
+    async collect() {
+      this.set((await store.ledger.head()).size);
+    },
+  });
+  new Gauge({
+    name: 'bulwark_ledger_checkpoint_size',
+    help: 'Tree size of the latest signed checkpoint',
+    registers: [registry],
+    async collect() {
+      this.set((await store.ledger.latestCheckpoint())?.size ?? 0);
+    },
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    // The route pattern, not the URL, keeps label cardinality bounded.
+    const route = req.is404 ? 'unknown' : (req.routeOptions.url ?? 'unknown');
+    requests.inc({ method: req.method, route, status: String(reply.statusCode) });
+    duration.observe({ method: req.method, route }, reply.elapsedTime / 1000);
+  });
+  return registry;
+}

@@ -1,0 +1,165 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { freePort } from './support/tmp.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    pgAdminUrl: string | null;
+  }
+}
+
+const PG_BIN = '/usr/lib/postgresql/15/bin';
+const DIR_PREFIX = 'bulwark-pg-';
+const OWNER_FILE = 'owner.pid';
+
+export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
+  const fromEnv = process.env.DATABASE_URL;
+  if (fromEnv) {
+    project.provide('pgAdminUrl', fromEnv);
+    return undefined;
+  }
+
+  if (!existsSync(join(PG_BIN, 'initdb'))) {
+    if (process.env.CI === 'true') {
+      throw new Error(
+        `PostgreSQL 15 not found (${PG_BIN}/initdb). Install it: apt-get install -y postgresql (or set DATABASE_URL).`,
+      );
+    }
+    console.warn('[postgres] PostgreSQL not found: apt-get install postgresql, or set DATABASE_URL. PostgreSQL tests are skipped.');
+    project.provide('pgAdminUrl', null);
+    return undefined;
+  }
+
+  reapOrphans();
+  const cluster = await startCluster();
+  // Vitest exits through process.exit() on Ctrl-C and on fatal errors without running
+  // teardowns; the postmaster is detached from our process group, so it would outlive us.
+  const onExit = (): void => cluster.stopSync('immediate');
+  process.once('exit', onExit);
+  project.provide('pgAdminUrl', cluster.url);
+
+  return async () => {
+    process.off('exit', onExit);
+    cluster.stopSync('fast');
+  };
+}
+
+interface Cluster {
+  url: string;
+  stopSync(mode: 'fast' | 'immediate'): void;
+}
+
+const asRoot = process.getuid?.() === 0;
+
+function pgRun(bin: string, args: string[], cwd: string): { ok: boolean; output: string } {
+  const cmd = join(PG_BIN, bin);
+  // initdb and postgres refuse to run as root.
+  const [file, argv] = asRoot ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args];
+  const r = spawnSync(file, argv, { cwd, encoding: 'utf8', timeout: 120_000 });
+  const output = `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? String(r.error) : ''}`.trim();
+  return { ok: r.status === 0, output };
+}
+
+function tail(file: string, lines = 20): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no server log)';
+  }
+}
+
+async function startCluster(): Promise<Cluster> {
+  const dir = mkdtempSync(join(tmpdir(), DIR_PREFIX));
+  const data = join(dir, 'data');
+  const sock = join(dir, 'sock');
+  const log = join(dir, 'server.log');
+  mkdirSync(sock);
+  writeFileSync(join(dir, OWNER_FILE), String(process.pid));
+
+  let stopped = false;
+  const stopSync = (mode: 'fast' | 'immediate'): void => {
+    if (stopped) return;
+    stopped = true;
+    stopServer(dir, mode);
+    rmSync(dir, { recursive: true, force: true });
+  };
+
+  try {
+    if (asRoot) {
+      const chown = spawnSync('chown', ['-R', 'postgres:postgres', dir], { encoding: 'utf8' });
+      if (chown.status !== 0) throw new Error(`chown postgres ${dir} failed: ${chown.stderr}`);
+    }
+    // --no-sync only skips initdb's final flush of the bootstrap files; the server keeps
+    // fsync and synchronous_commit at their defaults.
+    const init = pgRun('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C.UTF-8', '--no-sync'], dir);
+    if (!init.ok) throw new Error(`initdb failed:\n${init.output}`);
+
+    // The port is only reserved until we close the probe socket; retry if someone takes it.
+    let lastError = '';
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const port = await freePort();
+      const opts = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='${sock}' -c max_connections=200`;
+      const start = pgRun('pg_ctl', ['-D', data, '-l', log, '-w', '-t', '60', '-o', opts, 'start'], dir);
+      if (start.ok) {
+        return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, stopSync };
+      }
+      lastError = `${start.output}\n--- server log ---\n${tail(log)}`;
+      stopServer(dir, 'immediate');
+    }
+    throw new Error(`pg_ctl start failed:\n${lastError}`);
+  } catch (err) {
+    stopSync('immediate');
+    throw err;
+  }
+}
+
+function stopServer(dir: string, mode: 'fast' | 'immediate'): void {
+  const data = join(dir, 'data');
+  const pidFile = join(data, 'postmaster.pid');
+  if (!existsSync(pidFile)) return;
+  const stop = pgRun('pg_ctl', ['-D', data, '-m', mode, '-w', '-t', '30', 'stop'], dir);
+  if (stop.ok || !existsSync(pidFile)) return;
+  // Last resort: SIGQUIT is PostgreSQL's immediate shutdown, and it takes the backends with it.
+  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+  if (Number.isInteger(pid) && pid > 0) {
+    try {
+      process.kill(pid, 'SIGQUIT');
+    } catch {
+      // already gone
+    }
+  }
+  console.warn(`[postgres] pg_ctl stop failed in ${dir}:\n${stop.output}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Clusters left behind by a run that was SIGKILLed (nothing of ours ran at exit). */
+function reapOrphans(): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(tmpdir()).filter((name) => name.startsWith(DIR_PREFIX));
+  } catch {
+    return;
+  }
+  for (const name of entries) {
+    const dir = join(tmpdir(), name);
+    try {
+      const owner = Number(readFileSync(join(dir, OWNER_FILE), 'utf8'));
+      if (!Number.isInteger(owner) || owner <= 0 || isAlive(owner)) continue;
+      stopServer(dir, 'immediate');
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // not ours to judge (unreadable, or half-created by a run still starting)
+    }
+  }
+}

@@ -1,0 +1,112 @@
+import type { ApiErrorBody, Session } from './types.ts';
+
+const TOKEN_KEY = 'bulwark.token';
+
+/** An error answered by the API (status >= 400) or a failure to reach it (status 0). */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly details: unknown;
+
+  constructor(status: number, code: string, message: string, details?: unknown) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+    this.details = details;
+  }
+}
+
+export function errorMessage(err: unknown): string {
+  if (err instanceof ApiError) return err.message;
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
+// sessionStorage, not localStorage: the token should not outlive the browser tab.
+export const tokenStore = {
+  get(): string | null {
+    try {
+      return window.sessionStorage.getItem(TOKEN_KEY);
+    } catch {
+      return null;
+    }
+  },
+  set(token: string): void {
+    window.sessionStorage.setItem(TOKEN_KEY, token);
+  },
+  clear(): void {
+    try {
+      window.sessionStorage.removeItem(TOKEN_KEY);
+    } catch {
+      // Storage can be unavailable (privacy modes); nothing to clear then.
+    }
+  },
+};
+
+function isErrorBody(value: unknown): value is ApiErrorBody {
+  return typeof value === 'object' && value !== null && typeof (value as { error?: unknown }).error === 'string';
+}
+
+async function request<T>(token: string, path: string, init: RequestInit = {}): Promise<T> {
+  const headers = new Headers(init.headers);
+  headers.set('Authorization', `Bearer ${token}`);
+  headers.set('Accept', 'application/json');
+  if (init.body !== undefined && !headers.has('Content-Type')) headers.set('Content-Type', 'application/json');
+
+  let res: Response;
+  try {
+    res = await fetch(path, { ...init, headers, credentials: 'omit', cache: 'no-store' });
+  } catch (err) {
+    if (err instanceof DOMException && err.name === 'AbortError') throw err;
+    throw new ApiError(0, 'network', 'Cannot reach the Bulwark server. Check that it is running and try again.');
+  }
+
+  const text = await res.text();
+  let body: unknown = undefined;
+  if (text.length > 0) {
+    try {
+      body = JSON.parse(text);
+    } catch {
+      if (res.ok) throw new ApiError(res.status, 'bad_response', `The server sent a response that is not JSON (${path}).`);
+    }
+  }
+
+  if (!res.ok) {
+    if (isErrorBody(body)) {
+      throw new ApiError(res.status, body.error, body.message ?? `${body.error} (HTTP ${res.status})`, body.details);
+    }
+    throw new ApiError(res.status, 'http_error', `The server answered HTTP ${res.status} ${res.statusText}`.trim());
+  }
+  return body as T;
+}
+
+/** Checks a token without side effects on the stored session. */
+export function fetchSession(token: string, signal?: AbortSignal): Promise<Session> {
+  return request<Session>(token, '/v1/session', signal ? { signal } : {});
+}
+
+export interface ApiClient {
+  get<T>(path: string, signal?: AbortSignal): Promise<T>;
+}
+
+/**
+ * A client bound to the signed-in token. Any 401 means the token was revoked or expired,
+ * so it reports that to the app, which returns to the sign-in screen.
+ */
+export function createClient(token: string, onUnauthorized: (message: string) => void): ApiClient {
+  return {
+    async get<T>(path: string, signal?: AbortSignal): Promise<T> {
+      try {
+        return await request<T>(token, path, signal ? { signal } : {});
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 401) onUnauthorized(err.message);
+        throw err;
+      }
+    },
+  };
+}
+
+export function isAbort(err: unknown): boolean {
+  return err instanceof DOMException && err.name === 'AbortError';
+}

@@ -1,0 +1,44 @@
+import { createContext, useCallback, useContext, useEffect, useState } from 'react';
+import { isAbort, type ApiClient } from './api.ts';
+
+export const ApiContext = createContext<ApiClient | null>(null);
+
+export function useApi(): ApiClient {
+  const client = useContext(ApiContext);
+  if (!client) throw new Error('useApi must be used inside a signed-in session');
+  return client;
+}
+
+export type Loadable<T> =
+  // While reloading, `data` keeps the previous answer so the page does not flash empty.
+  | { status: 'loading'; data?: T; error?: undefined }
+  | { status: 'ready'; data: T; error?: undefined }
+  | { status: 'error'; data?: undefined; error: unknown };
+
+/**
+ * Runs `load` whenever `key` changes (or on reload), cancelling the previous request so a slow
+ * answer for an old page never overwrites a newer one.
+ */
+export function useLoad<T>(key: string, load: (signal: AbortSignal) => Promise<T>): [Loadable<T>, () => void] {
+  const [state, setState] = useState<Loadable<T>>({ status: 'loading' });
+  const [generation, setGeneration] = useState(0);
+
+  useEffect(() => {
+    const controller = new AbortController();
+    setState((prev) => (prev.status === 'loading' ? prev : { status: 'loading', data: prev.data }));
+    load(controller.signal).then(
+      (data) => {
+        if (!controller.signal.aborted) setState({ status: 'ready', data });
+      },
+      (error: unknown) => {
+        if (!controller.signal.aborted && !isAbort(error)) setState({ status: 'error', error });
+      },
+    );
+    return () => controller.abort();
+    // `load` is a fresh closure each render; `key` names what it loads.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [key, generation]);
+
+  const reload = useCallback(() => setGeneration((g) => g + 1), []);
+  return [state, reload];
+}

@@ -1,0 +1,88 @@
+import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
+import { errorMessage, fetchSession } from '../api.ts';
+import type { Session } from '../types.ts';
+
+interface SignInProps {
+  onSignedIn: (token: string, session: Session) => void;
+  notice?: string;
+  error?: string;
+}
+
+export function SignIn({ onSignedIn, notice, error: initialError }: SignInProps) {
+  const [token, setToken] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | undefined>(initialError);
+  const inputRef = useRef<HTMLInputElement>(null);
+  const inputId = useId();
+  const helpId = useId();
+  const errorId = useId();
+
+  useEffect(() => {
+    document.title = 'Sign in · Bulwark';
+    inputRef.current?.focus();
+  }, []);
+
+  async function submit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const value = token.trim();
+    if (value.length === 0) {
+      setError('Enter an API token.');
+      inputRef.current?.focus();
+      return;
+    }
+    setBusy(true);
+    setError(undefined);
+    try {
+      const session = await fetchSession(value);
+      onSignedIn(value, session);
+    } catch (err) {
+      setError(errorMessage(err));
+      setBusy(false);
+      inputRef.current?.select();
+    }
+  }
+
+  return (
+    <main className="signin">
+      <form className="signin-card" onSubmit={submit} noValidate aria-labelledby="signin-title">
+        <div className="brand brand-large" aria-hidden="true">
+          <span className="brand-mark">◆</span> Bulwark
+        </div>
+        <h1 id="signin-title">Sign in</h1>
+        {notice ? (
+          <p className="banner banner-info" role="status">
+            {notice}
+          </p>
+        ) : null}
+        {error ? (
+          <p className="banner banner-error" role="alert" id={errorId} data-testid="error-banner">
+            {error}
+          </p>
+        ) : null}
+        <label htmlFor={inputId}>API token</label>
+        <input
+          ref={inputRef}
+          id={inputId}
+          name="token"
+          type="password"
+          autoComplete="off"
+          spellCheck={false}
+          autoCapitalize="off"
+          placeholder="bwk_…"
+          value={token}
+          onChange={(e) => setToken(e.target.value)}
+          aria-describedby={error ? `${helpId} ${errorId}` : helpId}
+          aria-invalid={error ? true : undefined}
+          data-testid="signin-token"
+        />
+        <p className="help" id={helpId}>
+          Tokens start with <code>bwk_</code>. Create one with <code>bulwark tokens create</code>. It is kept only
+          for this browser tab.
+        </p>
+        <button type="submit" className="button button-primary" disabled={busy} data-testid="signin-submit">
+          {busy ? 'Signing in…' : 'Sign in'}
+        </button>
+      </form>
+    </main>
+  );
+}
