@@ -4,7 +4,8 @@
  * database).
  */
 import { bootstrap } from '../app/bootstrap.ts';
-import { makeCheckpoint, type Publisher } from '../app/ledger/checkpoints.ts';
+import type { Publisher } from '../app/ledger/checkpoints.ts';
+import { startCheckpointJob } from '../app/ledger/checkpoint-job.ts';
 import { filePublisher, webhookPublisher } from '../adapters/checkpoint-publishers.ts';
 import type { Config } from '../config.ts';
 import { createServer } from '../server/create-server.ts';
@@ -38,23 +39,20 @@ export async function serve(config: Config): Promise<void> {
     );
   }
 
-  const checkpoint = async () => {
-    try {
-      const r = await makeCheckpoint(deps, { publishers, onPublishError: (e) => logger.warn({ err: e }, 'checkpoint publish failed') });
-      if (r.created) logger.info({ size: r.checkpoint.size, keyId: r.checkpoint.keyId }, 'checkpoint signed');
-    } catch (e) {
-      logger.error({ err: e }, 'checkpoint failed');
-    }
-  };
-  await checkpoint();
-  const timer = config.checkpoint.intervalSeconds > 0 ? setInterval(() => void checkpoint(), config.checkpoint.intervalSeconds * 1000) : undefined;
+  const job = startCheckpointJob(deps, {
+    intervalMs: config.checkpoint.intervalSeconds * 1000,
+    publishers,
+    onCreated: (c) => logger.info({ size: c.size, keyId: c.keyId }, 'checkpoint signed'),
+    onError: (e, during) => logger.warn({ err: e, during }, 'checkpoint job failed'),
+  });
+  await job.tick();
 
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down: finishing in-flight requests');
-    if (timer) clearInterval(timer);
+    job.stop();
     try {
       await app.close();
       await close();

@@ -70,6 +70,8 @@ export async function createServer(opts: ServerOptions): Promise<BulwarkServer> 
     inFlight += 1;
     reply.raw.once('close', () => (inFlight -= 1));
   });
+  // JSON only: a text body is refused with 415 instead of reaching validation as a string.
+  app.removeContentTypeParser('text/plain');
   registerAuth(app, deps);
   app.setErrorHandler(errorHandler);
 

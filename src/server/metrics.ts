@@ -5,7 +5,7 @@ import type { Store } from '../store/store.ts';
 
 export function createMetrics(app: FastifyInstance, store: Store): Registry {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'bulwark_process_' });
+  collectDefaultMetrics({ register: registry, prefix: 'bulwark_' });
   const requests = new Counter({
     name: 'bulwark_http_requests_total',
     help: 'HTTP requests by route and status',

@@ -1,0 +1,58 @@
+/** An in-process Bulwark over a real SQLite file, for tests that speak HTTP through inject(). */
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { openSqliteStore } from '../../src/store/sqlite/open-sqlite.ts';
+import { memoryKeyRing } from '../../src/app/ledger/key-ring.ts';
+import { bootstrap, ensureOrigin } from '../../src/app/bootstrap.ts';
+import { systemClock, type AppDeps } from '../../src/app/deps.ts';
+import type { Publisher } from '../../src/app/ledger/checkpoints.ts';
+import { createServer, type BulwarkServer } from '../../src/server/create-server.ts';
+import { createLogger } from '../../src/server/logging.ts';
+import { tmpDir } from './tmp.ts';
+
+export interface TestApp extends BulwarkServer {
+  deps: AppDeps;
+  adminToken: string;
+  /** Every log line the server wrote, as text. */
+  logs: string[];
+  dir: string;
+  close(): Promise<void>;
+}
+
+export async function makeTestApp(opts: { maxInFlight?: number; bodyLimitBytes?: number; publishers?: Publisher[]; webDir?: string } = {}): Promise<TestApp> {
+  const dir = await tmpDir('bulwark-app-');
+  const store = await openSqliteStore(path.join(dir.path, 'bulwark.db'));
+  const origin = await ensureOrigin(store);
+  const deps: AppDeps = { store, clock: systemClock, keys: memoryKeyRing(), origin };
+  const { adminToken } = await bootstrap(deps);
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      logs.push(String(chunk));
+      cb();
+    },
+  });
+  const server = await createServer({
+    deps,
+    logger: createLogger('info', sink),
+    webDir: opts.webDir ?? path.join(dir.path, 'no-web'),
+    maxInFlight: opts.maxInFlight,
+    bodyLimitBytes: opts.bodyLimitBytes,
+    publishers: opts.publishers,
+  });
+  await server.app.ready();
+  return {
+    ...server,
+    deps,
+    adminToken: adminToken!,
+    logs,
+    dir: dir.path,
+    close: async () => {
+      await server.app.close();
+      await store.close();
+      await dir.cleanup();
+    },
+  };
+}
+
+export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
