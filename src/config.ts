@@ -78,7 +78,7 @@ export function readConfigFile(file: string): Raw {
   }
   let parsed: unknown;
   try {
-    parsed = parseYaml(text);
+    parsed = parseYaml(text, { logLevel: 'error' });
   } catch (e) {
     throw invalid(`config file ${file} is not valid YAML or JSON: ${(e as Error).message}`);
   }
