@@ -43,7 +43,6 @@ export async function createServer(opts: ServerOptions): Promise<BulwarkServer> 
     bodyLimit: opts.bodyLimitBytes ?? 1024 * 1024,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
-    disableRequestLogging: false,
     // Graceful shutdown: close idle keep-alive sockets at once, let in-flight requests finish.
     forceCloseConnections: 'idle',
     return503OnClosing: true,

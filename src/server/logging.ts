@@ -27,7 +27,8 @@ function scrub(value: unknown, depth = 0): unknown {
   if (typeof value === 'string') return scrubTokens(value);
   if (depth > 6 || value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map((v) => scrub(v, depth + 1));
-  if (value instanceof Error) return value;
+  // Only plain records are copied; requests, errors and the like go to their serializers.
+  if (Object.getPrototypeOf(value) !== Object.prototype) return value;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) out[k] = scrub(v, depth + 1);
   return out;
@@ -38,6 +39,18 @@ export function loggerOptions(level: string): LoggerOptions {
     level,
     redact: { paths: REDACT, censor: '[REDACTED]' },
     formatters: { log: (obj) => scrub(obj) as Record<string, unknown> },
+    serializers: {
+      req: (req: { method?: string; url?: string; ip?: string; socket?: { remoteAddress?: string } }) => ({
+        method: req.method,
+        url: scrubTokens(req.url ?? ''),
+        remoteAddress: req.ip ?? req.socket?.remoteAddress,
+      }),
+      res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
+      err: (err: Error) => {
+        const e = pino.stdSerializers.err(err);
+        return { ...e, message: scrubTokens(e.message ?? ''), stack: e.stack ? scrubTokens(e.stack) : undefined };
+      },
+    },
     hooks: {
       logMethod(args, method) {
         method.apply(this, args.map((a) => (typeof a === 'string' ? scrubTokens(a) : a)) as Parameters<typeof method>);

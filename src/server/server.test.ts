@@ -188,6 +188,7 @@ describe('operability', () => {
     expect(res.headers['x-request-id']).toBe('req-123');
     const all = t.logs.join('');
     expect(all).toContain('req-123');
+    expect(all).toContain('/v1/nope?token=bwk_[REDACTED]');
     expect(all.length).toBeGreaterThan(0);
     for (const s of [secret, t.adminToken, secret.split('_')[2]!]) expect(all).not.toContain(s);
     const entries = await t.deps.store.ledger.page({ limit: 1000, order: 'asc' });
