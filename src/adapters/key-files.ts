@@ -22,7 +22,7 @@ export function fileKeyRing(opts: { dir: string; name: string; keyPath?: string 
   const write = (k: SigningKey): string => {
     mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
     const file = path.join(opts.dir, `checkpoint-${Date.now()}-${k.keyId}.pem`);
-    writeFileSync(file, k.privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, { mode: 0o600 });
+    writeFileSync(file, k.privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 });
     chmodSync(file, 0o600);
     return file;
   };

@@ -43,7 +43,7 @@ export async function restoreLines(store: Store, lines: AsyncIterable<string>): 
       if (typeof rec.table !== 'string' || !rec.row || typeof rec.row !== 'object') throw invalid(`backup line ${lineNo} needs table and row`);
       const row: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(rec.row as Record<string, unknown>)) {
-        row[k] = v && typeof v === 'object' && '$base64' in v ? Buffer.from(String((v as { $base64: unknown }).$base64), 'base64') : v;
+        row[k] = v && typeof v === 'object' && '$base64' in v ? Buffer.from(String((v).$base64), 'base64') : v;
       }
       yield { table: rec.table, row };
     }

@@ -61,7 +61,7 @@ export class RouteRegistry {
   readonly routes: AnyRoute[] = [];
 
   add<Q extends ZodType, B extends ZodType, P extends ZodType>(app: FastifyInstance, spec: RouteSpec<Q, B, P>): void {
-    this.routes.push(spec as unknown as AnyRoute);
+    this.routes.push(spec);
     app.route({
       method: spec.method,
       url: spec.url,

@@ -306,7 +306,7 @@ export class KyselyStore implements Store {
       let count = 0;
       for await (const { table, row } of rows) {
         if (!known.has(table)) throw new Error(`backup holds unknown table ${table}`);
-        await trx.insertInto(table as keyof Database).values(row as never).execute();
+        await trx.insertInto(table as keyof Database).values(row).execute();
         count += 1;
       }
       return { rows: count };

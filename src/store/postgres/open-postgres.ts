@@ -19,7 +19,7 @@ export async function openPostgresStore(url: string, opts: { poolSize?: number }
     connectionString: url,
     max: opts.poolSize ?? 10,
     options: '-c synchronous_commit=on',
-    types: types as pg.CustomTypesConfig,
+    types: types,
   });
   // A pool error on an idle client (server restart) must not crash the process.
   pool.on('error', () => {});

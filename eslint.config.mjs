@@ -1,0 +1,37 @@
+// Type-aware lint. The import rules keep the layers pointing inward: core imports nothing of
+// ours, store and app never import the server or the CLI.
+import tseslint from 'typescript-eslint';
+
+const restrict = (patterns, message) => ['error', { patterns: patterns.map((group) => ({ group: [group], message })) }];
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'web/dist/', 'bench/out/', 'coverage/'] },
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': 'error',
+      '@typescript-eslint/no-explicit-any': 'off',
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+      '@typescript-eslint/no-unsafe-argument': 'off',
+      '@typescript-eslint/no-unsafe-call': 'off',
+      '@typescript-eslint/no-unsafe-return': 'off',
+      '@typescript-eslint/require-await': 'off',
+      '@typescript-eslint/only-throw-error': 'off',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['src/core/**/*.ts'],
+    rules: { 'no-restricted-imports': restrict(['**/store/**', '**/app/**', '**/server/**', '**/cli/**', '**/adapters/**', '**/config.ts'], 'core is pure: it imports nothing of the outer layers') },
+  },
+  {
+    files: ['src/store/**/*.ts', 'src/app/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: { 'no-restricted-imports': restrict(['**/server/**', '**/cli/**'], 'store and app do not know how they are served') },
+  },
+  { files: ['**/*.mjs', 'scripts/**'], extends: [tseslint.configs.disableTypeChecked] },
+);
