@@ -6,8 +6,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z, type ZodType } from 'zod';
 import type { Permission, Principal } from '../core/access/permissions.ts';
-import { invalid } from '../core/errors.ts';
-import { zodDetails } from './http-errors.ts';
+import { parseInput } from '../core/validate.ts';
 
 export type RouteAuth = 'public' | { permission: Permission };
 
@@ -49,12 +48,7 @@ declare module 'fastify' {
 
 function parse<T extends ZodType>(schema: T | undefined, value: unknown, where: string): z.output<T> {
   if (!schema) return undefined as z.output<T>;
-  const r = schema.safeParse(value ?? (where === 'body' ? undefined : {}));
-  if (!r.success) {
-    const details = zodDetails(r.error).map((d) => ({ ...d, in: where }));
-    throw invalid(`invalid ${where}: ${details.map((d) => `${d.path || '(root)'}: ${d.message}`).join('; ')}`, details);
-  }
-  return r.data;
+  return parseInput(schema, value ?? (where === 'body' ? undefined : {}), where);
 }
 
 export class RouteRegistry {

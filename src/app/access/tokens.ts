@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { DomainError, invalid, notFound } from '../../core/errors.ts';
 import { DEFAULT_SCOPES, isValidScope, type Principal } from '../../core/access/permissions.ts';
+import { parseInput } from '../../core/validate.ts';
 import { mintToken, tokenId, tokenMatches } from '../../core/access/token-format.ts';
 import type { TokenRecord } from '../../store/store.ts';
 import { iso, type AppDeps } from '../deps.ts';
@@ -41,7 +42,7 @@ export const viewToken = (t: TokenRecord): TokenView => ({
 });
 
 export async function createToken(deps: AppDeps, actor: string, raw: CreateTokenInput): Promise<{ token: string; view: TokenView }> {
-  const input = CreateTokenInput.parse(raw);
+  const input = parseInput(CreateTokenInput, raw, 'token');
   const scopes = input.admin ? ['*'] : (input.scopes ?? [...DEFAULT_SCOPES]);
   const badScope = scopes.find((s) => !isValidScope(s));
   if (badScope) throw invalid(`unknown scope "${badScope}"; use "*", a permission such as ledger:read, or an area wildcard such as ledger:*`);
