@@ -58,7 +58,7 @@ function parseVerifierKey(value: string): TrustedKey {
 
 function printReport(r: VerifyReport, json: boolean): never {
   if (json) process.stdout.write(JSON.stringify(r) + '\n');
-  else process.stdout.write(r.ok ? `ledger intact: ${r.entriesChecked} entries, ${r.checkpointsChecked} checkpoints verified (size ${r.size})\n` : `ledger verification FAILED at ${r.message}\n`);
+  else process.stdout.write(r.ok ? `ledger ${r.message} (size ${r.size})\n` : `ledger verification FAILED at ${r.message}\n`);
   throw new CliExit(r.ok ? 0 : 1, '');
 }
 

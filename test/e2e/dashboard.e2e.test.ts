@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -16,9 +16,24 @@ const NOTES = 22;
 
 const skip = skipBrowserTests();
 
-/** The tests read the built bundle the server ships; build it once if it is not there. */
+function newestMtime(path: string): number {
+  const st = statSync(path);
+  if (!st.isDirectory()) return st.mtimeMs;
+  let newest = st.mtimeMs;
+  for (const name of readdirSync(path)) newest = Math.max(newest, newestMtime(join(path, name)));
+  return newest;
+}
+
+/**
+ * The tests drive the bundle the server ships: build it when it is missing, or older than its
+ * sources (a stale bundle would test yesterday's dashboard).
+ */
 function ensureWebBuilt(): void {
-  if (existsSync(join(ROOT, 'web/dist/index.html'))) return;
+  const built = join(ROOT, 'web/dist/index.html');
+  if (existsSync(built)) {
+    const sources = ['web/src', 'web/index.html', 'web/vite.config.ts'].map((p) => newestMtime(join(ROOT, p)));
+    if (Math.max(...sources) <= statSync(built).mtimeMs) return;
+  }
   const vite = join(ROOT, 'node_modules/vite/bin/vite.js');
   const r = spawnSync(process.execPath, [vite, 'build', '--config', 'web/vite.config.ts'], {
     cwd: ROOT,
@@ -108,6 +123,8 @@ describe.skipIf(skip)('dashboard in Chromium', () => {
   const log = (): string => serverLog.slice(-8_000) || '(no server output)';
 
   beforeAll(async () => {
+    // The browser first: a missing Chromium under CI fails at once, before any server starts.
+    browser = await launchChromium();
     ensureWebBuilt();
     dir = await tmpDir('bulwark-e2e-');
     dbFile = join(dir.path, 'bulwark.db');
@@ -137,7 +154,6 @@ describe.skipIf(skip)('dashboard in Chromium', () => {
       if (res.status !== 201) throw new Error(`POST /v1/ledger/notes: HTTP ${res.status} ${await res.text()}`);
     }
 
-    browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     page = await context.newPage();
     page.setDefaultTimeout(15_000);

@@ -5,22 +5,23 @@ export function formatTime(iso: string): string {
   return `${date.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
 }
 
-export function compactJson(value: unknown): string {
+// Entry data arrives as JSON, so stringify cannot fail in practice; the fallback keeps a
+// rendering bug from blanking the table if it ever does.
+function jsonOrPlaceholder(value: unknown, indent?: number): string {
   if (value === undefined) return '';
   try {
-    return JSON.stringify(value) ?? String(value);
+    return JSON.stringify(value, null, indent) ?? '(no JSON value)';
   } catch {
-    return String(value);
+    return '(not representable as JSON)';
   }
 }
 
+export function compactJson(value: unknown): string {
+  return jsonOrPlaceholder(value);
+}
+
 export function prettyJson(value: unknown): string {
-  if (value === undefined) return '';
-  try {
-    return JSON.stringify(value, null, 2) ?? String(value);
-  } catch {
-    return String(value);
-  }
+  return jsonOrPlaceholder(value, 2);
 }
 
 export function truncate(text: string, max: number): string {

@@ -35,8 +35,7 @@ export function useLoad<T>(key: string, load: (signal: AbortSignal) => Promise<T
       },
     );
     return () => controller.abort();
-    // `load` is a fresh closure each render; `key` names what it loads.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // `load` is a fresh closure each render on purpose; `key` names what it loads.
   }, [key, generation]);
 
   const reload = useCallback(() => setGeneration((g) => g + 1), []);

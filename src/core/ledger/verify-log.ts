@@ -118,15 +118,20 @@ export class LogVerifier {
     }
     const entriesChecked = size - this.start;
     const ok = this.firstBad === null;
+    const bad = this.firstBad;
+    const count = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
     return {
       ok,
-      size,
+      // The size of the log as stored, not how far verification got before a failure.
+      size: Math.max(size, head?.size ?? 0),
       entriesChecked,
       checkpointsChecked: this.checkpointsChecked,
-      firstBad: this.firstBad,
-      message: ok
-        ? `intact: ${entriesChecked} entries and ${this.checkpointsChecked} checkpoints verified`
-        : `entry ${this.firstBad!.seq}: ${this.firstBad!.reason}`,
+      firstBad: bad,
+      message: !bad
+        ? `intact: ${count(entriesChecked, 'entry', 'entries')} and ${count(this.checkpointsChecked, 'checkpoint', 'checkpoints')} verified`
+        : bad.reason.startsWith(`entry ${bad.seq} `)
+          ? bad.reason
+          : `entry ${bad.seq}: ${bad.reason}`,
     };
   }
 

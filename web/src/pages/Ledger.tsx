@@ -87,7 +87,7 @@ export function Ledger({ query }: { query: URLSearchParams }) {
         <button
           type="button"
           className="button button-primary"
-          onClick={startVerify}
+          onClick={() => void startVerify()}
           disabled={verify.status === 'running'}
           data-testid="verify-button"
         >
@@ -100,7 +100,7 @@ export function Ledger({ query }: { query: URLSearchParams }) {
         {verify.status === 'done' ? <VerifyResult report={verify.report} at={verify.at} /> : null}
       </div>
       {verify.status === 'error' ? (
-        <ErrorBanner error={verify.error} title="Verification could not run" onRetry={startVerify} />
+        <ErrorBanner error={verify.error} title="Verification could not run" onRetry={() => void startVerify()} />
       ) : null}
 
       <Card title="Latest checkpoint" testId="checkpoint">
@@ -206,12 +206,18 @@ function EntryRow({ entry, bad }: { entry: LedgerEntry; bad: boolean }) {
   );
 }
 
+/** "entry 3 does not match…" reads as "Entry 3: does not match…" under our own "Entry 3" label. */
+function withoutEntryPrefix(reason: string, seq: number): string {
+  const stripped = reason.replace(new RegExp(`^entry ${seq}\\b:?\\s*`, 'i'), '');
+  return stripped.length > 0 ? stripped : reason;
+}
+
 function VerifyResult({ report, at }: { report: VerifyReport; at: Date }) {
-  const counts = `${plural(report.entriesChecked, 'entry', 'entries')} and ${plural(
+  const checked = `${plural(report.entriesChecked, 'entry', 'entries')} and ${plural(
     report.checkpointsChecked,
     'checkpoint',
     'checkpoints',
-  )} checked; ledger size ${formatCount(report.size)}.`;
+  )} checked`;
   const checkedAt = <span className="muted">Checked at {formatTime(at.toISOString())}.</span>;
 
   if (report.ok) {
@@ -220,14 +226,20 @@ function VerifyResult({ report, at }: { report: VerifyReport; at: Date }) {
         <p className="result-title">
           <span aria-hidden="true">✓ </span>Intact
         </p>
-        <p>{counts}</p>
-        {report.message ? <p>{report.message}</p> : null}
-        <p>{checkedAt}</p>
+        <p>
+          {checked}; ledger size {formatCount(report.size)}.
+        </p>
+        <p>
+          {report.message ? <span className="muted">{report.message.replace(/\.$/, '')}. </span> : null}
+          {checkedAt}
+        </p>
       </div>
     );
   }
 
   const bad = report.firstBad;
+  // The message often repeats the reason; show it only when it adds something.
+  const extra = report.message && !(bad && report.message.includes(bad.reason)) ? report.message : null;
   return (
     <div className="result result-failed" data-testid="verify-result" data-status="failed">
       <p className="result-title">
@@ -235,13 +247,13 @@ function VerifyResult({ report, at }: { report: VerifyReport; at: Date }) {
       </p>
       {bad ? (
         <p className="result-bad">
-          <Link to={pageHref(bad.seq)}>Entry {bad.seq}</Link>: {bad.reason}
+          <Link to={pageHref(bad.seq)}>Entry {bad.seq}</Link>: {withoutEntryPrefix(bad.reason, bad.seq)}
         </p>
       ) : null}
-      {report.message && report.message !== bad?.reason ? <p>{report.message}</p> : null}
-      <p>{counts}</p>
-      <p>{checkedAt}</p>
+      {extra ? <p>{extra}</p> : null}
+      <p>
+        {checked}. {checkedAt}
+      </p>
     </div>
   );
 }
-

@@ -44,7 +44,7 @@ export function SignIn({ onSignedIn, notice, error: initialError }: SignInProps)
 
   return (
     <main className="signin">
-      <form className="signin-card" onSubmit={submit} noValidate aria-labelledby="signin-title">
+      <form className="signin-card" onSubmit={(e) => void submit(e)} noValidate aria-labelledby="signin-title">
         <div className="brand brand-large" aria-hidden="true">
           <span className="brand-mark">◆</span> Bulwark
         </div>
