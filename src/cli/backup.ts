@@ -13,7 +13,7 @@ export function backupCommands(program: Command): void {
   storeOptions(
     program.command('backup').description('write every table as JSON lines (portable between SQLite and PostgreSQL)').requiredOption('--out <file>'),
   ).action(async (o: StoreFlags & { out: string }) => {
-    const { deps, close } = await openContext(configFrom(o));
+    const { deps, close } = await openContext(configFrom(o), { mustExist: true });
     try {
       const out = createWriteStream(o.out, { mode: 0o600 });
       let n = 0;

@@ -85,7 +85,7 @@ export function ledgerCommands(program: Command): void {
       await opened;
       printReport(await verifyExport(createInterface({ input, crlfDelay: Infinity }), { external, trustedKeys }), !!o.json);
     }
-    const { deps, close } = await openContext(configFrom(o));
+    const { deps, close } = await openContext(configFrom(o), { mustExist: true });
     try {
       if (external && external.origin !== deps.origin) {
         throw new CliExit(1, `the checkpoint is for log "${external.origin}", this database holds "${deps.origin}"`);
@@ -138,7 +138,7 @@ export function ledgerCommands(program: Command): void {
       .option('--out <file>', 'write to a file instead of standard output'),
   ).action(async (o: StoreFlags & { from: string; out?: string }) => {
     const from = intArg('from', o.from);
-    const { deps, close } = await openContext(configFrom(o));
+    const { deps, close } = await openContext(configFrom(o), { mustExist: true });
     try {
       await makeCheckpoint(deps);
       const out = o.out ? createWriteStream(o.out) : process.stdout;

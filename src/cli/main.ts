@@ -7,8 +7,7 @@ import { storeOptions } from './options.ts';
 import { ledgerCommands } from './ledger.ts';
 import { tokenCommands } from './tokens.ts';
 import { backupCommands } from './backup.ts';
-import { serve } from './serve.ts';
-import { VERSION } from '../server/create-server.ts';
+import { VERSION } from '../version.ts';
 
 const program = new Command('bulwark')
   .description('Bulwark: security as a reliability property')
@@ -27,6 +26,8 @@ storeOptions(
     .option('--checkpoint-file <file>', 'publish every checkpoint to this file')
     .option('--checkpoint-webhook <url>', 'POST every checkpoint to this URL'),
 ).action(async (o: StoreFlags & { host?: string; port?: string; logLevel?: string; checkpointInterval?: string; checkpointFile?: string; checkpointWebhook?: string }) => {
+  // Loaded on demand: the other commands start faster without the HTTP stack.
+  const { serve } = await import('./serve.ts');
   await serve(
     configFrom(o, {
       host: o.host,

@@ -18,7 +18,7 @@ import { ledgerRoutes } from './routes/ledger.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 import { z } from 'zod';
 
-export const VERSION = '0.1.0';
+import { VERSION } from '../version.ts';
 
 export interface ServerOptions {
   deps: AppDeps;

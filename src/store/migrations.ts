@@ -1,6 +1,7 @@
 /**
  * Schema migrations, run at every start on both databases. Each migration is forward-only and
- * runs in a transaction; kysely's migrator takes a lock so concurrent starts on PostgreSQL are safe.
+ * runs in a transaction: on PostgreSQL kysely's migrator also takes an advisory lock, on SQLite
+ * the BEGIN IMMEDIATE of sqlite/open-sqlite.ts serializes concurrent starts.
  */
 import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { EMPTY_ROOT } from '../core/ledger/merkle.ts';
@@ -19,7 +20,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
         await db.schema
           .createTable('ledger_entries')
-          .addColumn('seq', bigint, (c) => c.primaryKey())
+          .addColumn('seq', bigint, (c) => c.primaryKey().check(sql`seq >= 0`))
           .addColumn('time', 'text', (c) => c.notNull())
           .addColumn('actor', 'text', (c) => c.notNull())
           .addColumn('kind', 'text', (c) => c.notNull())

@@ -8,15 +8,16 @@ export function describeDb(url: string): string {
   return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
 }
 
-export async function openStore(url: string): Promise<Store> {
+/** `mustExist`: refuse to create a new SQLite file (commands that only read a ledger). */
+export async function openStore(url: string, opts: { mustExist?: boolean } = {}): Promise<Store> {
   if (/^postgres(ql)?:\/\//.test(url)) return openPostgresStore(url);
   if (url.startsWith('sqlite:')) {
     const file = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
     if (!file) throw invalid('the database URL sqlite: needs a path, e.g. sqlite:.bulwark/bulwark.db');
-    return openSqliteStore(file);
+    return openSqliteStore(file, opts);
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) {
     throw invalid(`unsupported database URL ${describeDb(url)}: use sqlite:PATH or postgres://USER@HOST:PORT/DB`);
   }
-  return openSqliteStore(url);
+  return openSqliteStore(url, opts);
 }

@@ -33,7 +33,8 @@ export async function verifyStore(store: Store, opts: VerifyOptions = {}): Promi
   }
   if (opts.external) checkpoints.push(opts.external);
   const v = new LogVerifier({ checkpoints, trustedKeys: trusted, head });
-  for await (const { entry, leaf } of store.ledger.scan(0, undefined)) {
+  // From the lowest possible seq: a row forged before 0 must show up, not hide below the scan.
+  for await (const { entry, leaf } of store.ledger.scan(Number.MIN_SAFE_INTEGER, undefined)) {
     v.push(entry, leaf);
     if (!v.ok) break;
   }

@@ -3,10 +3,11 @@
  * before it returns), and transactions that start with BEGIN IMMEDIATE so that a second process
  * writing the same file waits for the lock (busy_timeout) instead of failing on upgrade.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { invalid } from '../../core/errors.ts';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { CompiledQuery, Kysely, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type SqliteDialectConfig } from 'kysely';
+import { CompiledQuery, Kysely, SqliteAdapter, SqliteDialect, SqliteDriver, type DatabaseConnection, type DialectAdapter, type Driver, type SqliteDialectConfig } from 'kysely';
 import { KyselyStore } from '../kysely-store.ts';
 import { migrateToLatest } from '../migrations.ts';
 import type { Database as Schema } from '../schema.ts';
@@ -14,6 +15,17 @@ import type { Database as Schema } from '../schema.ts';
 class ImmediateSqliteDriver extends SqliteDriver {
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+/**
+ * SQLite runs DDL inside transactions, though kysely's adapter says otherwise. Saying so makes
+ * the migrator run each migration in a BEGIN IMMEDIATE transaction, which is the lock that keeps
+ * two processes opening a new file at once from migrating it twice.
+ */
+class TransactionalDdlSqliteAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true;
   }
 }
 
@@ -25,14 +37,20 @@ class ImmediateSqliteDialect extends SqliteDialect {
   override createDriver(): Driver {
     return new ImmediateSqliteDriver(this.cfg);
   }
+
+  override createAdapter(): DialectAdapter {
+    return new TransactionalDdlSqliteAdapter();
+  }
 }
 
-export async function openSqliteStore(file: string): Promise<KyselyStore> {
+export async function openSqliteStore(file: string, opts: { mustExist?: boolean } = {}): Promise<KyselyStore> {
+  if (opts.mustExist && file !== ':memory:' && !existsSync(file)) throw invalid(`no database at ${file}; check the --db path`);
   if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const handle = new Database(file);
+  // The timeout first: switching to WAL needs a lock another process may hold.
+  handle.pragma('busy_timeout = 10000');
   handle.pragma('journal_mode = WAL');
   handle.pragma('synchronous = FULL');
-  handle.pragma('busy_timeout = 10000');
   handle.pragma('foreign_keys = ON');
   const db = new Kysely<Schema>({ dialect: new ImmediateSqliteDialect({ database: handle }) });
   await migrateToLatest(db, 'sqlite');
