@@ -26,7 +26,12 @@ export default tseslint.config(
   },
   {
     files: ['src/core/**/*.ts'],
-    rules: { 'no-restricted-imports': restrict(['**/store/**', '**/app/**', '**/server/**', '**/cli/**', '**/adapters/**', '**/config.ts'], 'core is pure: it imports nothing of the outer layers') },
+    rules: {
+      'no-restricted-imports': restrict(
+        ['**/store/**', '**/app/**', '**/server/**', '**/cli/**', '**/adapters/**', '**/config.ts'],
+        'core is pure: it imports nothing of the outer layers',
+      ),
+    },
   },
   {
     files: ['src/store/**/*.ts', 'src/app/**/*.ts'],

@@ -27,14 +27,21 @@ describe('configuration', () => {
     const d = await tmpDir('bulwark-config-');
     const file = path.join(d.path, 'c.yaml');
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.json(), fc.jsonValue().map((v) => JSON.stringify({ extra: v }))), (text) => {
-        writeFileSync(file, text);
-        try {
-          loadConfig({ config: file }, {});
-        } catch (e) {
-          expect(e).toBeInstanceOf(DomainError);
-        }
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.json(),
+          fc.jsonValue().map((v) => JSON.stringify({ extra: v })),
+        ),
+        (text) => {
+          writeFileSync(file, text);
+          try {
+            loadConfig({ config: file }, {});
+          } catch (e) {
+            expect(e).toBeInstanceOf(DomainError);
+          }
+        },
+      ),
       { numRuns: 300 },
     );
     await d.cleanup();

@@ -18,15 +18,26 @@ const Schema = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
   port: z.coerce.number().int().min(0).max(65535).default(7600),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  bodyLimitBytes: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+  bodyLimitBytes: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(64 * 1024 * 1024)
+    .default(1024 * 1024),
   maxInFlight: z.coerce.number().int().min(1).max(100_000).default(256),
   webDir: z.string().optional(),
-  origin: z.string().regex(/^[^\s]+$/, 'the origin is one word without spaces, e.g. bulwark.example.com/prod').optional(),
+  origin: z
+    .string()
+    .regex(/^[^\s]+$/, 'the origin is one word without spaces, e.g. bulwark.example.com/prod')
+    .optional(),
   checkpoint: z
     .strictObject({
       intervalSeconds: z.coerce.number().int().min(0).max(86_400).default(60),
       keyPath: z.string().optional(),
-      keyName: z.string().regex(/^[^\s+]+$/).default('bulwark'),
+      keyName: z
+        .string()
+        .regex(/^[^\s+]+$/)
+        .default('bulwark'),
       publishFile: z.string().optional(),
       webhookUrl: z.url().optional(),
     })

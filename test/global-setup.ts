@@ -24,9 +24,7 @@ export default async function setup(project: TestProject): Promise<(() => Promis
 
   if (!existsSync(join(PG_BIN, 'initdb'))) {
     if (process.env.CI === 'true') {
-      throw new Error(
-        `PostgreSQL 15 not found (${PG_BIN}/initdb). Install it: apt-get install -y postgresql (or set DATABASE_URL).`,
-      );
+      throw new Error(`PostgreSQL 15 not found (${PG_BIN}/initdb). Install it: apt-get install -y postgresql (or set DATABASE_URL).`);
     }
     console.warn('[postgres] PostgreSQL not found: apt-get install postgresql, or set DATABASE_URL. PostgreSQL tests are skipped.');
     project.provide('pgAdminUrl', null);

@@ -30,7 +30,11 @@ export function fileKeyRing(opts: { dir: string; name: string; keyPath?: string 
   if (opts.keyPath) {
     current = load(opts.keyPath);
   } else {
-    const files = existsSync(opts.dir) ? readdirSync(opts.dir).filter((f) => /^checkpoint-\d+-[0-9a-f]+\.pem$/.test(f)).sort() : [];
+    const files = existsSync(opts.dir)
+      ? readdirSync(opts.dir)
+          .filter((f) => /^checkpoint-\d+-[0-9a-f]+\.pem$/.test(f))
+          .sort()
+      : [];
     const newest = files.at(-1);
     if (newest) current = load(path.join(opts.dir, newest));
     else {

@@ -40,10 +40,11 @@ export async function restoreLines(store: Store, lines: AsyncIterable<string>): 
       } catch {
         throw invalid(`backup line ${lineNo} is not JSON`);
       }
-      if (typeof rec.table !== 'string' || !rec.row || typeof rec.row !== 'object') throw invalid(`backup line ${lineNo} needs table and row`);
+      if (typeof rec.table !== 'string' || !rec.row || typeof rec.row !== 'object')
+        throw invalid(`backup line ${lineNo} needs table and row`);
       const row: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(rec.row as Record<string, unknown>)) {
-        row[k] = v && typeof v === 'object' && '$base64' in v ? Buffer.from(String((v).$base64), 'base64') : v;
+        row[k] = v && typeof v === 'object' && '$base64' in v ? Buffer.from(String(v.$base64), 'base64') : v;
       }
       yield { table: rec.table, row };
     }

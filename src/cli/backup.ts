@@ -11,7 +11,10 @@ import { storeOptions } from './options.ts';
 
 export function backupCommands(program: Command): void {
   storeOptions(
-    program.command('backup').description('write every table as JSON lines (portable between SQLite and PostgreSQL)').requiredOption('--out <file>'),
+    program
+      .command('backup')
+      .description('write every table as JSON lines (portable between SQLite and PostgreSQL)')
+      .requiredOption('--out <file>'),
   ).action(async (o: StoreFlags & { out: string }) => {
     const { deps, close } = await openContext(configFrom(o), { mustExist: true });
     try {

@@ -17,11 +17,18 @@ export function configFrom(flags: StoreFlags, settings: Record<string, unknown> 
   return loadConfig({ db: flags.db, dataDir: flags.dataDir, config: flags.config, ...settings });
 }
 
-export async function openContext(config: Config, opts: { mustExist?: boolean } = {}): Promise<{ deps: AppDeps; close: () => Promise<void> }> {
+export async function openContext(
+  config: Config,
+  opts: { mustExist?: boolean } = {},
+): Promise<{ deps: AppDeps; close: () => Promise<void> }> {
   const store = await openStore(config.db, opts);
   try {
     const origin = await ensureOrigin(store, config.origin);
-    const keys = fileKeyRing({ dir: path.join(config.dataDir, 'keys'), name: config.checkpoint.keyName, keyPath: config.checkpoint.keyPath });
+    const keys = fileKeyRing({
+      dir: path.join(config.dataDir, 'keys'),
+      name: config.checkpoint.keyName,
+      keyPath: config.checkpoint.keyPath,
+    });
     return { deps: { store, clock: systemClock, keys, origin }, close: () => store.close() };
   } catch (e) {
     await store.close();

@@ -52,7 +52,8 @@ function readCheckpointFile(file: string): SignedCheckpoint {
 function parseVerifierKey(value: string): TrustedKey {
   const m = /^([^+\s]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/=]+)$/.exec(value.trim());
   const raw = m ? Buffer.from(m[3]!, 'base64') : undefined;
-  if (!m || !raw || raw.length !== 33 || raw[0] !== 0x01) throw malformed(`--key must be a verifier key NAME+KEYID+BASE64 (as "bulwark ledger keys" prints), got "${value.slice(0, 80)}"`);
+  if (!m || !raw || raw.length !== 33 || raw[0] !== 0x01)
+    throw malformed(`--key must be a verifier key NAME+KEYID+BASE64 (as "bulwark ledger keys" prints), got "${value.slice(0, 80)}"`);
   return { name: m[1]!, publicKey: raw.subarray(1) };
 }
 
@@ -145,7 +146,10 @@ export function ledgerCommands(program: Command): void {
       for await (const line of exportLedger(deps.store, from)) {
         if (!out.write(line + '\n')) await once(out, 'drain');
       }
-      if (o.out) await new Promise<void>((res, rej) => (out as ReturnType<typeof createWriteStream>).end((e?: Error | null) => (e ? rej(e) : res())));
+      if (o.out)
+        await new Promise<void>((res, rej) =>
+          (out as ReturnType<typeof createWriteStream>).end((e?: Error | null) => (e ? rej(e) : res())),
+        );
     } finally {
       await close();
     }
@@ -167,25 +171,31 @@ export function ledgerCommands(program: Command): void {
     }
   });
 
-  storeOptions(ledger.command('rotate-key').description('make a new checkpoint signing key; old checkpoints keep verifying')).action(async (o: StoreFlags) => {
-    const { deps, close } = await openContext(configFrom(o));
-    try {
-      const r = await rotateKey(deps, cliActor());
-      await makeCheckpoint(deps, { force: true });
-      process.stdout.write(`rotated: ${r.oldKeyId} -> ${r.newKeyId}\n`);
-    } finally {
-      await close();
-    }
-  });
-
-  storeOptions(ledger.command('keys').description('print the verifier keys of every checkpoint signing key')).action(async (o: StoreFlags) => {
-    const { deps, close } = await openContext(configFrom(o));
-    try {
-      for (const k of await deps.store.ledger.keys()) {
-        process.stdout.write(`${verifierKey(k.name, Buffer.from(k.publicKey, 'base64'))}${k.retiredAt ? `  (retired ${k.retiredAt})` : ''}\n`);
+  storeOptions(ledger.command('rotate-key').description('make a new checkpoint signing key; old checkpoints keep verifying')).action(
+    async (o: StoreFlags) => {
+      const { deps, close } = await openContext(configFrom(o));
+      try {
+        const r = await rotateKey(deps, cliActor());
+        await makeCheckpoint(deps, { force: true });
+        process.stdout.write(`rotated: ${r.oldKeyId} -> ${r.newKeyId}\n`);
+      } finally {
+        await close();
       }
-    } finally {
-      await close();
-    }
-  });
+    },
+  );
+
+  storeOptions(ledger.command('keys').description('print the verifier keys of every checkpoint signing key')).action(
+    async (o: StoreFlags) => {
+      const { deps, close } = await openContext(configFrom(o));
+      try {
+        for (const k of await deps.store.ledger.keys()) {
+          process.stdout.write(
+            `${verifierKey(k.name, Buffer.from(k.publicKey, 'base64'))}${k.retiredAt ? `  (retired ${k.retiredAt})` : ''}\n`,
+          );
+        }
+      } finally {
+        await close();
+      }
+    },
+  );
 }

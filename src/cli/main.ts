@@ -25,20 +25,31 @@ storeOptions(
     .option('--checkpoint-interval <seconds>', 'sign a checkpoint this often when the log grew (0: never)')
     .option('--checkpoint-file <file>', 'publish every checkpoint to this file')
     .option('--checkpoint-webhook <url>', 'POST every checkpoint to this URL'),
-).action(async (o: StoreFlags & { host?: string; port?: string; logLevel?: string; checkpointInterval?: string; checkpointFile?: string; checkpointWebhook?: string }) => {
-  // Loaded on demand: the other commands start faster without the HTTP stack.
-  const { serve } = await import('./serve.ts');
-  await serve(
-    configFrom(o, {
-      host: o.host,
-      port: o.port,
-      logLevel: o.logLevel,
-      'checkpoint.intervalSeconds': o.checkpointInterval,
-      'checkpoint.publishFile': o.checkpointFile,
-      'checkpoint.webhookUrl': o.checkpointWebhook,
-    }),
-  );
-});
+).action(
+  async (
+    o: StoreFlags & {
+      host?: string;
+      port?: string;
+      logLevel?: string;
+      checkpointInterval?: string;
+      checkpointFile?: string;
+      checkpointWebhook?: string;
+    },
+  ) => {
+    // Loaded on demand: the other commands start faster without the HTTP stack.
+    const { serve } = await import('./serve.ts');
+    await serve(
+      configFrom(o, {
+        host: o.host,
+        port: o.port,
+        logLevel: o.logLevel,
+        'checkpoint.intervalSeconds': o.checkpointInterval,
+        'checkpoint.publishFile': o.checkpointFile,
+        'checkpoint.webhookUrl': o.checkpointWebhook,
+      }),
+    );
+  },
+);
 
 ledgerCommands(program);
 tokenCommands(program);

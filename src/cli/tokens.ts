@@ -28,26 +28,31 @@ export function tokenCommands(program: Command): void {
         expiresAt: o.expires,
       });
       if (o.json) process.stdout.write(JSON.stringify({ id: view.id, name: view.name, token, scopes: view.scopes }) + '\n');
-      else process.stdout.write(`${token}\n\nToken ${view.id} (${view.name}) with scopes ${view.scopes.join(' ')}. It is shown this once.\n`);
+      else
+        process.stdout.write(`${token}\n\nToken ${view.id} (${view.name}) with scopes ${view.scopes.join(' ')}. It is shown this once.\n`);
     } finally {
       await close();
     }
   });
 
-  storeOptions(tokens.command('list').description('list tokens (never their secrets)').option('--json')).action(async (o: StoreFlags & { json?: boolean }) => {
-    const { deps, close } = await openContext(configFrom(o));
-    try {
-      const list = await listTokens(deps);
-      if (o.json) process.stdout.write(JSON.stringify(list) + '\n');
-      else {
-        for (const t of list) {
-          process.stdout.write(`${t.id}  ${t.name.padEnd(20)} ${t.scopes.join(',').padEnd(30)} ${t.revokedAt ? `revoked ${t.revokedAt}` : 'active'}\n`);
+  storeOptions(tokens.command('list').description('list tokens (never their secrets)').option('--json')).action(
+    async (o: StoreFlags & { json?: boolean }) => {
+      const { deps, close } = await openContext(configFrom(o));
+      try {
+        const list = await listTokens(deps);
+        if (o.json) process.stdout.write(JSON.stringify(list) + '\n');
+        else {
+          for (const t of list) {
+            process.stdout.write(
+              `${t.id}  ${t.name.padEnd(20)} ${t.scopes.join(',').padEnd(30)} ${t.revokedAt ? `revoked ${t.revokedAt}` : 'active'}\n`,
+            );
+          }
         }
+      } finally {
+        await close();
       }
-    } finally {
-      await close();
-    }
-  });
+    },
+  );
 
   storeOptions(tokens.command('revoke').description('revoke a token by id').argument('<id>')).action(async (id: string, o: StoreFlags) => {
     const { deps, close } = await openContext(configFrom(o));

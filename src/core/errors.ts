@@ -3,15 +3,7 @@
  * message tells the caller what to fix. HTTP status mapping lives in server/, not here.
  */
 export type ErrorCode =
-  | 'invalid'
-  | 'unauthenticated'
-  | 'forbidden'
-  | 'not_found'
-  | 'conflict'
-  | 'payload_too_large'
-  | 'overloaded'
-  | 'unavailable'
-  | 'internal';
+  'invalid' | 'unauthenticated' | 'forbidden' | 'not_found' | 'conflict' | 'payload_too_large' | 'overloaded' | 'unavailable' | 'internal';
 
 export class DomainError extends Error {
   readonly code: ErrorCode;

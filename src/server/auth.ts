@@ -23,7 +23,9 @@ export function registerAuth(app: FastifyInstance, deps: AppDeps): void {
     req.principal = r.principal;
     if (!auth) throw new DomainError('forbidden', 'this route declares no permission, so it is denied');
     if (!can(r.principal, auth.permission)) {
-      throw new DomainError('forbidden', `token "${r.principal.tokenName}" lacks the permission ${auth.permission}`, { permission: auth.permission });
+      throw new DomainError('forbidden', `token "${r.principal.tokenName}" lacks the permission ${auth.permission}`, {
+        permission: auth.permission,
+      });
     }
   });
 }

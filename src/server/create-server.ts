@@ -133,7 +133,8 @@ export async function createServer(opts: ServerOptions): Promise<BulwarkServer> 
 
   app.addHook('onReady', async () => {
     const undeclared = table.filter((r) => (r.config() as { auth?: unknown } | undefined)?.auth === undefined);
-    if (undeclared.length > 0) throw new Error(`routes without an auth declaration: ${undeclared.map((r) => `${r.method} ${r.url}`).join(', ')}`);
+    if (undeclared.length > 0)
+      throw new Error(`routes without an auth declaration: ${undeclared.map((r) => `${r.method} ${r.url}`).join(', ')}`);
   });
 
   return {

@@ -31,7 +31,10 @@ export function zodDetails(e: ZodError) {
 function fromFramework(err: FastifyError): { status: number; body: ErrorBody } | undefined {
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return { status: 413, body: { error: 'payload_too_large', message: 'the request body is larger than the server accepts; send less' } };
+      return {
+        status: 413,
+        body: { error: 'payload_too_large', message: 'the request body is larger than the server accepts; send less' },
+      };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return { status: 415, body: { error: 'unsupported_media_type', message: 'send the body as application/json' } };
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
@@ -47,10 +50,15 @@ function fromFramework(err: FastifyError): { status: number; body: ErrorBody } |
 
 export function toHttp(err: unknown): { status: number; body: ErrorBody } {
   if (err instanceof DomainError) {
-    return { status: STATUS[err.code], body: { error: err.code, message: err.message, ...(err.details !== undefined ? { details: err.details } : {}) } };
+    return {
+      status: STATUS[err.code],
+      body: { error: err.code, message: err.message, ...(err.details !== undefined ? { details: err.details } : {}) },
+    };
   }
-  if (err instanceof ZodError) return { status: 400, body: { error: 'invalid', message: 'the request is not valid', details: zodDetails(err) } };
-  if (err instanceof SyntaxError && 'statusCode' in err) return { status: 400, body: { error: 'invalid', message: `the body is not valid JSON: ${err.message}` } };
+  if (err instanceof ZodError)
+    return { status: 400, body: { error: 'invalid', message: 'the request is not valid', details: zodDetails(err) } };
+  if (err instanceof SyntaxError && 'statusCode' in err)
+    return { status: 400, body: { error: 'invalid', message: `the body is not valid JSON: ${err.message}` } };
   const fw = fromFramework(err as FastifyError);
   if (fw) return fw;
   return { status: 500, body: { error: 'internal', message: 'internal error; the server log has the details under this request id' } };

@@ -5,7 +5,11 @@ import type { AnyRoute } from './route.ts';
 const ErrorSchema = {
   type: 'object',
   required: ['error', 'message'],
-  properties: { error: { type: 'string', description: 'stable machine code' }, message: { type: 'string', description: 'what went wrong and what to fix' }, details: {} },
+  properties: {
+    error: { type: 'string', description: 'stable machine code' },
+    message: { type: 'string', description: 'what went wrong and what to fix' },
+    details: {},
+  },
 };
 
 const json = (s: ZodType, io: 'input' | 'output') => z.toJSONSchema(s, { io, unrepresentable: 'any' });
@@ -15,7 +19,10 @@ export function openApiDocument(routes: readonly AnyRoute[], version: string): R
   for (const r of routes) {
     const path = r.url.replace(/:(\w+)/g, '{$1}');
     const parameters: unknown[] = [];
-    for (const [where, schema] of [['query', r.query], ['path', r.params]] as const) {
+    for (const [where, schema] of [
+      ['query', r.query],
+      ['path', r.params],
+    ] as const) {
       if (!schema) continue;
       const js = json(schema, 'input') as { properties?: Record<string, unknown>; required?: string[] };
       for (const [name, s] of Object.entries(js.properties ?? {})) {
@@ -26,12 +33,23 @@ export function openApiDocument(routes: readonly AnyRoute[], version: string): R
     const responses: Record<string, unknown> = {
       [ok]: {
         description: 'success',
-        content: r.produces ? { [r.produces]: { schema: { type: 'string' } } } : r.response ? { 'application/json': { schema: json(r.response, 'output') } } : undefined,
+        content: r.produces
+          ? { [r.produces]: { schema: { type: 'string' } } }
+          : r.response
+            ? { 'application/json': { schema: json(r.response, 'output') } }
+            : undefined,
       },
     };
-    const errors = new Set([...(r.errors ?? []), ...(r.body || r.query || r.params ? [400] : []), ...(r.auth === 'public' ? [] : [401, 403])]);
+    const errors = new Set([
+      ...(r.errors ?? []),
+      ...(r.body || r.query || r.params ? [400] : []),
+      ...(r.auth === 'public' ? [] : [401, 403]),
+    ]);
     for (const code of [...errors].sort()) {
-      responses[String(code)] = { description: 'error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+      responses[String(code)] = {
+        description: 'error',
+        content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+      };
     }
     (paths[path] ??= {})[r.method.toLowerCase()] = {
       summary: r.summary,

@@ -30,7 +30,12 @@ describe('authentication in one hook', () => {
     for (const r of routes) {
       const url = r.url.replace(/:(\w+)/g, 'aaaaaaaaaaaa').replace('*', 'x');
       for (const [name, headers] of Object.entries(variants)) {
-        const res = await t.app.inject({ method: r.method as 'GET', url, headers: { ...headers, 'content-type': 'application/json' }, payload: r.method === 'GET' || r.method === 'HEAD' ? undefined : '{}' });
+        const res = await t.app.inject({
+          method: r.method as 'GET',
+          url,
+          headers: { ...headers, 'content-type': 'application/json' },
+          payload: r.method === 'GET' || r.method === 'HEAD' ? undefined : '{}',
+        });
         expect(res.statusCode, `${r.method} ${r.url} with ${name}`).toBe(401);
         if (r.method !== 'HEAD') expect(res.json().error, `${r.method} ${r.url} with ${name}`).toBe('unauthenticated');
         expect(res.headers['www-authenticate']).toMatch(/^Bearer/);
@@ -39,7 +44,12 @@ describe('authentication in one hook', () => {
   });
 
   it('leaves only health checks anonymous (and dashboard files, which hold no data)', async () => {
-    const open = new Set(t.routes().filter((r) => r.auth === 'public').map((r) => r.url));
+    const open = new Set(
+      t
+        .routes()
+        .filter((r) => r.auth === 'public')
+        .map((r) => r.url),
+    );
     expect([...open].sort()).toEqual(['/healthz', '/readyz']);
     expect((await t.app.inject({ url: '/healthz' })).json()).toEqual({ status: 'ok' });
     expect((await t.app.inject({ url: '/readyz' })).json()).toEqual({ status: 'ready' });
@@ -90,7 +100,12 @@ describe('errors', () => {
       expect(res.json().error).toBe('invalid');
       expect(res.json().message).toContain(mentions);
     }
-    const wrongType = await t.app.inject({ method: 'POST', url: '/v1/ledger/notes', headers: { ...bearer(t.adminToken), 'content-type': 'text/plain' }, payload: 'hi' });
+    const wrongType = await t.app.inject({
+      method: 'POST',
+      url: '/v1/ledger/notes',
+      headers: { ...bearer(t.adminToken), 'content-type': 'text/plain' },
+      payload: 'hi',
+    });
     expect(wrongType.statusCode).toBe(415);
     const huge = await t.app.inject({
       method: 'POST',
@@ -106,13 +121,23 @@ describe('errors', () => {
   it('validates query parameters', async () => {
     const res = await t.app.inject({ url: '/v1/ledger/entries?limit=0&bogus=1', headers: bearer(t.adminToken) });
     expect(res.statusCode).toBe(400);
-    expect(res.json().details.map((d: { path: string }) => d.path).sort()).toEqual(['', 'limit']);
+    expect(
+      res
+        .json()
+        .details.map((d: { path: string }) => d.path)
+        .sort(),
+    ).toEqual(['', 'limit']);
   });
 });
 
 describe('the ledger over HTTP', () => {
   it('appends a note durably and records who wrote it', async () => {
-    const res = await t.app.inject({ method: 'POST', url: '/v1/ledger/notes', headers: bearer(t.adminToken), payload: { ...note('first'), labels: { env: 'prod' } } });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/v1/ledger/notes',
+      headers: bearer(t.adminToken),
+      payload: { ...note('first'), labels: { env: 'prod' } },
+    });
     expect(res.statusCode).toBe(201);
     const e = res.json();
     expect(e).toMatchObject({ kind: 'note.observation', subject: 'service:shop', data: { text: 'first', labels: { env: 'prod' } } });
@@ -122,28 +147,49 @@ describe('the ledger over HTTP', () => {
   });
 
   it('pages entries newest first', async () => {
-    for (let i = 0; i < 5; i++) await t.app.inject({ method: 'POST', url: '/v1/ledger/notes', headers: bearer(t.adminToken), payload: note(`p${i}`) });
+    for (let i = 0; i < 5; i++)
+      await t.app.inject({ method: 'POST', url: '/v1/ledger/notes', headers: bearer(t.adminToken), payload: note(`p${i}`) });
     const first = (await t.app.inject({ url: '/v1/ledger/entries?order=desc&limit=2', headers: bearer(t.adminToken) })).json();
     expect(first.entries).toHaveLength(2);
     expect(first.entries[0].seq).toBe(first.size - 1);
-    const second = (await t.app.inject({ url: `/v1/ledger/entries?order=desc&limit=2&from=${first.next}`, headers: bearer(t.adminToken) })).json();
+    const second = (
+      await t.app.inject({ url: `/v1/ledger/entries?order=desc&limit=2&from=${first.next}`, headers: bearer(t.adminToken) })
+    ).json();
     expect(second.entries[0].seq).toBe(first.entries[1].seq - 1);
   });
 
   it('serves inclusion and consistency proofs that the verifier accepts', async () => {
-    const cp = (await t.app.inject({ method: 'POST', url: '/v1/ledger/checkpoints', headers: bearer(t.adminToken), payload: { force: true } })).json();
+    const cp = (
+      await t.app.inject({ method: 'POST', url: '/v1/ledger/checkpoints', headers: bearer(t.adminToken), payload: { force: true } })
+    ).json();
     const size = cp.size as number;
     const root = Buffer.from(cp.root, 'hex');
     for (let seq = 0; seq < size; seq++) {
       const p = (await t.app.inject({ url: `/v1/ledger/proofs/inclusion?seq=${seq}&size=${size}`, headers: bearer(t.adminToken) })).json();
-      expect(verifyInclusion(seq, size, Buffer.from(p.leafHash, 'hex'), p.proof.map((h: string) => Buffer.from(h, 'hex')), root)).toBeNull();
+      expect(
+        verifyInclusion(
+          seq,
+          size,
+          Buffer.from(p.leafHash, 'hex'),
+          p.proof.map((h: string) => Buffer.from(h, 'hex')),
+          root,
+        ),
+      ).toBeNull();
       const entry = (await t.app.inject({ url: `/v1/ledger/entries/${seq}`, headers: bearer(t.adminToken) })).json();
       expect(entry.leafHash).toBe(p.leafHash);
     }
     await t.app.inject({ method: 'POST', url: '/v1/ledger/notes', headers: bearer(t.adminToken), payload: note('after') });
     const c = (await t.app.inject({ url: `/v1/ledger/proofs/consistency?from=${size}`, headers: bearer(t.adminToken) })).json();
     expect(c.root1).toBe(cp.root);
-    expect(verifyConsistency(c.from, c.to, root, Buffer.from(c.root2, 'hex'), c.proof.map((h: string) => Buffer.from(h, 'hex')))).toBeNull();
+    expect(
+      verifyConsistency(
+        c.from,
+        c.to,
+        root,
+        Buffer.from(c.root2, 'hex'),
+        c.proof.map((h: string) => Buffer.from(h, 'hex')),
+      ),
+    ).toBeNull();
     const beyond = await t.app.inject({ url: `/v1/ledger/proofs/inclusion?seq=0&size=${c.to + 10}`, headers: bearer(t.adminToken) });
     expect(beyond.statusCode).toBe(404);
     const bad = await t.app.inject({ url: `/v1/ledger/proofs/inclusion?seq=5&size=5`, headers: bearer(t.adminToken) });
@@ -174,7 +220,9 @@ describe('operability', () => {
       const path = r.url.replace(/:(\w+)/g, '{$1}');
       expect(doc.paths[path]?.[r.method.toLowerCase()], `${r.method} ${r.url}`).toBeDefined();
     }
-    expect(doc.paths['/v1/ledger/notes'].post.requestBody.content['application/json'].schema.required).toEqual(expect.arrayContaining(['type', 'subject', 'text']));
+    expect(doc.paths['/v1/ledger/notes'].post.requestBody.content['application/json'].schema.required).toEqual(
+      expect.arrayContaining(['type', 'subject', 'text']),
+    );
   });
 
   it('carries a request id and never logs a token', async () => {
@@ -207,7 +255,9 @@ describe('overload', () => {
       const { connect } = await import('node:net');
       const sock = connect(addr.port, '127.0.0.1');
       await new Promise((r) => sock.once('connect', r));
-      sock.write(`POST /v1/ledger/notes HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${small.adminToken}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{`);
+      sock.write(
+        `POST /v1/ledger/notes HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${small.adminToken}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{`,
+      );
       await new Promise((r) => setTimeout(r, 100));
       const res = await fetch(`${base}/v1/session`, { headers: bearer(small.adminToken) });
       expect(res.status).toBe(503);

@@ -4,7 +4,17 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { entryLeafHash, type NewEntry } from '../core/ledger/entry.ts';
-import { CompactRange, frontierNodes, hashRanges, inclusionRanges, consistencyRanges, nodeKey, nodesForRanges, verifyConsistency, verifyInclusion } from '../core/ledger/merkle.ts';
+import {
+  CompactRange,
+  frontierNodes,
+  hashRanges,
+  inclusionRanges,
+  consistencyRanges,
+  nodeKey,
+  nodesForRanges,
+  verifyConsistency,
+  verifyInclusion,
+} from '../core/ledger/merkle.ts';
 import type { Store } from './store.ts';
 
 export interface StoreFixture {
@@ -80,9 +90,7 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>):
     it('serializes concurrent appends into one tree', async () => {
       const other = fx.reopen ? await fx.reopen() : store;
       try {
-        await Promise.all(
-          Array.from({ length: 30 }, (_, i) => (i % 2 ? other : store).ledger.append([note(i), note(i + 100)], NOW)),
-        );
+        await Promise.all(Array.from({ length: 30 }, (_, i) => (i % 2 ? other : store).ledger.append([note(i), note(i + 100)], NOW)));
       } finally {
         if (other !== store) await other.close();
       }
@@ -98,7 +106,10 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>):
     });
 
     it('pages entries both ways and by kind', async () => {
-      await store.ledger.append(Array.from({ length: 10 }, (_, i) => ({ ...note(i), kind: i % 2 ? 'a.odd' : 'a.even' })), NOW);
+      await store.ledger.append(
+        Array.from({ length: 10 }, (_, i) => ({ ...note(i), kind: i % 2 ? 'a.odd' : 'a.even' })),
+        NOW,
+      );
       expect((await store.ledger.page({ from: 3, limit: 3, order: 'asc' })).map((e) => e.seq)).toEqual([3, 4, 5]);
       expect((await store.ledger.page({ limit: 3, order: 'desc' })).map((e) => e.seq)).toEqual([9, 8, 7]);
       expect((await store.ledger.page({ from: 4, limit: 2, order: 'desc' })).map((e) => e.seq)).toEqual([4, 3]);
@@ -106,23 +117,45 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>):
     });
 
     it('serves every node an inclusion or consistency proof needs, in one lookup', async () => {
-      const entries = await store.ledger.append(Array.from({ length: 77 }, (_, i) => note(i)), NOW);
+      const entries = await store.ledger.append(
+        Array.from({ length: 77 }, (_, i) => note(i)),
+        NOW,
+      );
       const roots: Buffer[] = [];
       const c = new CompactRange();
       for (const e of entries) {
         c.push(entryLeafHash(e));
         roots[c.size] = c.root();
       }
-      for (const [i, n] of [[0, 1], [5, 77], [76, 77], [31, 64], [40, 50]] as const) {
+      for (const [i, n] of [
+        [0, 1],
+        [5, 77],
+        [76, 77],
+        [31, 64],
+        [40, 50],
+      ] as const) {
         const ranges = inclusionRanges(i, n);
         const nodes = await store.ledger.nodes([...nodesForRanges(ranges), { level: 0, index: i }]);
         const proof = hashRanges(ranges, (x) => nodes.get(nodeKey(x)));
         expect(verifyInclusion(i, n, nodes.get(`0:${i}`)!, proof, roots[n]!)).toBeNull();
       }
-      for (const [a, b] of [[1, 77], [32, 77], [50, 64], [7, 8]] as const) {
+      for (const [a, b] of [
+        [1, 77],
+        [32, 77],
+        [50, 64],
+        [7, 8],
+      ] as const) {
         const ranges = consistencyRanges(a, b);
         const nodes = await store.ledger.nodes(nodesForRanges(ranges));
-        expect(verifyConsistency(a, b, roots[a]!, roots[b]!, hashRanges(ranges, (x) => nodes.get(nodeKey(x))))).toBeNull();
+        expect(
+          verifyConsistency(
+            a,
+            b,
+            roots[a]!,
+            roots[b]!,
+            hashRanges(ranges, (x) => nodes.get(nodeKey(x))),
+          ),
+        ).toBeNull();
       }
       // Nodes past the head do not exist: a proof for a size beyond it cannot be made.
       const beyond = await store.ledger.nodes(frontierNodes(78));
@@ -133,7 +166,9 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>):
       await store.ledger.addKey({ keyId: 'k1', name: 'n', publicKey: 'AAAA', createdAt: NOW, retiredAt: null });
       await store.ledger.addKey({ keyId: 'k1', name: 'n', publicKey: 'AAAA', createdAt: NOW, retiredAt: null });
       await store.ledger.retireKey('k1', '2026-02-01T00:00:00.000Z');
-      expect(await store.ledger.keys()).toEqual([{ keyId: 'k1', name: 'n', publicKey: 'AAAA', createdAt: NOW, retiredAt: '2026-02-01T00:00:00.000Z' }]);
+      expect(await store.ledger.keys()).toEqual([
+        { keyId: 'k1', name: 'n', publicKey: 'AAAA', createdAt: NOW, retiredAt: '2026-02-01T00:00:00.000Z' },
+      ]);
       const root = Buffer.alloc(32, 7);
       expect(await store.ledger.latestCheckpoint()).toBeUndefined();
       await store.ledger.addCheckpoint({ size: 3, keyId: 'k1', root, time: NOW, note: 'n3' });
@@ -171,7 +206,10 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>):
     });
 
     it('dumps every row and restores them into an empty database, and nowhere else', async () => {
-      await store.ledger.append(Array.from({ length: 20 }, (_, i) => note(i)), NOW);
+      await store.ledger.append(
+        Array.from({ length: 20 }, (_, i) => note(i)),
+        NOW,
+      );
       await store.meta.putIfAbsent('origin', 'x');
       const rows: { table: string; row: Record<string, unknown> }[] = [];
       for await (const r of store.dump()) rows.push(r);

@@ -13,7 +13,7 @@ import { configFrom, openContext } from '../../src/cli/context.ts';
 import { makeCheckpoint, registerCurrentKey } from '../../src/app/ledger/checkpoints.ts';
 import { canonicalJson, leafInput } from '../../src/core/ledger/entry.ts';
 import { appendLeaves, leafHash } from '../../src/core/ledger/merkle.ts';
-import { nodePos } from '../../src/store/kysely-store.ts';
+import { nodePos } from '../../src/store/kysely/ledger-repo.ts';
 import { api, describeRun, killAllChildren, runCli, startServer, type CliResult, type RunningServer } from '../support/cli.ts';
 import { createTestDatabase, pgAvailable, type TestDatabase } from '../support/postgres.ts';
 import { tmpDir, type TmpDir } from '../support/tmp.ts';
@@ -69,7 +69,10 @@ async function appendEntries(d: LedgerDir, n: number, label: string, checkpoint 
     await registerCurrentKey(deps, 'system');
     for (let i = 0; i < n; i++) {
       const now = new Date().toISOString();
-      await deps.store.ledger.append([{ actor: 'test:builder', kind: 'note.observation', subject: `case:${label}`, data: { text: `${label} ${i}`, i } }], now);
+      await deps.store.ledger.append(
+        [{ actor: 'test:builder', kind: 'note.observation', subject: `case:${label}`, data: { text: `${label} ${i}`, i } }],
+        now,
+      );
     }
     if (checkpoint) await makeCheckpoint(deps);
   } finally {
@@ -141,7 +144,10 @@ beforeAll(async () => {
     server = await startServer({ dir: serverDir, expectToken: true });
     adminToken = server.token!;
     for (let i = 0; i < 10; i++) {
-      const r = await api(server, 'POST', '/v1/ledger/notes', { token: adminToken, body: { type: 'observation', subject: 'proofs', text: `note ${i}` } });
+      const r = await api(server, 'POST', '/v1/ledger/notes', {
+        token: adminToken,
+        body: { type: 'observation', subject: 'proofs', text: `note ${i}` },
+      });
       expect(r.status).toBe(201);
     }
   };
@@ -229,7 +235,6 @@ describe.concurrent('ledger verify detects tampering with the SQLite file (each 
     // good checkpoint is at 7, so the failure names the range from entry 7.
     expectFailedAt(await verify(d), 7, /entries 7\.\.12 do not match the signed checkpoint at size 13/);
   });
-
 });
 
 describe.concurrent('prove-inclusion and prove-consistency check proofs served by the API', () => {
@@ -241,11 +246,29 @@ describe.concurrent('prove-inclusion and prove-consistency check proofs served b
   type Incl = { seq: number; size: number; leafHash: string; proof: string[]; root: string };
   type Cons = { from: number; to: number; proof: string[]; root1: string; root2: string };
   const inclArgs = (p: Incl) => [
-    'ledger', 'prove-inclusion', '--leaf-hash', p.leafHash, '--index', String(p.seq), '--size', String(p.size), '--root', p.root,
+    'ledger',
+    'prove-inclusion',
+    '--leaf-hash',
+    p.leafHash,
+    '--index',
+    String(p.seq),
+    '--size',
+    String(p.size),
+    '--root',
+    p.root,
     ...(p.proof.length > 0 ? ['--proof', p.proof.join(',')] : []),
   ];
   const consArgs = (p: Cons) => [
-    'ledger', 'prove-consistency', '--size1', String(p.from), '--size2', String(p.to), '--root1', p.root1, '--root2', p.root2,
+    'ledger',
+    'prove-consistency',
+    '--size1',
+    String(p.from),
+    '--size2',
+    String(p.to),
+    '--root1',
+    p.root1,
+    '--root2',
+    p.root2,
     ...(p.proof.length > 0 ? ['--proof', p.proof.join(',')] : []),
   ];
   /** One hex digit changed: still well-formed, no longer the right hash. */
@@ -285,10 +308,26 @@ describe.concurrent('prove-inclusion and prove-consistency check proofs served b
 
   // Bad input is exit 2 (not 1): a script must tell "the proof is wrong" from "I called it wrong".
   const malformed: { what: string; args: string[]; names: RegExp }[] = [
-    { what: 'a leaf hash that is not hex', args: ['ledger', 'prove-inclusion', '--leaf-hash', 'zz'.repeat(32), '--index', '0', '--size', '2', '--root', valid()], names: /--leaf-hash must be 64 hex digits/ },
-    { what: 'a negative index', args: ['ledger', 'prove-inclusion', '--leaf-hash', valid(), '--index', '-1', '--size', '2', '--root', valid()], names: /--index must be a whole number/ },
-    { what: 'an index equal to the size', args: ['ledger', 'prove-inclusion', '--leaf-hash', valid(), '--index', '2', '--size', '2', '--root', valid()], names: /--index \(2\) must be below --size \(2\)/ },
-    { what: 'a missing --root', args: ['ledger', 'prove-inclusion', '--leaf-hash', valid(), '--index', '0', '--size', '2'], names: /--root/ },
+    {
+      what: 'a leaf hash that is not hex',
+      args: ['ledger', 'prove-inclusion', '--leaf-hash', 'zz'.repeat(32), '--index', '0', '--size', '2', '--root', valid()],
+      names: /--leaf-hash must be 64 hex digits/,
+    },
+    {
+      what: 'a negative index',
+      args: ['ledger', 'prove-inclusion', '--leaf-hash', valid(), '--index', '-1', '--size', '2', '--root', valid()],
+      names: /--index must be a whole number/,
+    },
+    {
+      what: 'an index equal to the size',
+      args: ['ledger', 'prove-inclusion', '--leaf-hash', valid(), '--index', '2', '--size', '2', '--root', valid()],
+      names: /--index \(2\) must be below --size \(2\)/,
+    },
+    {
+      what: 'a missing --root',
+      args: ['ledger', 'prove-inclusion', '--leaf-hash', valid(), '--index', '0', '--size', '2'],
+      names: /--root/,
+    },
   ];
   it.for(malformed)('answers $what with exit 2 and a message naming the argument', { timeout: T }, async ({ args, names }, { expect }) => {
     const r = await runCli(args);
@@ -326,7 +365,10 @@ describe('ledger export is verifiable on another machine with verify --file', ()
   });
 
   it('verifies an export --from 5 from its prefix line, checking only the 8 later entries', { timeout: T }, async () => {
-    const lines = readFileSync(exportedFrom5, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; seq?: number });
+    const lines = readFileSync(exportedFrom5, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; seq?: number });
     expect(lines.filter((l) => l.type === 'prefix')).toHaveLength(1);
     expect(lines.filter((l) => l.type === 'entry').map((l) => l.seq)).toEqual([5, 6, 7, 8, 9, 10, 11, 12]);
     const r = await verifyFile(exportedFrom5);
@@ -482,7 +524,6 @@ describe('ledger rotate-key: old checkpoints keep verifying with the retired key
       const r = await verify(d, '--key', oldKey, '--key', newKey);
       expect(r.code, describeRun(r)).toBe(0);
     });
-
   });
 });
 
@@ -490,24 +531,28 @@ describe('tokens on the database: recovery of a lost admin token, revocation, li
   const tokenFlags = () => ['--db', `sqlite:${path.join(serverDir, 'bulwark.db')}`, '--data-dir', serverDir];
   let recovered: { id: string; token: string };
 
-  it('tokens create --admin works straight on the database while the server runs, and is recorded in the ledger', { timeout: T }, async () => {
-    const r = await runCli(['tokens', 'create', '--admin', '--name', 'recovered admin', '--json', ...tokenFlags()]);
-    expect(r.code, describeRun(r)).toBe(0);
-    recovered = JSON.parse(r.stdout) as { id: string; token: string };
-    expect(recovered.token).toMatch(/^bwk_[a-z0-9]{12}_/);
+  it(
+    'tokens create --admin works straight on the database while the server runs, and is recorded in the ledger',
+    { timeout: T },
+    async () => {
+      const r = await runCli(['tokens', 'create', '--admin', '--name', 'recovered admin', '--json', ...tokenFlags()]);
+      expect(r.code, describeRun(r)).toBe(0);
+      recovered = JSON.parse(r.stdout) as { id: string; token: string };
+      expect(recovered.token).toMatch(/^bwk_[a-z0-9]{12}_/);
 
-    const session = await api(server, 'GET', '/v1/session', { token: recovered.token });
-    expect(session.status).toBe(200);
-    expect(session.body.permissions).toEqual(['*']);
+      const session = await api(server, 'GET', '/v1/session', { token: recovered.token });
+      expect(session.status).toBe(200);
+      expect(session.body.permissions).toEqual(['*']);
 
-    const entries = await api(server, 'GET', '/v1/ledger/entries?kind=token.created&limit=1000', { token: recovered.token });
-    expect(entries.status).toBe(200);
-    const entry = entries.body.entries.find((e: { subject: string }) => e.subject === `token:${recovered.id}`);
-    expect(entry, JSON.stringify(entries.body)).toBeDefined();
-    expect(entry.actor).toMatch(/^cli:/);
-    expect(entry.data).toMatchObject({ id: recovered.id, name: 'recovered admin', scopes: ['*'] });
-    expect(JSON.stringify(entry)).not.toContain(recovered.token.split('_')[2]!);
-  });
+      const entries = await api(server, 'GET', '/v1/ledger/entries?kind=token.created&limit=1000', { token: recovered.token });
+      expect(entries.status).toBe(200);
+      const entry = entries.body.entries.find((e: { subject: string }) => e.subject === `token:${recovered.id}`);
+      expect(entry, JSON.stringify(entries.body)).toBeDefined();
+      expect(entry.actor).toMatch(/^cli:/);
+      expect(entry.data).toMatchObject({ id: recovered.id, name: 'recovered admin', scopes: ['*'] });
+      expect(JSON.stringify(entry)).not.toContain(recovered.token.split('_')[2]!);
+    },
+  );
 
   it('tokens revoke ID makes the running server answer 401 for that token, and records token.revoked', { timeout: T }, async () => {
     const c = await api(server, 'POST', '/v1/tokens', { token: adminToken, body: { name: 'ci reader', scopes: ['ledger:read'] } });
@@ -559,7 +604,8 @@ describe.concurrent('backup and restore', () => {
     expect(r.code, describeRun(r)).toBe(0);
     expect(r.stdout).toMatch(/ledger intact/);
     expect(headOf(fresh.file)).toEqual(headOf(src.file));
-    const origin = (file: string) => withSqlite(file, (db) => (db.prepare("select value from bulwark_meta where key = 'origin'").get() as { value: string }).value);
+    const origin = (file: string) =>
+      withSqlite(file, (db) => (db.prepare("select value from bulwark_meta where key = 'origin'").get() as { value: string }).value);
     expect(origin(fresh.file)).toBe(origin(src.file));
     const v = await verify(fresh);
     expectIntact(v, 13, 2, 13);
@@ -570,7 +616,9 @@ describe.concurrent('backup and restore', () => {
     await appendEntries(target, 2, 'own');
     const snapshot = () =>
       withSqlite(target.file, (db) => {
-        const tables = (db.prepare("select name from sqlite_master where type = 'table' order by name").all() as { name: string }[]).map((t) => t.name);
+        const tables = (db.prepare("select name from sqlite_master where type = 'table' order by name").all() as { name: string }[]).map(
+          (t) => t.name,
+        );
         return Object.fromEntries(tables.map((t) => [t, db.prepare(`select * from "${t}"`).all()]));
       });
     const before = snapshot();
@@ -586,20 +634,24 @@ describe.concurrent('backup and restore', () => {
       await pg?.drop();
     });
 
-    it('restores a SQLite backup into PostgreSQL (the format is portable), and restore verifies the ledger there', { timeout: T }, async () => {
-      pg = await createTestDatabase();
-      const dataDir = path.join(root.path, 'restored-pg');
-      const r = await runCli(['restore', '--db', pg.url, '--data-dir', dataDir, '--in', backupFile]);
-      expect(r.code, describeRun(r)).toBe(0);
-      expect(r.stdout).toMatch(/ledger intact/);
-      const { openStore } = await import('../../src/store/open-store.ts');
-      const store = await openStore(pg.url);
-      try {
-        const head = await store.ledger.head();
-        expect({ size: head.size, root: head.root.toString('hex') }).toEqual(headOf(src.file));
-      } finally {
-        await store.close();
-      }
-    });
+    it(
+      'restores a SQLite backup into PostgreSQL (the format is portable), and restore verifies the ledger there',
+      { timeout: T },
+      async () => {
+        pg = await createTestDatabase();
+        const dataDir = path.join(root.path, 'restored-pg');
+        const r = await runCli(['restore', '--db', pg.url, '--data-dir', dataDir, '--in', backupFile]);
+        expect(r.code, describeRun(r)).toBe(0);
+        expect(r.stdout).toMatch(/ledger intact/);
+        const { openStore } = await import('../../src/store/open-store.ts');
+        const store = await openStore(pg.url);
+        try {
+          const head = await store.ledger.head();
+          expect({ size: head.size, root: head.root.toString('hex') }).toEqual(headOf(src.file));
+        } finally {
+          await store.close();
+        }
+      },
+    );
   });
 });

@@ -176,83 +176,114 @@ describe.skipIf(skip)('dashboard in Chromium', () => {
     return result.innerText();
   }
 
-  it('serves the sign-in screen on a deep link and shows the API error for a bad token', async () => {
-    const res = await page.goto(`${baseUrl}/ledger`);
-    expect(res?.status()).toBe(200);
-    await page.getByTestId('signin-token').fill('bwk_this_token_does_not_exist');
-    await page.getByTestId('signin-submit').click();
+  it(
+    'serves the sign-in screen on a deep link and shows the API error for a bad token',
+    async () => {
+      const res = await page.goto(`${baseUrl}/ledger`);
+      expect(res?.status()).toBe(200);
+      await page.getByTestId('signin-token').fill('bwk_this_token_does_not_exist');
+      await page.getByTestId('signin-submit').click();
 
-    const banner = page.getByTestId('error-banner');
-    await banner.waitFor();
-    const api = await fetch(`${baseUrl}/v1/session`, { headers: { Authorization: 'Bearer bwk_this_token_does_not_exist' } });
-    expect(api.status).toBe(401);
-    const body = (await api.json()) as { message?: string };
-    expect(typeof body.message).toBe('string');
-    expect(await banner.innerText()).toContain(body.message);
-  }, TEST_TIMEOUT);
+      const banner = page.getByTestId('error-banner');
+      await banner.waitFor();
+      const api = await fetch(`${baseUrl}/v1/session`, { headers: { Authorization: 'Bearer bwk_this_token_does_not_exist' } });
+      expect(api.status).toBe(401);
+      const body = (await api.json()) as { message?: string };
+      expect(typeof body.message).toBe('string');
+      expect(await banner.innerText()).toContain(body.message);
+    },
+    TEST_TIMEOUT,
+  );
 
-  it('signs in and lists the entries newest first with the checkpoint', async () => {
-    await page.getByTestId('signin-token').fill(token);
-    await page.getByTestId('signin-submit').click();
+  it(
+    'signs in and lists the entries newest first with the checkpoint',
+    async () => {
+      await page.getByTestId('signin-token').fill(token);
+      await page.getByTestId('signin-submit').click();
 
-    await page.getByTestId('entry-row').first().waitFor();
-    expect(new URL(page.url()).pathname).toBe('/ledger');
-    expect((await page.getByTestId('principal').innerText()).trim()).not.toBe('');
-    expect(await page.evaluate(() => sessionStorage.getItem('bulwark.token'))).toBe(token);
+      await page.getByTestId('entry-row').first().waitFor();
+      expect(new URL(page.url()).pathname).toBe('/ledger');
+      expect((await page.getByTestId('principal').innerText()).trim()).not.toBe('');
+      expect(await page.evaluate(() => sessionStorage.getItem('bulwark.token'))).toBe(token);
 
-    const seqs = (await page.getByTestId('entry-row').evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-seq')))));
-    expect(seqs.length).toBe(20);
-    expect(seqs).toEqual([...seqs].sort((a, b) => b - a));
-    expect(await page.getByTestId('ledger-entries').innerText()).toContain('e2e');
-    await page.getByTestId('checkpoint').waitFor();
-  }, TEST_TIMEOUT);
+      const seqs = await page.getByTestId('entry-row').evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-seq'))));
+      expect(seqs.length).toBe(20);
+      expect(seqs).toEqual([...seqs].sort((a, b) => b - a));
+      expect(await page.getByTestId('ledger-entries').innerText()).toContain('e2e');
+      await page.getByTestId('checkpoint').waitFor();
+    },
+    TEST_TIMEOUT,
+  );
 
-  it('pages to older entries and back', async () => {
-    const firstSeq = Number(await page.getByTestId('entry-row').first().getAttribute('data-seq'));
-    await page.getByTestId('page-older').click();
-    await page.waitForURL(/\/ledger\?from=\d+$/);
-    await page.locator(`[data-testid="entry-row"][data-seq="${firstSeq - 20}"]`).waitFor();
-    expect(await page.getByTestId('page-older').isDisabled()).toBe(firstSeq - 20 < 20);
+  it(
+    'pages to older entries and back',
+    async () => {
+      const firstSeq = Number(await page.getByTestId('entry-row').first().getAttribute('data-seq'));
+      await page.getByTestId('page-older').click();
+      await page.waitForURL(/\/ledger\?from=\d+$/);
+      await page.locator(`[data-testid="entry-row"][data-seq="${firstSeq - 20}"]`).waitFor();
+      expect(await page.getByTestId('page-older').isDisabled()).toBe(firstSeq - 20 < 20);
 
-    await page.getByTestId('page-newer').click();
-    await page.waitForURL((url) => url.pathname === '/ledger' && url.search === '');
-    await page.locator(`[data-testid="entry-row"][data-seq="${firstSeq}"]`).waitFor();
-  }, TEST_TIMEOUT);
+      await page.getByTestId('page-newer').click();
+      await page.waitForURL((url) => url.pathname === '/ledger' && url.search === '');
+      await page.locator(`[data-testid="entry-row"][data-seq="${firstSeq}"]`).waitFor();
+    },
+    TEST_TIMEOUT,
+  );
 
-  it('shows the parts that are not built yet', async () => {
-    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: /^Experiments/ }).click();
-    expect(await page.getByTestId('not-built').innerText()).toContain('Not built yet');
-    expect(new URL(page.url()).pathname).toBe('/experiments');
-    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Ledger' }).click();
-    await page.getByTestId('entry-row').first().waitFor();
-  }, TEST_TIMEOUT);
+  it(
+    'shows the parts that are not built yet',
+    async () => {
+      await page
+        .getByRole('navigation', { name: 'Main' })
+        .getByRole('link', { name: /^Experiments/ })
+        .click();
+      expect(await page.getByTestId('not-built').innerText()).toContain('Not built yet');
+      expect(new URL(page.url()).pathname).toBe('/experiments');
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Ledger' }).click();
+      await page.getByTestId('entry-row').first().waitFor();
+    },
+    TEST_TIMEOUT,
+  );
 
-  it('verifies an intact ledger', async () => {
-    await page.getByTestId('verify-button').click();
-    const text = await verifyStatus('ok');
-    expect(text).toContain('Intact');
-    await page.screenshot({ path: '/tmp/ledger-ok.png', fullPage: true });
-  }, TEST_TIMEOUT);
+  it(
+    'verifies an intact ledger',
+    async () => {
+      await page.getByTestId('verify-button').click();
+      const text = await verifyStatus('ok');
+      expect(text).toContain('Intact');
+      await page.screenshot({ path: '/tmp/ledger-ok.png', fullPage: true });
+    },
+    TEST_TIMEOUT,
+  );
 
-  it('names the first tampered entry', async () => {
-    const db = new Database(dbFile);
-    try {
-      db.pragma('busy_timeout = 5000');
-      const changed = db.prepare(`UPDATE ledger_entries SET data = '{"tampered":true}' WHERE seq = 1`).run().changes;
-      expect(changed).toBe(1);
-    } finally {
-      db.close();
-    }
+  it(
+    'names the first tampered entry',
+    async () => {
+      const db = new Database(dbFile);
+      try {
+        db.pragma('busy_timeout = 5000');
+        const changed = db.prepare(`UPDATE ledger_entries SET data = '{"tampered":true}' WHERE seq = 1`).run().changes;
+        expect(changed).toBe(1);
+      } finally {
+        db.close();
+      }
 
-    await page.getByTestId('verify-button').click();
-    const text = await verifyStatus('failed');
-    expect(text).toMatch(/Entry 1\b/);
-    await page.screenshot({ path: '/tmp/ledger-failed.png', fullPage: true });
-  }, TEST_TIMEOUT);
+      await page.getByTestId('verify-button').click();
+      const text = await verifyStatus('failed');
+      expect(text).toMatch(/Entry 1\b/);
+      await page.screenshot({ path: '/tmp/ledger-failed.png', fullPage: true });
+    },
+    TEST_TIMEOUT,
+  );
 
-  it('signs out', async () => {
-    await page.getByTestId('signout').click();
-    await page.getByTestId('signin-token').waitFor();
-    expect(await page.evaluate(() => sessionStorage.getItem('bulwark.token'))).toBeNull();
-  }, TEST_TIMEOUT);
+  it(
+    'signs out',
+    async () => {
+      await page.getByTestId('signout').click();
+      await page.getByTestId('signin-token').waitFor();
+      expect(await page.evaluate(() => sessionStorage.getItem('bulwark.token'))).toBeNull();
+    },
+    TEST_TIMEOUT,
+  );
 });

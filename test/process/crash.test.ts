@@ -98,7 +98,12 @@ describe('a server killed with SIGKILL mid-write loses no acknowledged note', ()
     const log = new Map<number, EntryView>();
     let from: number | null = 0;
     while (from !== null) {
-      const page: { status: number; body: { entries: EntryView[]; next: number | null } } = await api(second, 'GET', `/v1/ledger/entries?from=${from}&limit=1000&order=asc`, { token });
+      const page: { status: number; body: { entries: EntryView[]; next: number | null } } = await api(
+        second,
+        'GET',
+        `/v1/ledger/entries?from=${from}&limit=1000&order=asc`,
+        { token },
+      );
       expect(page.status).toBe(200);
       for (const e of page.body.entries) log.set(e.seq, e);
       from = page.body.next;

@@ -31,11 +31,15 @@ interface Worker {
 }
 
 function startWorker(url: string, tag: string, count: number, openAfterGo = false): Worker {
-  const child = spawn(process.execPath, nodeTsArgs(WORKER, [url, String(count), String(BATCH), tag, ...(openAfterGo ? ['open-after-go'] : [])]), {
-    cwd: REPO_ROOT,
-    env: childEnv({ APPEND_PAUSE_MS: String(PAUSE_MS) }),
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    nodeTsArgs(WORKER, [url, String(count), String(BATCH), tag, ...(openAfterGo ? ['open-after-go'] : [])]),
+    {
+      cwd: REPO_ROOT,
+      env: childEnv({ APPEND_PAUSE_MS: String(PAUSE_MS) }),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    },
+  );
   trackChild(child);
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
@@ -53,7 +57,10 @@ function startWorker(url: string, tag: string, count: number, openAfterGo = fals
     return JSON.parse(last) as { tag: string; seqs: number[] };
   });
   // A worker that dies before "ready" must fail the test instead of hanging it.
-  const readyOrDead = Promise.race([ready, done.then(() => Promise.reject(new Error(`worker ${tag} exited before it was ready:\n${stderr}`)))]);
+  const readyOrDead = Promise.race([
+    ready,
+    done.then(() => Promise.reject(new Error(`worker ${tag} exited before it was ready:\n${stderr}`))),
+  ]);
   done.catch(() => undefined);
   return { tag, ready: readyOrDead, done, go: () => child.stdin.write('go\n') };
 }
@@ -150,15 +157,19 @@ describe('two processes appending to one SQLite file', () => {
     await dir?.cleanup();
   });
 
-  it('gives every one of 2×200 entries its own seq, 0..399 without gaps, and the tree verifies (busy_timeout waits for the lock)', { timeout: 60_000 }, async () => {
-    const url = `sqlite:${path.join(dir.path, 'appends.db')}`;
-    await (await openStore(url)).close();
-    const results = await runTogether(url, PER_WORKER);
-    // Released together, with a pause between batches: the appends must really have interleaved,
-    // or this test would prove nothing about two writers.
-    expect(switches(results), 'the two workers never alternated').toBeGreaterThan(0);
-    await checkLog(url, results, PER_WORKER);
-  });
+  it(
+    'gives every one of 2×200 entries its own seq, 0..399 without gaps, and the tree verifies (busy_timeout waits for the lock)',
+    { timeout: 60_000 },
+    async () => {
+      const url = `sqlite:${path.join(dir.path, 'appends.db')}`;
+      await (await openStore(url)).close();
+      const results = await runTogether(url, PER_WORKER);
+      // Released together, with a pause between batches: the appends must really have interleaved,
+      // or this test would prove nothing about two writers.
+      expect(switches(results), 'the two workers never alternated').toBeGreaterThan(0);
+      await checkLog(url, results, PER_WORKER);
+    },
+  );
 
   it('lets four processes open a fresh file at the same moment (migrations race) and append', { timeout: 60_000 }, async () => {
     const url = `sqlite:${path.join(dir.path, 'fresh.db')}`;

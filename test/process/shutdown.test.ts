@@ -50,7 +50,10 @@ interface RawResponse {
 function readResponse(s: Socket, timeoutMs = 10_000): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     let buf = Buffer.alloc(0);
-    const timer = setTimeout(() => done(new Error(`no complete response within ${timeoutMs} ms; got:\n${buf.toString('utf8')}`)), timeoutMs);
+    const timer = setTimeout(
+      () => done(new Error(`no complete response within ${timeoutMs} ms; got:\n${buf.toString('utf8')}`)),
+      timeoutMs,
+    );
     const onData = (d: Buffer) => {
       buf = Buffer.concat([buf, d]);
       let end = buf.indexOf('\r\n\r\n');
@@ -79,85 +82,90 @@ function readResponse(s: Socket, timeoutMs = 10_000): Promise<RawResponse> {
 }
 
 describe('SIGTERM drains in-flight requests, then exits cleanly', () => {
-  it('answers 201 to a POST whose body was still arriving at SIGTERM, exits 0, refuses new connections, leaves no WAL behind', { timeout: 60_000 }, async () => {
-    dir = await tmpDir('bulwark-shutdown-');
-    server = await startServer({ dir: dir.path, expectToken: true, checkpointInterval: 0, logLevel: 'info' });
-    const { port, token } = server;
-    const text = 'sent in two halves around SIGTERM';
-    const body = JSON.stringify({ type: 'observation', subject: 'shutdown', text });
-    const cut = 20;
+  it(
+    'answers 201 to a POST whose body was still arriving at SIGTERM, exits 0, refuses new connections, leaves no WAL behind',
+    { timeout: 60_000 },
+    async () => {
+      dir = await tmpDir('bulwark-shutdown-');
+      server = await startServer({ dir: dir.path, expectToken: true, checkpointInterval: 0, logLevel: 'info' });
+      const { port, token } = server;
+      const text = 'sent in two halves around SIGTERM';
+      const body = JSON.stringify({ type: 'observation', subject: 'shutdown', text });
+      const cut = 20;
 
-    const inFlight = await open(port);
-    // Expect: 100-continue makes the server say when it has taken the request (headers parsed,
-    // handed to the application), so SIGTERM is sent while the request is surely in flight.
-    const continued = new Promise<void>((resolve) => {
-      let seen = '';
-      const onData = (d: Buffer) => {
-        seen += d.toString('latin1');
-        if (seen.startsWith('HTTP/1.1 100')) {
-          inFlight.off('data', onData);
-          resolve();
-        }
-      };
-      inFlight.on('data', onData);
-    });
-    const response = readResponse(inFlight);
-    inFlight.write(
-      `POST /v1/ledger/notes HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${token}\r\n` +
-        `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nExpect: 100-continue\r\n\r\n`,
-    );
-    await Promise.race([continued, sleep(10_000).then(() => Promise.reject(new Error('no 100 Continue from the server')))]);
-    inFlight.write(body.slice(0, cut));
-    // A second connection whose request headers are not complete yet: it asks /readyz during the drain.
-    const probe = await open(port);
-    probe.write(`GET /readyz HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n`);
-    const probeClosed = once(probe, 'close').catch(() => undefined);
-    probe.on('error', () => {});
-    await sleep(200); // the server has read the partial body and the probe's partial headers
+      const inFlight = await open(port);
+      // Expect: 100-continue makes the server say when it has taken the request (headers parsed,
+      // handed to the application), so SIGTERM is sent while the request is surely in flight.
+      const continued = new Promise<void>((resolve) => {
+        let seen = '';
+        const onData = (d: Buffer) => {
+          seen += d.toString('latin1');
+          if (seen.startsWith('HTTP/1.1 100')) {
+            inFlight.off('data', onData);
+            resolve();
+          }
+        };
+        inFlight.on('data', onData);
+      });
+      const response = readResponse(inFlight);
+      inFlight.write(
+        `POST /v1/ledger/notes HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${token}\r\n` +
+          `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nExpect: 100-continue\r\n\r\n`,
+      );
+      await Promise.race([continued, sleep(10_000).then(() => Promise.reject(new Error('no 100 Continue from the server')))]);
+      inFlight.write(body.slice(0, cut));
+      // A second connection whose request headers are not complete yet: it asks /readyz during the drain.
+      const probe = await open(port);
+      probe.write(`GET /readyz HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n`);
+      const probeClosed = once(probe, 'close').catch(() => undefined);
+      probe.on('error', () => {});
+      await sleep(200); // the server has read the partial body and the probe's partial headers
 
-    process.kill(server.pid, 'SIGTERM');
-    await sleep(300);
+      process.kill(server.pid, 'SIGTERM');
+      await sleep(300);
 
-    // Draining: still running, no longer accepting connections.
-    expect(server.child.exitCode, 'the server exited without waiting for the request in flight').toBeNull();
-    expect(await refused(port)).toBe(true);
+      // Draining: still running, no longer accepting connections.
+      expect(server.child.exitCode, 'the server exited without waiting for the request in flight').toBeNull();
+      expect(await refused(port)).toBe(true);
 
-    // Optional observation: a request that arrives on an open connection while draining gets a
-    // 503 (readiness says "do not send me work"), or its connection is closed.
-    let readyzDuringDrain: number | 'closed' = 'closed';
-    if (!probe.destroyed) {
-      const probeResponse = readResponse(probe, 3000).catch(() => undefined);
-      probe.write('\r\n');
-      const r = await probeResponse;
-      if (r) readyzDuringDrain = r.status;
-    }
-    expect([503, 'closed']).toContain(readyzDuringDrain);
+      // Optional observation: a request that arrives on an open connection while draining gets a
+      // 503 (readiness says "do not send me work"), or its connection is closed.
+      let readyzDuringDrain: number | 'closed' = 'closed';
+      if (!probe.destroyed) {
+        const probeResponse = readResponse(probe, 3000).catch(() => undefined);
+        probe.write('\r\n');
+        const r = await probeResponse;
+        if (r) readyzDuringDrain = r.status;
+      }
+      expect([503, 'closed']).toContain(readyzDuringDrain);
 
-    inFlight.write(body.slice(cut));
-    const r = await response;
-    expect(r.status, r.headers + '\n' + r.body).toBe(201);
-    const entry = JSON.parse(r.body) as { seq: number; data: { text: string } };
-    expect(entry.data.text).toBe(text);
-    inFlight.destroy();
-    probe.destroy();
-    await probeClosed;
+      inFlight.write(body.slice(cut));
+      const r = await response;
+      expect(r.status, r.headers + '\n' + r.body).toBe(201);
+      const entry = JSON.parse(r.body) as { seq: number; data: { text: string } };
+      expect(entry.data.text).toBe(text);
+      inFlight.destroy();
+      probe.destroy();
+      await probeClosed;
 
-    const exit = await Promise.race([server.exited, sleep(15_000).then(() => 'still running' as const)]);
-    expect(exit, server.stderr()).toEqual({ code: 0, signal: null });
-    expect(await refused(port)).toBe(true);
-    expect(server.stdout()).toMatch(/"msg":"stopped"/);
+      const exit = await Promise.race([server.exited, sleep(15_000).then(() => 'still running' as const)]);
+      expect(exit, server.stderr()).toEqual({ code: 0, signal: null });
+      expect(await refused(port)).toBe(true);
+      expect(server.stdout()).toMatch(/"msg":"stopped"/);
 
-    // Closed cleanly: the WAL was checkpointed and removed by the last connection's close.
-    const db = path.join(dir.path, 'bulwark.db');
-    const wal = `${db}-wal`;
-    expect(!existsSync(wal) || statSync(wal).size === 0, 'the -wal file is left with content: the database was not closed').toBe(true);
-    // And the note answered during the drain is durable.
-    const sqlite = new Database(db);
-    try {
-      const row = sqlite.prepare('select kind, subject, data from ledger_entries where seq = ?').get(entry.seq) as { kind: string; subject: string; data: string } | undefined;
-      expect(row).toEqual({ kind: 'note.observation', subject: 'shutdown', data: JSON.stringify({ text }) });
-    } finally {
-      sqlite.close();
-    }
-  });
+      // Closed cleanly: the WAL was checkpointed and removed by the last connection's close.
+      const db = path.join(dir.path, 'bulwark.db');
+      const wal = `${db}-wal`;
+      expect(!existsSync(wal) || statSync(wal).size === 0, 'the -wal file is left with content: the database was not closed').toBe(true);
+      // And the note answered during the drain is durable.
+      const sqlite = new Database(db);
+      try {
+        const row = sqlite.prepare('select kind, subject, data from ledger_entries where seq = ?').get(entry.seq) as
+          { kind: string; subject: string; data: string } | undefined;
+        expect(row).toEqual({ kind: 'note.observation', subject: 'shutdown', data: JSON.stringify({ text }) });
+      } finally {
+        sqlite.close();
+      }
+    },
+  );
 });

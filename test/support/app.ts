@@ -19,7 +19,9 @@ export interface TestApp extends BulwarkServer {
   close(): Promise<void>;
 }
 
-export async function makeTestApp(opts: { maxInFlight?: number; bodyLimitBytes?: number; publishers?: Publisher[]; webDir?: string } = {}): Promise<TestApp> {
+export async function makeTestApp(
+  opts: { maxInFlight?: number; bodyLimitBytes?: number; publishers?: Publisher[]; webDir?: string } = {},
+): Promise<TestApp> {
   const dir = await tmpDir('bulwark-app-');
   const store = await openSqliteStore(path.join(dir.path, 'bulwark.db'));
   const origin = await ensureOrigin(store);

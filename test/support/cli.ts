@@ -114,7 +114,9 @@ export function runNode(nodeArgs: readonly string[], opts: RunOptions = {}): Pro
           // already gone
         }
       }
-      reject(new Error(`timed out after ${timeoutMs} ms: node ${nodeArgs.join(' ')}\n--- stdout ---\n${stdout}\n--- stderr ---\n${stderr}`));
+      reject(
+        new Error(`timed out after ${timeoutMs} ms: node ${nodeArgs.join(' ')}\n--- stdout ---\n${stdout}\n--- stderr ---\n${stderr}`),
+      );
     }, timeoutMs);
     child.once('error', (e) => {
       clearTimeout(timer);
@@ -238,8 +240,10 @@ async function startOnce(opts: ServerOptions, port: number): Promise<RunningServ
   let last = 'no answer yet';
   try {
     for (;;) {
-      if (exitInfo) throw new ExitedEarly(`bulwark serve exited (${exitInfo.code ?? exitInfo.signal}) before /healthz answered\n${describe()}`, err);
-      if (Date.now() > deadline) throw new Error(`bulwark serve did not answer GET /healthz = 200 within the timeout (last: ${last})\n${describe()}`);
+      if (exitInfo)
+        throw new ExitedEarly(`bulwark serve exited (${exitInfo.code ?? exitInfo.signal}) before /healthz answered\n${describe()}`, err);
+      if (Date.now() > deadline)
+        throw new Error(`bulwark serve did not answer GET /healthz = 200 within the timeout (last: ${last})\n${describe()}`);
       try {
         const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) });
         if (res.status === 200) break;

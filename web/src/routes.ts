@@ -23,8 +23,7 @@ export const sections: readonly Section[] = [
   {
     path: '/slos',
     label: 'SLOs',
-    summary:
-      'Security SLOs with error budgets and multiwindow burn-rate alerts, and KPIs such as time to detect, acknowledge and recover.',
+    summary: 'Security SLOs with error budgets and multiwindow burn-rate alerts, and KPIs such as time to detect, acknowledge and recover.',
     built: false,
   },
   {

@@ -42,7 +42,9 @@ describe('tokens', () => {
   });
 
   it('refuses unknown scopes and past expiry, writing nothing', async () => {
-    await expect(createToken(deps, 'x', { name: 'bad', scopes: ['ledger:obliterate'] })).rejects.toThrow(/unknown scope "ledger:obliterate"/);
+    await expect(createToken(deps, 'x', { name: 'bad', scopes: ['ledger:obliterate'] })).rejects.toThrow(
+      /unknown scope "ledger:obliterate"/,
+    );
     await expect(createToken(deps, 'x', { name: 'old', expiresAt: '2020-01-01T00:00:00Z' })).rejects.toThrow(/future/);
     expect(await deps.store.tokens.list()).toEqual([]);
     expect((await deps.store.ledger.head()).size).toBe(0);
@@ -64,11 +66,18 @@ describe('tokens', () => {
   it('rejects any malformed or forged token without throwing', async () => {
     const real = await createToken(deps, 'x', { name: 'r' });
     await fc.assert(
-      fc.asyncProperty(fc.oneof(fc.string(), fc.string().map((s) => `bwk_${real.view.id}_${s}`), fc.constant(real.token.slice(0, -1) + 'A')), async (candidate) => {
-        fc.pre(candidate !== real.token);
-        const r = await authenticate(deps, candidate);
-        expect(r.ok).toBe(false);
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          fc.string(),
+          fc.string().map((s) => `bwk_${real.view.id}_${s}`),
+          fc.constant(real.token.slice(0, -1) + 'A'),
+        ),
+        async (candidate) => {
+          fc.pre(candidate !== real.token);
+          const r = await authenticate(deps, candidate);
+          expect(r.ok).toBe(false);
+        },
+      ),
       { numRuns: 300 },
     );
   });

@@ -11,7 +11,11 @@ import type { TokenRecord } from '../../store/store.ts';
 import { iso, type AppDeps } from '../deps.ts';
 
 export const CreateTokenInput = z.strictObject({
-  name: z.string().min(1).max(100).regex(/^[\w .@:-]+$/, 'use letters, digits, space and . _ @ : -'),
+  name: z
+    .string()
+    .min(1)
+    .max(100)
+    .regex(/^[\w .@:-]+$/, 'use letters, digits, space and . _ @ : -'),
   kind: z.enum(['person', 'service']).default('service'),
   scopes: z.array(z.string()).max(50).optional(),
   admin: z.boolean().default(false),
@@ -45,7 +49,8 @@ export async function createToken(deps: AppDeps, actor: string, raw: CreateToken
   const input = parseInput(CreateTokenInput, raw, 'token');
   const scopes = input.admin ? ['*'] : (input.scopes ?? [...DEFAULT_SCOPES]);
   const badScope = scopes.find((s) => !isValidScope(s));
-  if (badScope) throw invalid(`unknown scope "${badScope}"; use "*", a permission such as ledger:read, or an area wildcard such as ledger:*`);
+  if (badScope)
+    throw invalid(`unknown scope "${badScope}"; use "*", a permission such as ledger:read, or an area wildcard such as ledger:*`);
   const now = iso(deps.clock);
   if (input.expiresAt && input.expiresAt <= now) throw invalid('expiresAt must be in the future');
   const minted = mintToken();
@@ -64,7 +69,14 @@ export async function createToken(deps: AppDeps, actor: string, raw: CreateToken
   await deps.store.transaction(async (tx) => {
     await tx.tokens.insert(record);
     await tx.ledger.append(
-      [{ actor, kind: 'token.created', subject: `token:${record.id}`, data: { id: record.id, name: record.name, principal: record.principalId, scopes, expiresAt: record.expiresAt } }],
+      [
+        {
+          actor,
+          kind: 'token.created',
+          subject: `token:${record.id}`,
+          data: { id: record.id, name: record.name, principal: record.principalId, scopes, expiresAt: record.expiresAt },
+        },
+      ],
       now,
     );
   });
@@ -87,7 +99,10 @@ export async function listTokens(deps: AppDeps): Promise<TokenView[]> {
 }
 
 /** The principal a bearer token stands for, or a reason it does not stand for one. */
-export async function authenticate(deps: AppDeps, token: string): Promise<{ ok: true; principal: Principal } | { ok: false; reason: string }> {
+export async function authenticate(
+  deps: AppDeps,
+  token: string,
+): Promise<{ ok: true; principal: Principal } | { ok: false; reason: string }> {
   const id = tokenId(token);
   if (!id) return { ok: false, reason: 'the token is malformed; tokens look like bwk_<id>_<secret>' };
   const t = await deps.store.tokens.get(id);

@@ -27,7 +27,10 @@ async function setup() {
 }
 
 const append = (d: AppDeps, n: number) =>
-  d.store.ledger.append(Array.from({ length: n }, (_, i) => ({ actor: 't', kind: 'note.comment', subject: 's', data: { i } })), new Date().toISOString());
+  d.store.ledger.append(
+    Array.from({ length: n }, (_, i) => ({ actor: 't', kind: 'note.comment', subject: 's', data: { i } })),
+    new Date().toISOString(),
+  );
 
 describe('periodic checkpoints', () => {
   it('signs when the log grew, not otherwise, and publishes to a file and a webhook', async () => {
@@ -44,7 +47,10 @@ describe('periodic checkpoints', () => {
     await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
     const port = (hook.address() as { port: number }).port;
     const file = path.join(dir.path, 'published', 'checkpoint.txt');
-    const job = startCheckpointJob(d, { intervalMs: 50, publishers: [filePublisher(file), webhookPublisher(`http://127.0.0.1:${port}/cp`)] });
+    const job = startCheckpointJob(d, {
+      intervalMs: 50,
+      publishers: [filePublisher(file), webhookPublisher(`http://127.0.0.1:${port}/cp`)],
+    });
     try {
       await append(d, 3);
       await new Promise((r) => setTimeout(r, 300));

@@ -42,7 +42,14 @@ export async function registerCurrentKey(deps: AppDeps, actor: string): Promise<
   await deps.store.transaction(async (tx) => {
     await tx.ledger.addKey(keyRecord(k, now));
     await tx.ledger.append(
-      [{ actor, kind: 'ledger.key.added', subject: `key:${k.keyId}`, data: { keyId: k.keyId, name: k.name, publicKey: k.rawPublic.toString('base64') } }],
+      [
+        {
+          actor,
+          kind: 'ledger.key.added',
+          subject: `key:${k.keyId}`,
+          data: { keyId: k.keyId, name: k.name, publicKey: k.rawPublic.toString('base64') },
+        },
+      ],
       now,
     );
   });
@@ -62,7 +69,12 @@ export async function makeCheckpoint(
   const latest = await deps.store.ledger.latestCheckpoint();
   if (latest && latest.size === head.size && latest.keyId === key.keyId && !opts.force) return { checkpoint: latest, created: false };
   const time = iso(deps.clock);
-  const signed = signCheckpoint({ origin: deps.origin, size: head.size, root: head.root, extensions: [`time ${time}`] }, key.name, key.privateKey, key.publicKey);
+  const signed = signCheckpoint(
+    { origin: deps.origin, size: head.size, root: head.root, extensions: [`time ${time}`] },
+    key.name,
+    key.privateKey,
+    key.publicKey,
+  );
   const record: CheckpointRecord = { size: head.size, keyId: key.keyId, root: head.root, time, note: signed.note };
   await deps.store.ledger.addCheckpoint(record);
   for (const publish of opts.publishers ?? []) {
@@ -84,7 +96,14 @@ export async function rotateKey(deps: AppDeps, actor: string): Promise<{ oldKeyI
     await tx.ledger.addKey(keyRecord(next, now));
     await tx.ledger.retireKey(old.keyId, now);
     await tx.ledger.append(
-      [{ actor, kind: 'ledger.key.rotated', subject: `key:${next.keyId}`, data: { oldKeyId: old.keyId, newKeyId: next.keyId, name: next.name, publicKey: next.rawPublic.toString('base64') } }],
+      [
+        {
+          actor,
+          kind: 'ledger.key.rotated',
+          subject: `key:${next.keyId}`,
+          data: { oldKeyId: old.keyId, newKeyId: next.keyId, name: next.name, publicKey: next.rawPublic.toString('base64') },
+        },
+      ],
       now,
     );
   });

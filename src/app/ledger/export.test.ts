@@ -12,7 +12,18 @@ describe('export parser', () => {
     const record = fc.oneof(
       fc.string(),
       fc.json(),
-      fc.record({ type: fc.constantFrom('header', 'prefix', 'entry', 'key', 'checkpoint', 'other'), seq: fc.integer(), data: fc.jsonValue(), note: fc.string(), format: fc.constantFrom('bulwark-ledger-export/1', 'x'), from: fc.nat(), size: fc.nat(), hashes: fc.array(fc.string()) }).map((o) => JSON.stringify(o)),
+      fc
+        .record({
+          type: fc.constantFrom('header', 'prefix', 'entry', 'key', 'checkpoint', 'other'),
+          seq: fc.integer(),
+          data: fc.jsonValue(),
+          note: fc.string(),
+          format: fc.constantFrom('bulwark-ledger-export/1', 'x'),
+          from: fc.nat(),
+          size: fc.nat(),
+          hashes: fc.array(fc.string()),
+        })
+        .map((o) => JSON.stringify(o)),
     );
     await fc.assert(
       fc.asyncProperty(fc.array(record, { maxLength: 8 }), async (list) => {

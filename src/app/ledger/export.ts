@@ -70,16 +70,31 @@ export async function verifyExport(lines: AsyncIterable<string>, opts: ExportVer
       case 'prefix': {
         const hashes = Array.isArray(rec.hashes) ? rec.hashes : fail('prefix needs hashes');
         if (!hashes.every((h) => typeof h === 'string' && /^[0-9a-f]{64}$/.test(h))) fail('prefix hashes must be 64 hex digits');
-        if (!Number.isSafeInteger(rec.size) || frontierNodes(rec.size as number).length !== hashes.length) fail('prefix size and hashes disagree');
+        if (!Number.isSafeInteger(rec.size) || frontierNodes(rec.size as number).length !== hashes.length)
+          fail('prefix size and hashes disagree');
         prefix = { size: rec.size as number, hashes: hashes.map((h) => Buffer.from(h as string, 'hex')) };
         break;
       }
       case 'entry': {
         const { seq, time, actor, kind, subject, data } = rec;
-        if (!Number.isSafeInteger(seq) || typeof time !== 'string' || typeof actor !== 'string' || typeof kind !== 'string' || typeof subject !== 'string' || data === undefined) {
+        if (
+          !Number.isSafeInteger(seq) ||
+          typeof time !== 'string' ||
+          typeof actor !== 'string' ||
+          typeof kind !== 'string' ||
+          typeof subject !== 'string' ||
+          data === undefined
+        ) {
           fail('entry needs seq, time, actor, kind, subject and data');
         }
-        entries.push({ seq: seq as number, time: time as string, actor: actor as string, kind: kind as string, subject: subject as string, dataJson: canonicalJson(data) });
+        entries.push({
+          seq: seq as number,
+          time: time as string,
+          actor: actor as string,
+          kind: kind as string,
+          subject: subject as string,
+          dataJson: canonicalJson(data),
+        });
         break;
       }
       case 'key':

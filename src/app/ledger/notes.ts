@@ -16,6 +16,9 @@ export type NoteInput = z.infer<typeof NoteInput>;
 
 export async function addNote(deps: AppDeps, by: Principal, input: NoteInput): Promise<LedgerEntry> {
   const data = { text: input.text, ...(input.labels ? { labels: input.labels } : {}) };
-  const [entry] = await deps.store.ledger.append([{ actor: `token:${by.tokenId}`, kind: `note.${input.type}`, subject: input.subject, data }], iso(deps.clock));
+  const [entry] = await deps.store.ledger.append(
+    [{ actor: `token:${by.tokenId}`, kind: `note.${input.type}`, subject: input.subject, data }],
+    iso(deps.clock),
+  );
   return entry!;
 }

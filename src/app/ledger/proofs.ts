@@ -3,7 +3,17 @@
  * are fetched in one query. A size beyond the head has no stored frontier, so it is refused.
  */
 import { notFound, invalid } from '../../core/errors.ts';
-import { consistencyRanges, foldRight, frontierNodes, hashRanges, inclusionRanges, nodeKey, nodesForRanges, type Hash, type NodeId } from '../../core/ledger/merkle.ts';
+import {
+  consistencyRanges,
+  foldRight,
+  frontierNodes,
+  hashRanges,
+  inclusionRanges,
+  nodeKey,
+  nodesForRanges,
+  type Hash,
+  type NodeId,
+} from '../../core/ledger/merkle.ts';
 import type { LedgerRepo } from '../../store/store.ts';
 
 export interface InclusionProof {

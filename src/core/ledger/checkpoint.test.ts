@@ -1,7 +1,15 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { checkpointBody, noteKeyId, parseCheckpointNote, rawPublicKey, signCheckpoint, verifierKey, verifyCheckpointSignature } from './checkpoint.ts';
+import {
+  checkpointBody,
+  noteKeyId,
+  parseCheckpointNote,
+  rawPublicKey,
+  signCheckpoint,
+  verifierKey,
+  verifyCheckpointSignature,
+} from './checkpoint.ts';
 
 const keys = () => generateKeyPairSync('ed25519');
 const root = Buffer.alloc(32, 0xab);
@@ -10,8 +18,15 @@ describe('signed-note checkpoints', () => {
   it('round-trips through the note text and verifies with the signing key only', () => {
     const k = keys();
     const other = keys();
-    const signed = signCheckpoint({ origin: 'example.com/log', size: 42, root, extensions: ['time 2026-01-01T00:00:00.000Z'] }, 'signer', k.privateKey, k.publicKey);
-    expect(signed.note.startsWith('example.com/log\n42\n' + root.toString('base64') + '\ntime 2026-01-01T00:00:00.000Z\n\n\u2014 signer ')).toBe(true);
+    const signed = signCheckpoint(
+      { origin: 'example.com/log', size: 42, root, extensions: ['time 2026-01-01T00:00:00.000Z'] },
+      'signer',
+      k.privateKey,
+      k.publicKey,
+    );
+    expect(
+      signed.note.startsWith('example.com/log\n42\n' + root.toString('base64') + '\ntime 2026-01-01T00:00:00.000Z\n\n\u2014 signer '),
+    ).toBe(true);
     const parsed = parseCheckpointNote(signed.note);
     if (!parsed.ok) throw new Error(parsed.reason);
     expect(parsed.value.size).toBe(42);
@@ -42,10 +57,17 @@ describe('signed-note checkpoints', () => {
 
   it('parses any input without throwing, and explains every rejection', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.array(fc.constantFrom('o', '1', root.toString('base64'), '', '\u2014 k AAAAAAAA', 'x y')).map((l) => l.join('\n'))), (text) => {
-        const r = parseCheckpointNote(text);
-        if (!r.ok) expect(r.reason.length).toBeGreaterThan(0);
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.string({ unit: 'binary' }),
+          fc.array(fc.constantFrom('o', '1', root.toString('base64'), '', '\u2014 k AAAAAAAA', 'x y')).map((l) => l.join('\n')),
+        ),
+        (text) => {
+          const r = parseCheckpointNote(text);
+          if (!r.ok) expect(r.reason.length).toBeGreaterThan(0);
+        },
+      ),
       { numRuns: 2000 },
     );
   });

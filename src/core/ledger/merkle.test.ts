@@ -100,34 +100,40 @@ describe('proofs over random logs of up to 2,000 entries', () => {
 
   it('every inclusion proof verifies and a flipped bit fails', () => {
     fc.assert(
-      fc.property(sizes.chain((n) => fc.tuple(fc.constant(n), fc.integer({ min: 0, max: n - 1 }), fc.nat())), ([n, i, bit]) => {
-        const proof = tree.inclusion(i, n);
-        expect(verifyInclusion(i, n, tree.leaves[i]!, proof, tree.roots[n]!)).toBeNull();
-        expect(verifyInclusion(i, n, flipBit(tree.leaves[i]!, bit), proof, tree.roots[n]!)).not.toBeNull();
-        expect(verifyInclusion(i, n, tree.leaves[i]!, proof, flipBit(tree.roots[n]!, bit))).not.toBeNull();
-        if (proof.length > 0) {
-          const j = bit % proof.length;
-          const bad = proof.map((p, k) => (k === j ? flipBit(p, bit) : p));
-          expect(verifyInclusion(i, n, tree.leaves[i]!, bad, tree.roots[n]!)).not.toBeNull();
-        }
-      }),
+      fc.property(
+        sizes.chain((n) => fc.tuple(fc.constant(n), fc.integer({ min: 0, max: n - 1 }), fc.nat())),
+        ([n, i, bit]) => {
+          const proof = tree.inclusion(i, n);
+          expect(verifyInclusion(i, n, tree.leaves[i]!, proof, tree.roots[n]!)).toBeNull();
+          expect(verifyInclusion(i, n, flipBit(tree.leaves[i]!, bit), proof, tree.roots[n]!)).not.toBeNull();
+          expect(verifyInclusion(i, n, tree.leaves[i]!, proof, flipBit(tree.roots[n]!, bit))).not.toBeNull();
+          if (proof.length > 0) {
+            const j = bit % proof.length;
+            const bad = proof.map((p, k) => (k === j ? flipBit(p, bit) : p));
+            expect(verifyInclusion(i, n, tree.leaves[i]!, bad, tree.roots[n]!)).not.toBeNull();
+          }
+        },
+      ),
       { numRuns: 300 },
     );
   });
 
   it('every consistency proof verifies and a flipped bit fails', () => {
     fc.assert(
-      fc.property(sizes.chain((n) => fc.tuple(fc.integer({ min: 1, max: n }), fc.constant(n), fc.nat())), ([a, b, bit]) => {
-        const proof = tree.consistency(a, b);
-        expect(verifyConsistency(a, b, tree.roots[a]!, tree.roots[b]!, proof)).toBeNull();
-        expect(verifyConsistency(a, b, flipBit(tree.roots[a]!, bit), tree.roots[b]!, proof)).not.toBeNull();
-        expect(verifyConsistency(a, b, tree.roots[a]!, flipBit(tree.roots[b]!, bit), proof)).not.toBeNull();
-        if (proof.length > 0) {
-          const j = bit % proof.length;
-          const bad = proof.map((p, k) => (k === j ? flipBit(p, bit) : p));
-          expect(verifyConsistency(a, b, tree.roots[a]!, tree.roots[b]!, bad)).not.toBeNull();
-        }
-      }),
+      fc.property(
+        sizes.chain((n) => fc.tuple(fc.integer({ min: 1, max: n }), fc.constant(n), fc.nat())),
+        ([a, b, bit]) => {
+          const proof = tree.consistency(a, b);
+          expect(verifyConsistency(a, b, tree.roots[a]!, tree.roots[b]!, proof)).toBeNull();
+          expect(verifyConsistency(a, b, flipBit(tree.roots[a]!, bit), tree.roots[b]!, proof)).not.toBeNull();
+          expect(verifyConsistency(a, b, tree.roots[a]!, flipBit(tree.roots[b]!, bit), proof)).not.toBeNull();
+          if (proof.length > 0) {
+            const j = bit % proof.length;
+            const bad = proof.map((p, k) => (k === j ? flipBit(p, bit) : p));
+            expect(verifyConsistency(a, b, tree.roots[a]!, tree.roots[b]!, bad)).not.toBeNull();
+          }
+        },
+      ),
       { numRuns: 300 },
     );
   });

@@ -7,7 +7,14 @@ import { LogVerifier } from './verify-log.ts';
 
 const k = generateKeyPairSync('ed25519');
 const trustedKeys = [{ name: 'k', publicKey: rawPublicKey(k.publicKey) }];
-const entries: StoredEntry[] = Array.from({ length: 10 }, (_, i) => ({ seq: i, time: 't', actor: 'a', kind: 'k', subject: 's', dataJson: `{"i":${i}}` }));
+const entries: StoredEntry[] = Array.from({ length: 10 }, (_, i) => ({
+  seq: i,
+  time: 't',
+  actor: 'a',
+  kind: 'k',
+  subject: 's',
+  dataJson: `{"i":${i}}`,
+}));
 const leaves = entries.map((e) => leafHash(leafInput(e)));
 function checkpointAt(size: number) {
   const c = new CompactRange();
@@ -50,7 +57,12 @@ describe('LogVerifier', () => {
 
   it('rejects a checkpoint signed by an untrusted key', () => {
     const other = generateKeyPairSync('ed25519');
-    const forged = signCheckpoint({ origin: 'o', size: 10, root: checkpointAt(10).root, extensions: [] }, 'k', other.privateKey, other.publicKey);
+    const forged = signCheckpoint(
+      { origin: 'o', size: 10, root: checkpointAt(10).root, extensions: [] },
+      'k',
+      other.privateKey,
+      other.publicKey,
+    );
     expect(run(entries, leaves, [forged]).ok).toBe(false);
   });
 });

@@ -76,7 +76,10 @@ export class LogVerifier {
       return;
     }
     if (storedLeaf !== undefined && !storedLeaf.equals(leaf)) {
-      this.fail({ seq: entry.seq, reason: `entry ${entry.seq} does not match its leaf hash in the tree: altered, or moved from another position` });
+      this.fail({
+        seq: entry.seq,
+        reason: `entry ${entry.seq} does not match its leaf hash in the tree: altered, or moved from another position`,
+      });
       return;
     }
     this.range.push(leaf);
@@ -108,13 +111,17 @@ export class LogVerifier {
     const size = this.range.size;
     for (const c of this.pending) {
       this.checkpointsChecked += 1;
-      this.fail({ seq: size, reason: `a signed checkpoint covers ${c.size} entries but only ${size} exist: entries ${size}..${c.size - 1} were deleted` });
+      this.fail({
+        seq: size,
+        reason: `a signed checkpoint covers ${c.size} entries but only ${size} exist: entries ${size}..${c.size - 1} were deleted`,
+      });
     }
     this.pending.length = 0;
     const head = this.opts.head;
     if (head && !this.firstBad) {
       if (head.size > size) this.fail({ seq: size, reason: `the tree head covers ${head.size} entries but only ${size} exist: deleted` });
-      else if (!head.root.equals(this.range.root())) this.fail({ seq: this.lastGood, reason: `the stored tree head does not match entries ${this.lastGood}..${size - 1}: rewritten` });
+      else if (!head.root.equals(this.range.root()))
+        this.fail({ seq: this.lastGood, reason: `the stored tree head does not match entries ${this.lastGood}..${size - 1}: rewritten` });
     }
     const entriesChecked = size - this.start;
     const ok = this.firstBad === null;

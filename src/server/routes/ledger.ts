@@ -55,7 +55,8 @@ export function ledgerRoutes(app: FastifyInstance, r: RouteRegistry, deps: AppDe
       const [rows, head] = await Promise.all([deps.store.ledger.page(query), deps.store.ledger.head()]);
       const last = rows.at(-1);
       let next: number | null = null;
-      if (last && rows.length === query.limit) next = query.order === 'asc' ? (last.seq + 1 < head.size ? last.seq + 1 : null) : last.seq > 0 ? last.seq - 1 : null;
+      if (last && rows.length === query.limit)
+        next = query.order === 'asc' ? (last.seq + 1 < head.size ? last.seq + 1 : null) : last.seq > 0 ? last.seq - 1 : null;
       return { entries: rows.map(viewEntry), next, size: head.size };
     },
   });
@@ -128,7 +129,11 @@ export function ledgerRoutes(app: FastifyInstance, r: RouteRegistry, deps: AppDe
     tag: 'ledger',
     summary: 'Every public key that has signed checkpoints, current and retired',
     auth: read,
-    response: z.object({ keys: z.array(z.object({ keyId: z.string(), name: z.string(), publicKey: z.string(), createdAt: z.string(), retiredAt: z.string().nullable() })) }),
+    response: z.object({
+      keys: z.array(
+        z.object({ keyId: z.string(), name: z.string(), publicKey: z.string(), createdAt: z.string(), retiredAt: z.string().nullable() }),
+      ),
+    }),
     handler: async () => ({ keys: await deps.store.ledger.keys() }),
   });
 
@@ -144,7 +149,13 @@ export function ledgerRoutes(app: FastifyInstance, r: RouteRegistry, deps: AppDe
     handler: async ({ query }) => {
       const size = query.size ?? (await deps.store.ledger.head()).size;
       const p = await inclusionProof(deps.store.ledger, query.seq, size);
-      return { seq: p.seq, size: p.size, leafHash: p.leafHash.toString('hex'), proof: p.proof.map((h) => h.toString('hex')), root: p.root.toString('hex') };
+      return {
+        seq: p.seq,
+        size: p.size,
+        leafHash: p.leafHash.toString('hex'),
+        proof: p.proof.map((h) => h.toString('hex')),
+        root: p.root.toString('hex'),
+      };
     },
   });
 
@@ -154,13 +165,22 @@ export function ledgerRoutes(app: FastifyInstance, r: RouteRegistry, deps: AppDe
     tag: 'ledger',
     summary: 'Consistency proof between tree sizes `from` and `to` (RFC 6962)',
     auth: read,
-    query: z.strictObject({ from: z.coerce.number().int().min(1), to: z.coerce.number().int().min(1).optional().describe('default: the current size') }),
+    query: z.strictObject({
+      from: z.coerce.number().int().min(1),
+      to: z.coerce.number().int().min(1).optional().describe('default: the current size'),
+    }),
     response: z.object({ from: z.number().int(), to: z.number().int(), proof: z.array(hex), root1: hex, root2: hex }),
     errors: [400, 404],
     handler: async ({ query }) => {
       const to = query.to ?? (await deps.store.ledger.head()).size;
       const p = await consistencyProof(deps.store.ledger, query.from, to);
-      return { from: p.from, to: p.to, proof: p.proof.map((h) => h.toString('hex')), root1: p.root1.toString('hex'), root2: p.root2.toString('hex') };
+      return {
+        from: p.from,
+        to: p.to,
+        proof: p.proof.map((h) => h.toString('hex')),
+        root1: p.root1.toString('hex'),
+        root2: p.root2.toString('hex'),
+      };
     },
   });
 

@@ -4,8 +4,8 @@
  */
 import pg from 'pg';
 import { Kysely, PostgresDialect, sql } from 'kysely';
-import { KyselyStore } from '../kysely-store.ts';
-import { migrateToLatest } from '../migrations.ts';
+import { KyselyStore } from '../kysely/kysely-store.ts';
+import { migrateToLatest } from '../migrations/index.ts';
 import type { Database as Schema } from '../schema.ts';
 
 const INT8_OID = 20;

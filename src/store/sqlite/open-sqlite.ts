@@ -7,9 +7,19 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { invalid } from '../../core/errors.ts';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { CompiledQuery, Kysely, SqliteAdapter, SqliteDialect, SqliteDriver, type DatabaseConnection, type DialectAdapter, type Driver, type SqliteDialectConfig } from 'kysely';
-import { KyselyStore } from '../kysely-store.ts';
-import { migrateToLatest } from '../migrations.ts';
+import {
+  CompiledQuery,
+  Kysely,
+  SqliteAdapter,
+  SqliteDialect,
+  SqliteDriver,
+  type DatabaseConnection,
+  type DialectAdapter,
+  type Driver,
+  type SqliteDialectConfig,
+} from 'kysely';
+import { KyselyStore } from '../kysely/kysely-store.ts';
+import { migrateToLatest } from '../migrations/index.ts';
 import type { Database as Schema } from '../schema.ts';
 
 class ImmediateSqliteDriver extends SqliteDriver {

@@ -11,10 +11,7 @@ import { CheckpointView } from './CheckpointView.tsx';
 const DATA_PREVIEW = 72;
 
 type VerifyState =
-  | { status: 'idle' }
-  | { status: 'running' }
-  | { status: 'done'; report: VerifyReport; at: Date }
-  | { status: 'error'; error: unknown };
+  { status: 'idle' } | { status: 'running' } | { status: 'done'; report: VerifyReport; at: Date } | { status: 'error'; error: unknown };
 
 function parseFrom(query: URLSearchParams): number | null {
   const raw = query.get('from');
@@ -80,8 +77,8 @@ export function Ledger({ query }: { query: URLSearchParams }) {
         <div>
           <h1>Ledger</h1>
           <p className="lede">
-            Every action Bulwark takes or observes, in an append-only Merkle tree. Verification recomputes every leaf
-            hash and checks every signed checkpoint against it.
+            Every action Bulwark takes or observes, in an append-only Merkle tree. Verification recomputes every leaf hash and checks every
+            signed checkpoint against it.
           </p>
         </div>
         <button

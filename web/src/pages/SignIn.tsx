@@ -76,8 +76,7 @@ export function SignIn({ onSignedIn, notice, error: initialError }: SignInProps)
           data-testid="signin-token"
         />
         <p className="help" id={helpId}>
-          Tokens start with <code>bwk_</code>. Create one with <code>bulwark tokens create</code>. It is kept only
-          for this browser tab.
+          Tokens start with <code>bwk_</code>. Create one with <code>bulwark tokens create</code>. It is kept only for this browser tab.
         </p>
         <button type="submit" className="button button-primary" disabled={busy} data-testid="signin-submit">
           {busy ? 'Signing in…' : 'Sign in'}

@@ -1,0 +1,96 @@
+/**
+ * The Store over kysely. The same queries run on SQLite and PostgreSQL; the few differences
+ * (connection setup, durability settings) live in sqlite/ and postgres/. Each area keeps its
+ * repository in its own file here; this one wires them and owns transactions and backup.
+ */
+import { sql, type Kysely } from 'kysely';
+import { conflict } from '../../core/errors.ts';
+import { TABLES, type Database } from '../schema.ts';
+import type { Dialect, DurabilitySettings, LedgerRepo, MetaRepo, Repos, Store, TokenRepo } from '../store.ts';
+import { KyselyLedger } from './ledger-repo.ts';
+import { KyselyMeta } from './meta-repo.ts';
+import { KyselyTokens } from './token-repo.ts';
+import type { Db } from './util.ts';
+
+/** Every repository over one executor: the database itself, or a transaction. */
+export function reposOver(db: Db, runInTransaction: <T>(fn: (tx: Repos) => Promise<T>) => Promise<T>, isTx: boolean): Repos {
+  return { ledger: new KyselyLedger(db, runInTransaction, isTx), tokens: new KyselyTokens(db), meta: new KyselyMeta(db) };
+}
+
+export interface KyselyStoreOptions {
+  db: Kysely<Database>;
+  dialect: Dialect;
+  durability: () => Promise<Record<string, string>>;
+  close: () => Promise<void>;
+}
+
+export class KyselyStore implements Store {
+  readonly dialect: Dialect;
+  readonly ledger: LedgerRepo;
+  readonly tokens: TokenRepo;
+  readonly meta: MetaRepo;
+  private readonly db: Kysely<Database>;
+  private closed = false;
+
+  constructor(private readonly opts: KyselyStoreOptions) {
+    this.db = opts.db;
+    this.dialect = opts.dialect;
+    const repos = reposOver(this.db, (fn) => this.transaction(fn), false);
+    this.ledger = repos.ledger;
+    this.tokens = repos.tokens;
+    this.meta = repos.meta;
+  }
+
+  transaction<T>(fn: (tx: Repos) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute((trx) => {
+      // Inside a transaction, "run in a transaction" means: in this one.
+      const repos: Repos = reposOver(trx, (inner) => inner(repos), true);
+      return fn(repos);
+    });
+  }
+
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.db);
+  }
+
+  async durability(): Promise<DurabilitySettings> {
+    return { dialect: this.dialect, settings: await this.opts.durability() };
+  }
+
+  async *dump() {
+    for (const table of TABLES) {
+      const rows = await this.db.selectFrom(table).selectAll().execute();
+      for (const row of rows) yield { table, row: row as Record<string, unknown> };
+    }
+  }
+
+  async restore(rows: AsyncIterable<{ table: string; row: Record<string, unknown> }>): Promise<{ rows: number }> {
+    const known = new Set<string>(TABLES);
+    return this.db.transaction().execute(async (trx) => {
+      const existing = await trx
+        .selectFrom('ledger_entries')
+        .select(sql<number>`count(*)`.as('n'))
+        .executeTakeFirstOrThrow();
+      if (Number(existing.n) > 0) throw conflict('restore needs an empty database; this one already has ledger entries');
+      // The migration seeds the head; the backup carries the real one.
+      await trx.deleteFrom('ledger_head').execute();
+      await trx.deleteFrom('bulwark_meta').execute();
+      let count = 0;
+      for await (const { table, row } of rows) {
+        if (!known.has(table)) throw new Error(`backup holds unknown table ${table}`);
+        await trx
+          .insertInto(table as keyof Database)
+          .values(row)
+          .execute();
+        count += 1;
+      }
+      return { rows: count };
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.opts.close();
+  }
+}

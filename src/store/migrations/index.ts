@@ -1,0 +1,27 @@
+/**
+ * Schema migrations, run at every start on both databases. Each migration is forward-only and
+ * runs in a transaction: on PostgreSQL kysely's migrator also takes an advisory lock, on SQLite
+ * the BEGIN IMMEDIATE of sqlite/open-sqlite.ts serializes concurrent starts.
+ */
+import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import type { Dialect } from './column-types.ts';
+import { ledgerAndTokens } from './0001-ledger-and-tokens.ts';
+
+/**
+ * Every migration, in order. Add a file per change and a line here; never edit a migration that
+ * has shipped.
+ */
+function migrations(dialect: Dialect): Record<string, Migration> {
+  return {
+    '0001_ledger_and_tokens': ledgerAndTokens(dialect),
+  };
+}
+
+export async function migrateToLatest(db: Kysely<any>, dialect: Dialect): Promise<void> {
+  const provider: MigrationProvider = { getMigrations: async () => migrations(dialect) };
+  const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error');
+    throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${String((error as Error).message ?? error)}`);
+  }
+}
