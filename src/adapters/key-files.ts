@@ -26,28 +26,40 @@ export function fileKeyRing(opts: { dir: string; name: string; keyPath?: string 
     chmodSync(file, 0o600);
     return file;
   };
-  let current: SigningKey;
-  if (opts.keyPath) {
-    current = load(opts.keyPath);
-  } else {
-    const files = existsSync(opts.dir)
+  const newestFile = () =>
+    existsSync(opts.dir)
       ? readdirSync(opts.dir)
           .filter((f) => /^checkpoint-\d+-[0-9a-f]+\.pem$/.test(f))
           .sort()
-      : [];
-    const newest = files.at(-1);
-    if (newest) current = load(path.join(opts.dir, newest));
+          .at(-1)
+      : undefined;
+  let current: SigningKey;
+  let loadedFrom: string | undefined;
+  if (opts.keyPath) {
+    current = load(opts.keyPath);
+  } else {
+    loadedFrom = newestFile();
+    if (loadedFrom) current = load(path.join(opts.dir, loadedFrom));
     else {
       current = generateSigningKey(opts.name);
-      write(current);
+      loadedFrom = path.basename(write(current));
     }
   }
   return {
-    current: () => current,
+    // A rotation by another process (the CLI beside a running server) writes a newer file;
+    // picking it up here means the server signs with the new key without a restart.
+    current: () => {
+      const newest = opts.keyPath ? undefined : newestFile();
+      if (newest && newest !== loadedFrom) {
+        current = load(path.join(opts.dir, newest));
+        loadedFrom = newest;
+      }
+      return current;
+    },
     rotate: () => {
       if (opts.keyPath) throw new Error('the checkpoint key was given by path; rotate it by giving a new path');
       const next = generateSigningKey(opts.name);
-      write(next);
+      loadedFrom = path.basename(write(next));
       current = next;
       return next;
     },

@@ -1,23 +1,30 @@
 /**
  * Backup and restore as JSON lines of `{table, row}`, portable between SQLite and PostgreSQL
- * (binary columns as {"$base64": …}). Restore loads into an empty database and the caller
- * verifies the ledger afterwards.
+ * (binary columns as {"$base64": …}). The backup is one snapshot; restore loads into an empty
+ * database and verifies the ledger before it commits.
  */
 import { invalid } from '../core/errors.ts';
 import type { Store } from '../store/store.ts';
+import type { VerifyReport } from '../core/ledger/verify-log.ts';
+import { verifyLedger } from './ledger/verify.ts';
 
 export const BACKUP_FORMAT = 'bulwark-backup/1';
 
-export async function* backupLines(store: Store): AsyncIterable<string> {
-  yield JSON.stringify({ format: BACKUP_FORMAT, dialect: store.dialect });
-  for await (const { table, row } of store.dump()) {
+/** Write the backup line by line through `write`; returns the number of rows. */
+export async function writeBackup(store: Store, write: (line: string) => Promise<void> | void): Promise<number> {
+  await write(JSON.stringify({ format: BACKUP_FORMAT, dialect: store.dialect }));
+  let rows = 0;
+  await store.dump(async ({ table, row }) => {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(row)) out[k] = v instanceof Uint8Array ? { $base64: Buffer.from(v).toString('base64') } : v;
-    yield JSON.stringify({ table, row: out });
-  }
+    rows += 1;
+    await write(JSON.stringify({ table, row: out }));
+  });
+  return rows;
 }
 
-export async function restoreLines(store: Store, lines: AsyncIterable<string>): Promise<{ rows: number }> {
+/** Restore into an empty database; the ledger is verified before commit, so a bad backup leaves nothing behind. */
+export async function restoreLines(store: Store, lines: AsyncIterable<string>): Promise<{ rows: number; report: VerifyReport }> {
   const it = lines[Symbol.asyncIterator]();
   const first = await it.next();
   let header: { format?: string } = {};
@@ -49,5 +56,10 @@ export async function restoreLines(store: Store, lines: AsyncIterable<string>): 
       yield { table: rec.table, row };
     }
   }
-  return store.restore(rows());
+  let report: VerifyReport | undefined;
+  const { rows: count } = await store.restore(rows(), async (tx) => {
+    report = await verifyLedger(tx.ledger);
+    if (!report.ok) throw invalid(`the backup does not verify, so nothing was restored: ${report.message}`, report);
+  });
+  return { rows: count, report: report! };
 }

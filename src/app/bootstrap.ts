@@ -16,6 +16,10 @@ export async function ensureOrigin(store: Store, wanted?: string): Promise<strin
 export async function bootstrap(deps: AppDeps): Promise<{ adminToken?: string }> {
   await registerCurrentKey(deps, 'system');
   if ((await deps.store.tokens.list()).length > 0) return {};
+  // Replicas starting together on an empty database: the first to claim this key mints the
+  // token, the others show none (the winner's terminal has it).
+  const claim = randomBytes(8).toString('hex');
+  if ((await deps.store.meta.putIfAbsent('bootstrap.admin-token', claim)) !== claim) return {};
   const { token } = await createToken(deps, 'system', { name: 'admin', kind: 'person', admin: true });
   return { adminToken: token };
 }

@@ -3,10 +3,9 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { once } from 'node:events';
 import type { Command } from 'commander';
-import { backupLines, restoreLines } from '../app/backup.ts';
-import { verifyStore } from '../app/ledger/verify.ts';
+import { restoreLines, writeBackup } from '../app/backup.ts';
 import { configFrom, openContext, type StoreFlags } from './context.ts';
-import { CliExit, malformed } from './exit.ts';
+import { malformed } from './exit.ts';
 import { storeOptions } from './options.ts';
 
 export function backupCommands(program: Command): void {
@@ -19,13 +18,11 @@ export function backupCommands(program: Command): void {
     const { deps, close } = await openContext(configFrom(o), { mustExist: true });
     try {
       const out = createWriteStream(o.out, { mode: 0o600 });
-      let n = 0;
-      for await (const line of backupLines(deps.store)) {
-        n += 1;
+      const n = await writeBackup(deps.store, async (line) => {
         if (!out.write(line + '\n')) await once(out, 'drain');
-      }
+      });
       await new Promise<void>((res, rej) => out.end((e?: Error | null) => (e ? rej(e) : res())));
-      process.stdout.write(`backup written to ${o.out} (${n - 1} rows)\n`);
+      process.stdout.write(`backup written to ${o.out} (${n} rows)\n`);
     } finally {
       await close();
     }
@@ -40,10 +37,8 @@ export function backupCommands(program: Command): void {
     });
     const { deps, close } = await openContext(configFrom(o));
     try {
-      const { rows } = await restoreLines(deps.store, createInterface({ input, crlfDelay: Infinity }));
-      const report = await verifyStore(deps.store);
-      process.stdout.write(`restored ${rows} rows; ledger ${report.ok ? 'intact' : `FAILED: ${report.message}`}\n`);
-      if (!report.ok) throw new CliExit(1, '');
+      const { rows, report } = await restoreLines(deps.store, createInterface({ input, crlfDelay: Infinity }));
+      process.stdout.write(`restored ${rows} rows; ledger ${report.message}\n`);
     } finally {
       await close();
     }

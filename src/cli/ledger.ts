@@ -59,7 +59,7 @@ function parseVerifierKey(value: string): TrustedKey {
 
 function printReport(r: VerifyReport, json: boolean): never {
   if (json) process.stdout.write(JSON.stringify(r) + '\n');
-  else process.stdout.write(r.ok ? `ledger ${r.message} (size ${r.size})\n` : `ledger verification FAILED at ${r.message}\n`);
+  else process.stdout.write(r.ok ? `ledger ${r.message} (size ${r.size})\n` : `ledger verification FAILED: ${r.message}\n`);
   throw new CliExit(r.ok ? 0 : 1, '');
 }
 
@@ -159,12 +159,11 @@ export function ledgerCommands(program: Command): void {
     ledger
       .command('checkpoint')
       .description('sign a checkpoint of the current head now; print the signed note')
-      .option('--publish <file>', 'also write the note to this file')
-      .option('--force', 'sign even when the head already has a checkpoint'),
-  ).action(async (o: StoreFlags & { publish?: string; force?: boolean }) => {
+      .option('--publish <file>', 'also write the note to this file'),
+  ).action(async (o: StoreFlags & { publish?: string }) => {
     const { deps, close } = await openContext(configFrom(o));
     try {
-      const { checkpoint } = await makeCheckpoint(deps, { force: !!o.force, publishers: o.publish ? [filePublisher(o.publish)] : [] });
+      const { checkpoint } = await makeCheckpoint(deps, { publishers: o.publish ? [filePublisher(o.publish)] : [] });
       process.stdout.write(viewCheckpoint(checkpoint).note);
     } finally {
       await close();
@@ -176,7 +175,7 @@ export function ledgerCommands(program: Command): void {
       const { deps, close } = await openContext(configFrom(o));
       try {
         const r = await rotateKey(deps, cliActor());
-        await makeCheckpoint(deps, { force: true });
+        await makeCheckpoint(deps);
         process.stdout.write(`rotated: ${r.oldKeyId} -> ${r.newKeyId}\n`);
       } finally {
         await close();

@@ -7,6 +7,7 @@ import { bootstrap } from '../app/bootstrap.ts';
 import type { Publisher } from '../app/ledger/checkpoints.ts';
 import { startCheckpointJob } from '../app/ledger/checkpoint-job.ts';
 import { filePublisher, webhookPublisher } from '../adapters/checkpoint-publishers.ts';
+import { startLogTailer } from '../adapters/log-tailer.ts';
 import type { Config } from '../config.ts';
 import { createServer } from '../server/create-server.ts';
 import { createLogger } from '../server/logging.ts';
@@ -16,19 +17,21 @@ import { openContext } from './context.ts';
 export async function serve(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel);
   const { deps, close } = await openContext(config);
-  const { adminToken } = await bootstrap(deps);
   const publishers: Publisher[] = [];
   if (config.checkpoint.publishFile) publishers.push(filePublisher(config.checkpoint.publishFile));
   if (config.checkpoint.webhookUrl) publishers.push(webhookPublisher(config.checkpoint.webhookUrl));
-  const { app } = await createServer({
+  const { app, signals } = await createServer({
     deps,
     logger,
     webDir: config.webDir,
     bodyLimitBytes: config.bodyLimitBytes,
     maxInFlight: config.maxInFlight,
     publishers,
+    signals: { webhooks: config.signals.webhooks },
   });
   const address = await app.listen({ host: config.host, port: config.port });
+  // After listen: a start that fails (port in use) must not mint a token nobody sees.
+  const { adminToken } = await bootstrap(deps);
   logger.info({ address, db: describeDb(config.db), dataDir: config.dataDir }, 'bulwark listening');
 
   // The first admin token goes to the terminal only (stderr, outside the JSON log stream).
@@ -46,6 +49,14 @@ export async function serve(config: Config): Promise<void> {
     onError: (e, during) => logger.warn({ err: e, during }, 'checkpoint job failed'),
   });
   await job.tick();
+  // Log files feed the same ingest (and its group commit) as the HTTP routes.
+  const tailer = startLogTailer({
+    files: config.signals.files,
+    ingest: signals,
+    offsets: deps.store.signals,
+    clock: deps.clock,
+    onError: (err, file) => logger.warn({ err, file }, 'log tailer'),
+  });
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -54,6 +65,7 @@ export async function serve(config: Config): Promise<void> {
     logger.info({ signal }, 'shutting down: finishing in-flight requests');
     job.stop();
     try {
+      await tailer.stop();
       await app.close();
       await close();
       logger.info('stopped');

@@ -16,7 +16,7 @@ export function tokenCommands(program: Command): void {
       .option('--scope <scope...>', 'permissions, e.g. ledger:read ledger:write')
       .option('--kind <kind>', 'person or service', 'service')
       .option('--expires <time>', 'RFC 3339 expiry time')
-      .option('--json', 'print {id, name, token} as JSON'),
+      .option('--json', 'print {id, name, token, scopes} as JSON'),
   ).action(async (o: StoreFlags & { name: string; admin?: boolean; scope?: string[]; kind: string; expires?: string; json?: boolean }) => {
     const { deps, close } = await openContext(configFrom(o));
     try {

@@ -7,14 +7,18 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { AppDeps } from '../app/deps.ts';
 import type { Publisher } from '../app/ledger/checkpoints.ts';
+import { createSignalIngest, type SignalIngest } from '../app/signals/ingest.ts';
+import { SignalBus } from '../app/signals/signal-bus.ts';
+import type { WebhookMapping } from '../core/signals/webhook-mapping.ts';
 import { DomainError, notFound } from '../core/errors.ts';
 import { registerAuth } from './auth.ts';
 import { registerDashboard } from './dashboard.ts';
 import { errorHandler, toHttp } from './http-errors.ts';
-import { createMetrics } from './metrics.ts';
+import { countSignals, createMetrics } from './metrics.ts';
 import { openApiDocument } from './openapi.ts';
 import { RouteRegistry, type AnyRoute } from './route.ts';
 import { ledgerRoutes } from './routes/ledger.ts';
+import { signalRoutes } from './routes/signals.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 import { z } from 'zod';
 
@@ -27,6 +31,11 @@ export interface ServerOptions {
   bodyLimitBytes?: number;
   maxInFlight?: number;
   publishers?: readonly Publisher[];
+  /**
+   * Signals in: the ingest (its batcher and bus) when the caller shares it, e.g. with the log
+   * tailer (else the server makes one and closes it on close), and the declared webhook mappings.
+   */
+  signals?: { ingest?: SignalIngest; webhooks?: Readonly<Record<string, WebhookMapping>> };
 }
 
 export interface BulwarkServer {
@@ -34,6 +43,8 @@ export interface BulwarkServer {
   /** Every route with its declared auth, read from the route table. */
   routes: () => { method: string; url: string; auth: unknown }[];
   spec: readonly AnyRoute[];
+  /** The signal ingest the routes write through; its bus announces each new signal. */
+  signals: SignalIngest;
 }
 
 export async function createServer(opts: ServerOptions): Promise<BulwarkServer> {
@@ -76,6 +87,13 @@ export async function createServer(opts: ServerOptions): Promise<BulwarkServer> 
 
   const registry = new RouteRegistry();
   const metrics = createMetrics(app, deps.store);
+  const ingest =
+    opts.signals?.ingest ??
+    createSignalIngest(deps, { bus: new SignalBus((err, event) => app.log.error({ err, event }, 'signal listener failed')) });
+  // After in-flight requests have finished: what they submitted is committed before the store closes.
+  if (!opts.signals?.ingest) app.addHook('onClose', () => ingest.close());
+  const uncount = countSignals(metrics, ingest.bus);
+  app.addHook('onClose', async () => uncount());
   const dashboard = await registerDashboard(app, opts.webDir);
 
   registry.add(app, {
@@ -116,6 +134,7 @@ export async function createServer(opts: ServerOptions): Promise<BulwarkServer> 
   });
   ledgerRoutes(app, registry, deps, opts.publishers ?? []);
   tokenRoutes(app, registry, deps);
+  signalRoutes(app, registry, deps, { ingest, webhooks: opts.signals?.webhooks ?? {} });
   registry.add(app, {
     method: 'GET',
     url: '/v1/openapi.json',
@@ -126,7 +145,14 @@ export async function createServer(opts: ServerOptions): Promise<BulwarkServer> 
   });
 
   app.setNotFoundHandler(async (req, reply) => {
-    const wantsPage = req.method === 'GET' && !req.url.startsWith('/v1/') && req.url !== '/v1' && req.url !== '/metrics';
+    const path = req.url.split('?')[0]!;
+    // A missing asset is a 404, not the page: the browser would run HTML as a script.
+    const wantsPage =
+      (req.method === 'GET' || req.method === 'HEAD') &&
+      !path.startsWith('/v1/') &&
+      path !== '/v1' &&
+      path !== '/metrics' &&
+      !path.startsWith('/assets/');
     if (wantsPage) return reply.type('text/html; charset=utf-8').send(dashboard.indexHtml());
     throw notFound(`no route ${req.method} ${req.url.split('?')[0]}; the API is described at /v1/openapi.json`);
   });
@@ -141,5 +167,6 @@ export async function createServer(opts: ServerOptions): Promise<BulwarkServer> 
     app,
     routes: () => table.map((r) => ({ method: r.method, url: r.url, auth: (r.config() as { auth?: unknown } | undefined)?.auth })),
     spec: registry.routes,
+    signals: ingest,
   };
 }

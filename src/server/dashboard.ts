@@ -21,6 +21,6 @@ export async function registerDashboard(app: FastifyInstance, webDir: string): P
       await child.register(fastifyStatic, { root: webDir, wildcard: false, index: false, serveDotFiles: false });
     });
   }
-  let cached: string | undefined;
-  return { indexHtml: () => (built ? (cached ??= readFileSync(index, 'utf8')) : NOT_BUILT) };
+  // Read per request (a small file): a rebuilt dashboard is served without a restart.
+  return { indexHtml: () => (existsSync(index) ? readFileSync(index, 'utf8') : NOT_BUILT) };
 }

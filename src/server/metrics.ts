@@ -1,6 +1,7 @@
 /** Prometheus metrics, one registry per server instance (no global state). */
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { SignalBus } from '../app/signals/signal-bus.ts';
 import type { Store } from '../store/store.ts';
 
 export function createMetrics(app: FastifyInstance, store: Store): Registry {
@@ -42,4 +43,26 @@ export function createMetrics(app: FastifyInstance, store: Store): Registry {
     duration.observe({ method: req.method, route }, reply.elapsedTime / 1000);
   });
   return registry;
+}
+
+/** Signals written and resends acknowledged, by source, counted from the signal bus. */
+export function countSignals(registry: Registry, bus: SignalBus): () => void {
+  const received = new Counter({
+    name: 'bulwark_signals_received_total',
+    help: 'Signals written, by source',
+    labelNames: ['source'],
+    registers: [registry],
+  });
+  const duplicates = new Counter({
+    name: 'bulwark_signals_duplicates_total',
+    help: 'Resent signals acknowledged without writing, by source',
+    labelNames: ['source'],
+    registers: [registry],
+  });
+  const offReceived = bus.on('signal', (s) => received.inc({ source: s.source }));
+  const offDuplicate = bus.on('duplicate', (d) => duplicates.inc({ source: d.source }));
+  return () => {
+    offReceived();
+    offDuplicate();
+  };
 }

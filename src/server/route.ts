@@ -66,7 +66,9 @@ export class RouteRegistry {
         const body = parse(spec.body, req.body, 'body');
         const result = await spec.handler({ query, body, params, principal: req.principal!, req, reply });
         if (reply.sent) return reply;
-        return reply.code(spec.status ?? 200).send(result);
+        // A handler may have chosen another success status (200 instead of 201, say).
+        const status = reply.statusCode !== 200 ? reply.statusCode : (spec.status ?? 200);
+        return reply.code(status).send(result);
       },
     });
   }

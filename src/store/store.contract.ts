@@ -16,6 +16,8 @@ import {
   verifyInclusion,
 } from '../core/ledger/merkle.ts';
 import type { Store } from './store.ts';
+import { signalRepoContract } from './signals.contract.ts';
+import { runRepoContract } from './runs.contract.ts';
 
 export interface StoreFixture {
   store: Store;
@@ -200,6 +202,9 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>):
       expect((await store.tokens.list())[0]?.revokedAt).toBe(NOW);
     });
 
+    signalRepoContract(() => ({ store, fx }));
+    runRepoContract(() => ({ store, fx }));
+
     it('keeps the first value of a meta key', async () => {
       expect(await store.meta.putIfAbsent('origin', 'a')).toBe('a');
       expect(await store.meta.putIfAbsent('origin', 'b')).toBe('a');
@@ -212,7 +217,9 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>):
       );
       await store.meta.putIfAbsent('origin', 'x');
       const rows: { table: string; row: Record<string, unknown> }[] = [];
-      for await (const r of store.dump()) rows.push(r);
+      await store.dump((r) => {
+        rows.push(r);
+      });
       const target = await fx.fresh();
       try {
         async function* replay() {

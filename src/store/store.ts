@@ -5,6 +5,8 @@
  */
 import type { LedgerEntry, NewEntry, StoredEntry } from '../core/ledger/entry.ts';
 import type { Hash, NodeId } from '../core/ledger/merkle.ts';
+import type { Signal } from '../core/signals/signal.ts';
+import type { Json } from '../core/ledger/entry.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -86,10 +88,130 @@ export interface MetaRepo {
   putIfAbsent(key: string, value: string): Promise<string>;
 }
 
+/** A signal as stored: the normalised signal and the digest of the raw payload it came in. */
+export type SignalRecord = Signal & { rawDigest: string };
+
+/** The raw bytes of a payload, kept once whatever number of signals it held. */
+export interface EvidenceRecord {
+  /** SHA-256 hex of `bytes`. */
+  digest: string;
+  mediaType: string;
+  bytes: Buffer;
+}
+
+/** Where a page of signals ended: newest first by receipt, then by id. */
+export interface SignalCursor {
+  receivedAt: string;
+  id: string;
+}
+
+export interface SignalQuery {
+  source?: string;
+  runId?: string;
+  /** Received at or after this RFC 3339 time. */
+  since?: string;
+  limit: number;
+  /** Continue after this position (exclusive). */
+  cursor?: SignalCursor;
+}
+
+export interface FileOffset {
+  inode: string;
+  offset: number;
+}
+
+export interface SignalRepo {
+  /**
+   * Insert signals, skipping those whose fingerprint is already stored or appears earlier in the
+   * same call; one answer per input, in order: true when it was written now.
+   */
+  insertMany(signals: readonly SignalRecord[]): Promise<boolean[]>;
+  /** Store payloads; a digest already stored is left as it is. */
+  putEvidence(items: readonly EvidenceRecord[]): Promise<void>;
+  get(id: string): Promise<SignalRecord | undefined>;
+  /** Newest first; `next` is set when there may be more after this page. */
+  list(q: SignalQuery): Promise<{ signals: SignalRecord[]; next?: SignalCursor }>;
+  getEvidence(digest: string): Promise<EvidenceRecord | undefined>;
+  /** How far the log tailer has read a file (see adapters/log-tailer.ts). */
+  fileOffset(path: string): Promise<FileOffset | undefined>;
+  saveFileOffset(path: string, position: FileOffset, at: string): Promise<void>;
+}
+
+/** pending → running → rolling-back → done; a crash leaves the run in one of the first three. */
+export type RunState = 'pending' | 'running' | 'rolling-back' | 'done';
+
+/** One experiment run (see app/experiments/run-experiment.ts). */
+export interface RunRecord {
+  /** The run id, `[a-z0-9]{16}`: the correlation id carried into what the run injects. */
+  id: string;
+  /** The experiment's title. */
+  experiment: string;
+  state: RunState;
+  /** One of core/experiments/outcome.ts OUTCOMES once decided; null while running and for dry runs. */
+  outcome: string | null;
+  reason: string | null;
+  startedAt: string;
+  endedAt: string | null;
+  /** Who runs it (`host:pid:nonce`) and until when that claim holds unless renewed. */
+  leaseOwner: string | null;
+  leaseUntil: string | null;
+  /**
+   * The resolved rollback activities, so that another process can run them after a crash. They
+   * may hold secret values (a header, an argument): never copy them to the ledger or a journal.
+   */
+  rollbacks: Json;
+  /** The journal (Chaos Toolkit's fields and Bulwark's), secrets redacted. */
+  journal: Json;
+  /** Time to detect of the run's first matched detection, in milliseconds. */
+  ttdMs: number | null;
+  dryRun: boolean;
+}
+
+export type RunPatch = Partial<
+  Pick<RunRecord, 'state' | 'outcome' | 'reason' | 'endedAt' | 'leaseOwner' | 'leaseUntil' | 'journal' | 'ttdMs'>
+>;
+
+/** Where a page of runs ended: newest first by start, then by id. */
+export interface RunCursor {
+  startedAt: string;
+  id: string;
+}
+
+export interface RunQuery {
+  experiment?: string;
+  state?: RunState;
+  limit: number;
+  /** Continue after this position (exclusive). */
+  cursor?: RunCursor;
+}
+
+export interface RunRepo {
+  insert(run: RunRecord): Promise<void>;
+  get(id: string): Promise<RunRecord | undefined>;
+  /** Newest first; `next` is set when there may be more after this page. */
+  list(q: RunQuery): Promise<{ runs: RunRecord[]; next?: RunCursor }>;
+  /** Every run not yet done, oldest first. */
+  unfinished(): Promise<RunRecord[]>;
+  /** Apply `patch` if `owner` still holds the run's lease; false when it does not (another process took it). */
+  update(id: string, owner: string, patch: RunPatch): Promise<boolean>;
+  /** Extend the lease of a run `owner` holds and that is not done; false when the lease was lost. */
+  renewLease(id: string, owner: string, until: string): Promise<boolean>;
+  /**
+   * Atomically take every unfinished run whose lease expired before `now` (or that has none):
+   * one UPDATE … RETURNING, so that of two processes claiming at once each run goes to one.
+   * Claimed runs are moved to rolling-back with `owner` holding them until `until`.
+   */
+  claimAbandoned(owner: string, now: string, until: string): Promise<RunRecord[]>;
+  /** Take one unfinished run from `from` (an owner known to be dead), as claimAbandoned does. */
+  claimFrom(id: string, from: string, owner: string, until: string): Promise<RunRecord | undefined>;
+}
+
 export interface Repos {
   ledger: LedgerRepo;
   tokens: TokenRepo;
   meta: MetaRepo;
+  signals: SignalRepo;
+  runs: RunRepo;
 }
 
 export interface DurabilitySettings {
@@ -104,9 +226,15 @@ export interface Store extends Repos {
   transaction<T>(fn: (tx: Repos) => Promise<T>): Promise<T>;
   ping(): Promise<void>;
   durability(): Promise<DurabilitySettings>;
-  /** Every row of every table, for backup. */
-  dump(): AsyncIterable<{ table: string; row: Record<string, unknown> }>;
-  /** Load rows into an empty database; refuses a database that already has entries. */
-  restore(rows: AsyncIterable<{ table: string; row: Record<string, unknown> }>): Promise<{ rows: number }>;
+  /** Every row of every table, read in one transaction (a consistent snapshot), for backup. */
+  dump(sink: (rec: { table: string; row: Record<string, unknown> }) => Promise<void> | void): Promise<void>;
+  /**
+   * Load rows into an empty database; refuses a database that already has entries. `check`
+   * runs before commit (verification): when it throws, nothing is restored.
+   */
+  restore(
+    rows: AsyncIterable<{ table: string; row: Record<string, unknown> }>,
+    check?: (tx: Repos) => Promise<void>,
+  ): Promise<{ rows: number }>;
   close(): Promise<void>;
 }

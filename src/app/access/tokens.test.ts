@@ -6,6 +6,7 @@ import { memoryKeyRing } from '../ledger/key-ring.ts';
 import type { AppDeps, Clock } from '../deps.ts';
 import { authenticate, createToken, revokeToken } from './tokens.ts';
 import { DomainError } from '../../core/errors.ts';
+import { tokenSecret } from '../../core/access/token-format.ts';
 import { tmpDir, type TmpDir } from '../../../test/support/tmp.ts';
 
 let dir: TmpDir;
@@ -29,10 +30,10 @@ describe('tokens', () => {
     expect(token).toMatch(/^bwk_[a-z0-9]{12}_[A-Za-z0-9_-]{43}$/);
     const stored = await deps.store.tokens.get(view.id);
     expect(stored?.hash).toHaveLength(32);
-    expect(JSON.stringify(stored)).not.toContain(token.split('_')[2]);
+    expect(JSON.stringify(stored)).not.toContain(tokenSecret(token)!);
     const [entry] = await deps.store.ledger.page({ kind: 'token.created', limit: 1, order: 'asc' });
     expect(entry).toMatchObject({ actor: 'cli:alice', subject: `token:${view.id}` });
-    expect(entry!.dataJson).not.toContain(token.split('_')[2]);
+    expect(entry!.dataJson).not.toContain(tokenSecret(token)!);
     expect(JSON.parse(entry!.dataJson)).toMatchObject({ scopes: ['ledger:write'], name: 'deployer' });
   });
 

@@ -50,7 +50,9 @@ export async function createToken(deps: AppDeps, actor: string, raw: CreateToken
   const scopes = input.admin ? ['*'] : (input.scopes ?? [...DEFAULT_SCOPES]);
   const badScope = scopes.find((s) => !isValidScope(s));
   if (badScope)
-    throw invalid(`unknown scope "${badScope}"; use "*", a permission such as ledger:read, or an area wildcard such as ledger:*`);
+    throw invalid(
+      `unknown scope "${badScope}"; use "*", a permission such as ledger:read, an area wildcard such as ledger:*, or a source-bound scope such as signals:ingest:alertmanager`,
+    );
   const now = iso(deps.clock);
   if (input.expiresAt && input.expiresAt <= now) throw invalid('expiresAt must be in the future');
   const minted = mintToken();

@@ -56,18 +56,18 @@ export async function registerCurrentKey(deps: AppDeps, actor: string): Promise<
 }
 
 /**
- * Sign the current head. Unless `force`, a head that already has a checkpoint by the current
- * key is not signed again. Returns the checkpoint and whether it is new.
+ * Sign the current head. A head that already has a checkpoint by the current key is not signed
+ * again (one checkpoint per size and key). Returns the checkpoint and whether it is new.
  */
 export async function makeCheckpoint(
   deps: AppDeps,
-  opts: { force?: boolean; publishers?: readonly Publisher[]; onPublishError?: (e: unknown) => void } = {},
+  opts: { publishers?: readonly Publisher[]; onPublishError?: (e: unknown) => void } = {},
 ): Promise<{ checkpoint: CheckpointRecord; created: boolean }> {
   await registerCurrentKey(deps, 'system');
   const key = deps.keys.current();
   const head = await deps.store.ledger.head();
   const latest = await deps.store.ledger.latestCheckpoint();
-  if (latest && latest.size === head.size && latest.keyId === key.keyId && !opts.force) return { checkpoint: latest, created: false };
+  if (latest && latest.size === head.size && latest.keyId === key.keyId) return { checkpoint: latest, created: false };
   const time = iso(deps.clock);
   const signed = signCheckpoint(
     { origin: deps.origin, size: head.size, root: head.root, extensions: [`time ${time}`] },

@@ -4,7 +4,7 @@
  */
 import { parseCheckpointNote, type SignedCheckpoint, type TrustedKey } from '../../core/ledger/checkpoint.ts';
 import { LogVerifier, type VerifyReport } from '../../core/ledger/verify-log.ts';
-import type { Store } from '../../store/store.ts';
+import type { LedgerRepo, Store } from '../../store/store.ts';
 import { trustedFromRecords } from './key-ring.ts';
 
 export interface VerifyOptions {
@@ -15,11 +15,16 @@ export interface VerifyOptions {
 }
 
 export async function verifyStore(store: Store, opts: VerifyOptions = {}): Promise<VerifyReport> {
-  const head = await store.ledger.head();
-  const trusted = opts.trustedKeys ?? trustedFromRecords(await store.ledger.keys());
+  return verifyLedger(store.ledger, opts);
+}
+
+/** The same over a ledger repository, e.g. inside a transaction (restore verifies before commit). */
+export async function verifyLedger(ledger: LedgerRepo, opts: VerifyOptions = {}): Promise<VerifyReport> {
+  const head = await ledger.head();
+  const trusted = opts.trustedKeys ?? trustedFromRecords(await ledger.keys());
   const checkpoints: SignedCheckpoint[] = [];
   const bad: VerifyReport[] = [];
-  for (const c of await store.ledger.checkpoints()) {
+  for (const c of await ledger.checkpoints()) {
     const p = parseCheckpointNote(c.note);
     if (!p.ok) {
       bad.push(failed(head.size, Math.max(0, c.size - 1), `stored checkpoint at size ${c.size} is malformed: ${p.reason}`));
@@ -34,7 +39,7 @@ export async function verifyStore(store: Store, opts: VerifyOptions = {}): Promi
   if (opts.external) checkpoints.push(opts.external);
   const v = new LogVerifier({ checkpoints, trustedKeys: trusted, head });
   // From the lowest possible seq: a row forged before 0 must show up, not hide below the scan.
-  for await (const { entry, leaf } of store.ledger.scan(Number.MIN_SAFE_INTEGER, undefined)) {
+  for await (const { entry, leaf } of ledger.scan(Number.MIN_SAFE_INTEGER, undefined)) {
     v.push(entry, leaf);
     if (!v.ok) break;
   }

@@ -37,3 +37,8 @@ export function tokenMatches(token: string, hash: Buffer): boolean {
 export function scrubTokens(text: string): string {
   return text.replace(/bwk_[a-z0-9]{12}_[A-Za-z0-9_-]+/g, 'bwk_[REDACTED]');
 }
+
+/** The secret part of a well-formed token (for tests and checks that it never leaks). */
+export function tokenSecret(token: string): string | undefined {
+  return TOKEN.exec(token)?.[2];
+}

@@ -93,7 +93,8 @@ export function assertNoSecrets(value: Json, path = 'data'): void {
     value.forEach((v, i) => assertNoSecrets(v, `${path}[${i}]`));
   } else if (value !== null && typeof value === 'object') {
     for (const [k, v] of Object.entries(value)) {
-      if (SECRET_KEY.test(k)) throw new Error(`ledger data must not carry secrets (${path}.${k})`);
+      if (SECRET_KEY.test(k))
+        throw invalid(`${path}.${k} looks like a secret, and secrets never enter the ledger; remove the field or rename it`);
       assertNoSecrets(v, `${path}.${k}`);
     }
   }

@@ -66,7 +66,9 @@ export class LogVerifier {
       this.fail(
         entry.seq > expected
           ? { seq: expected, reason: `entry ${expected} is missing (the next stored entry is ${entry.seq}): deleted` }
-          : { seq: entry.seq, reason: `entry ${entry.seq} appears again after entry ${expected - 1}: inserted or reordered` },
+          : expected === 0
+            ? { seq: entry.seq, reason: `entry ${entry.seq} lies before the start of the log: inserted` }
+            : { seq: entry.seq, reason: `entry ${entry.seq} appears again after entry ${expected - 1}: inserted or reordered` },
       );
       return;
     }
@@ -92,10 +94,17 @@ export class LogVerifier {
       this.checkpointsChecked += 1;
       if (this.firstBad) continue;
       if (!this.range.root().equals(c.root)) {
-        this.fail({
-          seq: this.lastGood,
-          reason: `entries ${this.lastGood}..${size - 1} do not match the signed checkpoint at size ${size}: rewritten`,
-        });
+        this.fail(
+          this.lastGood >= size
+            ? {
+                seq: size - 1,
+                reason: `two signed checkpoints at size ${size} disagree and the log matches the other one: one of them was forged, or the log rewritten and re-signed`,
+              }
+            : {
+                seq: this.lastGood,
+                reason: `entries ${this.lastGood}..${size - 1} do not match the signed checkpoint at size ${size}: rewritten`,
+              },
+        );
       } else {
         this.lastGood = size;
       }

@@ -108,17 +108,17 @@ export function ledgerRoutes(app: FastifyInstance, r: RouteRegistry, deps: AppDe
     method: 'POST',
     url: '/v1/ledger/checkpoints',
     tag: 'ledger',
-    summary: 'Sign a checkpoint of the current head now (and publish it)',
+    summary: 'Sign a checkpoint of the current head now and publish it (200 with the existing one when already signed)',
     auth: { permission: 'ledger:checkpoint' },
-    body: z.strictObject({ force: z.boolean().default(false) }).optional(),
     status: 201,
     response: CheckpointView.extend({ created: z.boolean() }),
-    handler: async ({ body, req }) => {
+    handler: async ({ req, reply }) => {
       const { checkpoint, created } = await makeCheckpoint(deps, {
-        force: body?.force ?? false,
         publishers,
         onPublishError: (e) => req.log.warn({ err: e }, 'checkpoint publish failed'),
       });
+      // 201 for a new checkpoint; 200 when the head was already signed by the current key.
+      if (!created) void reply.code(200);
       return { ...viewCheckpoint(checkpoint), created };
     },
   });

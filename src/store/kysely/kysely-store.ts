@@ -6,15 +6,23 @@
 import { sql, type Kysely } from 'kysely';
 import { conflict } from '../../core/errors.ts';
 import { TABLES, type Database } from '../schema.ts';
-import type { Dialect, DurabilitySettings, LedgerRepo, MetaRepo, Repos, Store, TokenRepo } from '../store.ts';
+import type { Dialect, DurabilitySettings, LedgerRepo, MetaRepo, Repos, RunRepo, SignalRepo, Store, TokenRepo } from '../store.ts';
 import { KyselyLedger } from './ledger-repo.ts';
 import { KyselyMeta } from './meta-repo.ts';
+import { KyselyRuns } from './run-repo.ts';
+import { KyselySignals } from './signal-repo.ts';
 import { KyselyTokens } from './token-repo.ts';
 import type { Db } from './util.ts';
 
 /** Every repository over one executor: the database itself, or a transaction. */
 export function reposOver(db: Db, runInTransaction: <T>(fn: (tx: Repos) => Promise<T>) => Promise<T>, isTx: boolean): Repos {
-  return { ledger: new KyselyLedger(db, runInTransaction, isTx), tokens: new KyselyTokens(db), meta: new KyselyMeta(db) };
+  return {
+    ledger: new KyselyLedger(db, runInTransaction, isTx),
+    tokens: new KyselyTokens(db),
+    meta: new KyselyMeta(db),
+    signals: new KyselySignals(db),
+    runs: new KyselyRuns(db),
+  };
 }
 
 export interface KyselyStoreOptions {
@@ -29,6 +37,8 @@ export class KyselyStore implements Store {
   readonly ledger: LedgerRepo;
   readonly tokens: TokenRepo;
   readonly meta: MetaRepo;
+  readonly signals: SignalRepo;
+  readonly runs: RunRepo;
   private readonly db: Kysely<Database>;
   private closed = false;
 
@@ -39,6 +49,8 @@ export class KyselyStore implements Store {
     this.ledger = repos.ledger;
     this.tokens = repos.tokens;
     this.meta = repos.meta;
+    this.signals = repos.signals;
+    this.runs = repos.runs;
   }
 
   transaction<T>(fn: (tx: Repos) => Promise<T>): Promise<T> {
@@ -57,14 +69,24 @@ export class KyselyStore implements Store {
     return { dialect: this.dialect, settings: await this.opts.durability() };
   }
 
-  async *dump() {
-    for (const table of TABLES) {
-      const rows = await this.db.selectFrom(table).selectAll().execute();
-      for (const row of rows) yield { table, row: row as Record<string, unknown> };
-    }
+  async dump(sink: (rec: { table: string; row: Record<string, unknown> }) => Promise<void> | void): Promise<void> {
+    // One transaction, so the backup is a snapshot: repeatable read on PostgreSQL; on SQLite
+    // the BEGIN IMMEDIATE keeps writers out until it is done.
+    await this.db
+      .transaction()
+      .setIsolationLevel('repeatable read')
+      .execute(async (trx) => {
+        for (const table of TABLES) {
+          const rows = await trx.selectFrom(table).selectAll().execute();
+          for (const row of rows) await sink({ table, row: row as Record<string, unknown> });
+        }
+      });
   }
 
-  async restore(rows: AsyncIterable<{ table: string; row: Record<string, unknown> }>): Promise<{ rows: number }> {
+  async restore(
+    rows: AsyncIterable<{ table: string; row: Record<string, unknown> }>,
+    check?: (tx: Repos) => Promise<void>,
+  ): Promise<{ rows: number }> {
     const known = new Set<string>(TABLES);
     return this.db.transaction().execute(async (trx) => {
       const existing = await trx
@@ -83,6 +105,11 @@ export class KyselyStore implements Store {
           .values(row)
           .execute();
         count += 1;
+      }
+      // A restore that does not verify is rolled back whole.
+      if (check) {
+        const repos: Repos = reposOver(trx, (inner) => inner(repos), true);
+        await check(repos);
       }
       return { rows: count };
     });
