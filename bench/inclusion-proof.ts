@@ -131,7 +131,9 @@ async function timeProofs(
   }
   const proofMs = summarize(samples);
   const floorMs = summarize(floorSamples);
-  log(`${label}: ${PROOFS} proofs at size ${size}: median ${fmtMs(proofMs.median)}, p99 ${fmtMs(proofMs.p99)}; ${queriesPerProof} query per proof`);
+  log(
+    `${label}: ${PROOFS} proofs at size ${size}: median ${fmtMs(proofMs.median)}, p99 ${fmtMs(proofMs.p99)}; ${queriesPerProof} query per proof`,
+  );
   return {
     size,
     proofs: PROOFS,
@@ -148,18 +150,34 @@ async function timeProofs(
 }
 
 function printProofs(title: string, r: ProofResult, build: BuildResult): void {
-  printTable(title, ['figure', 'value'], [
-    ['ledger size', `${r.size.toLocaleString('en-US')}${build.cappedFrom ? ` (capped from ${build.cappedFrom.toLocaleString('en-US')}: see log)` : ''}`],
-    ['build', `${fmtMs(build.ms)} (${Math.round(build.entriesPerSec).toLocaleString('en-US')} entries/s, ${build.batch.toLocaleString('en-US')} per transaction)`],
-    ['proofs timed', String(r.proofs)],
-    ['proof median / p90 / p99 / max', `${fmtMs(r.proofMs.median)} / ${fmtMs(r.proofMs.p90)} / ${fmtMs(r.proofMs.p99)} / ${fmtMs(r.proofMs.max)}`],
-    ['goal: median < 1 ms', r.goalMedianUnder1ms ? 'met' : 'MISSED'],
-    ['queries per proof (counted at the driver)', String(r.queriesPerProof)],
-    ['hashes per proof / nodes fetched per proof (mean)', `${r.meanProofLength.toFixed(1)} / ${r.meanNodesFetched.toFixed(1)}`],
-    ['floor: same IN query via the driver, median / p99', `${fmtMs(r.floorMs.median)} / ${fmtMs(r.floorMs.p99)}`],
-    ['floor median / proof median', fmtRatio(r.ratioMedian)],
-    ['proofs verified with verifyInclusion (leaf recomputed from the entry)', `${r.verified}, tampered proof rejected: ${r.tamperedRejected}`],
-  ]);
+  printTable(
+    title,
+    ['figure', 'value'],
+    [
+      [
+        'ledger size',
+        `${r.size.toLocaleString('en-US')}${build.cappedFrom ? ` (capped from ${build.cappedFrom.toLocaleString('en-US')}: see log)` : ''}`,
+      ],
+      [
+        'build',
+        `${fmtMs(build.ms)} (${Math.round(build.entriesPerSec).toLocaleString('en-US')} entries/s, ${build.batch.toLocaleString('en-US')} per transaction)`,
+      ],
+      ['proofs timed', String(r.proofs)],
+      [
+        'proof median / p90 / p99 / max',
+        `${fmtMs(r.proofMs.median)} / ${fmtMs(r.proofMs.p90)} / ${fmtMs(r.proofMs.p99)} / ${fmtMs(r.proofMs.max)}`,
+      ],
+      ['goal: median < 1 ms', r.goalMedianUnder1ms ? 'met' : 'MISSED'],
+      ['queries per proof (counted at the driver)', String(r.queriesPerProof)],
+      ['hashes per proof / nodes fetched per proof (mean)', `${r.meanProofLength.toFixed(1)} / ${r.meanNodesFetched.toFixed(1)}`],
+      ['floor: same IN query via the driver, median / p99', `${fmtMs(r.floorMs.median)} / ${fmtMs(r.floorMs.p99)}`],
+      ['floor median / proof median', fmtRatio(r.ratioMedian)],
+      [
+        'proofs verified with verifyInclusion (leaf recomputed from the entry)',
+        `${r.verified}, tampered proof rejected: ${r.tamperedRejected}`,
+      ],
+    ],
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -216,8 +234,16 @@ async function postgresBench() {
   const closeStore = onCleanup('close PostgreSQL store', () => store.close());
   const d = await store.durability();
   assert(d.settings.synchronous_commit === 'on' && d.settings.fsync === 'on', `durability ${JSON.stringify(d.settings)}`);
-  log(`PostgreSQL: building ${SIZE.toLocaleString('en-US')} entries, ${BATCH.toLocaleString('en-US')} per transaction (budget ${PG_BUDGET_MS / 1000} s, else ${PG_FALLBACK.toLocaleString('en-US')})`);
-  const build = await buildLedger(store, SIZE, { batch: BATCH, label: 'PostgreSQL', budgetMs: PG_BUDGET_MS, probe: Math.min(100_000, SIZE / 4), fallback: PG_FALLBACK });
+  log(
+    `PostgreSQL: building ${SIZE.toLocaleString('en-US')} entries, ${BATCH.toLocaleString('en-US')} per transaction (budget ${PG_BUDGET_MS / 1000} s, else ${PG_FALLBACK.toLocaleString('en-US')})`,
+  );
+  const build = await buildLedger(store, SIZE, {
+    batch: BATCH,
+    label: 'PostgreSQL',
+    budgetMs: PG_BUDGET_MS,
+    probe: Math.min(100_000, SIZE / 4),
+    fallback: PG_FALLBACK,
+  });
   log(`PostgreSQL: built ${build.size} entries in ${fmtMs(build.ms)} (${Math.round(build.entriesPerSec)} entries/s)`);
 
   const pool = new pg.Pool({ connectionString: url, max: 1 });

@@ -11,15 +11,15 @@
  *     BEGIN IMMEDIATE … COMMIT; pg with BEGIN / INSERT / COMMIT on one client). The stricter one.
  *   - "kysely": the same INSERT built and run through kysely in a kysely transaction, like the
  *     store's own queries.
- * The implementations run in interleaved rounds (order rotated each round) and the median rate
- * per implementation is reported, so machine noise hits all of them alike.
+ * The implementations take turns in many short rounds (order rotated each round), so machine
+ * noise hits all of them alike; the ratio reported is the median of the per-round ratios.
  *
  *   tsx bench/ledger-append.ts [--quick] [--no-pg]
  */
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { assertNoSecrets, canonicalJson, leafInput, type NewEntry } from '../src/core/ledger/entry.ts';
 import { appendLeaves, leafHash } from '../src/core/ledger/merkle.ts';
@@ -40,6 +40,7 @@ import {
   parseArgs,
   printFacts,
   printTable,
+  quantile,
   runMain,
   settle,
   tempDir,
@@ -57,22 +58,27 @@ interface Mode {
   name: string;
   /** Entries per transaction. */
   batch: number;
-  /** Transactions per phase. */
+  /** Transactions per phase: one phase per implementation per round. */
   txs: number;
+  /**
+   * Rounds. Many short rounds, the implementations taking turns (order rotated each round),
+   * so that a burst of load from other processes (slow fsyncs on a shared disk) falls on all of
+   * them alike; ratios are taken per round, then the median.
+   */
+  rounds: number;
 }
 
 const MODES: Mode[] = args.quick
   ? [
-      { name: 'single (1/tx)', batch: 1, txs: 150 },
-      { name: 'batch 100/tx', batch: 100, txs: 20 },
-      { name: 'batch 1000/tx', batch: 1000, txs: 4 },
+      { name: 'single (1/tx)', batch: 1, txs: 25, rounds: 6 },
+      { name: 'batch 100/tx', batch: 100, txs: 5, rounds: 4 },
+      { name: 'batch 1000/tx', batch: 1000, txs: 1, rounds: 3 },
     ]
   : [
-      { name: 'single (1/tx)', batch: 1, txs: 800 },
-      { name: 'batch 100/tx', batch: 100, txs: 80 },
-      { name: 'batch 1000/tx', batch: 1000, txs: 16 },
+      { name: 'single (1/tx)', batch: 1, txs: 60, rounds: 20 },
+      { name: 'batch 100/tx', batch: 100, txs: 6, rounds: 16 },
+      { name: 'batch 1000/tx', batch: 1000, txs: 2, rounds: 10 },
     ];
-const ROUNDS = args.quick ? 2 : 5;
 
 /** One way of writing rows: the ledger or a plain-INSERT baseline. */
 interface Impl {
@@ -110,6 +116,7 @@ interface ModeResult {
   mode: string;
   batch: number;
   txsPerPhase: number;
+  rounds: number;
   rates: Record<string, number>;
   txLatencyMedianMs: Record<string, number>;
   ratioVsDriver: number;
@@ -129,7 +136,7 @@ async function runModes(label: string, impls: Impl[]): Promise<ModeResult[]> {
   offset += 120;
   for (const mode of MODES) {
     const phases: PhaseResult[] = [];
-    for (let round = 0; round < ROUNDS; round++) {
+    for (let round = 0; round < mode.rounds; round++) {
       const order = impls.map((_, i) => impls[(i + round) % impls.length]!);
       for (const impl of order) {
         const txs = Array.from({ length: mode.txs }, (_, k) => makeBatch(offset + k * mode.batch, mode.batch));
@@ -147,16 +154,17 @@ async function runModes(label: string, impls: Impl[]): Promise<ModeResult[]> {
         phases.push({ impl: impl.name, round, rows, ms, rowsPerSec: rows / (ms / 1000), txLatencyMedianMs: median(lat) });
       }
     }
+    // Throughput over all rounds: total rows / total time, per implementation.
     const rates: Record<string, number> = {};
     const lat: Record<string, number> = {};
     for (const impl of impls) {
       const mine = phases.filter((p) => p.impl === impl.name);
-      rates[impl.name] = median(mine.map((p) => p.rowsPerSec));
+      rates[impl.name] = mine.reduce((a, p) => a + p.rows, 0) / (mine.reduce((a, p) => a + p.ms, 0) / 1000);
       lat[impl.name] = median(mine.map((p) => p.txLatencyMedianMs));
     }
-    // Ratios are taken per round (phases minutes apart see different noise), then the median.
+    // Ratios are taken per round (rounds seconds apart see different noise), then the median.
     const perRoundVs = (base: string) =>
-      Array.from({ length: ROUNDS }, (_, r) => {
+      Array.from({ length: mode.rounds }, (_, r) => {
         const l = phases.find((p) => p.round === r && p.impl === 'ledger')!;
         const d = phases.find((p) => p.round === r && p.impl === base)!;
         return l.rowsPerSec / d.rowsPerSec;
@@ -166,6 +174,7 @@ async function runModes(label: string, impls: Impl[]): Promise<ModeResult[]> {
       mode: mode.name,
       batch: mode.batch,
       txsPerPhase: mode.txs,
+      rounds: mode.rounds,
       rates,
       txLatencyMedianMs: lat,
       ratioVsDriver: median(perRound),
@@ -173,16 +182,34 @@ async function runModes(label: string, impls: Impl[]): Promise<ModeResult[]> {
       perRoundRatioVsDriver: perRound,
       phases,
     };
-    log(`${label} ${mode.name}: ledger ${fmtRate(rates.ledger!)}, plain driver ${fmtRate(rates['plain-driver']!)}, plain kysely ${fmtRate(rates['plain-kysely']!)}`);
+    log(
+      `${label} ${mode.name}: ledger ${fmtRate(rates.ledger!)}, plain driver ${fmtRate(rates['plain-driver']!)}, plain kysely ${fmtRate(rates['plain-kysely']!)}`,
+    );
     out.push(res);
   }
   return out;
 }
 
+function iqr(xs: number[]): string {
+  const s = [...xs].sort((a, b) => a - b);
+  return `${fmtRatio(quantile(s, 0.25))}–${fmtRatio(quantile(s, 0.75))}`;
+}
+
 function printModes(title: string, results: ModeResult[]): void {
   printTable(
     title,
-    ['mode', 'ledger rows/s', 'tx p50', 'plain driver rows/s', 'tx p50', 'ratio vs driver', 'per round', 'plain kysely rows/s', 'ratio vs kysely', 'goal ≥ 0.5'],
+    [
+      'mode',
+      'ledger rows/s',
+      'tx p50',
+      'plain driver rows/s',
+      'tx p50',
+      'ratio vs driver',
+      'per-round ratio p25–p75',
+      'plain kysely rows/s',
+      'ratio vs kysely',
+      'goal ≥ 0.5',
+    ],
     results.map((r) => [
       r.mode,
       fmtRate(r.rates.ledger!),
@@ -190,7 +217,7 @@ function printModes(title: string, results: ModeResult[]): void {
       fmtRate(r.rates['plain-driver']!),
       fmtMs(r.txLatencyMedianMs['plain-driver']!),
       fmtRatio(r.ratioVsDriver),
-      r.perRoundRatioVsDriver.map(fmtRatio).join(' '),
+      iqr(r.perRoundRatioVsDriver),
       fmtRate(r.rates['plain-kysely']!),
       fmtRatio(r.ratioVsKysely),
       r.ratioVsDriver >= 0.5 ? 'met' : r.ratioVsKysely >= 0.5 ? 'met vs kysely only' : 'MISSED',
@@ -210,7 +237,14 @@ interface ProfileRow {
 }
 
 /** Per-statement time of transactions of `batch` entries, for each implementation. */
-async function profileImpls(title: string, start: () => StatementProfile, impls: Impl[], batch: number, txs: number, offset: number): Promise<ProfileRow[]> {
+async function profileImpls(
+  title: string,
+  start: () => StatementProfile,
+  impls: Impl[],
+  batch: number,
+  txs: number,
+  offset: number,
+): Promise<ProfileRow[]> {
   const rows: ProfileRow[] = [];
   for (const impl of impls) {
     const work = Array.from({ length: txs }, (_, k) => makeBatch(offset + k * batch, batch));
@@ -237,7 +271,7 @@ async function profileImpls(title: string, start: () => StatementProfile, impls:
     title,
     ['statement', ...rows.map((r) => `${r.impl} ms/tx`)],
     [
-      ...labels.map((l) => [l, ...rows.map((r) => (r.statements[l] === undefined ? '' : r.statements[l]!.toFixed(3)))]),
+      ...labels.map((l) => [l, ...rows.map((r) => (r.statements[l] === undefined ? '' : r.statements[l].toFixed(3)))]),
       ['other (JS: kysely, hashing, JSON; event loop)', ...rows.map((r) => r.otherMsPerTx.toFixed(3))],
       ['wall per transaction', ...rows.map((r) => r.wallMsPerTx.toFixed(3))],
     ],
@@ -254,7 +288,10 @@ async function sqliteBench() {
   const store = await openSqliteStore(file);
   onCleanup('close SQLite store', () => store.close());
   const durability = await store.durability();
-  assert(durability.settings.journal_mode === 'wal' && durability.settings.synchronous === 'full', `SQLite store durability is ${JSON.stringify(durability.settings)}, expected WAL + FULL`);
+  assert(
+    durability.settings.journal_mode === 'wal' && durability.settings.synchronous === 'full',
+    `SQLite store durability is ${JSON.stringify(durability.settings)}, expected WAL + FULL`,
+  );
 
   // The baselines: a second handle on the same file, same durability, their own tables.
   const raw = new Database(file);
@@ -275,7 +312,9 @@ async function sqliteBench() {
   const insertN = (n: number) => {
     let s = multi.get(n);
     if (!s) {
-      s = raw.prepare(`INSERT INTO bench_plain_driver ${PLAIN_COLUMNS} VALUES ${Array.from({ length: n }, () => '(?,?,?,?,?,?)').join(',')}`);
+      s = raw.prepare(
+        `INSERT INTO bench_plain_driver ${PLAIN_COLUMNS} VALUES ${Array.from({ length: n }, () => '(?,?,?,?,?,?)').join(',')}`,
+      );
       multi.set(n, s);
     }
     return s;
@@ -355,15 +394,44 @@ async function sqliteBench() {
 
   log('SQLite: measuring');
   const results = await runModes('SQLite', [ledger, driver, viaKysely]);
-  printModes(`SQLite (WAL, synchronous=FULL, both asserted): ledger append vs plain INSERT; rows/s are medians of ${ROUNDS} interleaved rounds, ratios the median of per-round ratios`, results);
-  printTable('SQLite statements per transaction (counted at better-sqlite3 prepare)', ['transaction', 'statements'], Object.entries(statements).map(([k, v]) => [k, String(v)]));
+  printModes(
+    `SQLite (WAL, synchronous=FULL, both asserted): ledger append vs plain INSERT; rows/s over all rounds; ratio = median of per-round ratios (rounds interleaved, order rotated)`,
+    results,
+  );
+  printTable(
+    'SQLite statements per transaction (counted at better-sqlite3 prepare)',
+    ['transaction', 'statements'],
+    Object.entries(statements).map(([k, v]) => [k, String(v)]),
+  );
 
   const profile = [
-    ...(await profileImpls('SQLite: where a single-entry transaction spends its time (ms per transaction, wall time inside better-sqlite3 calls)', profileSqlite, [ledger, driver, viaKysely], 1, args.quick ? 50 : 500, 10_000_000)),
-    ...(await profileImpls('SQLite: where a 1000-entry transaction spends its time (ms per transaction)', profileSqlite, [ledger, driver, viaKysely], 1000, args.quick ? 2 : 10, 11_000_000)),
+    ...(await profileImpls(
+      'SQLite: where a single-entry transaction spends its time (ms per transaction, wall time inside better-sqlite3 calls)',
+      profileSqlite,
+      [ledger, driver, viaKysely],
+      1,
+      args.quick ? 50 : 500,
+      10_000_000,
+    )),
+    ...(await profileImpls(
+      'SQLite: where a 1000-entry transaction spends its time (ms per transaction)',
+      profileSqlite,
+      [ledger, driver, viaKysely],
+      1000,
+      args.quick ? 2 : 10,
+      11_000_000,
+    )),
   ];
   const breakdown = await sqliteCpuBreakdown();
-  return { durability: durability.settings, baselineHandle: { journal_mode: rawJournal, synchronous: 'full' }, statements, walIo: io, results, profile, breakdown };
+  return {
+    durability: durability.settings,
+    baselineHandle: { journal_mode: rawJournal, synchronous: 'full' },
+    statements,
+    walIo: io,
+    results,
+    profile,
+    breakdown,
+  };
 }
 
 /**
@@ -409,16 +477,32 @@ async function sqliteCpuBreakdown() {
     const entryRows = stored.map((e) => ({ seq: e.seq, time: e.time, actor: e.actor, kind: e.kind, subject: e.subject, data: e.dataJson }));
     const nodeRows = nodes.map((n) => ({ pos: nodePos(n) + base * 2, hash: n.hash }));
     await timeIt('kysely build+compile entry INSERTs (333 rows each)', () => {
-      for (let i = 0; i < entryRows.length; i += 2000 / 6) kdb.insertInto('ledger_entries').values(entryRows.slice(i, i + 2000 / 6)).compile();
+      for (let i = 0; i < entryRows.length; i += 2000 / 6)
+        kdb
+          .insertInto('ledger_entries')
+          .values(entryRows.slice(i, i + 2000 / 6))
+          .compile();
     });
     await timeIt('kysely build+compile node INSERTs (1000 rows each)', () => {
-      for (let i = 0; i < nodeRows.length; i += 1000) kdb.insertInto('ledger_nodes').values(nodeRows.slice(i, i + 1000)).compile();
+      for (let i = 0; i < nodeRows.length; i += 1000)
+        kdb
+          .insertInto('ledger_nodes')
+          .values(nodeRows.slice(i, i + 1000))
+          .compile();
     });
     await timeIt('SQLite run entry INSERTs (in-memory, via kysely)', async () => {
-      for (let i = 0; i < entryRows.length; i += 2000 / 6) await kdb.insertInto('ledger_entries').values(entryRows.slice(i, i + 2000 / 6)).execute();
+      for (let i = 0; i < entryRows.length; i += 2000 / 6)
+        await kdb
+          .insertInto('ledger_entries')
+          .values(entryRows.slice(i, i + 2000 / 6))
+          .execute();
     });
     await timeIt('SQLite run node INSERTs (in-memory, via kysely)', async () => {
-      for (let i = 0; i < nodeRows.length; i += 1000) await kdb.insertInto('ledger_nodes').values(nodeRows.slice(i, i + 1000)).execute();
+      for (let i = 0; i < nodeRows.length; i += 1000)
+        await kdb
+          .insertInto('ledger_nodes')
+          .values(nodeRows.slice(i, i + 1000))
+          .execute();
     });
     base += N;
   }
@@ -441,7 +525,10 @@ async function postgresBench() {
   const store: Store = await openPostgresStore(url);
   const closeStore = onCleanup('close PostgreSQL store', () => store.close());
   const durability = await store.durability();
-  assert(durability.settings.synchronous_commit === 'on' && durability.settings.fsync === 'on', `PostgreSQL store durability is ${JSON.stringify(durability.settings)}`);
+  assert(
+    durability.settings.synchronous_commit === 'on' && durability.settings.fsync === 'on',
+    `PostgreSQL store durability is ${JSON.stringify(durability.settings)}`,
+  );
 
   const pools: pg.Pool[] = [];
   const closePools = onCleanup('end baseline pools', async () => {
@@ -459,7 +546,9 @@ async function postgresBench() {
   const fs = (await client.query<{ fsync: string }>('show fsync')).rows[0]!.fsync;
   assert(sc === 'on' && fs === 'on', `baseline connection synchronous_commit=${sc} fsync=${fs}`);
   for (const t of ['bench_plain_driver', 'bench_plain_kysely']) {
-    await client.query(`create table ${t} (seq bigint primary key, time text not null, actor text not null, kind text not null, subject text not null, data text not null)`);
+    await client.query(
+      `create table ${t} (seq bigint primary key, time text not null, actor text not null, kind text not null, subject text not null, data text not null)`,
+    );
     await client.query(`create index ${t}_kind on ${t} (kind, seq)`);
   }
   const texts = new Map<number, string>();
@@ -529,7 +618,8 @@ async function postgresBench() {
 
   // I/O per transaction: WAL bytes generated, from pg_current_wal_lsn() before and after.
   const lsn = async () => (await client.query<{ l: string }>('select pg_current_wal_lsn()::text as l')).rows[0]!.l;
-  const walDiff = async (a: string, b: string) => Number((await client.query<{ d: string }>('select pg_wal_lsn_diff($1, $2)::text as d', [b, a])).rows[0]!.d);
+  const walDiff = async (a: string, b: string) =>
+    Number((await client.query<{ d: string }>('select pg_wal_lsn_diff($1, $2)::text as d', [b, a])).rows[0]!.d);
   const io: Record<string, { batch: number; walBytesPerTx: number; walBytesPerEntry: number }> = {};
   let ioOffset = 20_000_000;
   for (const batch of [1, 100, 1000]) {
@@ -550,16 +640,37 @@ async function postgresBench() {
 
   log('PostgreSQL: measuring');
   const results = await runModes('PostgreSQL', [ledger, driver, viaKysely]);
-  printModes(`PostgreSQL ${pgServer.version} (synchronous_commit=on, fsync=on, asserted): ledger append vs plain INSERT; rows/s are medians of ${ROUNDS} interleaved rounds, ratios the median of per-round ratios`, results);
-  printTable('PostgreSQL round trips per transaction (counted at pg.Client#query, BEGIN/COMMIT included)', ['transaction', 'round trips'], [
-    ...Object.entries(statements).map(([k, v]) => [k, String(v)]),
-    ['plain driver insert (any size)', '3'],
-    ['(loopback `select 1` median)', fmtMs(median(rtt))],
-  ]);
+  printModes(
+    `PostgreSQL ${pgServer.version} (synchronous_commit=on, fsync=on, asserted): ledger append vs plain INSERT; rows/s over all rounds; ratio = median of per-round ratios (rounds interleaved, order rotated)`,
+    results,
+  );
+  printTable(
+    'PostgreSQL round trips per transaction (counted at pg.Client#query, BEGIN/COMMIT included)',
+    ['transaction', 'round trips'],
+    [
+      ...Object.entries(statements).map(([k, v]) => [k, String(v)]),
+      ['plain driver insert (any size)', '3'],
+      ['(loopback `select 1` median)', fmtMs(median(rtt))],
+    ],
+  );
 
   const profile = [
-    ...(await profileImpls('PostgreSQL: where a single-entry transaction spends its time (ms per transaction, wall time of each round trip)', profilePg, [ledger, driver, viaKysely], 1, args.quick ? 50 : 500, 10_000_000)),
-    ...(await profileImpls('PostgreSQL: where a 1000-entry transaction spends its time (ms per transaction)', profilePg, [ledger, driver, viaKysely], 1000, args.quick ? 2 : 10, 11_000_000)),
+    ...(await profileImpls(
+      'PostgreSQL: where a single-entry transaction spends its time (ms per transaction, wall time of each round trip)',
+      profilePg,
+      [ledger, driver, viaKysely],
+      1,
+      args.quick ? 50 : 500,
+      10_000_000,
+    )),
+    ...(await profileImpls(
+      'PostgreSQL: where a 1000-entry transaction spends its time (ms per transaction)',
+      profilePg,
+      [ledger, driver, viaKysely],
+      1000,
+      args.quick ? 2 : 10,
+      11_000_000,
+    )),
   ];
 
   client.release();
@@ -567,17 +678,27 @@ async function postgresBench() {
   await closeStore();
   await closePools().catch(() => {});
   await pgServer.stop();
-  return { version: pgServer.version, durability: durability.settings, statements, selectOneMedianMs: median(rtt), walIo: io, results, profile };
+  return {
+    version: pgServer.version,
+    durability: durability.settings,
+    statements,
+    selectOneMedianMs: median(rtt),
+    walIo: io,
+    results,
+    profile,
+  };
 }
 
 runMain(async () => {
   const facts = machineFacts();
   if (!args.noFacts) printFacts(facts);
-  console.log(`\n== ledger-append ${args.quick ? '(quick)' : ''}: modes ${MODES.map((m) => `${m.name} × ${m.txs} tx`).join(', ')}; ${ROUNDS} rounds`);
+  console.log(
+    `\n== ledger-append ${args.quick ? '(quick)' : ''}: ${MODES.map((m) => `${m.name}: ${m.rounds} rounds × ${m.txs} tx per implementation`).join('; ')}`,
+  );
   const sqlite = await sqliteBench();
   let postgres: unknown = null;
   const why = args.noPg ? 'skipped (--no-pg)' : pgUnavailable();
   if (why) console.log(`\nPostgreSQL: ${why}`);
   else postgres = await postgresBench();
-  writeJson('ledger-append', { quick: args.quick, facts, rounds: ROUNDS, modes: MODES, sqlite, postgres: postgres ?? { skipped: why } });
+  writeJson('ledger-append', { quick: args.quick, facts, modes: MODES, sqlite, postgres: postgres ?? { skipped: why } });
 });

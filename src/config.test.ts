@@ -47,3 +47,60 @@ describe('configuration', () => {
     await d.cleanup();
   });
 });
+
+describe('signals configuration', () => {
+  it('reads webhook mappings under their source name and the log files to tail', async () => {
+    const d = await tmpDir('bulwark-config-');
+    const file = path.join(d.path, 'bulwark.yaml');
+    writeFileSync(
+      file,
+      [
+        'signals:',
+        '  webhooks:',
+        '    wazuh:',
+        '      id: $.id',
+        '      time: $.timestamp',
+        '      severity: $.rule.level',
+        '      severityMap: { "7": high }',
+        '      labels: { rule: $.rule.id }',
+        '  files:',
+        '    - { path: /var/log/modsec_audit.log, format: modsecurity, source: waf }',
+        '    - { path: /var/log/nginx/access.log, format: nginx, startAt: beginning }',
+      ].join('\n'),
+    );
+    const c = loadConfig({ config: file }, {});
+    expect(c.signals.webhooks.wazuh).toMatchObject({ source: 'wazuh', id: { text: '$.id' }, severityMap: { '7': 'high' } });
+    expect(c.signals.files).toEqual([
+      { path: '/var/log/modsec_audit.log', format: 'modsecurity', source: 'waf', startAt: 'end' },
+      { path: '/var/log/nginx/access.log', format: 'nginx', startAt: 'beginning' },
+    ]);
+    expect(Object.isFrozen(c.signals)).toBe(true);
+    expect(loadConfig({}, {}).signals).toEqual({ webhooks: {}, files: [] });
+    await d.cleanup();
+  });
+
+  it('fails at start on a bad mapping or file, naming the path of the bad key', async () => {
+    const d = await tmpDir('bulwark-config-');
+    const file = path.join(d.path, 'bulwark.yaml');
+    const cases: [string, RegExp][] = [
+      ['signals:\n  webhooks:\n    wazuh:\n      severity: "$.["\n', /signals\.webhooks\.wazuh\.severity: invalid path/],
+      ['signals:\n  webhooks:\n    wazuh:\n      labels: { "bad name": $.x }\n', /signals\.webhooks\.wazuh\.labels\.bad name: label names/],
+      ['signals:\n  webhooks:\n    wazuh:\n      idd: $.x\n', /signals\.webhooks\.wazuh/],
+      ['signals:\n  webhooks:\n    Wazuh: {}\n', /signals\.webhooks\.Wazuh\.source: must be 1–63 characters/],
+      ['signals:\n  webhooks:\n    wazuh: { source: other }\n', /signals\.webhooks\.wazuh\.source: must be "wazuh"/],
+      ['signals:\n  webhooks:\n    wazuh: 3\n', /signals\.webhooks\.wazuh: must be a mapping/],
+      ['signals:\n  files:\n    - { path: /a.log, format: syslog }\n', /signals\.files\.0\.format/],
+      [
+        'signals:\n  files:\n    - { path: /a.log, format: nginx }\n    - { path: /a.log, format: auditd }\n',
+        /signals\.files\.1\.path: \/a\.log is listed twice/,
+      ],
+      ['signals:\n  files:\n    - { path: /a.log, format: nginx, source: "Bad Source" }\n', /signals\.files\.0\.source/],
+      ['signals:\n  nope: 1\n', /signals/],
+    ];
+    for (const [text, message] of cases) {
+      writeFileSync(file, text);
+      expect(() => loadConfig({ config: file }, {}), text).toThrow(message);
+    }
+    await d.cleanup();
+  });
+});

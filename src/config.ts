@@ -8,9 +8,73 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { invalid } from './core/errors.ts';
+import { LOG_FORMATS } from './core/signals/log-lines.ts';
+import { WebhookMappingSchema, type WebhookMapping } from './core/signals/webhook-mapping.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const PACKAGE_ROOT = path.resolve(here, '..');
+
+const SOURCE_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
+/**
+ * Signals in: webhook mappings by source name (the key names the route and the signals'
+ * source, so a mapping need not repeat it) and the log files to tail. Mappings are checked with
+ * the same schema that maps payloads, so a bad one fails at start with the path of the bad key.
+ */
+const SignalsSchema = z
+  .strictObject({
+    webhooks: z
+      .record(z.string(), z.unknown())
+      .default({})
+      .transform((mappings, ctx) => {
+        const out: Record<string, WebhookMapping> = {};
+        for (const [key, value] of Object.entries(mappings)) {
+          if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+            ctx.addIssue({ code: 'custom', path: [key], message: 'must be a mapping (id, time, severity, labels, runId, body)' });
+            continue;
+          }
+          const given = (value as Record<string, unknown>).source;
+          if (given !== undefined && given !== key) {
+            ctx.addIssue({
+              code: 'custom',
+              path: [key, 'source'],
+              message: `must be "${key}", the key it is declared under, or be left out`,
+            });
+            continue;
+          }
+          const r = WebhookMappingSchema.safeParse({ ...value, source: key });
+          if (r.success) out[key] = r.data;
+          else for (const i of r.error.issues) ctx.addIssue({ code: 'custom', path: [key, ...i.path], message: i.message });
+        }
+        return out;
+      }),
+    files: z
+      .array(
+        z.strictObject({
+          path: z.string().min(1),
+          format: z.enum(LOG_FORMATS),
+          source: z.string().regex(SOURCE_NAME, 'a source is 1–63 characters of a-z, 0-9, "_" and "-"').optional(),
+          startAt: z.enum(['end', 'beginning']).default('end').describe('where to start in a file never read before'),
+          utcOffsetMinutes: z
+            .number()
+            .int()
+            .min(-1080)
+            .max(1080)
+            .optional()
+            .describe("the writer's UTC offset, for zone-less times (ModSecurity's time_stamp)"),
+        }),
+      )
+      .default([])
+      .superRefine((files, ctx) => {
+        const seen = new Set<string>();
+        files.forEach((f, i) => {
+          const key = path.resolve(f.path);
+          if (seen.has(key)) ctx.addIssue({ code: 'custom', path: [i, 'path'], message: `${f.path} is listed twice` });
+          seen.add(key);
+        });
+      }),
+  })
+  .prefault({});
 
 const Schema = z.strictObject({
   dataDir: z.string().min(1).default('.bulwark'),
@@ -40,6 +104,19 @@ const Schema = z.strictObject({
         .default('bulwark'),
       publishFile: z.string().optional(),
       webhookUrl: z.url().optional(),
+    })
+    .prefault({}),
+  signals: SignalsSchema,
+  /**
+   * Experiments on this server: the executables (exact absolute paths; `/bin/sh` for shell
+   * lines) and path prefixes that process and file providers may use. Empty by default: such
+   * experiments are refused, since applying an experiment must never mean running anything here.
+   */
+  experiments: z
+    .strictObject({
+      allowExecutables: z.array(z.string().refine((p) => path.isAbsolute(p), 'must be an absolute path')).default([]),
+      allowPaths: z.array(z.string().refine((p) => path.isAbsolute(p), 'must be an absolute path')).default([]),
+      perTargetLimit: z.coerce.number().int().min(1).max(1000).default(8).describe('runs at once against one host'),
     })
     .prefault({}),
 });
@@ -119,6 +196,15 @@ export function loadConfig(flags: Record<string, unknown> = {}, env: NodeJS.Proc
   return Object.freeze({
     ...c,
     checkpoint: Object.freeze({ ...c.checkpoint }),
+    signals: Object.freeze({
+      webhooks: Object.freeze({ ...c.signals.webhooks }),
+      files: Object.freeze([...c.signals.files]) as typeof c.signals.files,
+    }),
+    experiments: Object.freeze({
+      ...c.experiments,
+      allowExecutables: Object.freeze([...c.experiments.allowExecutables]) as string[],
+      allowPaths: Object.freeze([...c.experiments.allowPaths]) as string[],
+    }),
     db: c.db ?? `sqlite:${path.join(c.dataDir, 'bulwark.db')}`,
     webDir: c.webDir ?? path.join(PACKAGE_ROOT, 'web', 'dist'),
   });

@@ -7,6 +7,9 @@ import { storeOptions } from './options.ts';
 import { ledgerCommands } from './ledger.ts';
 import { tokenCommands } from './tokens.ts';
 import { backupCommands } from './backup.ts';
+import { experimentRemoteCommands } from './experiments-remote.ts';
+import { experimentCommands } from './experiments.ts';
+import { techniqueCommands } from './techniques.ts';
 import { VERSION } from '../version.ts';
 
 const program = new Command('bulwark')
@@ -24,7 +27,8 @@ storeOptions(
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
     .option('--checkpoint-interval <seconds>', 'sign a checkpoint this often when the log grew (0: never)')
     .option('--checkpoint-file <file>', 'publish every checkpoint to this file')
-    .option('--checkpoint-webhook <url>', 'POST every checkpoint to this URL'),
+    .option('--checkpoint-webhook <url>', 'POST every checkpoint to this URL')
+    .option('--demo', 'also run the demo shop on loopback and its experiments, every minute'),
 ).action(
   async (
     o: StoreFlags & {
@@ -34,6 +38,7 @@ storeOptions(
       checkpointInterval?: string;
       checkpointFile?: string;
       checkpointWebhook?: string;
+      demo?: boolean;
     },
   ) => {
     // Loaded on demand: the other commands start faster without the HTTP stack.
@@ -47,6 +52,7 @@ storeOptions(
         'checkpoint.publishFile': o.checkpointFile,
         'checkpoint.webhookUrl': o.checkpointWebhook,
       }),
+      { demo: !!o.demo },
     );
   },
 );
@@ -54,6 +60,9 @@ storeOptions(
 ledgerCommands(program);
 tokenCommands(program);
 backupCommands(program);
+experimentRemoteCommands(program);
+experimentCommands(program);
+techniqueCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,9 +1,12 @@
 /**
- * `bulwark serve`: the API, the dashboard and the periodic checkpoint job in one process, with
- * graceful shutdown on SIGTERM/SIGINT (stop taking requests, finish in-flight ones, close the
- * database).
+ * `bulwark serve`: the API, the dashboard, the periodic checkpoint job and the experiment
+ * scheduler in one process, with graceful shutdown on SIGTERM/SIGINT (stop taking requests,
+ * finish in-flight ones, abort running experiments and run their rollbacks, close the database).
+ * With `--demo`, the demo shop and its experiments too (serve-demo.ts).
  */
+import type { AddressInfo } from 'node:net';
 import { bootstrap } from '../app/bootstrap.ts';
+import { startScheduler } from '../app/experiments/scheduler.ts';
 import type { Publisher } from '../app/ledger/checkpoints.ts';
 import { startCheckpointJob } from '../app/ledger/checkpoint-job.ts';
 import { filePublisher, webhookPublisher } from '../adapters/checkpoint-publishers.ts';
@@ -13,14 +16,15 @@ import { createServer } from '../server/create-server.ts';
 import { createLogger } from '../server/logging.ts';
 import { describeDb } from '../store/open-store.ts';
 import { openContext } from './context.ts';
+import { DEMO_ACTOR, startDemo, type Demo } from './serve-demo.ts';
 
-export async function serve(config: Config): Promise<void> {
+export async function serve(config: Config, opts: { demo?: boolean } = {}): Promise<void> {
   const logger = createLogger(config.logLevel);
   const { deps, close } = await openContext(config);
   const publishers: Publisher[] = [];
   if (config.checkpoint.publishFile) publishers.push(filePublisher(config.checkpoint.publishFile));
   if (config.checkpoint.webhookUrl) publishers.push(webhookPublisher(config.checkpoint.webhookUrl));
-  const { app, signals } = await createServer({
+  const { app, signals, experiments } = await createServer({
     deps,
     logger,
     webDir: config.webDir,
@@ -28,6 +32,11 @@ export async function serve(config: Config): Promise<void> {
     maxInFlight: config.maxInFlight,
     publishers,
     signals: { webhooks: config.signals.webhooks },
+    experiments: {
+      stateDir: config.dataDir,
+      policy: { allowExecutables: config.experiments.allowExecutables, allowPaths: config.experiments.allowPaths },
+      runner: { perTargetLimit: config.experiments.perTargetLimit },
+    },
   });
   const address = await app.listen({ host: config.host, port: config.port });
   // After listen: a start that fails (port in use) must not mint a token nobody sees.
@@ -58,6 +67,29 @@ export async function serve(config: Config): Promise<void> {
     onError: (err, file) => logger.warn({ err, file }, 'log tailer'),
   });
 
+  // Runs a dead process left behind get their rollbacks before anything new starts.
+  for (const r of await experiments.recover()) logger.warn(r, `recovered run ${r.runId} of ${r.experiment}: ${r.outcome}`);
+  let demo: Demo | undefined;
+  if (opts.demo) {
+    const { port } = app.server.address() as AddressInfo;
+    const host = ['0.0.0.0', '::', ''].includes(config.host) ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
+    demo = await startDemo({ deps, runs: experiments, dataDir: config.dataDir, bulwarkUrl: `http://${host}:${port}`, log: logger });
+    logger.info({ demo: demo.url, experiments: demo.experiments }, 'demo shop running; its experiments run now and every minute');
+    process.stderr.write(
+      `  Demo: a shop with switchable controls is running at ${demo.url}/ and the experiments ${demo.experiments.join(', ')}\n` +
+        `  run against it now and every minute. Their runs are on the dashboard's Experiments page.\n\n`,
+    );
+  }
+  const scheduler = startScheduler({
+    store: deps.store,
+    clock: deps.clock,
+    runs: experiments,
+    owner: experiments.runner.owner,
+    log: logger,
+    // The demo's experiments point at a shop that only runs with --demo.
+    ...(opts.demo ? {} : { include: (e) => e.appliedBy !== DEMO_ACTOR }),
+  });
+
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -65,8 +97,11 @@ export async function serve(config: Config): Promise<void> {
     logger.info({ signal }, 'shutting down: finishing in-flight requests');
     job.stop();
     try {
+      await scheduler.stop();
       await tailer.stop();
+      // Closing the server aborts running experiments and waits for their rollbacks.
       await app.close();
+      await demo?.stop();
       await close();
       logger.info('stopped');
       process.exit(0);

@@ -3,10 +3,17 @@
  * tests, the CLI and several servers in one process each build their own.
  */
 import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { AppDeps } from '../app/deps.ts';
 import type { Publisher } from '../app/ledger/checkpoints.ts';
+import { busDetections } from '../app/experiments/detections.ts';
+import type { Providers } from '../app/experiments/providers.ts';
+import { createRunManager, type RunManager, type RunManagerOptions } from '../app/experiments/run-manager.ts';
+import { EMPTY_SERVER_POLICY, type ServerPolicy } from '../app/experiments/server-policy.ts';
+import { nodeProviders } from '../adapters/providers/index.ts';
 import { createSignalIngest, type SignalIngest } from '../app/signals/ingest.ts';
 import { SignalBus } from '../app/signals/signal-bus.ts';
 import type { WebhookMapping } from '../core/signals/webhook-mapping.ts';
@@ -14,10 +21,12 @@ import { DomainError, notFound } from '../core/errors.ts';
 import { registerAuth } from './auth.ts';
 import { registerDashboard } from './dashboard.ts';
 import { errorHandler, toHttp } from './http-errors.ts';
-import { countSignals, createMetrics } from './metrics.ts';
+import { countSignals, createMetrics, experimentRunMetrics } from './metrics.ts';
 import { openApiDocument } from './openapi.ts';
 import { RouteRegistry, type AnyRoute } from './route.ts';
+import { experimentRoutes } from './routes/experiments.ts';
 import { ledgerRoutes } from './routes/ledger.ts';
+import { runRoutes } from './routes/runs.ts';
 import { signalRoutes } from './routes/signals.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 import { z } from 'zod';
@@ -36,6 +45,17 @@ export interface ServerOptions {
    * tailer (else the server makes one and closes it on close), and the declared webhook mappings.
    */
   signals?: { ingest?: SignalIngest; webhooks?: Readonly<Record<string, WebhookMapping>> };
+  /**
+   * Experiments: where runs keep file backups (the data directory), the allow-lists for process
+   * and file providers (empty by default: refused), the providers (this machine's by default)
+   * and the runner's options. Runs detect on the same bus the signal routes announce on.
+   */
+  experiments?: {
+    stateDir?: string;
+    policy?: ServerPolicy;
+    providers?: Providers;
+    runner?: Omit<RunManagerOptions, 'policy'>;
+  };
 }
 
 export interface BulwarkServer {
@@ -45,6 +65,8 @@ export interface BulwarkServer {
   spec: readonly AnyRoute[];
   /** The signal ingest the routes write through; its bus announces each new signal. */
   signals: SignalIngest;
+  /** Runs of applied experiments in this process (closed with the server: rollbacks run). */
+  experiments: RunManager;
 }
 
 export async function createServer(opts: ServerOptions): Promise<BulwarkServer> {
@@ -95,6 +117,23 @@ export async function createServer(opts: ServerOptions): Promise<BulwarkServer> 
   const uncount = countSignals(metrics, ingest.bus);
   app.addHook('onClose', async () => uncount());
   const dashboard = await registerDashboard(app, opts.webDir);
+  const policy = opts.experiments?.policy ?? EMPTY_SERVER_POLICY;
+  const experiments = createRunManager(
+    {
+      ...deps,
+      providers: opts.experiments?.providers ?? nodeProviders(),
+      stateDir: opts.experiments?.stateDir ?? path.join(tmpdir(), 'bulwark'),
+      detections: busDetections(ingest.bus),
+      ingest,
+      metrics: experimentRunMetrics(metrics),
+    },
+    { log: app.log, ...opts.experiments?.runner, policy },
+  );
+  // Before the ingest and the store close: aborted runs still write their rollbacks.
+  app.addHook('preClose', async () => {
+    void experiments.close();
+  });
+  app.addHook('onClose', () => experiments.close());
 
   registry.add(app, {
     method: 'GET',
@@ -135,6 +174,8 @@ export async function createServer(opts: ServerOptions): Promise<BulwarkServer> 
   ledgerRoutes(app, registry, deps, opts.publishers ?? []);
   tokenRoutes(app, registry, deps);
   signalRoutes(app, registry, deps, { ingest, webhooks: opts.signals?.webhooks ?? {} });
+  experimentRoutes(app, registry, deps, { runs: experiments, policy });
+  runRoutes(app, registry, deps, { runs: experiments });
   registry.add(app, {
     method: 'GET',
     url: '/v1/openapi.json',
@@ -168,5 +209,6 @@ export async function createServer(opts: ServerOptions): Promise<BulwarkServer> 
     routes: () => table.map((r) => ({ method: r.method, url: r.url, auth: (r.config() as { auth?: unknown } | undefined)?.auth })),
     spec: registry.routes,
     signals: ingest,
+    experiments,
   };
 }

@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { SignalBus } from '../app/signals/signal-bus.ts';
+import type { RunMetrics } from '../app/experiments/run-experiment.ts';
 import type { Store } from '../store/store.ts';
 
 export function createMetrics(app: FastifyInstance, store: Store): Registry {
@@ -64,5 +65,35 @@ export function countSignals(registry: Registry, bus: SignalBus): () => void {
   return () => {
     offReceived();
     offDuplicate();
+  };
+}
+
+/**
+ * Experiment outcomes and times to detect, for the runner (ExperimentDeps.metrics). Idempotent
+ * per registry: calling it again returns the same series.
+ */
+export function experimentRunMetrics(registry: Registry): RunMetrics {
+  const runs =
+    (registry.getSingleMetric('bulwark_experiment_runs_total') as Counter<'experiment' | 'outcome'> | undefined) ??
+    new Counter({
+      name: 'bulwark_experiment_runs_total',
+      help: 'Experiment runs by experiment and outcome',
+      labelNames: ['experiment', 'outcome'],
+      registers: [registry],
+    });
+  const ttd =
+    (registry.getSingleMetric('bulwark_experiment_time_to_detect_seconds') as Histogram<'experiment'> | undefined) ??
+    new Histogram({
+      name: 'bulwark_experiment_time_to_detect_seconds',
+      help: 'Time from injection to the first matched detection, per run',
+      labelNames: ['experiment'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800],
+      registers: [registry],
+    });
+  return {
+    runFinished({ experiment, outcome, ttdMs }) {
+      runs.inc({ experiment, outcome });
+      if (ttdMs !== null) ttd.observe({ experiment }, ttdMs / 1000);
+    },
   };
 }

@@ -55,6 +55,82 @@ export interface MetaTable {
   value: string;
 }
 
+export interface SignalsTable {
+  id: string;
+  source: string;
+  fingerprint: string;
+  time: string;
+  received_at: string;
+  severity: string;
+  /** JSON text of the label set. */
+  labels: string;
+  /** JSON text of the signal's body. */
+  body: string;
+  run_id: string | null;
+  /** 0 or 1: one schema for both databases. */
+  resolved: number;
+  /** SHA-256 hex of the raw payload, the key of its signal_evidence row. */
+  raw_digest: string;
+}
+
+export interface SignalEvidenceTable {
+  digest: string;
+  media_type: string;
+  bytes: Buffer;
+}
+
+export interface SignalFileOffsetsTable {
+  path: string;
+  inode: string;
+  offset: number;
+  updated_at: string;
+}
+
+export interface ExperimentRunsTable {
+  id: string;
+  experiment: string;
+  state: string;
+  outcome: string | null;
+  reason: string | null;
+  started_at: string;
+  ended_at: string | null;
+  lease_owner: string | null;
+  lease_until: string | null;
+  /** JSON text of the resolved rollback activities (may hold secrets; see RunRecord). */
+  rollbacks: string;
+  /** JSON text of the journal, secrets redacted. */
+  journal: string;
+  ttd_ms: number | null;
+  /** 0 or 1: one schema for both databases. */
+  dry_run: number;
+}
+
+export interface ExperimentsTable {
+  name: string;
+  title: string;
+  description: string;
+  /** JSON text of the ATT&CK technique ids. */
+  techniques: string;
+  /** The file as applied (it may hold inline secrets: never copy it to the ledger). */
+  file: string;
+  file_sha256: string;
+  version: number;
+  schedule_cron: string | null;
+  schedule_jitter_ms: number | null;
+  /** 0 or 1: the file uses process or file providers. */
+  privileged: number;
+  created_at: string;
+  updated_at: string;
+  applied_by: string;
+}
+
+export interface ExperimentScheduleClaimsTable {
+  experiment: string;
+  scheduled_at: string;
+  claimed_by: string;
+  claimed_at: string;
+}
+
 export interface Database {
   ledger_entries: LedgerEntriesTable;
   ledger_nodes: LedgerNodesTable;
@@ -63,6 +139,12 @@ export interface Database {
   ledger_keys: LedgerKeysTable;
   tokens: TokensTable;
   bulwark_meta: MetaTable;
+  signals: SignalsTable;
+  signal_evidence: SignalEvidenceTable;
+  signal_file_offsets: SignalFileOffsetsTable;
+  experiment_runs: ExperimentRunsTable;
+  experiments: ExperimentsTable;
+  experiment_schedule_claims: ExperimentScheduleClaimsTable;
 }
 
 /** Tables in dependency order, for backup and restore. */
@@ -74,4 +156,10 @@ export const TABLES: readonly (keyof Database)[] = [
   'ledger_nodes',
   'ledger_checkpoints',
   'tokens',
+  'signal_evidence',
+  'signals',
+  'signal_file_offsets',
+  'experiment_runs',
+  'experiments',
+  'experiment_schedule_claims',
 ];

@@ -18,6 +18,7 @@ import {
 import type { Store } from './store.ts';
 import { signalRepoContract } from './signals.contract.ts';
 import { runRepoContract } from './runs.contract.ts';
+import { experimentRepoContract } from './experiments.contract.ts';
 
 export interface StoreFixture {
   store: Store;
@@ -204,6 +205,7 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>):
 
     signalRepoContract(() => ({ store, fx }));
     runRepoContract(() => ({ store, fx }));
+    experimentRepoContract(() => ({ store, fx }));
 
     it('keeps the first value of a meta key', async () => {
       expect(await store.meta.putIfAbsent('origin', 'a')).toBe('a');

@@ -206,12 +206,55 @@ export interface RunRepo {
   claimFrom(id: string, from: string, owner: string, until: string): Promise<RunRecord | undefined>;
 }
 
+/** An applied experiment: the file as applied, what the list shows of it, and its schedule. */
+export interface ExperimentRecord {
+  /** `[a-z0-9-]{1,64}`: the key runs are recorded under. */
+  name: string;
+  title: string;
+  description: string;
+  techniques: string[];
+  /** The text as applied; it may hold inline secrets, so it never reaches the ledger. */
+  file: string;
+  /** SHA-256 hex of the file's UTF-8 bytes. */
+  fileSha256: string;
+  /** 1 when first applied, one more at each change. */
+  version: number;
+  schedule: { cron: string; jitterMs: number } | null;
+  /** Whether the file uses process or file providers (experiments:privileged to apply and run). */
+  privileged: boolean;
+  createdAt: string;
+  updatedAt: string;
+  appliedBy: string;
+}
+
+export type ExperimentInput = Omit<ExperimentRecord, 'version' | 'createdAt' | 'updatedAt'>;
+
+export interface ExperimentRepo {
+  /**
+   * Insert the experiment, or replace the one of that name as its next version, in one
+   * statement (INSERT … ON CONFLICT DO UPDATE … RETURNING), so concurrent applies of one name
+   * each get their own version.
+   */
+  put(e: ExperimentInput, now: string): Promise<ExperimentRecord>;
+  get(name: string): Promise<ExperimentRecord | undefined>;
+  /** Every applied experiment, by name. */
+  list(): Promise<ExperimentRecord[]>;
+  /** Those with a schedule, by name. */
+  scheduled(): Promise<ExperimentRecord[]>;
+  /**
+   * Claim one scheduled slot: a unique (experiment, scheduledAt) row inserted with ON CONFLICT
+   * DO NOTHING; true for the one caller whose insert wrote it.
+   */
+  claimSlot(experiment: string, scheduledAt: string, claimedBy: string, now: string): Promise<boolean>;
+}
+
 export interface Repos {
   ledger: LedgerRepo;
   tokens: TokenRepo;
   meta: MetaRepo;
   signals: SignalRepo;
   runs: RunRepo;
+  experiments: ExperimentRepo;
 }
 
 export interface DurabilitySettings {

@@ -236,10 +236,10 @@ describe.skipIf(skip)('dashboard in Chromium', () => {
     async () => {
       await page
         .getByRole('navigation', { name: 'Main' })
-        .getByRole('link', { name: /^Experiments/ })
+        .getByRole('link', { name: /^SLOs/ })
         .click();
       expect(await page.getByTestId('not-built').innerText()).toContain('Not built yet');
-      expect(new URL(page.url()).pathname).toBe('/experiments');
+      expect(new URL(page.url()).pathname).toBe('/slos');
       await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Ledger' }).click();
       await page.getByTestId('entry-row').first().waitFor();
     },

@@ -6,7 +6,7 @@ import { memoryKeyRing } from '../../src/app/ledger/key-ring.ts';
 import { bootstrap, ensureOrigin } from '../../src/app/bootstrap.ts';
 import { systemClock, type AppDeps } from '../../src/app/deps.ts';
 import type { Publisher } from '../../src/app/ledger/checkpoints.ts';
-import { createServer, type BulwarkServer } from '../../src/server/create-server.ts';
+import { createServer, type BulwarkServer, type ServerOptions } from '../../src/server/create-server.ts';
 import { createLogger } from '../../src/server/logging.ts';
 import { tmpDir } from './tmp.ts';
 
@@ -20,7 +20,14 @@ export interface TestApp extends BulwarkServer {
 }
 
 export async function makeTestApp(
-  opts: { maxInFlight?: number; bodyLimitBytes?: number; publishers?: Publisher[]; webDir?: string } = {},
+  opts: {
+    maxInFlight?: number;
+    bodyLimitBytes?: number;
+    publishers?: Publisher[];
+    webDir?: string;
+    signals?: ServerOptions['signals'];
+    experiments?: ServerOptions['experiments'];
+  } = {},
 ): Promise<TestApp> {
   const dir = await tmpDir('bulwark-app-');
   const store = await openSqliteStore(path.join(dir.path, 'bulwark.db'));
@@ -41,6 +48,8 @@ export async function makeTestApp(
     maxInFlight: opts.maxInFlight,
     bodyLimitBytes: opts.bodyLimitBytes,
     publishers: opts.publishers,
+    signals: opts.signals,
+    experiments: { stateDir: dir.path, ...opts.experiments },
   });
   await server.app.ready();
   return {

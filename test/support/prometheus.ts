@@ -75,6 +75,8 @@ export interface AlertingOptions {
   scrapeTargets: string[];
   /** Where Alertmanager sends every notification (webhook_config, send_resolved: true). */
   webhookUrl: string;
+  /** A bearer token Alertmanager sends with each notification (http_config.authorization), e.g. Bulwark's source token. */
+  webhookBearerToken?: string;
   scrapeIntervalMs?: number;
   evalIntervalMs?: number;
   /** Alertmanager's group_wait (0 by default: the first notification of a group goes at once). */
@@ -271,7 +273,20 @@ async function startOnce(opts: AlertingOptions, promPort: number, amPort: number
         group_interval: duration(opts.groupIntervalMs ?? 1000),
         repeat_interval: '1h',
       },
-      receivers: [{ name: 'bulwark', webhook_configs: [{ url: opts.webhookUrl, send_resolved: true }] }],
+      receivers: [
+        {
+          name: 'bulwark',
+          webhook_configs: [
+            {
+              url: opts.webhookUrl,
+              send_resolved: true,
+              ...(opts.webhookBearerToken
+                ? { http_config: { authorization: { type: 'Bearer', credentials: opts.webhookBearerToken } } }
+                : {}),
+            },
+          ],
+        },
+      ],
     }),
   );
 

@@ -1,8 +1,10 @@
 import { useEffect, useRef } from 'react';
 import { Link, useLocation } from './router.tsx';
-import { findSection, sections } from './routes.ts';
+import { matchRoute, sections } from './routes.ts';
 import { Overview } from './pages/Overview.tsx';
+import { Experiments } from './pages/Experiments.tsx';
 import { Ledger } from './pages/Ledger.tsx';
+import { Run } from './pages/Run.tsx';
 import { NotBuilt } from './pages/NotBuilt.tsx';
 import { NotFound } from './pages/NotFound.tsx';
 import type { Session } from './types.ts';
@@ -14,12 +16,15 @@ interface LayoutProps {
 
 export function Layout({ session, onSignOut }: LayoutProps) {
   const { path, query } = useLocation();
-  const section = findSection(path);
+  const route = matchRoute(path);
+  // A run's page sits under Experiments in the navigation.
+  const section = route.kind === 'not-found' ? undefined : route.section;
+  const title = route.kind === 'run' ? `Run ${route.runId}` : route.kind === 'section' ? route.section.label : 'Not found';
   const mainRef = useRef<HTMLElement>(null);
 
   useEffect(() => {
-    document.title = section ? `${section.label} · Bulwark` : 'Not found · Bulwark';
-  }, [section]);
+    document.title = `${title} · Bulwark`;
+  }, [title]);
 
   // After in-app navigation, move focus to the new page so screen readers announce it;
   // on first render focus stays where the browser put it.
@@ -30,10 +35,12 @@ export function Layout({ session, onSignOut }: LayoutProps) {
   }, [path]);
 
   let page;
-  if (!section) page = <NotFound path={path} />;
-  else if (section.path === '/') page = <Overview />;
-  else if (section.path === '/ledger') page = <Ledger query={query} />;
-  else page = <NotBuilt section={section} />;
+  if (route.kind === 'not-found') page = <NotFound path={path} />;
+  else if (route.kind === 'run') page = <Run key={route.runId} id={route.runId} />;
+  else if (route.section.path === '/') page = <Overview />;
+  else if (route.section.path === '/experiments') page = <Experiments />;
+  else if (route.section.path === '/ledger') page = <Ledger query={query} />;
+  else page = <NotBuilt section={route.section} />;
 
   const { principal } = session;
   return (
@@ -61,7 +68,7 @@ export function Layout({ session, onSignOut }: LayoutProps) {
         <ul>
           {sections.map((s) => (
             <li key={s.path}>
-              <Link to={s.path} aria-current={s === section ? 'page' : undefined}>
+              <Link to={s.path} aria-current={s === section ? (route.kind === 'run' ? 'location' : 'page') : undefined}>
                 {s.label}
                 {s.built ? null : <span className="visually-hidden"> (not built yet)</span>}
               </Link>

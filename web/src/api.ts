@@ -88,6 +88,8 @@ export function fetchSession(token: string, signal?: AbortSignal): Promise<Sessi
 
 export interface ApiClient {
   get<T>(path: string, signal?: AbortSignal): Promise<T>;
+  /** POST with a JSON body (an empty object when none is given). */
+  post<T>(path: string, body?: unknown, signal?: AbortSignal): Promise<T>;
 }
 
 /**
@@ -95,14 +97,20 @@ export interface ApiClient {
  * so it reports that to the app, which returns to the sign-in screen.
  */
 export function createClient(token: string, onUnauthorized: (message: string) => void): ApiClient {
+  async function send<T>(path: string, init: RequestInit): Promise<T> {
+    try {
+      return await request<T>(token, path, init);
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) onUnauthorized(err.message);
+      throw err;
+    }
+  }
   return {
-    async get<T>(path: string, signal?: AbortSignal): Promise<T> {
-      try {
-        return await request<T>(token, path, signal ? { signal } : {});
-      } catch (err) {
-        if (err instanceof ApiError && err.status === 401) onUnauthorized(err.message);
-        throw err;
-      }
+    get<T>(path: string, signal?: AbortSignal): Promise<T> {
+      return send<T>(path, signal ? { signal } : {});
+    },
+    post<T>(path: string, body: unknown = {}, signal?: AbortSignal): Promise<T> {
+      return send<T>(path, { method: 'POST', body: JSON.stringify(body), ...(signal ? { signal } : {}) });
     },
   };
 }

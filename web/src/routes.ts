@@ -10,7 +10,7 @@ export const sections: readonly Section[] = [
   {
     path: '/',
     label: 'Overview',
-    summary: 'The state of the ledger and, later, of every other part at a glance.',
+    summary: 'The state of the ledger, the experiments and, later, every other part at a glance.',
     built: true,
   },
   {
@@ -18,7 +18,7 @@ export const sections: readonly Section[] = [
     label: 'Experiments',
     summary:
       'Security chaos experiments: inject faults or attack techniques against a control and record whether it was prevented, detected, detected late or missed, with the time to detect.',
-    built: false,
+    built: true,
   },
   {
     path: '/slos',
@@ -64,4 +64,25 @@ export const sections: readonly Section[] = [
 
 export function findSection(path: string): Section | undefined {
   return sections.find((s) => s.path === path);
+}
+
+/** What a path shows: a section's page, one run (under Experiments), or nothing. */
+export type Route =
+  { kind: 'section'; section: Section } | { kind: 'run'; section: Section | undefined; runId: string } | { kind: 'not-found' };
+
+function decodeSegment(segment: string): string | null {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return null;
+  }
+}
+
+export function matchRoute(path: string): Route {
+  const section = findSection(path);
+  if (section) return { kind: 'section', section };
+  const run = /^\/runs\/([^/]+)$/.exec(path);
+  const runId = run?.[1] === undefined ? null : decodeSegment(run[1]);
+  if (runId) return { kind: 'run', section: findSection('/experiments'), runId };
+  return { kind: 'not-found' };
 }

@@ -13,6 +13,11 @@ export const PERMISSIONS = [
   'api:read',
   'signals:ingest',
   'signals:read',
+  'experiments:read',
+  'experiments:write',
+  'experiments:run',
+  'experiments:privileged',
+  'experiments:stop',
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];

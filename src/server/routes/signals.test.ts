@@ -273,6 +273,9 @@ describe('bad payloads', () => {
     });
     expect(wrongType.statusCode).toBe(415);
     expect(wrongType.json().error).toBe('unsupported_media_type');
+    const huge = await post('/v1/signals/webhook/wazuh', { ...wazuh('huge'), data: { blob: 'x'.repeat(2 * 1024 * 1024) } });
+    expect(huge.statusCode).toBe(413);
+    expect(huge.json().error).toBe('payload_too_large');
     expect(await written()).toEqual(before);
   });
 

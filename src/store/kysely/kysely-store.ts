@@ -6,7 +6,19 @@
 import { sql, type Kysely } from 'kysely';
 import { conflict } from '../../core/errors.ts';
 import { TABLES, type Database } from '../schema.ts';
-import type { Dialect, DurabilitySettings, LedgerRepo, MetaRepo, Repos, RunRepo, SignalRepo, Store, TokenRepo } from '../store.ts';
+import type {
+  Dialect,
+  DurabilitySettings,
+  ExperimentRepo,
+  LedgerRepo,
+  MetaRepo,
+  Repos,
+  RunRepo,
+  SignalRepo,
+  Store,
+  TokenRepo,
+} from '../store.ts';
+import { KyselyExperiments } from './experiment-repo.ts';
 import { KyselyLedger } from './ledger-repo.ts';
 import { KyselyMeta } from './meta-repo.ts';
 import { KyselyRuns } from './run-repo.ts';
@@ -22,6 +34,7 @@ export function reposOver(db: Db, runInTransaction: <T>(fn: (tx: Repos) => Promi
     meta: new KyselyMeta(db),
     signals: new KyselySignals(db),
     runs: new KyselyRuns(db),
+    experiments: new KyselyExperiments(db),
   };
 }
 
@@ -39,6 +52,7 @@ export class KyselyStore implements Store {
   readonly meta: MetaRepo;
   readonly signals: SignalRepo;
   readonly runs: RunRepo;
+  readonly experiments: ExperimentRepo;
   private readonly db: Kysely<Database>;
   private closed = false;
 
@@ -51,6 +65,7 @@ export class KyselyStore implements Store {
     this.meta = repos.meta;
     this.signals = repos.signals;
     this.runs = repos.runs;
+    this.experiments = repos.experiments;
   }
 
   transaction<T>(fn: (tx: Repos) => Promise<T>): Promise<T> {
@@ -78,7 +93,7 @@ export class KyselyStore implements Store {
       .execute(async (trx) => {
         for (const table of TABLES) {
           const rows = await trx.selectFrom(table).selectAll().execute();
-          for (const row of rows) await sink({ table, row: row as Record<string, unknown> });
+          for (const row of rows) await sink({ table, row });
         }
       });
   }

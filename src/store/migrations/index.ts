@@ -6,6 +6,9 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import type { Dialect } from './column-types.ts';
 import { ledgerAndTokens } from './0001-ledger-and-tokens.ts';
+import { signals } from './0002-signals.ts';
+import { experimentRuns } from './0003-experiment-runs.ts';
+import { experiments } from './0004-experiments.ts';
 
 /**
  * Every migration, in order. Add a file per change and a line here; never edit a migration that
@@ -14,6 +17,9 @@ import { ledgerAndTokens } from './0001-ledger-and-tokens.ts';
 function migrations(dialect: Dialect): Record<string, Migration> {
   return {
     '0001_ledger_and_tokens': ledgerAndTokens(dialect),
+    '0002_signals': signals(dialect),
+    '0003_experiment_runs': experimentRuns(dialect),
+    '0004_experiments': experiments(dialect),
   };
 }
 

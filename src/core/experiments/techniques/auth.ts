@@ -6,7 +6,18 @@
  * burst triggers on a real account is the point of the test: aim it at a test account.
  */
 import { z } from 'zod';
-import { canary, defineTechnique, ref, fieldsRequest, httpActivity, parseTarget, placement, text, timeoutSeconds, urlPath, urlUnder } from './technique.ts';
+import {
+  canary,
+  defineTechnique,
+  ref,
+  fieldsRequest,
+  httpActivity,
+  parseTarget,
+  text,
+  timeoutSeconds,
+  urlPath,
+  urlUnder,
+} from './technique.ts';
 import type { Activity, SecretEntry } from '../types.ts';
 
 /** The brute-force burst never sends more than this many attempts. */
@@ -16,14 +27,20 @@ export const MAX_IDOR_IDS = 100;
 
 const loginFields = {
   path: urlPath().default('/login').describe('the login endpoint, below the target'),
-  in: placement().default('form'),
+  in: z
+    .enum(['query', 'form', 'json'])
+    .default('form')
+    .describe('send the login in the query string (GET), a form body or a JSON body (POST)'),
   usernameField: text(128).default('username').describe('the name of the username field'),
   passwordField: text(128).default('password').describe('the name of the password field'),
   pauseMs: z.number().int().min(0).max(10_000).default(0).describe('pause after each attempt, in milliseconds'),
   timeoutSeconds: timeoutSeconds(),
 };
 
-const LOCKED_OUT = [403, 423, 429];
+// Every attempt must be turned away — wrong password (401), refused (403), locked (423) or
+// throttled (429); any other answer may have let the attacker in. Whether throttling engaged at
+// all is a detection (a failed-login alert), because \`blocked\` judges each attempt alike.
+const TURNED_AWAY = [401, 403, 423, 429];
 
 export const bruteForce = defineTechnique({
   id: 'auth.brute-force',
@@ -50,7 +67,7 @@ export const bruteForce = defineTechnique({
         ),
       );
     }
-    return { method, rollbacks: [], expectHints: { blocked: LOCKED_OUT } };
+    return { method, rollbacks: [], expectHints: { blocked: TURNED_AWAY } };
   },
 });
 
@@ -87,7 +104,7 @@ export const credentialStuffing = defineTechnique({
         params.pauseMs > 0 ? { pauseAfterMs: params.pauseMs } : {},
       );
     });
-    return { method, rollbacks: [], expectHints: { blocked: LOCKED_OUT } };
+    return { method, rollbacks: [], expectHints: { blocked: TURNED_AWAY } };
   },
 });
 

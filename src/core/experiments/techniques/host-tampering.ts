@@ -15,7 +15,9 @@ const reloadParam = z
   .min(1)
   .max(32)
   .optional()
-  .describe('a command (argv, no shell) that makes the service re-read the file, e.g. ["nginx","-s","reload"]; run after the change and after the restore');
+  .describe(
+    'a command (argv, no shell) that makes the service re-read the file, e.g. ["nginx","-s","reload"]; run after the change and after the restore',
+  );
 
 export const configFlip = defineTechnique({
   id: 'config.flip-key',
@@ -58,7 +60,7 @@ export function canaryContent(kind: (typeof CANARY_KINDS)[number], secret: strin
   switch (kind) {
     case 'aws':
       // The access key id has the shape of a real one (AKIA + 16 upper-case characters).
-      return `[default]\naws_access_key_id = AKIABULWARKCANARY0\naws_secret_access_key = ${secret}\nregion = us-east-1\n`;
+      return `[default]\naws_access_key_id = AKIABULWARKCANARY000\naws_secret_access_key = ${secret}\nregion = us-east-1\n`;
     case 'env':
       return `DATABASE_URL=postgres://admin:${secret}@db.internal:5432/app\nAPI_KEY=${secret}\n`;
     case 'netrc':
@@ -105,15 +107,34 @@ export const canaryCredential = defineTechnique({
   },
 });
 
-// `$1` the line, `$2` the file: positional arguments, never spliced into the script text.
+// Logs are changed in place, by a shell: the file provider writes a new file and renames it over
+// the old one (right for configuration, atomic), but a service keeps writing to the log it holds
+// open, so a replaced log would lose every line logged after the change until the service
+// reopens it — a side effect no rollback undoes. Paths and lines are positional arguments,
+// never spliced into the script text.
+
+/** `$1` the line, `$2` the log: append one line. */
 export const APPEND_SCRIPT = 'printf "%s\\n" "$1" >> "$2"';
+/** `$1` the line, `$2` the log: remove exactly that line, keeping the file (its inode) and every other line. */
+export const UNAPPEND_SCRIPT =
+  'grep -qxF -e "$1" -- "$2" || exit 0; t=$(mktemp) || exit 1; grep -vxF -e "$1" -- "$2" > "$t"; [ $? -le 1 ] && cat -- "$t" > "$2"; rc=$?; rm -f -- "$t"; exit $rc';
+/**
+ * `$1` the log, `$2` the backup: keep a copy, then empty the log in place. A backup already there
+ * holds the original from a run whose rollback never ran (as with the file provider, the first
+ * backup is the original): nothing more is done, and the rollback puts it back.
+ */
+export const TRUNCATE_SCRIPT =
+  'if [ -e "$2" ]; then echo "backup $2 is there already: an earlier run was not rolled back; the rollback of this run restores it"; exit 1; fi; cp -p -- "$1" "$2" && : > "$1"';
+/** `$1` the log, `$2` the backup: put the original back in front of what was logged since, in place; then drop the backup. */
+export const RESTORE_SCRIPT =
+  '[ -f "$2" ] || exit 0; t=$(mktemp) || exit 1; { cat -- "$2" && { [ ! -f "$1" ] || cat -- "$1"; }; } > "$t" && cat -- "$t" > "$1" && rm -f -- "$t" "$2"';
 
 export const logTamper = defineTechnique({
   id: 'logs.tamper',
   name: 'Tamper with a watched log file',
   attack: ['T1070.002', 'T1565.001'],
   description:
-    'Appends a forged line (carrying a canary) to a log a detector watches, or truncates it. Append is undone by removing exactly the forged line; truncate by restoring the backup taken first.',
+    'Appends a forged line (carrying a canary) to a log a detector watches, or empties it, in place. Append is undone by removing exactly the forged line; truncate by putting the backup taken first back in front of whatever was logged since.',
   kind: 'file',
   params: z.strictObject({
     path: filePath().describe('the log file, e.g. /var/log/nginx/access.log'),
@@ -124,32 +145,28 @@ export const logTamper = defineTechnique({
     backup: filePath().optional().describe('truncate: where the original is kept (default: path + .bulwark-backup)'),
   }),
   inject(params) {
+    const note =
+      'the log is changed in place by /bin/sh (process provider), because the file provider replaces files and a service keeps writing to the log it holds open; file provider operations that append and truncate in place would make these plain file operations';
     if (params.mode === 'append') {
       const line = params.line.replaceAll('{canary}', canary('log'));
-      // The file model can replace or edit a file but not append to it: a shell appends (no backup
-      // of a growing log is needed), and the rollback removes exactly that line — the canary makes
-      // it unique — so lines the service wrote meanwhile are kept.
-      const append = processActivity(`logs.tamper append to ${params.path}`, '/bin/sh', ['-c', APPEND_SCRIPT, 'bulwark-log', line, params.path], 10_000);
-      const unappend = fileActivity(`logs.tamper remove the forged line from ${params.path}`, {
-        operation: 'modify',
-        path: params.path,
-        find: `${line}\n`,
-        replace: '',
-      });
+      const sh = (name: string, script: string) =>
+        processActivity(name, '/bin/sh', ['-c', script, 'bulwark-log', line, params.path], 30_000);
       return {
-        method: [append],
-        rollbacks: [unappend],
-        notes: ['appending runs /bin/sh (process provider): a file provider append operation would make it a plain file operation'],
+        method: [sh(`logs.tamper append to ${params.path}`, APPEND_SCRIPT)],
+        rollbacks: [sh(`logs.tamper remove the forged line from ${params.path}`, UNAPPEND_SCRIPT)],
+        touches: [params.path],
+        notes: [note],
       };
     }
     const backup = backupOf(params.path, params.backup);
     if (backup === params.path) throw invalid('backup must differ from path');
-    const truncate = fileActivity(`logs.tamper truncate ${params.path}`, { operation: 'write', path: params.path, content: '', backup });
-    const restore = fileActivity(`logs.tamper restore ${params.path}`, { operation: 'restore', path: params.path, backup });
+    const sh = (name: string, script: string) =>
+      processActivity(name, '/bin/sh', ['-c', script, 'bulwark-log', params.path, backup], 30_000);
     return {
-      method: [truncate],
-      rollbacks: [restore],
-      notes: ['restoring the backup drops whatever the service logged between the truncation and the rollback'],
+      method: [sh(`logs.tamper truncate ${params.path}`, TRUNCATE_SCRIPT)],
+      rollbacks: [sh(`logs.tamper restore ${params.path}`, RESTORE_SCRIPT)],
+      touches: [params.path, backup],
+      notes: [note],
     };
   },
 });

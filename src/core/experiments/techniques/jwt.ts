@@ -25,7 +25,9 @@ export function unsecuredJwt(claims: JwtClaims): string {
 }
 
 /** The header and claims of a compact JWT, without checking anything; undefined when it is not one. */
-export function decodeJwt(token: string): { header: Record<string, unknown>; claims: Record<string, unknown>; signature: string } | undefined {
+export function decodeJwt(
+  token: string,
+): { header: Record<string, unknown>; claims: Record<string, unknown>; signature: string } | undefined {
   const parts = token.split('.');
   if (parts.length !== 3) return undefined;
   try {
@@ -89,7 +91,12 @@ export const forgedJwt = defineTechnique({
       .refine((c) => Object.keys(c).length <= 20, { message: 'at most 20 claims' })
       .default({ role: 'admin' })
       .describe('more claims, e.g. {"role":"admin"} to also test privilege escalation'),
-    cases: z.array(z.enum(CASES)).min(1).max(4).default([...CASES]).describe('which tokens to send'),
+    cases: z
+      .array(z.enum(CASES))
+      .min(1)
+      .max(4)
+      .default([...CASES])
+      .describe('which tokens to send'),
     header: text(128).default('Authorization').describe('the header carrying the token'),
     scheme: maybeEmptyText(32).default('Bearer').describe('the scheme before the token (empty for none)'),
     signingKey: text(512).optional().describe("the target's HS256 key, so that the expired token differs from a valid one only in exp"),

@@ -7,7 +7,15 @@
 import { Document } from 'yaml';
 import { invalid } from '../../errors.ts';
 import type { Activity, JsonValue, Provider, SecretEntry, Step, Tolerance } from '../types.ts';
-import { parseParams, parseTarget, RUN_ID_KEY, targetPrefix, type Technique, type TechniqueBuild, type TechniqueContext } from './technique.ts';
+import {
+  parseParams,
+  parseTarget,
+  RUN_ID_KEY,
+  targetPrefix,
+  type Technique,
+  type TechniqueBuild,
+  type TechniqueContext,
+} from './technique.ts';
 
 export interface RenderOptions {
   /** Include the technique's suggested detections (default true). */
@@ -71,7 +79,11 @@ function providerToFile(p: Provider): JsonValue {
       return {
         type: 'process',
         path: p.path,
-        ...(p.arguments.kind === 'shell' ? { arguments: p.arguments.line } : p.arguments.argv.length > 0 ? { arguments: p.arguments.argv } : {}),
+        ...(p.arguments.kind === 'shell'
+          ? { arguments: p.arguments.line }
+          : p.arguments.argv.length > 0
+            ? { arguments: p.arguments.argv }
+            : {}),
         ...(Object.keys(p.env).length > 0 ? { env: p.env } : {}),
         ...(p.timeoutMs !== undefined ? { timeout: seconds(p.timeoutMs) } : {}),
         ...(p.secrets.length > 0 ? { secrets: p.secrets } : {}),
@@ -133,12 +145,16 @@ function secretsToFile(secrets: Record<string, Record<string, SecretEntry>>): Js
 }
 
 /** Hosts and path prefixes the activities touch: the target's host and path for requests, the files themselves. */
-export function blastRadiusOf(technique: Technique<any>, build: TechniqueBuild, ctx: TechniqueContext): { hosts: string[]; paths: string[] } {
+export function blastRadiusOf(
+  technique: Technique<any>,
+  build: TechniqueBuild,
+  ctx: TechniqueContext,
+): { hosts: string[]; paths: string[] } {
   if (technique.kind !== 'file') {
     const target = parseTarget(ctx.target);
     return { hosts: [target.hostname.replace(/^\[|\]$/g, '')], paths: technique.kind === 'http' ? [targetPrefix(target) || '/'] : [] };
   }
-  const paths = new Set<string>();
+  const paths = new Set<string>(build.touches ?? []);
   for (const s of [...build.method, ...build.rollbacks]) {
     const p = ('ref' in s ? s.activity : s).provider;
     if (p.type === 'file') {
@@ -186,13 +202,18 @@ export function experimentDocument(
 }
 
 /** A complete experiment file (YAML) for the technique with these parameters; throws DomainError `invalid` on bad parameters or target. */
-export function toExperimentYaml(technique: Technique<any>, rawParams: unknown, ctx: TechniqueContext, options: RenderOptions = {}): string {
+export function toExperimentYaml(
+  technique: Technique<any>,
+  rawParams: unknown,
+  ctx: TechniqueContext,
+  options: RenderOptions = {},
+): string {
   const { document, notes } = experimentDocument(technique, rawParams, ctx, options);
   const doc = new Document(document);
   doc.commentBefore = [
     ` ${technique.id}: ${technique.name} (${technique.attack.join(', ')}).`,
     ` Rendered by \`bulwark techniques render ${technique.id}\`; edit freely.`,
-    ` ${RUN_ID_KEY} is replaced by each run's own id (--var ${RUN_ID_KEY}=…), so canaries name the run.`,
+    ` Each run sets ${RUN_ID_KEY} to its own id, so canaries name the run that planted them.`,
     ...notes.map((n) => ` Note: ${n}.`),
   ].join('\n');
   return doc.toString({ lineWidth: 0 });

@@ -7,6 +7,10 @@
  * Background requests of a wave that outlive its foreground one overlap the next wave, so C is
  * the number started per wave, not a hard cap; the per-request timeout bounds the overlap.
  * Nothing is changed on the target; nothing to revert.
+ *
+ * `blocked` judges every request alike, so it asks what must hold for each: an orderly answer —
+ * served (2xx, 3xx) or shed (429, 503) — never an error, a reset or a timeout. Whether the
+ * limiter engaged at all is for a detection (a rate-limit metric alert) to say.
  */
 import { z } from 'zod';
 import { defineTechnique, httpActivity, parseTarget, timeoutSeconds, urlPath, urlUnder } from './technique.ts';
@@ -20,7 +24,7 @@ export const requestBurst = defineTechnique({
   name: 'Bounded request burst',
   attack: ['T1499.003'],
   description:
-    'Sends `count` requests in waves of `concurrency` to one path; a rate limiter or load shedder should answer 429 or 503. Nothing to revert.',
+    'Sends `count` requests in waves of `concurrency` to one path; each must get an orderly answer — served, or shed with 429/503 — never an error or a timeout. Nothing to revert.',
   kind: 'http',
   params: z.strictObject({
     path: urlPath().default('/').describe('the path to hit, below the target'),
@@ -50,7 +54,7 @@ export const requestBurst = defineTechnique({
     return {
       method,
       rollbacks: [],
-      expectHints: { blocked: [429, 503] },
+      expectHints: { blocked: { type: 'regex', pattern: '^([23][0-9][0-9]|429|503)$', target: 'status' } },
       notes: [
         `concurrency is expressed as waves of background activities (${params.concurrency} per wave); a runner option for repeated requests with a hard concurrency cap would make it exact`,
       ],

@@ -17,8 +17,8 @@ import type { Activity, FileProvider, HttpProvider, JsonValue, ProcessProvider, 
 
 /**
  * The configuration key that carries the run id into canary values. A rendered file declares it
- * with the id it was rendered for; the runner passes `--var bulwark_run_id=<its run id>` so that
- * every run plants canaries naming itself, however often a scheduled file runs.
+ * with the id it was rendered for (so the file is complete on its own); the runner sets it to each
+ * run's id, so every run plants canaries naming itself, however often a scheduled file runs.
  */
 export const RUN_ID_KEY = 'bulwark_run_id';
 
@@ -46,6 +46,8 @@ export interface TechniqueBuild {
   expectHints?: ExpectHints;
   /** Secret scopes the activities read, declared in the file (values from the environment, never inline). */
   secrets?: Record<string, Record<string, SecretEntry>>;
+  /** Files that process activities change (the file provider's own paths are read from the activities). */
+  touches?: string[];
   /** What the file cannot express by itself and how the activities work around it. */
   notes?: string[];
 }
@@ -157,7 +159,9 @@ function templateSteps(steps: Step[], done: Map<Activity, Activity>): Step[] {
 }
 
 /** Declare a technique: `inject` writes raw strings; the declared `build` checks the context and returns templates. */
-export function defineTechnique<P>(spec: Omit<Technique<P>, 'build'> & { inject(params: P, ctx: TechniqueContext): TechniqueBuild }): Technique<P> {
+export function defineTechnique<P>(
+  spec: Omit<Technique<P>, 'build'> & { inject: (params: P, ctx: TechniqueContext) => TechniqueBuild },
+): Technique<P> {
   const { inject, ...rest } = spec;
   return {
     ...rest,
@@ -188,7 +192,7 @@ export function parseParams<P>(technique: Technique<P>, raw: unknown): ParamsRes
     if (i.code === 'unrecognized_keys') {
       return i.keys.map((k) => {
         const guess = suggest(k, allowed);
-        return `${technique.id} has no parameter '${k}'; ${guess ? `did you mean '${guess}'?` : `its parameters: ${allowed.join(', ')}`}`;
+        return `no parameter '${k}'; ${guess ? `did you mean '${guess}'?` : `its parameters: ${allowed.join(', ')}`}`;
       });
     }
     if (i.code === 'too_big' || i.code === 'too_small') {
@@ -210,7 +214,8 @@ export function paramNames(technique: Technique): string[] {
 
 /** Parse and check a target URL: absolute http(s), no credentials, query or fragment (they would leak into every request). */
 export function parseTarget(target: string | undefined): URL {
-  if (target === undefined || target === '') throw invalid('this technique needs a target: the base URL of the service, e.g. http://127.0.0.1:8080');
+  if (target === undefined || target === '')
+    throw invalid('this technique needs a target: the base URL of the service, e.g. http://127.0.0.1:8080');
   let url: URL;
   try {
     url = new URL(target);
@@ -331,8 +336,7 @@ export const filePath = () =>
   });
 
 /** Seconds for a per-request timeout. */
-export const timeoutSeconds = (dflt = 10) =>
-  z.number().int().min(1).max(120).default(dflt).describe('per-request timeout in seconds');
+export const timeoutSeconds = (dflt = 10) => z.number().int().min(1).max(120).default(dflt).describe('per-request timeout in seconds');
 
 /** Where a payload goes: the query string (GET), a form body or a JSON body (POST). */
 export const placement = () =>
@@ -349,7 +353,13 @@ export function fieldsRequest(
   if (where === 'query') return { url, method: 'GET', headers: extraHeaders, arguments: fields, timeoutMs };
   if (where === 'form') {
     // Chaos Toolkit sends `arguments` as a form unless the content type says JSON.
-    return { url, method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...extraHeaders }, arguments: fields, timeoutMs };
+    return {
+      url,
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...extraHeaders },
+      arguments: fields,
+      timeoutMs,
+    };
   }
   return { url, method: 'POST', headers: { 'Content-Type': 'application/json', ...extraHeaders }, body: fields, timeoutMs };
 }

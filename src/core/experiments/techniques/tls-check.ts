@@ -65,7 +65,12 @@ export const tlsCheck = defineTechnique({
       ...[...new Set(params.refuse)].map((v) =>
         // OpenSSL 3 refuses TLS 1.0/1.1 on the client side at its default security level; level 0
         // makes the client willing, so a refusal is the server's.
-        processActivity(`tls.check refuses ${LABEL[v]}`, '/bin/sh', ['-c', REFUSE_SCRIPT, LABEL[v], ...base, `-${v}`, '-cipher', 'DEFAULT:@SECLEVEL=0'], timeoutMs),
+        processActivity(
+          `tls.check refuses ${LABEL[v]}`,
+          '/bin/sh',
+          ['-c', REFUSE_SCRIPT, LABEL[v], ...base, `-${v}`, '-cipher', 'DEFAULT:@SECLEVEL=0'],
+          timeoutMs,
+        ),
       ),
       ...[...new Set(params.accept)].map((v) =>
         processActivity(`tls.check accepts ${LABEL[v]}`, '/bin/sh', ['-c', ACCEPT_SCRIPT, LABEL[v], ...base, `-${v}`], timeoutMs),

@@ -7,9 +7,12 @@
  * and `.invalid` names, which never resolve — RFC 6761). So nothing needs undoing: the rollbacks
  * are empty.
  *
- * Known behaviour: ModSecurity with the OWASP Core Rule Set at paranoia level 1 answers 403 to
- * `?id=1' OR '1'='1` and `?q=<script>alert(1)</script>`, and tags its rules `attack-sqli`,
- * `attack-xss`, `attack-lfi`, `attack-rce`, `attack-rfi`, `attack-protocol`.
+ * Each set has a baseline — payloads that ModSecurity with the OWASP Core Rule Set 3.3 blocks
+ * (403) at paranoia level 1, checked against a real instance, so `expect.blocked: 403` holds for
+ * a WAF at its defaults — and extended variants (evasions, rarer schemes) that get past it and
+ * show what a higher paranoia level or the application itself must catch. CRS tags its rules
+ * `attack-sqli`, `attack-xss`, `attack-lfi`, `attack-rce`, `attack-rfi`, `attack-protocol`.
+ * XXE is the exception: CRS at paranoia 1 blocks none of it; the control is the XML parser.
  */
 import { z } from 'zod';
 import {
@@ -32,19 +35,22 @@ export interface Payload {
   /** A short label for the activity name. */
   label: string;
   value: string;
+  /** Not in the baseline: CRS 3.3 at paranoia level 1 lets it through. */
+  extended?: boolean;
 }
 
 const p = (label: string, value: string): Payload => ({ label, value });
+const x = (label: string, value: string): Payload => ({ label, value, extended: true });
 
 export const SQLI_PAYLOADS: readonly Payload[] = [
   p('tautology', "1' OR '1'='1"),
   p('tautology-comment', "1' OR 1=1-- -"),
   p('union-null', '1 UNION SELECT NULL,NULL-- -'),
-  p('login-bypass', "admin'-- -"),
   p('numeric-tautology', '1 OR 1=1'),
   p('stacked-select', "1'; SELECT version()-- -"),
   p('time-based', "1' AND SLEEP(1)-- -"),
   p('error-based', "1' AND extractvalue(1,concat(0x7e,version()))-- -"),
+  x('login-bypass', "admin'-- -"),
 ];
 
 export const XSS_PAYLOADS: readonly Payload[] = [
@@ -52,7 +58,7 @@ export const XSS_PAYLOADS: readonly Payload[] = [
   p('img-onerror', '"><img src=x onerror=alert(1)>'),
   p('svg-onload', '<svg/onload=alert(1)>'),
   p('javascript-uri', 'javascript:alert(1)'),
-  p('iframe', "'\"><iframe src=javascript:alert(1)>"),
+  p('iframe', '\'"><iframe src=javascript:alert(1)>'),
   p('body-onload', '<body onload=alert(1)>'),
   p('event-attribute', '" autofocus onfocus=alert(1) x="'),
 ];
@@ -67,26 +73,26 @@ export const TRAVERSAL_PAYLOADS: readonly Payload[] = [
 ];
 
 export const COMMAND_INJECTION_PAYLOADS: readonly Payload[] = [
-  p('semicolon', '127.0.0.1; id'),
-  p('pipe', '127.0.0.1 | id'),
   p('and', '127.0.0.1 && whoami'),
   p('subshell', '$(id)'),
-  p('backticks', '`id`'),
   p('ifs-evasion', ';cat${IFS}/etc/passwd'),
   p('or-uname', '|| uname -a'),
+  x('semicolon', '127.0.0.1; id'),
+  x('pipe', '127.0.0.1 | id'),
+  x('backticks', '`id`'),
 ];
 
 const ssrfPayloads = (): Payload[] => [
   p('aws-metadata', 'http://169.254.169.254/latest/meta-data/'),
-  p('gcp-metadata', 'http://metadata.google.internal/computeMetadata/v1/'),
   p('loopback', 'http://127.0.0.1:22/'),
-  p('localhost-admin', 'http://localhost/admin'),
-  p('ipv6-loopback', 'http://[::1]/'),
-  p('hex-ip', 'http://0x7f000001/'),
   p('file-scheme', 'file:///etc/passwd'),
-  p('gopher', 'gopher://127.0.0.1:6379/_PING'),
+  x('gcp-metadata', 'http://metadata.google.internal/computeMetadata/v1/'),
+  x('localhost-admin', 'http://localhost/admin'),
+  x('ipv6-loopback', 'http://[::1]/'),
+  x('hex-ip', 'http://0x7f000001/'),
+  x('gopher', 'gopher://127.0.0.1:6379/_PING'),
   // A canary host name: a DNS or egress log that sees it names the run.
-  p('canary-host', `http://${canary('ssrf')}.invalid/`),
+  x('canary-host', `http://${canary('ssrf')}.invalid/`),
 ];
 
 const xxePayloads = (): Payload[] => [
@@ -98,16 +104,19 @@ const xxePayloads = (): Payload[] => [
 
 const headerInjectionPayloads = (): Payload[] => [
   p('crlf-set-cookie', `en\r\nSet-Cookie: bwk=${canary('crlf')}`),
-  p('crlf-encoded', `en%0d%0aX-Injected:%20${canary('crlf')}`),
   p('lf-only', `en\nLocation: http://${canary('crlf')}.invalid/`),
   p('crlf-response-split', 'en\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK'),
+  x('crlf-encoded', `en%0d%0aX-Injected:%20${canary('crlf')}`),
 ];
 
-/** Header-borne injections that need no payload parameter (a Host-style override names a canary host). */
+/** Header-borne injections (extended set) that need no payload parameter; a Host-style override names a canary host. */
 const injectedHeaders = (): { label: string; headers: Record<string, string> }[] => [
   { label: 'x-forwarded-host', headers: { 'X-Forwarded-Host': `${canary('host')}.invalid` } },
   { label: 'x-original-url', headers: { 'X-Original-URL': '/admin' } },
 ];
+
+/** The baseline payloads, or all of them. */
+const pick = (payloads: readonly Payload[], set: 'baseline' | 'extended') => payloads.filter((x) => set === 'extended' || !x.extended);
 
 const crsTag = (tag: string, name: string) => ({
   name,
@@ -120,6 +129,10 @@ const injectionParams = (parameter: string) =>
     path: urlPath().default('/').describe('the path the payloads are sent to, below the target'),
     parameter: text(128).default(parameter).describe('the query or body parameter that carries each payload'),
     in: placement(),
+    set: z
+      .enum(['baseline', 'extended'])
+      .default('baseline')
+      .describe('baseline: payloads a WAF at its defaults blocks (CRS paranoia 1); extended: also evasions that get past it'),
     limit: z.number().int().min(1).max(50).optional().describe('send only the first N payloads'),
     extraPayloads: z.array(text(2048, true)).max(20).default([]).describe('more payloads of your own, sent after the built-in ones'),
     canaryParameter: z
@@ -153,7 +166,7 @@ function injectionTechnique(spec: InjectionSpec): Technique<InjectionParams> {
     params: injectionParams(spec.parameter),
     inject(params, ctx) {
       const url = urlUnder(parseTarget(ctx.target), params.path);
-      const all = [...spec.payloads(), ...params.extraPayloads.map((value, i) => p(`custom-${i + 1}`, value))];
+      const all = [...pick(spec.payloads(), params.set), ...params.extraPayloads.map((value, i) => p(`custom-${i + 1}`, value))];
       const chosen = params.limit !== undefined ? all.slice(0, params.limit) : all;
       const method: Activity[] = chosen.map((payload, i) => {
         const fields: Record<string, string> = { [params.parameter]: payload.value };
@@ -180,7 +193,8 @@ export const crossSiteScripting = injectionTechnique({
   id: 'web.xss',
   name: 'Cross-site scripting payloads',
   attack: ['T1190', 'T1059.007'],
-  description: 'Sends reflected-XSS payloads (script tags, event handlers, javascript: URIs) in one parameter. Nothing is stored; nothing to revert.',
+  description:
+    'Sends reflected-XSS payloads (script tags, event handlers, javascript: URIs) in one parameter. Nothing is stored; nothing to revert.',
   parameter: 'q',
   payloads: () => XSS_PAYLOADS,
   hints: { blocked: 403, detected: [crsTag('attack-xss', 'waf-flags-xss')] },
@@ -190,7 +204,8 @@ export const pathTraversal = injectionTechnique({
   id: 'web.path-traversal',
   name: 'Path traversal payloads',
   attack: ['T1190', 'T1083'],
-  description: 'Asks for /etc/passwd and win.ini through ../ sequences, encodings and filter bypasses in one parameter. Read-only; nothing to revert.',
+  description:
+    'Asks for /etc/passwd and win.ini through ../ sequences, encodings and filter bypasses in one parameter. Read-only; nothing to revert.',
   parameter: 'file',
   payloads: () => TRAVERSAL_PAYLOADS,
   hints: { blocked: 403, detected: [crsTag('attack-lfi', 'waf-flags-traversal')] },
@@ -229,7 +244,7 @@ export const headerInjection = defineTechnique({
   inject(params, ctx) {
     const url = urlUnder(parseTarget(ctx.target), params.path);
     const timeoutMs = params.timeoutSeconds * 1000;
-    const all = [...headerInjectionPayloads(), ...params.extraPayloads.map((value, i) => p(`custom-${i + 1}`, value))];
+    const all = [...pick(headerInjectionPayloads(), params.set), ...params.extraPayloads.map((value, i) => p(`custom-${i + 1}`, value))];
     const chosen = params.limit !== undefined ? all.slice(0, params.limit) : all;
     const method: Activity[] = chosen.map((payload, i) => {
       const fields: Record<string, string> = { [params.parameter]: payload.value };
@@ -237,7 +252,7 @@ export const headerInjection = defineTechnique({
       return httpActivity(`web.header-injection #${i + 1} ${payload.label}`, fieldsRequest(url, params.in, fields, timeoutMs));
     });
     // A header value cannot carry CR or LF (Node refuses to send it), so header overrides stay one line.
-    for (const h of injectedHeaders()) {
+    for (const h of params.set === 'extended' ? injectedHeaders() : []) {
       method.push(httpActivity(`web.header-injection #${method.length + 1} ${h.label}`, { url, headers: h.headers, timeoutMs }));
     }
     return { method, rollbacks: [], expectHints: { blocked: [400, 403], detected: [crsTag('attack-protocol', 'waf-flags-protocol')] } };
@@ -253,7 +268,10 @@ export const xmlExternalEntity = defineTechnique({
   kind: 'http',
   params: z.strictObject({
     path: urlPath().default('/').describe('the path that accepts XML'),
-    contentType: z.enum(['application/xml', 'text/xml', 'application/soap+xml']).default('application/xml').describe('the Content-Type sent'),
+    contentType: z
+      .enum(['application/xml', 'text/xml', 'application/soap+xml'])
+      .default('application/xml')
+      .describe('the Content-Type sent'),
     limit: z.number().int().min(1).max(50).optional().describe('send only the first N payloads'),
     timeoutSeconds: timeoutSeconds(),
   }),

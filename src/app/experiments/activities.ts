@@ -1,0 +1,125 @@
+/**
+ * One activity run: pauses, the provider call under a timeout, and the tolerance judged over its
+ * result, recorded the way a Chaos Toolkit journal records it. An abort of the run is not a
+ * failure of the activity: it propagates, and the runner decides what the run became.
+ */
+import { evaluateTolerance } from '../../core/experiments/tolerance.ts';
+import type { Activity } from '../../core/experiments/types.ts';
+import { runProvider, type Providers } from './providers.ts';
+
+export interface ActivityEnv {
+  providers: Providers;
+  runId: string;
+  /** The run's (or the rollback's) signal: when it aborts, the activity stops and the abort propagates. */
+  signal: AbortSignal;
+  /** The timeout of an activity that gives none. */
+  defaultTimeoutMs?: number;
+  /** Called when the provider says the fault left (see ProviderContext.sent). */
+  onSent?: (atMs: number) => void;
+}
+
+/** An entry of a Chaos Toolkit journal's `run`, `rollbacks` or `steady_states.*.probes`, plus times in ms. */
+export interface ActivityRun {
+  activity: Activity;
+  status: 'succeeded' | 'failed';
+  start: string;
+  end: string;
+  /** Seconds, as Chaos Toolkit writes it. */
+  duration: number;
+  output?: unknown;
+  exception?: string;
+  tolerance_met?: boolean;
+  /** Why the tolerance held or not, in words. */
+  tolerance_reason?: string;
+  startMs: number;
+  endMs: number;
+  /** When the fault left Bulwark, if the provider said so. */
+  sentAtMs?: number;
+}
+
+/** Whether a run of the activity counts as good: it succeeded and its tolerance, if any, held. */
+export const activityOk = (r: ActivityRun): boolean => r.status === 'succeeded' && r.tolerance_met !== false;
+
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason as Error);
+    if (ms <= 0) return resolve();
+    const t = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(signal.reason as Error);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** What a probe used as a tolerance says when it has no tolerance of its own. */
+function resultIsGood(output: unknown): boolean {
+  if (output !== null && typeof output === 'object' && 'status' in output) {
+    const status = output.status;
+    if (typeof status === 'number') return 'stdout' in output ? status === 0 : status < 400;
+  }
+  return Boolean(output);
+}
+
+export async function runActivity(a: Activity, env: ActivityEnv): Promise<ActivityRun> {
+  if (a.pauses.beforeMs) await sleep(a.pauses.beforeMs, env.signal);
+  const record = await callProvider(a, env);
+  if (record.status === 'succeeded' && a.tolerance) {
+    if (a.tolerance.kind === 'probe') {
+      const probe = await runActivity(a.tolerance.probe, { ...env, onSent: undefined });
+      const ok = probe.status === 'succeeded' && (probe.tolerance_met ?? resultIsGood(probe.output));
+      record.tolerance_met = ok;
+      record.tolerance_reason = ok
+        ? `probe '${a.tolerance.probe.name}' held`
+        : `probe '${a.tolerance.probe.name}' ${probe.exception ? `failed: ${probe.exception}` : (probe.tolerance_reason ?? 'did not hold')}`;
+    } else {
+      const t = evaluateTolerance(a.tolerance, record.output);
+      record.tolerance_met = t.ok;
+      record.tolerance_reason = t.reason;
+    }
+  }
+  if (a.pauses.afterMs) await sleep(a.pauses.afterMs, env.signal);
+  return record;
+}
+
+async function callProvider(a: Activity, env: ActivityEnv): Promise<ActivityRun> {
+  const timeoutMs = a.timeoutMs ?? env.defaultTimeoutMs;
+  const timeout = timeoutMs !== undefined ? AbortSignal.timeout(timeoutMs) : undefined;
+  const signal = timeout ? AbortSignal.any([env.signal, timeout]) : env.signal;
+  const startMs = Date.now();
+  let sentAtMs: number | undefined;
+  const done = (fields: Partial<ActivityRun>): ActivityRun => {
+    const endMs = Date.now();
+    return {
+      activity: a,
+      status: 'succeeded',
+      start: new Date(startMs).toISOString(),
+      end: new Date(endMs).toISOString(),
+      duration: (endMs - startMs) / 1000,
+      startMs,
+      endMs,
+      ...(sentAtMs !== undefined ? { sentAtMs } : {}),
+      ...fields,
+    };
+  };
+  try {
+    const output = await runProvider(env.providers, a.provider, {
+      runId: env.runId,
+      signal,
+      sent: (at) => {
+        if (sentAtMs !== undefined) return;
+        sentAtMs = at;
+        env.onSent?.(at);
+      },
+    });
+    return done({ output });
+  } catch (e) {
+    if (env.signal.aborted) throw env.signal.reason;
+    const message = timeout?.aborted ? `did not finish within ${timeoutMs} ms` : e instanceof Error ? e.message : String(e);
+    return done({ status: 'failed', exception: message });
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * The journal of a run: Chaos Toolkit's journal fields (`experiment`, `start`, `end`, `duration`,
+ * `status`, `deviated`, `steady_states`, `run`, `rollbacks`, `node`, `platform`) so that tools
+ * reading those keep working, and Bulwark's under `bulwark` (run id, injections with their
+ * times, the blocked verdict, detections with time to detect, the outcome). Secrets are redacted
+ * whenever it is serialized, and outputs are cut so that one large response cannot bloat a row.
+ */
+import { hostname, platform, release } from 'node:os';
+import { redactSecrets, type SecretValues } from '../../core/experiments/configuration.ts';
+import type { Outcome } from '../../core/experiments/outcome.ts';
+import type { JsonValue } from '../../core/experiments/types.ts';
+import type { Json } from '../../core/ledger/entry.ts';
+import { VERSION } from '../../version.ts';
+import type { ActivityRun } from './activities.ts';
+import type { DetectionMatch } from './detections.ts';
+
+/** Text in outputs longer than this is cut in the journal (the tolerance saw all of it). */
+const MAX_TEXT = 4096;
+
+export interface InjectionRecord {
+  activity: string;
+  /** When the fault left Bulwark (RFC 3339). */
+  at: string;
+  ok: boolean;
+  status?: number;
+  error?: string;
+}
+
+export interface BulwarkSection {
+  runId: string;
+  version: string;
+  actor: string;
+  dryRun: boolean;
+  techniques: string[];
+  blastRadius: { hosts: string[]; paths: string[] };
+  plan?: string[];
+  warnings?: string[];
+  injections: InjectionRecord[];
+  blocked?: { asked: boolean; held: boolean; results: { activity: string; ok: boolean; reason: string }[] };
+  detections: { name: string; when: string; deadlineMs: number; match: DetectionMatch | null }[];
+  timeToDetectMs?: number | null;
+  outcome?: string | null;
+  reason?: string;
+  expectationsMet?: boolean;
+  aborted?: string;
+  error?: string;
+  recovery?: { by: string; at: string; reason: string };
+}
+
+export class RunJournal {
+  readonly start: string;
+  end?: string;
+  status: 'running' | 'completed' | 'failed' | 'aborted' = 'running';
+  deviated = false;
+  steadyBefore?: { met: boolean; probes: ActivityRun[] };
+  steadyAfter?: { met: boolean; probes: ActivityRun[] };
+  readonly during: ActivityRun[] = [];
+  readonly run: ActivityRun[] = [];
+  readonly rollbacks: ActivityRun[] = [];
+  readonly bulwark: BulwarkSection;
+
+  constructor(
+    private readonly document: JsonValue,
+    startMs: number,
+    bulwark: Omit<BulwarkSection, 'version' | 'injections' | 'detections'>,
+  ) {
+    this.start = new Date(startMs).toISOString();
+    this.bulwark = { version: VERSION, injections: [], detections: [], ...bulwark };
+  }
+
+  /** The journal as JSON with every secret value replaced. */
+  toJson(secrets: SecretValues): Json {
+    const endMs = this.end !== undefined ? Date.parse(this.end) : undefined;
+    const raw = {
+      'chaoslib-version': null,
+      platform: `${platform()} ${release()}`,
+      node: hostname(),
+      experiment: this.document,
+      start: this.start,
+      status: this.status,
+      deviated: this.deviated,
+      steady_states: {
+        before: this.steadyBefore ? steady(this.steadyBefore) : null,
+        after: this.steadyAfter ? steady(this.steadyAfter) : null,
+        during: this.during.map(entry),
+      },
+      run: this.run.map(entry),
+      rollbacks: this.rollbacks.map(entry),
+      ...(this.end !== undefined ? { end: this.end, duration: (endMs! - Date.parse(this.start)) / 1000 } : {}),
+      bulwark: this.bulwark,
+    };
+    return redactSecrets(toJsonValue(raw), secrets) as Json;
+  }
+}
+
+/** Chaos Toolkit's journal status for an outcome. */
+export function journalStatus(outcome: Outcome): 'completed' | 'failed' | 'aborted' {
+  switch (outcome) {
+    case 'aborted':
+      return 'aborted';
+    case 'rollback-failed':
+    case 'not-run':
+    case 'errored':
+      return 'failed';
+    case 'prevented':
+    case 'detected':
+    case 'detected-late':
+    case 'missed':
+      return 'completed';
+  }
+}
+
+function steady(s: { met: boolean; probes: ActivityRun[] }) {
+  return { steady_state_met: s.met, probes: s.probes.map(entry) };
+}
+
+function entry(r: ActivityRun) {
+  return {
+    activity: r.activity,
+    status: r.status,
+    start: r.start,
+    end: r.end,
+    duration: r.duration,
+    ...(r.output !== undefined ? { output: cut(r.output) } : {}),
+    ...(r.exception !== undefined ? { exception: r.exception } : {}),
+    ...(r.tolerance_met !== undefined ? { tolerance_met: r.tolerance_met, tolerance_reason: r.tolerance_reason ?? null } : {}),
+    ...(r.sentAtMs !== undefined ? { sent_at: new Date(r.sentAtMs).toISOString() } : {}),
+  };
+}
+
+function cut(v: unknown, depth = 0): unknown {
+  if (typeof v === 'string') return v.length > MAX_TEXT ? `${v.slice(0, MAX_TEXT)}…[cut at ${MAX_TEXT} characters]` : v;
+  if (depth > 16) return null;
+  if (Array.isArray(v)) return v.slice(0, 200).map((x) => cut(x, depth + 1));
+  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, cut(x, depth + 1)]));
+  return v;
+}
+
+/** Plain JSON: drops undefined, turns what JSON cannot hold into null. */
+function toJsonValue(v: unknown): unknown {
+  return JSON.parse(JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? Number(x) : x)) ?? 'null') as unknown;
+}

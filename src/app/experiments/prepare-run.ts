@@ -1,0 +1,301 @@
+/**
+ * Everything decided before a run touches anything: configuration and secrets resolved, python
+ * activities refused, the blast radius and the local allow-lists checked (anything outside is
+ * refused and nothing is sent), a backup assigned to every file the method changes, the
+ * rollbacks fixed (those automatic restores first, then the file's own), the injections named,
+ * the targets for the concurrency limit, and the plan a dry run prints.
+ *
+ * The configuration value `bulwark_run_id` is set to the run id, so that canary values written
+ * `bwk-canary-${bulwark_run_id}` name the run that plants them.
+ *
+ * Injections are the method's actions (faults and attacks are actions in Chaos Toolkit's
+ * vocabulary; probes observe; a method with no action at all injects through its probes), and of
+ * those the requests: http actions when there are any, else process and tcp actions, else file
+ * changes (a misconfiguration experiment). The others prepare the ground. Time to detect runs
+ * from the first injection, and `expect.blocked` is judged over every injection's result.
+ */
+import path from 'node:path';
+import { blastRadiusViolations, effectiveBlastRadius, type BlastRadius } from '../../core/experiments/blast-radius.ts';
+import { redactSecrets, resolveConfiguration, type SecretValues } from '../../core/experiments/configuration.ts';
+import { formatDuration } from '../../core/experiments/duration.ts';
+import { unsupportedActivities } from '../../core/experiments/experiment-file.ts';
+import type { Activity, Experiment, FileProvider, Provider, Step, Tolerance } from '../../core/experiments/types.ts';
+import { RUN_HEADER, USER_AGENT_MARKER } from '../../core/signals/correlation.ts';
+import { invalid } from '../../core/errors.ts';
+import { RUN_ID_KEY } from '../../core/experiments/techniques/technique.ts';
+
+/** Local allow-lists: on a server, what an experiment may run and write (absent: anything). */
+export interface LocalPolicy {
+  /** Executables a process provider may start (exact paths); shells only when `/bin/sh` is listed. */
+  executables?: readonly string[];
+  /** Path prefixes a file provider may change. */
+  paths?: readonly string[];
+}
+
+export interface PrepareInput {
+  experiment: Experiment;
+  runId: string;
+  env: Record<string, string | undefined>;
+  vars?: Record<string, string>;
+  allowHosts?: readonly string[];
+  /** Where automatic file backups go: `<stateDir>/backups/<runId>/`. */
+  stateDir: string;
+  policy?: LocalPolicy;
+}
+
+export interface PreparedRun {
+  /** Resolved, with a backup on every file change of the method. */
+  experiment: Experiment;
+  secrets: SecretValues;
+  radius: BlastRadius;
+  /** What runs at the end, always: automatic restores (newest change first), then the file's rollbacks. */
+  rollbacks: Activity[];
+  /** The method activities that count as injections. */
+  injections: ReadonlySet<Activity>;
+  /** Concurrency-limit keys: `host:NAME` and `file:PATH`. */
+  targets: string[];
+  /** What a dry run prints, secrets redacted. */
+  plan: string[];
+  warnings: string[];
+}
+
+const activityOf = (s: Step): Activity => ('ref' in s ? s.activity : s);
+
+/** Prepare a run, or throw `invalid` saying what is refused and why; nothing has been sent. */
+export function prepareRun(input: PrepareInput): PreparedRun {
+  const unsupported = unsupportedActivities(input.experiment);
+  if (unsupported.length > 0) {
+    throw invalid(`the experiment cannot run: ${unsupported.map((u) => `${u.path}: ${u.message}`).join('; ')}`, unsupported);
+  }
+  // `${bulwark_run_id}` is always this run's id, whatever the file or --var say: a canary must
+  // name the run that planted it.
+  const resolved = resolveConfiguration(input.experiment, input.env, { ...(input.vars ?? {}), [RUN_ID_KEY]: input.runId });
+  if (!resolved.ok) {
+    throw invalid(
+      `the experiment cannot run: ${resolved.errors.map((e) => `${e.path || '(file)'}: ${e.message}`).join('; ')}`,
+      resolved.errors,
+    );
+  }
+  const { secrets } = resolved.value;
+  const exp0 = resolved.value.experiment;
+  const radius = effectiveBlastRadius(exp0, input.allowHosts ?? []);
+  const violations = blastRadiusViolations(exp0, radius);
+  if (violations.length > 0) {
+    const details = violations.map((v) => redactSecrets(v, secrets) as { path: string; message: string });
+    throw invalid(`refused before anything was sent: ${details.map((v) => `${v.path}: ${v.message}`).join('; ')}`, details);
+  }
+  const policyProblems = policyViolations(exp0, input.policy);
+  if (policyProblems.length > 0) throw invalid(`refused before anything was sent: ${policyProblems.join('; ')}`, policyProblems);
+
+  // Backups for the method's file changes, assigned once per activity (a ref runs the same one).
+  const backupDir = path.join(input.stateDir, 'backups', input.runId);
+  const assigned = new Map<Activity, Activity>();
+  const changes: { path: string; backup: string }[] = [];
+  let n = 0;
+  const withBackup = (a: Activity): Activity => {
+    const prior = assigned.get(a);
+    if (prior) return prior;
+    let out = a;
+    const p = a.provider;
+    if (p.type === 'file' && (p.operation === 'write' || p.operation === 'modify')) {
+      const backup = p.backup ?? path.join(backupDir, `${++n}-${path.basename(p.path)}`);
+      out = { ...a, provider: { ...p, backup } };
+      changes.push({ path: path.resolve(p.path), backup: path.resolve(backup) });
+    }
+    assigned.set(a, out);
+    return out;
+  };
+  const method: Step[] = exp0.method.map((s) => ('ref' in s ? { ref: s.ref, activity: withBackup(s.activity) } : withBackup(s)));
+  const experiment: Experiment = { ...exp0, method };
+
+  const declared = experiment.rollbacks.map(activityOf);
+  const restores = new Set(
+    declared.flatMap((a) =>
+      a.provider.type === 'file' && a.provider.operation === 'restore' && a.provider.backup !== undefined
+        ? [`${path.resolve(a.provider.path)}\u0000${path.resolve(a.provider.backup)}`]
+        : [],
+    ),
+  );
+  const seenChange = new Set<string>();
+  const automatic: Activity[] = [];
+  for (const c of [...changes].reverse()) {
+    const key = `${c.path}\u0000${c.backup}`;
+    if (restores.has(key) || seenChange.has(key)) continue;
+    seenChange.add(key);
+    automatic.push({
+      type: 'action',
+      name: `restore ${c.path}`,
+      provider: { type: 'file', operation: 'restore', path: c.path, backup: c.backup },
+      pauses: {},
+      background: false,
+      controls: [],
+    });
+  }
+  const rollbacks = [...automatic, ...declared];
+
+  const methodActivities = method.map(activityOf);
+  const actions = methodActivities.filter((a) => a.type === 'action');
+  const pool = actions.length > 0 ? actions : methodActivities;
+  const best = Math.min(...pool.map(injectionTier));
+  const injections = new Set(pool.filter((a) => injectionTier(a) === best));
+
+  const targets = new Set<string>();
+  const addTarget = (a: Activity) => {
+    const p = a.provider;
+    if (p.type === 'http') targets.add(`host:${new URL(p.url).hostname.toLowerCase()}`);
+    else if (p.type === 'tcp') targets.add(`host:${p.host.toLowerCase()}`);
+    else if (p.type === 'file') targets.add(`file:${path.resolve(p.path)}`);
+    if (a.tolerance?.kind === 'probe') addTarget(a.tolerance.probe);
+  };
+  experiment.steadyStateHypothesis?.probes.forEach(addTarget);
+  methodActivities.forEach(addTarget);
+  rollbacks.forEach(addTarget);
+  experiment.safety?.abort.forEach((a) => addTarget(a.probe));
+
+  const warnings: string[] = [];
+  const maxMs = experiment.safety?.maxDurationMs;
+  for (const d of experiment.expect?.detected ?? []) {
+    if (maxMs !== undefined && d.withinMs >= maxMs) {
+      warnings.push(
+        `detection '${d.name}' has a deadline (${formatDuration(d.withinMs)}) not shorter than safety.maxDuration (${formatDuration(maxMs)}): the run will be aborted before it can be missed`,
+      );
+    }
+  }
+  if ((experiment.expect?.detected.length ?? 0) > 0 && injections.size === 0)
+    warnings.push('detections are expected but the method injects nothing');
+
+  const plan = redactSecrets(describePlan(experiment, input.runId, radius, rollbacks, automatic.length, injections), secrets) as string[];
+  return { experiment, secrets, radius, rollbacks, injections, targets: [...targets].sort(), plan, warnings };
+}
+
+/** Requests first: when a method sends http requests, its other actions are preparation. */
+function injectionTier(a: Activity): number {
+  const t = a.provider.type;
+  return t === 'http' ? 0 : t === 'process' || t === 'tcp' ? 1 : 2;
+}
+
+function policyViolations(exp: Experiment, policy: LocalPolicy | undefined): string[] {
+  if (!policy || (policy.executables === undefined && policy.paths === undefined)) return [];
+  const out: string[] = [];
+  const seen = new Set<Activity>();
+  const visit = (a: Activity) => {
+    if (seen.has(a)) return;
+    seen.add(a);
+    const p = a.provider;
+    if (p.type === 'process' && policy.executables !== undefined) {
+      const exe = p.arguments.kind === 'shell' ? '/bin/sh' : p.path;
+      if (!policy.executables.includes(exe)) {
+        out.push(
+          `activity '${a.name}' runs ${exe}, which is not on this server's executable allow-list (${policy.executables.join(', ') || 'empty'})`,
+        );
+      }
+    }
+    if (p.type === 'file' && policy.paths !== undefined) {
+      for (const f of [p.path, p.backup]) {
+        if (f === undefined) continue;
+        const abs = path.resolve(f);
+        if (!policy.paths.some((prefix) => abs === path.resolve(prefix) || abs.startsWith(path.resolve(prefix) + path.sep))) {
+          out.push(
+            `activity '${a.name}' changes ${abs}, which is not under this server's file allow-list (${policy.paths.join(', ') || 'empty'})`,
+          );
+        }
+      }
+    }
+    if (a.tolerance?.kind === 'probe') visit(a.tolerance.probe);
+  };
+  exp.steadyStateHypothesis?.probes.forEach(visit);
+  exp.method.forEach((s) => visit(activityOf(s)));
+  exp.rollbacks.forEach((s) => visit(activityOf(s)));
+  exp.safety?.abort.forEach((a) => visit(a.probe));
+  return out;
+}
+
+/** One line about what a provider does. */
+export function describeProvider(p: Provider): string {
+  switch (p.type) {
+    case 'http':
+      return `${p.method} ${p.url}${p.arguments !== undefined ? ` with arguments ${JSON.stringify(p.arguments)}` : ''}${p.body !== undefined ? ` with body ${JSON.stringify(p.body)}` : ''}`;
+    case 'process':
+      return p.arguments.kind === 'shell'
+        ? `sh -c ${JSON.stringify(`${p.path} ${p.arguments.line}`)}`
+        : [p.path, ...p.arguments.argv].map((x) => JSON.stringify(x)).join(' ');
+    case 'tcp':
+      return `${p.operation} ${p.host}:${p.port}${p.send !== undefined ? ` and send ${JSON.stringify(p.send)}` : ''}`;
+    case 'file':
+      return describeFile(p);
+    case 'python':
+      return `python ${p.module}.${p.func} (not supported)`;
+  }
+}
+
+function describeFile(p: FileProvider): string {
+  const backup = p.backup !== undefined ? ` (backup ${p.backup})` : '';
+  if (p.operation === 'write') return `write ${p.path}${backup}`;
+  if (p.operation === 'modify') return `modify ${p.path}: replace ${JSON.stringify(p.find)} by ${JSON.stringify(p.replace)}${backup}`;
+  return `restore ${p.path} from ${p.backup}`;
+}
+
+export function describeTolerance(t: Tolerance): string {
+  switch (t.kind) {
+    case 'bool':
+    case 'int':
+    case 'string':
+      return JSON.stringify(t.value);
+    case 'list':
+      return JSON.stringify(t.values);
+    case 'range':
+      return `range [${t.min}, ${t.max}]${t.target ? ` of ${t.target}` : ''}`;
+    case 'regex':
+      return `regex /${t.pattern}/${t.target ? ` on ${t.target}` : ''}`;
+    case 'jsonpath':
+      return `jsonpath ${t.path}${t.expect ? ` = ${JSON.stringify(t.expect)}` : ''}${t.count !== undefined ? ` count ${t.count}` : ''}`;
+    case 'probe':
+      return `probe '${t.probe.name}'`;
+  }
+}
+
+function describePlan(
+  exp: Experiment,
+  runId: string,
+  radius: BlastRadius,
+  rollbacks: Activity[],
+  automatic: number,
+  injections: ReadonlySet<Activity>,
+): string[] {
+  const lines: string[] = [];
+  const act = (a: Activity, prefix: string) => {
+    const extra = [
+      injections.has(a) ? 'injection' : '',
+      a.background ? 'in the background' : '',
+      a.pauses.beforeMs ? `pause ${formatDuration(a.pauses.beforeMs)} before` : '',
+      a.pauses.afterMs ? `pause ${formatDuration(a.pauses.afterMs)} after` : '',
+      a.tolerance ? `tolerance ${describeTolerance(a.tolerance)}` : '',
+    ].filter(Boolean);
+    lines.push(`${prefix}${a.type} '${a.name}': ${describeProvider(a.provider)}${extra.length ? ` [${extra.join(', ')}]` : ''}`);
+  };
+  lines.push(`experiment: ${exp.title}`);
+  lines.push(`run id: ${runId} (sent as ${RUN_HEADER}: ${runId} and user agent token ${USER_AGENT_MARKER}${runId})`);
+  lines.push(`blast radius: hosts ${radius.hosts.join(', ')}${radius.paths.length ? `; paths ${radius.paths.join(', ')}` : ''}`);
+  if (exp.techniques.length) lines.push(`techniques: ${exp.techniques.join(', ')}`);
+  const hyp = exp.steadyStateHypothesis;
+  if (hyp) {
+    lines.push(`steady state '${hyp.title}' (before the method, as a gate, and after it):`);
+    hyp.probes.forEach((a, i) => act(a, `  ${i + 1}. `));
+  }
+  lines.push('method:');
+  exp.method.forEach((s, i) => act(activityOf(s), `  ${i + 1}. `));
+  const e = exp.expect;
+  if (e?.blocked) {
+    lines.push(
+      `expect blocked: every injection's result meets ${describeTolerance(e.blocked.tolerance)}${e.blocked.withinMs !== undefined ? ` within ${formatDuration(e.blocked.withinMs)}` : ''}`,
+    );
+  }
+  for (const d of e?.detected ?? []) lines.push(`expect detected '${d.name}': ${d.when} within ${formatDuration(d.withinMs)}`);
+  const s = exp.safety;
+  for (const a of s?.abort ?? []) lines.push(`abort when probe '${a.probe.name}' fails, checked every ${formatDuration(a.everyMs)}`);
+  if (s?.maxDurationMs !== undefined) lines.push(`abort after ${formatDuration(s.maxDurationMs)}`);
+  lines.push('rollbacks (always run):');
+  rollbacks.forEach((a, i) => act(a, `  ${i + 1}. ${i < automatic ? '(automatic) ' : ''}`));
+  if (rollbacks.length === 0) lines.push('  (none)');
+  return lines;
+}

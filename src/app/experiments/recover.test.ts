@@ -1,0 +1,109 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Activity } from '../../core/experiments/types.ts';
+import type { RunRecord } from '../../store/store.ts';
+import { runnerFixture, type RunnerFixture } from '../../../test/support/runner.ts';
+import { recoverAbandonedRuns } from './recover.ts';
+
+let fx: RunnerFixture;
+beforeEach(async () => {
+  fx = await runnerFixture();
+});
+afterEach(async () => {
+  await fx.close();
+});
+
+const restore = (file: string, backup: string): Activity => ({
+  type: 'action',
+  name: `restore ${file}`,
+  provider: { type: 'file', operation: 'restore', path: file, backup },
+  pauses: {},
+  background: false,
+  controls: [],
+});
+
+function row(id: string, o: Partial<RunRecord>): RunRecord {
+  const now = Date.now();
+  return {
+    id,
+    experiment: 'config flip is detected',
+    state: 'running',
+    outcome: null,
+    reason: null,
+    startedAt: new Date(now - 60_000).toISOString(),
+    endedAt: null,
+    leaseOwner: 'elsewhere:1:abcd',
+    leaseUntil: new Date(now - 1000).toISOString(),
+    rollbacks: [],
+    journal: { status: 'running', rollbacks: [], bulwark: { runId: id } },
+    ttdMs: null,
+    dryRun: false,
+    ...o,
+  };
+}
+
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', '0']);
+  await once(child, 'exit');
+  return child.pid!;
+}
+
+describe('recoverAbandonedRuns', () => {
+  it('rolls back a run whose lease expired and marks it aborted, leaving live runs alone', async () => {
+    const file = path.join(fx.dir, 'app.conf');
+    const backup = path.join(fx.dir, 'app.conf.bak');
+    writeFileSync(backup, 'auth = on\n');
+    writeFileSync(file, 'auth = off\n');
+    await fx.store.runs.insert(row('abandoned0000001', { rollbacks: [restore(file, backup)] as never }));
+    await fx.store.runs.insert(row('alive00000000001', { leaseUntil: new Date(Date.now() + 60_000).toISOString() }));
+    const out = await recoverAbandonedRuns(fx.deps, { owner: `${hostname()}:${process.pid}:beef` });
+    expect(out).toMatchObject([
+      { runId: 'abandoned0000001', outcome: 'aborted', previousOwner: 'elsewhere:1:abcd', previousState: 'running' },
+    ]);
+    expect(readFileSync(file, 'utf8')).toBe('auth = on\n');
+    const done = await fx.store.runs.get('abandoned0000001');
+    expect(done).toMatchObject({ state: 'done', outcome: 'aborted', leaseUntil: null });
+    expect(done!.reason).toMatch(/the process running it \(elsewhere:1:abcd\) stopped while the run was running/);
+    expect((done!.journal as any).bulwark.recovery.previousState).toBe('running');
+    expect((done!.journal as any).rollbacks[0]).toMatchObject({ status: 'succeeded', ok: true });
+    expect(
+      (await fx.entriesOf('abandoned0000001')).map((e) => [e.kind, JSON.parse(e.dataJson).recovered ?? JSON.parse(e.dataJson).recovery]),
+    ).toEqual([
+      ['run.rollback', true],
+      ['run.finished', true],
+    ]);
+    expect((await fx.store.runs.get('alive00000000001'))?.state).toBe('running');
+    expect(await recoverAbandonedRuns(fx.deps)).toEqual([]);
+  });
+
+  it('takes a run from a dead process of this host at once, without waiting for its lease', async () => {
+    const pid = await deadPid();
+    await fx.store.runs.insert(
+      row('deadpid000000001', { leaseOwner: `${hostname()}:${pid}:abcd`, leaseUntil: new Date(Date.now() + 60_000).toISOString() }),
+    );
+    await fx.store.runs.insert(
+      row('livepid000000001', { leaseOwner: `${hostname()}:${process.pid}:ffff`, leaseUntil: new Date(Date.now() + 60_000).toISOString() }),
+    );
+    const out = await recoverAbandonedRuns(fx.deps);
+    expect(out.map((r) => r.runId)).toEqual(['deadpid000000001']);
+  });
+
+  it('says rollback-failed when a stored rollback fails', async () => {
+    const failing: Activity = {
+      type: 'action',
+      name: 'reopen-port',
+      provider: { type: 'http', url: 'http://127.0.0.1:1/', method: 'POST', headers: {}, verifyTls: true, maxRetries: 0, secrets: [] },
+      pauses: {},
+      background: false,
+      controls: [],
+    };
+    await fx.store.runs.insert(row('failing000000001', { state: 'rolling-back', rollbacks: [failing] as never }));
+    const [r] = await recoverAbandonedRuns(fx.deps);
+    expect(r).toMatchObject({ outcome: 'rollback-failed', previousState: 'rolling-back' });
+    expect((await fx.store.runs.get('failing000000001'))?.outcome).toBe('rollback-failed');
+  });
+});

@@ -1,0 +1,398 @@
+/**
+ * One run, from the pending row to the decided outcome: gate, method, the blocked verdict,
+ * steady state after, the wait for detections, then rollbacks — always, in the `finally` of it
+ * all — and the outcome from decideOutcome. Every step that changes the run is written with its
+ * ledger entry in one transaction (run-recorder.ts). The runner (run-experiment.ts) owns what
+ * is shared between runs: the concurrency limit, the stop switch, the lease owner.
+ */
+import { decideOutcome, exitCodeFor } from '../../core/experiments/outcome.ts';
+import { formatDuration } from '../../core/experiments/duration.ts';
+import type { Activity, Step } from '../../core/experiments/types.ts';
+import type { Json } from '../../core/ledger/entry.ts';
+import { activityOk, runActivity, type ActivityRun } from './activities.ts';
+import { judgeBlocked, watchAbortCondition } from './judges.ts';
+import { DetectionTracker, matchEntryData, pollStoredSignals } from './detections.ts';
+import { RunJournal, journalStatus, type InjectionRecord } from './journal.ts';
+import type { PreparedRun } from './prepare-run.ts';
+import { reportRegression } from './regression.ts';
+import { runRollbacks } from './rollbacks.ts';
+import { RunRecorder } from './run-recorder.ts';
+import type { ExperimentDeps, ResolvedRunnerOptions, RunRequest, RunResult } from './run-experiment.ts';
+
+export interface Execution {
+  deps: ExperimentDeps;
+  options: ResolvedRunnerOptions;
+  req: RunRequest;
+  prepared: PreparedRun;
+  runId: string;
+  owner: string;
+  /** Stop the run with a reason; the first reason wins. */
+  abort(reason: string): void;
+  readonly signal: AbortSignal;
+  abortReason(): string | undefined;
+  acquire(keys: readonly string[], signal: AbortSignal): Promise<() => void>;
+  targetsBusy(keys: readonly string[]): boolean;
+}
+
+const activityOf = (s: Step): Activity => ('ref' in s ? s.activity : s);
+const messageOf = (e: unknown) => (e instanceof Error ? e.message : String(e));
+const statusOf = (output: unknown): number | undefined =>
+  output !== null && typeof output === 'object' && typeof (output as { status?: unknown }).status === 'number'
+    ? (output as { status: number }).status
+    : undefined;
+
+class StepFailed extends Error {}
+
+export async function executeRun(x: Execution): Promise<RunResult> {
+  const { deps, options, prepared, runId, owner } = x;
+  const exp = prepared.experiment;
+  const secrets = prepared.secrets;
+  const progress = (phase: string, message: string) => options.onProgress?.({ runId, phase, message });
+  const startMs = deps.clock.now().getTime();
+  const journal = new RunJournal(exp.document, startMs, {
+    runId,
+    actor: x.req.actor,
+    dryRun: false,
+    techniques: exp.techniques,
+    blastRadius: prepared.radius,
+    plan: prepared.plan,
+    ...(prepared.warnings.length ? { warnings: prepared.warnings } : {}),
+  });
+  const leaseUntil = () => new Date(deps.clock.now().getTime() + options.leaseMs).toISOString();
+  await deps.store.runs.insert({
+    id: runId,
+    experiment: exp.title,
+    state: 'pending',
+    outcome: null,
+    reason: null,
+    startedAt: new Date(startMs).toISOString(),
+    endedAt: null,
+    leaseOwner: owner,
+    leaseUntil: leaseUntil(),
+    rollbacks: JSON.parse(JSON.stringify(prepared.rollbacks)) as Json,
+    journal: journal.toJson(secrets),
+    ttdMs: null,
+    dryRun: false,
+  });
+  const recorder = new RunRecorder(deps, runId, owner, x.req.actor, secrets, journal);
+  const heartbeat = setInterval(() => {
+    deps.store.runs.renewLease(runId, owner, leaseUntil()).then(
+      (held) => {
+        if (held) return;
+        recorder.lost = true;
+        x.abort('another process took the run over after its lease expired');
+      },
+      () => undefined, // the database is away; the next beat tries again
+    );
+  }, options.heartbeatMs);
+  heartbeat.unref();
+
+  let wake = () => {};
+  const tracker = new DetectionTracker(runId, exp.expect?.detected ?? [], (m) => {
+    journal.bulwark.detections = tracker.report();
+    progress(
+      'detect',
+      `detected '${m.name}' (${m.by === 'run-id' ? 'by run id' : 'by expression'}, signal ${m.signalId} from ${m.source}) ${m.ttdMs} ms after the injection${m.late ? `, after its deadline of ${formatDuration(m.deadlineMs)}` : ''}`,
+    );
+    recorder.writeLater({}, [{ kind: 'run.detected', data: { run: runId, detection: m.name, ...matchEntryData(m) } }]);
+    wake();
+  });
+  journal.bulwark.detections = tracker.report();
+
+  let gate: 'passed' | 'failed' | 'skipped' = 'skipped';
+  let error: string | undefined;
+  let steadyAfter: 'held' | 'deviated' | undefined;
+  let blocked: { asked: boolean; held: boolean } | undefined;
+  const injected: ActivityRun[] = [];
+  const background = new AbortController();
+  const loopSignal = AbortSignal.any([x.signal, background.signal]);
+  const loops: Promise<void>[] = [];
+  let release: (() => void) | undefined;
+  let unsubscribe: (() => void) | undefined;
+  let maxTimer: NodeJS.Timeout | undefined;
+  let maxEnd: number | undefined;
+  let polling = false;
+
+  const onInjected = (at: number) => {
+    if (tracker.injectedAt !== undefined) return;
+    tracker.injected(at);
+    if (options.pollSignalsMs !== undefined && tracker.asked && !polling) {
+      polling = true;
+      loops.push(
+        pollStoredSignals(deps.store, new Date(at).toISOString(), options.pollSignalsMs, (s) => void tracker.offer(s), loopSignal),
+      );
+    }
+  };
+
+  const probes = async (list: readonly Activity[]) => {
+    const runs: ActivityRun[] = [];
+    for (const a of list) {
+      const r = await runActivity(a, { providers: deps.providers, runId, signal: x.signal, defaultTimeoutMs: options.activityTimeoutMs });
+      runs.push(r);
+      progress(
+        'probe',
+        `probe '${a.name}': ${activityOk(r) ? 'ok' : 'failed'}${r.exception ? ` (${r.exception})` : r.tolerance_reason ? ` (${r.tolerance_reason})` : ''}`,
+      );
+    }
+    return { met: runs.every(activityOk), probes: runs };
+  };
+
+  const methodCtl = new AbortController();
+  const methodSignal = AbortSignal.any([x.signal, methodCtl.signal]);
+  const runStep = async (a: Activity) => {
+    const injection = prepared.injections.has(a);
+    const r = await runActivity(a, {
+      providers: deps.providers,
+      runId,
+      signal: methodSignal,
+      defaultTimeoutMs: options.activityTimeoutMs,
+      ...(injection ? { onSent: onInjected } : {}),
+    });
+    journal.run.push(r);
+    const status = statusOf(r.output);
+    const what = `${a.type} '${a.name}': ${r.status}${status !== undefined ? `, status ${status}` : ''}${r.exception ? ` (${r.exception})` : ''}`;
+    if (injection) {
+      const at = r.sentAtMs ?? r.startMs;
+      onInjected(at);
+      injected.push(r);
+      const rec: InjectionRecord = {
+        activity: a.name,
+        at: new Date(at).toISOString(),
+        ok: r.status === 'succeeded',
+        ...(status !== undefined ? { status } : {}),
+        ...(r.exception ? { error: r.exception } : {}),
+      };
+      journal.bulwark.injections.push(rec);
+      progress('inject', `injected ${what}`);
+      await recorder.write({}, [{ kind: 'run.injected', data: { run: runId, ...rec } }]);
+    } else {
+      progress('activity', what);
+    }
+    if (r.status === 'failed') throw new StepFailed(`${a.type} '${a.name}' failed: ${r.exception}`);
+  };
+
+  try {
+    if (x.targetsBusy(prepared.targets)) progress('wait', `waiting for a free slot on ${prepared.targets.join(', ')}`);
+    release = await x.acquire(prepared.targets, x.signal);
+    await recorder.write({ state: 'running' }, [
+      { kind: 'run.started', data: { run: runId, experiment: exp.title, techniques: exp.techniques, targets: prepared.targets } },
+    ]);
+    progress('start', `run ${runId} started: ${exp.title}`);
+    unsubscribe = deps.detections?.subscribe((s) => void tracker.offer(s));
+    const maxMs = exp.safety?.maxDurationMs;
+    if (maxMs !== undefined) {
+      maxEnd = Date.now() + maxMs;
+      maxTimer = setTimeout(() => x.abort(`safety.maxDuration of ${formatDuration(maxMs)} reached`), maxMs);
+    }
+
+    const hyp = exp.steadyStateHypothesis;
+    if (hyp) {
+      journal.steadyBefore = await probes(hyp.probes);
+      gate = journal.steadyBefore.met ? 'passed' : 'failed';
+      progress(
+        'gate',
+        gate === 'passed' ? 'steady state holds: running the method' : 'steady state does not hold: nothing will be injected',
+      );
+    }
+    if (gate !== 'failed') {
+      for (const a of exp.safety?.abort ?? []) {
+        const env = { providers: deps.providers, runId, signal: loopSignal };
+        loops.push(
+          watchAbortCondition(
+            a.probe,
+            a.everyMs,
+            env,
+            (r) => journal.during.push(r),
+            (why) => x.abort(why),
+          ),
+        );
+      }
+      const bg: Promise<void>[] = [];
+      let bgFailure: unknown;
+      for (const step of exp.method) {
+        const a = activityOf(step);
+        if (a.background) {
+          bg.push(
+            runStep(a).catch((e: unknown) => {
+              bgFailure ??= e;
+              methodCtl.abort(e);
+            }),
+          );
+          continue;
+        }
+        try {
+          await runStep(a);
+        } catch (e) {
+          methodCtl.abort(e);
+          await Promise.allSettled(bg);
+          throw e;
+        }
+        if (bgFailure !== undefined) break;
+      }
+      await Promise.allSettled(bg);
+      if (bgFailure !== undefined) throw bgFailure;
+      if (exp.expect?.blocked) {
+        const v = await judgeBlocked(injected, exp.expect.blocked, { providers: deps.providers, runId, signal: x.signal });
+        journal.bulwark.blocked = { asked: true, ...v };
+        blocked = { asked: true, held: v.held };
+        const why = v.results.find((r) => !r.ok)?.reason ?? 'nothing was injected';
+        progress('blocked', v.held ? 'blocked: every injection met the tolerance' : `not blocked: ${why}`);
+      }
+      if (hyp) {
+        journal.steadyAfter = await probes(hyp.probes);
+        steadyAfter = journal.steadyAfter.met ? 'held' : 'deviated';
+        journal.deviated = steadyAfter === 'deviated';
+      }
+      await waitForDetections();
+    }
+  } catch (e) {
+    if (!x.signal.aborted) error = messageOf(e);
+  }
+
+  // Whatever happened: stop watching, then roll back.
+  background.abort();
+  clearTimeout(maxTimer);
+  unsubscribe?.();
+  tracker.close();
+  await Promise.allSettled(loops);
+  const aborted = x.signal.aborted ? (x.abortReason() ?? 'stopped') : undefined;
+  try {
+    if (recorder.lost) {
+      progress('abort', `${aborted ?? 'lease lost'}; leaving the rollbacks to that process`);
+      return lostResult(aborted ?? 'lease lost');
+    }
+    return await finish(aborted);
+  } finally {
+    clearInterval(heartbeat);
+    release?.();
+  }
+
+  async function waitForDetections(): Promise<void> {
+    const last = tracker.lastDeadline();
+    if (!tracker.asked || last === undefined || tracker.allMatched()) return;
+    const grace = options.lateGraceMs ?? Math.min(tracker.longestDeadlineMs(), 600_000);
+    let end = last + grace;
+    if (maxEnd !== undefined) end = Math.max(last, Math.min(end, maxEnd - 25));
+    progress('wait', `waiting for detections: deadline in ${Math.max(0, last - Date.now())} ms, late ones counted for ${grace} ms more`);
+    await new Promise<void>((resolve, reject) => {
+      const done = () => {
+        clearTimeout(timer);
+        x.signal.removeEventListener('abort', onAbort);
+        wake = () => {};
+        resolve();
+      };
+      const onAbort = () => {
+        clearTimeout(timer);
+        wake = () => {};
+        reject(x.signal.reason as Error);
+      };
+      const timer = setTimeout(done, Math.max(0, end - Date.now()));
+      wake = () => {
+        if (tracker.allMatched()) done();
+      };
+      x.signal.addEventListener('abort', onAbort, { once: true });
+      if (x.signal.aborted) onAbort();
+    });
+  }
+
+  async function finish(aborted: string | undefined): Promise<RunResult> {
+    if (aborted !== undefined) {
+      journal.bulwark.aborted = aborted;
+      progress('abort', `aborted: ${aborted}`);
+    }
+    if (error !== undefined) journal.bulwark.error = error;
+    progress('rollback', prepared.rollbacks.length ? `rolling back (${prepared.rollbacks.length})` : 'no rollbacks');
+    await recorder.write({ state: 'rolling-back' }).catch(() => undefined);
+    const rollbacks = await runRollbacks(
+      prepared.rollbacks,
+      { providers: deps.providers, runId, timeoutMs: options.rollbackTimeoutMs },
+      async (r, ok) => {
+        journal.rollbacks.push(r);
+        const why = r.exception ?? (r.tolerance_met === false ? r.tolerance_reason : undefined);
+        progress('rollback', `rollback '${r.activity.name}': ${ok ? 'ok' : `FAILED${why ? ` (${why})` : ''}`}`);
+        await recorder.write({}, [
+          { kind: 'run.rollback', data: { run: runId, rollback: r.activity.name, ok, ...(why ? { reason: why } : {}) } },
+        ]);
+      },
+    );
+    await recorder.flush();
+    if (recorder.failure !== undefined && error === undefined && aborted === undefined)
+      error = `recording the run failed: ${messageOf(recorder.failure)}`;
+    const decision = decideOutcome({
+      rollbacks,
+      gate,
+      ...(aborted !== undefined ? { aborted: { reason: aborted } } : {}),
+      ...(error !== undefined ? { error } : {}),
+      ...(blocked ? { blocked } : {}),
+      detections: tracker.summary(),
+      ...(steadyAfter ? { steadyStateAfter: steadyAfter } : {}),
+    });
+    const matches = tracker.matches();
+    const ttdMs = matches.length ? Math.min(...matches.map((m) => m.ttdMs)) : null;
+    const endedAt = deps.clock.now().toISOString();
+    journal.end = endedAt;
+    journal.status = journalStatus(decision.outcome);
+    Object.assign(journal.bulwark, {
+      outcome: decision.outcome,
+      reason: decision.reason,
+      expectationsMet: decision.expectationsMet,
+      timeToDetectMs: ttdMs,
+    });
+    await recorder.write({ state: 'done', outcome: decision.outcome, reason: decision.reason, endedAt, ttdMs, leaseUntil: null }, [
+      {
+        kind: 'run.finished',
+        data: {
+          run: runId,
+          experiment: exp.title,
+          outcome: decision.outcome,
+          reason: decision.reason,
+          expectationsMet: decision.expectationsMet,
+          ttdMs,
+          injections: journal.bulwark.injections.length,
+          detections: matches.length,
+        },
+      },
+    ]);
+    progress('finish', `${decision.outcome}: ${decision.reason}`);
+    deps.metrics?.runFinished({ experiment: exp.title, outcome: decision.outcome, ttdMs });
+    const regression = await reportRegression(
+      deps,
+      { id: runId, experiment: exp.title, startedAt: new Date(startMs).toISOString(), outcome: decision.outcome, reason: decision.reason },
+      (message) => progress(message.startsWith('could not') ? 'warn' : 'regression', message),
+    );
+    return {
+      runId,
+      experiment: exp.title,
+      dryRun: false,
+      outcome: decision.outcome,
+      reason: decision.reason,
+      expectationsMet: decision.expectationsMet,
+      exitCode: exitCodeFor(decision),
+      ttdMs,
+      detections: matches,
+      injections: journal.bulwark.injections,
+      plan: prepared.plan,
+      warnings: prepared.warnings,
+      journal: journal.toJson(secrets),
+      ...(regression ? { regression } : {}),
+    };
+  }
+
+  function lostResult(reason: string): RunResult {
+    return {
+      runId,
+      experiment: exp.title,
+      dryRun: false,
+      outcome: 'aborted',
+      reason: `aborted: ${reason}`,
+      expectationsMet: false,
+      exitCode: exitCodeFor({ outcome: 'aborted', reason, expectationsMet: false }),
+      ttdMs: null,
+      detections: tracker.matches(),
+      injections: journal.bulwark.injections,
+      plan: prepared.plan,
+      warnings: prepared.warnings,
+      journal: journal.toJson(secrets),
+    };
+  }
+}

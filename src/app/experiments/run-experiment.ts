@@ -1,0 +1,287 @@
+/**
+ * The experiment runner: `createExperimentRunner(deps, options)` gives one runner per process
+ * (server or `bulwark run`), which owns what runs share — the per-target concurrency limit, the
+ * global stop switch, the lease owner name — and `run(request)` executes one experiment
+ * (run-execution.ts) after prepare-run.ts has checked everything that can be checked before
+ * anything is sent. A dry run is recorded with its plan and sends nothing.
+ */
+import { conflict } from '../../core/errors.ts';
+import type { Outcome } from '../../core/experiments/outcome.ts';
+import type { Experiment } from '../../core/experiments/types.ts';
+import type { Json } from '../../core/ledger/entry.ts';
+import type { AppDeps } from '../deps.ts';
+import type { SignalIngest } from '../signals/ingest.ts';
+import type { DetectionMatch, DetectionSource } from './detections.ts';
+import { RunJournal, type InjectionRecord } from './journal.ts';
+import { prepareRun, type LocalPolicy } from './prepare-run.ts';
+import type { Providers } from './providers.ts';
+import { recoverAbandonedRuns, type RecoveredRun } from './recover.ts';
+import { newLeaseOwner, newRunId } from './run-id.ts';
+import { executeRun } from './run-execution.ts';
+import { TargetLimiter } from './target-limiter.ts';
+
+/** Outcomes and times to detect, for /metrics (adapters/run-metrics.ts). */
+export interface RunMetrics {
+  runFinished(r: { experiment: string; outcome: Outcome; ttdMs: number | null }): void;
+}
+
+export interface ExperimentDeps extends AppDeps {
+  providers: Providers;
+  /** Where runs keep file backups (`<stateDir>/backups/<runId>/`): the data directory. */
+  stateDir: string;
+  /** Newly stored signals (the ingest bus); without it only the store poll sees detections. */
+  detections?: DetectionSource;
+  /** The ingest use case, for regression signals; without it they are only in the run's result. */
+  ingest?: Pick<SignalIngest, 'ingest'>;
+  metrics?: RunMetrics;
+}
+
+export interface RunProgress {
+  runId: string;
+  phase: string;
+  message: string;
+}
+
+export interface RunnerOptions {
+  /** How long a run's lease holds without a heartbeat (default 15 s). */
+  leaseMs?: number;
+  /** How often a running run renews its lease (default 3 s). */
+  heartbeatMs?: number;
+  /** Runs at once against one host (default 8); one at a time per file, always. */
+  perTargetLimit?: number;
+  /** Poll the store for signals every this many ms while waiting (standalone runs: signals ingested elsewhere). */
+  pollSignalsMs?: number;
+  /** After the last deadline, how long a detection still counts as late rather than missed (default: the longest deadline, at most 10 min). */
+  lateGraceMs?: number;
+  /** Timeout of an activity that gives none (default 5 min). */
+  activityTimeoutMs?: number;
+  /** Timeout of a rollback that gives none (default 1 min). */
+  rollbackTimeoutMs?: number;
+  /** Executables and paths allowed on this host (a server sets them; the CLI does not). */
+  policy?: LocalPolicy;
+  onProgress?: (p: RunProgress) => void;
+}
+
+export type ResolvedRunnerOptions = Required<Pick<RunnerOptions, 'leaseMs' | 'heartbeatMs' | 'activityTimeoutMs' | 'rollbackTimeoutMs'>> &
+  Omit<RunnerOptions, 'leaseMs' | 'heartbeatMs' | 'activityTimeoutMs' | 'rollbackTimeoutMs'>;
+
+export interface RunRequest {
+  experiment: Experiment;
+  /** Who starts it, as the ledger writes it (`cli:USER`, `token:ID`, `scheduler`). */
+  actor: string;
+  /** Where `{type: env}` configuration and secrets are read from (the CLI passes its environment). */
+  env?: Record<string, string | undefined>;
+  /** `--var k=v` overrides. */
+  vars?: Record<string, string>;
+  /** `--allow HOST`: hosts added to the blast radius. */
+  allowHosts?: readonly string[];
+  dryRun?: boolean;
+  /** Stops the run (a person, SIGINT): outcome `aborted`, rollbacks run. */
+  signal?: AbortSignal;
+}
+
+export interface RunResult {
+  runId: string;
+  experiment: string;
+  dryRun: boolean;
+  /** null for a dry run. */
+  outcome: Outcome | null;
+  reason: string;
+  expectationsMet: boolean;
+  /** `bulwark run`'s exit code: exitCodeFor(outcome), 0 for a dry run. */
+  exitCode: number;
+  /** Time to detect of the first matched detection. */
+  ttdMs: number | null;
+  detections: DetectionMatch[];
+  injections: InjectionRecord[];
+  plan: string[];
+  warnings: string[];
+  /** The journal as stored (secrets redacted). */
+  journal: Json;
+  regression?: { previous: string; previousRun: string; signalId: string; emitted: boolean };
+}
+
+export interface ActiveRun {
+  runId: string;
+  experiment: string;
+  startedAt: string;
+}
+
+export interface ExperimentRunner {
+  /** The lease owner name of this runner's runs. */
+  readonly owner: string;
+  run(req: RunRequest): Promise<RunResult>;
+  /** The global stop: abort every active run (their rollbacks run) and refuse new ones until resume(). */
+  stopAll(reason: string): string[];
+  resume(): void;
+  /** Why runs are stopped, while they are. */
+  readonly stopped: string | undefined;
+  active(): ActiveRun[];
+  /** Roll back runs abandoned by dead processes (recover.ts), as this runner. */
+  recover(): Promise<RecoveredRun[]>;
+}
+
+class RunAborted extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'RunAborted';
+  }
+}
+
+export function createExperimentRunner(deps: ExperimentDeps, opts: RunnerOptions = {}): ExperimentRunner {
+  const options: ResolvedRunnerOptions = {
+    ...opts,
+    leaseMs: opts.leaseMs ?? 15_000,
+    heartbeatMs: opts.heartbeatMs ?? 3_000,
+    activityTimeoutMs: opts.activityTimeoutMs ?? 300_000,
+    rollbackTimeoutMs: opts.rollbackTimeoutMs ?? 60_000,
+  };
+  if (options.heartbeatMs >= options.leaseMs) throw new Error('heartbeatMs must be shorter than leaseMs');
+  const owner = newLeaseOwner();
+  const limiter = new TargetLimiter({ perHost: opts.perTargetLimit });
+  const active = new Map<string, ActiveRun & { abort(reason: string): void }>();
+  let stopped: string | undefined;
+
+  const run = async (req: RunRequest): Promise<RunResult> => {
+    const runId = newRunId();
+    const prepared = prepareRun({
+      experiment: req.experiment,
+      runId,
+      env: req.env ?? {},
+      vars: req.vars ?? {},
+      allowHosts: req.allowHosts ?? [],
+      stateDir: deps.stateDir,
+      ...(opts.policy ? { policy: opts.policy } : {}),
+    });
+    if (req.dryRun || prepared.experiment.safety?.dryRun) return recordDryRun(deps, req, runId, prepared);
+    if (stopped !== undefined) throw conflict(`experiments are stopped (${stopped}); resume them before starting a run`);
+
+    const ctl = new AbortController();
+    let reason: string | undefined;
+    const abort = (why: string) => {
+      if (ctl.signal.aborted) return;
+      reason = why;
+      ctl.abort(new RunAborted(why));
+    };
+    const external = req.signal;
+    const onExternal = () => abort(reasonOf(external?.reason));
+    external?.addEventListener('abort', onExternal, { once: true });
+    if (external?.aborted) onExternal();
+    active.set(runId, { runId, experiment: prepared.experiment.title, startedAt: deps.clock.now().toISOString(), abort });
+    try {
+      return await executeRun({
+        deps,
+        options,
+        req,
+        prepared,
+        runId,
+        owner,
+        abort,
+        signal: ctl.signal,
+        abortReason: () => reason,
+        acquire: (keys, signal) => limiter.acquire(keys, signal),
+        targetsBusy: (keys) => limiter.busy(keys),
+      });
+    } finally {
+      external?.removeEventListener('abort', onExternal);
+      active.delete(runId);
+    }
+  };
+
+  return {
+    owner,
+    run,
+    stopAll(why) {
+      stopped = why;
+      const ids = [...active.keys()];
+      for (const r of active.values()) r.abort(`stopped: ${why}`);
+      return ids;
+    },
+    resume() {
+      stopped = undefined;
+    },
+    get stopped() {
+      return stopped;
+    },
+    active: () => [...active.values()].map(({ runId, experiment, startedAt }) => ({ runId, experiment, startedAt })),
+    recover: () =>
+      recoverAbandonedRuns(deps, {
+        owner,
+        leaseMs: options.leaseMs,
+        rollbackTimeoutMs: options.rollbackTimeoutMs,
+        ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      }),
+  };
+}
+
+/** Run one experiment with a runner of its own (tests, one-off callers). */
+export function runExperiment(deps: ExperimentDeps, req: RunRequest, opts: RunnerOptions = {}): Promise<RunResult> {
+  return createExperimentRunner(deps, opts).run(req);
+}
+
+function reasonOf(v: unknown): string {
+  if (v instanceof Error) return v.name === 'AbortError' || v.name === 'TimeoutError' ? `stopped (${v.message})` : v.message;
+  if (typeof v === 'string' && v !== '') return v;
+  return 'stopped from outside';
+}
+
+async function recordDryRun(
+  deps: ExperimentDeps,
+  req: RunRequest,
+  runId: string,
+  prepared: ReturnType<typeof prepareRun>,
+): Promise<RunResult> {
+  const exp = prepared.experiment;
+  const now = deps.clock.now();
+  const journal = new RunJournal(exp.document, now.getTime(), {
+    runId,
+    actor: req.actor,
+    dryRun: true,
+    techniques: exp.techniques,
+    blastRadius: prepared.radius,
+    plan: prepared.plan,
+    ...(prepared.warnings.length ? { warnings: prepared.warnings } : {}),
+  });
+  const reason = 'dry run: nothing was sent';
+  journal.end = now.toISOString();
+  journal.status = 'completed';
+  Object.assign(journal.bulwark, { outcome: null, reason });
+  const json = journal.toJson(prepared.secrets);
+  await deps.store.transaction(async (tx) => {
+    // No rollbacks stored: nothing ran, and they may hold secrets.
+    await tx.runs.insert({
+      id: runId,
+      experiment: exp.title,
+      state: 'done',
+      outcome: null,
+      reason,
+      startedAt: now.toISOString(),
+      endedAt: now.toISOString(),
+      leaseOwner: null,
+      leaseUntil: null,
+      rollbacks: [],
+      journal: json,
+      ttdMs: null,
+      dryRun: true,
+    });
+    await tx.ledger.append(
+      [{ actor: req.actor, kind: 'run.dry-run', subject: `run:${runId}`, data: { run: runId, experiment: exp.title } }],
+      now.toISOString(),
+    );
+  });
+  return {
+    runId,
+    experiment: exp.title,
+    dryRun: true,
+    outcome: null,
+    reason,
+    expectationsMet: true,
+    exitCode: 0,
+    ttdMs: null,
+    detections: [],
+    injections: [],
+    plan: prepared.plan,
+    warnings: prepared.warnings,
+    journal: json,
+  };
+}

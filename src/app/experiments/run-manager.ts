@@ -1,0 +1,215 @@
+/**
+ * Runs of applied experiments on a server: started in the background of this process through
+ * one runner (run-experiment.ts, which owns the per-target concurrency limit and the lease), each
+ * with its own AbortController so that a person can stop one run or every run, and closed on
+ * shutdown by aborting what runs and waiting for the rollbacks. A run is recorded under the
+ * experiment's name (its title is replaced by the name for the runner), so the history of an
+ * experiment follows its name across versions whose titles differ.
+ *
+ * The server's own environment is never handed to experiment files: `{type: env}` values come
+ * from the run's `vars` or their defaults, so that an applied file cannot read the server's
+ * secrets into the requests it sends.
+ */
+import { conflict, notFound } from '../../core/errors.ts';
+import { resolveConfiguration } from '../../core/experiments/configuration.ts';
+import type { RunRecord } from '../../store/store.ts';
+import { checkPrivileged, getExperiment, parseApplied } from './apply-experiment.ts';
+import type { RecoveredRun } from './recover.ts';
+import {
+  createExperimentRunner,
+  type ActiveRun,
+  type ExperimentDeps,
+  type ExperimentRunner,
+  type RunnerOptions,
+  type RunResult,
+} from './run-experiment.ts';
+import { EMPTY_SERVER_POLICY, type ServerPolicy } from './server-policy.ts';
+
+export interface RunManagerLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export interface RunManagerOptions extends Omit<RunnerOptions, 'policy'> {
+  /** The server's allow-lists for process and file providers (empty: refused). */
+  policy?: ServerPolicy;
+  log?: RunManagerLog;
+}
+
+export interface StartRun {
+  /** The applied experiment's name. */
+  name: string;
+  /** As the ledger writes it: `token:ID`, `scheduler`, `demo`. */
+  actor: string;
+  dryRun?: boolean;
+  vars?: Record<string, string>;
+  /** Whether the starter holds `experiments:privileged` (the scheduler does: it was checked when applied). */
+  mayPrivileged: boolean;
+}
+
+export interface RunManager {
+  readonly runner: ExperimentRunner;
+  /**
+   * Start a run and resolve once it is recorded (pending or running; a dry run is done), while it
+   * carries on in the background. Throws `invalid` when the runner refuses it before anything is
+   * sent, `forbidden` for privileged activities, `conflict` while shutting down.
+   */
+  start(req: StartRun): Promise<RunRecord>;
+  /** Abort one run of this process (its rollbacks run); `conflict` when it is done or runs elsewhere. */
+  stop(runId: string, reason: string): Promise<RunRecord>;
+  /** Abort every run of this process (their rollbacks run); how many were running. */
+  stopAll(reason: string): number;
+  /** Runs going on in this process. */
+  active(): ActiveRun[];
+  /** Roll back runs abandoned by processes that died (at server start). */
+  recover(): Promise<RecoveredRun[]>;
+  /** Resolves when every run started here has finished (rollbacks included). */
+  idle(): Promise<void>;
+  /** Start no more, abort what runs and wait for the rollbacks. */
+  close(reason?: string): Promise<void>;
+}
+
+export function createRunManager(deps: ExperimentDeps, opts: RunManagerOptions = {}): RunManager {
+  const policy = opts.policy ?? EMPTY_SERVER_POLICY;
+  const log = opts.log;
+  const firstProgress = new Map<string, () => void>();
+  const runner = createExperimentRunner(deps, {
+    ...opts,
+    policy: { executables: policy.allowExecutables, paths: policy.allowPaths },
+    onProgress: (p) => {
+      const wake = firstProgress.get(p.runId);
+      if (wake) {
+        firstProgress.delete(p.runId);
+        wake();
+      }
+      opts.onProgress?.(p);
+    },
+  });
+  const controllers = new Map<string, AbortController>();
+  const running = new Set<Promise<unknown>>();
+  let closing: string | undefined;
+
+  const summaryOf = (a: ActiveRun, dryRun: boolean): RunRecord => ({
+    id: a.runId,
+    experiment: a.experiment,
+    state: 'pending',
+    outcome: null,
+    reason: null,
+    startedAt: a.startedAt,
+    endedAt: null,
+    leaseOwner: runner.owner,
+    leaseUntil: null,
+    rollbacks: [],
+    journal: {},
+    ttdMs: null,
+    dryRun,
+  });
+
+  const start = async (req: StartRun): Promise<RunRecord> => {
+    if (closing !== undefined) throw conflict(`no new runs: ${closing}`);
+    const record = await getExperiment(deps, req.name);
+    const parsed = parseApplied(record);
+    const vars = req.vars ?? {};
+    // The allow-lists are checked on the file as this run resolves it, so the refusal names the
+    // config key; a file that does not resolve is left to the runner, whose message says why.
+    const resolved = resolveConfiguration(parsed, {}, vars);
+    checkPrivileged(resolved.ok ? resolved.value.experiment : parsed, { mayPrivileged: req.mayPrivileged, policy }, 'run');
+    const experiment = { ...parsed, title: record.name };
+    const ctl = new AbortController();
+    const before = new Set(runner.active().map((a) => a.runId));
+    const done: Promise<RunResult> = runner.run({
+      experiment,
+      actor: req.actor,
+      env: {},
+      vars,
+      dryRun: req.dryRun ?? false,
+      signal: ctl.signal,
+    });
+    // The runner registers a run as active before its first await, so it is found right here;
+    // a dry run (or a refusal) never becomes active and settles at once.
+    const mine = runner.active().find((a) => !before.has(a.runId));
+    if (!mine) {
+      const result = await done;
+      const row = await deps.store.runs.get(result.runId);
+      if (!row) throw new Error(`run ${result.runId} ended without a record`);
+      return row;
+    }
+    const runId = mine.runId;
+    controllers.set(runId, ctl);
+    const recorded = new Promise<void>((resolve) => firstProgress.set(runId, resolve));
+    const tracked = done.then(
+      (r) =>
+        log?.info(
+          { run: r.runId, experiment: record.name, outcome: r.outcome, ttdMs: r.ttdMs },
+          `run ${r.runId} of ${record.name}: ${r.outcome ?? 'dry run'}`,
+        ),
+      (e: unknown) =>
+        log?.warn(
+          { run: runId, experiment: record.name, err: e instanceof Error ? e.message : String(e) },
+          `run ${runId} of ${record.name} failed`,
+        ),
+    );
+    running.add(tracked);
+    void tracked.finally(() => {
+      running.delete(tracked);
+      controllers.delete(runId);
+      firstProgress.delete(runId);
+    });
+    // The first progress report comes after the run's row is written; a run that fails before
+    // that settles `done` instead.
+    await Promise.race([
+      recorded,
+      done.then(
+        () => undefined,
+        () => undefined,
+      ),
+    ]);
+    const row = await deps.store.runs.get(runId);
+    if (row) return row;
+    await done; // it failed before it was recorded: its error is the answer
+    return summaryOf(mine, false);
+  };
+
+  return {
+    runner,
+    start,
+    async stop(runId, reason) {
+      const ctl = controllers.get(runId);
+      if (ctl) {
+        ctl.abort(reason);
+        return (
+          (await deps.store.runs.get(runId)) ??
+          summaryOf(
+            runner.active().find((a) => a.runId === runId)!,
+            false,
+          )
+        );
+      }
+      const row = await deps.store.runs.get(runId);
+      if (!row) throw notFound(`no run ${runId}; list them with GET /v1/runs`);
+      if (row.state === 'done')
+        throw conflict(`run ${runId} is already done (${row.outcome ?? 'dry run'}); nothing to stop`, { run: runId });
+      throw conflict(
+        `run ${runId} is not running in this process (it is held by ${row.leaseOwner ?? 'nobody'}); stop it through the server that runs it`,
+        { run: runId, owner: row.leaseOwner },
+      );
+    },
+    stopAll(reason) {
+      // The runner's stop switch aborts every active run at once; it is released right away so
+      // that the next scheduled or requested run may start again.
+      const ids = runner.stopAll(reason);
+      runner.resume();
+      return ids.length;
+    },
+    active: () => runner.active(),
+    recover: () => runner.recover(),
+    async idle() {
+      while (running.size > 0) await Promise.allSettled([...running]);
+    },
+    async close(reason = 'the server is shutting down') {
+      closing ??= reason;
+      runner.stopAll(reason);
+      while (running.size > 0) await Promise.allSettled([...running]);
+    },
+  };
+}

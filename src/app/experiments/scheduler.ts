@@ -1,0 +1,143 @@
+/**
+ * Continuous verification: applied experiments with a `schedule` run on their cron (UTC) plus a
+ * jitter. Every replica runs a scheduler; before starting a slot each claims it with a unique
+ * (experiment, scheduledAt) row (ExperimentRepo.claimSlot, ON CONFLICT DO NOTHING), so a slot
+ * runs once however many replicas share the database — the one whose jitter fell first wins.
+ *
+ * Slots missed while no scheduler ran are not caught up: after a pause the next slot is the next
+ * one from now. A slot whose experiment still has a live run (its lease not expired) is skipped,
+ * so a run longer than its period does not pile up.
+ */
+import { parseCron, nextRun, type Cron } from '../../core/experiments/cron.ts';
+import type { ExperimentRecord, Store } from '../../store/store.ts';
+import type { Clock } from '../deps.ts';
+import type { RunManager, RunManagerLog } from './run-manager.ts';
+
+export interface SchedulerOptions {
+  store: Store;
+  clock: Clock;
+  runs: Pick<RunManager, 'start'>;
+  /** Who claims slots (a replica's lease owner name); written in the claim row. */
+  owner: string;
+  /** How often to look at the schedules (default 1 s). */
+  tickMs?: number;
+  /** The jitter's random source, values in [0, 1) (default Math.random). */
+  random?: () => number;
+  /** Which scheduled experiments this scheduler runs (default: all). */
+  include?: (e: ExperimentRecord) => boolean;
+  log?: RunManagerLog;
+}
+
+export interface Scheduler {
+  /** Look at every schedule now: claim and start the slots that are due. */
+  tick(): Promise<void>;
+  /** Stop ticking; resolves when a tick in progress is over (runs it started go on). */
+  stop(): Promise<void>;
+}
+
+interface Plan {
+  /** The file version the plan was computed for: a re-apply recomputes it. */
+  sha: string;
+  cron: Cron;
+  jitterMs: number;
+  scheduledAt: number;
+  runAt: number;
+}
+
+/** Start a scheduler that ticks every `tickMs` until stopped. */
+export function startScheduler(opts: SchedulerOptions): Scheduler {
+  const s = createScheduler(opts);
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  let current: Promise<void> = Promise.resolve();
+  const loop = () => {
+    if (stopped) return;
+    current = s
+      .tick()
+      .catch((err: unknown) => opts.log?.warn({ err: err instanceof Error ? err.message : String(err) }, 'scheduler: tick failed'))
+      .finally(() => {
+        if (!stopped) timer = setTimeout(loop, opts.tickMs ?? 1000);
+      });
+  };
+  loop();
+  return {
+    tick: () => s.tick(),
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await current;
+    },
+  };
+}
+
+/** A scheduler driven by the caller's ticks (tests drive it with a clock of their own). */
+export function createScheduler(opts: SchedulerOptions): Pick<Scheduler, 'tick'> {
+  const random = opts.random ?? Math.random;
+  const plans = new Map<string, Plan>();
+  let ticking: Promise<void> | undefined;
+
+  const plan = (e: ExperimentRecord, afterMs: number, prior?: Plan): Plan | undefined => {
+    if (!e.schedule) return undefined;
+    let cron: Cron;
+    try {
+      cron = prior && prior.sha === e.fileSha256 ? prior.cron : parseCron(e.schedule.cron);
+    } catch (err) {
+      opts.log?.warn({ experiment: e.name, err: (err as Error).message }, `experiment ${e.name}: its schedule does not parse`);
+      return undefined;
+    }
+    const next = nextRun(cron, afterMs, e.schedule.jitterMs, random);
+    return next ? { sha: e.fileSha256, cron, jitterMs: e.schedule.jitterMs, ...next } : undefined;
+  };
+
+  const due = async (e: ExperimentRecord, p: Plan): Promise<void> => {
+    const slot = new Date(p.scheduledAt).toISOString();
+    const now = opts.clock.now();
+    if (!(await opts.store.experiments.claimSlot(e.name, slot, opts.owner, now.toISOString()))) return;
+    const [last] = (await opts.store.runs.list({ experiment: e.name, limit: 1 })).runs;
+    if (last && last.state !== 'done' && last.leaseUntil !== null && last.leaseUntil > now.toISOString()) {
+      opts.log?.info({ experiment: e.name, slot, run: last.id }, `experiment ${e.name}: slot ${slot} skipped, run ${last.id} still going`);
+      return;
+    }
+    try {
+      const run = await opts.runs.start({ name: e.name, actor: 'scheduler', mayPrivileged: true });
+      opts.log?.info({ experiment: e.name, slot, run: run.id }, `experiment ${e.name}: scheduled run ${run.id} started`);
+    } catch (err) {
+      opts.log?.warn({ experiment: e.name, slot, err: (err as Error).message }, `experiment ${e.name}: scheduled run refused`);
+    }
+  };
+
+  const tickOnce = async (): Promise<void> => {
+    const nowMs = opts.clock.now().getTime();
+    const scheduled = (await opts.store.experiments.scheduled()).filter((e) => opts.include?.(e) ?? true);
+    const names = new Set(scheduled.map((e) => e.name));
+    for (const name of plans.keys()) if (!names.has(name)) plans.delete(name);
+    for (const e of scheduled) {
+      let p = plans.get(e.name);
+      if (!p || p.sha !== e.fileSha256) {
+        // New, or applied again: plan from now (a changed cron must not fire for a past minute).
+        p = plan(e, nowMs, p);
+        if (p) plans.set(e.name, p);
+        else plans.delete(e.name);
+        continue;
+      }
+      if (nowMs < p.runAt) continue;
+      try {
+        await due(e, p);
+      } catch (err) {
+        opts.log?.warn({ experiment: e.name, err: (err as Error).message }, `experiment ${e.name}: could not claim its slot`);
+      }
+      // The next slot after this one, or after now if the process lagged past several.
+      const next = plan(e, Math.max(p.scheduledAt, nowMs - 1), p);
+      if (next) plans.set(e.name, next);
+      else plans.delete(e.name);
+    }
+  };
+
+  return {
+    tick() {
+      // One tick at a time: a slow database must not start a slot twice in this process.
+      ticking ??= tickOnce().finally(() => (ticking = undefined));
+      return ticking;
+    },
+  };
+}

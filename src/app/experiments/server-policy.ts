@@ -1,0 +1,93 @@
+/**
+ * What the server allows an applied experiment to do on its own host. `process` and `file`
+ * providers act on the machine Bulwark runs on, so on a server they need the permission
+ * `experiments:privileged` (to apply and to run) and may only start executables and change
+ * paths listed in the server's config (`experiments.allowExecutables`, `experiments.allowPaths`,
+ * empty by default). The runner enforces the same lists again (prepare-run.ts); this check comes
+ * first so that the refusal names the config key to extend, and it runs at apply time too, where
+ * nothing may run.
+ */
+import path from 'node:path';
+import type { Activity, Experiment, Step } from '../../core/experiments/types.ts';
+import { hasTemplate } from '../../core/experiments/tolerance.ts';
+
+export interface ServerPolicy {
+  /** Exact paths of the executables a process provider may start (`/bin/sh` for shell lines). */
+  allowExecutables: readonly string[];
+  /** Path prefixes a file provider may change (its path and its backup). */
+  allowPaths: readonly string[];
+}
+
+export const EMPTY_SERVER_POLICY: ServerPolicy = Object.freeze({ allowExecutables: [], allowPaths: [] });
+
+export interface PrivilegedUse {
+  /** Where in the file, e.g. `method[1]`. */
+  where: string;
+  activity: string;
+  provider: 'process' | 'file';
+}
+
+const activityOf = (s: Step): Activity => ('ref' in s ? s.activity : s);
+
+/** Every activity of the file, with where it sits, probe tolerances and abort probes included. */
+function* activities(exp: Experiment): Generator<{ where: string; activity: Activity }> {
+  const seen = new Set<Activity>();
+  function* visit(a: Activity, where: string): Generator<{ where: string; activity: Activity }> {
+    if (seen.has(a)) return;
+    seen.add(a);
+    yield { where, activity: a };
+    if (a.tolerance?.kind === 'probe') yield* visit(a.tolerance.probe, `${where}.tolerance`);
+  }
+  const hyp = exp.steadyStateHypothesis;
+  for (const [i, a] of (hyp?.probes ?? []).entries()) yield* visit(a, `steady-state-hypothesis.probes[${i}]`);
+  for (const [i, s] of exp.method.entries()) yield* visit(activityOf(s), `method[${i}]`);
+  for (const [i, s] of exp.rollbacks.entries()) yield* visit(activityOf(s), `rollbacks[${i}]`);
+  for (const [i, a] of (exp.safety?.abort ?? []).entries()) yield* visit(a.probe, `safety.abort[${i}]`);
+  const blocked = exp.expect?.blocked?.tolerance;
+  if (blocked?.kind === 'probe') yield* visit(blocked.probe, 'expect.blocked');
+}
+
+/** The activities that act on the server's own host (process and file providers). */
+export function privilegedUses(exp: Experiment): PrivilegedUse[] {
+  const out: PrivilegedUse[] = [];
+  for (const { where, activity } of activities(exp)) {
+    const t = activity.provider.type;
+    if (t === 'process' || t === 'file') out.push({ where, activity: activity.name, provider: t });
+  }
+  return out;
+}
+
+const under = (file: string, prefixes: readonly string[]) =>
+  prefixes.some((p) => file === path.resolve(p) || file.startsWith(path.resolve(p) + path.sep));
+
+/**
+ * Why the server refuses the experiment's process and file activities, one message per refusal,
+ * each naming the config key to extend. Values still holding `${…}` (resolved only when a run
+ * starts) are skipped here; the runner checks them once resolved.
+ */
+export function serverPolicyViolations(exp: Experiment, policy: ServerPolicy): string[] {
+  const out: string[] = [];
+  const listed = (l: readonly string[]) => (l.length ? l.join(', ') : 'empty');
+  for (const { where, activity } of activities(exp)) {
+    const p = activity.provider;
+    if (p.type === 'process') {
+      const exe = p.arguments.kind === 'shell' ? '/bin/sh' : p.path;
+      if (hasTemplate(exe) || policy.allowExecutables.includes(exe)) continue;
+      out.push(
+        `${where} '${activity.name}' runs ${exe}, which is not on this server's allow-list experiments.allowExecutables (${listed(policy.allowExecutables)}); ` +
+          `add it to experiments.allowExecutables in the server's config and restart, or run the file with the standalone CLI (bulwark run)`,
+      );
+    } else if (p.type === 'file') {
+      for (const f of [p.path, p.backup]) {
+        if (f === undefined || hasTemplate(f)) continue;
+        const abs = path.resolve(f);
+        if (under(abs, policy.allowPaths)) continue;
+        out.push(
+          `${where} '${activity.name}' changes ${abs}, which is not under this server's allow-list experiments.allowPaths (${listed(policy.allowPaths)}); ` +
+            `add a directory holding it to experiments.allowPaths in the server's config and restart, or run the file with the standalone CLI (bulwark run)`,
+        );
+      }
+    }
+  }
+  return out;
+}

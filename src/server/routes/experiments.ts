@@ -1,0 +1,190 @@
+/**
+ * Experiments over HTTP: apply a file (which never runs anything), list them with their last
+ * outcome and history, start a run in the background, and the global stop switch. Process and
+ * file providers need `experiments:privileged` to apply and to run, and the server's allow-lists.
+ */
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { can, type Principal } from '../../core/access/permissions.ts';
+import { formatDuration } from '../../core/experiments/duration.ts';
+import { MAX_FILE_LENGTH } from '../../core/experiments/experiment-file.ts';
+import type { AppDeps } from '../../app/deps.ts';
+import { applyExperiment, EXPERIMENT_NAME, fileWithoutSecrets, getExperiment } from '../../app/experiments/apply-experiment.ts';
+import type { RunManager } from '../../app/experiments/run-manager.ts';
+import type { ServerPolicy } from '../../app/experiments/server-policy.ts';
+import type { ExperimentRecord, RunRecord } from '../../store/store.ts';
+import type { RouteRegistry } from '../route.ts';
+
+export interface ExperimentRouteOptions {
+  runs: RunManager;
+  policy: ServerPolicy;
+}
+
+const HISTORY = 20;
+
+export const experimentName = z
+  .string()
+  .regex(EXPERIMENT_NAME, 'an experiment name is 1–64 characters of a-z, 0-9 and "-"')
+  .describe('the experiment name');
+
+export const RunSummary = z.object({
+  id: z.string(),
+  experiment: z.string().describe('the experiment name'),
+  state: z.enum(['pending', 'running', 'rolling-back', 'done']),
+  outcome: z.string().nullable().describe('one of the eight outcomes once done; null while running and for a dry run'),
+  reason: z.string().nullable(),
+  startedAt: z.string(),
+  endedAt: z.string().nullable(),
+  ttdMs: z.number().nullable().describe("time to detect: Bulwark's receipt of the first matching signal minus the injection"),
+  dryRun: z.boolean(),
+});
+
+export const viewRun = (r: RunRecord): z.output<typeof RunSummary> => ({
+  id: r.id,
+  experiment: r.experiment,
+  state: r.state,
+  outcome: r.outcome,
+  reason: r.reason,
+  startedAt: r.startedAt,
+  endedAt: r.endedAt,
+  ttdMs: r.ttdMs,
+  dryRun: r.dryRun,
+});
+
+const Schedule = z.object({ cron: z.string(), jitter: z.string().describe('a duration, e.g. 5s') }).nullable();
+
+const ExperimentView = z.object({
+  name: z.string(),
+  title: z.string(),
+  description: z.string(),
+  techniques: z.array(z.string()),
+  schedule: Schedule,
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+
+const ExperimentItem = z.object({
+  name: z.string(),
+  title: z.string(),
+  description: z.string(),
+  techniques: z.array(z.string()),
+  schedule: Schedule,
+  lastRun: RunSummary.nullable(),
+  history: z.array(RunSummary).describe(`newest first, at most ${HISTORY}`),
+});
+
+const base = (e: ExperimentRecord) => ({
+  name: e.name,
+  title: e.title,
+  description: e.description,
+  techniques: e.techniques,
+  schedule: e.schedule ? { cron: e.schedule.cron, jitter: formatDuration(e.schedule.jitterMs) } : null,
+});
+
+async function item(deps: AppDeps, e: ExperimentRecord): Promise<z.output<typeof ExperimentItem>> {
+  const history = (await deps.store.runs.list({ experiment: e.name, limit: HISTORY })).runs.map(viewRun);
+  return { ...base(e), lastRun: history[0] ?? null, history };
+}
+
+const actorOf = (p: Principal) => `token:${p.tokenId}`;
+const varName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/, 'a variable name is a letter or "_", then letters, digits, "_", "." or "-"');
+
+export function experimentRoutes(app: FastifyInstance, r: RouteRegistry, deps: AppDeps, opts: ExperimentRouteOptions): void {
+  r.add(app, {
+    method: 'POST',
+    url: '/v1/experiments',
+    tag: 'experiments',
+    summary: 'Apply an experiment file (YAML or JSON): a new experiment (201) or the next version of one (200). Nothing runs.',
+    auth: { permission: 'experiments:write' },
+    body: z.strictObject({
+      file: z.string().min(1).max(MAX_FILE_LENGTH).describe('the experiment file, YAML or JSON text'),
+      name: experimentName.optional().describe('the name to apply it under; a slug of the title by default'),
+    }),
+    status: 201,
+    response: ExperimentView,
+    errors: [403],
+    handler: async ({ body, principal, reply }) => {
+      const r = await applyExperiment(
+        deps,
+        actorOf(principal),
+        { file: body.file, ...(body.name !== undefined ? { name: body.name } : {}) },
+        { mayPrivileged: can(principal, 'experiments:privileged'), policy: opts.policy },
+      );
+      const view = { ...base(r.experiment), createdAt: r.experiment.createdAt, updatedAt: r.experiment.updatedAt };
+      // A new version of a known name is 200, not 201.
+      return r.created ? view : reply.code(200).send(view);
+    },
+  });
+
+  r.add(app, {
+    method: 'GET',
+    url: '/v1/experiments',
+    tag: 'experiments',
+    summary: 'Every applied experiment with its last run and its recent history',
+    auth: { permission: 'experiments:read' },
+    response: z.object({ experiments: z.array(ExperimentItem) }),
+    handler: async () => {
+      const all = await deps.store.experiments.list();
+      return { experiments: await Promise.all(all.map((e) => item(deps, e))) };
+    },
+  });
+
+  r.add(app, {
+    method: 'GET',
+    url: '/v1/experiments/:name',
+    tag: 'experiments',
+    summary: 'One applied experiment, with the file as applied (inline secret values replaced)',
+    auth: { permission: 'experiments:read' },
+    params: z.strictObject({ name: experimentName }),
+    response: ExperimentItem.extend({ file: z.string() }),
+    errors: [404],
+    handler: async ({ params }) => {
+      const e = await getExperiment(deps, params.name);
+      return { ...(await item(deps, e)), file: fileWithoutSecrets(e) };
+    },
+  });
+
+  r.add(app, {
+    method: 'POST',
+    url: '/v1/experiments/:name/runs',
+    tag: 'experiments',
+    summary: 'Start a run of an experiment; it proceeds in the background of this server',
+    auth: { permission: 'experiments:run' },
+    params: z.strictObject({ name: experimentName }),
+    body: z
+      .strictObject({
+        dryRun: z.boolean().default(false).describe('check and record the plan; send nothing'),
+        vars: z
+          .record(varName, z.string().max(4096))
+          .default({})
+          .refine((v) => Object.keys(v).length <= 50, 'at most 50 variables')
+          .describe('configuration overrides, as `bulwark run --var k=v`'),
+      })
+      .prefault({}),
+    status: 202,
+    response: z.object({ run: RunSummary }),
+    errors: [403, 404, 409],
+    handler: async ({ params, body, principal }) => {
+      const run = await opts.runs.start({
+        name: params.name,
+        actor: actorOf(principal),
+        dryRun: body.dryRun,
+        vars: body.vars,
+        mayPrivileged: can(principal, 'experiments:privileged'),
+      });
+      return { run: viewRun(run) };
+    },
+  });
+
+  r.add(app, {
+    method: 'POST',
+    url: '/v1/experiments/stop-all',
+    tag: 'experiments',
+    summary: 'The global stop switch: abort every run going on in this server; their rollbacks run',
+    auth: { permission: 'experiments:stop' },
+    response: z.object({ stopped: z.number().int().describe('runs that were aborted') }),
+    handler: async ({ principal }) => ({ stopped: opts.runs.stopAll(`stopped by ${actorOf(principal)} (stop all)`) }),
+  });
+}
