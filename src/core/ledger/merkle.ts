@@ -4,7 +4,7 @@
  * verifiers clients use. Pure: no I/O. Nodes are addressed as (level, index): the perfect
  * subtree covering leaves [index·2^level, (index+1)·2^level).
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash as oneShot } from 'node:crypto';
 
 export type Hash = Buffer;
 
@@ -31,12 +31,13 @@ export const EMPTY_ROOT: Hash = createHash('sha256').digest();
 
 /** Leaf hash: SHA-256(0x00 || input). */
 export function leafHash(input: Uint8Array): Hash {
-  return createHash('sha256').update(LEAF_PREFIX).update(input).digest();
+  // One-shot hashing over one buffer is about twice as fast as a Hash object with updates.
+  return oneShot('sha256', Buffer.concat([LEAF_PREFIX, input]), 'buffer');
 }
 
 /** Interior node hash: SHA-256(0x01 || left || right). */
 export function nodeHash(left: Uint8Array, right: Uint8Array): Hash {
-  return createHash('sha256').update(NODE_PREFIX).update(left).update(right).digest();
+  return oneShot('sha256', Buffer.concat([NODE_PREFIX, left, right], 65), 'buffer');
 }
 
 /** The largest power of two strictly smaller than n (n ≥ 2). */

@@ -61,7 +61,7 @@ export class KyselyLedger implements LedgerRepo {
       size,
       stored.map((e) => leafHash(leafInput(e))),
     );
-    for (const part of chunks(stored, CHUNK / 6)) {
+    for (const part of chunks(stored, Math.floor(CHUNK / 6))) {
       await this.db
         .insertInto('ledger_entries')
         .values(part.map((e) => ({ seq: e.seq, time: e.time, actor: e.actor, kind: e.kind, subject: e.subject, data: e.dataJson })))

@@ -16,6 +16,7 @@ import {
   type DatabaseConnection,
   type DialectAdapter,
   type Driver,
+  type SqliteDatabase,
   type SqliteDialectConfig,
 } from 'kysely';
 import { KyselyStore } from '../kysely/kysely-store.ts';
@@ -53,6 +54,28 @@ class ImmediateSqliteDialect extends SqliteDialect {
   }
 }
 
+/**
+ * kysely prepares every statement anew; preparing costs as much as running a small insert. A
+ * bounded cache of prepared statements per handle (safe: kysely runs one query at a time on it).
+ */
+function withStatementCache(handle: Database.Database, max = 256): SqliteDatabase {
+  const cache = new Map<string, Database.Statement>();
+  return {
+    close: () => handle.close(),
+    prepare: (sqlText: string) => {
+      let stmt = cache.get(sqlText);
+      if (stmt) {
+        cache.delete(sqlText);
+      } else {
+        stmt = handle.prepare(sqlText);
+        if (cache.size >= max) cache.delete(cache.keys().next().value!);
+      }
+      cache.set(sqlText, stmt);
+      return stmt as unknown as ReturnType<SqliteDatabase['prepare']>;
+    },
+  };
+}
+
 export async function openSqliteStore(file: string, opts: { mustExist?: boolean } = {}): Promise<KyselyStore> {
   if (opts.mustExist && file !== ':memory:' && !existsSync(file)) throw invalid(`no database at ${file}; check the --db path`);
   if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -62,7 +85,7 @@ export async function openSqliteStore(file: string, opts: { mustExist?: boolean 
   handle.pragma('journal_mode = WAL');
   handle.pragma('synchronous = FULL');
   handle.pragma('foreign_keys = ON');
-  const db = new Kysely<Schema>({ dialect: new ImmediateSqliteDialect({ database: handle }) });
+  const db = new Kysely<Schema>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(handle) }) });
   await migrateToLatest(db, 'sqlite');
   return new KyselyStore({
     db,
