@@ -14,6 +14,7 @@
  *
  *   tsx bench/signal-ingest.ts [--quick]
  */
+import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { sql } from 'kysely';
@@ -51,8 +52,10 @@ import { kyselyOverHandle } from './lib/sqlite-immediate.ts';
 
 const args = parseArgs();
 const PRODUCERS = 64;
-const SIGNALS_PER_PHASE = args.quick ? 4_000 : 20_000;
-const ROUNDS = args.quick ? 2 : 4;
+const SIGNALS_PER_PHASE = args.quick ? 4_000 : 10_000;
+// Many short rounds, interleaved, and medians: on a shared machine a burst of other work then
+// spoils a round or two, not the figure.
+const ROUNDS = args.quick ? 2 : 8;
 const HTTP_POSTS = args.quick ? 1_000 : 4_000;
 /** One sender at a time (the latency floor), then several at once (group commit at work). */
 const HTTP_CLIENTS = [1, 16];
@@ -265,6 +268,10 @@ runMain(async () => {
     lat.push(await latency(dir, clients));
   }
 
+  const loadEnd = os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
   printTable(
     'Signal ingestion on SQLite (WAL, synchronous=FULL)',
     ['figure', 'goal', 'measured', 'verdict'],
@@ -282,6 +289,15 @@ runMain(async () => {
         `${fmtRatio(tp.ratio)} (rounds: ${tp.perRound.map(fmtRatio).join(', ')})`,
         '',
       ],
+      [
+        'ingest signals/s per round',
+        '',
+        tp.phases
+          .filter((p) => p.impl === 'ingest')
+          .map((p) => Math.round(p.perSec).toLocaleString('en-US'))
+          .join(', '),
+        '',
+      ],
       ...lat.map((l) => [
         `HTTP POST → bus, ${l.clients} client(s): p50 / p99 (max), POSTs/s`,
         'p99 < 20 ms',
@@ -290,7 +306,9 @@ runMain(async () => {
       ]),
     ],
   );
+  console.log(`\nload average at start ${facts.loadavg}, at end ${loadEnd} (${facts.cores} cores: above that, other processes competed)`);
   writeJson('signal-ingest', {
+    loadEnd,
     quick: args.quick,
     facts,
     producers: PRODUCERS,

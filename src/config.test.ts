@@ -103,4 +103,21 @@ describe('signals configuration', () => {
     }
     await d.cleanup();
   });
+
+  it('allows no process or file provider on the server by default, and takes only absolute paths for the allow-lists', async () => {
+    expect(loadConfig({}, {}).experiments).toEqual({ allowExecutables: [], allowPaths: [], perTargetLimit: 8 });
+    const d = await tmpDir('bulwark-config-');
+    const file = path.join(d.path, 'bulwark.yaml');
+    writeFileSync(file, 'experiments:\n  allowExecutables: [/usr/bin/true]\n  allowPaths: [/srv/shop]\n  perTargetLimit: 2\n');
+    expect(loadConfig({ config: file }, {}).experiments).toEqual({
+      allowExecutables: ['/usr/bin/true'],
+      allowPaths: ['/srv/shop'],
+      perTargetLimit: 2,
+    });
+    writeFileSync(file, 'experiments:\n  allowExecutables: [true]\n');
+    expect(() => loadConfig({ config: file }, {})).toThrow(/experiments\.allowExecutables\.0/);
+    writeFileSync(file, 'experiments:\n  allowPaths: [srv/shop]\n');
+    expect(() => loadConfig({ config: file }, {})).toThrow(/experiments\.allowPaths\.0: must be an absolute path/);
+    await d.cleanup();
+  });
 });

@@ -129,6 +129,13 @@ export function createRunManager(deps: ExperimentDeps, opts: RunManagerOptions =
     // a dry run (or a refusal) never becomes active and settles at once.
     const mine = runner.active().find((a) => !before.has(a.runId));
     if (!mine) {
+      // Tracked all the same, so that close() waits for it whatever it turns out to be.
+      const settled = done.then(
+        () => undefined,
+        () => undefined,
+      );
+      running.add(settled);
+      void settled.finally(() => running.delete(settled));
       const result = await done;
       const row = await deps.store.runs.get(result.runId);
       if (!row) throw new Error(`run ${result.runId} ended without a record`);

@@ -271,6 +271,8 @@ describe('runs', () => {
     const times = done.timeline.map((e: { at: string }) => Date.parse(e.at));
     expect(times).toEqual([...times].sort((a, b) => a - b));
     expect(done.journal.bulwark.outcome).toBe('prevented');
+    const metrics = (await t.app.inject({ url: '/metrics', headers: bearer(t.adminToken) })).body;
+    expect(metrics).toMatch(/^bulwark_experiment_runs_total\{experiment="blocked",outcome="prevented"\} 1$/m);
   });
 
   it('lists experiments with their last run and history, and one experiment with its file, inline secrets replaced', async () => {

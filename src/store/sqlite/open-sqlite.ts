@@ -71,7 +71,7 @@ function withStatementCache(handle: Database.Database, max = 256): SqliteDatabas
         if (cache.size >= max) cache.delete(cache.keys().next().value!);
       }
       cache.set(sqlText, stmt);
-      return stmt as unknown as ReturnType<SqliteDatabase['prepare']>;
+      return stmt;
     },
   };
 }
