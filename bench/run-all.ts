@@ -79,6 +79,7 @@ runMain(async () => {
   runs['inclusion-proof'] = await run('inclusion-proof.ts', ['--keep-db', db]);
   runs['verify'] = await run('verify.ts', ['--db', db]);
   runs['signal-ingest'] = await run('signal-ingest.ts', []);
+  runs['concurrent-runs'] = await run('concurrent-runs.ts', []);
 
   // Goals, from the summaries each script wrote in this run (only scripts that exited 0).
   const append = readOut('ledger-append');
@@ -128,13 +129,14 @@ runMain(async () => {
       `${Math.round(tp.ingestPerSec).toLocaleString('en-US')}/s (${fmtRatio(tp.ratio)} of plain INSERT)`,
       mark(tp.ingestPerSec >= 5000),
     ]);
-    for (const l of signals.latency as { clients: number; ms: { median: number; p99: number } }[]) {
-      rows.push([
-        `signal HTTP POST → bus, ${l.clients} client(s): p50 (p99)`,
-        'p99 < 20 ms',
-        `${fmtMs(l.ms.median)} (${fmtMs(l.ms.p99)})`,
-        mark(l.ms.p99 < 20),
-      ]);
+    for (const l of signals.latency as { load: string; goal: boolean; ms: { median: number; p99: number } }[]) {
+      if (l.goal)
+        rows.push([
+          `signal HTTP POST → bus, ${l.load}: p50 (p99)`,
+          'p99 < 20 ms',
+          `${fmtMs(l.ms.median)} (${fmtMs(l.ms.p99)})`,
+          mark(l.ms.p99 < 20),
+        ]);
     }
   }
   printTable(
