@@ -168,7 +168,13 @@ export function experimentRemoteCommands(program: Command): void {
   remote(experiments.command('stop-all').description('the global stop switch: abort every run on the server; rollbacks run')).action(
     async (o: RemoteFlags) => {
       const r = await client(o)<{ stopped: number }>('POST', '/v1/experiments/stop-all', {});
-      print(o.json ? JSON.stringify(r) : `stopped ${r.stopped} run${r.stopped === 1 ? '' : 's'}; their rollbacks run`);
+      print(
+        o.json
+          ? JSON.stringify(r)
+          : r.stopped === 0
+            ? 'no experiment was running'
+            : `stopped ${r.stopped} run${r.stopped === 1 ? '' : 's'}; their rollbacks are running`,
+      );
     },
   );
 

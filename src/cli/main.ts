@@ -64,6 +64,12 @@ experimentRemoteCommands(program);
 experimentCommands(program);
 techniqueCommands(program);
 
+// A closed pipe (`bulwark runs show ID | head`) ends the command quietly, not with a stack trace.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
+
 try {
   await program.parseAsync(process.argv);
 } catch (e) {

@@ -200,7 +200,8 @@ export function runTimeline(
     push({
       at: str(j.end) ?? run.endedAt ?? start,
       kind: 'finished',
-      label: `${outcome}${run.reason ? `: ${run.reason}` : ''}`,
+      // Reasons often start with the outcome already ("aborted: stopped by …"): say it once.
+      label: !run.reason ? outcome : run.reason.startsWith(`${outcome}:`) ? run.reason : `${outcome}: ${run.reason}`,
       ok: run.outcome === null ? true : run.outcome === 'prevented' || run.outcome === 'detected',
       detail: {
         outcome: run.outcome,

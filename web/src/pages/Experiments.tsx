@@ -196,7 +196,7 @@ function ScheduleText({ schedule }: { schedule: Schedule | null }) {
   return (
     <span className="schedule">
       <code>{schedule.cron}</code>
-      {jitterText ? <span className="muted"> ± {jitterText}</span> : null}
+      {jitterText ? <span className="muted"> (+ up to {jitterText})</span> : null}
     </span>
   );
 }
