@@ -234,10 +234,7 @@ describe.skipIf(skip)('dashboard in Chromium', () => {
   it(
     'shows the parts that are not built yet',
     async () => {
-      await page
-        .getByRole('navigation', { name: 'Main' })
-        .getByRole('link', { name: /^SLOs/ })
-        .click();
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: /^SLOs/ }).click();
       expect(await page.getByTestId('not-built').innerText()).toContain('Not built yet');
       expect(new URL(page.url()).pathname).toBe('/slos');
       await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Ledger' }).click();

@@ -62,7 +62,11 @@ describe('Alertmanager webhook payload version 4', () => {
       runId: RUN,
       resolved: false,
     });
-    expect(firing!.body).toMatchObject({ receiver: 'bulwark', groupKey: '{}:{job="demo-shop"}', alert: { annotations: { summary: 'Login failures above 20/min on demo-shop' } } });
+    expect(firing!.body).toMatchObject({
+      receiver: 'bulwark',
+      groupKey: '{}:{job="demo-shop"}',
+      alert: { annotations: { summary: 'Login failures above 20/min on demo-shop' } },
+    });
     signals.forEach(expectValidSignal);
   });
 
@@ -105,7 +109,13 @@ describe('Alertmanager webhook payload version 4', () => {
     const q = payload();
     delete (p.alerts[0] as { fingerprint?: string }).fingerprint;
     delete (q.alerts[0] as { fingerprint?: string }).fingerprint;
-    q.alerts[0]!.labels = { bulwark_run: RUN, severity: 'warning', job: 'demo-shop', instance: '127.0.0.1:8081', alertname: 'LoginFailuresBurst' };
+    q.alerts[0]!.labels = {
+      bulwark_run: RUN,
+      severity: 'warning',
+      job: 'demo-shop',
+      instance: '127.0.0.1:8081',
+      alertname: 'LoginFailuresBurst',
+    };
     expect(parse(p).signals[0]!.fingerprint).toBe(parse(q).signals[0]!.fingerprint);
   });
 
@@ -114,7 +124,7 @@ describe('Alertmanager webhook payload version 4', () => {
       const p = payload();
       const labels: Record<string, string> = { alertname: 'X' };
       if (severity !== undefined) labels.severity = severity;
-      p.alerts[0]!.labels = labels as typeof p.alerts[0]['labels'];
+      p.alerts[0]!.labels = labels as (typeof p.alerts)[0]['labels'];
       return parse(p).signals[0]!.severity;
     };
     expect(sev('critical')).toBe('critical');

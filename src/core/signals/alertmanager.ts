@@ -104,7 +104,8 @@ export function parseAlertmanager(payload: unknown, ctx: IngestContext): Alertma
       dedup: {
         kind: 'alertmanager',
         // Alertmanager has sent fingerprints since 0.19; before that, the label set is the identity.
-        fingerprint: alert.fingerprint ?? sha256Hex(JSON.stringify(Object.entries(alert.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))),
+        fingerprint:
+          alert.fingerprint ?? sha256Hex(JSON.stringify(Object.entries(alert.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))),
         startsAt: alert.startsAt,
         status: alert.status,
       },

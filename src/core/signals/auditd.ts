@@ -80,7 +80,10 @@ function auditPairs(text: string, type: string, out: [string, string][], depth: 
       continue;
     }
     if (!quoted && (HEX_FIELDS.has(key) || (type === 'EXECVE' && /^a\d+$/.test(key))) && /^(?:[0-9A-F]{2})+$/.test(value)) {
-      value = Buffer.from(value, 'hex').toString('utf8').replace(/[\0\x01]/g, ' ').trimEnd();
+      value = Buffer.from(value, 'hex')
+        .toString('utf8')
+        .replace(/[\0\x01]/g, ' ')
+        .trimEnd();
     }
     out.push([key, value]);
   }

@@ -66,7 +66,13 @@ describe('CloudEvents 1.0 over HTTP', () => {
       time: '2026-03-01T10:00:03.123Z',
       receivedAt,
       severity: 'medium', // Falco's data.priority "Warning"
-      labels: { type: 'falco.rule.output.v1', source: 'falco.org', subject: 'Read sensitive file untrusted', specversion: '1.0', falcohostname: 'shop-1' },
+      labels: {
+        type: 'falco.rule.output.v1',
+        source: 'falco.org',
+        subject: 'Read sensitive file untrusted',
+        specversion: '1.0',
+        falcohostname: 'shop-1',
+      },
       runId: RUN,
       resolved: false,
     });
@@ -92,7 +98,14 @@ describe('CloudEvents 1.0 over HTTP', () => {
     expect(s).toMatchObject({
       time: '2026-03-01T10:00:02.000Z',
       severity: 'high',
-      labels: { type: 'com.example.waf.blocked', source: '/waf/edge-1', subject: 'rule 942100', id: '1234-1234-1234', datacontenttype: 'application/json; charset=utf-8', bulwarkrun: RUN },
+      labels: {
+        type: 'com.example.waf.blocked',
+        source: '/waf/edge-1',
+        subject: 'rule 942100',
+        id: '1234-1234-1234',
+        datacontenttype: 'application/json; charset=utf-8',
+        bulwarkrun: RUN,
+      },
       runId: RUN,
     });
     expect(s.body).toEqual({ rule: '942100', status: 403, uri: "/search?id=1' OR '1'='1" });
@@ -145,7 +158,9 @@ describe('CloudEvents 1.0 over HTTP', () => {
       const r = decodeCloudEvent(m);
       return r.ok ? 'accepted' : r.reason;
     };
-    expect(reason({ headers: { 'content-type': 'application/json' }, body: '{}' })).toMatch(/^not a CloudEvent: Content-Type is "application\/json"/);
+    expect(reason({ headers: { 'content-type': 'application/json' }, body: '{}' })).toMatch(
+      /^not a CloudEvent: Content-Type is "application\/json"/,
+    );
     expect(reason(structured([structuredEvent()], 'application/cloudevents-batch+json'))).toMatch(/batched/);
     expect(reason(structured([structuredEvent()]))).toMatch(/batched/);
     expect(reason({ headers: { 'content-type': 'application/cloudevents+json' }, body: '{"specversion":' })).toMatch(/not JSON/);
@@ -186,10 +201,18 @@ describe('CloudEvents 1.0 over HTTP', () => {
     const headerSets = fc.oneof(
       fc.constant({ 'content-type': 'application/cloudevents+json' }),
       fc.constant(binary().headers),
-      fc.dictionary(fc.oneof(fc.string(), fc.constantFrom('ce-id', 'ce-source', 'ce-type', 'ce-specversion', 'content-type', 'ce-time', 'CE-ID')), fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.array(fc.string()))),
+      fc.dictionary(
+        fc.oneof(fc.string(), fc.constantFrom('ce-id', 'ce-source', 'ce-type', 'ce-specversion', 'content-type', 'ce-time', 'CE-ID')),
+        fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.array(fc.string())),
+      ),
       jsonMutation(binary().headers).filter((h): h is Record<string, unknown> => h !== null && typeof h === 'object' && !Array.isArray(h)),
     );
-    const bodies = fc.oneof(anyText, fc.uint8Array(), jsonMutation(structuredEvent()).map((v) => JSON.stringify(v) ?? ''), textMutation(JSON.stringify(structuredEvent())));
+    const bodies = fc.oneof(
+      anyText,
+      fc.uint8Array(),
+      jsonMutation(structuredEvent()).map((v) => JSON.stringify(v) ?? ''),
+      textMutation(JSON.stringify(structuredEvent())),
+    );
     fc.assert(
       fc.property(headerSets, bodies, (headers, body) => {
         const r = parseCloudEvent({ headers, body }, { receivedAt });

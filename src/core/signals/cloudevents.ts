@@ -67,10 +67,13 @@ export function decodeCloudEvent(message: HttpMessage): CloudEventResult {
   if (!headers.ok) return headers;
   const contentType = headers.value.get('content-type');
   const media = contentType === undefined ? undefined : mediaType(contentType);
-  if (media === BATCH_MEDIA_TYPE) return reject('batched CloudEvents are not accepted; send one event per request (structured or binary mode)');
+  if (media === BATCH_MEDIA_TYPE)
+    return reject('batched CloudEvents are not accepted; send one event per request (structured or binary mode)');
   if (media === STRUCTURED_MEDIA_TYPE) return decodeStructured(message.body);
   if (headers.value.has('ce-specversion')) return decodeBinary(headers.value, contentType, message.body);
-  return reject(`not a CloudEvent: Content-Type is ${contentType === undefined ? 'absent' : JSON.stringify(contentType)}, not ${STRUCTURED_MEDIA_TYPE}, and there is no ce-specversion header (binary mode)`);
+  return reject(
+    `not a CloudEvent: Content-Type is ${contentType === undefined ? 'absent' : JSON.stringify(contentType)}, not ${STRUCTURED_MEDIA_TYPE}, and there is no ce-specversion header (binary mode)`,
+  );
 }
 
 function decodeStructured(body: string | Uint8Array): CloudEventResult {
@@ -94,7 +97,11 @@ function decodeStructured(body: string | Uint8Array): CloudEventResult {
       issues.push({ path: name, message: `more than ${MAX_EXTENSIONS} attributes` });
       break;
     }
-    if (typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isInteger(value) && value >= -INT32 && value < INT32)) {
+    if (
+      typeof value === 'string' ||
+      typeof value === 'boolean' ||
+      (typeof value === 'number' && Number.isInteger(value) && value >= -INT32 && value < INT32)
+    ) {
       attributes[name] = value;
     } else {
       issues.push({ path: name, message: 'must be a string, a boolean or a 32-bit integer' });
@@ -167,13 +174,23 @@ function decodeBinary(headers: ReadonlyMap<string, string>, contentType: string 
 function checkAttributes(attributes: Record<string, AttributeValue>, issues: Issue[]): CloudEvent['attributes'] | undefined {
   const { specversion, id, source, type, time, subject, dataschema, datacontenttype } = attributes;
   if (specversion === undefined) issues.push({ path: 'specversion', message: 'is required and must be "1.0"' });
-  else if (specversion !== '1.0') issues.push({ path: 'specversion', message: `${JSON.stringify(specversion)} is not supported; Bulwark reads CloudEvents "1.0"` });
-  for (const [name, value] of [['id', id], ['source', source], ['type', type]] as const) {
+  else if (specversion !== '1.0')
+    issues.push({ path: 'specversion', message: `${JSON.stringify(specversion)} is not supported; Bulwark reads CloudEvents "1.0"` });
+  for (const [name, value] of [
+    ['id', id],
+    ['source', source],
+    ['type', type],
+  ] as const) {
     if (typeof value !== 'string' || value === '') issues.push({ path: name, message: 'is required, a non-empty string' });
   }
   if (time !== undefined && parseTimestamp(time) === undefined) issues.push({ path: 'time', message: 'must be an RFC 3339 timestamp' });
-  for (const [name, value] of [['subject', subject], ['dataschema', dataschema], ['datacontenttype', datacontenttype]] as const) {
-    if (value !== undefined && (typeof value !== 'string' || value === '')) issues.push({ path: name, message: 'must be a non-empty string when present' });
+  for (const [name, value] of [
+    ['subject', subject],
+    ['dataschema', dataschema],
+    ['datacontenttype', datacontenttype],
+  ] as const) {
+    if (value !== undefined && (typeof value !== 'string' || value === ''))
+      issues.push({ path: name, message: 'must be a non-empty string when present' });
   }
   if (issues.length > 0) return undefined;
   return attributes as CloudEvent['attributes'];
@@ -189,7 +206,11 @@ export function cloudEventToSignal(event: CloudEvent, ctx: { receivedAt: string;
   const order = ['type', 'source', 'subject', 'id', 'specversion', 'time', 'datacontenttype', 'dataschema'];
   const names = [...order.filter((n) => a[n] !== undefined), ...Object.keys(a).filter((n) => !order.includes(n))];
   const data = event.data;
-  const severity = normaliseSeverity(a.severity) ?? normaliseSeverity(field(data, 'severity')) ?? normaliseSeverity(field(data, 'priority')) ?? DEFAULT_SEVERITY;
+  const severity =
+    normaliseSeverity(a.severity) ??
+    normaliseSeverity(field(data, 'severity')) ??
+    normaliseSeverity(field(data, 'priority')) ??
+    DEFAULT_SEVERITY;
   const explicitRun = a[RUN_EXTENSION];
   const dataText = data === undefined ? undefined : typeof data === 'string' ? data : JSON.stringify(data);
   const signal = makeSignal({

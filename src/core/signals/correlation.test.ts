@@ -64,10 +64,17 @@ describe('extractRunId', () => {
 
   it('answers any input with a valid id or nothing, never a throw', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.dictionary(fc.string(), fc.oneof(fc.string(), fc.array(fc.string()), fc.anything({ maxDepth: 1 })))), (input) => {
-        const id = extractRunId(input);
-        expect(id === undefined || isRunId(id)).toBe(true);
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.string({ unit: 'binary' }),
+          fc.dictionary(fc.string(), fc.oneof(fc.string(), fc.array(fc.string()), fc.anything({ maxDepth: 1 }))),
+        ),
+        (input) => {
+          const id = extractRunId(input);
+          expect(id === undefined || isRunId(id)).toBe(true);
+        },
+      ),
     );
   });
 });

@@ -11,7 +11,11 @@ import { LABEL_LIMITS, type Rejected, type Signal } from './signal.ts';
 type Seg = string | number;
 
 function paths(value: unknown, prefix: Seg[] = [], out: Seg[][] = []): Seg[][] {
-  const children: [Seg, unknown][] = Array.isArray(value) ? value.map((v, i) => [i, v]) : value !== null && typeof value === 'object' ? Object.entries(value) : [];
+  const children: [Seg, unknown][] = Array.isArray(value)
+    ? value.map((v, i) => [i, v])
+    : value !== null && typeof value === 'object'
+      ? Object.entries(value)
+      : [];
   for (const [k, v] of children) {
     out.push([...prefix, k]);
     paths(v, [...prefix, k], out);
@@ -61,7 +65,11 @@ export function textMutation(base: string): fc.Arbitrary<string> {
     at: fc.nat(Math.max(0, base.length)),
     len: fc.nat(12),
     kind: fc.constantFrom('cut', 'insert', 'duplicate', 'truncate', 'replace'),
-    text: fc.oneof(fc.string({ maxLength: 8 }), fc.string({ unit: 'binary', maxLength: 8 }), fc.constantFrom('"', '\\', ']', '[', ' ', '\n', '=', "'", '{', '}', ':', ',')),
+    text: fc.oneof(
+      fc.string({ maxLength: 8 }),
+      fc.string({ unit: 'binary', maxLength: 8 }),
+      fc.constantFrom('"', '\\', ']', '[', ' ', '\n', '=', "'", '{', '}', ':', ','),
+    ),
   });
   return fc.array(edit, { minLength: 1, maxLength: 4 }).map((edits) => {
     let s = base;
@@ -78,7 +86,12 @@ export function textMutation(base: string): fc.Arbitrary<string> {
 }
 
 /** Any text a hostile or broken sender could produce. */
-export const anyText: fc.Arbitrary<string> = fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.json(), fc.string({ unit: 'grapheme' }));
+export const anyText: fc.Arbitrary<string> = fc.oneof(
+  fc.string(),
+  fc.string({ unit: 'binary' }),
+  fc.json(),
+  fc.string({ unit: 'grapheme' }),
+);
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 

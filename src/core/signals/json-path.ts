@@ -20,7 +20,10 @@ const NAME_CHAR = /[^.[\]'"\s]/;
 
 /** Parse a path; the reason names the position and what to write instead. */
 export function parseJsonPath(text: string): { ok: true; value: JsonPath } | { ok: false; reason: string } {
-  const fail = (at: number, what: string) => ({ ok: false as const, reason: `invalid path ${JSON.stringify(text)} at character ${at + 1}: ${what}` });
+  const fail = (at: number, what: string) => ({
+    ok: false as const,
+    reason: `invalid path ${JSON.stringify(text)} at character ${at + 1}: ${what}`,
+  });
   if (text.length === 0) return { ok: false, reason: 'invalid path: empty; write e.g. $.alert.rule_id' };
   if (text.length > MAX_PATH_LENGTH) return { ok: false, reason: `invalid path: longer than ${MAX_PATH_LENGTH} characters` };
   const segments: PathSegment[] = [];
@@ -32,7 +35,8 @@ export function parseJsonPath(text: string): { ok: true; value: JsonPath } | { o
   }
   while (i < text.length) {
     const c = text[i]!;
-    if (c === '*' || text.startsWith('..', i)) return fail(i, 'wildcards and recursive descent are not supported; name one value, e.g. $.alert.rule_id');
+    if (c === '*' || text.startsWith('..', i))
+      return fail(i, 'wildcards and recursive descent are not supported; name one value, e.g. $.alert.rule_id');
     if (c === '[') {
       const close = text.indexOf(']', i);
       const q = text[i + 1];
@@ -45,7 +49,8 @@ export function parseJsonPath(text: string): { ok: true; value: JsonPath } | { o
       } else {
         if (close < 0) return fail(i, "missing ']'");
         const inner = text.slice(i + 1, close);
-        if (!/^(0|[1-9][0-9]{0,5})$/.test(inner)) return fail(i + 1, `array index must be a non-negative integer, got ${JSON.stringify(inner)}; filters are not supported`);
+        if (!/^(0|[1-9][0-9]{0,5})$/.test(inner))
+          return fail(i + 1, `array index must be a non-negative integer, got ${JSON.stringify(inner)}; filters are not supported`);
         segments.push(Number(inner));
         i = close + 1;
       }
@@ -61,7 +66,8 @@ export function parseJsonPath(text: string): { ok: true; value: JsonPath } | { o
       return fail(i, `unexpected ${JSON.stringify(c)}; separate names with '.' and indexes with [n]`);
     }
     first = false;
-    if (segments.length > MAX_PATH_SEGMENTS) return { ok: false, reason: `invalid path ${JSON.stringify(text)}: more than ${MAX_PATH_SEGMENTS} segments` };
+    if (segments.length > MAX_PATH_SEGMENTS)
+      return { ok: false, reason: `invalid path ${JSON.stringify(text)}: more than ${MAX_PATH_SEGMENTS} segments` };
   }
   return { ok: true, value: { text, segments } };
 }

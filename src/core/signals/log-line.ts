@@ -41,6 +41,10 @@ export function prepareLine(line: string, ctx: LogLineContext): PreparedLine {
 
 /** Where the line was read and what it said (see DedupBasis `log-line`). */
 export function lineDedup(line: string, ctx: LogLineContext): DedupBasis {
-  return { kind: 'log-line', line, ...(ctx.file !== undefined && { file: ctx.file }), ...(ctx.offset !== undefined && { offset: ctx.offset }) };
+  return {
+    kind: 'log-line',
+    line,
+    ...(ctx.file !== undefined && { file: ctx.file }),
+    ...(ctx.offset !== undefined && { offset: ctx.offset }),
+  };
 }
-

@@ -51,7 +51,16 @@ function modsecEntry() {
             severity: '2',
             ver: 'OWASP_CRS/3.3.4',
             rev: '',
-            tags: ['application-multi', 'language-multi', 'platform-multi', 'attack-sqli', 'paranoia-level/1', 'OWASP_CRS', 'capec/1000/152/248/66', 'PCI/6.5.2'],
+            tags: [
+              'application-multi',
+              'language-multi',
+              'platform-multi',
+              'attack-sqli',
+              'paranoia-level/1',
+              'OWASP_CRS',
+              'capec/1000/152/248/66',
+              'PCI/6.5.2',
+            ],
             maturity: '0',
             accuracy: '0',
           },
@@ -81,15 +90,19 @@ const modsecLine = JSON.stringify(modsecEntry());
 
 const nginxLines = {
   injected: `127.0.0.1 - - [01/Mar/2026:11:00:03 +0100] "GET /search?id=1%27%20OR%20%271%27%3D%271 HTTP/1.1" 403 153 "-" "curl/8.5.0 bulwark-run/${RUN}"`,
-  normal: '203.0.113.9 - alice [01/Mar/2026:10:00:04 +0000] "POST /login HTTP/1.1" 200 512 "https://shop.example/login" "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko)"',
+  normal:
+    '203.0.113.9 - alice [01/Mar/2026:10:00:04 +0000] "POST /login HTTP/1.1" 200 512 "https://shop.example/login" "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko)"',
   tls: '192.0.2.1 - - [01/Mar/2026:10:00:05 +0000] "\\x16\\x03\\x01\\x00\\xF1\\x01" 400 157 "-" "-"',
   canary: `198.51.100.7 - - [01/Mar/2026:10:00:06 -0500] "GET /api/keys?k=bwk-canary-${RUN}-awskey HTTP/2.0" 401 0 "-" "python-requests/2.31 \\x22quoted\\x22"`,
 };
 
 const auditdLines = {
-  syscall: 'type=SYSCALL msg=audit(1772359203.123:4567): arch=c000003e syscall=257 success=yes exit=3 a0=ffffff9c a1=7ffd5c1e2e10 a2=0 a3=0 items=1 ppid=1201 pid=1302 auid=1000 uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=pts0 ses=3 comm="cat" exe="/usr/bin/cat" subj=unconfined key="canary-files"\x1dARCH=x86_64 SYSCALL=openat AUID="alice" UID="root"',
-  proctitle: 'type=PROCTITLE msg=audit(1772359203.123:4567): proctitle=636174002F7372762F73686F702F62776B2D63616E6172792D72376B326D39783470312E747874',
-  userAuth: "node=shop-1 type=USER_AUTH msg=audit(1772359204.456:4570): pid=2201 uid=0 auid=4294967295 ses=4294967295 subj=unconfined msg='op=PAM:authentication grantors=? acct=\"root\" exe=\"/usr/sbin/sshd\" hostname=203.0.113.9 addr=203.0.113.9 terminal=ssh res=failed'",
+  syscall:
+    'type=SYSCALL msg=audit(1772359203.123:4567): arch=c000003e syscall=257 success=yes exit=3 a0=ffffff9c a1=7ffd5c1e2e10 a2=0 a3=0 items=1 ppid=1201 pid=1302 auid=1000 uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=pts0 ses=3 comm="cat" exe="/usr/bin/cat" subj=unconfined key="canary-files"\x1dARCH=x86_64 SYSCALL=openat AUID="alice" UID="root"',
+  proctitle:
+    'type=PROCTITLE msg=audit(1772359203.123:4567): proctitle=636174002F7372762F73686F702F62776B2D63616E6172792D72376B326D39783470312E747874',
+  userAuth:
+    'node=shop-1 type=USER_AUTH msg=audit(1772359204.456:4570): pid=2201 uid=0 auid=4294967295 ses=4294967295 subj=unconfined msg=\'op=PAM:authentication grantors=? acct="root" exe="/usr/sbin/sshd" hostname=203.0.113.9 addr=203.0.113.9 terminal=ssh res=failed\'',
   avc: 'type=AVC msg=audit(1772359205.000:4571): avc:  denied  { read } for  pid=1400 comm="nginx" name="shadow" dev="sda1" ino=1234 scontext=system_u:system_r:httpd_t:s0 tclass=file permissive=0',
 };
 
@@ -127,7 +140,10 @@ describe('ModSecurity v3 JSON audit log', () => {
     const text = JSON.stringify(s);
     expect(text).not.toContain('s3cr3t');
     expect(text).not.toContain('eyJhbGciOi');
-    expect(s.body).toMatchObject({ request: { headers: { Cookie: '[redacted]', Authorization: '[redacted]', 'User-Agent': `curl/8.5.0 bulwark-run/${RUN}` } }, response: { http_code: 403 } });
+    expect(s.body).toMatchObject({
+      request: { headers: { Cookie: '[redacted]', Authorization: '[redacted]', 'User-Agent': `curl/8.5.0 bulwark-run/${RUN}` } },
+      response: { http_code: 403 },
+    });
   });
 
   it('picks the most severe rule as `rule`, the first among equals', () => {
@@ -171,9 +187,14 @@ describe('ModSecurity v3 JSON audit log', () => {
     expect(reason('')).toBe('empty line');
     expect(reason('{"transaction":')).toMatch(/^not JSON: /);
     expect(reason('{"foo":1}')).toMatch(/no "transaction" object/);
-    expect(reason(JSON.stringify({ transaction: { ...modsecEntry().transaction, time_stamp: 'later' } }))).toMatch(/time_stamp "later" is neither ctime/);
+    expect(reason(JSON.stringify({ transaction: { ...modsecEntry().transaction, time_stamp: 'later' } }))).toMatch(
+      /time_stamp "later" is neither ctime/,
+    );
     expect(reason('x'.repeat(100))).toMatch(/^not JSON/);
-    expect(parseModSecurityLine('x'.repeat(100), { ...ctx, maxLineLength: 50 })).toEqual({ ok: false, reason: 'line is longer than 50 characters' });
+    expect(parseModSecurityLine('x'.repeat(100), { ...ctx, maxLineLength: 50 })).toEqual({
+      ok: false,
+      reason: 'line is longer than 50 characters',
+    });
   });
 
   it('dedups a line re-read at the same offset, not the same request logged again elsewhere', () => {
@@ -192,20 +213,34 @@ describe('nginx combined access log', () => {
       time: '2026-03-01T10:00:03.000Z',
       severity: 'info',
       runId: RUN,
-      labels: { client: '127.0.0.1', method: 'GET', uri: '/search?id=1%27%20OR%20%271%27%3D%271', protocol: 'HTTP/1.1', status: '403', bytes: '153', user_agent: `curl/8.5.0 bulwark-run/${RUN}` },
+      labels: {
+        client: '127.0.0.1',
+        method: 'GET',
+        uri: '/search?id=1%27%20OR%20%271%27%3D%271',
+        protocol: 'HTTP/1.1',
+        status: '403',
+        bytes: '153',
+        user_agent: `curl/8.5.0 bulwark-run/${RUN}`,
+      },
     });
     expect(s.labels).not.toHaveProperty('referer');
     expect(s.labels).not.toHaveProperty('user');
   });
 
   it('parses ordinary traffic, garbage request lines and escaped bytes', () => {
-    expect(ok(parseNginxLine(nginxLines.normal, { receivedAt }))).toMatchObject({ labels: { user: 'alice', method: 'POST', referer: 'https://shop.example/login' } });
+    expect(ok(parseNginxLine(nginxLines.normal, { receivedAt }))).toMatchObject({
+      labels: { user: 'alice', method: 'POST', referer: 'https://shop.example/login' },
+    });
     expect(ok(parseNginxLine(nginxLines.normal, { receivedAt })).runId).toBeUndefined();
     const tls = ok(parseNginxLine(nginxLines.tls, { receivedAt }));
     expect(tls.labels.request).toBeDefined();
     expect(tls.labels).not.toHaveProperty('method');
     const canary = ok(parseNginxLine(nginxLines.canary, { receivedAt }));
-    expect(canary).toMatchObject({ time: '2026-03-01T15:00:06.000Z', runId: RUN, labels: { user_agent: 'python-requests/2.31 "quoted"', protocol: 'HTTP/2.0' } });
+    expect(canary).toMatchObject({
+      time: '2026-03-01T15:00:06.000Z',
+      runId: RUN,
+      labels: { user_agent: 'python-requests/2.31 "quoted"', protocol: 'HTTP/2.0' },
+    });
   });
 
   it('ignores fields appended after the combined format', () => {
@@ -231,7 +266,17 @@ describe('auditd records', () => {
       source: 'auditd',
       time: '2026-03-01T10:00:03.123Z',
       severity: 'info',
-      labels: { type: 'SYSCALL', audit_id: '1772359203.123:4567', syscall: '257', success: 'yes', comm: 'cat', exe: '/usr/bin/cat', key: 'canary-files', SYSCALL: 'openat', AUID: 'alice' },
+      labels: {
+        type: 'SYSCALL',
+        audit_id: '1772359203.123:4567',
+        syscall: '257',
+        success: 'yes',
+        comm: 'cat',
+        exe: '/usr/bin/cat',
+        key: 'canary-files',
+        SYSCALL: 'openat',
+        AUID: 'alice',
+      },
     });
   });
 
@@ -243,11 +288,24 @@ describe('auditd records', () => {
 
   it("reads the fields inside a USER_* record's msg='…'", () => {
     const s = ok(parseAuditdLine(auditdLines.userAuth, { receivedAt }));
-    expect(s.labels).toMatchObject({ type: 'USER_AUTH', node: 'shop-1', op: 'PAM:authentication', acct: 'root', addr: '203.0.113.9', res: 'failed', pid: '2201' });
+    expect(s.labels).toMatchObject({
+      type: 'USER_AUTH',
+      node: 'shop-1',
+      op: 'PAM:authentication',
+      acct: 'root',
+      addr: '203.0.113.9',
+      res: 'failed',
+      pid: '2201',
+    });
   });
 
   it("skips an AVC record's free text and keeps its pairs", () => {
-    expect(ok(parseAuditdLine(auditdLines.avc, { receivedAt })).labels).toMatchObject({ pid: '1400', comm: 'nginx', name: 'shadow', tclass: 'file' });
+    expect(ok(parseAuditdLine(auditdLines.avc, { receivedAt })).labels).toMatchObject({
+      pid: '1400',
+      comm: 'nginx',
+      name: 'shadow',
+      tclass: 'file',
+    });
   });
 
   it('refuses lines that are not audit records', () => {
@@ -258,7 +316,10 @@ describe('auditd records', () => {
 
 describe('every log parser', () => {
   const fixtures: Record<(typeof LOG_FORMATS)[number], fc.Arbitrary<string>> = {
-    modsecurity: fc.oneof(jsonMutation(modsecEntry()).map((v) => JSON.stringify(v) ?? ''), textMutation(modsecLine)),
+    modsecurity: fc.oneof(
+      jsonMutation(modsecEntry()).map((v) => JSON.stringify(v) ?? ''),
+      textMutation(modsecLine),
+    ),
     nginx: fc.oneof(...Object.values(nginxLines).map(textMutation)),
     auditd: fc.oneof(...Object.values(auditdLines).map(textMutation)),
   };

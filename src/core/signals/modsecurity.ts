@@ -7,12 +7,22 @@
 import { extractRunId } from './correlation.ts';
 import { lineDedup, MONTHS, prepareLine, type LogLineContext } from './log-line.ts';
 import { maxSeverity, syslogSeverity, type Severity } from './severity.ts';
-import { field, fromCivil, isPlainRecord, makeSignal, parseTimestamp, reject, safeJsonParse, toLabels, type SignalResult } from './signal.ts';
-
+import {
+  field,
+  fromCivil,
+  isPlainRecord,
+  makeSignal,
+  parseTimestamp,
+  reject,
+  safeJsonParse,
+  toLabels,
+  type SignalResult,
+} from './signal.ts';
 
 /** Request and response headers never kept in a signal's body: signals reach the ledger, secrets must not. */
 const SECRET_HEADER = /^(authorization|proxy-authorization|cookie|set-cookie)$|token|secret|passw|api[-_]?key|session/i;
-const CTIME = /^(?:Sun|Mon|Tue|Wed|Thu|Fri|Sat) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) {1,2}(\d{1,2}) (\d{2}):(\d{2}):(\d{2}) (\d{4})$/;
+const CTIME =
+  /^(?:Sun|Mon|Tue|Wed|Thu|Fri|Sat) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) {1,2}(\d{1,2}) (\d{2}):(\d{2}):(\d{2}) (\d{4})$/;
 
 interface RuleHit {
   ruleId: string;
@@ -39,7 +49,8 @@ export function parseModSecurityLine(line: string, ctx: LogLineContext): SignalR
   if (typeof uniqueId !== 'string' || uniqueId === '') return reject('transaction.unique_id is missing or not a string');
   const rawTime = tx.time_stamp;
   const time = modsecTime(rawTime, ctx.localUtcOffsetMinutes ?? 0);
-  if (time === undefined) return reject(`transaction.time_stamp ${JSON.stringify(rawTime)} is neither ctime ("Wed Nov 15 22:13:20 2023") nor RFC 3339`);
+  if (time === undefined)
+    return reject(`transaction.time_stamp ${JSON.stringify(rawTime)} is neither ctime ("Wed Nov 15 22:13:20 2023") nor RFC 3339`);
 
   const request = isPlainRecord(tx.request) ? tx.request : {};
   const response = isPlainRecord(tx.response) ? tx.response : {};
@@ -51,7 +62,8 @@ export function parseModSecurityLine(line: string, ctx: LogLineContext): SignalR
   for (const m of messages) {
     const d = field(m, 'details');
     const id = field(d, 'ruleId');
-    const ruleId = typeof id === 'string' && /^\d{1,10}$/.test(id) ? id : typeof id === 'number' && Number.isInteger(id) ? String(id) : undefined;
+    const ruleId =
+      typeof id === 'string' && /^\d{1,10}$/.test(id) ? id : typeof id === 'number' && Number.isInteger(id) ? String(id) : undefined;
     if (ruleId === undefined) continue;
     const tags = field(d, 'tags');
     const sev = field(d, 'severity');
@@ -110,7 +122,8 @@ function rank(level: number | undefined): number {
 }
 
 function modsecTime(raw: unknown, offsetMinutes: number): string | undefined {
-  if (!Number.isInteger(offsetMinutes) || Math.abs(offsetMinutes) > 18 * 60) throw new Error('localUtcOffsetMinutes must be an integer within ±1080');
+  if (!Number.isInteger(offsetMinutes) || Math.abs(offsetMinutes) > 18 * 60)
+    throw new Error('localUtcOffsetMinutes must be an integer within ±1080');
   if (typeof raw !== 'string') return undefined;
   const m = CTIME.exec(raw.trim());
   if (!m) return parseTimestamp(raw);

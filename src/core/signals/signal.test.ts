@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { dedupKey, epochMillisToIso, labelValue, makeSignal, parseTimestamp, signalId, toLabels, LABEL_LIMITS, type DedupBasis } from './signal.ts';
+import {
+  dedupKey,
+  epochMillisToIso,
+  labelValue,
+  makeSignal,
+  parseTimestamp,
+  signalId,
+  toLabels,
+  LABEL_LIMITS,
+  type DedupBasis,
+} from './signal.ts';
 
 describe('timestamps', () => {
   it('reads RFC 3339 with the nanoseconds and offsets Go writes, into UTC milliseconds', () => {
@@ -11,7 +21,16 @@ describe('timestamps', () => {
   });
 
   it('refuses what is not RFC 3339 rather than guessing a zone', () => {
-    for (const bad of ['2023-02-29T00:00:00Z', '2023-13-01T00:00:00Z', '2023-01-01T24:00:00Z', '2023-01-01T00:00:00', 'Wed Nov 15 22:13:20 2023', '1700000000', '0000-01-01T00:00:00+01:00', '']) {
+    for (const bad of [
+      '2023-02-29T00:00:00Z',
+      '2023-13-01T00:00:00Z',
+      '2023-01-01T24:00:00Z',
+      '2023-01-01T00:00:00',
+      'Wed Nov 15 22:13:20 2023',
+      '1700000000',
+      '0000-01-01T00:00:00+01:00',
+      '',
+    ]) {
       expect(parseTimestamp(bad), bad).toBeUndefined();
     }
   });
@@ -52,7 +71,13 @@ describe('labels', () => {
 });
 
 describe('dedup keys', () => {
-  const am = (over: Partial<Extract<DedupBasis, { kind: 'alertmanager' }>> = {}): DedupBasis => ({ kind: 'alertmanager', fingerprint: '1a30ba71cca2921f', startsAt: '2023-02-06T13:08:45.828Z', status: 'firing', ...over });
+  const am = (over: Partial<Extract<DedupBasis, { kind: 'alertmanager' }>> = {}): DedupBasis => ({
+    kind: 'alertmanager',
+    fingerprint: '1a30ba71cca2921f',
+    startsAt: '2023-02-06T13:08:45.828Z',
+    status: 'firing',
+    ...over,
+  });
 
   it('gives a resent alert the same key and any change of identity a new one', () => {
     expect(dedupKey('alertmanager', am())).toBe(dedupKey('alertmanager', am()));
@@ -67,12 +92,16 @@ describe('dedup keys', () => {
   });
 
   it('does not confuse parts that concatenate to the same text', () => {
-    expect(dedupKey('s', { kind: 'cloudevents', ceSource: 'ab', ceId: 'c' })).not.toBe(dedupKey('s', { kind: 'cloudevents', ceSource: 'a', ceId: 'bc' }));
+    expect(dedupKey('s', { kind: 'cloudevents', ceSource: 'ab', ceId: 'c' })).not.toBe(
+      dedupKey('s', { kind: 'cloudevents', ceSource: 'a', ceId: 'bc' }),
+    );
     expect(dedupKey('s', { kind: 'webhook-id', id: '1' })).not.toBe(dedupKey('s', { kind: 'cloudevents', ceSource: '1', ceId: '' }));
   });
 
   it('hashes a webhook body canonically, so member order does not matter', () => {
-    expect(dedupKey('w', { kind: 'webhook-body', body: { a: 1, b: [1, 2] } })).toBe(dedupKey('w', { kind: 'webhook-body', body: { b: [1, 2], a: 1 } }));
+    expect(dedupKey('w', { kind: 'webhook-body', body: { a: 1, b: [1, 2] } })).toBe(
+      dedupKey('w', { kind: 'webhook-body', body: { b: [1, 2], a: 1 } }),
+    );
     expect(dedupKey('w', { kind: 'webhook-body', body: { a: 1 } })).not.toBe(dedupKey('w', { kind: 'webhook-body', body: { a: 2 } }));
   });
 
@@ -84,7 +113,11 @@ describe('dedup keys', () => {
   });
 
   it('is equal exactly when the identifying parts are equal', () => {
-    const basis = fc.record({ fingerprint: fc.constantFrom('a', 'b'), startsAt: fc.constantFrom('t1', 't2'), status: fc.constantFrom('firing' as const, 'resolved' as const) });
+    const basis = fc.record({
+      fingerprint: fc.constantFrom('a', 'b'),
+      startsAt: fc.constantFrom('t1', 't2'),
+      status: fc.constantFrom('firing' as const, 'resolved' as const),
+    });
     fc.assert(
       fc.property(fc.constantFrom('s1', 's2'), basis, fc.constantFrom('s1', 's2'), basis, (s1, b1, s2, b2) => {
         const same = s1 === s2 && b1.fingerprint === b2.fingerprint && b1.startsAt === b2.startsAt && b1.status === b2.status;
@@ -94,7 +127,15 @@ describe('dedup keys', () => {
   });
 
   it('derives the id from the fingerprint, so storing a resend is idempotent', () => {
-    const parts = { source: 's', time: '2023-01-01T00:00:00.000Z', receivedAt: '2023-01-01T00:00:01.000Z', severity: 'info' as const, labels: {}, body: null, dedup: { kind: 'webhook-id' as const, id: '7' } };
+    const parts = {
+      source: 's',
+      time: '2023-01-01T00:00:00.000Z',
+      receivedAt: '2023-01-01T00:00:01.000Z',
+      severity: 'info' as const,
+      labels: {},
+      body: null,
+      dedup: { kind: 'webhook-id' as const, id: '7' },
+    };
     const a = makeSignal(parts);
     const b = makeSignal({ ...parts, receivedAt: '2023-01-01T00:05:00.000Z' });
     expect(a.id).toBe(b.id);

@@ -99,7 +99,16 @@ export function parseTimestamp(text: unknown): string | undefined {
  * Civil time in a zone with the given UTC offset → ISO UTC; undefined outside years 0–9999.
  * Uses setUTCFullYear because Date.UTC maps years 0–99 to 1900–1999.
  */
-export function fromCivil(year: number, month: number, day: number, hour: number, minute: number, second: number, millis: number, offsetMinutes: number): string | undefined {
+export function fromCivil(
+  year: number,
+  month: number,
+  day: number,
+  hour: number,
+  minute: number,
+  second: number,
+  millis: number,
+  offsetMinutes: number,
+): string | undefined {
   const d = new Date(0);
   d.setUTCFullYear(year, month - 1, day);
   d.setUTCHours(hour, minute, second, millis);

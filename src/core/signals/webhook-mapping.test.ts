@@ -89,7 +89,9 @@ describe('webhook mappings', () => {
     const noId = payload() as Record<string, unknown>;
     delete noId.id;
     expect(reason(noId)).toBe('id: nothing at $.id');
-    expect(reason({ ...payload(), id: { x: 1 } })).toBe('id at $.id must be a non-empty string (at most 512 characters) or a number, got an object');
+    expect(reason({ ...payload(), id: { x: 1 } })).toBe(
+      'id at $.id must be a non-empty string (at most 512 characters) or a number, got an object',
+    );
     expect(reason({ ...payload(), timestamp: 'yesterday' })).toMatch(/^time at \$\.timestamp must be an RFC 3339 timestamp/);
   });
 
@@ -130,7 +132,11 @@ describe('webhook mappings', () => {
   });
 
   it('maps any payload without throwing: arbitrary JSON, text, and mutations of a real one', () => {
-    const mappings = [parseWebhookMapping(config), parseWebhookMapping({ source: 'plain' }), parseWebhookMapping({ source: 'consts', severity: 'low', labels: { a: '$' } })];
+    const mappings = [
+      parseWebhookMapping(config),
+      parseWebhookMapping({ source: 'plain' }),
+      parseWebhookMapping({ source: 'consts', severity: 'low', labels: { a: '$' } }),
+    ];
     fc.assert(
       fc.property(fc.oneof(fc.jsonValue(), anyText, jsonMutation(payload())), fc.constantFrom(...mappings), (p, m) => {
         const r = mapWebhook(p, m, { receivedAt });

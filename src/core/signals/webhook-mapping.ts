@@ -49,7 +49,8 @@ const SeveritySpecSchema = z.string().transform((text, ctx): SeveritySpec => {
 export const WebhookMappingSchema = z.strictObject({
   /** Names the route `/v1/signals/webhook/:source` and the signals' source. */
   source: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, {
-    error: 'must be 1–63 characters of a-z, 0-9, "_" and "-", starting with a letter or digit (it names the URL /v1/signals/webhook/:source)',
+    error:
+      'must be 1–63 characters of a-z, 0-9, "_" and "-", starting with a letter or digit (it names the URL /v1/signals/webhook/:source)',
   }),
   /** Where the sender's event id is; without it, resends are recognised by the whole body. */
   id: PathSchema.optional(),
@@ -62,9 +63,15 @@ export const WebhookMappingSchema = z.strictObject({
     .record(z.string(), PathSchema)
     .superRefine((labels, ctx) => {
       for (const name of Object.keys(labels)) {
-        if (!isLabelName(name)) ctx.addIssue({ code: 'custom', path: [name], message: 'label names are letters, digits, "_", ".", ":" and "-", starting with a letter or "_"' });
+        if (!isLabelName(name))
+          ctx.addIssue({
+            code: 'custom',
+            path: [name],
+            message: 'label names are letters, digits, "_", ".", ":" and "-", starting with a letter or "_"',
+          });
       }
-      if (Object.keys(labels).length > LABEL_LIMITS.maxLabels) ctx.addIssue({ code: 'custom', message: `at most ${LABEL_LIMITS.maxLabels} labels` });
+      if (Object.keys(labels).length > LABEL_LIMITS.maxLabels)
+        ctx.addIssue({ code: 'custom', message: `at most ${LABEL_LIMITS.maxLabels} labels` });
     })
     .optional(),
   runId: PathSchema.optional(),
@@ -111,7 +118,10 @@ export function mapWebhook(payload: unknown, mapping: WebhookMapping, ctx: { rec
     const v = readJsonPath(payload, mapping.id);
     if (v === undefined) return reject(`id: nothing at ${mapping.id.text}`);
     const id = typeof v === 'string' ? v : typeof v === 'number' && Number.isFinite(v) ? String(v) : undefined;
-    if (id === undefined || id === '' || id.length > MAX_ID_LENGTH) return reject(`id at ${mapping.id.text} must be a non-empty string (at most ${MAX_ID_LENGTH} characters) or a number, got ${describe(v)}`);
+    if (id === undefined || id === '' || id.length > MAX_ID_LENGTH)
+      return reject(
+        `id at ${mapping.id.text} must be a non-empty string (at most ${MAX_ID_LENGTH} characters) or a number, got ${describe(v)}`,
+      );
     dedup = { kind: 'webhook-id', id };
   }
 
@@ -119,8 +129,14 @@ export function mapWebhook(payload: unknown, mapping: WebhookMapping, ctx: { rec
   if (mapping.time) {
     const v = readJsonPath(payload, mapping.time);
     if (v === undefined) return reject(`time: nothing at ${mapping.time.text}`);
-    const t = typeof v === 'string' ? parseTimestamp(v) : typeof v === 'number' ? epochMillisToIso(Math.abs(v) < SECONDS_LIMIT ? v * 1000 : v) : undefined;
-    if (t === undefined) return reject(`time at ${mapping.time.text} must be an RFC 3339 timestamp or epoch seconds/milliseconds, got ${describe(v)}`);
+    const t =
+      typeof v === 'string'
+        ? parseTimestamp(v)
+        : typeof v === 'number'
+          ? epochMillisToIso(Math.abs(v) < SECONDS_LIMIT ? v * 1000 : v)
+          : undefined;
+    if (t === undefined)
+      return reject(`time at ${mapping.time.text} must be an RFC 3339 timestamp or epoch seconds/milliseconds, got ${describe(v)}`);
     time = t;
   }
 
@@ -141,7 +157,10 @@ export function mapWebhook(payload: unknown, mapping: WebhookMapping, ctx: { rec
 
   const body = mapping.body ? (readJsonPath(payload, mapping.body) ?? null) : payload;
   try {
-    return { ok: true, signal: makeSignal({ source: mapping.source, time, receivedAt, severity: severityOf(payload, mapping), labels, body, dedup, runId }) };
+    return {
+      ok: true,
+      signal: makeSignal({ source: mapping.source, time, receivedAt, severity: severityOf(payload, mapping), labels, body, dedup, runId }),
+    };
   } catch {
     return reject('payload is not JSON (it has values JSON cannot carry)');
   }
