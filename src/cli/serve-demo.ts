@@ -40,6 +40,8 @@ export interface Demo {
   url: string;
   /** The names the demo experiments are applied under. */
   experiments: string[];
+  /** Bearer token of the shop's control endpoint (PUT /__controls); shown on the terminal only. */
+  controlToken: string;
   stop(): Promise<void>;
 }
 
@@ -86,7 +88,7 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
         opts.log.warn({ experiment: name, err: e instanceof Error ? e.message : String(e) }, 'demo: the first run was refused');
       });
     }
-    return { url: target.url, experiments: names, stop: () => target.stop() };
+    return { url: target.url, experiments: names, controlToken: target.controlToken, stop: () => target.stop() };
   } catch (e) {
     await target.stop();
     throw e;

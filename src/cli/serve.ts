@@ -77,7 +77,10 @@ export async function serve(config: Config, opts: { demo?: boolean } = {}): Prom
     logger.info({ demo: demo.url, experiments: demo.experiments }, 'demo shop running; its experiments run now and every minute');
     process.stderr.write(
       `  Demo: a shop with switchable controls is running at ${demo.url}/ and the experiments ${demo.experiments.join(', ')}\n` +
-        `  run against it now and every minute. Their runs are on the dashboard's Experiments page.\n\n`,
+        `  run against it now and every minute. Their runs are on the dashboard's Experiments page.\n` +
+        // Like the admin token: on the terminal, never in the log.
+        `  Switch its controls (inputFilter, loginThrottling, adminAuth, accountAuthz, auditLog) with\n` +
+        `      curl -X PUT ${demo.url}/__controls -H 'Authorization: Bearer ${demo.controlToken}' -H 'content-type: application/json' -d '{"adminAuth":true}'\n\n`,
     );
   }
   const scheduler = startScheduler({
