@@ -1,11 +1,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, skipBrowserTests } from '../support/browser.ts';
+import { ensureWebBuilt, launchChromium, skipBrowserTests } from '../support/browser.ts';
 import { freePort, tmpDir, type TmpDir } from '../support/tmp.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -15,33 +14,6 @@ const TEST_TIMEOUT = 60_000;
 const NOTES = 22;
 
 const skip = skipBrowserTests();
-
-function newestMtime(path: string): number {
-  const st = statSync(path);
-  if (!st.isDirectory()) return st.mtimeMs;
-  let newest = st.mtimeMs;
-  for (const name of readdirSync(path)) newest = Math.max(newest, newestMtime(join(path, name)));
-  return newest;
-}
-
-/**
- * The tests drive the bundle the server ships: build it when it is missing, or older than its
- * sources (a stale bundle would test yesterday's dashboard).
- */
-function ensureWebBuilt(): void {
-  const built = join(ROOT, 'web/dist/index.html');
-  if (existsSync(built)) {
-    const sources = ['web/src', 'web/index.html', 'web/vite.config.ts'].map((p) => newestMtime(join(ROOT, p)));
-    if (Math.max(...sources) <= statSync(built).mtimeMs) return;
-  }
-  const vite = join(ROOT, 'node_modules/vite/bin/vite.js');
-  const r = spawnSync(process.execPath, [vite, 'build', '--config', 'web/vite.config.ts'], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  if (r.status !== 0) throw new Error(`vite build failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);
-}
 
 function mintToken(dbUrl: string, dataDir: string): string {
   const r = spawnSync(

@@ -6,14 +6,13 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readdirSync, statSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, skipBrowserTests } from '../support/browser.ts';
+import { ensureWebBuilt, launchChromium, skipBrowserTests } from '../support/browser.ts';
 import { freePort, tmpDir, type TmpDir } from '../support/tmp.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -25,30 +24,6 @@ const RULE = 'e2e-sqli';
 const REPORT_DELAY_MS = 120;
 
 const skip = skipBrowserTests();
-
-function newestMtime(path: string): number {
-  const st = statSync(path);
-  if (!st.isDirectory()) return st.mtimeMs;
-  let newest = st.mtimeMs;
-  for (const name of readdirSync(path)) newest = Math.max(newest, newestMtime(join(path, name)));
-  return newest;
-}
-
-/** Build the bundle the server ships when it is missing or older than its sources. */
-function ensureWebBuilt(): void {
-  const built = join(ROOT, 'web/dist/index.html');
-  if (existsSync(built)) {
-    const sources = ['web/src', 'web/index.html', 'web/vite.config.ts'].map((p) => newestMtime(join(ROOT, p)));
-    if (Math.max(...sources) <= statSync(built).mtimeMs) return;
-  }
-  const vite = join(ROOT, 'node_modules/vite/bin/vite.js');
-  const r = spawnSync(process.execPath, [vite, 'build', '--config', 'web/vite.config.ts'], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  if (r.status !== 0) throw new Error(`vite build failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);
-}
 
 function mintToken(dbUrl: string, dataDir: string, name: string, grant: string[]): string {
   const r = spawnSync(
