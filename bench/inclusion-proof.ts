@@ -5,9 +5,9 @@
  * verifies a sample of proofs with verifyInclusion against the leaf hash recomputed from the
  * stored entry and the stored head, so the figures are for real proofs.
  *
- * Baseline in the same run: the same node lookup (one `SELECT pos, hash FROM ledger_nodes WHERE
- * pos IN (…)` with the same ids) through the driver directly, prepared once — the floor for a
- * one-query proof.
+ * Baseline in the same run: the same node lookup (one `SELECT seq, tree FROM ledger_entries
+ * WHERE seq IN (…)` over the rows holding the same nodes) through the driver directly, prepared
+ * once — the floor for a one-query proof.
  *
  *   tsx bench/inclusion-proof.ts [--quick] [--no-pg] [--keep-db FILE]
  */
@@ -18,7 +18,7 @@ import pg from 'pg';
 import { inclusionProof } from '../src/app/ledger/proofs.ts';
 import { entryLeafHash } from '../src/core/ledger/entry.ts';
 import { frontierNodes, inclusionRanges, nodesForRanges, verifyInclusion, type NodeId } from '../src/core/ledger/merkle.ts';
-import { nodePos } from '../src/store/kysely/ledger-repo.ts';
+import { homeOf } from '../src/store/kysely/tree-layout.ts';
 import { openPostgresStore } from '../src/store/postgres/open-postgres.ts';
 import { openSqliteStore } from '../src/store/sqlite/open-sqlite.ts';
 import type { Store } from '../src/store/store.ts';
@@ -197,13 +197,13 @@ async function sqliteBench() {
   onCleanup('close SQLite floor handle', () => void raw.close());
   const stmts = new Map<number, Database.Statement>();
   const floor = async (ids: NodeId[]) => {
-    const pos = ids.map(nodePos);
-    let s = stmts.get(pos.length);
+    const seqs = [...new Set(ids.map((n) => homeOf(n).seq))];
+    let s = stmts.get(seqs.length);
     if (!s) {
-      s = raw.prepare(`select pos, hash from ledger_nodes where pos in (${pos.map(() => '?').join(',')})`);
-      stmts.set(pos.length, s);
+      s = raw.prepare(`select seq, tree from ledger_entries where seq in (${seqs.map(() => '?').join(',')})`);
+      stmts.set(seqs.length, s);
     }
-    return s.all(pos).length;
+    return s.all(seqs).length;
   };
   const counter = countSqliteStatements();
   let result: ProofResult;
@@ -250,11 +250,10 @@ async function postgresBench() {
   const closePool = onCleanup('end floor pool', () => pool.end());
   const c = await pool.connect();
   // Fresh statistics, as autovacuum would have them on a long-lived database.
-  await c.query('analyze ledger_nodes');
   await c.query('analyze ledger_entries');
   const floor = async (ids: NodeId[]) => {
-    const pos = ids.map(nodePos);
-    const r = await c.query(`select pos, hash from ledger_nodes where pos in (${pos.map((_, i) => `$${i + 1}`).join(',')})`, pos);
+    const seqs = [...new Set(ids.map((n) => homeOf(n).seq))];
+    const r = await c.query(`select seq, tree from ledger_entries where seq in (${seqs.map((_, i) => `$${i + 1}`).join(',')})`, seqs);
     return r.rowCount ?? 0;
   };
   const counter = countPgQueries();

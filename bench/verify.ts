@@ -42,9 +42,8 @@ const args = parseArgs();
 const SIZE = args.quick ? 20_000 : 1_000_000;
 const ROUNDS = 3;
 
-/** The store's scan query (kysely-store.ts `scan`), for reading rows through the driver alone. */
-const SCAN_SQL =
-  'select e.seq, e.time, e.actor, e.kind, e.subject, e.data, n.hash from ledger_entries as e left join ledger_nodes as n on n.pos = e.seq * 2 where e.seq >= ? order by e.seq asc limit ?';
+/** The store's scan query (ledger-repo.ts `scan`), for reading rows through the driver alone. */
+const SCAN_SQL = 'select seq, time, actor, kind, subject, data, tree from ledger_entries where seq >= ? order by seq asc limit ?';
 
 interface Row {
   seq: number;
@@ -53,7 +52,7 @@ interface Row {
   kind: string;
   subject: string;
   data: string;
-  hash: Buffer | null;
+  tree: Buffer;
 }
 
 runMain(async () => {
@@ -85,6 +84,7 @@ runMain(async () => {
   const scan = raw.prepare(SCAN_SQL);
   const entries: StoredEntry[] = new Array(n);
   const leaves: (Hash | undefined)[] = new Array(n);
+  const interiors: Buffer[] = new Array(n);
   const inputs: Buffer[] = new Array(n);
   let total = 0;
   for (let next = 0; next < n;) {
@@ -92,7 +92,8 @@ runMain(async () => {
     for (const r of rows) {
       const e: StoredEntry = { seq: Number(r.seq), time: r.time, actor: r.actor, kind: r.kind, subject: r.subject, dataJson: r.data };
       entries[e.seq] = e;
-      leaves[e.seq] = r.hash ?? undefined;
+      leaves[e.seq] = r.tree.length >= 32 ? r.tree.subarray(0, 32) : undefined;
+      interiors[e.seq] = r.tree.subarray(32);
       const inp = leafInput(e);
       inputs[e.seq] = inp;
       total += inp.length + 1;
@@ -190,7 +191,7 @@ runMain(async () => {
   await settle();
   t = now();
   const v = new LogVerifier({ checkpoints: [], trustedKeys: [], head });
-  for (let i = 0; i < n; i++) v.push(entries[i]!, leaves[i]);
+  for (let i = 0; i < n; i++) v.push(entries[i]!, leaves[i], interiors[i]);
   const rep = v.finish();
   const verifierMs = now() - t;
   assert(rep.ok, `in-memory verifier: ${rep.message}`);

@@ -1,8 +1,9 @@
 /**
- * Count the SQL statements the store sends, without changing the store: kysely's SQLite driver
- * calls better-sqlite3's `prepare` once per query, and its PostgreSQL driver calls `query` on a
- * pooled pg.Client once per query. Wrapping those prototypes counts every statement, whatever
- * connection or transaction it runs on.
+ * Count the SQL statements the store sends, without changing the store: on SQLite every query
+ * ends in one `run`, `all`, `get` or `iterate` of a better-sqlite3 Statement (the store caches
+ * prepared statements, so `prepare` is not counted), and kysely's PostgreSQL driver calls `query`
+ * on a pooled pg.Client once per query. Wrapping those prototypes counts every statement,
+ * whatever connection or transaction it runs on.
  */
 import Database from 'better-sqlite3';
 import pg from 'pg';
@@ -40,7 +41,35 @@ function counter(proto: Record<string, unknown>, method: string, sqlOf: (args: u
 }
 
 export function countSqliteStatements(): QueryCounter {
-  return counter(Database.prototype as unknown as Record<string, unknown>, 'prepare', (a) => String(a[0]));
+  const probe = new Database(':memory:');
+  const proto = Object.getPrototypeOf(probe.prepare('select 1')) as Record<string, unknown>;
+  probe.close();
+  const state = { count: 0, last: [] as string[] };
+  const originals = new Map<string, (...args: unknown[]) => unknown>();
+  for (const m of ['run', 'all', 'get', 'iterate']) {
+    const original = proto[m] as (...args: unknown[]) => unknown;
+    originals.set(m, original);
+    proto[m] = function (this: { source?: string }, ...args: unknown[]) {
+      state.count += 1;
+      if (state.last.length < 8) state.last.push(String(this.source ?? '').slice(0, 120));
+      return original.apply(this, args);
+    };
+  }
+  return {
+    get count() {
+      return state.count;
+    },
+    get last() {
+      return state.last;
+    },
+    reset() {
+      state.count = 0;
+      state.last = [];
+    },
+    restore() {
+      for (const [m, f] of originals) proto[m] = f;
+    },
+  };
 }
 
 export function countPgQueries(): QueryCounter {

@@ -8,7 +8,8 @@ import type { Store } from '../store/store.ts';
 import type { VerifyReport } from '../core/ledger/verify-log.ts';
 import { verifyLedger } from './ledger/verify.ts';
 
-export const BACKUP_FORMAT = 'bulwark-backup/1';
+/** Format 2: the Merkle tree is kept in the entry rows and the head (store migration 0005). */
+export const BACKUP_FORMAT = 'bulwark-backup/2';
 
 /** Write the backup line by line through `write`; returns the number of rows. */
 export async function writeBackup(store: Store, write: (line: string) => Promise<void> | void): Promise<number> {
@@ -32,6 +33,11 @@ export async function restoreLines(store: Store, lines: AsyncIterable<string>): 
     header = JSON.parse(first.done ? '{}' : first.value) as { format?: string };
   } catch {
     /* reported below */
+  }
+  if (header.format === 'bulwark-backup/1') {
+    throw invalid(
+      'this backup has format bulwark-backup/1, written before the ledger kept its tree in the entry rows; restore it with the Bulwark that wrote it, then start this version on that database (it migrates the ledger) and take a new backup',
+    );
   }
   if (header.format !== BACKUP_FORMAT) throw invalid(`not a Bulwark backup: the first line must name the format ${BACKUP_FORMAT}`);
   let lineNo = 1;

@@ -7,18 +7,16 @@ export interface LedgerEntriesTable {
   subject: string;
   /** Canonical JSON text: exactly the bytes hashed into the leaf. */
   data: string;
-}
-
-export interface LedgerNodesTable {
-  /** In-order position of node (level, index): index·2^(level+1) + 2^level − 1. */
-  pos: number;
-  hash: Buffer;
+  /** The leaf hash, then the interior nodes this entry's append completed (kysely/tree-layout.ts). */
+  tree: Buffer;
 }
 
 export interface LedgerHeadTable {
   id: number;
   size: number;
   root: Buffer;
+  /** The compact range: the perfect-subtree hashes of the tree, largest first, 32 bytes each. */
+  frontier: Buffer;
 }
 
 export interface LedgerCheckpointsTable {
@@ -133,7 +131,6 @@ export interface ExperimentScheduleClaimsTable {
 
 export interface Database {
   ledger_entries: LedgerEntriesTable;
-  ledger_nodes: LedgerNodesTable;
   ledger_head: LedgerHeadTable;
   ledger_checkpoints: LedgerCheckpointsTable;
   ledger_keys: LedgerKeysTable;
@@ -153,7 +150,6 @@ export const TABLES: readonly (keyof Database)[] = [
   'ledger_keys',
   'ledger_head',
   'ledger_entries',
-  'ledger_nodes',
   'ledger_checkpoints',
   'tokens',
   'signal_evidence',

@@ -13,6 +13,8 @@ export type Dialect = 'sqlite' | 'postgres';
 export interface LedgerHead {
   size: number;
   root: Hash;
+  /** The compact range the next append extends: perfect-subtree hashes, largest first. */
+  frontier: Hash[];
 }
 
 export interface CheckpointRecord {
@@ -48,8 +50,15 @@ export interface LedgerRepo {
   append(entries: readonly NewEntry[], now: string): Promise<LedgerEntry[]>;
   head(): Promise<LedgerHead>;
   page(q: EntryPage): Promise<StoredEntry[]>;
-  /** Entries [from, to) in order, in batches, each with its stored leaf hash if there is one. */
-  scan(from: number, to: number | undefined, batch?: number): AsyncIterable<{ entry: StoredEntry; leaf: Hash | undefined }>;
+  /**
+   * Entries [from, to) in order, in batches, each with its stored leaf hash if there is one and
+   * the interior nodes its append completed (32 bytes each, lowest level first).
+   */
+  scan(
+    from: number,
+    to: number | undefined,
+    batch?: number,
+  ): AsyncIterable<{ entry: StoredEntry; leaf: Hash | undefined; interior: Uint8Array }>;
   /** Stored perfect-subtree hashes, in one query. Missing nodes are absent from the map. */
   nodes(ids: readonly NodeId[]): Promise<Map<string, Hash>>;
   addCheckpoint(c: CheckpointRecord): Promise<void>;

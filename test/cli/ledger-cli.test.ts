@@ -13,7 +13,7 @@ import { configFrom, openContext } from '../../src/cli/context.ts';
 import { makeCheckpoint, registerCurrentKey } from '../../src/app/ledger/checkpoints.ts';
 import { canonicalJson, leafInput } from '../../src/core/ledger/entry.ts';
 import { appendLeaves, leafHash } from '../../src/core/ledger/merkle.ts';
-import { nodePos } from '../../src/store/kysely/ledger-repo.ts';
+import { packTrees } from '../../src/store/kysely/tree-layout.ts';
 import { tokenSecret } from '../../src/core/access/token-format.ts';
 import { api, describeRun, killAllChildren, runCli, startServer, type CliResult, type RunningServer } from '../support/cli.ts';
 import { createTestDatabase, pgAvailable, type TestDatabase } from '../support/postgres.ts';
@@ -94,13 +94,26 @@ function leafOf(r: EntryRow): Buffer {
   return leafHash(leafInput({ seq: r.seq, time: r.time, actor: r.actor, kind: r.kind, subject: r.subject, dataJson: r.data }));
 }
 
-/** Rewrite entry `seq`'s data and its stored leaf so that the two agree. */
-function rewriteEntryAndLeaf(db: Database.Database, seq: number): void {
-  const row = db.prepare('select * from ledger_entries where seq = ?').get(seq) as EntryRow;
+/** Recompute every stored tree node and the head from the entries as they are now. */
+function rebuildTree(db: Database.Database): void {
+  const rows = db.prepare('select * from ledger_entries order by seq').all() as EntryRow[];
+  const tree = appendLeaves([], 0, rows.map(leafOf));
+  const put = db.prepare('update ledger_entries set tree = ? where seq = ?');
+  packTrees(tree.nodes).forEach((t, seq) => put.run(t, seq));
+  db.prepare('update ledger_head set size = ?, root = ?, frontier = ? where id = 1').run(
+    tree.size,
+    tree.root,
+    Buffer.concat(tree.frontier),
+  );
+}
+
+/** Rewrite entry `seq`'s data and the whole stored tree so that they agree (checkpoints left alone). */
+function rewriteEntryAndTree(db: Database.Database, seq: number): void {
   const data = canonicalJson({ text: 'rewritten by an attacker', i: seq });
-  db.prepare('update ledger_entries set data = ? where seq = ?').run(data, seq);
-  const changed = db.prepare('update ledger_nodes set hash = ? where pos = ?').run(leafOf({ ...row, data }), 2 * seq).changes;
-  if (changed !== 1) throw new Error(`no stored leaf for entry ${seq}`);
+  db.transaction(() => {
+    if (db.prepare('update ledger_entries set data = ? where seq = ?').run(data, seq).changes !== 1) throw new Error(`no entry ${seq}`);
+    rebuildTree(db);
+  })();
 }
 
 const verify = (d: LedgerDir, ...extra: string[]) => runCli(['ledger', 'verify', ...d.flags, ...extra]);
@@ -175,6 +188,28 @@ describe.concurrent('ledger verify detects tampering with the SQLite file (each 
     expectFailedAt(await verify(d), 5, /does not match its leaf hash/);
   });
 
+  it('(a) an altered interior tree node (proofs are served from it) is named by the entry that holds it', { timeout: T }, async () => {
+    const d = copyOfBase('alter-node');
+    // Entry 7 completes the nodes over leaves 6–7, 4–7 and 0–7: flip a bit of the level-2 one.
+    withSqlite(d.file, (db) => {
+      const { tree } = db.prepare('select tree from ledger_entries where seq = 7').get() as { tree: Buffer };
+      expect(tree.length).toBe(4 * 32);
+      tree[2 * 32 + 5]! ^= 0x01;
+      db.prepare('update ledger_entries set tree = ? where seq = 7').run(tree);
+    });
+    expectFailedAt(await verify(d), 7, /wrong tree node at level 2/);
+  });
+
+  it('(a) an altered compact range in the tree head is caught', { timeout: T }, async () => {
+    const d = copyOfBase('alter-frontier');
+    withSqlite(d.file, (db) => {
+      const { frontier } = db.prepare('select frontier from ledger_head where id = 1').get() as { frontier: Buffer };
+      frontier[0]! ^= 0x01;
+      db.prepare('update ledger_head set frontier = ? where id = 1').run(frontier);
+    });
+    expectFailedAt(await verify(d), 12, /compact range of the tree head/);
+  });
+
   it('(b) a deleted row in the middle is named as missing', { timeout: T }, async () => {
     const d = copyOfBase('delete-middle');
     withSqlite(d.file, (db) => db.prepare('delete from ledger_entries where seq = 5').run());
@@ -231,8 +266,8 @@ describe.concurrent('ledger verify detects tampering with the SQLite file (each 
 
   it('(e) an entry rewritten together with its leaf is still caught by the signed checkpoint at 13', { timeout: T }, async () => {
     const d = copyOfBase('rewrite-9');
-    withSqlite(d.file, (db) => rewriteEntryAndLeaf(db, 9));
-    // The leaf agrees with the entry now; only the root signed at size 13 disagrees. The last
+    withSqlite(d.file, (db) => rewriteEntryAndTree(db, 9));
+    // The stored tree and head agree with the entry now; only the root signed at size 13 disagrees. The last
     // good checkpoint is at 7, so the failure names the range from entry 7.
     expectFailedAt(await verify(d), 7, /entries 7\.\.12 do not match the signed checkpoint at size 13/);
   });
@@ -435,12 +470,7 @@ describe.concurrent('verify --checkpoint proves the log only grew since a publis
     withSqlite(d.file, (db) => {
       db.transaction(() => {
         db.prepare('update ledger_entries set data = ? where seq = 3').run(canonicalJson({ text: 'history rewritten', i: 2 }));
-        const rows = db.prepare('select * from ledger_entries order by seq').all() as EntryRow[];
-        const tree = appendLeaves([], 0, rows.map(leafOf));
-        db.prepare('delete from ledger_nodes').run();
-        const put = db.prepare('insert into ledger_nodes (pos, hash) values (?, ?)');
-        for (const n of tree.nodes) put.run(nodePos(n), n.hash);
-        db.prepare('update ledger_head set size = ?, root = ? where id = 1').run(tree.size, tree.root);
+        rebuildTree(db);
         db.prepare('delete from ledger_checkpoints').run();
       })();
     });

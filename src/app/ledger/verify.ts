@@ -39,8 +39,8 @@ export async function verifyLedger(ledger: LedgerRepo, opts: VerifyOptions = {})
   if (opts.external) checkpoints.push(opts.external);
   const v = new LogVerifier({ checkpoints, trustedKeys: trusted, head });
   // From the lowest possible seq: a row forged before 0 must show up, not hide below the scan.
-  for await (const { entry, leaf } of ledger.scan(Number.MIN_SAFE_INTEGER, undefined)) {
-    v.push(entry, leaf);
+  for await (const { entry, leaf, interior } of ledger.scan(Number.MIN_SAFE_INTEGER, undefined)) {
+    v.push(entry, leaf, interior);
     if (!v.ok) break;
   }
   const report = v.finish();

@@ -5,7 +5,8 @@
  */
 import canonicalize from 'canonicalize';
 import { invalid } from '../errors.ts';
-import { leafHash, type Hash } from './merkle.ts';
+import { SECRET_KEY, fastCanonical, hasSecretKey } from './canonical.ts';
+import { leafHashOfText, type Hash } from './merkle.ts';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -28,6 +29,22 @@ export type NewEntry = Omit<LedgerEntry, 'seq' | 'time'> & { time?: string };
 
 /** Canonical JSON (RFC 8785) of any JSON value; rejects what JSON cannot carry. */
 export function canonicalJson(value: unknown): string {
+  return fastCanonical(value, false) ?? slowCanonicalJson(value);
+}
+
+/**
+ * The canonical JSON of entry data, as stored and hashed: the checks of `assertNoSecrets` and then
+ * of `canonicalJson`, with their errors, in one walk of the value.
+ */
+export function encodeData(value: unknown): string {
+  const out = fastCanonical(value, true);
+  if (out !== undefined) return out;
+  slowAssertNoSecrets(value as Json, 'data');
+  return slowCanonicalJson(value);
+}
+
+/** The checks and encoding that name what is wrong; the fast path defers to them on any doubt. */
+function slowCanonicalJson(value: unknown): string {
   assertJson(value, '$');
   const out = canonicalize(value);
   if (out === undefined) throw invalid('value cannot be encoded as JSON');
@@ -65,10 +82,12 @@ export interface StoredEntry extends Omit<LedgerEntry, 'data'> {
  * spares re-encoding on verification; JSON.stringify of a string is the JCS string form.
  */
 export function leafInput(e: StoredEntry): Buffer {
-  return Buffer.from(
-    `{"actor":${JSON.stringify(e.actor)},"data":${e.dataJson},"kind":${JSON.stringify(e.kind)},"seq":${e.seq},"subject":${JSON.stringify(e.subject)},"time":${JSON.stringify(e.time)}}`,
-    'utf8',
-  );
+  return Buffer.from(leafText(e), 'utf8');
+}
+
+/** leafInput as text: its UTF-8 encoding is the leaf input (hash it with leafHashOfText). */
+export function leafText(e: StoredEntry): string {
+  return `{"actor":${JSON.stringify(e.actor)},"data":${e.dataJson},"kind":${JSON.stringify(e.kind)},"seq":${e.seq},"subject":${JSON.stringify(e.subject)},"time":${JSON.stringify(e.time)}}`;
 }
 
 export function toStored(e: LedgerEntry): StoredEntry {
@@ -82,20 +101,22 @@ export function fromStored(e: StoredEntry): LedgerEntry {
 }
 
 export function entryLeafHash(e: LedgerEntry | StoredEntry): Hash {
-  return leafHash(leafInput('dataJson' in e ? e : toStored(e)));
+  return leafHashOfText(leafText('dataJson' in e ? e : toStored(e)));
 }
 
 /** Secrets never enter the ledger: refuse data whose keys look like one. */
-const SECRET_KEY = /^(token|secret|password|passwd|private_?key|totp_?seed|authorization|api_?key)$/i;
-
 export function assertNoSecrets(value: Json, path = 'data'): void {
+  if (hasSecretKey(value)) slowAssertNoSecrets(value, path);
+}
+
+function slowAssertNoSecrets(value: Json, path: string): void {
   if (Array.isArray(value)) {
-    value.forEach((v, i) => assertNoSecrets(v, `${path}[${i}]`));
+    value.forEach((v, i) => slowAssertNoSecrets(v, `${path}[${i}]`));
   } else if (value !== null && typeof value === 'object') {
     for (const [k, v] of Object.entries(value)) {
       if (SECRET_KEY.test(k))
         throw invalid(`${path}.${k} looks like a secret, and secrets never enter the ledger; remove the field or rename it`);
-      assertNoSecrets(v, `${path}.${k}`);
+      slowAssertNoSecrets(v, `${path}.${k}`);
     }
   }
 }

@@ -1,4 +1,5 @@
 import { readFileSync, readdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -12,6 +13,7 @@ import {
   hashRanges,
   inclusionRanges,
   leafHash,
+  leafHashOfText,
   nodeHash,
   nodeKey,
   verifyConsistency,
@@ -92,6 +94,45 @@ describe('merkle tree arithmetic', () => {
     const resumed = CompactRange.from(c.hashes(), c.size);
     tree.leaves.slice(777, 1500).forEach((l) => resumed.push(l));
     expect(resumed.root().equals(tree.roots[1500]!)).toBe(true);
+  });
+});
+
+describe('hashing shortcuts agree with the definitions', () => {
+  it('leafHashOfText is SHA-256(0x00 || UTF-8 bytes), lone surrogates included', () => {
+    const unit = fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c));
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.string({ unit })), (text) => {
+        expect(leafHashOfText(text).equals(leafHash(Buffer.from(text, 'utf8')))).toBe(true);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('nodeHash reuses no state between calls and matches a fresh SHA-256', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ minLength: 32, maxLength: 32 }), (l, r) => {
+        const expected = createHash('sha256')
+          .update(Buffer.from([1]))
+          .update(l)
+          .update(r)
+          .digest();
+        const got = nodeHash(l, r);
+        nodeHash(r, l);
+        expect(got.equals(expected)).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+    // Odd-sized inputs (malformed proofs) are hashed as given, not truncated.
+    const [l, r] = [Buffer.alloc(3, 7), Buffer.alloc(40, 9)];
+    expect(
+      nodeHash(l, r).equals(
+        createHash('sha256')
+          .update(Buffer.from([1]))
+          .update(l)
+          .update(r)
+          .digest(),
+      ),
+    ).toBe(true);
   });
 });
 

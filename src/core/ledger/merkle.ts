@@ -35,9 +35,22 @@ export function leafHash(input: Uint8Array): Hash {
   return oneShot('sha256', Buffer.concat([LEAF_PREFIX, input]), 'buffer');
 }
 
+/** Leaf hash of a text's UTF-8 bytes: SHA-256(0x00 || utf8(text)), without building a Buffer first. */
+export function leafHashOfText(text: string): Hash {
+  // U+0000 is the single byte 0x00 in UTF-8; node:crypto encodes a string input as UTF-8.
+  return oneShot('sha256', '\u0000' + text, 'buffer');
+}
+
+/** Reused input of nodeHash: hashing is synchronous, so one buffer serves every call. */
+const nodeInput = Buffer.alloc(65);
+nodeInput[0] = 0x01;
+
 /** Interior node hash: SHA-256(0x01 || left || right). */
 export function nodeHash(left: Uint8Array, right: Uint8Array): Hash {
-  return oneShot('sha256', Buffer.concat([NODE_PREFIX, left, right], 65), 'buffer');
+  if (left.length !== 32 || right.length !== 32) return oneShot('sha256', Buffer.concat([NODE_PREFIX, left, right]), 'buffer');
+  nodeInput.set(left, 1);
+  nodeInput.set(right, 33);
+  return oneShot('sha256', nodeInput, 'buffer');
 }
 
 /** The largest power of two strictly smaller than n (n ≥ 2). */
@@ -299,6 +312,29 @@ export class CompactRange {
     this.stack.push(hash);
     this.levels.push(level);
     this.size += 1;
+  }
+
+  /**
+   * Push a leaf and compare the interior nodes it completes with `stored` (32 bytes per node,
+   * lowest level first, as the store keeps them). Returns 0 when they all match, else the level
+   * of the first that differs or is missing (or one past the last completed, when `stored`
+   * holds more than the push completed).
+   */
+  pushChecked(leaf: Hash, stored: Uint8Array): number {
+    let hash = leaf;
+    let level = 0;
+    let bad = 0;
+    while (this.levels.length > 0 && this.levels[this.levels.length - 1] === level) {
+      this.levels.pop();
+      hash = nodeHash(this.stack.pop()!, hash);
+      level += 1;
+      if (bad === 0 && (stored.length < level * 32 || !hash.equals(stored.subarray((level - 1) * 32, level * 32)))) bad = level;
+    }
+    if (bad === 0 && stored.length > level * 32) bad = level + 1;
+    this.stack.push(hash);
+    this.levels.push(level);
+    this.size += 1;
+    return bad;
   }
 
   root(): Hash {

@@ -3,8 +3,8 @@
  * tree, recompute the root at every checkpoint size and at the head, and check checkpoint
  * signatures. Fed entries in order, so it runs in constant memory over any number of entries.
  */
-import { leafInput, type StoredEntry } from './entry.ts';
-import { CompactRange, leafHash, type Hash } from './merkle.ts';
+import { leafText, type StoredEntry } from './entry.ts';
+import { CompactRange, leafHashOfText, type Hash } from './merkle.ts';
 import { verifyCheckpointSignature, type SignedCheckpoint, type TrustedKey } from './checkpoint.ts';
 
 export interface BadEntry {
@@ -27,8 +27,8 @@ export interface LogVerifierOptions {
   trustedKeys: readonly TrustedKey[];
   /** Start after a known prefix (an export from seq N carries the compact range of [0, N)). */
   prefix?: { size: number; hashes: Hash[] };
-  /** The head the store claims; its size and root must match what is recomputed. */
-  head?: { size: number; root: Hash };
+  /** The head the store claims; its size, root and (when given) compact range must match what is recomputed. */
+  head?: { size: number; root: Hash; frontier?: readonly Hash[] };
 }
 
 export class LogVerifier {
@@ -58,8 +58,12 @@ export class LogVerifier {
     return this.firstBad === null;
   }
 
-  /** Feed the next stored entry and, where the store has it, its stored leaf hash. */
-  push(entry: StoredEntry, storedLeaf: Hash | undefined): void {
+  /**
+   * Feed the next stored entry and, where the store has them, its stored leaf hash and the
+   * interior nodes its append completed (checked against the recomputed tree: proofs are served
+   * from them).
+   */
+  push(entry: StoredEntry, storedLeaf: Hash | undefined, storedInterior?: Uint8Array): void {
     const expected = this.range.size;
     if (this.firstBad) return;
     if (entry.seq !== expected) {
@@ -72,7 +76,7 @@ export class LogVerifier {
       );
       return;
     }
-    const leaf = leafHash(leafInput(entry));
+    const leaf = leafHashOfText(leafText(entry));
     if (storedLeaf === undefined && this.opts.head && entry.seq >= this.opts.head.size) {
       this.fail({ seq: entry.seq, reason: `entry ${entry.seq} lies beyond the tree head (${this.opts.head.size}): inserted` });
       return;
@@ -84,7 +88,18 @@ export class LogVerifier {
       });
       return;
     }
-    this.range.push(leaf);
+    if (storedInterior === undefined) {
+      this.range.push(leaf);
+    } else {
+      const level = this.range.pushChecked(leaf, storedInterior);
+      if (level !== 0) {
+        this.fail({
+          seq: entry.seq,
+          reason: `entry ${entry.seq} holds a wrong tree node at level ${level}: the tree was altered, so proofs served from it would fail`,
+        });
+        return;
+      }
+    }
     this.checkAt(this.range.size);
   }
 
@@ -131,6 +146,11 @@ export class LogVerifier {
       if (head.size > size) this.fail({ seq: size, reason: `the tree head covers ${head.size} entries but only ${size} exist: deleted` });
       else if (!head.root.equals(this.range.root()))
         this.fail({ seq: this.lastGood, reason: `the stored tree head does not match entries ${this.lastGood}..${size - 1}: rewritten` });
+      else if (head.frontier && !sameHashes(head.frontier, this.range.hashes()))
+        this.fail({
+          seq: Math.max(0, size - 1),
+          reason: `the stored compact range of the tree head does not match the entries: the next append would extend a wrong tree`,
+        });
     }
     const entriesChecked = size - this.start;
     const ok = this.firstBad === null;
@@ -158,4 +178,8 @@ export class LogVerifier {
   get size(): number {
     return this.range.size;
   }
+}
+
+function sameHashes(a: readonly Hash[], b: readonly Hash[]): boolean {
+  return a.length === b.length && a.every((h, i) => h.equals(b[i]!));
 }

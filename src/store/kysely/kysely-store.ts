@@ -27,9 +27,14 @@ import { KyselyTokens } from './token-repo.ts';
 import type { Db } from './util.ts';
 
 /** Every repository over one executor: the database itself, or a transaction. */
-export function reposOver(db: Db, runInTransaction: <T>(fn: (tx: Repos) => Promise<T>) => Promise<T>, isTx: boolean): Repos {
+export function reposOver(
+  db: Db,
+  dialect: Dialect,
+  runInTransaction: <T>(fn: (tx: Repos) => Promise<T>) => Promise<T>,
+  isTx: boolean,
+): Repos {
   return {
-    ledger: new KyselyLedger(db, runInTransaction, isTx),
+    ledger: new KyselyLedger(db, runInTransaction, isTx, dialect),
     tokens: new KyselyTokens(db),
     meta: new KyselyMeta(db),
     signals: new KyselySignals(db),
@@ -59,7 +64,7 @@ export class KyselyStore implements Store {
   constructor(private readonly opts: KyselyStoreOptions) {
     this.db = opts.db;
     this.dialect = opts.dialect;
-    const repos = reposOver(this.db, (fn) => this.transaction(fn), false);
+    const repos = reposOver(this.db, this.dialect, (fn) => this.transaction(fn), false);
     this.ledger = repos.ledger;
     this.tokens = repos.tokens;
     this.meta = repos.meta;
@@ -71,7 +76,7 @@ export class KyselyStore implements Store {
   transaction<T>(fn: (tx: Repos) => Promise<T>): Promise<T> {
     return this.db.transaction().execute((trx) => {
       // Inside a transaction, "run in a transaction" means: in this one.
-      const repos: Repos = reposOver(trx, (inner) => inner(repos), true);
+      const repos: Repos = reposOver(trx, this.dialect, (inner) => inner(repos), true);
       return fn(repos);
     });
   }
@@ -123,7 +128,7 @@ export class KyselyStore implements Store {
       }
       // A restore that does not verify is rolled back whole.
       if (check) {
-        const repos: Repos = reposOver(trx, (inner) => inner(repos), true);
+        const repos: Repos = reposOver(trx, this.dialect, (inner) => inner(repos), true);
         await check(repos);
       }
       return { rows: count };

@@ -1,85 +1,118 @@
 /** The ledger repository: entries, the Merkle nodes, the head, checkpoints and keys. */
-import { sql } from 'kysely';
-import {
-  canonicalJson,
-  assertNoSecrets,
-  fromStored,
-  leafInput,
-  type LedgerEntry,
-  type NewEntry,
-  type StoredEntry,
-} from '../../core/ledger/entry.ts';
-import { appendLeaves, frontierNodes, leafHash, type Hash, type NodeId } from '../../core/ledger/merkle.ts';
+import { CompiledQuery } from 'kysely';
+import { encodeData, leafText, type LedgerEntry, type NewEntry, type StoredEntry } from '../../core/ledger/entry.ts';
+import { appendLeaves, frontierNodes, leafHashOfText, type Hash, type NodeId } from '../../core/ledger/merkle.ts';
 import type { Database } from '../schema.ts';
-import type { CheckpointRecord, EntryPage, LedgerHead, LedgerKeyRecord, LedgerRepo, Repos } from '../store.ts';
-import { CHUNK, chunks, toBuf, type Db } from './util.ts';
+import type { CheckpointRecord, Dialect, EntryPage, LedgerHead, LedgerKeyRecord, LedgerRepo, Repos } from '../store.ts';
+import { HASH_BYTES, homeOf, packTrees, slotOf, splitHashes } from './tree-layout.ts';
+import { toBuf, type Db } from './util.ts';
 
-/** In-order position of a node: unique across levels, and leaf i sits at 2i. */
-export function nodePos(n: NodeId): number {
-  return n.index * 2 ** (n.level + 1) + 2 ** n.level - 1;
-}
+/** Rows per INSERT: 7 parameters each, well under SQLite's 32,766 and PostgreSQL's 65,535. */
+const ROWS_PER_INSERT = 1000;
+
+/**
+ * The SQL of a multi-row entry INSERT depends only on the dialect and the row count: compile it
+ * once with kysely and run it with fresh parameters, instead of building and compiling a
+ * thousand-row query per append. Bounded: sizes seen in practice are few.
+ */
+const insertSql = new Map<string, string>();
+const INSERT_SQL_CACHE = 256;
 
 export class KyselyLedger implements LedgerRepo {
   constructor(
     private readonly db: Db,
     private readonly inTransaction: <T>(fn: (tx: Repos) => Promise<T>) => Promise<T>,
     private readonly isTx: boolean,
+    private readonly dialect: Dialect,
   ) {}
 
   async append(entries: readonly NewEntry[], now: string): Promise<LedgerEntry[]> {
     if (!this.isTx) return this.inTransaction((tx) => tx.ledger.append(entries, now));
     if (entries.length === 0) return [];
-    // The UPDATE takes the write lock first: a row lock on PostgreSQL, the database write lock
-    // on SQLite. Appends from every process are serialized here, so seq has no gaps or forks.
-    const locked = await this.db
-      .updateTable('ledger_head')
-      .set({ size: sql`size` })
-      .where('id', '=', 1)
-      .returning(['size'])
-      .executeTakeFirstOrThrow();
-    const size = Number(locked.size);
-    const frontierIds = frontierNodes(size);
-    const found = await this.nodes(frontierIds);
-    const frontier = frontierIds.map((n) => {
-      const h = found.get(`${n.level}:${n.index}`);
-      if (!h) throw new Error(`ledger tree is missing node ${n.level}:${n.index}; run "bulwark ledger verify"`);
-      return h;
-    });
+    // Take the write lock first, reading the head: a row lock on PostgreSQL (FOR UPDATE); on
+    // SQLite the transaction's BEGIN IMMEDIATE already holds the database write lock. Appends
+    // from every process are serialized here, so seq has no gaps or forks.
+    let q = this.db.selectFrom('ledger_head').select(['size', 'frontier']).where('id', '=', 1);
+    if (this.dialect === 'postgres') q = q.forUpdate();
+    const head = await q.executeTakeFirstOrThrow();
+    const size = Number(head.size);
+    const frontier = splitHashes(head.frontier);
+    if (frontier.length !== frontierNodes(size).length) {
+      throw new Error(`ledger head is inconsistent: ${frontier.length} frontier hashes for size ${size}; run "bulwark ledger verify"`);
+    }
     const stored: StoredEntry[] = entries.map((e, i) => {
-      assertNoSecrets(e.data);
       return {
         seq: size + i,
         time: e.time ?? now,
         actor: e.actor,
         kind: e.kind,
         subject: e.subject,
-        dataJson: canonicalJson(e.data),
+        dataJson: encodeData(e.data),
       };
     });
     const result = appendLeaves(
       frontier,
       size,
-      stored.map((e) => leafHash(leafInput(e))),
+      stored.map((e) => leafHashOfText(leafText(e))),
     );
-    for (const part of chunks(stored, Math.floor(CHUNK / 6))) {
+    const trees = packTrees(result.nodes);
+    const newHead = [result.size, result.root, Buffer.concat(result.frontier)] as const;
+    for (let from = 0; from < stored.length; from += ROWS_PER_INSERT) {
+      const n = Math.min(ROWS_PER_INSERT, stored.length - from);
+      const params: unknown[] = new Array(n * 7);
+      for (let i = 0; i < n; i++) {
+        const e = stored[from + i]!;
+        const o = i * 7;
+        params[o] = e.seq;
+        params[o + 1] = e.time;
+        params[o + 2] = e.actor;
+        params[o + 3] = e.kind;
+        params[o + 4] = e.subject;
+        params[o + 5] = e.dataJson;
+        params[o + 6] = trees[from + i]!;
+      }
+      const last = from + n === stored.length;
+      // On PostgreSQL the last INSERT and the head update are one statement (a data-modifying
+      // CTE): one round trip fewer per append.
+      if (last && this.dialect === 'postgres') {
+        await this.db.executeQuery(CompiledQuery.raw(this.entryInsertSql(n, true), [...params, ...newHead]));
+      } else {
+        await this.db.executeQuery(CompiledQuery.raw(this.entryInsertSql(n, false), params));
+      }
+    }
+    if (this.dialect !== 'postgres') {
       await this.db
+        .updateTable('ledger_head')
+        .set({ size: result.size, root: result.root, frontier: newHead[2] })
+        .where('id', '=', 1)
+        .execute();
+    }
+    return stored.map((e, i) => ({ seq: e.seq, time: e.time, actor: e.actor, kind: e.kind, subject: e.subject, data: entries[i]!.data }));
+  }
+
+  /** The INSERT of `rows` entries; with `withHead`, followed by the head update (PostgreSQL). */
+  private entryInsertSql(rows: number, withHead: boolean): string {
+    const key = `${this.dialect}:${rows}:${withHead}`;
+    let text = insertSql.get(key);
+    if (text === undefined) {
+      const dummy = { seq: 0, time: '', actor: '', kind: '', subject: '', data: '', tree: Buffer.alloc(0) };
+      text = this.db
         .insertInto('ledger_entries')
-        .values(part.map((e) => ({ seq: e.seq, time: e.time, actor: e.actor, kind: e.kind, subject: e.subject, data: e.dataJson })))
-        .execute();
+        .values(Array.from({ length: rows }, () => dummy))
+        .compile().sql;
+      if (withHead) {
+        const p = rows * 7;
+        text = `with appended as (${text}) update "ledger_head" set "size" = $${p + 1}, "root" = $${p + 2}, "frontier" = $${p + 3} where "id" = 1`;
+      }
+      if (insertSql.size >= INSERT_SQL_CACHE) insertSql.delete(insertSql.keys().next().value!);
+      insertSql.set(key, text);
     }
-    for (const part of chunks(result.nodes, CHUNK / 2)) {
-      await this.db
-        .insertInto('ledger_nodes')
-        .values(part.map((n) => ({ pos: nodePos(n), hash: n.hash })))
-        .execute();
-    }
-    await this.db.updateTable('ledger_head').set({ size: result.size, root: result.root }).where('id', '=', 1).execute();
-    return stored.map(fromStored);
+    return text;
   }
 
   async head(): Promise<LedgerHead> {
-    const r = await this.db.selectFrom('ledger_head').select(['size', 'root']).where('id', '=', 1).executeTakeFirstOrThrow();
-    return { size: Number(r.size), root: toBuf(r.root) };
+    const r = await this.db.selectFrom('ledger_head').select(['size', 'root', 'frontier']).where('id', '=', 1).executeTakeFirstOrThrow();
+    return { size: Number(r.size), root: toBuf(r.root), frontier: splitHashes(r.frontier) };
   }
 
   async page(q: EntryPage): Promise<StoredEntry[]> {
@@ -100,15 +133,21 @@ export class KyselyLedger implements LedgerRepo {
     let next = from;
     for (;;) {
       let q = this.db
-        .selectFrom('ledger_entries as e')
-        .leftJoin('ledger_nodes as n', (j) => j.on(sql<boolean>`n.pos = e.seq * 2`))
-        .select(['e.seq', 'e.time', 'e.actor', 'e.kind', 'e.subject', 'e.data', 'n.hash'])
-        .where('e.seq', '>=', next)
-        .orderBy('e.seq', 'asc')
+        .selectFrom('ledger_entries')
+        .select(['seq', 'time', 'actor', 'kind', 'subject', 'data', 'tree'])
+        .where('seq', '>=', next)
+        .orderBy('seq', 'asc')
         .limit(batch);
-      if (to !== undefined) q = q.where('e.seq', '<', to);
+      if (to !== undefined) q = q.where('seq', '<', to);
       const rows = await q.execute();
-      for (const r of rows) yield { entry: rowToEntry(r), leaf: r.hash ? toBuf(r.hash) : undefined };
+      for (const r of rows) {
+        const tree = toBuf(r.tree);
+        yield {
+          entry: rowToEntry(r),
+          leaf: tree.length >= HASH_BYTES ? tree.subarray(0, HASH_BYTES) : undefined,
+          interior: tree.subarray(HASH_BYTES),
+        };
+      }
       if (rows.length < batch) return;
       next = Number(rows[rows.length - 1]!.seq) + 1;
     }
@@ -117,13 +156,18 @@ export class KyselyLedger implements LedgerRepo {
   async nodes(ids: readonly NodeId[]): Promise<Map<string, Hash>> {
     const out = new Map<string, Hash>();
     if (ids.length === 0) return out;
-    const byPos = new Map(ids.map((n) => [nodePos(n), `${n.level}:${n.index}`]));
+    const homes = ids.map((n) => ({ key: `${n.level}:${n.index}`, ...homeOf(n) }));
     const rows = await this.db
-      .selectFrom('ledger_nodes')
-      .select(['pos', 'hash'])
-      .where('pos', 'in', [...byPos.keys()])
+      .selectFrom('ledger_entries')
+      .select(['seq', 'tree'])
+      .where('seq', 'in', [...new Set(homes.map((h) => h.seq))])
       .execute();
-    for (const r of rows) out.set(byPos.get(Number(r.pos))!, toBuf(r.hash));
+    const trees = new Map(rows.map((r) => [Number(r.seq), r.tree]));
+    for (const h of homes) {
+      const tree = trees.get(h.seq);
+      const hash = tree ? slotOf(tree, h.slot) : undefined;
+      if (hash) out.set(h.key, hash);
+    }
     return out;
   }
 
