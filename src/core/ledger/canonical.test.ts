@@ -4,7 +4,9 @@ import canonicalize from 'canonicalize';
 import { invalid } from '../errors.ts';
 import { assertNoSecrets, canonicalJson, encodeData, type Json } from './entry.ts';
 
-// The encoding as it was before the one-walk encoder, kept verbatim as the oracle for outputs and errors.
+// The encoding as it was before the one-walk encoder, kept as the oracle for outputs and errors;
+// changed only where the old one was wrong: holes of sparse arrays and lone surrogates are now
+// refused with a DomainError (the old code wrote `[1,,2]` and threw a plain Error).
 const SECRET = /^(token|secret|password|passwd|private_?key|totp_?seed|authorization|api_?key)$/i;
 function refAssertJson(value: unknown, path: string): void {
   if (value === null || typeof value === 'boolean' || typeof value === 'string') return;
@@ -13,7 +15,10 @@ function refAssertJson(value: unknown, path: string): void {
     return;
   }
   if (Array.isArray(value)) {
-    value.forEach((v, i) => refAssertJson(v, `${path}[${i}]`));
+    for (let i = 0; i < value.length; i++) {
+      if (!(i in value)) throw invalid(`${path}[${i}] is a hole in a sparse array, which JSON cannot carry`);
+      refAssertJson(value[i], `${path}[${i}]`);
+    }
     return;
   }
   if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
@@ -27,7 +32,12 @@ function refAssertJson(value: unknown, path: string): void {
 }
 function refCanonicalJson(value: unknown): string {
   refAssertJson(value, '$');
-  const out = canonicalize(value);
+  let out: string | undefined;
+  try {
+    out = canonicalize(value);
+  } catch (e) {
+    throw invalid(`value cannot be encoded as canonical JSON: ${(e as Error).message}; send well-formed Unicode text`);
+  }
   if (out === undefined) throw invalid('value cannot be encoded as JSON');
   return out;
 }
@@ -192,17 +202,19 @@ describe('encodeData', () => {
 
   it('refuses lone surrogates as canonicalize does, and keeps escaped backslashes', () => {
     for (const v of ['\ud800', { a: 'x\udfffy' }, { ['k\udbff']: 1 }, ['\ud83d\ude00\ude00']]) {
-      expect(() => encodeData(v)).toThrow('Lone surrogate is not allowed');
+      expect(() => encodeData(v)).toThrow(/Lone surrogate is not allowed; send well-formed Unicode text/);
+      expect(outcome(() => encodeData(v))).toMatchObject({ error: expect.stringMatching(/^DomainError\/invalid/) as unknown });
       agrees(v);
     }
     expect(encodeData({ a: '\\ud800', b: '\u0001"' })).toBe('{"a":"\\\\ud800","b":"\\u0001\\""}');
     expect(encodeData(['\ud83d\ude00'])).toBe('["\ud83d\ude00"]');
   });
 
-  it('defers to the old encoding for toJSON methods and sparse arrays', () => {
+  it('defers to the old encoding for toJSON methods, and refuses sparse arrays', () => {
     const withToJson = {};
     Object.defineProperty(withToJson, 'toJSON', { value: () => 'replaced', enumerable: false });
     agrees({ a: withToJson });
     agrees([1, , 2]);
+    expect(() => encodeData({ list: [1, , 2] })).toThrow('$.list[1] is a hole in a sparse array, which JSON cannot carry');
   });
 });

@@ -46,7 +46,13 @@ export function encodeData(value: unknown): string {
 /** The checks and encoding that name what is wrong; the fast path defers to them on any doubt. */
 function slowCanonicalJson(value: unknown): string {
   assertJson(value, '$');
-  const out = canonicalize(value);
+  let out: string | undefined;
+  try {
+    out = canonicalize(value);
+  } catch (e) {
+    // canonicalize refuses lone surrogates (RFC 8785 needs well-formed Unicode).
+    throw invalid(`value cannot be encoded as canonical JSON: ${(e as Error).message}; send well-formed Unicode text`);
+  }
   if (out === undefined) throw invalid('value cannot be encoded as JSON');
   return out;
 }
@@ -58,7 +64,10 @@ function assertJson(value: unknown, path: string): void {
     return;
   }
   if (Array.isArray(value)) {
-    value.forEach((v, i) => assertJson(v, `${path}[${i}]`));
+    for (let i = 0; i < value.length; i++) {
+      if (!(i in value)) throw invalid(`${path}[${i}] is a hole in a sparse array, which JSON cannot carry`);
+      assertJson(value[i], `${path}[${i}]`);
+    }
     return;
   }
   if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
