@@ -11,12 +11,12 @@ import { toBuf, type Db } from './util.ts';
 const ROWS_PER_INSERT = 1000;
 
 /**
- * The SQL of a multi-row entry INSERT depends only on the dialect and the row count: compile it
- * once with kysely and run it with fresh parameters, instead of building and compiling a
- * thousand-row query per append. Bounded: sizes seen in practice are few.
+ * The append's SQL depends only on the dialect (and an INSERT's row count): compile it once with
+ * kysely and run it with fresh parameters, instead of building and compiling the queries (a
+ * thousand-row one among them) at every append. Bounded: the sizes seen in practice are few.
  */
-const insertSql = new Map<string, string>();
-const INSERT_SQL_CACHE = 256;
+const compiledSql = new Map<string, string>();
+const COMPILED_SQL_CACHE = 256;
 
 export class KyselyLedger implements LedgerRepo {
   constructor(
@@ -32,9 +32,17 @@ export class KyselyLedger implements LedgerRepo {
     // Take the write lock first, reading the head: a row lock on PostgreSQL (FOR UPDATE); on
     // SQLite the transaction's BEGIN IMMEDIATE already holds the database write lock. Appends
     // from every process are serialized here, so seq has no gaps or forks.
-    let q = this.db.selectFrom('ledger_head').select(['size', 'frontier']).where('id', '=', 1);
-    if (this.dialect === 'postgres') q = q.forUpdate();
-    const head = await q.executeTakeFirstOrThrow();
+    const locked = await this.db.executeQuery<{ size: number | string; frontier: Uint8Array }>(
+      CompiledQuery.raw(
+        this.compiledOnce('lock-head', () => {
+          const q = this.db.selectFrom('ledger_head').select(['size', 'frontier']).where('id', '=', 1);
+          return (this.dialect === 'postgres' ? q.forUpdate() : q).compile().sql;
+        }),
+        [1],
+      ),
+    );
+    const head = locked.rows[0];
+    if (!head) throw new Error('ledger head row is missing; run "bulwark ledger verify"');
     const size = Number(head.size);
     const frontier = splitHashes(head.frontier);
     if (frontier.length !== frontierNodes(size).length) {
@@ -81,31 +89,42 @@ export class KyselyLedger implements LedgerRepo {
       }
     }
     if (this.dialect !== 'postgres') {
-      await this.db
-        .updateTable('ledger_head')
-        .set({ size: result.size, root: result.root, frontier: newHead[2] })
-        .where('id', '=', 1)
-        .execute();
+      const update = this.compiledOnce(
+        'update-head',
+        () =>
+          this.db
+            .updateTable('ledger_head')
+            .set({ size: 0, root: Buffer.alloc(0), frontier: Buffer.alloc(0) })
+            .where('id', '=', 1)
+            .compile().sql,
+      );
+      await this.db.executeQuery(CompiledQuery.raw(update, [...newHead, 1]));
     }
     return stored.map((e, i) => ({ seq: e.seq, time: e.time, actor: e.actor, kind: e.kind, subject: e.subject, data: entries[i]!.data }));
   }
 
   /** The INSERT of `rows` entries; with `withHead`, followed by the head update (PostgreSQL). */
   private entryInsertSql(rows: number, withHead: boolean): string {
-    const key = `${this.dialect}:${rows}:${withHead}`;
-    let text = insertSql.get(key);
-    if (text === undefined) {
+    return this.compiledOnce(`insert:${rows}:${withHead}`, () => {
       const dummy = { seq: 0, time: '', actor: '', kind: '', subject: '', data: '', tree: Buffer.alloc(0) };
-      text = this.db
+      const text = this.db
         .insertInto('ledger_entries')
         .values(Array.from({ length: rows }, () => dummy))
         .compile().sql;
-      if (withHead) {
-        const p = rows * 7;
-        text = `with appended as (${text}) update "ledger_head" set "size" = $${p + 1}, "root" = $${p + 2}, "frontier" = $${p + 3} where "id" = 1`;
-      }
-      if (insertSql.size >= INSERT_SQL_CACHE) insertSql.delete(insertSql.keys().next().value!);
-      insertSql.set(key, text);
+      if (!withHead) return text;
+      const p = rows * 7;
+      return `with appended as (${text}) update "ledger_head" set "size" = $${p + 1}, "root" = $${p + 2}, "frontier" = $${p + 3} where "id" = 1`;
+    });
+  }
+
+  /** SQL text built by kysely once per dialect and key; the parameters are given at each run. */
+  private compiledOnce(key: string, build: () => string): string {
+    const k = `${this.dialect}:${key}`;
+    let text = compiledSql.get(k);
+    if (text === undefined) {
+      text = build();
+      if (compiledSql.size >= COMPILED_SQL_CACHE) compiledSql.delete(compiledSql.keys().next().value!);
+      compiledSql.set(k, text);
     }
     return text;
   }
