@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import canonicalize from 'canonicalize';
 import { invalid } from '../errors.ts';
+import { quote } from './canonical.ts';
 import { assertNoSecrets, canonicalJson, encodeData, type Json } from './entry.ts';
 
 // The encoding as it was before the one-walk encoder, kept as the oracle for outputs and errors;
@@ -216,5 +217,17 @@ describe('encodeData', () => {
     agrees({ a: withToJson });
     agrees([1, , 2]);
     expect(() => encodeData({ list: [1, , 2] })).toThrow('$.list[1] is a hole in a sparse array, which JSON cannot carry');
+  });
+});
+
+describe('quote', () => {
+  it('is JSON.stringify for any string, surrogates and controls included', () => {
+    const unit = fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c));
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.string({ unit })), (s) => {
+        expect(quote(s)).toBe(JSON.stringify(s));
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -14,6 +14,11 @@ const BAIL: unique symbol = Symbol('bail');
 /** Text JSON.stringify would not write unchanged between quotes: a quote, backslash, control or surrogate. */
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
+/** JSON.stringify of a string, without the call when nothing in it needs escaping. */
+export function quote(s: string): string {
+  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
+}
+
 /**
  * JSON.stringify writes a lone surrogate as a `\udXXX` escape (well-formed JSON.stringify), while
  * `canonicalize` refuses it. A match may also be an escaped backslash followed by `ud8..` text; the

@@ -5,7 +5,7 @@
  */
 import canonicalize from 'canonicalize';
 import { invalid } from '../errors.ts';
-import { SECRET_KEY, fastCanonical, hasSecretKey } from './canonical.ts';
+import { SECRET_KEY, fastCanonical, hasSecretKey, quote } from './canonical.ts';
 import { leafHashOfText, type Hash } from './merkle.ts';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -96,7 +96,7 @@ export function leafInput(e: StoredEntry): Buffer {
 
 /** leafInput as text: its UTF-8 encoding is the leaf input (hash it with leafHashOfText). */
 export function leafText(e: StoredEntry): string {
-  return `{"actor":${JSON.stringify(e.actor)},"data":${e.dataJson},"kind":${JSON.stringify(e.kind)},"seq":${e.seq},"subject":${JSON.stringify(e.subject)},"time":${JSON.stringify(e.time)}}`;
+  return `{"actor":${quote(e.actor)},"data":${e.dataJson},"kind":${quote(e.kind)},"seq":${e.seq},"subject":${quote(e.subject)},"time":${quote(e.time)}}`;
 }
 
 export function toStored(e: LedgerEntry): StoredEntry {
