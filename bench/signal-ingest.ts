@@ -20,7 +20,7 @@ import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { sql } from 'kysely';
 import { createSignalIngest, evidenceOf, type IngestSubmission } from '../src/app/signals/ingest.ts';
-import { createBatcher } from '../src/app/signals/ingest-batcher.ts';
+import { createBatcher } from '../src/app/group-commit.ts';
 import { systemClock, type AppDeps } from '../src/app/deps.ts';
 import { memoryKeyRing } from '../src/app/ledger/key-ring.ts';
 import { bootstrap, ensureOrigin } from '../src/app/bootstrap.ts';

@@ -4,6 +4,10 @@
  * reading those keep working, and Bulwark's under `bulwark` (run id, injections with their
  * times, the blocked verdict, detections with time to detect, the outcome). Secrets are redacted
  * whenever it is serialized, and outputs are cut so that one large response cannot bloat a row.
+ *
+ * A run writes its journal with every change (run-recorder.ts), so serializing it is kept cheap:
+ * the parts that no longer change — the experiment, and each activity run, complete when it is
+ * added — are serialized (and redacted) once and reused; only Bulwark's section is redone.
  */
 import { hostname, platform, release } from 'node:os';
 import { redactSecrets, type SecretValues } from '../../core/experiments/configuration.ts';
@@ -16,6 +20,9 @@ import type { DetectionMatch } from './detections.ts';
 
 /** Text in outputs longer than this is cut in the journal (the tolerance saw all of it). */
 const MAX_TEXT = 4096;
+
+const PLATFORM = `${platform()} ${release()}`;
+const NODE = hostname();
 
 export interface InjectionRecord {
   activity: string;
@@ -58,6 +65,9 @@ export class RunJournal {
   readonly run: ActivityRun[] = [];
   readonly rollbacks: ActivityRun[] = [];
   readonly bulwark: BulwarkSection;
+  /** Serialized parts that do not change, for the secrets they were redacted with. */
+  private done = new WeakMap<object, unknown>();
+  private doneFor: SecretValues | undefined;
 
   constructor(
     private readonly document: JsonValue,
@@ -70,26 +80,51 @@ export class RunJournal {
 
   /** The journal as JSON with every secret value replaced. */
   toJson(secrets: SecretValues): Json {
-    const endMs = this.end !== undefined ? Date.parse(this.end) : undefined;
-    const raw = {
-      'chaoslib-version': null,
-      platform: `${platform()} ${release()}`,
-      node: hostname(),
-      experiment: this.document,
-      start: this.start,
-      status: this.status,
-      deviated: this.deviated,
-      steady_states: {
-        before: this.steadyBefore ? steady(this.steadyBefore) : null,
-        after: this.steadyAfter ? steady(this.steadyAfter) : null,
-        during: this.during.map(entry),
-      },
-      run: this.run.map(entry),
-      rollbacks: this.rollbacks.map(entry),
-      ...(this.end !== undefined ? { end: this.end, duration: (endMs! - Date.parse(this.start)) / 1000 } : {}),
-      bulwark: this.bulwark,
+    if (this.doneFor !== secrets) {
+      this.done = new WeakMap();
+      this.doneFor = secrets;
+    }
+    const once = (key: object, make: () => unknown): unknown => {
+      let v = this.done.get(key);
+      if (v === undefined) {
+        v = redactSecrets(toJsonValue(make()), secrets);
+        this.done.set(key, v);
+      }
+      return v;
     };
-    return redactSecrets(toJsonValue(raw), secrets) as Json;
+    const entries = (list: readonly ActivityRun[]) => list.map((r) => once(r, () => entry(r)));
+    const endMs = this.end !== undefined ? Date.parse(this.end) : undefined;
+    // What changes, redacted anew each time: a few fields and Bulwark's section.
+    const now = redactSecrets(
+      toJsonValue({
+        platform: PLATFORM,
+        node: NODE,
+        start: this.start,
+        status: this.status,
+        deviated: this.deviated,
+        ...(this.end !== undefined ? { end: this.end, duration: (endMs! - Date.parse(this.start)) / 1000 } : {}),
+        bulwark: this.bulwark,
+      }),
+      secrets,
+    ) as { [key: string]: Json };
+    return {
+      'chaoslib-version': null,
+      platform: now.platform!,
+      node: now.node!,
+      experiment: once(this, () => this.document),
+      start: now.start!,
+      status: now.status!,
+      deviated: now.deviated!,
+      steady_states: {
+        before: this.steadyBefore ? steady(this.steadyBefore.met, entries(this.steadyBefore.probes)) : null,
+        after: this.steadyAfter ? steady(this.steadyAfter.met, entries(this.steadyAfter.probes)) : null,
+        during: entries(this.during),
+      },
+      run: entries(this.run),
+      rollbacks: entries(this.rollbacks),
+      ...(this.end !== undefined ? { end: now.end!, duration: now.duration! } : {}),
+      bulwark: now.bulwark!,
+    } as Json;
   }
 }
 
@@ -110,8 +145,8 @@ export function journalStatus(outcome: Outcome): 'completed' | 'failed' | 'abort
   }
 }
 
-function steady(s: { met: boolean; probes: ActivityRun[] }) {
-  return { steady_state_met: s.met, probes: s.probes.map(entry) };
+function steady(met: boolean, probes: unknown[]) {
+  return { steady_state_met: met, probes };
 }
 
 function entry(r: ActivityRun) {

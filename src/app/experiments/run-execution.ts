@@ -2,8 +2,11 @@
  * One run, from the pending row to the decided outcome: gate, method, the blocked verdict,
  * steady state after, the wait for detections, then rollbacks — always, in the `finally` of it
  * all — and the outcome from decideOutcome. Every step that changes the run is written with its
- * ledger entry in one transaction (run-recorder.ts). The runner (run-experiment.ts) owns what
- * is shared between runs: the concurrency limit, the stop switch, the lease owner.
+ * ledger entry in one transaction (run-recorder.ts), shared with the writes of the runner's other
+ * runs (run-writes.ts). The run's row goes in with its first write: with run.started when its
+ * targets have a free slot, or as pending before it waits for one. The runner (run-experiment.ts)
+ * owns what is shared between runs: the concurrency limit, the stop switch, the lease owner and
+ * the heartbeat.
  */
 import { decideOutcome, exitCodeFor } from '../../core/experiments/outcome.ts';
 import { formatDuration } from '../../core/experiments/duration.ts';
@@ -17,6 +20,7 @@ import type { PreparedRun } from './prepare-run.ts';
 import { reportRegression } from './regression.ts';
 import { runRollbacks } from './rollbacks.ts';
 import { RunRecorder } from './run-recorder.ts';
+import type { LeaseKeeper, RunWriter } from './run-writes.ts';
 import type { ExperimentDeps, ResolvedRunnerOptions, RunRequest, RunResult } from './run-experiment.ts';
 
 export interface Execution {
@@ -26,6 +30,9 @@ export interface Execution {
   prepared: PreparedRun;
   runId: string;
   owner: string;
+  /** The runner's group commit of run writes, and its heartbeat. */
+  writer: RunWriter;
+  leases: LeaseKeeper;
   /** Stop the run with a reason; the first reason wins. */
   abort(reason: string): void;
   readonly signal: AbortSignal;
@@ -59,10 +66,10 @@ export async function executeRun(x: Execution): Promise<RunResult> {
     ...(prepared.warnings.length ? { warnings: prepared.warnings } : {}),
   });
   const leaseUntil = () => new Date(deps.clock.now().getTime() + options.leaseMs).toISOString();
-  await deps.store.runs.insert({
+  const row = {
     id: runId,
     experiment: exp.title,
-    state: 'pending',
+    state: 'pending' as const,
     outcome: null,
     reason: null,
     startedAt: new Date(startMs).toISOString(),
@@ -70,22 +77,19 @@ export async function executeRun(x: Execution): Promise<RunResult> {
     leaseOwner: owner,
     leaseUntil: leaseUntil(),
     rollbacks: JSON.parse(JSON.stringify(prepared.rollbacks)) as Json,
-    journal: journal.toJson(secrets),
     ttdMs: null,
     dryRun: false,
-  });
-  const recorder = new RunRecorder(deps, runId, owner, x.req.actor, secrets, journal);
-  const heartbeat = setInterval(() => {
-    deps.store.runs.renewLease(runId, owner, leaseUntil()).then(
-      (held) => {
-        if (held) return;
-        recorder.lost = true;
-        x.abort('another process took the run over after its lease expired');
-      },
-      () => undefined, // the database is away; the next beat tries again
-    );
-  }, options.heartbeatMs);
-  heartbeat.unref();
+  };
+  const recorder = new RunRecorder(x.writer, runId, owner, x.req.actor, secrets, journal);
+  // The runner's heartbeat renews the lease from when the row is stored until the last write.
+  let unlease = () => {};
+  const insertRow = async (row: Parameters<RunRecorder['insert']>[0], events: Parameters<RunRecorder['insert']>[1] = []) => {
+    await recorder.insert(row, events);
+    unlease = x.leases.hold(runId, () => {
+      recorder.lost = true;
+      x.abort('another process took the run over after its lease expired');
+    });
+  };
 
   let wake = () => {};
   const tracker = new DetectionTracker(runId, exp.expect?.detected ?? [], (m) => {
@@ -171,12 +175,34 @@ export async function executeRun(x: Execution): Promise<RunResult> {
     if (r.status === 'failed') throw new StepFailed(`${a.type} '${a.name}' failed: ${r.exception}`);
   };
 
+  const started = [
+    { kind: 'run.started', data: { run: runId, experiment: exp.title, techniques: exp.techniques, targets: prepared.targets } },
+  ];
+  let startFailure: unknown;
   try {
-    if (x.targetsBusy(prepared.targets)) progress('wait', `waiting for a free slot on ${prepared.targets.join(', ')}`);
-    release = await x.acquire(prepared.targets, x.signal);
-    await recorder.write({ state: 'running' }, [
-      { kind: 'run.started', data: { run: runId, experiment: exp.title, techniques: exp.techniques, targets: prepared.targets } },
-    ]);
+    const busy = x.targetsBusy(prepared.targets);
+    if (busy || x.signal.aborted) {
+      await insertRow(row);
+      if (busy) progress('wait', `waiting for a free slot on ${prepared.targets.join(', ')}`);
+      release = await x.acquire(prepared.targets, x.signal);
+      await recorder.write({ state: 'running' }, started, { soon: true });
+    } else {
+      release = await x.acquire(prepared.targets, x.signal);
+      await insertRow({ ...row, state: 'running' }, started);
+    }
+  } catch (e) {
+    // A run whose row could not be stored fails as a whole, as before it started. One stopped
+    // before its row went in is stored as pending, and ends as aborted below.
+    if (!recorder.inserted && x.signal.aborted) await insertRow(row).catch(() => undefined);
+    if (!recorder.inserted) {
+      release?.();
+      throw e;
+    }
+    startFailure = e;
+  }
+
+  try {
+    if (startFailure !== undefined) throw startFailure;
     progress('start', `run ${runId} started: ${exp.title}`);
     unsubscribe = deps.detections?.subscribe((s) => void tracker.offer(s));
     const maxMs = exp.safety?.maxDurationMs;
@@ -263,7 +289,7 @@ export async function executeRun(x: Execution): Promise<RunResult> {
     }
     return await finish(aborted);
   } finally {
-    clearInterval(heartbeat);
+    unlease();
     release?.();
   }
 
@@ -302,7 +328,8 @@ export async function executeRun(x: Execution): Promise<RunResult> {
     }
     if (error !== undefined) journal.bulwark.error = error;
     progress('rollback', prepared.rollbacks.length ? `rolling back (${prepared.rollbacks.length})` : 'no rollbacks');
-    await recorder.write({ state: 'rolling-back' }).catch(() => undefined);
+    // With no rollbacks to run, the run goes straight to done.
+    if (prepared.rollbacks.length > 0) await recorder.write({ state: 'rolling-back' }).catch(() => undefined);
     const rollbacks = await runRollbacks(
       prepared.rollbacks,
       { providers: deps.providers, runId, timeoutMs: options.rollbackTimeoutMs },
@@ -330,6 +357,8 @@ export async function executeRun(x: Execution): Promise<RunResult> {
     const matches = tracker.matches();
     const ttdMs = matches.length ? Math.min(...matches.map((m) => m.ttdMs)) : null;
     const endedAt = deps.clock.now().toISOString();
+    // Done: no more heartbeats (a beat after the last write would find the run done, not held).
+    unlease();
     journal.end = endedAt;
     journal.status = journalStatus(decision.outcome);
     Object.assign(journal.bulwark, {

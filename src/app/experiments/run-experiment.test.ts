@@ -402,6 +402,49 @@ describe('safety', () => {
     expect(secondStart).toBeGreaterThanOrEqual(firstEnd - 5);
   });
 
+  it('commits the writes of concurrent runs together; a run whose lease is taken over stops alone', async () => {
+    target.decide = () => ({ status: 403, signal: { afterMs: 30 } });
+    let transactions = 0;
+    const store = new Proxy(fx.store, {
+      get(t, prop) {
+        if (prop === 'transaction') {
+          return (fn: Parameters<typeof t.transaction>[0]) => {
+            transactions += 1;
+            return t.transaction(fn);
+          };
+        }
+        const v = Reflect.get(t, prop, t) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+      },
+    });
+    let victim: string | undefined;
+    let claimed: Promise<unknown> | undefined;
+    const runner = createExperimentRunner(
+      { ...fx.deps, store },
+      {
+        perTargetLimit: 20,
+        onProgress: (p) => {
+          if (p.phase !== 'inject' || victim !== undefined) return;
+          // Another process takes this run over, as if its lease had expired.
+          victim = p.runId;
+          claimed = fx.store.runs.claimFrom(p.runId, runner.owner, 'elsewhere:1:abcd', new Date(Date.now() + 60_000).toISOString());
+        },
+      },
+    );
+    const req = { experiment: experiment(sqli()), actor: 'test', vars: { target: target.url } };
+    const results = await Promise.all(Array.from({ length: 10 }, () => runner.run(req)));
+    expect(await claimed).toBeDefined();
+    const lost = results.find((r) => r.runId === victim)!;
+    expect(lost).toMatchObject({ outcome: 'aborted' });
+    expect(lost.reason).toMatch(/another process took the run over|lease/);
+    expect(await fx.store.runs.get(lost.runId)).toMatchObject({ leaseOwner: 'elsewhere:1:abcd', state: 'rolling-back' });
+    const others = results.filter((r) => r.runId !== victim);
+    expect(others.map((r) => r.outcome)).toEqual(Array(9).fill('prevented'));
+    for (const r of others) expect(await kinds(r)).toEqual(['run.started', 'run.injected', 'run.detected', 'run.finished']);
+    // Each run writes at least four times (row with run.started, injected, detected, finished).
+    expect(transactions).toBeLessThan((results.length * 4) / 2);
+  });
+
   it('never writes a secret to the journal, the ledger or anywhere in the database', async () => {
     const secret = 'sk-live-7Hq2mZ9xW4vB8nR1';
     target.decide = () => ({ status: 403, echo: true, signal: { afterMs: 10 } });

@@ -18,6 +18,7 @@ import type { Providers } from './providers.ts';
 import { recoverAbandonedRuns, type RecoveredRun } from './recover.ts';
 import { newLeaseOwner, newRunId } from './run-id.ts';
 import { executeRun } from './run-execution.ts';
+import { createLeaseKeeper, createRunWriter, type RunWriter } from './run-writes.ts';
 import { TargetLimiter } from './target-limiter.ts';
 
 /** Outcomes and times to detect, for /metrics (adapters/run-metrics.ts). */
@@ -45,7 +46,7 @@ export interface RunProgress {
 export interface RunnerOptions {
   /** How long a run's lease holds without a heartbeat (default 15 s). */
   leaseMs?: number;
-  /** How often a running run renews its lease (default 3 s). */
+  /** How often the runner renews the leases of its running runs, all in one transaction (default 3 s). */
   heartbeatMs?: number;
   /** Runs at once against one host (default 8); one at a time per file, always. */
   perTargetLimit?: number;
@@ -138,6 +139,9 @@ export function createExperimentRunner(deps: ExperimentDeps, opts: RunnerOptions
   };
   if (options.heartbeatMs >= options.leaseMs) throw new Error('heartbeatMs must be shorter than leaseMs');
   const owner = newLeaseOwner();
+  // The writes of all this runner's runs share transactions, and their leases one heartbeat.
+  const writer = createRunWriter(deps);
+  const leases = createLeaseKeeper(deps, { owner, leaseMs: options.leaseMs, heartbeatMs: options.heartbeatMs });
   const limiter = new TargetLimiter({ perHost: opts.perTargetLimit });
   const active = new Map<string, ActiveRun & { abort(reason: string): void }>();
   let stopped: string | undefined;
@@ -153,7 +157,7 @@ export function createExperimentRunner(deps: ExperimentDeps, opts: RunnerOptions
       stateDir: deps.stateDir,
       ...(opts.policy ? { policy: opts.policy } : {}),
     });
-    if (req.dryRun || prepared.experiment.safety?.dryRun) return recordDryRun(deps, req, runId, prepared);
+    if (req.dryRun || prepared.experiment.safety?.dryRun) return recordDryRun(deps, writer, req, runId, prepared);
     if (stopped !== undefined) throw conflict(`experiments are stopped (${stopped}); resume them before starting a run`);
 
     const ctl = new AbortController();
@@ -176,6 +180,8 @@ export function createExperimentRunner(deps: ExperimentDeps, opts: RunnerOptions
         prepared,
         runId,
         owner,
+        writer,
+        leases,
         abort,
         signal: ctl.signal,
         abortReason: () => reason,
@@ -227,6 +233,7 @@ function reasonOf(v: unknown): string {
 
 async function recordDryRun(
   deps: ExperimentDeps,
+  writer: RunWriter,
   req: RunRequest,
   runId: string,
   prepared: ReturnType<typeof prepareRun>,
@@ -247,9 +254,10 @@ async function recordDryRun(
   journal.status = 'completed';
   Object.assign(journal.bulwark, { outcome: null, reason });
   const json = journal.toJson(prepared.secrets);
-  await deps.store.transaction(async (tx) => {
+  await writer.write({
+    runId,
     // No rollbacks stored: nothing ran, and they may hold secrets.
-    await tx.runs.insert({
+    insert: {
       id: runId,
       experiment: exp.title,
       state: 'done',
@@ -263,11 +271,8 @@ async function recordDryRun(
       journal: json,
       ttdMs: null,
       dryRun: true,
-    });
-    await tx.ledger.append(
-      [{ actor: req.actor, kind: 'run.dry-run', subject: `run:${runId}`, data: { run: runId, experiment: exp.title } }],
-      now.toISOString(),
-    );
+    },
+    entries: [{ actor: req.actor, kind: 'run.dry-run', subject: `run:${runId}`, data: { run: runId, experiment: exp.title } }],
   });
   return {
     runId,

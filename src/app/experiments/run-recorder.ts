@@ -1,14 +1,16 @@
 /**
- * Writes one run's progress: each change of the run row (state, journal) together with the
- * ledger entries that record it, in one transaction, one write at a time and in order, and only
- * while this process holds the run's lease. Ledger data is redacted like the journal; the
- * entries carry names, times and verdicts, never request contents.
+ * Writes one run's progress: the run row (inserted by the first write, then each change of state
+ * and journal) together with the ledger entries that record it, one write at a time and in order,
+ * and only while this process holds the run's lease. Writes go through the runner's RunWriter
+ * (run-writes.ts), which commits the writes of concurrent runs in one transaction. Ledger data
+ * is redacted like the journal; the entries carry names, times and verdicts, never request
+ * contents.
  */
 import { redactSecrets, type SecretValues } from '../../core/experiments/configuration.ts';
-import type { Json } from '../../core/ledger/entry.ts';
-import type { RunPatch, Store } from '../../store/store.ts';
-import type { Clock } from '../deps.ts';
+import type { Json, NewEntry } from '../../core/ledger/entry.ts';
+import type { RunPatch, RunRecord } from '../../store/store.ts';
 import type { RunJournal } from './journal.ts';
+import type { RunWriter } from './run-writes.ts';
 
 /** Another process took the run (its lease expired here): this one must stop touching it. */
 export class LeaseLost extends Error {
@@ -27,11 +29,13 @@ export class RunRecorder {
   private chain: Promise<void> = Promise.resolve();
   /** Set when the lease was lost; every later write is refused. */
   lost = false;
+  /** Set once the run's row is stored. */
+  inserted = false;
   /** The first write that failed for another reason (the database), if any. */
   failure: unknown;
 
   constructor(
-    private readonly deps: { store: Store; clock: Clock },
+    private readonly writer: RunWriter,
     readonly runId: string,
     readonly owner: string,
     private readonly actor: string,
@@ -39,9 +43,30 @@ export class RunRecorder {
     readonly journal: RunJournal,
   ) {}
 
-  /** Queue a write of the run row (with the current journal) and `events`; resolves once committed. */
-  write(patch: RunPatch, events: readonly LedgerEvent[] = []): Promise<void> {
-    const next = this.chain.then(() => this.commit(patch, events));
+  /**
+   * The run's first write: its row (with the current journal) and `events`; resolves once
+   * committed. Not kept in `failure`: a run whose row could not be stored does not go on.
+   */
+  insert(row: Omit<RunRecord, 'journal'>, events: readonly LedgerEvent[] = []): Promise<void> {
+    const next = this.chain.then(async () => {
+      await this.writer.write({
+        runId: this.runId,
+        insert: { ...row, journal: this.journal.toJson(this.secrets) },
+        entries: this.entries(events),
+      });
+      this.inserted = true;
+    });
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  /**
+   * Queue a write of the run row (with the current journal) and `events`; resolves once
+   * committed. `soon`: the run waits on it before it sends anything, so it does not wait for
+   * other runs' writes to join its commit (see run-writes.ts).
+   */
+  write(patch: RunPatch, events: readonly LedgerEvent[] = [], o: { soon?: boolean } = {}): Promise<void> {
+    const next = this.chain.then(() => this.commit(patch, events, o.soon === true));
     this.chain = next.catch((e: unknown) => {
       if (e instanceof LeaseLost) this.lost = true;
       else this.failure ??= e;
@@ -59,23 +84,22 @@ export class RunRecorder {
     return this.chain;
   }
 
-  private async commit(patch: RunPatch, events: readonly LedgerEvent[]): Promise<void> {
+  private async commit(patch: RunPatch, events: readonly LedgerEvent[], soon: boolean): Promise<void> {
     if (this.lost) throw new LeaseLost(this.runId);
-    const now = this.deps.clock.now().toISOString();
     const journal = this.journal.toJson(this.secrets);
-    await this.deps.store.transaction(async (tx) => {
-      if (!(await tx.runs.update(this.runId, this.owner, { ...patch, journal }))) throw new LeaseLost(this.runId);
-      if (events.length > 0) {
-        await tx.ledger.append(
-          events.map((e) => ({
-            actor: this.actor,
-            kind: e.kind,
-            subject: `run:${this.runId}`,
-            data: redactSecrets(e.data, this.secrets) as Json,
-          })),
-          now,
-        );
-      }
-    });
+    const held = await this.writer.write(
+      { runId: this.runId, owner: this.owner, patch: { ...patch, journal }, entries: this.entries(events) },
+      { lazy: !soon },
+    );
+    if (!held) throw new LeaseLost(this.runId);
+  }
+
+  private entries(events: readonly LedgerEvent[]): NewEntry[] {
+    return events.map((e) => ({
+      actor: this.actor,
+      kind: e.kind,
+      subject: `run:${this.runId}`,
+      data: redactSecrets(e.data, this.secrets) as Json,
+    }));
   }
 }

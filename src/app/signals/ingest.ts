@@ -2,7 +2,7 @@
  * Signals in: normalised signals are written with their raw payload (kept once, as evidence)
  * and one `signal.received` ledger entry per new signal, in one transaction. A resend (same
  * fingerprint) is acknowledged and writes nothing. Concurrent ingests share that transaction
- * (group commit, see ingest-batcher.ts); each caller's promise settles only after the commit, so
+ * (group commit, see ../group-commit.ts); each caller's promise settles only after the commit, so
  * an acknowledgement means durable. New signals are then announced on the bus.
  */
 import { createHash } from 'node:crypto';
@@ -11,7 +11,7 @@ import type { Json, NewEntry } from '../../core/ledger/entry.ts';
 import type { Signal } from '../../core/signals/signal.ts';
 import type { EvidenceRecord, SignalRecord } from '../../store/store.ts';
 import { iso, type AppDeps } from '../deps.ts';
-import { createBatcher, type Batcher, type BatcherOptions } from './ingest-batcher.ts';
+import { createBatcher, type Batcher, type BatcherOptions } from '../group-commit.ts';
 import { SignalBus } from './signal-bus.ts';
 
 export interface IngestItem {
@@ -61,6 +61,7 @@ export function createSignalIngest(deps: AppDeps, opts: SignalIngestOptions = {}
     maxBatch: opts.maxBatch,
     maxWaitMs: opts.maxWaitMs,
     maxQueue: opts.maxQueue,
+    what: 'signals',
     weight: (s) => s.items.length,
     run: async (subs) => {
       const { results, records } = await commitSignals(deps, subs);

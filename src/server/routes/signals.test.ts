@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { bearer, makeTestApp, type TestApp } from '../../../test/support/app.ts';
@@ -228,6 +229,33 @@ describe('POST /v1/signals/webhook/:source', () => {
       accepted: 0,
       duplicates: 1,
     });
+  });
+
+  it('stamps the receipt when the request arrives, not when its body is complete or its handler runs', async () => {
+    const address = await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const body = JSON.stringify(wazuh('slow-body-1'));
+    let sentBodyAt = 0;
+    const res = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = http.request(`${address}/v1/signals/webhook/wazuh`, {
+        method: 'POST',
+        headers: { ...json(admin), 'content-length': String(Buffer.byteLength(body)) },
+      });
+      req.on('response', (r) => {
+        let text = '';
+        r.on('data', (c: Buffer) => (text += c.toString('utf8')));
+        r.on('end', () => resolve({ status: r.statusCode ?? 0, text }));
+      });
+      req.on('error', reject);
+      req.flushHeaders();
+      // The headers are there; the body comes 300 ms later.
+      setTimeout(() => {
+        sentBodyAt = Date.now();
+        req.end(body);
+      }, 300);
+    });
+    expect(res.status).toBe(202);
+    const s = await t.deps.store.signals.get((JSON.parse(res.text) as { ids: string[] }).ids[0]!);
+    expect(Date.parse(s!.receivedAt)).toBeLessThanOrEqual(sentBodyAt - 250);
   });
 
   it('answers an undeclared source with 404 saying how to declare it', async () => {

@@ -75,6 +75,11 @@ function ingestRoutes(scope: FastifyInstance, r: RouteRegistry, deps: AppDeps, o
   scope.addContentTypeParser(['application/json', STRUCTURED_MEDIA_TYPE], { parseAs: 'buffer' }, keepRaw);
   // CloudEvents binary mode: the body is the event's data, in whatever media type it has.
   scope.addContentTypeParser('*', { parseAs: 'buffer' }, keepRaw);
+  const arrivals = new WeakMap<FastifyRequest, string>();
+  scope.addHook('onRequest', async (req) => {
+    arrivals.set(req, iso(deps.clock));
+  });
+  const receivedAt = (req: FastifyRequest): string => arrivals.get(req) ?? iso(deps.clock);
 
   const auth = { permission: 'signals:ingest' } as const;
   const submit = async (principal: Principal, signals: Signal[], raw: EvidenceRecord): Promise<z.output<typeof Accepted>> => {
@@ -99,7 +104,7 @@ function ingestRoutes(scope: FastifyInstance, r: RouteRegistry, deps: AppDeps, o
       requireSource(principal, query.source);
       if (!isJsonRequest(req)) return unsupportedMediaType(reply, 'send the Alertmanager payload as application/json');
       const bytes = rawBody(req);
-      const parsed = parseAlertmanager(parseJson(bytes), { receivedAt: iso(deps.clock), source: query.source });
+      const parsed = parseAlertmanager(parseJson(bytes), { receivedAt: receivedAt(req), source: query.source });
       if (!parsed.ok) throw invalid(parsed.reason, parsed.issues);
       return submit(principal, parsed.signals, evidenceOf(bytes, mediaTypeOf(req, 'application/json')));
     },
@@ -118,7 +123,7 @@ function ingestRoutes(scope: FastifyInstance, r: RouteRegistry, deps: AppDeps, o
     handler: async ({ query, principal, req }) => {
       requireSource(principal, query.source);
       const bytes = rawBody(req);
-      const parsed = parseCloudEvent({ headers: req.headers, body: bytes }, { receivedAt: iso(deps.clock), source: query.source });
+      const parsed = parseCloudEvent({ headers: req.headers, body: bytes }, { receivedAt: receivedAt(req), source: query.source });
       if (!parsed.ok) throw invalid(parsed.reason, parsed.issues);
       const structured = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase() === STRUCTURED_MEDIA_TYPE;
       return submit(
@@ -149,7 +154,7 @@ function ingestRoutes(scope: FastifyInstance, r: RouteRegistry, deps: AppDeps, o
       }
       if (!isJsonRequest(req)) return unsupportedMediaType(reply, 'send the webhook payload as application/json');
       const bytes = rawBody(req);
-      const parsed = mapWebhook(parseJson(bytes), mapping, { receivedAt: iso(deps.clock) });
+      const parsed = mapWebhook(parseJson(bytes), mapping, { receivedAt: receivedAt(req) });
       if (!parsed.ok) throw invalid(`payload does not fit the mapping of source "${params.source}": ${parsed.reason}`, parsed.issues);
       return submit(principal, [parsed.signal], evidenceOf(bytes, mediaTypeOf(req, 'application/json')));
     },

@@ -26,7 +26,7 @@ export function treeInEntries(dialect: Dialect): Migration {
         .alterTable('ledger_head')
         .addColumn('frontier', sql.raw(blob), (c) => c.notNull().defaultTo(empty))
         .execute();
-      const head = (await db.selectFrom('ledger_head').select('size').where('id', '=', 1).executeTakeFirst());
+      const head = await db.selectFrom('ledger_head').select('size').where('id', '=', 1).executeTakeFirst();
       const size = Number(head?.size ?? 0);
       const lookup = async (ids: NodeId[]): Promise<Buffer[]> => {
         const pos = ids.map(oldPos);

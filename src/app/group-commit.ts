@@ -6,11 +6,17 @@
  * one: whatever the same burst of requests or reads brought has joined), at most `maxWaitMs`
  * after the first item, or until `maxBatch` is reached. A fixed window alone would leave the
  * database idle for its whole length after every commit. One batch commits at a time; what
- * arrives meanwhile has already waited and forms the next batch as soon as the commit returns. Every waiter of a batch gets its own
- * answer, or all get the batch's error. The queue is bounded: past `maxQueue`, submit refuses
- * with `overloaded` (503 with Retry-After) instead of letting memory and latency grow.
+ * arrives meanwhile has already waited and forms the next batch as soon as the commit returns.
+ * Every waiter of a batch gets its own answer, or all get the batch's error. The queue is
+ * bounded: past `maxQueue`, submit refuses with `overloaded` (503 with Retry-After) instead of
+ * letting memory and latency grow.
+ *
+ * Items nobody is waiting on to go on at once can be submitted as lazy: they wait up to
+ * `lazyWaitMs` for company and never start a commit before then, but go along with any commit
+ * that starts meanwhile. When commits cost more than the gaps between submissions (an fsync on a
+ * busy disk), this is what keeps their number down.
  */
-import { DomainError } from '../../core/errors.ts';
+import { DomainError } from '../core/errors.ts';
 
 export interface BatcherOptions<T, R> {
   /** Commit one batch; answers one result per item, in order. */
@@ -23,11 +29,15 @@ export interface BatcherOptions<T, R> {
   maxWaitMs?: number;
   /** Refuse new items while this much is waiting (default 20,000). */
   maxQueue?: number;
+  /** What the items are, plural, for refusals (default "items"): "signals", "run writes". */
+  what?: string;
+  /** How long a lazy item may wait for company (default 10 ms). */
+  lazyWaitMs?: number;
 }
 
 export interface Batcher<T, R> {
-  /** Resolves once the item's batch has committed, with its result. */
-  submit(item: T): Promise<R>;
+  /** Resolves once the item's batch has committed, with its result. A lazy item may wait up to lazyWaitMs for others. */
+  submit(item: T, o?: { lazy?: boolean }): Promise<R>;
   /** Take no more items; resolves when every item taken has been committed or has failed. */
   close(): Promise<void>;
   /** Weight waiting or being committed. */
@@ -37,6 +47,8 @@ export interface Batcher<T, R> {
 interface Waiter<T, R> {
   item: T;
   weight: number;
+  /** For a lazy item: when it must be committed (performance.now()); undefined for the others. */
+  due: number | undefined;
   resolve(r: R): void;
   reject(e: unknown): void;
 }
@@ -48,13 +60,18 @@ export function createBatcher<T, R>(opts: BatcherOptions<T, R>): Batcher<T, R> {
   const maxWaitMs = opts.maxWaitMs ?? BATCH_DEFAULTS.maxWaitMs;
   const maxQueue = opts.maxQueue ?? BATCH_DEFAULTS.maxQueue;
   const weigh = opts.weight ?? (() => 1);
+  const what = opts.what ?? 'items';
+  const lazyWaitMs = opts.lazyWaitMs ?? 10;
   const queue: Waiter<T, R>[] = [];
   let queued = 0;
+  /** Waiting items that are not lazy. */
+  let eager = 0;
   let inFlight = 0;
   let busy = false;
   let closed = false;
   let timer: NodeJS.Timeout | undefined;
   let turn: NodeJS.Immediate | undefined;
+  let lazyTimer: NodeJS.Timeout | undefined;
   /** Counts submissions, to see whether an event-loop turn brought any. */
   let arrivals = 0;
   let idle: (() => void)[] = [];
@@ -62,8 +79,10 @@ export function createBatcher<T, R>(opts: BatcherOptions<T, R>): Batcher<T, R> {
   const kick = () => {
     if (timer !== undefined) clearTimeout(timer);
     if (turn !== undefined) clearImmediate(turn);
+    if (lazyTimer !== undefined) clearTimeout(lazyTimer);
     timer = undefined;
     turn = undefined;
+    lazyTimer = undefined;
     if (busy || queue.length === 0) return;
     busy = true;
     void loop();
@@ -79,14 +98,23 @@ export function createBatcher<T, R>(opts: BatcherOptions<T, R>): Batcher<T, R> {
     });
   };
 
+  /** Only lazy items wait, none of them due yet, and nothing forces a commit. */
+  const canWait = () => !closed && eager === 0 && queued < maxBatch && queue[0]!.due! > performance.now() + 1;
+
+  /** Commit the lazy items waiting when the oldest of them is due. */
+  const wakeForLazy = () => {
+    if (lazyTimer === undefined && queue.length > 0) lazyTimer = setTimeout(kick, Math.max(0, queue[0]!.due! - performance.now()));
+  };
+
   async function loop(): Promise<void> {
-    while (queue.length > 0) {
+    while (queue.length > 0 && !canWait()) {
       // At least one item, however heavy; then as many as fit in maxBatch.
       let weight = 0;
       let n = 0;
       while (n < queue.length && (n === 0 || weight + queue[n]!.weight <= maxBatch)) weight += queue[n++]!.weight;
       const batch = queue.splice(0, n);
       queued -= weight;
+      for (const w of batch) if (w.due === undefined) eager -= 1;
       inFlight = weight;
       try {
         const results = await opts.run(batch.map((w) => w.item));
@@ -98,31 +126,35 @@ export function createBatcher<T, R>(opts: BatcherOptions<T, R>): Batcher<T, R> {
       inFlight = 0;
     }
     busy = false;
+    if (queue.length > 0) return wakeForLazy();
     const waiting = idle;
     idle = [];
     for (const f of waiting) f();
   }
 
   return {
-    submit(item: T): Promise<R> {
+    submit(item: T, o: { lazy?: boolean } = {}): Promise<R> {
       if (closed)
-        return Promise.reject(new DomainError('unavailable', 'the server is shutting down and takes no more signals; retry shortly'));
+        return Promise.reject(new DomainError('unavailable', `the server is shutting down and takes no more ${what}; retry shortly`));
       const weight = Math.max(1, weigh(item));
       // An item heavier than the whole queue is still taken when nothing else waits.
       if (queued > 0 && queued + weight > maxQueue) {
         return Promise.reject(
           new DomainError(
             'overloaded',
-            `too many signals are waiting to be written (${queued}, at most ${maxQueue}); retry after the Retry-After delay`,
+            `too many ${what} are waiting to be written (${queued}, at most ${maxQueue}); retry after the Retry-After delay`,
           ),
         );
       }
       return new Promise<R>((resolve, reject) => {
-        queue.push({ item, weight, resolve, reject });
+        const due = o.lazy ? performance.now() + lazyWaitMs : undefined;
+        queue.push({ item, weight, due, resolve, reject });
         queued += weight;
+        if (due === undefined) eager += 1;
         arrivals += 1;
         if (busy) return;
         if (queued >= maxBatch) return kick();
+        if (due !== undefined) return wakeForLazy();
         timer ??= setTimeout(kick, maxWaitMs);
         if (turn === undefined) flushWhenQuiet(arrivals);
       });

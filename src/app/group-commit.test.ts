@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DomainError } from '../../core/errors.ts';
-import { createBatcher } from './ingest-batcher.ts';
+import { DomainError } from '../core/errors.ts';
+import { createBatcher } from './group-commit.ts';
 
 /** A run function that records its batches and can be held open. */
 function recorder(opts: { fail?: (items: number[]) => Error | undefined } = {}) {
@@ -87,6 +87,46 @@ describe('group commit batcher', () => {
     r.release();
     expect(await Promise.all([inFlight, ...queued])).toEqual([10, 20, 30, 40]);
     expect(await b.submit(6)).toBe(60);
+  });
+
+  it('lets lazy items wait for company, and commits them together once the oldest is due', async () => {
+    const r = recorder();
+    const b = createBatcher({ run: r.run, lazyWaitMs: 40 });
+    const t0 = performance.now();
+    const first = b.submit(1, { lazy: true });
+    await new Promise((res) => setTimeout(res, 10));
+    expect(r.batches).toEqual([]);
+    const second = b.submit(2, { lazy: true });
+    expect(await Promise.all([first, second])).toEqual([10, 20]);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(35);
+    expect(r.batches).toEqual([[1, 2]]);
+  });
+
+  it('takes the lazy items waiting along with the next commit that starts', async () => {
+    const r = recorder();
+    const b = createBatcher({ run: r.run, lazyWaitMs: 10_000 });
+    const lazy = [b.submit(1, { lazy: true }), b.submit(2, { lazy: true })];
+    await new Promise((res) => setTimeout(res, 10));
+    const t0 = performance.now();
+    expect(await Promise.all([...lazy, b.submit(3)])).toEqual([10, 20, 30]);
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(r.batches).toEqual([[1, 2, 3]]);
+  });
+
+  it('leaves lazy items that arrive during a commit for later, and commits them at close', async () => {
+    const r = recorder();
+    const b = createBatcher({ run: r.run, lazyWaitMs: 10_000 });
+    r.holdNext();
+    const eager = b.submit(1);
+    await new Promise((res) => setTimeout(res, 10));
+    const lazy = b.submit(2, { lazy: true });
+    r.release();
+    expect(await eager).toBe(10);
+    await new Promise((res) => setTimeout(res, 10));
+    expect(r.batches).toEqual([[1]]);
+    await b.close();
+    expect(await lazy).toBe(20);
+    expect(r.batches).toEqual([[1], [2]]);
   });
 
   it('commits everything taken before close resolves, and takes nothing after', async () => {
