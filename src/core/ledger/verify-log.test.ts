@@ -66,3 +66,24 @@ describe('LogVerifier', () => {
     expect(run(entries, leaves, [forged]).ok).toBe(false);
   });
 });
+
+describe('LogVerifier.pushLeaf (leaf hashed by the caller)', () => {
+  const runBoth = (list: StoredEntry[], stored = leaves) => {
+    const byEntry = run(list, stored);
+    const v = new LogVerifier({ checkpoints: [checkpointAt(5), checkpointAt(10)], trustedKeys });
+    list.forEach((e) => v.pushLeaf(e.seq, leafHash(leafInput(e)), stored[e.seq]));
+    return [byEntry, v.finish()];
+  };
+
+  it('gives the report push gives, intact or not', () => {
+    const altered = entries.map((e) => (e.seq === 3 ? { ...e, dataJson: '{"i":33}' } : e));
+    const swapped = [...entries.slice(0, 2), entries[4]!, entries[3]!, entries[2]!, ...entries.slice(5)];
+    for (const list of [entries, altered, swapped, entries.filter((e) => e.seq !== 6), entries.slice(0, 8), [...entries, entries[9]!]]) {
+      const [a, b] = runBoth(list);
+      expect(b).toEqual(a);
+    }
+    const [a, b] = runBoth(entries, leaves.slice(0, 9));
+    expect(a!.ok).toBe(true);
+    expect(b).toEqual(a);
+  });
+});

@@ -64,27 +64,42 @@ export class LogVerifier {
    * from them).
    */
   push(entry: StoredEntry, storedLeaf: Hash | undefined, storedInterior?: Uint8Array): void {
-    const expected = this.range.size;
     if (this.firstBad) return;
-    if (entry.seq !== expected) {
-      this.fail(
-        entry.seq > expected
-          ? { seq: expected, reason: `entry ${expected} is missing (the next stored entry is ${entry.seq}): deleted` }
-          : expected === 0
-            ? { seq: entry.seq, reason: `entry ${entry.seq} lies before the start of the log: inserted` }
-            : { seq: entry.seq, reason: `entry ${entry.seq} appears again after entry ${expected - 1}: inserted or reordered` },
-      );
-      return;
-    }
-    const leaf = leafHashOfText(leafText(entry));
-    if (storedLeaf === undefined && this.opts.head && entry.seq >= this.opts.head.size) {
-      this.fail({ seq: entry.seq, reason: `entry ${entry.seq} lies beyond the tree head (${this.opts.head.size}): inserted` });
+    if (entry.seq !== this.range.size) this.outOfOrder(entry.seq);
+    else this.accept(entry.seq, leafHashOfText(leafText(entry)), storedLeaf, storedInterior);
+  }
+
+  /**
+   * `push` for a caller that hashed the entry itself: `leaf` must be SHA-256(0x00 ‖ UTF-8 of
+   * leafText(entry)), i.e. what `push` computes. The checks and the report are the same.
+   */
+  pushLeaf(seq: number, leaf: Hash, storedLeaf: Hash | undefined, storedInterior?: Uint8Array): void {
+    if (this.firstBad) return;
+    if (seq !== this.range.size) this.outOfOrder(seq);
+    else this.accept(seq, leaf, storedLeaf, storedInterior);
+  }
+
+  private outOfOrder(seq: number): void {
+    const expected = this.range.size;
+    this.fail(
+      seq > expected
+        ? { seq: expected, reason: `entry ${expected} is missing (the next stored entry is ${seq}): deleted` }
+        : expected === 0
+          ? { seq, reason: `entry ${seq} lies before the start of the log: inserted` }
+          : { seq, reason: `entry ${seq} appears again after entry ${expected - 1}: inserted or reordered` },
+    );
+  }
+
+  /** The next entry in order, with its recomputed leaf hash. */
+  private accept(seq: number, leaf: Hash, storedLeaf: Hash | undefined, storedInterior: Uint8Array | undefined): void {
+    if (storedLeaf === undefined && this.opts.head && seq >= this.opts.head.size) {
+      this.fail({ seq, reason: `entry ${seq} lies beyond the tree head (${this.opts.head.size}): inserted` });
       return;
     }
     if (storedLeaf !== undefined && !storedLeaf.equals(leaf)) {
       this.fail({
-        seq: entry.seq,
-        reason: `entry ${entry.seq} does not match its leaf hash in the tree: altered, or moved from another position`,
+        seq,
+        reason: `entry ${seq} does not match its leaf hash in the tree: altered, or moved from another position`,
       });
       return;
     }
@@ -94,8 +109,8 @@ export class LogVerifier {
       const level = this.range.pushChecked(leaf, storedInterior);
       if (level !== 0) {
         this.fail({
-          seq: entry.seq,
-          reason: `entry ${entry.seq} holds a wrong tree node at level ${level}: the tree was altered, so proofs served from it would fail`,
+          seq,
+          reason: `entry ${seq} holds a wrong tree node at level ${level}: the tree was altered, so proofs served from it would fail`,
         });
         return;
       }

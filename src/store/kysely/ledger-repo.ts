@@ -230,6 +230,26 @@ export class KyselyLedger implements LedgerRepo {
     const rows = await this.db.selectFrom('ledger_keys').selectAll().orderBy('created_at', 'asc').execute();
     return rows.map((r) => ({ keyId: r.key_id, name: r.name, publicKey: r.public_key, createdAt: r.created_at, retiredAt: r.retired_at }));
   }
+
+  /** `scan` a batch at a time, as the rows are read: no object per entry beyond the row itself. */
+  async *scanRows(from: number, to: number | undefined, batch = 5000): AsyncIterable<(StoredEntry & { tree: Uint8Array })[]> {
+    let next = from;
+    for (;;) {
+      let q = this.db
+        .selectFrom('ledger_entries')
+        .select(['seq', 'time', 'actor', 'kind', 'subject', 'data as dataJson', 'tree'])
+        .where('seq', '>=', next)
+        .orderBy('seq', 'asc')
+        .limit(batch);
+      if (to !== undefined) q = q.where('seq', '<', to);
+      const rows: (StoredEntry & { tree: Uint8Array })[] = await q.execute();
+      // PostgreSQL returns bigint columns as strings.
+      if (this.dialect !== 'sqlite') for (const r of rows) r.seq = Number(r.seq);
+      if (rows.length > 0) yield rows;
+      if (rows.length < batch) return;
+      next = rows[rows.length - 1]!.seq + 1;
+    }
+  }
 }
 
 function rowToEntry(r: { seq: number | string; time: string; actor: string; kind: string; subject: string; data: string }): StoredEntry {
