@@ -74,6 +74,25 @@ interface Expectation {
 /** Signals buffered before the first injection is known, at most (the rest are dropped). */
 const MAX_EARLY = 1000;
 
+/**
+ * Compiled `when` expressions by source text. Every run of an experiment asks for the same ones,
+ * and parsing and type-checking one costs more than the rest of a tracker; a program is only
+ * evaluated, never changed, so runs share it. Bounded: cleared when full.
+ */
+const compiled = new Map<string, CelProgram>();
+const MAX_COMPILED = 1000;
+
+function programOf(e: DetectionExpectation): CelProgram {
+  const hit = compiled.get(e.when);
+  if (hit) return hit;
+  const c = compileCel(e.when);
+  // The parser compiled it already; failing here is a programmer mistake.
+  if (!c.ok) throw new Error(`detection '${e.name}': ${c.message}`);
+  if (compiled.size >= MAX_COMPILED) compiled.clear();
+  compiled.set(e.when, c.program);
+  return c.program;
+}
+
 export class DetectionTracker {
   private readonly expectations: Expectation[];
   private readonly seen = new Set<string>();
@@ -86,12 +105,7 @@ export class DetectionTracker {
     expectations: readonly DetectionExpectation[],
     private readonly onMatch: (m: DetectionMatch) => void = () => {},
   ) {
-    this.expectations = expectations.map((e) => {
-      const c = compileCel(e.when);
-      // The parser compiled it already; failing here is a programmer mistake.
-      if (!c.ok) throw new Error(`detection '${e.name}': ${c.message}`);
-      return { name: e.name, when: e.when, withinMs: e.withinMs, program: c.program };
-    });
+    this.expectations = expectations.map((e) => ({ name: e.name, when: e.when, withinMs: e.withinMs, program: programOf(e) }));
   }
 
   get asked(): boolean {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Activity } from '../../core/experiments/types.ts';
 import type { ActivityRun } from './activities.ts';
-import { RunJournal } from './journal.ts';
+import { RunJournal, toJsonValue } from './journal.ts';
 
 const SECRET = 'sk-live-7Hq2mZ9xW4vB8nR1';
 const secrets = { shop: { apikey: SECRET } };
@@ -61,5 +61,55 @@ describe('the journal as JSON', () => {
     expect(a.toJson(secrets)).toEqual(b.toJson(secrets));
     // Other secrets (none): nothing kept from the earlier redaction.
     expect(JSON.stringify(a.toJson({}))).toContain(SECRET);
+  });
+});
+
+describe('toJsonValue', () => {
+  const roundTrip = (v: unknown) =>
+    JSON.parse(JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? Number(x) : x)) ?? 'null') as unknown;
+
+  it('gives what a JSON round trip gives, unusual values included', () => {
+    class Thing {
+      a = 1;
+    }
+    const cases: unknown[] = [
+      1,
+      'x',
+      true,
+      null,
+      undefined,
+      NaN,
+      -0,
+      Infinity,
+      1n,
+      () => 1,
+      Symbol('s'),
+      { a: 1, b: undefined, c: () => 1, d: Symbol('x'), e: [1, undefined, () => 2], f: { g: 'h' } },
+      [1, 'a', null, { x: [] }],
+      [1, , 3],
+      { d: new Date(0) },
+      { k: new Thing() },
+      { m: new Map([[1, 2]]) },
+      { t: { toJSON: () => 'T' } },
+      JSON.parse('{"__proto__": {"x": 1}}'),
+      Object.create(null),
+      { n: -0, i: 12.5, big: 3n },
+      { nested: { deeper: [{ a: [1, 2, { b: NaN }] }] } },
+      [[[]]],
+    ];
+    for (const c of cases) expect(toJsonValue(c)).toStrictEqual(roundTrip(c));
+  });
+
+  it('refuses a cycle as JSON.stringify does', () => {
+    const cyc: Record<string, unknown> = {};
+    cyc.self = cyc;
+    expect(() => toJsonValue(cyc)).toThrow(TypeError);
+  });
+
+  it('copies: the result shares no object with the value', () => {
+    const v = { a: { b: [1] } };
+    const c = toJsonValue(v) as typeof v;
+    c.a.b.push(2);
+    expect(v.a.b).toEqual([1]);
   });
 });

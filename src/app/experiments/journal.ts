@@ -6,11 +6,12 @@
  * whenever it is serialized, and outputs are cut so that one large response cannot bloat a row.
  *
  * A run writes its journal with every change (run-recorder.ts), so serializing it is kept cheap:
- * the parts that no longer change — the experiment, and each activity run, complete when it is
- * added — are serialized (and redacted) once and reused; only Bulwark's section is redone.
+ * the parts that no longer change — the experiment (once for all runs of it), and each activity
+ * run, complete when it is added — are serialized (and redacted) once and reused; only Bulwark's
+ * section is redone, by a plain copy rather than a JSON round trip.
  */
 import { hostname, platform, release } from 'node:os';
-import { redactSecrets, type SecretValues } from '../../core/experiments/configuration.ts';
+import { redactSecrets, secretStrings, type SecretValues } from '../../core/experiments/configuration.ts';
 import type { Outcome } from '../../core/experiments/outcome.ts';
 import type { JsonValue } from '../../core/experiments/types.ts';
 import type { Json } from '../../core/ledger/entry.ts';
@@ -52,6 +53,22 @@ export interface BulwarkSection {
   aborted?: string;
   error?: string;
   recovery?: { by: string; at: string; reason: string };
+}
+
+/**
+ * The experiment's document as JSON, redacted: the same for every run of the experiment that has
+ * the same secret values, so it is kept with the document (the parsed file, which runs share).
+ */
+const documents = new WeakMap<object, { secrets: string; json: unknown }>();
+
+function documentJson(document: JsonValue, secrets: SecretValues): unknown {
+  if (document === null || typeof document !== 'object') return redactSecrets(toJsonValue(document), secrets);
+  const key = JSON.stringify(secretStrings(secrets));
+  const hit = documents.get(document);
+  if (hit && hit.secrets === key) return hit.json;
+  const json = redactSecrets(toJsonValue(document), secrets);
+  documents.set(document, { secrets: key, json });
+  return json;
 }
 
 export class RunJournal {
@@ -111,7 +128,7 @@ export class RunJournal {
       'chaoslib-version': null,
       platform: now.platform!,
       node: now.node!,
-      experiment: once(this, () => this.document),
+      experiment: documentJson(this.document, secrets),
       start: now.start!,
       status: now.status!,
       deviated: now.deviated!,
@@ -172,6 +189,58 @@ function cut(v: unknown, depth = 0): unknown {
 }
 
 /** Plain JSON: drops undefined, turns what JSON cannot hold into null. */
-function toJsonValue(v: unknown): unknown {
-  return JSON.parse(JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? Number(x) : x)) ?? 'null') as unknown;
+export function toJsonValue(v: unknown): unknown {
+  const fast = plainCopy(v, 0);
+  return fast !== UNUSUAL
+    ? fast
+    : (JSON.parse(JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? Number(x) : x)) ?? 'null') as unknown);
+}
+
+const UNUSUAL = Symbol('unusual');
+
+/**
+ * The same as a JSON round trip for what a journal holds (plain objects and arrays, strings,
+ * finite numbers, booleans, null; undefined, functions and symbols as object values are left
+ * out), without the text in between: a journal is serialized with every write of its run.
+ * Anything else (a Date or another class, toJSON, a bigint, -0, NaN, an undefined array element,
+ * a `__proto__` key, depth past 100) gives UNUSUAL, and the caller takes the round trip.
+ */
+function plainCopy(v: unknown, depth: number): unknown {
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+      return v;
+    case 'number':
+      return Number.isFinite(v) && !Object.is(v, -0) ? v : UNUSUAL;
+    case 'object':
+      break;
+    case 'bigint':
+    case 'function':
+    case 'symbol':
+    case 'undefined':
+      return UNUSUAL;
+  }
+  if (v === null) return null;
+  if (depth > 100 || typeof (v as { toJSON?: unknown }).toJSON === 'function') return UNUSUAL;
+  if (Array.isArray(v)) {
+    if (Object.getPrototypeOf(v) !== Array.prototype) return UNUSUAL;
+    const out: unknown[] = new Array<unknown>(v.length);
+    for (let i = 0; i < v.length; i++) {
+      const x = plainCopy(v[i], depth + 1);
+      if (x === UNUSUAL) return UNUSUAL;
+      out[i] = x;
+    }
+    return out;
+  }
+  if (Object.getPrototypeOf(v) !== Object.prototype) return UNUSUAL;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(v)) {
+    const x0 = (v as Record<string, unknown>)[k];
+    if (x0 === undefined || typeof x0 === 'function' || typeof x0 === 'symbol') continue;
+    if (k === '__proto__') return UNUSUAL;
+    const x = plainCopy(x0, depth + 1);
+    if (x === UNUSUAL) return UNUSUAL;
+    out[k] = x;
+  }
+  return out;
 }
