@@ -42,6 +42,7 @@ import { parseExperiment } from '../src/core/experiments/experiment-file.ts';
 import type { Experiment } from '../src/core/experiments/types.ts';
 import { makeSignal } from '../src/core/signals/signal.ts';
 import { openSqliteStore } from '../src/store/sqlite/open-sqlite.ts';
+import { startRunWriterThread } from '../src/adapters/run-writer-thread.ts';
 import {
   assert,
   fmtMs,
@@ -227,12 +228,19 @@ runMain(async () => {
   const base = { store, clock: systemClock, keys: memoryKeyRing(), origin };
   const ingest = createSignalIngest(base);
   onCleanup('close the ingest', () => ingest.close());
+  // As `bulwark serve` on SQLite: run writes commit on a thread of their own. BENCH_RUN_WRITER=here
+  // commits them on this thread instead (the in-process group commit), for comparison.
+  const writerWhere = process.env.BENCH_RUN_WRITER === 'here' ? 'here' : 'thread';
+  const runWriter = writerWhere === 'thread' ? await startRunWriterThread(path.join(dir, 'bulwark.db')) : undefined;
+  if (runWriter) onCleanup('close the run writer thread', () => runWriter.close());
+  log(`run writes commit ${writerWhere === 'thread' ? 'on a thread of their own (as bulwark serve on SQLite)' : 'on the main thread'}`);
   const deps: ExperimentDeps = {
     ...base,
     providers: nodeProviders(),
     stateDir: dir,
     detections: busDetections(ingest.bus),
     ingest,
+    ...(runWriter ? { runWriter } : {}),
   };
   // Every run may touch the target at once: the limiter is not what is measured.
   // When each run's row and run.started were committed (its 'start' progress), by run id.
@@ -477,5 +485,14 @@ runMain(async () => {
     .map((l) => l.toFixed(2))
     .join(' ');
   console.log(`\nload average at start ${facts.loadavg}, at end ${loadEnd} (${facts.cores} cores: above that, other processes competed)`);
-  writeJson('concurrent-runs', { quick: args.quick, facts, loadEnd, runs: RUNS, delayMs: DELAY_MS, goalMs: GOAL_MS, phases: results });
+  writeJson('concurrent-runs', {
+    quick: args.quick,
+    runWriter: writerWhere,
+    facts,
+    loadEnd,
+    runs: RUNS,
+    delayMs: DELAY_MS,
+    goalMs: GOAL_MS,
+    phases: results,
+  });
 });

@@ -12,6 +12,7 @@ import type { Publisher } from '../app/ledger/checkpoints.ts';
 import { busDetections } from '../app/experiments/detections.ts';
 import type { Providers } from '../app/experiments/providers.ts';
 import { createRunManager, type RunManager, type RunManagerOptions } from '../app/experiments/run-manager.ts';
+import type { RunWriter } from '../app/experiments/run-writes.ts';
 import { EMPTY_SERVER_POLICY, type ServerPolicy } from '../app/experiments/server-policy.ts';
 import { nodeProviders } from '../adapters/providers/index.ts';
 import { createSignalIngest, type SignalIngest } from '../app/signals/ingest.ts';
@@ -55,6 +56,8 @@ export interface ServerOptions {
     policy?: ServerPolicy;
     providers?: Providers;
     runner?: Omit<RunManagerOptions, 'policy'>;
+    /** Where run writes commit (default: on this thread); its owner closes it after the server. */
+    runWriter?: RunWriter;
   };
 }
 
@@ -126,6 +129,7 @@ export async function createServer(opts: ServerOptions): Promise<BulwarkServer> 
       detections: busDetections(ingest.bus),
       ingest,
       metrics: experimentRunMetrics(metrics),
+      ...(opts.experiments?.runWriter ? { runWriter: opts.experiments.runWriter } : {}),
     },
     { log: app.log, ...opts.experiments?.runner, policy },
   );

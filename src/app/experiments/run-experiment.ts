@@ -35,6 +35,12 @@ export interface ExperimentDeps extends AppDeps {
   /** The ingest use case, for regression signals; without it they are only in the run's result. */
   ingest?: Pick<SignalIngest, 'ingest'>;
   metrics?: RunMetrics;
+  /**
+   * Where the runs' writes are committed; by default a group commit on this thread over
+   * `store`. A server on SQLite passes one whose commits run on a thread of their own
+   * (adapters/run-writer-thread.ts). Its owner closes it, after the runner's runs have ended.
+   */
+  runWriter?: RunWriter;
 }
 
 export interface RunProgress {
@@ -140,7 +146,7 @@ export function createExperimentRunner(deps: ExperimentDeps, opts: RunnerOptions
   if (options.heartbeatMs >= options.leaseMs) throw new Error('heartbeatMs must be shorter than leaseMs');
   const owner = newLeaseOwner();
   // The writes of all this runner's runs share transactions, and their leases one heartbeat.
-  const writer = createRunWriter(deps);
+  const writer = deps.runWriter ?? createRunWriter(deps);
   const leases = createLeaseKeeper(deps, { owner, leaseMs: options.leaseMs, heartbeatMs: options.heartbeatMs });
   const limiter = new TargetLimiter({ perHost: opts.perTargetLimit });
   const active = new Map<string, ActiveRun & { abort(reason: string): void }>();

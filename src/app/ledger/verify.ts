@@ -2,15 +2,13 @@
  * Verification of a stored ledger, and of an export file on any machine. Both feed the same
  * LogVerifier; they differ only in where entries, checkpoints and keys come from.
  */
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { parseCheckpointNote, type SignedCheckpoint, type TrustedKey } from '../../core/ledger/checkpoint.ts';
 import { leafText, type StoredEntry } from '../../core/ledger/entry.ts';
 import type { Hash } from '../../core/ledger/merkle.ts';
 import { LogVerifier, type LogVerifierOptions, type VerifyReport } from '../../core/ledger/verify-log.ts';
 import type { LedgerRepo, ScannedRow, Store } from '../../store/store.ts';
+import { startTsWorker } from '../ts-worker.ts';
 import { trustedFromRecords } from './key-ring.ts';
 import type { FromWorker, ToWorker, VerifyBatch } from './verify-worker.ts';
 
@@ -127,32 +125,11 @@ async function verifyHere(ledger: LedgerRepo, vopts: LogVerifierOptions): Promis
 /** The hashing thread could not be started or could not load its code. */
 class WorkerUnavailable extends Error {}
 
-/**
- * The thread's code is TypeScript, run as the CLI runs (bin/bulwark.mjs): through tsx's loader,
- * registered in the thread before its module loads (an --import flag in a worker's execArgv is
- * not honoured on Node 20). tsx is found from this file, not from the working directory.
- */
-function workerBootstrap(): string {
-  if (bootstrap === undefined) {
-    const require = createRequire(import.meta.url);
-    const pkgFile = require.resolve('tsx/package.json');
-    const pkg = require(pkgFile) as { exports: Record<string, { import?: { default?: string } } | string> };
-    const api = pkg.exports['./esm/api'];
-    const file = typeof api === 'object' ? api.import?.default : undefined;
-    if (!file) throw new Error('tsx has no ESM register API');
-    const apiUrl = pathToFileURL(path.join(path.dirname(pkgFile), file)).href;
-    const workerUrl = new URL('./verify-worker.ts', import.meta.url).href;
-    bootstrap = `import(${JSON.stringify(apiUrl)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(workerUrl)}); });`;
-  }
-  return bootstrap;
-}
-let bootstrap: string | undefined;
-
 /** Read and pack here, hash on a worker thread running the same LogVerifier; the same report. */
 async function verifyOnWorker(ledger: LedgerRepo, vopts: LogVerifierOptions): Promise<VerifyReport> {
   let worker: Worker;
   try {
-    worker = new Worker(workerBootstrap(), { eval: true, workerData: { bulwarkVerify: vopts } });
+    worker = startTsWorker(new URL('./verify-worker.ts', import.meta.url), { workerData: { bulwarkVerify: vopts } });
   } catch (e) {
     throw new WorkerUnavailable(String(e), { cause: e });
   }

@@ -1,0 +1,126 @@
+/**
+ * The run writer on its own thread, over a real SQLite file opened by this thread too: writes
+ * commit durably through the thread's connection, a lost lease is answered false, an error
+ * reaches its own caller with its type, and the ledger stays one intact sequence while both
+ * connections append.
+ */
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DomainError } from '../core/errors.ts';
+import { verifyStore } from '../app/ledger/verify.ts';
+import type { RunWriter } from '../app/experiments/run-writes.ts';
+import { openSqliteStore } from '../store/sqlite/open-sqlite.ts';
+import type { RunRecord, Store } from '../store/store.ts';
+import { tmpDir, type TmpDir } from '../../test/support/tmp.ts';
+import { startRunWriterThread } from './run-writer-thread.ts';
+
+const row = (id: string, owner = 'host:1:aaaa'): RunRecord => ({
+  id,
+  experiment: 'run writer thread',
+  state: 'running',
+  outcome: null,
+  reason: null,
+  startedAt: new Date().toISOString(),
+  endedAt: null,
+  leaseOwner: owner,
+  leaseUntil: new Date(Date.now() + 60_000).toISOString(),
+  rollbacks: [{ type: 'action', name: 'restore' }],
+  journal: { title: 'run writer thread', steps: [1, 2, 3] },
+  ttdMs: null,
+  dryRun: false,
+});
+const entry = (id: string, kind: string) => ({ actor: 'test', kind, subject: `run:${id}`, data: { run: id } });
+
+let dir: TmpDir;
+let store: Store | undefined;
+let writer: RunWriter | undefined;
+afterEach(async () => {
+  await writer?.close();
+  await store?.close();
+  await dir?.cleanup();
+  writer = undefined;
+  store = undefined;
+});
+
+async function open(): Promise<{ store: Store; writer: RunWriter; file: string }> {
+  dir = await tmpDir('bulwark-run-writer-');
+  const file = path.join(dir.path, 'bulwark.db');
+  store = await openSqliteStore(file);
+  writer = await startRunWriterThread(file);
+  return { store, writer, file };
+}
+
+describe('run writer thread (SQLite)', () => {
+  it('commits runs and their ledger entries through its own connection, 40 runs at once', async () => {
+    const { store, writer } = await open();
+    const ids = Array.from({ length: 40 }, (_, i) => `threadrun${String(i).padStart(7, '0')}`);
+    // Meanwhile this thread appends too: both connections write the one ledger.
+    const local = (async () => {
+      for (let i = 0; i < 20; i++) await store.ledger.append([entry(`local${i}`, 'note.observation')], new Date().toISOString());
+    })();
+    await Promise.all(
+      ids.map(async (id) => {
+        expect(await writer.write({ runId: id, insert: row(id), entries: [entry(id, 'run.started')] })).toBe(true);
+        const update = {
+          runId: id,
+          owner: 'host:1:aaaa',
+          patch: { state: 'done' as const, outcome: 'prevented' },
+          entries: [entry(id, 'run.finished')],
+        };
+        expect(await writer.write(update, { lazy: true })).toBe(true);
+      }),
+    );
+    await local;
+    for (const id of ids) {
+      const r = await store.runs.get(id);
+      expect(r?.state).toBe('done');
+      expect(r?.outcome).toBe('prevented');
+      expect(r?.journal).toEqual({ title: 'run writer thread', steps: [1, 2, 3] });
+    }
+    const report = await verifyStore(store);
+    expect(report.ok, report.message).toBe(true);
+    expect(report.size).toBe(40 * 2 + 20);
+  });
+
+  it('answers false for a write whose lease another owner holds, and changes nothing', async () => {
+    const { store, writer } = await open();
+    expect(await writer.write({ runId: 'leaserun00000001', insert: row('leaserun00000001'), entries: [] })).toBe(true);
+    const before = (await store.ledger.head()).size;
+    const held = await writer.write({
+      runId: 'leaserun00000001',
+      owner: 'host:2:bbbb',
+      patch: { state: 'done' },
+      entries: [entry('x', 'run.finished')],
+    });
+    expect(held).toBe(false);
+    expect((await store.runs.get('leaserun00000001'))?.state).toBe('running');
+    expect((await store.ledger.head()).size).toBe(before);
+  });
+
+  it('gives an error to its own caller, with its type, and the others commit', async () => {
+    const { store, writer } = await open();
+    const good = writer.write({ runId: 'goodrun000000001', insert: row('goodrun000000001'), entries: [entry('g', 'run.started')] });
+    const bad = writer.write({
+      runId: 'badrun0000000001',
+      insert: row('badrun0000000001'),
+      entries: [{ actor: 'test', kind: 'run.started', subject: 'run:bad', data: { password: 'hunter2' } }],
+    });
+    await expect(good).resolves.toBe(true);
+    const err = await bad.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(DomainError);
+    expect((err as DomainError).code).toBe('invalid');
+    expect((err as Error).message).toMatch(/secrets never enter the ledger/);
+    expect(await store.runs.get('badrun0000000001')).toBeUndefined();
+    expect((await store.runs.get('goodrun000000001'))?.state).toBe('running');
+  });
+
+  it('refuses writes once closed, and a file that does not exist at start', async () => {
+    const { writer: w } = await open();
+    await w.close();
+    await expect(w.write({ runId: 'late000000000001', insert: row('late000000000001'), entries: [] })).rejects.toThrow(/shutting down/);
+    await expect(startRunWriterThread(path.join(dir.path, 'missing.db'))).rejects.toThrow(/no database at/);
+  });
+});
