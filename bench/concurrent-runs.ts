@@ -42,7 +42,7 @@ import { parseExperiment } from '../src/core/experiments/experiment-file.ts';
 import type { Experiment } from '../src/core/experiments/types.ts';
 import { makeSignal } from '../src/core/signals/signal.ts';
 import { openSqliteStore } from '../src/store/sqlite/open-sqlite.ts';
-import { startRunWriterThread } from '../src/adapters/run-writer-thread.ts';
+import { startSqliteWriteThread } from '../src/adapters/sqlite-write-thread.ts';
 import {
   assert,
   fmtMs,
@@ -226,21 +226,22 @@ runMain(async () => {
   assert(d.settings.synchronous === 'full' && d.settings.journal_mode === 'wal', 'SQLite runs WAL with synchronous=FULL');
   const origin = await ensureOrigin(store);
   const base = { store, clock: systemClock, keys: memoryKeyRing(), origin };
-  const ingest = createSignalIngest(base);
+  // As `bulwark serve` on SQLite: run writes and signal batches commit on a thread of their own.
+  // BENCH_WRITES=here commits them on this thread instead (in-process group commit), for comparison.
+  const writesWhere = process.env.BENCH_WRITES === 'here' ? 'here' : 'thread';
+  const thread = writesWhere === 'thread' ? await startSqliteWriteThread(path.join(dir, 'bulwark.db')) : undefined;
+  // Cleanups run last-registered first: the ingest flushes through the thread before it stops.
+  if (thread) onCleanup('close the write thread', () => thread.close());
+  const ingest = createSignalIngest(base, thread ? { commit: (subs) => thread.commitSignals(subs) } : {});
   onCleanup('close the ingest', () => ingest.close());
-  // As `bulwark serve` on SQLite: run writes commit on a thread of their own. BENCH_RUN_WRITER=here
-  // commits them on this thread instead (the in-process group commit), for comparison.
-  const writerWhere = process.env.BENCH_RUN_WRITER === 'here' ? 'here' : 'thread';
-  const runWriter = writerWhere === 'thread' ? await startRunWriterThread(path.join(dir, 'bulwark.db')) : undefined;
-  if (runWriter) onCleanup('close the run writer thread', () => runWriter.close());
-  log(`run writes commit ${writerWhere === 'thread' ? 'on a thread of their own (as bulwark serve on SQLite)' : 'on the main thread'}`);
+  log(`commits ${writesWhere === 'thread' ? 'on a thread of their own (as bulwark serve on SQLite)' : 'on the main thread'}`);
   const deps: ExperimentDeps = {
     ...base,
     providers: nodeProviders(),
     stateDir: dir,
     detections: busDetections(ingest.bus),
     ingest,
-    ...(runWriter ? { runWriter } : {}),
+    ...(thread ? { runWriter: thread.runWriter } : {}),
   };
   // Every run may touch the target at once: the limiter is not what is measured.
   // When each run's row and run.started were committed (its 'start' progress), by run id.
@@ -487,7 +488,7 @@ runMain(async () => {
   console.log(`\nload average at start ${facts.loadavg}, at end ${loadEnd} (${facts.cores} cores: above that, other processes competed)`);
   writeJson('concurrent-runs', {
     quick: args.quick,
-    runWriter: writerWhere,
+    writes: writesWhere,
     facts,
     loadEnd,
     runs: RUNS,

@@ -48,6 +48,11 @@ export interface SignalIngest {
 
 export type SignalIngestOptions = Partial<Pick<BatcherOptions<IngestSubmission, IngestResult>, 'maxBatch' | 'maxWaitMs' | 'maxQueue'>> & {
   bus?: SignalBus;
+  /**
+   * Commit a batch somewhere else than on this thread (commitSignals over the same database, e.g.
+   * adapters/sqlite-write-thread.ts); by default commitSignals here.
+   */
+  commit?: (subs: readonly IngestSubmission[]) => Promise<IngestResult[]>;
 };
 
 /** The raw bytes of a payload as evidence, keyed by their SHA-256. */
@@ -64,6 +69,11 @@ export function createSignalIngest(deps: AppDeps, opts: SignalIngestOptions = {}
     what: 'signals',
     weight: (s) => s.items.length,
     run: async (subs) => {
+      if (opts.commit) {
+        const results = await opts.commit(subs);
+        announce(bus, subs, results, recordsOf(subs));
+        return results;
+      }
       const { results, records } = await commitSignals(deps, subs);
       announce(bus, subs, results, records);
       return results;
@@ -82,10 +92,10 @@ export function createSignalIngest(deps: AppDeps, opts: SignalIngestOptions = {}
  * benchmark; the API goes through createSignalIngest.
  */
 export async function commitSignals(
-  deps: AppDeps,
+  deps: Pick<AppDeps, 'store' | 'clock'>,
   subs: readonly IngestSubmission[],
 ): Promise<{ results: IngestResult[]; records: SignalRecord[][] }> {
-  const records = subs.map((s) => s.items.map(({ signal, raw }): SignalRecord => ({ ...signal, rawDigest: raw.digest })));
+  const records = recordsOf(subs);
   const flat = records.flat();
   const now = iso(deps.clock);
   const inserted = await deps.store.transaction(async (tx) => {
@@ -108,6 +118,10 @@ export async function commitSignals(
     return { accepted, duplicates: rs.length - accepted, ids: rs.map((r) => r.id), isNew };
   });
   return { results, records };
+}
+
+function recordsOf(subs: readonly IngestSubmission[]): SignalRecord[][] {
+  return subs.map((s) => s.items.map(({ signal, raw }): SignalRecord => ({ ...signal, rawDigest: raw.digest })));
 }
 
 function announce(bus: SignalBus, subs: readonly IngestSubmission[], results: IngestResult[], records: SignalRecord[][]): void {

@@ -12,7 +12,12 @@ import type { RunWriter } from '../app/experiments/run-writes.ts';
 import { openSqliteStore } from '../store/sqlite/open-sqlite.ts';
 import type { RunRecord, Store } from '../store/store.ts';
 import { tmpDir, type TmpDir } from '../../test/support/tmp.ts';
-import { startRunWriterThread } from './run-writer-thread.ts';
+import { ensureOrigin } from '../app/bootstrap.ts';
+import { systemClock } from '../app/deps.ts';
+import { memoryKeyRing } from '../app/ledger/key-ring.ts';
+import { createSignalIngest, evidenceOf } from '../app/signals/ingest.ts';
+import { makeSignal } from '../core/signals/signal.ts';
+import { startSqliteWriteThread, type SqliteWriteThread } from './sqlite-write-thread.ts';
 
 const row = (id: string, owner = 'host:1:aaaa'): RunRecord => ({
   id,
@@ -33,12 +38,12 @@ const entry = (id: string, kind: string) => ({ actor: 'test', kind, subject: `ru
 
 let dir: TmpDir;
 let store: Store | undefined;
-let writer: RunWriter | undefined;
+let thread: SqliteWriteThread | undefined;
 afterEach(async () => {
-  await writer?.close();
+  await thread?.close();
+  thread = undefined;
   await store?.close();
   await dir?.cleanup();
-  writer = undefined;
   store = undefined;
 });
 
@@ -46,11 +51,11 @@ async function open(): Promise<{ store: Store; writer: RunWriter; file: string }
   dir = await tmpDir('bulwark-run-writer-');
   const file = path.join(dir.path, 'bulwark.db');
   store = await openSqliteStore(file);
-  writer = await startRunWriterThread(file);
-  return { store, writer, file };
+  thread = await startSqliteWriteThread(file);
+  return { store, writer: thread.runWriter, file };
 }
 
-describe('run writer thread (SQLite)', () => {
+describe('SQLite write thread: run writes', () => {
   it('commits runs and their ledger entries through its own connection, 40 runs at once', async () => {
     const { store, writer } = await open();
     const ids = Array.from({ length: 40 }, (_, i) => `threadrun${String(i).padStart(7, '0')}`);
@@ -121,6 +126,47 @@ describe('run writer thread (SQLite)', () => {
     const { writer: w } = await open();
     await w.close();
     await expect(w.write({ runId: 'late000000000001', insert: row('late000000000001'), entries: [] })).rejects.toThrow(/shutting down/);
-    await expect(startRunWriterThread(path.join(dir.path, 'missing.db'))).rejects.toThrow(/no database at/);
+    await expect(startSqliteWriteThread(path.join(dir.path, 'missing.db'))).rejects.toThrow(/no database at/);
+  });
+});
+
+describe('SQLite write thread: signals', () => {
+  it('commits signal batches with their evidence and ledger entries, announcing each once', async () => {
+    const { store } = await open();
+    const base = { store, clock: systemClock, keys: memoryKeyRing(), origin: await ensureOrigin(store) };
+    const ingest = createSignalIngest(base, { commit: (subs) => thread!.commitSignals(subs) });
+    const announced: string[] = [];
+    ingest.bus.on('signal', (s) => announced.push(s.id));
+    const payload = (i: number) => Buffer.from(JSON.stringify({ alert: 'sqli', n: i }));
+    const submit = (i: number) =>
+      ingest.ingest({
+        actor: 'token:test',
+        items: [
+          {
+            signal: makeSignal({
+              source: 'waf',
+              time: new Date().toISOString(),
+              receivedAt: new Date().toISOString(),
+              severity: 'medium',
+              labels: { n: String(i) },
+              body: { n: i },
+              dedup: { kind: 'webhook-id', id: `alert-${i}` },
+            }),
+            raw: evidenceOf(payload(i), 'application/json'),
+          },
+        ],
+      });
+    const first = await Promise.all(Array.from({ length: 30 }, (_, i) => submit(i)));
+    expect(first.every((r) => r.accepted === 1)).toBe(true);
+    // Resends are duplicates: nothing written, nothing announced again.
+    const again = await Promise.all(Array.from({ length: 5 }, (_, i) => submit(i)));
+    expect(again.every((r) => r.duplicates === 1 && r.accepted === 0)).toBe(true);
+    await ingest.close();
+    expect(announced).toHaveLength(30);
+    const stored = await store.signals.getEvidence(evidenceOf(payload(3), 'application/json').digest);
+    expect(stored && Buffer.from(stored.bytes).equals(payload(3))).toBe(true);
+    const report = await verifyStore(store);
+    expect(report.ok, report.message).toBe(true);
+    expect((await store.ledger.page({ limit: 100, order: 'asc', kind: 'signal.received' })).length).toBe(30);
   });
 });
