@@ -76,6 +76,9 @@ const SignalsSchema = z
   })
   .prefault({});
 
+/** Experiment settings left out of the file: read by `bulwark serve` (serve.ts). */
+export const EXPERIMENT_DEFAULTS = { pollSignalsMs: 500, recoverIntervalSeconds: 15 } as const;
+
 const Schema = z.strictObject({
   dataDir: z.string().min(1).default('.bulwark'),
   db: z.string().min(1).optional().describe('sqlite:PATH or postgres://…; default sqlite:<dataDir>/bulwark.db'),
@@ -117,6 +120,20 @@ const Schema = z.strictObject({
       allowExecutables: z.array(z.string().refine((p) => path.isAbsolute(p), 'must be an absolute path')).default([]),
       allowPaths: z.array(z.string().refine((p) => path.isAbsolute(p), 'must be an absolute path')).default([]),
       perTargetLimit: z.coerce.number().int().min(1).max(1000).default(8).describe('runs at once against one host'),
+      pollSignalsMs: z.coerce
+        .number()
+        .int()
+        .min(0)
+        .max(60_000)
+        .optional()
+        .describe("how often a run waiting for detections reads the database's signals (other processes ingest them); 0: off; default 500"),
+      recoverIntervalSeconds: z.coerce
+        .number()
+        .int()
+        .min(0)
+        .max(3600)
+        .optional()
+        .describe('how often to look for runs abandoned by a process that died; 0: at start only; default 15'),
     })
     .prefault({}),
 });

@@ -1,8 +1,9 @@
 /**
- * `bulwark serve`: the API, the dashboard, the periodic checkpoint job and the experiment
- * scheduler in one process, with graceful shutdown on SIGTERM/SIGINT (stop taking requests,
- * finish in-flight ones, abort running experiments and run their rollbacks, close the database).
- * With `--demo`, the demo shop and its experiments too (serve-demo.ts).
+ * `bulwark serve`: the API, the dashboard, the periodic checkpoint job, the experiment scheduler
+ * and the periodic recovery of abandoned runs in one process, with graceful shutdown on
+ * SIGTERM/SIGINT (stop taking requests, finish in-flight ones, abort running experiments and run
+ * their rollbacks, close the database). With `--demo`, the demo shop and its experiments too
+ * (serve-demo.ts).
  */
 import type { AddressInfo } from 'node:net';
 import { bootstrap } from '../app/bootstrap.ts';
@@ -11,7 +12,7 @@ import type { Publisher } from '../app/ledger/checkpoints.ts';
 import { startCheckpointJob } from '../app/ledger/checkpoint-job.ts';
 import { filePublisher, webhookPublisher } from '../adapters/checkpoint-publishers.ts';
 import { startLogTailer } from '../adapters/log-tailer.ts';
-import type { Config } from '../config.ts';
+import { EXPERIMENT_DEFAULTS, type Config } from '../config.ts';
 import { createServer } from '../server/create-server.ts';
 import { createLogger } from '../server/logging.ts';
 import { describeDb } from '../store/open-store.ts';
@@ -21,6 +22,8 @@ import { DEMO_ACTOR, startDemo, type Demo } from './serve-demo.ts';
 export async function serve(config: Config, opts: { demo?: boolean } = {}): Promise<void> {
   const logger = createLogger(config.logLevel);
   const { deps, close } = await openContext(config);
+  const { pollSignalsMs = EXPERIMENT_DEFAULTS.pollSignalsMs, recoverIntervalSeconds = EXPERIMENT_DEFAULTS.recoverIntervalSeconds } =
+    config.experiments;
   const publishers: Publisher[] = [];
   if (config.checkpoint.publishFile) publishers.push(filePublisher(config.checkpoint.publishFile));
   if (config.checkpoint.webhookUrl) publishers.push(webhookPublisher(config.checkpoint.webhookUrl));
@@ -35,7 +38,14 @@ export async function serve(config: Config, opts: { demo?: boolean } = {}): Prom
     experiments: {
       stateDir: config.dataDir,
       policy: { allowExecutables: config.experiments.allowExecutables, allowPaths: config.experiments.allowPaths },
-      runner: { perTargetLimit: config.experiments.perTargetLimit },
+      runner: {
+        perTargetLimit: config.experiments.perTargetLimit,
+        // Replicas (or a second process) on the same database ingest signals this one never sees
+        // on its bus: runs read them from the store too, and the tracker counts each signal once.
+        ...(pollSignalsMs > 0 ? { pollSignalsMs } : {}),
+        // A run another process left behind is rolled back by a live one, not at the next start.
+        recoverEveryMs: recoverIntervalSeconds * 1000,
+      },
     },
   });
   const address = await app.listen({ host: config.host, port: config.port });

@@ -129,6 +129,13 @@ export function runRepoContract(current: () => { store: Store; fx: StoreFixture 
         expect(r.rollbacks).toEqual(run('x').rollbacks);
       }
       expect(await store.runs.claimAbandoned('host:8:rec2', at(21), at(41))).toEqual([]);
+      // Only the ids asked for, and still only if abandoned.
+      await store.runs.insert(run('expired000000006', { leaseUntil: at(5) }));
+      await store.runs.insert(run('expired000000007', { leaseUntil: at(5) }));
+      expect(await store.runs.claimAbandoned('host:8:rec2', at(21), at(41), [])).toEqual([]);
+      const some = await store.runs.claimAbandoned('host:8:rec2', at(21), at(41), ['expired000000007', 'alive00000000004']);
+      expect(some.map((r) => r.id)).toEqual(['expired000000007']);
+      expect((await store.runs.get('expired000000006'))?.leaseOwner).toBe('host:1:aaaa');
       // The former owner, back from a pause, has lost the run.
       expect(await store.runs.renewLease('expired000000001', 'host:1:aaaa', at(60))).toBe(false);
       expect(await store.runs.update('expired000000001', 'host:1:aaaa', { state: 'done' })).toBe(false);

@@ -218,9 +218,10 @@ export interface RunRepo {
   /**
    * Atomically take every unfinished run whose lease expired before `now` (or that has none):
    * one UPDATE … RETURNING, so that of two processes claiming at once each run goes to one.
-   * Claimed runs are moved to rolling-back with `owner` holding them until `until`.
+   * Claimed runs are moved to rolling-back with `owner` holding them until `until`. With `only`,
+   * just those of these ids (the others are left for someone else).
    */
-  claimAbandoned(owner: string, now: string, until: string): Promise<RunRecord[]>;
+  claimAbandoned(owner: string, now: string, until: string, only?: readonly string[]): Promise<RunRecord[]>;
   /** Take one unfinished run from `from` (an owner known to be dead), as claimAbandoned does. */
   claimFrom(id: string, from: string, owner: string, until: string): Promise<RunRecord | undefined>;
 }

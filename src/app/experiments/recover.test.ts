@@ -53,21 +53,49 @@ async function deadPid(): Promise<number> {
 }
 
 describe('recoverAbandonedRuns', () => {
+  it('leaves a run whose rollbacks act on another host (file, process) to that host, and takes one whose rollbacks do not', async () => {
+    const file = path.join(fx.dir, 'remote.conf');
+    const http: Activity = {
+      type: 'action',
+      name: 'reset the rate limit',
+      provider: {
+        type: 'http',
+        url: 'http://127.0.0.1:9/reset',
+        method: 'POST',
+        headers: {},
+        timeout: { connectMs: 500, readMs: 500 },
+        verifyTls: true,
+        maxRetries: 0,
+        secrets: [],
+      },
+      pauses: {},
+      background: false,
+      controls: [],
+    };
+    await fx.store.runs.insert(
+      row('remotefile000001', { leaseOwner: 'otherhost:1:abcd', rollbacks: [restore(file, `${file}.bak`)] as never }),
+    );
+    await fx.store.runs.insert(row('remotehttp000001', { leaseOwner: 'otherhost:1:abcd', rollbacks: [http] as never }));
+    const out = await recoverAbandonedRuns(fx.deps, { owner: `${hostname()}:${process.pid}:beef` });
+    expect(out.map((r) => r.runId)).toEqual(['remotehttp000001']);
+    expect(await fx.store.runs.get('remotefile000001')).toMatchObject({ state: 'running', leaseOwner: 'otherhost:1:abcd' });
+  });
+
   it('rolls back a run whose lease expired and marks it aborted, leaving live runs alone', async () => {
     const file = path.join(fx.dir, 'app.conf');
     const backup = path.join(fx.dir, 'app.conf.bak');
     writeFileSync(backup, 'auth = on\n');
     writeFileSync(file, 'auth = off\n');
-    await fx.store.runs.insert(row('abandoned0000001', { rollbacks: [restore(file, backup)] as never }));
+    // A file rollback: only a process of the run's own host may run it.
+    const before = `${hostname()}:1:abcd`;
+    await fx.store.runs.insert(row('abandoned0000001', { leaseOwner: before, rollbacks: [restore(file, backup)] as never }));
     await fx.store.runs.insert(row('alive00000000001', { leaseUntil: new Date(Date.now() + 60_000).toISOString() }));
     const out = await recoverAbandonedRuns(fx.deps, { owner: `${hostname()}:${process.pid}:beef` });
-    expect(out).toMatchObject([
-      { runId: 'abandoned0000001', outcome: 'aborted', previousOwner: 'elsewhere:1:abcd', previousState: 'running' },
-    ]);
+    expect(out).toMatchObject([{ runId: 'abandoned0000001', outcome: 'aborted', previousOwner: before, previousState: 'running' }]);
     expect(readFileSync(file, 'utf8')).toBe('auth = on\n');
     const done = await fx.store.runs.get('abandoned0000001');
     expect(done).toMatchObject({ state: 'done', outcome: 'aborted', leaseUntil: null });
-    expect(done!.reason).toMatch(/the process running it \(elsewhere:1:abcd\) stopped while the run was running/);
+    expect(done!.reason).toMatch(/the process running it \([^)]+:1:abcd\) stopped while the run was running/);
     expect((done!.journal as any).bulwark.recovery.previousState).toBe('running');
     expect((done!.journal as any).rollbacks[0]).toMatchObject({ status: 'succeeded', ok: true });
     expect(

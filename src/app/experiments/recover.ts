@@ -15,7 +15,7 @@ import type { Activity } from '../../core/experiments/types.ts';
 import type { Json } from '../../core/ledger/entry.ts';
 import type { RunRecord } from '../../store/store.ts';
 import { runRollbacks } from './rollbacks.ts';
-import { newLeaseOwner, ownerIsDeadHere } from './run-id.ts';
+import { newLeaseOwner, ownerIsDeadHere, ownerIsOnThisHost } from './run-id.ts';
 import type { ExperimentDeps, RunProgress } from './run-experiment.ts';
 
 export interface RecoverOptions {
@@ -46,7 +46,15 @@ export async function recoverAbandonedRuns(deps: RecoverDeps, opts: RecoverOptio
   const until = () => new Date(deps.clock.now().getTime() + leaseMs).toISOString();
   // What each run looked like before the claim (the claim moves it to rolling-back).
   const before = new Map((await deps.store.runs.unfinished()).map((r) => [r.id, r]));
-  const claimed = await deps.store.runs.claimAbandoned(owner, deps.clock.now().toISOString(), until());
+  // A run whose rollbacks act on its host (process, file: the file backups are there too) is
+  // rolled back only by a process of that host; the others by anyone.
+  const mine = [...before.values()].filter((r) => !hostBound(r) || r.leaseOwner === null || ownerIsOnThisHost(r.leaseOwner));
+  const claimed = await deps.store.runs.claimAbandoned(
+    owner,
+    deps.clock.now().toISOString(),
+    until(),
+    mine.map((r) => r.id),
+  );
   for (const r of before.values()) {
     if (r.leaseOwner === null || r.leaseOwner === owner || claimed.some((c) => c.id === r.id)) continue;
     if (!ownerIsDeadHere(r.leaseOwner)) continue;
@@ -56,6 +64,12 @@ export async function recoverAbandonedRuns(deps: RecoverDeps, opts: RecoverOptio
   const out: RecoveredRun[] = [];
   for (const r of claimed) out.push(await recoverOne(deps, r, before.get(r.id), owner, until, opts));
   return out;
+}
+
+/** Whether the run's rollbacks act on the host it ran on: process and file providers. */
+export function hostBound(r: RunRecord): boolean {
+  const rollbacks = Array.isArray(r.rollbacks) ? (r.rollbacks as unknown as Activity[]) : [];
+  return rollbacks.some((a) => a.provider?.type === 'process' || a.provider?.type === 'file');
 }
 
 async function recoverOne(

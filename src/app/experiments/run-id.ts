@@ -25,6 +25,11 @@ function parseOwner(owner: string): { host: string; pid: number } | undefined {
   return { host: m[1]!, pid: Number(m[2]) };
 }
 
+/** Whether `owner` (a lease owner name) is a process of this host, dead or alive. */
+export function ownerIsOnThisHost(owner: string): boolean {
+  return parseOwner(owner)?.host === hostname();
+}
+
 /** Whether `owner` is a process of this host that no longer runs (so its runs are abandoned). */
 export function ownerIsDeadHere(owner: string): boolean {
   const o = parseOwner(owner);

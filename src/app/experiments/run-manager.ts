@@ -9,12 +9,20 @@
  * The server's own environment is never handed to experiment files: `{type: env}` values come
  * from the run's `vars` or their defaults, so that an applied file cannot read the server's
  * secrets into the requests it sends.
+ *
+ * With `recoverEveryMs`, the manager also looks for abandoned runs periodically (recover.ts), so
+ * that a run left behind by another process that died (a replica, a `bulwark run`) is rolled back
+ * without waiting for a restart. Those sweeps claim under a lease owner of their own rather than
+ * the runner's: a run of this runner whose lease expired is then taken from it the way another
+ * process would take it, so the runner sees its lease lost and stops, instead of going on while
+ * its rollbacks run beside it.
  */
 import { conflict, notFound } from '../../core/errors.ts';
 import { resolveConfiguration } from '../../core/experiments/configuration.ts';
 import type { RunRecord } from '../../store/store.ts';
 import { checkPrivileged, getExperiment, parseApplied } from './apply-experiment.ts';
-import type { RecoveredRun } from './recover.ts';
+import { recoverAbandonedRuns, type RecoveredRun } from './recover.ts';
+import { newLeaseOwner } from './run-id.ts';
 import {
   createExperimentRunner,
   type ActiveRun,
@@ -34,6 +42,11 @@ export interface RunManagerOptions extends Omit<RunnerOptions, 'policy'> {
   /** The server's allow-lists for process and file providers (empty: refused). */
   policy?: ServerPolicy;
   log?: RunManagerLog;
+  /**
+   * Look for abandoned runs every this many ms, besides recover() at start (default: never).
+   * One sweep at a time; the timer does not keep the process alive and stops on close().
+   */
+  recoverEveryMs?: number;
 }
 
 export interface StartRun {
@@ -63,6 +76,11 @@ export interface RunManager {
   active(): ActiveRun[];
   /** Roll back runs abandoned by processes that died (at server start). */
   recover(): Promise<RecoveredRun[]>;
+  /**
+   * One periodic sweep for abandoned runs, as the `recoverEveryMs` timer does it: what it
+   * recovered, or nothing when one is already going on or the manager is closing.
+   */
+  sweep(): Promise<RecoveredRun[]>;
   /** Resolves when every run started here has finished (rollbacks included). */
   idle(): Promise<void>;
   /** Start no more, abort what runs and wait for the rollbacks. */
@@ -88,6 +106,36 @@ export function createRunManager(deps: ExperimentDeps, opts: RunManagerOptions =
   const controllers = new Map<string, AbortController>();
   const running = new Set<Promise<unknown>>();
   let closing: string | undefined;
+
+  const sweepOwner = newLeaseOwner();
+  let sweeping: Promise<RecoveredRun[]> | undefined;
+  const sweep = (): Promise<RecoveredRun[]> => {
+    if (closing !== undefined) return Promise.resolve([]);
+    if (sweeping) return sweeping.then(() => []);
+    const current = recoverAbandonedRuns(deps, {
+      owner: sweepOwner,
+      leaseMs: opts.leaseMs ?? 15_000,
+      ...(opts.rollbackTimeoutMs !== undefined ? { rollbackTimeoutMs: opts.rollbackTimeoutMs } : {}),
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    }).then(
+      (recovered) => {
+        for (const r of recovered) log?.warn(r, `recovered run ${r.runId} of ${r.experiment}: ${r.outcome}`);
+        return recovered;
+      },
+      (e: unknown) => {
+        log?.warn({ err: e instanceof Error ? e.message : String(e) }, 'looking for abandoned runs failed');
+        return [];
+      },
+    );
+    sweeping = current;
+    void current.finally(() => {
+      if (sweeping === current) sweeping = undefined;
+    });
+    return current;
+  };
+  const sweepTimer =
+    opts.recoverEveryMs !== undefined && opts.recoverEveryMs > 0 ? setInterval(() => void sweep(), opts.recoverEveryMs) : undefined;
+  sweepTimer?.unref();
 
   const summaryOf = (a: ActiveRun, dryRun: boolean): RunRecord => ({
     id: a.runId,
@@ -210,13 +258,17 @@ export function createRunManager(deps: ExperimentDeps, opts: RunManagerOptions =
     },
     active: () => runner.active(),
     recover: () => runner.recover(),
+    sweep,
     async idle() {
       while (running.size > 0) await Promise.allSettled([...running]);
     },
     async close(reason = 'the server is shutting down') {
       closing ??= reason;
+      clearInterval(sweepTimer);
       runner.stopAll(reason);
       while (running.size > 0) await Promise.allSettled([...running]);
+      // A sweep going on finishes its rollbacks before the store closes.
+      await sweeping;
     },
   };
 }

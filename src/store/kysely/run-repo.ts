@@ -70,17 +70,18 @@ export class KyselyRuns implements RunRepo {
     return Number(r.numUpdatedRows) > 0;
   }
 
-  async claimAbandoned(owner: string, now: string, until: string): Promise<RunRecord[]> {
+  async claimAbandoned(owner: string, now: string, until: string, only?: readonly string[]): Promise<RunRecord[]> {
+    if (only && only.length === 0) return [];
     // One statement: on PostgreSQL a concurrent claimer blocks on the row lock and then re-checks
     // the WHERE clause against the new lease (READ COMMITTED), so it skips what was just taken;
     // on SQLite writers are serialized. RETURNING works on both (SQLite ≥ 3.35).
-    const rows = await this.db
+    let q = this.db
       .updateTable('experiment_runs')
       .set({ lease_owner: owner, lease_until: until, state: 'rolling-back' })
       .where('state', '<>', 'done')
-      .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
-      .returningAll()
-      .execute();
+      .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]));
+    if (only) q = q.where('id', 'in', [...only]);
+    const rows = await q.returningAll().execute();
     return rows.map(fromRow).sort((a, b) => (a.startedAt < b.startedAt ? -1 : a.startedAt > b.startedAt ? 1 : a.id < b.id ? -1 : 1));
   }
 
