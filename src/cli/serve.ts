@@ -15,13 +15,24 @@ import { startLogTailer } from '../adapters/log-tailer.ts';
 import { EXPERIMENT_DEFAULTS, type Config } from '../config.ts';
 import { createServer } from '../server/create-server.ts';
 import { createLogger } from '../server/logging.ts';
-import { describeDb } from '../store/open-store.ts';
+import { describeDb, sqliteFile } from '../store/open-store.ts';
+import { startSqliteWriteThread } from '../adapters/sqlite-write-thread.ts';
 import { openContext } from './context.ts';
 import { DEMO_ACTOR, startDemo, type Demo } from './serve-demo.ts';
 
 export async function serve(config: Config, opts: { demo?: boolean } = {}): Promise<void> {
   const logger = createLogger(config.logLevel);
   const { deps, close } = await openContext(config);
+  // On SQLite, run writes and signal batches commit on a thread of their own, so that their
+  // fsyncs do not stop this event loop (run starts, receipt stamps, requests).
+  const file = sqliteFile(config.db);
+  const writes =
+    file !== undefined && file !== ':memory:'
+      ? await startSqliteWriteThread(file).catch((e: unknown) => {
+          logger.warn({ err: e }, 'the SQLite write thread did not start; commits run on the main thread');
+          return undefined;
+        })
+      : undefined;
   const { pollSignalsMs = EXPERIMENT_DEFAULTS.pollSignalsMs, recoverIntervalSeconds = EXPERIMENT_DEFAULTS.recoverIntervalSeconds } =
     config.experiments;
   const publishers: Publisher[] = [];
@@ -34,7 +45,7 @@ export async function serve(config: Config, opts: { demo?: boolean } = {}): Prom
     bodyLimitBytes: config.bodyLimitBytes,
     maxInFlight: config.maxInFlight,
     publishers,
-    signals: { webhooks: config.signals.webhooks },
+    signals: { webhooks: config.signals.webhooks, ...(writes ? { commit: (subs) => writes.commitSignals(subs) } : {}) },
     experiments: {
       stateDir: config.dataDir,
       policy: { allowExecutables: config.experiments.allowExecutables, allowPaths: config.experiments.allowPaths },
@@ -46,6 +57,7 @@ export async function serve(config: Config, opts: { demo?: boolean } = {}): Prom
         // A run another process left behind is rolled back by a live one, not at the next start.
         recoverEveryMs: recoverIntervalSeconds * 1000,
       },
+      ...(writes ? { runWriter: writes.runWriter } : {}),
     },
   });
   const address = await app.listen({ host: config.host, port: config.port });
@@ -115,6 +127,8 @@ export async function serve(config: Config, opts: { demo?: boolean } = {}): Prom
       // Closing the server aborts running experiments and waits for their rollbacks.
       await app.close();
       await demo?.stop();
+      // After the server: the ingest and the runs have flushed what they submitted.
+      await writes?.close();
       await close();
       logger.info('stopped');
       process.exit(0);

@@ -15,7 +15,7 @@ import { createRunManager, type RunManager, type RunManagerOptions } from '../ap
 import type { RunWriter } from '../app/experiments/run-writes.ts';
 import { EMPTY_SERVER_POLICY, type ServerPolicy } from '../app/experiments/server-policy.ts';
 import { nodeProviders } from '../adapters/providers/index.ts';
-import { createSignalIngest, type SignalIngest } from '../app/signals/ingest.ts';
+import { createSignalIngest, type SignalIngest, type SignalIngestOptions } from '../app/signals/ingest.ts';
 import { SignalBus } from '../app/signals/signal-bus.ts';
 import type { WebhookMapping } from '../core/signals/webhook-mapping.ts';
 import { DomainError, notFound } from '../core/errors.ts';
@@ -45,7 +45,12 @@ export interface ServerOptions {
    * Signals in: the ingest (its batcher and bus) when the caller shares it, e.g. with the log
    * tailer (else the server makes one and closes it on close), and the declared webhook mappings.
    */
-  signals?: { ingest?: SignalIngest; webhooks?: Readonly<Record<string, WebhookMapping>> };
+  signals?: {
+    ingest?: SignalIngest;
+    webhooks?: Readonly<Record<string, WebhookMapping>>;
+    /** Where signal batches commit (default: on this thread); see SignalIngestOptions.commit. */
+    commit?: SignalIngestOptions['commit'];
+  };
   /**
    * Experiments: where runs keep file backups (the data directory), the allow-lists for process
    * and file providers (empty by default: refused), the providers (this machine's by default)
@@ -114,7 +119,10 @@ export async function createServer(opts: ServerOptions): Promise<BulwarkServer> 
   const metrics = createMetrics(app, deps.store);
   const ingest =
     opts.signals?.ingest ??
-    createSignalIngest(deps, { bus: new SignalBus((err, event) => app.log.error({ err, event }, 'signal listener failed')) });
+    createSignalIngest(deps, {
+      bus: new SignalBus((err, event) => app.log.error({ err, event }, 'signal listener failed')),
+      ...(opts.signals?.commit ? { commit: opts.signals.commit } : {}),
+    });
   // After in-flight requests have finished: what they submitted is committed before the store closes.
   if (!opts.signals?.ingest) app.addHook('onClose', () => ingest.close());
   const uncount = countSignals(metrics, ingest.bus);
