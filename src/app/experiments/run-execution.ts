@@ -50,12 +50,34 @@ const statusOf = (output: unknown): number | undefined =>
 
 class StepFailed extends Error {}
 
+/** Resolve at `atMs` (epoch ms), or reject with the signal's reason when it aborts first. */
+function sleepUntil(atMs: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason as Error);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason as Error);
+    };
+    const timer = setTimeout(
+      () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      Math.max(0, atMs - Date.now()),
+    );
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
 export async function executeRun(x: Execution): Promise<RunResult> {
   const { deps, options, prepared, runId, owner } = x;
   const exp = prepared.experiment;
   const secrets = prepared.secrets;
   const progress = (phase: string, message: string) => options.onProgress?.({ runId, phase, message });
-  const startMs = deps.clock.now().getTime();
+  const nowMs = deps.clock.now().getTime();
+  // Stored ahead of its time (see RunRequest.startAt): it starts at that time.
+  const ahead = x.req.startAt !== undefined && x.req.startAt > nowMs;
+  const startMs = ahead ? x.req.startAt! : nowMs;
   const journal = new RunJournal(exp.document, startMs, {
     runId,
     actor: x.req.actor,
@@ -181,7 +203,15 @@ export async function executeRun(x: Execution): Promise<RunResult> {
   let startFailure: unknown;
   try {
     const busy = x.targetsBusy(prepared.targets);
-    if (busy || x.signal.aborted) {
+    if (ahead) {
+      // The row and its rollbacks are durable before the start time; at that time the run
+      // sends at once, and `running` with run.started is written behind it (in order: it is
+      // committed before any later write of this run).
+      await insertRow(row);
+      await sleepUntil(startMs, x.signal);
+      release = await x.acquire(prepared.targets, x.signal);
+      void recorder.write({ state: 'running' }, started, { soon: true }).catch(() => undefined);
+    } else if (busy || x.signal.aborted) {
       await insertRow(row);
       if (busy) progress('wait', `waiting for a free slot on ${prepared.targets.join(', ')}`);
       release = await x.acquire(prepared.targets, x.signal);

@@ -196,6 +196,37 @@ describe('outcomes', () => {
   });
 });
 
+describe('start time', () => {
+  it('stores a run given a start time ahead at once, pending with its rollbacks, and sends at that time', async () => {
+    target.decide = () => ({ status: 403, signal: { afterMs: 20 } });
+    const startAt = Date.now() + 400;
+    const done = run(sqli(), { startAt });
+    await new Promise((r) => setTimeout(r, 200));
+    const { runs } = await fx.store.runs.list({ limit: 10 });
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({ state: 'pending', startedAt: new Date(startAt).toISOString() });
+    expect(target.requests).toEqual([]);
+    const r = await done;
+    expect(r.outcome).toBe('prevented');
+    const [attack] = target.attacks();
+    expect(attack!.at).toBeGreaterThanOrEqual(startAt - 1);
+    expect(attack!.at - startAt).toBeLessThan(250);
+    // run.started was written behind the start, and still comes first.
+    expect(await kinds(r)).toEqual(['run.started', 'run.injected', 'run.detected', 'run.finished']);
+  });
+
+  it('a run stopped while it waits for its time sends nothing and ends aborted', async () => {
+    const ctl = new AbortController();
+    const done = run(sqli(), { startAt: Date.now() + 5_000, signal: ctl.signal });
+    await new Promise((r) => setTimeout(r, 150));
+    ctl.abort('stopped by a person');
+    const r = await done;
+    expect(r.outcome).toBe('aborted');
+    expect(target.requests).toEqual([]);
+    expect((await fx.store.runs.get(r.runId))?.state).toBe('done');
+  });
+});
+
 describe('rollbacks', () => {
   it('restore a file changed by the method when the run is aborted from outside', async () => {
     const file = path.join(fx.dir, 'shop.conf');

@@ -83,6 +83,12 @@ export interface RunRequest {
   /** `--allow HOST`: hosts added to the blast radius. */
   allowHosts?: readonly string[];
   dryRun?: boolean;
+  /**
+   * When to start (epoch ms). A run given a time ahead is prepared and stored at once (pending,
+   * its rollbacks durable) and starts at that time without waiting for a commit: the scheduler
+   * passes a slot's time, so the slot is kept to the millisecond rather than to the next commit.
+   */
+  startAt?: number;
   /** Stops the run (a person, SIGINT): outcome `aborted`, rollbacks run. */
   signal?: AbortSignal;
 }

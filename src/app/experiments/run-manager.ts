@@ -58,6 +58,8 @@ export interface StartRun {
   vars?: Record<string, string>;
   /** Whether the starter holds `experiments:privileged` (the scheduler does: it was checked when applied). */
   mayPrivileged: boolean;
+  /** When to start (epoch ms); see RunRequest.startAt. */
+  startAt?: number;
 }
 
 export interface RunManager {
@@ -172,6 +174,7 @@ export function createRunManager(deps: ExperimentDeps, opts: RunManagerOptions =
       vars,
       dryRun: req.dryRun ?? false,
       signal: ctl.signal,
+      ...(req.startAt !== undefined ? { startAt: req.startAt } : {}),
     });
     // The runner registers a run as active before its first await, so it is found right here;
     // a dry run (or a refusal) never becomes active and settles at once.

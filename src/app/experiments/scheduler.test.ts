@@ -128,12 +128,17 @@ for (const [dialect, setup] of Object.entries(fixtures)) {
 
       await both(); // plans 12:01 (+2 s and +8 s of jitter)
       expect(runs.started).toEqual([]);
-      clock.set('2026-04-01T12:01:01Z');
+      clock.set('2026-04-01T12:01:00.900Z');
       await both();
       expect(runs.started).toEqual([]);
+      // One tick (the lead, 1 s) before its time, the run is claimed and stored; it starts at its time.
+      clock.set('2026-04-01T12:01:01Z');
+      await both();
+      const early2s = Date.parse('2026-04-01T12:01:02Z');
+      expect(runs.started).toEqual([{ name: 'scheduled', actor: 'scheduler', mayPrivileged: true, startAt: early2s }]);
       clock.set('2026-04-01T12:01:05Z');
       await both();
-      expect(runs.started).toEqual([{ name: 'scheduled', actor: 'scheduler', mayPrivileged: true }]);
+      expect(runs.started).toHaveLength(1);
       clock.set('2026-04-01T12:01:09Z');
       await both(); // the late replica's turn: the slot is taken
       expect(runs.started).toHaveLength(1);

@@ -21,6 +21,11 @@ export interface SchedulerOptions {
   owner: string;
   /** How often to look at the schedules (default 1 s). */
   tickMs?: number;
+  /**
+   * How long before a slot its run is claimed and stored (default: tickMs). The run then starts
+   * at the slot's time on a timer, not at the first tick after it.
+   */
+  leadMs?: number;
   /** The jitter's random source, values in [0, 1) (default Math.random). */
   random?: () => number;
   /** Which scheduled experiments this scheduler runs (default: all). */
@@ -73,6 +78,7 @@ export function startScheduler(opts: SchedulerOptions): Scheduler {
 /** A scheduler driven by the caller's ticks (tests drive it with a clock of their own). */
 export function createScheduler(opts: SchedulerOptions): Pick<Scheduler, 'tick'> {
   const random = opts.random ?? Math.random;
+  const lead = opts.leadMs ?? opts.tickMs ?? 1000;
   const plans = new Map<string, Plan>();
   let ticking: Promise<void> | undefined;
 
@@ -99,7 +105,7 @@ export function createScheduler(opts: SchedulerOptions): Pick<Scheduler, 'tick'>
       return;
     }
     try {
-      const run = await opts.runs.start({ name: e.name, actor: 'scheduler', mayPrivileged: true });
+      const run = await opts.runs.start({ name: e.name, actor: 'scheduler', mayPrivileged: true, startAt: p.runAt });
       opts.log?.info({ experiment: e.name, slot, run: run.id }, `experiment ${e.name}: scheduled run ${run.id} started`);
     } catch (err) {
       opts.log?.warn({ experiment: e.name, slot, err: (err as Error).message }, `experiment ${e.name}: scheduled run refused`);
@@ -120,7 +126,7 @@ export function createScheduler(opts: SchedulerOptions): Pick<Scheduler, 'tick'>
         else plans.delete(e.name);
         continue;
       }
-      if (nowMs < p.runAt) continue;
+      if (nowMs + lead < p.runAt) continue;
       try {
         await due(e, p);
       } catch (err) {
