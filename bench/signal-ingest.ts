@@ -29,6 +29,7 @@ import { mapWebhook, parseWebhookMapping } from '../src/core/signals/webhook-map
 import { createServer } from '../src/server/create-server.ts';
 import { createLogger } from '../src/server/logging.ts';
 import { openSqliteStore } from '../src/store/sqlite/open-sqlite.ts';
+import { startSqliteWriteThread } from '../src/adapters/sqlite-write-thread.ts';
 import type { SignalsTable } from '../src/store/schema.ts';
 import type { Store } from '../src/store/store.ts';
 import {
@@ -272,15 +273,19 @@ function runClient(data: { url: string; token: string; bodies: string[]; load: L
 const uriOf = (i: number) => `/search?id=${i}%27%20OR%20%271%27%3D%271`;
 
 async function latency(dir: string, load: Load, n: number) {
-  const store = await openSqliteStore(path.join(dir, `http-${load.kind}-${load.kind === 'open' ? load.rate : load.clients}.db`));
+  const file = path.join(dir, `http-${load.kind}-${load.kind === 'open' ? load.rate : load.clients}.db`);
+  const store = await openSqliteStore(file);
   const origin = await ensureOrigin(store);
   const deps: AppDeps = { store, clock: systemClock, keys: memoryKeyRing(), origin };
   const { adminToken } = await bootstrap(deps);
+  // As `bulwark serve` on SQLite: signal batches commit on the write thread (BENCH_WRITES=here:
+  // on the main thread).
+  const thread = process.env.BENCH_WRITES === 'here' ? undefined : await startSqliteWriteThread(file);
   const server = await createServer({
     deps,
     logger: createLogger('silent'),
     webDir: path.join(dir, 'no-web'),
-    signals: { webhooks: { waf: mapping } },
+    signals: { webhooks: { waf: mapping }, ...(thread ? { commit: (subs) => thread.commitSignals(subs) } : {}) },
   });
   const heard = new Map<string, bigint>();
   server.signals.bus.on('signal', (s) => heard.set(s.labels.uri ?? '', process.hrtime.bigint()));
@@ -296,6 +301,7 @@ async function latency(dir: string, load: Load, n: number) {
     return Number(at - t) / 1e6;
   });
   await server.app.close();
+  await thread?.close();
   await store.close();
   return { load: describeLoad(load), goal: load.goal, posts: n, postsPerSec: n / (ms / 1000), ms: summarize(samples) };
 }
