@@ -102,6 +102,21 @@ describe('SQLite write thread: run writes', () => {
     expect((await store.ledger.head()).size).toBe(before);
   });
 
+  it('renews the leases its owner holds in one call, and answers false for the others', async () => {
+    const { store, writer } = await open();
+    await writer.write({ runId: 'leasemine0000001', insert: row('leasemine0000001'), entries: [] });
+    await writer.write({ runId: 'leasemine0000002', insert: row('leasemine0000002'), entries: [] });
+    await writer.write({ runId: 'leasetheirs00001', insert: row('leasetheirs00001', 'host:2:bbbb'), entries: [] });
+    const until = new Date(Date.now() + 600_000).toISOString();
+    expect(await writer.renewLeases('host:1:aaaa', ['leasemine0000001', 'leasetheirs00001', 'leasemine0000002'], until)).toEqual([
+      true,
+      false,
+      true,
+    ]);
+    expect((await store.runs.get('leasemine0000002'))?.leaseUntil).toBe(until);
+    expect((await store.runs.get('leasetheirs00001'))?.leaseUntil).not.toBe(until);
+  });
+
   it('gives an error to its own caller, with its type, and the others commit', async () => {
     const { store, writer } = await open();
     const good = writer.write({ runId: 'goodrun000000001', insert: row('goodrun000000001'), entries: [entry('g', 'run.started')] });

@@ -16,7 +16,7 @@ import { startTsWorker } from '../app/ts-worker.ts';
 import type { FromWriteThread, SentError, ToWriteThread } from './sqlite-write-thread.worker.ts';
 
 export interface SqliteWriteThread {
-  /** Run writes, committed on the thread (a RunWriter for ExperimentDeps.runWriter). */
+  /** Run writes and lease renewals, committed on the thread (a RunWriter for ExperimentDeps.runWriter). */
   runWriter: RunWriter;
   /** Commit a batch of signal submissions on the thread (SignalIngestOptions.commit). */
   commitSignals(subs: readonly IngestSubmission[]): Promise<IngestResult[]>;
@@ -79,7 +79,12 @@ export async function startSqliteWriteThread(file: string, options: RunWriterOpt
   worker.on('error', (e) => die(new Error(`the database write thread failed: ${e.message}`, { cause: e })));
   worker.on('exit', (code) => die(new Error(`the database write thread stopped (exit ${code})`)));
 
-  const request = <T>(m: { type: 'write'; write: RunWrite; lazy: boolean } | { type: 'signals'; subs: IngestSubmission[] }): Promise<T> => {
+  const request = <T>(
+    m:
+      | { type: 'write'; write: RunWrite; lazy: boolean }
+      | { type: 'leases'; owner: string; runIds: string[]; until: string }
+      | { type: 'signals'; subs: IngestSubmission[] },
+  ): Promise<T> => {
     if (closing)
       return Promise.reject(new DomainError('unavailable', 'the server is shutting down and takes no more writes; retry shortly'));
     if (dead) return Promise.reject(dead);
@@ -105,6 +110,7 @@ export async function startSqliteWriteThread(file: string, options: RunWriterOpt
   return {
     runWriter: {
       write: (w: RunWrite, o: { lazy?: boolean } = {}) => request<boolean>({ type: 'write', write: w, lazy: o.lazy ?? false }),
+      renewLeases: (owner, runIds, until) => request<boolean[]>({ type: 'leases', owner, runIds: [...runIds], until }),
       close,
     },
     commitSignals: (subs) => request<IngestResult[]>({ type: 'signals', subs: [...subs] }),

@@ -153,7 +153,7 @@ export function createExperimentRunner(deps: ExperimentDeps, opts: RunnerOptions
   const owner = newLeaseOwner();
   // The writes of all this runner's runs share transactions, and their leases one heartbeat.
   const writer = deps.runWriter ?? createRunWriter(deps);
-  const leases = createLeaseKeeper(deps, { owner, leaseMs: options.leaseMs, heartbeatMs: options.heartbeatMs });
+  const leases = createLeaseKeeper({ ...deps, writer }, { owner, leaseMs: options.leaseMs, heartbeatMs: options.heartbeatMs });
   const limiter = new TargetLimiter({ perHost: opts.perTargetLimit });
   const active = new Map<string, ActiveRun & { abort(reason: string): void }>();
   let stopped: string | undefined;

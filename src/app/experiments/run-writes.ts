@@ -32,6 +32,11 @@ export interface RunWriter {
    * the lease. `lazy`: nothing waits on it to go on at once; it may wait for others to join.
    */
   write(w: RunWrite, o?: { lazy?: boolean }): Promise<boolean>;
+  /**
+   * Extend the leases `owner` holds on these runs to `until`, in one transaction; per run,
+   * whether it still held it.
+   */
+  renewLeases(owner: string, runIds: readonly string[], until: string): Promise<boolean[]>;
   /** Resolves when every write taken has been committed or has failed. */
   close(): Promise<void>;
 }
@@ -80,8 +85,18 @@ export function createRunWriter(deps: { store: Store; clock: Clock }, opts: RunW
       if ('failed' in a) throw a.failed;
       return a.held;
     },
+    renewLeases: (owner, runIds, until) => renewLeases(deps.store, owner, runIds, until),
     close: () => batcher.close(),
   };
+}
+
+/** One transaction renewing every lease in `runIds` that `owner` holds. Exported for the write thread. */
+export function renewLeases(store: Store, owner: string, runIds: readonly string[], until: string): Promise<boolean[]> {
+  return store.transaction(async (tx) => {
+    const out: boolean[] = [];
+    for (const id of runIds) out.push(await tx.runs.renewLease(id, owner, until));
+    return out;
+  });
 }
 
 /**
@@ -117,9 +132,13 @@ export interface LeaseKeeper {
  * expired) is told through its `onLost`. When the database is away, the next beat tries again.
  */
 export function createLeaseKeeper(
-  deps: { store: Store; clock: Clock },
+  deps: { store: Store; clock: Clock; writer?: Pick<RunWriter, 'renewLeases'> },
   o: { owner: string; leaseMs: number; heartbeatMs: number },
 ): LeaseKeeper {
+  // Through the runner's writer when it has one (on SQLite a thread of its own), so that the
+  // beat's commit does not stop this event loop either.
+  const renew = (ids: readonly string[], until: string) =>
+    deps.writer ? deps.writer.renewLeases(o.owner, ids, until) : renewLeases(deps.store, o.owner, ids, until);
   const held = new Map<string, () => void>();
   let timer: NodeJS.Timeout | undefined;
   let beating = false;
@@ -129,11 +148,7 @@ export function createLeaseKeeper(
     const ids = [...held.keys()];
     const until = new Date(deps.clock.now().getTime() + o.leaseMs).toISOString();
     try {
-      const kept = await deps.store.transaction(async (tx) => {
-        const out: boolean[] = [];
-        for (const id of ids) out.push(await tx.runs.renewLease(id, o.owner, until));
-        return out;
-      });
+      const kept = await renew(ids, until);
       ids.forEach((id, i) => {
         if (kept[i]) return;
         const lost = held.get(id);
