@@ -105,6 +105,8 @@ export interface MetaRepo {
   get(key: string): Promise<string | undefined>;
   /** Insert when absent; returns the value now stored (the existing one if there was one). */
   putIfAbsent(key: string, value: string): Promise<string>;
+  /** Insert or replace. */
+  put(key: string, value: string): Promise<void>;
 }
 
 /** A signal as stored: the normalised signal and the digest of the raw payload it came in. */

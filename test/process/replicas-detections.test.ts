@@ -2,7 +2,8 @@
  * Two `bulwark serve` replicas on one PostgreSQL database. A run on replica A is detected by a
  * signal posted to replica B (A reads it from the store), and runs left behind by a replica that
  * died — killed with SIGKILL mid-run, or a row whose owner is gone — are rolled back by a live
- * replica without a restart. Both replicas then stop cleanly on SIGTERM.
+ * replica without a restart. A stop-all given on one replica aborts the runs of the other. Both
+ * replicas then stop cleanly on SIGTERM.
  */
 import { hostname } from 'node:os';
 import { once } from 'node:events';
@@ -62,7 +63,7 @@ const ledgerKinds = (url: string, runId: string) =>
 
 describe.skipIf(!pgAvailable())('replicas over PostgreSQL', () => {
   it(
-    'detects on replica A a signal posted to replica B, and rolls back runs of dead replicas without a restart',
+    'detects on replica A a signal posted to replica B, rolls back runs of dead replicas without a restart, and stops across replicas',
     { timeout: 150_000 },
     async () => {
       db = await createTestDatabase();
@@ -254,6 +255,45 @@ method:
             .filter((l) => l.includes('recovered run gonehost00000001')).length,
       );
       expect(said[0]! + said[1]!, logs()).toBe(1);
+
+      // 4. The global stop given on B aborts a run going on in A.
+      const hold = `
+title: hold
+description: a request that is never answered
+method:
+  - type: action
+    name: hold
+    provider: {type: http, url: "${targetUrl}/hold", timeout: 120}
+`;
+      expect((await api(a, 'POST', '/v1/experiments', { token: admin, body: { file: hold, name: 'hold' } })).status).toBe(201);
+      const holding = await api(a, 'POST', '/v1/experiments/hold/runs', { token: admin, body: {} });
+      expect(holding.status, JSON.stringify(holding.body)).toBe(202);
+      const holdingId = holding.body.run.id as string;
+      await until(
+        'the run on A to be running',
+        async () => ((await api(a, 'GET', `/v1/runs/${holdingId}`, { token: admin })).body.run?.state === 'running' ? true : undefined),
+        20_000,
+        logs,
+      );
+      const stopped = await api(b, 'POST', '/v1/experiments/stop-all', { token: admin, body: {} });
+      expect(stopped.status, JSON.stringify(stopped.body)).toBe(200);
+      expect(stopped.body).toEqual({ stopped: 0 });
+      const stopAt = Date.now();
+      const aborted = await until(
+        'replica A to abort its run after the stop given on B',
+        async () => {
+          const r = await api(a, 'GET', `/v1/runs/${holdingId}`, { token: admin });
+          return r.body.run?.state === 'done' ? r.body.run : undefined;
+        },
+        10_000,
+        logs,
+      );
+      expect(Date.now() - stopAt).toBeLessThan(10_000);
+      expect(aborted.outcome).toBe('aborted');
+      expect(aborted.reason).toMatch(/stop all/);
+      expect(
+        await withStore(db.url, async (st) => (await st.ledger.page({ limit: 10, order: 'desc', kind: 'experiments.stop-all' })).length),
+      ).toBe(1);
 
       // Timers do not hold a replica up: both stop on SIGTERM.
       expect(await a.stop('SIGTERM', 20_000)).toEqual({ code: 0, signal: null });

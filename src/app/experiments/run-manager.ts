@@ -47,7 +47,15 @@ export interface RunManagerOptions extends Omit<RunnerOptions, 'policy'> {
    * One sweep at a time; the timer does not keep the process alive and stops on close().
    */
   recoverEveryMs?: number;
+  /**
+   * How often to look for a stop-all given on another replica (default 1 s; 0: never). The stop
+   * is kept in the database, so every server sharing it aborts its runs.
+   */
+  stopPollMs?: number;
 }
+
+/** Where the last global stop is kept: `{at, reason, by}` (by: the lease owner of the server that took it). */
+export const STOP_ALL_KEY = 'experiments.stop-all';
 
 export interface StartRun {
   /** The applied experiment's name. */
@@ -72,8 +80,12 @@ export interface RunManager {
   start(req: StartRun): Promise<RunRecord>;
   /** Abort one run of this process (its rollbacks run); `conflict` when it is done or runs elsewhere. */
   stop(runId: string, reason: string): Promise<RunRecord>;
-  /** Abort every run of this process (their rollbacks run); how many were running. */
-  stopAll(reason: string): number;
+  /**
+   * The global stop: abort every run of this process (their rollbacks run) and record the stop
+   * in the database, where every other server on it finds it within `stopPollMs` and aborts its
+   * own; a ledger entry records it. Resolves with how many runs of this process were running.
+   */
+  stopAll(reason: string, actor?: string): Promise<number>;
   /** Runs going on in this process. */
   active(): ActiveRun[];
   /** Roll back runs abandoned by processes that died (at server start). */
@@ -138,6 +150,33 @@ export function createRunManager(deps: ExperimentDeps, opts: RunManagerOptions =
   const sweepTimer =
     opts.recoverEveryMs !== undefined && opts.recoverEveryMs > 0 ? setInterval(() => void sweep(), opts.recoverEveryMs) : undefined;
   sweepTimer?.unref();
+
+  // A stop-all given on another server on this database: abort this one's runs too. The value
+  // seen at start is not a stop for this server (it was given before it ran).
+  let seenStop: string | null | undefined;
+  const checkStop = async () => {
+    const value = (await deps.store.meta.get(STOP_ALL_KEY)) ?? null;
+    if (seenStop === undefined || value === seenStop) {
+      seenStop = value;
+      return;
+    }
+    seenStop = value;
+    if (value === null || closing !== undefined) return;
+    let stop: { reason?: string; by?: string };
+    try {
+      stop = JSON.parse(value) as typeof stop;
+    } catch {
+      return;
+    }
+    if (stop.by === runner.owner) return;
+    const ids = runner.stopAll(stop.reason ?? 'stopped on another server (stop all)');
+    runner.resume();
+    if (ids.length > 0) log?.warn({ runs: ids, by: stop.by }, `stop all given on another server: ${ids.length} runs aborted here`);
+  };
+  const stopPollMs = opts.stopPollMs ?? 1000;
+  void checkStop().catch(() => undefined);
+  const stopTimer = stopPollMs > 0 ? setInterval(() => void checkStop().catch(() => undefined), stopPollMs) : undefined;
+  stopTimer?.unref();
 
   const summaryOf = (a: ActiveRun, dryRun: boolean): RunRecord => ({
     id: a.runId,
@@ -252,11 +291,21 @@ export function createRunManager(deps: ExperimentDeps, opts: RunManagerOptions =
         { run: runId, owner: row.leaseOwner },
       );
     },
-    stopAll(reason) {
+    async stopAll(reason, actor = 'system') {
       // The runner's stop switch aborts every active run at once; it is released right away so
       // that the next scheduled or requested run may start again.
       const ids = runner.stopAll(reason);
       runner.resume();
+      const at = new Date().toISOString();
+      const value = JSON.stringify({ at, reason, by: runner.owner });
+      seenStop = value;
+      await deps.store.transaction(async (tx) => {
+        await tx.meta.put(STOP_ALL_KEY, value);
+        await tx.ledger.append(
+          [{ actor, kind: 'experiments.stop-all', subject: 'experiments', data: { reason, at, server: runner.owner, aborted: ids } }],
+          at,
+        );
+      });
       return ids.length;
     },
     active: () => runner.active(),
@@ -268,6 +317,7 @@ export function createRunManager(deps: ExperimentDeps, opts: RunManagerOptions =
     async close(reason = 'the server is shutting down') {
       closing ??= reason;
       clearInterval(sweepTimer);
+      clearInterval(stopTimer);
       runner.stopAll(reason);
       while (running.size > 0) await Promise.allSettled([...running]);
       // A sweep going on finishes its rollbacks before the store closes.

@@ -182,9 +182,14 @@ export function experimentRoutes(app: FastifyInstance, r: RouteRegistry, deps: A
     method: 'POST',
     url: '/v1/experiments/stop-all',
     tag: 'experiments',
-    summary: 'The global stop switch: abort every run going on in this server; their rollbacks run',
+    summary:
+      'The global stop switch: abort every run going on, in this server at once and in every other server on the database within a second; their rollbacks run',
     auth: { permission: 'experiments:stop' },
-    response: z.object({ stopped: z.number().int().describe('runs that were aborted') }),
-    handler: async ({ principal }) => ({ stopped: opts.runs.stopAll(`stopped by ${actorOf(principal)} (stop all)`) }),
+    response: z.object({
+      stopped: z.number().int().describe('runs of this server that were aborted (other servers abort theirs within a second)'),
+    }),
+    handler: async ({ principal }) => ({
+      stopped: await opts.runs.stopAll(`stopped by ${actorOf(principal)} (stop all)`, actorOf(principal)),
+    }),
   });
 }

@@ -9,6 +9,14 @@ export class KyselyMeta implements MetaRepo {
     return (await this.db.selectFrom('bulwark_meta').select('value').where('key', '=', key).executeTakeFirst())?.value;
   }
 
+  async put(key: string, value: string): Promise<void> {
+    await this.db
+      .insertInto('bulwark_meta')
+      .values({ key, value })
+      .onConflict((oc) => oc.column('key').doUpdateSet({ value }))
+      .execute();
+  }
+
   async putIfAbsent(key: string, value: string): Promise<string> {
     await this.db
       .insertInto('bulwark_meta')
