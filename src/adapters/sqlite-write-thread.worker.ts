@@ -10,6 +10,8 @@
  * `closed`.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+// A structured clone turns Buffers into Uint8Arrays: `buf` views the same bytes as a Buffer again.
+import { asBuffer as buf } from '../core/bytes.ts';
 import { DomainError } from '../core/errors.ts';
 import { systemClock } from '../app/deps.ts';
 import { createRunWriter, renewLeases, type RunWrite, type RunWriterOptions } from '../app/experiments/run-writes.ts';
@@ -34,9 +36,6 @@ export function sendable(e: unknown): SentError {
   if (e instanceof Error) return { name: e.name, message: e.message };
   return { name: 'Error', message: String(e) };
 }
-
-/** A structured clone turns Buffers into Uint8Arrays: view the same bytes as a Buffer again. */
-const buf = (u: Uint8Array): Buffer => (Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength));
 
 const port = parentPort;
 if (port) {

@@ -68,7 +68,7 @@ export interface LedgerRepo {
    * The same rows a batch at a time, each the entry with its stored `tree` (leaf hash, then the
    * interior nodes, 32 bytes each): cheaper per entry, for full verification. Optional.
    */
-  scanRows?(from: number, to: number | undefined, batch?: number): AsyncIterable<ScannedRow[]>;
+  scanRows(from: number, to: number | undefined, batch?: number): AsyncIterable<ScannedRow[]>;
   /** Stored perfect-subtree hashes, in one query. Missing nodes are absent from the map. */
   nodes(ids: readonly NodeId[]): Promise<Map<string, Hash>>;
   addCheckpoint(c: CheckpointRecord): Promise<void>;

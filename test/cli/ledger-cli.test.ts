@@ -11,13 +11,12 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configFrom, openContext } from '../../src/cli/context.ts';
 import { makeCheckpoint, registerCurrentKey } from '../../src/app/ledger/checkpoints.ts';
-import { canonicalJson, leafInput } from '../../src/core/ledger/entry.ts';
-import { appendLeaves, leafHash } from '../../src/core/ledger/merkle.ts';
-import { packTrees } from '../../src/store/kysely/tree-layout.ts';
+import { canonicalJson } from '../../src/core/ledger/entry.ts';
 import { tokenSecret } from '../../src/core/access/token-format.ts';
 import { api, describeRun, killAllChildren, runCli, startServer, type CliResult, type RunningServer } from '../support/cli.ts';
 import { createTestDatabase, pgAvailable, type TestDatabase } from '../support/postgres.ts';
 import { tmpDir, type TmpDir } from '../support/tmp.ts';
+import { rebuildTree, type EntryRow } from '../support/ledger-tamper.ts';
 
 // Spawning a tsx child costs about a second; a few of them run at once in the concurrent groups.
 const T = 60_000;
@@ -86,25 +85,6 @@ function headOf(file: string): { size: number; root: string } {
     const r = db.prepare('select size, root from ledger_head where id = 1').get() as { size: number; root: Buffer };
     return { size: r.size, root: r.root.toString('hex') };
   });
-}
-
-type EntryRow = { seq: number; time: string; actor: string; kind: string; subject: string; data: string };
-
-function leafOf(r: EntryRow): Buffer {
-  return leafHash(leafInput({ seq: r.seq, time: r.time, actor: r.actor, kind: r.kind, subject: r.subject, dataJson: r.data }));
-}
-
-/** Recompute every stored tree node and the head from the entries as they are now. */
-function rebuildTree(db: Database.Database): void {
-  const rows = db.prepare('select * from ledger_entries order by seq').all() as EntryRow[];
-  const tree = appendLeaves([], 0, rows.map(leafOf));
-  const put = db.prepare('update ledger_entries set tree = ? where seq = ?');
-  packTrees(tree.nodes).forEach((t, seq) => put.run(t, seq));
-  db.prepare('update ledger_head set size = ?, root = ?, frontier = ? where id = 1').run(
-    tree.size,
-    tree.root,
-    Buffer.concat(tree.frontier),
-  );
 }
 
 /** Rewrite entry `seq`'s data and the whole stored tree so that they agree (checkpoints left alone). */

@@ -9,6 +9,8 @@
  */
 import { hash } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
+// A structured clone turns Buffers into Uint8Arrays: `buf` views the same bytes as a Buffer again.
+import { asBuffer as buf } from '../../core/bytes.ts';
 import type { SignedCheckpoint, TrustedKey } from '../../core/ledger/checkpoint.ts';
 import type { Hash } from '../../core/ledger/merkle.ts';
 import { LogVerifier, type LogVerifierOptions, type VerifyReport } from '../../core/ledger/verify-log.ts';
@@ -30,9 +32,6 @@ export interface VerifyBatch {
 
 export type ToWorker = VerifyBatch | { type: 'finish' };
 export type FromWorker = { type: 'ready' } | { type: 'ack'; ok: boolean } | { type: 'report'; report: VerifyReport };
-
-/** A structured clone turns Buffers into Uint8Arrays: view the same bytes as a Buffer again. */
-const buf = (u: Uint8Array): Buffer => (Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength));
 
 function reviveOptions(o: LogVerifierOptions): LogVerifierOptions {
   const checkpoints: SignedCheckpoint[] = o.checkpoints.map((c) => ({

@@ -3,9 +3,9 @@
  * LogVerifier; they differ only in where entries, checkpoints and keys come from.
  */
 import type { Worker } from 'node:worker_threads';
+import { asBuffer } from '../../core/bytes.ts';
 import { parseCheckpointNote, type SignedCheckpoint, type TrustedKey } from '../../core/ledger/checkpoint.ts';
 import { leafText, type StoredEntry } from '../../core/ledger/entry.ts';
-import type { Hash } from '../../core/ledger/merkle.ts';
 import { LogVerifier, type LogVerifierOptions, type VerifyReport } from '../../core/ledger/verify-log.ts';
 import type { LedgerRepo, ScannedRow, Store } from '../../store/store.ts';
 import { startTsWorker } from '../ts-worker.ts';
@@ -100,23 +100,14 @@ const HASH_BYTES = 32;
 /** From the lowest possible seq: a row forged before 0 must show up, not hide below the scan. */
 const SCAN_FROM = Number.MIN_SAFE_INTEGER;
 
-const asBuffer = (u: Uint8Array): Buffer => (Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength));
-
 /** The single-threaded path. */
 async function verifyHere(ledger: LedgerRepo, vopts: LogVerifierOptions): Promise<VerifyReport> {
   const v = new LogVerifier(vopts);
-  if (ledger.scanRows) {
-    scan: for await (const rows of ledger.scanRows(SCAN_FROM, undefined, BATCH)) {
-      for (const r of rows) {
-        const tree = asBuffer(r.tree);
-        v.push(r, tree.length >= HASH_BYTES ? tree.subarray(0, HASH_BYTES) : undefined, tree.subarray(HASH_BYTES));
-        if (!v.ok) break scan;
-      }
-    }
-  } else {
-    for await (const { entry, leaf, interior } of ledger.scan(SCAN_FROM, undefined, BATCH)) {
-      v.push(entry, leaf, interior);
-      if (!v.ok) break;
+  scan: for await (const rows of ledger.scanRows(SCAN_FROM, undefined, BATCH)) {
+    for (const r of rows) {
+      const tree = asBuffer(r.tree);
+      v.push(r, tree.length >= HASH_BYTES ? tree.subarray(0, HASH_BYTES) : undefined, tree.subarray(HASH_BYTES));
+      if (!v.ok) break scan;
     }
   }
   return v.finish();
@@ -179,24 +170,11 @@ async function verifyOnWorker(ledger: LedgerRepo, vopts: LogVerifierOptions): Pr
       posted += 1;
       await until(() => posted - acked < (ready ? IN_FLIGHT : IN_FLIGHT_WHILE_STARTING));
     };
-    if (ledger.scanRows) {
-      for await (const rows of ledger.scanRows(SCAN_FROM, undefined, BATCH)) {
-        const p = new Packer(rows.length);
-        for (const r of rows) p.addRow(r);
-        await post(p);
-        if (!ok) break;
-      }
-    } else {
-      let p = new Packer(BATCH);
-      for await (const { entry, leaf, interior } of ledger.scan(SCAN_FROM, undefined, BATCH)) {
-        p.add(entry, leaf, interior);
-        if (p.count === BATCH) {
-          await post(p);
-          if (!ok) break;
-          p = new Packer(BATCH);
-        }
-      }
-      if (ok && p.count > 0) await post(p);
+    for await (const rows of ledger.scanRows(SCAN_FROM, undefined, BATCH)) {
+      const p = new Packer(rows.length);
+      for (const r of rows) p.addRow(r);
+      await post(p);
+      if (!ok) break;
     }
     worker.postMessage({ type: 'finish' } satisfies ToWorker);
     await until(() => report !== null);
@@ -233,11 +211,6 @@ class Packer {
     const tree = r.tree;
     if (tree.length >= HASH_BYTES) this.push(r, 1, tree);
     else this.push(r, 0, EMPTY);
-  }
-
-  add(entry: StoredEntry, leaf: Hash | undefined, interior: Uint8Array): void {
-    if (leaf === undefined) this.push(entry, 0, interior);
-    else this.push(entry, 1, Buffer.concat([leaf, interior]));
   }
 
   private push(entry: StoredEntry, hasLeaf: 0 | 1, tree: Uint8Array): void {

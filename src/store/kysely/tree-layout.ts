@@ -4,6 +4,7 @@
  * (k+1)·2^L − 1. Entry row `seq` keeps those hashes in its `tree` column, lowest level first,
  * 32 bytes each, so a node is found at (seq, 32·L) and every node is written exactly once.
  */
+import { asBuffer } from '../../core/bytes.ts';
 import type { Hash, NodeId, StoredNode } from '../../core/ledger/merkle.ts';
 
 export const HASH_BYTES = 32;
@@ -45,8 +46,7 @@ export function packTrees(nodes: readonly StoredNode[]): Buffer[] {
 export function slotOf(tree: Uint8Array, slot: number): Hash | undefined {
   const start = slot * HASH_BYTES;
   if (tree.length < start + HASH_BYTES) return undefined;
-  const b = Buffer.isBuffer(tree) ? tree : Buffer.from(tree.buffer, tree.byteOffset, tree.byteLength);
-  return b.subarray(start, start + HASH_BYTES);
+  return asBuffer(tree).subarray(start, start + HASH_BYTES);
 }
 
 /** Split a stored compact range into its hashes. */

@@ -13,4 +13,4 @@ export function chunks<T>(items: readonly T[], size: number): T[][] {
   return out;
 }
 
-export const toBuf = (v: Uint8Array): Buffer => (Buffer.isBuffer(v) ? v : Buffer.from(v));
+export { asBuffer as toBuf } from '../../core/bytes.ts';
