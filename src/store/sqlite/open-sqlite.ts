@@ -76,13 +76,39 @@ function withStatementCache(handle: Database.Database, max = 256): SqliteDatabas
   };
 }
 
+/** How long processes opening one fresh file together may take to agree on WAL. */
+const WAL_SWITCH_DEADLINE_MS = 10_000;
+
+/**
+ * `journal_mode = WAL` on a file another process is opening at the same moment can answer
+ * SQLITE_BUSY at once: SQLite skips the busy handler where waiting could deadlock (a reader
+ * asking to upgrade while another holds a pending lock). So retry, with a short backoff, until
+ * the file is in WAL or the deadline passes; anything but BUSY/LOCKED is thrown at once.
+ */
+export async function switchToWal(handle: Pick<Database.Database, 'pragma'>, file: string): Promise<void> {
+  const deadline = Date.now() + WAL_SWITCH_DEADLINE_MS;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const mode = String(handle.pragma('journal_mode = WAL', { simple: true }));
+      // An in-memory database answers "memory": WAL does not apply there.
+      if (mode === 'wal' || file === ':memory:') return;
+      throw invalid(`could not put ${file} in WAL mode (it stays in "${mode}"); check the file system supports shared memory`);
+    } catch (e) {
+      const code = (e as { code?: unknown }).code;
+      const busy = code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || code === 'SQLITE_BUSY_RECOVERY';
+      if (!busy || Date.now() >= deadline) throw e;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(5 * 2 ** attempt, 100) * (0.5 + Math.random())));
+    }
+  }
+}
+
 export async function openSqliteStore(file: string, opts: { mustExist?: boolean } = {}): Promise<KyselyStore> {
   if (opts.mustExist && file !== ':memory:' && !existsSync(file)) throw invalid(`no database at ${file}; check the --db path`);
   if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const handle = new Database(file);
   // The timeout first: switching to WAL needs a lock another process may hold.
   handle.pragma('busy_timeout = 10000');
-  handle.pragma('journal_mode = WAL');
+  await switchToWal(handle, file);
   handle.pragma('synchronous = FULL');
   handle.pragma('foreign_keys = ON');
   const db = new Kysely<Schema>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(handle) }) });
