@@ -4,6 +4,8 @@
  * `Client#query`) and add up wall time per statement shape. Whatever is left of the call's wall
  * time is JavaScript (kysely query building and compiling, hashing, encoding).
  */
+import { writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 
@@ -92,4 +94,21 @@ export function profilePg(): StatementProfile {
     proto.query = orig;
   };
   return p;
+}
+
+/** A V8 CPU profile of this thread from now until `stop`, which writes it and returns the path. */
+export async function startCpuProfile(intervalUs = 100): Promise<{ stop(file: string): Promise<string> }> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: intervalUs });
+  await session.post('Profiler.start');
+  return {
+    async stop(file) {
+      const { profile } = await session.post('Profiler.stop');
+      await writeFile(file, JSON.stringify(profile));
+      session.disconnect();
+      return file;
+    },
+  };
 }
