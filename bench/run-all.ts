@@ -132,7 +132,7 @@ runMain(async () => {
     for (const l of signals.latency as { load: string; goal: boolean; ms: { median: number; p99: number } }[]) {
       if (l.goal)
         rows.push([
-          `signal HTTP POST → bus, ${l.load}: p50 (p99)`,
+          `signal HTTP POST → matched detection, ${l.load}: p50 (p99)`,
           'p99 < 20 ms',
           `${fmtMs(l.ms.median)} (${fmtMs(l.ms.p99)})`,
           mark(l.ms.p99 < 20),
