@@ -15,6 +15,7 @@
  * from the first injection, and `expect.blocked` is judged over every injection's result.
  */
 import path from 'node:path';
+import { realpathSync } from 'node:fs';
 import { blastRadiusViolations, effectiveBlastRadius, type BlastRadius } from '../../core/experiments/blast-radius.ts';
 import { redactSecrets, resolveConfiguration, type SecretValues } from '../../core/experiments/configuration.ts';
 import { formatDuration } from '../../core/experiments/duration.ts';
@@ -174,6 +175,27 @@ function injectionTier(a: Activity): number {
   return t === 'http' ? 0 : t === 'process' || t === 'tcp' ? 1 : 2;
 }
 
+/**
+ * The absolute path with every symbolic link of its existing part followed: the deepest
+ * existing ancestor (the path itself when it exists) resolved by the file system, and the
+ * part that does not exist yet appended as written.
+ */
+export function realPathOf(file: string): string {
+  const abs = path.resolve(file);
+  const rest: string[] = [];
+  let at = abs;
+  for (;;) {
+    try {
+      return path.join(realpathSync(at), ...rest);
+    } catch {
+      const parent = path.dirname(at);
+      if (parent === at) return abs;
+      rest.unshift(path.basename(at));
+      at = parent;
+    }
+  }
+}
+
 function policyViolations(exp: Experiment, policy: LocalPolicy | undefined): string[] {
   if (!policy || (policy.executables === undefined && policy.paths === undefined)) return [];
   const out: string[] = [];
@@ -191,12 +213,16 @@ function policyViolations(exp: Experiment, policy: LocalPolicy | undefined): str
       }
     }
     if (p.type === 'file' && policy.paths !== undefined) {
+      // Compared as the file system resolves them: a symbolic link under an allowed directory
+      // (to a directory or to the file itself) must not lead a change outside it.
+      const allowed = policy.paths.map(realPathOf);
       for (const f of [p.path, p.backup]) {
         if (f === undefined) continue;
         const abs = path.resolve(f);
-        if (!policy.paths.some((prefix) => abs === path.resolve(prefix) || abs.startsWith(path.resolve(prefix) + path.sep))) {
+        const real = realPathOf(abs);
+        if (!allowed.some((prefix) => real === prefix || real.startsWith(prefix + path.sep))) {
           out.push(
-            `activity '${a.name}' changes ${abs}, which is not under this server's file allow-list (${policy.paths.join(', ') || 'empty'})`,
+            `activity '${a.name}' changes ${abs}${real !== abs ? ` (${real} once its links are followed)` : ''}, which is not under this server's file allow-list (${policy.paths.join(', ') || 'empty'})`,
           );
         }
       }

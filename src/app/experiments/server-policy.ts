@@ -10,6 +10,7 @@
 import path from 'node:path';
 import type { Activity, Experiment, Step } from '../../core/experiments/types.ts';
 import { hasTemplate } from '../../core/experiments/tolerance.ts';
+import { realPathOf } from './prepare-run.ts';
 
 export interface ServerPolicy {
   /** Exact paths of the executables a process provider may start (`/bin/sh` for shell lines). */
@@ -57,8 +58,11 @@ export function privilegedUses(exp: Experiment): PrivilegedUse[] {
   return out;
 }
 
-const under = (file: string, prefixes: readonly string[]) =>
-  prefixes.some((p) => file === path.resolve(p) || file.startsWith(path.resolve(p) + path.sep));
+/** Compared as the file system resolves them: a symbolic link must not lead outside. */
+const under = (file: string, prefixes: readonly string[]) => {
+  const real = realPathOf(file);
+  return prefixes.map(realPathOf).some((p) => real === p || real.startsWith(p + path.sep));
+};
 
 /**
  * Why the server refuses the experiment's process and file activities, one message per refusal,
@@ -82,8 +86,9 @@ export function serverPolicyViolations(exp: Experiment, policy: ServerPolicy): s
         if (f === undefined || hasTemplate(f)) continue;
         const abs = path.resolve(f);
         if (under(abs, policy.allowPaths)) continue;
+        const real = realPathOf(abs);
         out.push(
-          `${where} '${activity.name}' changes ${abs}, which is not under this server's allow-list experiments.allowPaths (${listed(policy.allowPaths)}); ` +
+          `${where} '${activity.name}' changes ${abs}${real !== abs ? ` (${real} once its links are followed)` : ''}, which is not under this server's allow-list experiments.allowPaths (${listed(policy.allowPaths)}); ` +
             `add a directory holding it to experiments.allowPaths in the server's config and restart, or run the file with the standalone CLI (bulwark run)`,
         );
       }
