@@ -16,6 +16,12 @@ export interface ActivityEnv {
   defaultTimeoutMs?: number;
   /** Called when the provider says the fault left (see ProviderContext.sent). */
   onSent?: (atMs: number) => void;
+  /**
+   * Whether the activity's `pauses.after` is slept here (the default). The method passes false
+   * and pauses itself once it has recorded the run, so that a stop during the pause does not lose
+   * the record of what was already sent.
+   */
+  pauseAfter?: boolean;
 }
 
 /** An entry of a Chaos Toolkit journal's `run`, `rollbacks` or `steady_states.*.probes`, plus times in ms. */
@@ -70,7 +76,7 @@ export async function runActivity(a: Activity, env: ActivityEnv): Promise<Activi
   const record = await callProvider(a, env);
   if (record.status === 'succeeded' && a.tolerance) {
     if (a.tolerance.kind === 'probe') {
-      const probe = await runActivity(a.tolerance.probe, { ...env, onSent: undefined });
+      const probe = await runActivity(a.tolerance.probe, { ...env, onSent: undefined, pauseAfter: true });
       const ok = probe.status === 'succeeded' && (probe.tolerance_met ?? resultIsGood(probe.output));
       record.tolerance_met = ok;
       record.tolerance_reason = ok
@@ -82,7 +88,7 @@ export async function runActivity(a: Activity, env: ActivityEnv): Promise<Activi
       record.tolerance_reason = t.reason;
     }
   }
-  if (a.pauses.afterMs) await sleep(a.pauses.afterMs, env.signal);
+  if (a.pauses.afterMs && env.pauseAfter !== false) await sleep(a.pauses.afterMs, env.signal);
   return record;
 }
 

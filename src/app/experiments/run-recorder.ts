@@ -20,6 +20,9 @@ export class LeaseLost extends Error {
   }
 }
 
+/** Resolves after the event loop's I/O of this turn (setImmediate runs after the poll phase). */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 export interface LedgerEvent {
   kind: string;
   data: { [key: string]: Json };
@@ -63,10 +66,14 @@ export class RunRecorder {
   /**
    * Queue a write of the run row (with the current journal) and `events`; resolves once
    * committed. `soon`: the run waits on it before it sends anything, so it does not wait for
-   * other runs' writes to join its commit (see run-writes.ts).
+   * other runs' writes to join its commit (see run-writes.ts). `behind`: the run goes on without
+   * it (it sends at once), so even its preparation (the journal copied, the write handed to the
+   * writer) waits for the event loop's next turn, after the I/O the run has started; later
+   * writes still queue behind it.
    */
-  write(patch: RunPatch, events: readonly LedgerEvent[] = [], o: { soon?: boolean } = {}): Promise<void> {
-    const next = this.chain.then(() => this.commit(patch, events, o.soon === true));
+  write(patch: RunPatch, events: readonly LedgerEvent[] = [], o: { soon?: boolean; behind?: boolean } = {}): Promise<void> {
+    const prior = o.behind ? this.chain.then(nextTurn) : this.chain;
+    const next = prior.then(() => this.commit(patch, events, o.soon === true));
     this.chain = next.catch((e: unknown) => {
       if (e instanceof LeaseLost) this.lost = true;
       else this.failure ??= e;
