@@ -1,6 +1,7 @@
 /**
  * Experiments against a running server, over its API: `bulwark experiments apply FILE`,
- * `bulwark experiments run NAME`, `bulwark experiments stop-all`, `bulwark runs list`,
+ * `bulwark experiments delete NAME`, `bulwark experiments run NAME`,
+ * `bulwark experiments stop-all`, `bulwark runs list`,
  * `bulwark runs show ID` and `bulwark runs stop ID`. The server is `--url` (env BULWARK_URL,
  * default http://127.0.0.1:7600) and the token `--token` (env BULWARK_TOKEN; prefer the
  * environment, a flag is visible to other users of the machine). Exit codes: 0 done, 1 the
@@ -65,7 +66,7 @@ function client(flags: RemoteFlags) {
   if (!token) throw malformed('a token is needed: set BULWARK_TOKEN (or pass --token); mint one with "bulwark tokens create"');
   const root = base.href.replace(/\/+$/, '');
 
-  return async function call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  return async function call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
     let res: Response;
     try {
       res = await fetch(`${root}${path}`, {
@@ -139,6 +140,26 @@ export function experimentRemoteCommands(program: Command): void {
         ? `  runs on '${r.schedule.cron}' (UTC) with up to ${r.schedule.jitter} of jitter`
         : '  no schedule: run it with bulwark experiments run ' + r.name,
     );
+  });
+
+  remote(
+    experiments
+      .command('delete')
+      .description('delete an applied experiment from the server: no longer run or scheduled; its runs stay readable')
+      .argument('<name>', 'the experiment name'),
+  ).action(async (name: string, o: RemoteFlags) => {
+    const r = await client(o)<{
+      name: string;
+      title: string;
+      version: number;
+      schedule: { cron: string; jitter: string } | null;
+      unfinished: RunSummary[];
+    }>('DELETE', `/v1/experiments/${encodeURIComponent(name)}`);
+    if (o.json) return print(JSON.stringify(r));
+    print(`deleted ${r.name} (version ${r.version}): ${r.title}`);
+    if (r.schedule) print(`  its schedule '${r.schedule.cron}' no longer runs`);
+    for (const run of r.unfinished) print(`  run ${run.id} is still ${run.state}; stop it with: bulwark runs stop ${run.id}`);
+    print(`  its runs stay readable: bulwark runs list --experiment ${r.name}`);
   });
 
   remote(

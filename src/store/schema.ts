@@ -120,6 +120,13 @@ export interface ExperimentsTable {
   created_at: string;
   updated_at: string;
   applied_by: string;
+  /**
+   * Set when the experiment was deleted (migration 0006): the row stays as a tombstone, so that a
+   * re-apply of the name continues its versions; `file` is then emptied.
+   */
+  deleted_at: string | null;
+  /** Who deleted it, as the ledger writes actors (`token:ID`). */
+  deleted_by: string | null;
 }
 
 export interface ExperimentScheduleClaimsTable {

@@ -251,18 +251,36 @@ export interface ExperimentRecord {
 
 export type ExperimentInput = Omit<ExperimentRecord, 'version' | 'createdAt' | 'updatedAt'>;
 
+/**
+ * A deleted experiment as its tombstone keeps it: everything but the file (which may hold inline
+ * secrets and is not kept), and who deleted it when.
+ */
+export interface DeletedExperimentRecord extends Omit<ExperimentRecord, 'file'> {
+  deletedAt: string;
+  deletedBy: string;
+}
+
 export interface ExperimentRepo {
   /**
    * Insert the experiment, or replace the one of that name as its next version, in one
    * statement (INSERT … ON CONFLICT DO UPDATE … RETURNING), so concurrent applies of one name
-   * each get their own version.
+   * each get their own version. A deleted name comes back as the version after its last one,
+   * with `createdAt` set anew.
    */
   put(e: ExperimentInput, now: string): Promise<ExperimentRecord>;
+  /** The experiment of that name; undefined when there is none or it was deleted. */
   get(name: string): Promise<ExperimentRecord | undefined>;
-  /** Every applied experiment, by name. */
+  /** Every applied experiment (deleted ones left out), by name. */
   list(): Promise<ExperimentRecord[]>;
-  /** Those with a schedule, by name. */
+  /** Those with a schedule (deleted ones left out), by name. */
   scheduled(): Promise<ExperimentRecord[]>;
+  /**
+   * Delete the experiment of that name, in one statement (UPDATE … RETURNING): its row stays as
+   * a tombstone without the file, so that its version number is never given twice; get, list
+   * and scheduled no longer return it. Its runs and ledger entries are left as they are.
+   * Undefined when there is no such experiment, or it is already deleted.
+   */
+  delete(name: string, by: string, now: string): Promise<DeletedExperimentRecord | undefined>;
   /**
    * Claim one scheduled slot: a unique (experiment, scheduledAt) row inserted with ON CONFLICT
    * DO NOTHING; true for the one caller whose insert wrote it.

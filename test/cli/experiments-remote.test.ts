@@ -1,5 +1,5 @@
 /**
- * `bulwark experiments apply|run|stop-all` and `bulwark runs list|show|stop` against a running
+ * `bulwark experiments apply|delete|run|stop-all` and `bulwark runs list|show|stop` against a running
  * server, as child processes: what they print, and their exit codes (0 done, 1 the server failed
  * or is unreachable, 2 bad input).
  */
@@ -108,10 +108,57 @@ expect:
     },
   );
 
+  it('deletes an experiment: it no longer runs, its runs stay readable, the name can be applied again', { timeout: 60_000 }, async () => {
+    expect((await runCli(['experiments', 'apply', good, '--name', 'cli-deleted'], { env })).code).toBe(0);
+    const started = await runCli(['experiments', 'run', 'cli-deleted', '--json'], { env });
+    expect(started.code, describeRun(started)).toBe(0);
+    const { run } = JSON.parse(started.stdout);
+    for (let i = 0; (await api(server, 'GET', `/v1/runs/${run.id}`, { token: env.BULWARK_TOKEN })).body.run.state !== 'done'; i++) {
+      if (i > 100) throw new Error('the run did not finish');
+      await sleep(100);
+    }
+
+    // A token that may read but not write is refused (exit 2), and nothing is deleted.
+    const reader = await api(server, 'POST', '/v1/tokens', {
+      token: env.BULWARK_TOKEN,
+      body: { name: 'cli reader', scopes: ['experiments:read'] },
+    });
+    expect(reader.status, JSON.stringify(reader.body)).toBe(201);
+    const refused = await runCli(['experiments', 'delete', 'cli-deleted'], { env: { ...env, BULWARK_TOKEN: reader.body.token } });
+    expect(refused.code, describeRun(refused)).toBe(2);
+    expect(refused.stderr).toContain('experiments:write');
+    expect((await api(server, 'GET', '/v1/experiments/cli-deleted', { token: env.BULWARK_TOKEN })).status).toBe(200);
+
+    const deleted = await runCli(['experiments', 'delete', 'cli-deleted'], { env });
+    expect(deleted.code, describeRun(deleted)).toBe(0);
+    expect(deleted.stdout).toContain('deleted cli-deleted (version 1): The target blocks the attack');
+    expect(deleted.stdout).toContain('bulwark runs list --experiment cli-deleted');
+
+    const gone = await runCli(['experiments', 'run', 'cli-deleted'], { env });
+    expect(gone.code, describeRun(gone)).toBe(2);
+    expect(gone.stderr).toContain("no experiment 'cli-deleted'");
+    const twice = await runCli(['experiments', 'delete', 'cli-deleted'], { env });
+    expect(twice.code, describeRun(twice)).toBe(2);
+    expect(twice.stderr).toContain("no experiment 'cli-deleted' to delete");
+
+    const shown = await runCli(['runs', 'show', run.id], { env });
+    expect(shown.code, describeRun(shown)).toBe(0);
+    expect(shown.stdout).toContain(`run ${run.id} of cli-deleted`);
+    expect(shown.stdout).toContain('outcome  prevented');
+
+    const again = await runCli(['experiments', 'apply', good, '--name', 'cli-deleted'], { env });
+    expect(again.code, describeRun(again)).toBe(0);
+    const json = await runCli(['experiments', 'delete', 'cli-deleted', '--json'], { env });
+    expect(json.code, describeRun(json)).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({ name: 'cli-deleted', version: 2, unfinished: [] });
+  });
+
   it('exits 1 when the server cannot be reached', async () => {
     const r = await runCli(['runs', 'list', '--url', 'http://127.0.0.1:1'], { env });
     expect(r.code, describeRun(r)).toBe(1);
     expect(r.stderr).toContain('cannot reach Bulwark at http://127.0.0.1:1');
+    const d = await runCli(['experiments', 'delete', 'anything', '--url', 'http://127.0.0.1:1'], { env });
+    expect(d.code, describeRun(d)).toBe(1);
   });
 
   it('stops everything with the global switch', async () => {

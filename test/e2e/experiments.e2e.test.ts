@@ -475,4 +475,38 @@ describe.skipIf(skip)('experiments and runs in Chromium', () => {
     },
     TEST_TIMEOUT,
   );
+
+  it(
+    'asks before deleting an experiment, then no longer lists it; its run still opens',
+    async () => {
+      const row = page.locator(`[data-testid="experiment-row"][data-name="${sqliName}"]`);
+      await shows(`[data-testid="experiment-row"][data-name="${sqliName}"]`, 'the experiment to delete');
+      await row.getByTestId('delete-experiment').click();
+      const dialog = page.getByTestId('delete-dialog');
+      await dialog.waitFor({ state: 'visible' });
+      expect(await dialog.innerText()).toContain('E2E SQL injection is blocked and reported');
+      // Cancel has the focus, and cancelling deletes nothing.
+      expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Cancel');
+      await dialog.getByRole('button', { name: 'Cancel' }).click();
+      await dialog.waitFor({ state: 'hidden' });
+      expect((await api('GET', `/v1/experiments/${sqliName}`)).status).toBe(200);
+
+      await row.getByTestId('delete-experiment').click();
+      await page.getByTestId('delete-dialog-confirm').click();
+      await shows('[data-testid="experiment-deleted"]', 'the deletion notice');
+      expect(await page.getByTestId('experiment-deleted').innerText()).toContain('Its runs stay readable');
+      await row.waitFor({ state: 'detached' });
+      await page.screenshot({ path: '/tmp/experiment-deleted.png', fullPage: true });
+      expect((await api('GET', `/v1/experiments/${sqliName}`)).status).toBe(404);
+      const deleted = await api<{ entries: { data: { name?: string } }[] }>('GET', '/v1/ledger/entries?kind=experiment.deleted&order=desc');
+      expect(deleted.body.entries.map((e) => e.data.name)).toContain(sqliName);
+
+      // The run of the deleted experiment is evidence: its page still shows it.
+      await page.getByTestId('deleted-last-run').click();
+      await page.waitForURL((url) => url.pathname === `/runs/${runId}`);
+      await shows('[data-testid="run-header"] [data-testid="outcome-badge"][data-outcome="prevented"]', 'the run of a deleted experiment');
+      expect(await page.getByTestId('timeline-event').count()).toBeGreaterThan(0);
+    },
+    TEST_TIMEOUT,
+  );
 });

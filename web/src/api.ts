@@ -90,6 +90,8 @@ export interface ApiClient {
   get<T>(path: string, signal?: AbortSignal): Promise<T>;
   /** POST with a JSON body (an empty object when none is given). */
   post<T>(path: string, body?: unknown, signal?: AbortSignal): Promise<T>;
+  /** DELETE, without a body. */
+  delete<T>(path: string, signal?: AbortSignal): Promise<T>;
 }
 
 /**
@@ -111,6 +113,9 @@ export function createClient(token: string, onUnauthorized: (message: string) =>
     },
     post<T>(path: string, body: unknown = {}, signal?: AbortSignal): Promise<T> {
       return send<T>(path, { method: 'POST', body: JSON.stringify(body), ...(signal ? { signal } : {}) });
+    },
+    delete<T>(path: string, signal?: AbortSignal): Promise<T> {
+      return send<T>(path, { method: 'DELETE', ...(signal ? { signal } : {}) });
     },
   };
 }

@@ -1,5 +1,5 @@
 import { ApiError, type ApiClient } from './api.ts';
-import type { Experiment, ExperimentDetail, RunDetail, RunState, RunSummary } from './types.ts';
+import type { DeletedExperiment, Experiment, ExperimentDetail, RunDetail, RunState, RunSummary } from './types.ts';
 
 /** Auto-refresh intervals: the list while a run is in progress, a run's page until it is done. */
 export const EXPERIMENTS_REFRESH_MS = 5_000;
@@ -50,4 +50,9 @@ export async function stopRun(api: ApiClient, id: string): Promise<RunSummary> {
 export async function stopAll(api: ApiClient): Promise<number> {
   const body = await api.post<{ stopped: number }>('/v1/experiments/stop-all');
   return body.stopped;
+}
+
+/** Delete an applied experiment; its runs stay readable. Answers what was deleted. */
+export function deleteExperiment(api: ApiClient, name: string): Promise<DeletedExperiment> {
+  return api.delete<DeletedExperiment>(`/v1/experiments/${encodeURIComponent(name)}`);
 }

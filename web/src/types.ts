@@ -88,6 +88,18 @@ export interface ExperimentDetail extends Experiment {
   file: string;
 }
 
+/** What DELETE /v1/experiments/{name} answers. */
+export interface DeletedExperiment {
+  name: string;
+  title: string;
+  version: number;
+  schedule: Schedule | null;
+  deletedAt: string;
+  deletedBy: string;
+  /** Its runs not done when it was deleted: deleting does not stop them. */
+  unfinished: RunSummary[];
+}
+
 export const TIMELINE_KINDS = ['started', 'gate', 'injection', 'probe', 'action', 'detection', 'abort', 'rollback', 'finished'] as const;
 
 export type TimelineKind = (typeof TIMELINE_KINDS)[number];

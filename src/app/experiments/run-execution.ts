@@ -12,7 +12,7 @@ import { decideOutcome, exitCodeFor } from '../../core/experiments/outcome.ts';
 import { formatDuration } from '../../core/experiments/duration.ts';
 import type { Activity, Step } from '../../core/experiments/types.ts';
 import type { Json } from '../../core/ledger/entry.ts';
-import { activityOk, runActivity, type ActivityRun } from './activities.ts';
+import { activityOk, runActivity, sleep, type ActivityRun } from './activities.ts';
 import { judgeBlocked, watchAbortCondition } from './judges.ts';
 import { DetectionTracker, matchEntryData, pollStoredSignals } from './detections.ts';
 import { RunJournal, journalStatus, type InjectionRecord } from './journal.ts';
@@ -49,6 +49,12 @@ const statusOf = (output: unknown): number | undefined =>
     : undefined;
 
 class StepFailed extends Error {}
+
+/**
+ * How long before its start time a run stored ahead asks whether it may still start (its
+ * experiment deleted meanwhile): the database read is then done by the start time, not in it.
+ */
+const MAY_START_LEAD_MS = 100;
 
 /** Resolve at `atMs` (epoch ms), or reject with the signal's reason when it aborts first. */
 function sleepUntil(atMs: number, signal: AbortSignal): Promise<void> {
@@ -173,6 +179,7 @@ export async function executeRun(x: Execution): Promise<RunResult> {
       signal: methodSignal,
       defaultTimeoutMs: options.activityTimeoutMs,
       ...(injection ? { onSent: onInjected } : {}),
+      pauseAfter: false,
     });
     journal.run.push(r);
     const status = statusOf(r.output);
@@ -195,6 +202,8 @@ export async function executeRun(x: Execution): Promise<RunResult> {
       progress('activity', what);
     }
     if (r.status === 'failed') throw new StepFailed(`${a.type} '${a.name}' failed: ${r.exception}`);
+    // Paused only now that the step is recorded: a stop during the pause keeps what was sent.
+    if (a.pauses.afterMs) await sleep(a.pauses.afterMs, methodSignal);
   };
 
   const started = [
@@ -208,9 +217,16 @@ export async function executeRun(x: Execution): Promise<RunResult> {
       // sends at once, and `running` with run.started is written behind it (in order: it is
       // committed before any later write of this run).
       await insertRow(row);
+      // Asked shortly before the start time, so that the answer is there at that time.
+      const verdict = mayStart(startMs - MAY_START_LEAD_MS);
       await sleepUntil(startMs, x.signal);
+      const refused = await verdict;
+      if (refused !== undefined) {
+        x.abort(refused);
+        throw new Error(refused);
+      }
       release = await x.acquire(prepared.targets, x.signal);
-      void recorder.write({ state: 'running' }, started, { soon: true }).catch(() => undefined);
+      void recorder.write({ state: 'running' }, started, { behind: true }).catch(() => undefined);
     } else if (busy || x.signal.aborted) {
       await insertRow(row);
       if (busy) progress('wait', `waiting for a free slot on ${prepared.targets.join(', ')}`);
@@ -321,6 +337,24 @@ export async function executeRun(x: Execution): Promise<RunResult> {
   } finally {
     unlease();
     release?.();
+  }
+
+  /**
+   * A run stored ahead: whether it may still start (RunRequest.beforeStart), asked at `atMs`;
+   * the reason when it may not. Never rejects: a stop meanwhile is the caller's to see.
+   */
+  async function mayStart(atMs: number): Promise<string | undefined> {
+    if (!x.req.beforeStart) return undefined;
+    try {
+      await sleepUntil(atMs, x.signal);
+    } catch {
+      return undefined;
+    }
+    try {
+      return await x.req.beforeStart();
+    } catch (e) {
+      return `could not check that the run may start: ${messageOf(e)}`;
+    }
   }
 
   async function waitForDetections(): Promise<void> {

@@ -89,6 +89,14 @@ export interface RunRequest {
    * passes a slot's time, so the slot is kept to the millisecond rather than to the next commit.
    */
   startAt?: number;
+  /**
+   * For a run given a `startAt` ahead: asked shortly before that time (100 ms, so that the
+   * answer is in by then), and waited for before anything is sent. A reason
+   * means the run must not start: it ends `aborted` with that reason, as a run stopped while it
+   * waits for its time does (so does a check that fails). The run manager uses it so that a
+   * scheduled run of an experiment deleted meanwhile does not start.
+   */
+  beforeStart?: () => Promise<string | undefined>;
   /** Stops the run (a person, SIGINT): outcome `aborted`, rollbacks run. */
   signal?: AbortSignal;
 }
@@ -212,7 +220,9 @@ export function createExperimentRunner(deps: ExperimentDeps, opts: RunnerOptions
     stopAll(why) {
       stopped = why;
       const ids = [...active.keys()];
-      for (const r of active.values()) r.abort(`stopped: ${why}`);
+      // "stopped by alice (stop all)" says it already; "SIGTERM received" needs the word.
+      const reason = /^stopped\b/.test(why) ? why : `stopped: ${why}`;
+      for (const r of active.values()) r.abort(reason);
       return ids;
     },
     resume() {

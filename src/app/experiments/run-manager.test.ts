@@ -1,7 +1,8 @@
 /**
  * The run manager of a server, in process over a real SQLite file: runs that also poll the store
- * count a signal seen both on the bus and in the store once, and the periodic sweep rolls back a
- * run another process abandoned, once however many managers sweep, and stops on close.
+ * count a signal seen both on the bus and in the store once, the periodic sweep rolls back a
+ * run another process abandoned, once however many managers sweep, and stops on close, and a
+ * scheduled run claimed ahead of its time does not start once its experiment is deleted.
  */
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
@@ -16,7 +17,9 @@ import { startTarget, type Target } from '../../../test/support/experiment-targe
 import { runnerFixture, type RunnerFixture } from '../../../test/support/runner.ts';
 import { evidenceOf } from '../signals/ingest.ts';
 import { applyExperiment } from './apply-experiment.ts';
+import { deleteExperiment } from './delete-experiment.ts';
 import { createRunManager, type RunManager, type RunManagerLog } from './run-manager.ts';
+import { createScheduler } from './scheduler.ts';
 import { EMPTY_SERVER_POLICY } from './server-policy.ts';
 
 let fx: RunnerFixture;
@@ -207,5 +210,59 @@ describe('periodic recovery', () => {
     } finally {
       await other.close();
     }
+  });
+});
+
+describe('a deleted experiment', () => {
+  it('does not start a scheduled run claimed ahead of its time when the experiment is deleted meanwhile', { timeout: 30_000 }, async () => {
+    const file = `
+title: Scheduled injection
+description: a request the target sees if the run starts
+configuration:
+  target: ${target.url}
+method:
+  - type: action
+    name: inject
+    provider: { type: http, url: "\${target}/search", arguments: {q: "' OR 1=1--"} }
+schedule:
+  cron: '* * * * *'
+  jitter: 2m
+`;
+    await applyExperiment(fx.deps, 'test', { file, name: 'doomed' }, { mayPrivileged: false, policy: EMPTY_SERVER_POLICY });
+    const manager = createRunManager(fx.deps, {});
+    managers.push(manager);
+    // The scheduler's clock starts in the minute now going on, and its jitter is chosen so that
+    // the slot's run falls 2 s from now: claimed (up to 3 s ahead) and stored at the next look.
+    const realNow = Date.now();
+    const minute = Math.floor(realNow / 60_000) * 60_000;
+    const startAt = realNow + 2_000;
+    const clock = { ms: minute - 30_000, now: () => new Date(clock.ms) };
+    const scheduler = createScheduler({
+      store: fx.store,
+      clock,
+      runs: manager,
+      owner: 'replica-a',
+      leadMs: 3_000,
+      random: () => (startAt - minute) / 120_000,
+    });
+    await scheduler.tick(); // plans the slot
+    clock.ms = Date.now();
+    // Claims it: the run is stored, pending, and waits for its time.
+    const claiming = scheduler.tick();
+    const pending = await until('the pending run', async () => (await fx.store.runs.list({ experiment: 'doomed', limit: 5 })).runs[0]);
+    expect(pending).toMatchObject({ state: 'pending' });
+    expect(Math.abs(Date.parse(pending.startedAt) - startAt)).toBeLessThanOrEqual(1);
+
+    await deleteExperiment(fx.deps, 'token:someone', 'doomed');
+    expect(Date.now()).toBeLessThan(startAt); // deleted before the run's time, or the test says nothing
+    await claiming;
+    await manager.idle();
+
+    const run = await fx.store.runs.get(pending.id);
+    expect(run).toMatchObject({ state: 'done', outcome: 'aborted' });
+    expect(run!.reason).toContain("experiment 'doomed' was deleted before this run's time");
+    expect(target.requests).toEqual([]);
+    const kinds = (await fx.entriesOf(pending.id)).map((e) => e.kind);
+    expect(kinds).toEqual(['run.finished']);
   });
 });

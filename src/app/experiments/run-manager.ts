@@ -66,7 +66,10 @@ export interface StartRun {
   vars?: Record<string, string>;
   /** Whether the starter holds `experiments:privileged` (the scheduler does: it was checked when applied). */
   mayPrivileged: boolean;
-  /** When to start (epoch ms); see RunRequest.startAt. */
+  /**
+   * When to start (epoch ms); see RunRequest.startAt. At that time the experiment is read again:
+   * deleted meanwhile, the run ends aborted without starting.
+   */
   startAt?: number;
 }
 
@@ -213,7 +216,21 @@ export function createRunManager(deps: ExperimentDeps, opts: RunManagerOptions =
       vars,
       dryRun: req.dryRun ?? false,
       signal: ctl.signal,
-      ...(req.startAt !== undefined ? { startAt: req.startAt } : {}),
+      ...(req.startAt !== undefined
+        ? {
+            startAt: req.startAt,
+            // Stored ahead of its time (a scheduled slot): at that time the experiment is read
+            // again, so that one deleted meanwhile — on any server on this database — does not
+            // start. A re-applied one does (same name, same createdAt); one deleted and applied
+            // again does not (a new createdAt).
+            beforeStart: async () => {
+              const now = await deps.store.experiments.get(record.name);
+              return now !== undefined && now.createdAt === record.createdAt
+                ? undefined
+                : `experiment '${record.name}' was deleted before this run's time; nothing of its method ran`;
+            },
+          }
+        : {}),
     });
     // The runner registers a run as active before its first await, so it is found right here;
     // a dry run (or a refusal) never becomes active and settles at once.

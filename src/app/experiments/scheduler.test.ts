@@ -13,6 +13,7 @@ import type { RunRecord, Store } from '../../store/store.ts';
 import { memoryKeyRing } from '../ledger/key-ring.ts';
 import type { AppDeps, Clock } from '../deps.ts';
 import { applyExperiment } from './apply-experiment.ts';
+import { deleteExperiment } from './delete-experiment.ts';
 import { EMPTY_SERVER_POLICY } from './server-policy.ts';
 import { createScheduler } from './scheduler.ts';
 import type { StartRun } from './run-manager.ts';
@@ -171,6 +172,37 @@ for (const [dialect, setup] of Object.entries(fixtures)) {
       expect(runs.started).toHaveLength(1);
       clock.set('2026-04-01T13:00:00Z');
       await s.tick();
+      expect(runs.started).toHaveLength(2);
+    });
+
+    it('stops scheduling an experiment deleted through another replica, and schedules it again once re-applied', async () => {
+      fx = await setup();
+      const clock = new TestClock(Date.parse('2026-04-01T12:00:30Z'));
+      await applied(fx.a, clock);
+      const runs = recorder();
+      const a = createScheduler({ store: fx.a, clock, runs, owner: 'replica-a', random: () => 0 });
+      const b = createScheduler({ store: fx.b, clock, runs, owner: 'replica-b', random: () => 0.5 });
+      const both = () => Promise.all([a.tick(), b.tick()]);
+      await both(); // both plan 12:01
+      clock.set('2026-04-01T12:01:00Z');
+      await both();
+      expect(runs.started).toHaveLength(1);
+
+      // Deleted through replica b's store, between two looks of both schedulers.
+      const deps: AppDeps = { store: fx.b, clock, keys: memoryKeyRing(), origin: 'test' };
+      await deleteExperiment(deps, 'token:someone', 'scheduled');
+      for (const at of ['2026-04-01T12:01:30Z', '2026-04-01T12:02:00Z', '2026-04-01T12:02:30Z', '2026-04-01T12:03:05Z']) {
+        clock.set(at);
+        await both();
+      }
+      expect(runs.started).toHaveLength(1);
+      // Nothing was claimed for the slots after the deletion.
+      expect(await fx.a.experiments.claimSlot('scheduled', '2026-04-01T12:02:00.000Z', 'test', clock.now().toISOString())).toBe(true);
+
+      await applied(fx.a, clock); // the name again: planned from now, 12:04
+      await both();
+      clock.set('2026-04-01T12:04:00Z');
+      await both();
       expect(runs.started).toHaveLength(2);
     });
 

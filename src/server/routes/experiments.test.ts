@@ -381,3 +381,110 @@ describe('runs', () => {
     }
   });
 });
+
+describe('deleting experiments', () => {
+  const del = (token: string, name: string) => t.app.inject({ method: 'DELETE', url: `/v1/experiments/${name}`, headers: bearer(token) });
+
+  it('deletes with experiments:write, records it in the ledger, and keeps the runs readable; a re-apply is the next version', async () => {
+    expect((await apply(t.adminToken, blockedAndDetected('To be deleted'), 'to-delete')).statusCode).toBe(201);
+    const ran = await startRun(t.adminToken, 'to-delete', { vars: { target: targetUrl } });
+    expect(ran.statusCode).toBe(202);
+    const runId: string = ran.json().run.id;
+    expect((await waitDone(runId)).run.outcome).toBe('prevented');
+
+    // A reader may not delete; nothing changes.
+    const reader = (await createToken(t.deps, 'test', { name: 'delete-reader', scopes: ['experiments:read'] })).token;
+    const refused = await del(reader, 'to-delete');
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json()).toMatchObject({ error: 'forbidden', message: expect.stringContaining('experiments:write') });
+    expect(await t.deps.store.experiments.get('to-delete')).toBeDefined();
+
+    const writer = await createToken(t.deps, 'test', { name: 'delete-writer', scopes: ['experiments:write'] });
+    const before = (await t.deps.store.ledger.head()).size;
+    const res = await del(writer.token, 'to-delete');
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({
+      name: 'to-delete',
+      title: 'To be deleted',
+      version: 1,
+      schedule: { cron: '*/5 * * * *', jitter: '10s' },
+      deletedAt: expect.any(String),
+      deletedBy: `token:${writer.view.id}`,
+      unfinished: [],
+    });
+    expect((await t.deps.store.ledger.head()).size).toBe(before + 1);
+    const [entry] = await t.deps.store.ledger.page({ limit: 1, order: 'desc', kind: 'experiment.deleted' });
+    expect(entry).toMatchObject({ kind: 'experiment.deleted', subject: 'experiment:to-delete', actor: `token:${writer.view.id}` });
+    expect(JSON.parse(entry!.dataJson)).toEqual({
+      name: 'to-delete',
+      version: 1,
+      sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+      title: 'To be deleted',
+      by: `token:${writer.view.id}`,
+    });
+    expect(entry!.dataJson).not.toContain('hunter2');
+
+    // Gone from the list, from reading, from running; deleting again finds nothing.
+    const list = (await t.app.inject({ url: '/v1/experiments', headers: bearer(t.adminToken) })).json();
+    expect(list.experiments.map((e: { name: string }) => e.name)).not.toContain('to-delete');
+    const one = await t.app.inject({ url: '/v1/experiments/to-delete', headers: bearer(t.adminToken) });
+    expect(one.statusCode).toBe(404);
+    expect(one.json()).toMatchObject({ error: 'not_found', message: expect.stringContaining("no experiment 'to-delete'") });
+    const run = await startRun(t.adminToken, 'to-delete', { vars: { target: targetUrl } });
+    expect(run.statusCode).toBe(404);
+    expect(run.json().error).toBe('not_found');
+    const again = await del(t.adminToken, 'to-delete');
+    expect(again.statusCode).toBe(404);
+    expect(again.json()).toEqual({ error: 'not_found', message: expect.stringContaining("no experiment 'to-delete' to delete") });
+
+    // The runs are evidence: by id (the Run page, bulwark runs show) and by name.
+    const shown = await t.app.inject({ url: `/v1/runs/${runId}`, headers: bearer(t.adminToken) });
+    expect(shown.statusCode).toBe(200);
+    expect(shown.json().run).toMatchObject({ id: runId, experiment: 'to-delete', outcome: 'prevented' });
+    expect(shown.json().timeline.map((e: { kind: string }) => e.kind)).toContain('injection');
+    const byName = (await t.app.inject({ url: '/v1/runs?experiment=to-delete', headers: bearer(t.adminToken) })).json();
+    expect(byName.runs.map((r: { id: string }) => r.id)).toEqual([runId]);
+    expect(
+      (await t.deps.store.ledger.page({ limit: 500, order: 'asc' })).filter((e) => e.subject === `run:${runId}`).length,
+    ).toBeGreaterThan(0);
+
+    // The name again: a new experiment (201) whose version follows the deleted one's.
+    const reapplied = await apply(t.adminToken, blockedAndDetected('To be deleted'), 'to-delete');
+    expect(reapplied.statusCode).toBe(201);
+    expect(reapplied.json().createdAt).toBe(reapplied.json().updatedAt);
+    expect((await t.deps.store.experiments.get('to-delete'))?.version).toBe(2);
+    const [applied] = await t.deps.store.ledger.page({ limit: 1, order: 'desc', kind: 'experiment.applied' });
+    expect(JSON.parse(applied!.dataJson)).toMatchObject({ name: 'to-delete', version: 2 });
+    expect((await t.app.inject({ url: '/v1/experiments/to-delete', headers: bearer(t.adminToken) })).statusCode).toBe(200);
+    const rerun = await startRun(t.adminToken, 'to-delete', { vars: { target: targetUrl } });
+    expect(rerun.statusCode).toBe(202);
+    expect((await waitDone(rerun.json().run.id)).run.outcome).toBe('prevented');
+  });
+
+  it('answers 404 for an unknown name and 400 for something that is not a name, changing nothing', async () => {
+    const before = (await t.deps.store.ledger.head()).size;
+    const unknown = await del(t.adminToken, 'no-such-experiment');
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json()).toEqual({ error: 'not_found', message: expect.stringContaining("no experiment 'no-such-experiment'") });
+    const bad = await del(t.adminToken, 'Not_A_Name');
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error).toBe('invalid');
+    expect((await t.deps.store.ledger.head()).size).toBe(before);
+  });
+
+  it('does not stop a run going on: it is named in the answer, finishes its course when stopped, and stays readable', async () => {
+    expect((await apply(t.adminToken, slowWithRollback.replace('http://127.0.0.1:1', targetUrl), 'slow-deleted')).statusCode).toBe(201);
+    const { run } = (await startRun(t.adminToken, 'slow-deleted')).json();
+    await waitFor(() => hits.some((h) => h.runId === run.id && h.path === '/slow'), 'the slow request');
+    const res = await del(t.adminToken, 'slow-deleted');
+    expect(res.statusCode).toBe(200);
+    expect(res.json().unfinished).toEqual([expect.objectContaining({ id: run.id, experiment: 'slow-deleted', state: 'running' })]);
+    await sleep(100);
+    expect((await t.deps.store.runs.get(run.id))?.state).toBe('running');
+    const stop = await t.app.inject({ method: 'POST', url: `/v1/runs/${run.id}/stop`, headers: bearer(t.adminToken), payload: {} });
+    expect(stop.statusCode).toBe(202);
+    const done = await waitDone(run.id);
+    expect(done.run.outcome).toBe('aborted');
+    expect(hits.filter((h) => h.runId === run.id).map((h) => h.path)).toEqual(['/slow', '/rollback']);
+  });
+});

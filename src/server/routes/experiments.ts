@@ -1,7 +1,8 @@
 /**
  * Experiments over HTTP: apply a file (which never runs anything), list them with their last
- * outcome and history, start a run in the background, and the global stop switch. Process and
- * file providers need `experiments:privileged` to apply and to run, and the server's allow-lists.
+ * outcome and history, delete one (its runs stay readable), start a run in the background, and
+ * the global stop switch. Process and file providers need `experiments:privileged` to apply and
+ * to run, and the server's allow-lists.
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
@@ -10,6 +11,7 @@ import { formatDuration } from '../../core/experiments/duration.ts';
 import { MAX_FILE_LENGTH } from '../../core/experiments/experiment-file.ts';
 import type { AppDeps } from '../../app/deps.ts';
 import { applyExperiment, EXPERIMENT_NAME, fileWithoutSecrets, getExperiment } from '../../app/experiments/apply-experiment.ts';
+import { deleteExperiment } from '../../app/experiments/delete-experiment.ts';
 import type { RunManager } from '../../app/experiments/run-manager.ts';
 import type { ServerPolicy } from '../../app/experiments/server-policy.ts';
 import type { ExperimentRecord, RunRecord } from '../../store/store.ts';
@@ -73,7 +75,21 @@ const ExperimentItem = z.object({
   history: z.array(RunSummary).describe(`newest first, at most ${HISTORY}`),
 });
 
-const base = (e: ExperimentRecord) => ({
+const DeletedView = z.object({
+  name: z.string(),
+  title: z.string(),
+  version: z.number().int().describe('the version that was deleted; applying the name again gives the next one'),
+  schedule: Schedule.describe('the schedule that no longer runs'),
+  deletedAt: z.string(),
+  deletedBy: z.string().describe('who deleted it, as the ledger writes it (token:ID)'),
+  unfinished: z
+    .array(RunSummary)
+    .describe(
+      'its runs not done when it was deleted, oldest first: deleting stops none of them (POST /v1/runs/{id}/stop does), but a scheduled run still waiting for its time ends aborted without starting',
+    ),
+});
+
+const base = (e: Pick<ExperimentRecord, 'name' | 'title' | 'description' | 'techniques' | 'schedule'>) => ({
   name: e.name,
   title: e.title,
   description: e.description,
@@ -143,6 +159,32 @@ export function experimentRoutes(app: FastifyInstance, r: RouteRegistry, deps: A
     handler: async ({ params }) => {
       const e = await getExperiment(deps, params.name);
       return { ...(await item(deps, e)), file: fileWithoutSecrets(e) };
+    },
+  });
+
+  r.add(app, {
+    method: 'DELETE',
+    url: '/v1/experiments/:name',
+    tag: 'experiments',
+    summary:
+      'Delete an experiment: it is no longer listed, run or scheduled (on every server on the database); its runs and ledger entries stay readable. Runs going on are not stopped.',
+    auth: { permission: 'experiments:write' },
+    params: z.strictObject({ name: experimentName }),
+    response: DeletedView,
+    errors: [404],
+    handler: async ({ params, principal }) => {
+      const d = await deleteExperiment(deps, actorOf(principal), params.name);
+      // Read after the commit: what of it is still going, which deleting does not stop.
+      const unfinished = (await deps.store.runs.unfinished()).filter((run) => run.experiment === d.name);
+      return {
+        name: d.name,
+        title: d.title,
+        version: d.version,
+        schedule: base(d).schedule,
+        deletedAt: d.deletedAt,
+        deletedBy: d.deletedBy,
+        unfinished: unfinished.map(viewRun),
+      };
     },
   });
 

@@ -1,7 +1,11 @@
-/** Applied experiments and the scheduler's claimed slots. */
+/**
+ * Applied experiments and the scheduler's claimed slots. A deleted experiment stays as a
+ * tombstone row (`deleted_at` set, the file emptied): every read leaves it out, and a re-apply of
+ * its name revives the row as the next version.
+ */
 import { sql } from 'kysely';
 import type { Database } from '../schema.ts';
-import type { ExperimentInput, ExperimentRecord, ExperimentRepo } from '../store.ts';
+import type { DeletedExperimentRecord, ExperimentInput, ExperimentRecord, ExperimentRepo } from '../store.ts';
 import type { Db } from './util.ts';
 
 export class KyselyExperiments implements ExperimentRepo {
@@ -27,6 +31,10 @@ export class KyselyExperiments implements ExperimentRepo {
           updated_at: (eb) => eb.ref('excluded.updated_at'),
           applied_by: (eb) => eb.ref('excluded.applied_by'),
           version: sql<number>`experiments.version + 1`,
+          // A deleted name comes back as a new experiment that continues the old one's versions.
+          created_at: sql<string>`case when experiments.deleted_at is null then experiments.created_at else excluded.created_at end`,
+          deleted_at: null,
+          deleted_by: null,
         }),
       )
       .returningAll()
@@ -35,12 +43,17 @@ export class KyselyExperiments implements ExperimentRepo {
   }
 
   async get(name: string): Promise<ExperimentRecord | undefined> {
-    const r = await this.db.selectFrom('experiments').selectAll().where('name', '=', name).executeTakeFirst();
+    const r = await this.db
+      .selectFrom('experiments')
+      .selectAll()
+      .where('name', '=', name)
+      .where('deleted_at', 'is', null)
+      .executeTakeFirst();
     return r ? fromRow(r) : undefined;
   }
 
   async list(): Promise<ExperimentRecord[]> {
-    const rows = await this.db.selectFrom('experiments').selectAll().orderBy('name', 'asc').execute();
+    const rows = await this.db.selectFrom('experiments').selectAll().where('deleted_at', 'is', null).orderBy('name', 'asc').execute();
     return rows.map(fromRow);
   }
 
@@ -49,9 +62,23 @@ export class KyselyExperiments implements ExperimentRepo {
       .selectFrom('experiments')
       .selectAll()
       .where('schedule_cron', 'is not', null)
+      .where('deleted_at', 'is', null)
       .orderBy('name', 'asc')
       .execute();
     return rows.map(fromRow);
+  }
+
+  async delete(name: string, by: string, now: string): Promise<DeletedExperimentRecord | undefined> {
+    // One statement: of two concurrent deletes (or a delete and an apply) of one name, the row
+    // lock orders them, and only the first delete finds the row still live.
+    const r = await this.db
+      .updateTable('experiments')
+      .set({ deleted_at: now, deleted_by: by, file: '' })
+      .where('name', '=', name)
+      .where('deleted_at', 'is', null)
+      .returningAll()
+      .executeTakeFirst();
+    return r ? { ...withoutFile(r), deletedAt: now, deletedBy: by } : undefined;
   }
 
   async claimSlot(experiment: string, scheduledAt: string, claimedBy: string, now: string): Promise<boolean> {
@@ -79,16 +106,21 @@ function toRow(e: ExperimentInput, now: string): Database['experiments'] {
     created_at: now,
     updated_at: now,
     applied_by: e.appliedBy,
+    deleted_at: null,
+    deleted_by: null,
   };
 }
 
 function fromRow(r: Database['experiments']): ExperimentRecord {
+  return { ...withoutFile(r), file: r.file };
+}
+
+function withoutFile(r: Database['experiments']): Omit<ExperimentRecord, 'file'> {
   return {
     name: r.name,
     title: r.title,
     description: r.description,
     techniques: JSON.parse(r.techniques) as string[],
-    file: r.file,
     fileSha256: r.file_sha256,
     version: Number(r.version),
     schedule: r.schedule_cron === null ? null : { cron: r.schedule_cron, jitterMs: Number(r.schedule_jitter_ms ?? 0) },

@@ -1,15 +1,16 @@
 import { useState } from 'react';
 import { Card, ConfirmDialog, ErrorBanner, Spinner } from '../components.tsx';
-import { EXPERIMENTS_REFRESH_MS, isInProgress, loadExperiments, runHref, startRun, stopAll } from '../experimentsData.ts';
+import { deleteExperiment, EXPERIMENTS_REFRESH_MS, isInProgress, loadExperiments, runHref, startRun, stopAll } from '../experimentsData.ts';
 import { formatDuration, formatMs, formatTime, plural } from '../format.ts';
 import { useApi, useLoad, useRefreshWhile } from '../hooks.ts';
 import { HistoryStrip, OutcomeLegend, RunBadge, TechniqueList } from '../outcomes.tsx';
 import { Link } from '../router.tsx';
-import type { Experiment, RunSummary, Schedule } from '../types.ts';
+import type { DeletedExperiment, Experiment, RunSummary, Schedule } from '../types.ts';
 
 type Notice =
   | { kind: 'started'; experiment: string; run: RunSummary }
   | { kind: 'stopped'; count: number }
+  | { kind: 'deleted'; deleted: DeletedExperiment; lastRun: RunSummary | null }
   | { kind: 'error'; title: string; error: unknown };
 
 function hasRunInProgress(experiment: Experiment): boolean {
@@ -24,6 +25,8 @@ export function Experiments() {
   const [notice, setNotice] = useState<Notice | null>(null);
   const [confirmStop, setConfirmStop] = useState(false);
   const [stopping, setStopping] = useState(false);
+  const [confirmDelete, setConfirmDelete] = useState<Experiment | null>(null);
+  const [deleting, setDeleting] = useState(false);
 
   const experiments = list.data;
   const running = experiments?.filter(hasRunInProgress) ?? [];
@@ -57,6 +60,20 @@ export function Experiments() {
     } finally {
       setStopping(false);
       setConfirmStop(false);
+      reload();
+    }
+  }
+
+  async function confirmDeletion(experiment: Experiment) {
+    setDeleting(true);
+    try {
+      const deleted = await deleteExperiment(api, experiment.name);
+      setNotice({ kind: 'deleted', deleted, lastRun: experiment.lastRun });
+    } catch (err) {
+      setNotice({ kind: 'error', title: `Could not delete “${experiment.title || experiment.name}”`, error: err });
+    } finally {
+      setDeleting(false);
+      setConfirmDelete(null);
       reload();
     }
   }
@@ -103,6 +120,7 @@ export function Experiments() {
               : `Stopped ${plural(notice.count, 'run', 'runs')}; their rollbacks are running.`}
           </p>
         ) : null}
+        {notice?.kind === 'deleted' ? <DeletedNotice deleted={notice.deleted} lastRun={notice.lastRun} /> : null}
       </div>
       {notice?.kind === 'error' ? <ErrorBanner error={notice.error} title={notice.title} /> : null}
 
@@ -152,6 +170,10 @@ export function Experiments() {
                         experiment={experiment}
                         starting={starting.has(experiment.name)}
                         onRun={() => void runNow(experiment)}
+                        onDelete={() => {
+                          setNotice(null);
+                          setConfirmDelete(experiment);
+                        }}
                       />
                     ))}
                   </tbody>
@@ -180,7 +202,55 @@ export function Experiments() {
           Every running experiment is aborted and its rollbacks run. Those runs end as <strong>aborted</strong>.
         </p>
       </ConfirmDialog>
+
+      <ConfirmDialog
+        open={confirmDelete !== null}
+        title={`Delete “${confirmDelete ? confirmDelete.title || confirmDelete.name : ''}”?`}
+        confirmLabel="Delete"
+        busyLabel="Deleting…"
+        busy={deleting}
+        danger
+        onConfirm={() => {
+          if (confirmDelete) void confirmDeletion(confirmDelete);
+        }}
+        onCancel={() => setConfirmDelete(null)}
+        testId="delete-dialog"
+      >
+        <p>
+          The experiment <code>{confirmDelete?.name}</code> is no longer listed, run or scheduled, on every server. Its runs and its ledger
+          entries stay readable. A run going on is not stopped: stop it from its Run page.
+        </p>
+      </ConfirmDialog>
     </>
+  );
+}
+
+function DeletedNotice({ deleted, lastRun }: { deleted: DeletedExperiment; lastRun: RunSummary | null }) {
+  return (
+    <div className="banner banner-info banner-stack" data-testid="experiment-deleted">
+      <p>
+        Deleted <strong>{deleted.title || deleted.name}</strong> (<code>{deleted.name}</code>, version {deleted.version}). Its runs stay
+        readable.
+        {lastRun ? (
+          <>
+            {' '}
+            <Link to={runHref(lastRun.id)} data-testid="deleted-last-run">
+              Open its last run
+            </Link>
+            .
+          </>
+        ) : null}
+      </p>
+      {deleted.unfinished.map((run) => (
+        <p key={run.id}>
+          Run{' '}
+          <Link to={runHref(run.id)}>
+            <code>{run.id}</code>
+          </Link>{' '}
+          is still {run.state}; deleting does not stop it.
+        </p>
+      ))}
+    </div>
   );
 }
 
@@ -201,7 +271,17 @@ function ScheduleText({ schedule }: { schedule: Schedule | null }) {
   );
 }
 
-function ExperimentRow({ experiment, starting, onRun }: { experiment: Experiment; starting: boolean; onRun: () => void }) {
+function ExperimentRow({
+  experiment,
+  starting,
+  onRun,
+  onDelete,
+}: {
+  experiment: Experiment;
+  starting: boolean;
+  onRun: () => void;
+  onDelete: () => void;
+}) {
   const last = experiment.lastRun;
   const title = experiment.title || experiment.name;
   return (
@@ -248,6 +328,10 @@ function ExperimentRow({ experiment, starting, onRun }: { experiment: Experiment
       <td className="actions">
         <button type="button" className="button button-small button-primary" onClick={onRun} disabled={starting} data-testid="run-now">
           {starting ? 'Starting…' : 'Run now'}
+          <span className="visually-hidden">: {title}</span>
+        </button>
+        <button type="button" className="button button-small button-danger" onClick={onDelete} data-testid="delete-experiment">
+          Delete
           <span className="visually-hidden">: {title}</span>
         </button>
       </td>
