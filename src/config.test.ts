@@ -104,6 +104,17 @@ describe('signals configuration', () => {
     await d.cleanup();
   });
 
+  it("keeps the per-target limit per process unless told 'database'", async () => {
+    expect(loadConfig({}, {}).experiments.perTargetLimitScope).toBeUndefined();
+    const d = await tmpDir('bulwark-config-');
+    const file = path.join(d.path, 'bulwark.yaml');
+    writeFileSync(file, 'experiments:\n  perTargetLimit: 2\n  perTargetLimitScope: database\n');
+    expect(loadConfig({ config: file }, {}).experiments).toMatchObject({ perTargetLimit: 2, perTargetLimitScope: 'database' });
+    writeFileSync(file, 'experiments:\n  perTargetLimitScope: cluster\n');
+    expect(() => loadConfig({ config: file }, {})).toThrow(/experiments\.perTargetLimitScope/);
+    await d.cleanup();
+  });
+
   it('allows no process or file provider on the server by default, and takes only absolute paths for the allow-lists', async () => {
     expect(loadConfig({}, {}).experiments).toEqual({ allowExecutables: [], allowPaths: [], perTargetLimit: 8 });
     const d = await tmpDir('bulwark-config-');

@@ -120,6 +120,12 @@ const Schema = z.strictObject({
       allowExecutables: z.array(z.string().refine((p) => path.isAbsolute(p), 'must be an absolute path')).default([]),
       allowPaths: z.array(z.string().refine((p) => path.isAbsolute(p), 'must be an absolute path')).default([]),
       perTargetLimit: z.coerce.number().int().min(1).max(1000).default(8).describe('runs at once against one host'),
+      perTargetLimitScope: z
+        .enum(['process', 'database'])
+        .optional()
+        .describe(
+          "where perTargetLimit holds: 'process' (each process counts its own runs) or 'database' (all processes on the database together); default process",
+        ),
       pollSignalsMs: z.coerce
         .number()
         .int()

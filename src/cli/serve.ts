@@ -51,6 +51,7 @@ export async function serve(config: Config, opts: { demo?: boolean } = {}): Prom
       policy: { allowExecutables: config.experiments.allowExecutables, allowPaths: config.experiments.allowPaths },
       runner: {
         perTargetLimit: config.experiments.perTargetLimit,
+        perTargetLimitScope: config.experiments.perTargetLimitScope ?? 'process',
         // Replicas (or a second process) on the same database ingest signals this one never sees
         // on its bus: runs read them from the store too, and the tracker counts each signal once.
         ...(pollSignalsMs > 0 ? { pollSignalsMs } : {}),

@@ -136,6 +136,13 @@ export interface ExperimentScheduleClaimsTable {
   claimed_at: string;
 }
 
+/** Per-target slots held in the database (migration 0007); not backed up: they only matter while their runs go on. */
+export interface TargetSlotsTable {
+  key: string;
+  run_id: string;
+  held_until: string;
+}
+
 export interface Database {
   ledger_entries: LedgerEntriesTable;
   ledger_head: LedgerHeadTable;
@@ -149,9 +156,10 @@ export interface Database {
   experiment_runs: ExperimentRunsTable;
   experiments: ExperimentsTable;
   experiment_schedule_claims: ExperimentScheduleClaimsTable;
+  target_slots: TargetSlotsTable;
 }
 
-/** Tables in dependency order, for backup and restore. */
+/** Tables in dependency order, for backup and restore (not target_slots: held slots mean nothing once restored). */
 export const TABLES: readonly (keyof Database)[] = [
   'bulwark_meta',
   'ledger_keys',

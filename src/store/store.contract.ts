@@ -19,6 +19,7 @@ import type { Store } from './store.ts';
 import { signalRepoContract } from './signals.contract.ts';
 import { runRepoContract } from './runs.contract.ts';
 import { experimentRepoContract } from './experiments.contract.ts';
+import { slotRepoContract } from './slots.contract.ts';
 
 export interface StoreFixture {
   store: Store;
@@ -206,6 +207,7 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>):
     signalRepoContract(() => ({ store, fx }));
     runRepoContract(() => ({ store, fx }));
     experimentRepoContract(() => ({ store, fx }));
+    slotRepoContract(() => ({ store, fx }));
 
     it('keeps the first value of a meta key', async () => {
       expect(await store.meta.putIfAbsent('origin', 'a')).toBe('a');

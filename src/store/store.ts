@@ -288,6 +288,37 @@ export interface ExperimentRepo {
   claimSlot(experiment: string, scheduledAt: string, claimedBy: string, now: string): Promise<boolean>;
 }
 
+/** One key a run wants a slot of, and how many runs may hold it at once. */
+export interface SlotWant {
+  key: string;
+  limit: number;
+}
+
+/**
+ * Per-target slots shared by every process on the database (`experiments.perTargetLimitScope:
+ * database`). A slot is a row (key, run) that counts only while its run is not done and the
+ * run's lease is live, or, before the run's row is stored, until the slot's own `heldUntil`:
+ * a crashed process's slots free themselves when its leases expire.
+ */
+export interface TargetSlotRepo {
+  /**
+   * Take a slot of every key for `runId`, all or none: false, and nothing taken, when a key
+   * already has `limit` live slots of other runs. Atomic across processes: it runs in a
+   * transaction of its own (or the caller's), on SQLite under BEGIN IMMEDIATE, on PostgreSQL
+   * under a transaction-scoped advisory lock per key taken in sorted order. Slots of done runs
+   * and expired slots without a run are deleted on the way.
+   */
+  take(runId: string, wants: readonly SlotWant[], now: string, heldUntil: string): Promise<boolean>;
+  /**
+   * Give back the run's slots of `keys`: in a transaction of its own (or the caller's) that on
+   * PostgreSQL takes the keys' advisory locks in sorted order first, as `take` does, so that the
+   * two never wait on each other's row locks in opposite orders.
+   */
+  release(runId: string, keys: readonly string[]): Promise<void>;
+  /** Live slots of `key` at `now`, of every process. */
+  held(key: string, now: string): Promise<number>;
+}
+
 export interface Repos {
   ledger: LedgerRepo;
   tokens: TokenRepo;
@@ -295,6 +326,7 @@ export interface Repos {
   signals: SignalRepo;
   runs: RunRepo;
   experiments: ExperimentRepo;
+  slots: TargetSlotRepo;
 }
 
 export interface DurabilitySettings {

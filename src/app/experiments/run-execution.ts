@@ -37,8 +37,20 @@ export interface Execution {
   abort(reason: string): void;
   readonly signal: AbortSignal;
   abortReason(): string | undefined;
-  acquire(keys: readonly string[], signal: AbortSignal): Promise<() => void>;
+  /**
+   * Take the run's target slots; the returned function gives them back. `onWait` is awaited
+   * once, before the run waits, by the database limiter (slotsInStore) only.
+   */
+  acquire(keys: readonly string[], signal: AbortSignal, onWait?: () => Promise<void>): Promise<() => void>;
+  /** Whether acquiring would wait: exact in-process, best effort with slotsInStore. */
   targetsBusy(keys: readonly string[]): boolean;
+  /**
+   * The limit holds across processes (slots in the database): a run stored ahead of its time
+   * takes its slots as soon as its row is stored, not at its start time, so that the database
+   * round trip is not in its start; one that starts now stores itself as pending only if it
+   * has to wait.
+   */
+  slotsInStore?: boolean;
 }
 
 const activityOf = (s: Step): Activity => ('ref' in s ? s.activity : s);
@@ -217,6 +229,14 @@ export async function executeRun(x: Execution): Promise<RunResult> {
       // sends at once, and `running` with run.started is written behind it (in order: it is
       // committed before any later write of this run).
       await insertRow(row);
+      // With slots in the database, taken now (the row is stored: they count with its lease),
+      // while the run waits for its time.
+      const early = x.slotsInStore
+        ? x.acquire(prepared.targets, x.signal).then((r) => {
+            release = r;
+          })
+        : undefined;
+      early?.catch(() => undefined);
       // Asked shortly before the start time, so that the answer is there at that time.
       const verdict = mayStart(startMs - MAY_START_LEAD_MS);
       await sleepUntil(startMs, x.signal);
@@ -225,8 +245,18 @@ export async function executeRun(x: Execution): Promise<RunResult> {
         x.abort(refused);
         throw new Error(refused);
       }
-      release = await x.acquire(prepared.targets, x.signal);
+      if (early) await early;
+      else release = await x.acquire(prepared.targets, x.signal);
       void recorder.write({ state: 'running' }, started, { behind: true }).catch(() => undefined);
+    } else if (x.slotsInStore && !x.signal.aborted) {
+      // Whether the slots are free is known only once they are taken: the row goes in as
+      // pending only when the run has to wait.
+      release = await x.acquire(prepared.targets, x.signal, async () => {
+        await insertRow(row);
+        progress('wait', `waiting for a free slot on ${prepared.targets.join(', ')}`);
+      });
+      if (recorder.inserted) await recorder.write({ state: 'running' }, started, { soon: true });
+      else await insertRow({ ...row, state: 'running' }, started);
     } else if (busy || x.signal.aborted) {
       await insertRow(row);
       if (busy) progress('wait', `waiting for a free slot on ${prepared.targets.join(', ')}`);

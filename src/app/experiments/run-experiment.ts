@@ -19,6 +19,7 @@ import { recoverAbandonedRuns, type RecoveredRun } from './recover.ts';
 import { newLeaseOwner, newRunId } from './run-id.ts';
 import { executeRun } from './run-execution.ts';
 import { createLeaseKeeper, createRunWriter, type RunWriter } from './run-writes.ts';
+import { StoreTargetLimiter } from './store-target-limiter.ts';
 import { TargetLimiter } from './target-limiter.ts';
 
 /** Outcomes and times to detect, for /metrics (adapters/run-metrics.ts). */
@@ -56,6 +57,14 @@ export interface RunnerOptions {
   heartbeatMs?: number;
   /** Runs at once against one host (default 8); one at a time per file, always. */
   perTargetLimit?: number;
+  /**
+   * Where that limit holds: 'process' (default) counts this runner's runs; 'database' counts the
+   * runs of every process on the store's database (store-target-limiter.ts), slots held in the
+   * database and tied to the runs' leases.
+   */
+  perTargetLimitScope?: 'process' | 'database';
+  /** With the 'database' scope, how often a run waiting for a slot tries again (default 200 ms). */
+  targetSlotPollMs?: number;
   /** Poll the store for signals every this many ms while waiting (standalone runs: signals ingested elsewhere). */
   pollSignalsMs?: number;
   /** After the last deadline, how long a detection still counts as late rather than missed (default: the longest deadline, at most 10 min). */
@@ -163,6 +172,14 @@ export function createExperimentRunner(deps: ExperimentDeps, opts: RunnerOptions
   const writer = deps.runWriter ?? createRunWriter(deps);
   const leases = createLeaseKeeper({ ...deps, writer }, { owner, leaseMs: options.leaseMs, heartbeatMs: options.heartbeatMs });
   const limiter = new TargetLimiter({ perHost: opts.perTargetLimit });
+  const shared =
+    opts.perTargetLimitScope === 'database'
+      ? new StoreTargetLimiter(deps, {
+          leaseMs: options.leaseMs,
+          ...(opts.perTargetLimit !== undefined ? { perHost: opts.perTargetLimit } : {}),
+          ...(opts.targetSlotPollMs !== undefined ? { pollMs: opts.targetSlotPollMs } : {}),
+        })
+      : undefined;
   const active = new Map<string, ActiveRun & { abort(reason: string): void }>();
   let stopped: string | undefined;
 
@@ -205,8 +222,16 @@ export function createExperimentRunner(deps: ExperimentDeps, opts: RunnerOptions
         abort,
         signal: ctl.signal,
         abortReason: () => reason,
-        acquire: (keys, signal) => limiter.acquire(keys, signal),
-        targetsBusy: (keys) => limiter.busy(keys),
+        ...(shared
+          ? {
+              acquire: (keys, signal, onWait) => shared.acquire(runId, keys, signal, onWait),
+              targetsBusy: (keys) => shared.busy(keys),
+              slotsInStore: true,
+            }
+          : {
+              acquire: (keys, signal) => limiter.acquire(keys, signal),
+              targetsBusy: (keys) => limiter.busy(keys),
+            }),
       });
     } finally {
       external?.removeEventListener('abort', onExternal);

@@ -16,6 +16,7 @@ import type {
   RunRepo,
   SignalRepo,
   Store,
+  TargetSlotRepo,
   TokenRepo,
 } from '../store.ts';
 import { KyselyExperiments } from './experiment-repo.ts';
@@ -23,6 +24,7 @@ import { KyselyLedger } from './ledger-repo.ts';
 import { KyselyMeta } from './meta-repo.ts';
 import { KyselyRuns } from './run-repo.ts';
 import { KyselySignals } from './signal-repo.ts';
+import { KyselySlots } from './slot-repo.ts';
 import { KyselyTokens } from './token-repo.ts';
 import type { Db } from './util.ts';
 
@@ -40,6 +42,7 @@ export function reposOver(
     signals: new KyselySignals(db),
     runs: new KyselyRuns(db),
     experiments: new KyselyExperiments(db),
+    slots: new KyselySlots(db, dialect, runInTransaction, isTx),
   };
 }
 
@@ -58,6 +61,7 @@ export class KyselyStore implements Store {
   readonly signals: SignalRepo;
   readonly runs: RunRepo;
   readonly experiments: ExperimentRepo;
+  readonly slots: TargetSlotRepo;
   private readonly db: Kysely<Database>;
   private closed = false;
 
@@ -71,6 +75,7 @@ export class KyselyStore implements Store {
     this.signals = repos.signals;
     this.runs = repos.runs;
     this.experiments = repos.experiments;
+    this.slots = repos.slots;
   }
 
   transaction<T>(fn: (tx: Repos) => Promise<T>): Promise<T> {

@@ -11,6 +11,7 @@ import { experimentRuns } from './0003-experiment-runs.ts';
 import { experiments } from './0004-experiments.ts';
 import { treeInEntries } from './0005-tree-in-entries.ts';
 import { experimentTombstones } from './0006-experiment-tombstones.ts';
+import { targetSlots } from './0007-target-slots.ts';
 
 /**
  * Every migration, in order. Add a file per change and a line here; never edit a migration that
@@ -24,6 +25,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     '0004_experiments': experiments(dialect),
     '0005_tree_in_entries': treeInEntries(dialect),
     '0006_experiment_tombstones': experimentTombstones(),
+    '0007_target_slots': targetSlots(),
   };
 }
 
