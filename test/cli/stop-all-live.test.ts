@@ -11,8 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { api, describeRun, killAllChildren, runCli, startServer, type RunningServer } from '../support/cli.ts';
 import { tmpDir, type TmpDir } from '../support/tmp.ts';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { until } from '../support/wait.ts';
 
 let dir: TmpDir | undefined;
 let server: RunningServer | undefined;
@@ -25,16 +24,6 @@ afterAll(async () => {
   await new Promise((r) => (target ? target.close(r) : r(undefined)));
   await dir?.cleanup();
 });
-
-async function until<T>(what: string, get: () => Promise<T | undefined> | T | undefined, timeoutMs: number, more = () => ''): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await get();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${more()}`);
-    await sleep(50);
-  }
-}
 
 describe('bulwark experiments stop-all with runs going on', () => {
   it('aborts every live run, runs their rollbacks, and says how many it stopped', { timeout: 60_000 }, async () => {

@@ -13,11 +13,10 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Activity } from '../../src/core/experiments/types.ts';
-import { openStore } from '../../src/store/open-store.ts';
-import type { Store } from '../../src/store/store.ts';
 import { api, describeRun, killAllChildren, runCli, startServer, type RunningServer } from '../support/cli.ts';
 import { createTestDatabase, pgAvailable, type TestDatabase } from '../support/postgres.ts';
 import { tmpDir, type TmpDir } from '../support/tmp.ts';
+import { until, withStore } from '../support/wait.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** How long a live replica may take to roll back an abandoned run (sweeps every second). */
@@ -36,25 +35,6 @@ afterAll(async () => {
   await db?.drop();
   await dir?.cleanup();
 });
-
-async function until<T>(what: string, get: () => Promise<T | undefined>, timeoutMs: number, describe = () => ''): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await get();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${describe()}`);
-    await sleep(100);
-  }
-}
-
-async function withStore<R>(url: string, fn: (s: Store) => Promise<R>): Promise<R> {
-  const s = await openStore(url);
-  try {
-    return await fn(s);
-  } finally {
-    await s.close();
-  }
-}
 
 const ledgerKinds = (url: string, runId: string) =>
   withStore(url, async (s) =>

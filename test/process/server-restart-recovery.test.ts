@@ -17,12 +17,9 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { verifyStore } from '../../src/app/ledger/verify.ts';
-import { openStore } from '../../src/store/open-store.ts';
-import type { Store } from '../../src/store/store.ts';
 import { api, killAllChildren, startServer, type RunningServer } from '../support/cli.ts';
 import { tmpDir, type TmpDir } from '../support/tmp.ts';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { until, withStore } from '../support/wait.ts';
 
 let dir: TmpDir | undefined;
 const servers: RunningServer[] = [];
@@ -39,25 +36,6 @@ afterEach(async () => {
 afterAll(async () => {
   await killAllChildren();
 });
-
-async function until<T>(what: string, get: () => Promise<T | undefined> | T | undefined, timeoutMs: number, more = () => ''): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await get();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${more()}`);
-    await sleep(50);
-  }
-}
-
-async function withStore<R>(url: string, fn: (s: Store) => Promise<R>): Promise<R> {
-  const s = await openStore(url);
-  try {
-    return await fn(s);
-  } finally {
-    await s.close();
-  }
-}
 
 /**
  * How the run holds after its file change: `probe`, a probe whose request the shop never answers
