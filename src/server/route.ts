@@ -10,12 +10,19 @@ import { parseInput } from '../core/validate.ts';
 
 export type RouteAuth = 'public' | { permission: Permission };
 
+/**
+ * Who goes first under overload: `critical` (health, the global stop, signal ingest) is shed
+ * last, `low` (listing pages, documents) first. Undeclared routes are `normal`.
+ */
+export type RoutePriority = 'critical' | 'normal' | 'low';
+
 export interface RouteSpec<Q extends ZodType, B extends ZodType, P extends ZodType> {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   url: string;
   summary: string;
   tag: string;
   auth: RouteAuth;
+  priority?: RoutePriority;
   query?: Q;
   body?: B;
   params?: P;
@@ -40,6 +47,7 @@ export type AnyRoute = RouteSpec<ZodType, ZodType, ZodType>;
 declare module 'fastify' {
   interface FastifyContextConfig {
     auth?: RouteAuth;
+    priority?: RoutePriority;
   }
   interface FastifyRequest {
     principal?: Principal;
@@ -59,7 +67,7 @@ export class RouteRegistry {
     app.route({
       method: spec.method,
       url: spec.url,
-      config: { auth: spec.auth },
+      config: { auth: spec.auth, priority: spec.priority ?? 'normal' },
       handler: async (req, reply) => {
         const query = parse(spec.query, req.query, 'query');
         const params = parse(spec.params, req.params, 'path');
