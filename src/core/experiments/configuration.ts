@@ -4,7 +4,7 @@
  * provider strings and payloads, regex patterns and JSON paths. The environment is passed in,
  * never read here. Secrets stay apart from configuration so that journals can redact them.
  */
-import { compileJsonPath } from './jsonpath.ts';
+import { compileJsonPath } from './tolerance-jsonpath.ts';
 import { isHttpUrl } from './provider-schema.ts';
 import { compilePattern } from './tolerance.ts';
 import type { Activity, Experiment, JsonValue, Provider, Step, Tolerance } from './types.ts';

@@ -4,7 +4,7 @@
  * quirks, which are noted where they apply. Patterns are Python regular expressions; the common
  * Python-only syntax is translated to JavaScript.
  */
-import { compileJsonPath, jsonEqual, queryJsonPath } from './jsonpath.ts';
+import { compileJsonPath, jsonEqual, queryJsonPath } from './tolerance-jsonpath.ts';
 import type { JsonValue, Tolerance } from './types.ts';
 
 export interface ToleranceResult {

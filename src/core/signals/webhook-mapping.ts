@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { invalid } from '../errors.ts';
 import { extractRunId, isRunId } from './correlation.ts';
-import { parseJsonPath, readJsonPath, type JsonPath } from './json-path.ts';
+import { parseJsonPath, readJsonPath, type JsonPath } from './webhook-mapping-path.ts';
 import { DEFAULT_SEVERITY, SEVERITIES, isSeverity, normaliseSeverity, type Severity } from './severity.ts';
 import {
   LABEL_LIMITS,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { compileJsonPath, queryJsonPath } from './jsonpath.ts';
+import { compileJsonPath, queryJsonPath } from './tolerance-jsonpath.ts';
 
 const doc = {
   store: {

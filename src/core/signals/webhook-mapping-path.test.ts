@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { parseJsonPath, readJsonPath } from './json-path.ts';
+import { parseJsonPath, readJsonPath } from './webhook-mapping-path.ts';
 
 const path = (text: string) => {
   const r = parseJsonPath(text);
