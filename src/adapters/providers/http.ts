@@ -11,6 +11,7 @@ import https from 'node:https';
 import { RUN_HEADER, userAgentWithRun } from '../../core/signals/correlation.ts';
 import type { HttpProvider, JsonValue } from '../../core/experiments/types.ts';
 import { ActivityFailed, type HttpResult, type ProviderContext } from '../../app/experiments/providers.ts';
+import { sleep } from '../../app/sleep.ts';
 import { VERSION } from '../../version.ts';
 
 export interface HttpProviderOptions {
@@ -22,20 +23,6 @@ export interface HttpProviderOptions {
   connectTimeoutMs?: number;
   readTimeoutMs?: number;
 }
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason as Error);
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal.reason as Error);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 
 export function httpProvider(opts: HttpProviderOptions = {}): (p: HttpProvider, ctx: ProviderContext) => Promise<HttpResult> {
   const maxBody = opts.maxBodyBytes ?? 1024 * 1024;

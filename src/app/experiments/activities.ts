@@ -6,6 +6,7 @@
 import { evaluateTolerance } from '../../core/experiments/tolerance.ts';
 import type { Activity } from '../../core/experiments/types.ts';
 import { runProvider, type Providers } from './providers.ts';
+import { sleep } from '../sleep.ts';
 
 export interface ActivityEnv {
   providers: Providers;
@@ -45,22 +46,6 @@ export interface ActivityRun {
 
 /** Whether a run of the activity counts as good: it succeeded and its tolerance, if any, held. */
 export const activityOk = (r: ActivityRun): boolean => r.status === 'succeeded' && r.tolerance_met !== false;
-
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason as Error);
-    if (ms <= 0) return resolve();
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal.reason as Error);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 /** What a probe used as a tolerance says when it has no tolerance of its own. */
 function resultIsGood(output: unknown): boolean {

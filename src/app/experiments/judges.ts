@@ -4,7 +4,8 @@
  */
 import { evaluateTolerance } from '../../core/experiments/tolerance.ts';
 import type { Activity, Tolerance } from '../../core/experiments/types.ts';
-import { activityOk, runActivity, sleep, type ActivityEnv, type ActivityRun } from './activities.ts';
+import { sleep } from '../sleep.ts';
+import { activityOk, runActivity, type ActivityEnv, type ActivityRun } from './activities.ts';
 
 export interface BlockedVerdict {
   held: boolean;

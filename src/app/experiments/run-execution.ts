@@ -12,7 +12,7 @@ import { decideOutcome, exitCodeFor } from '../../core/experiments/outcome.ts';
 import { formatDuration } from '../../core/experiments/duration.ts';
 import type { Activity, Step } from '../../core/experiments/types.ts';
 import type { Json } from '../../core/ledger/entry.ts';
-import { activityOk, runActivity, sleep, type ActivityRun } from './activities.ts';
+import { activityOk, runActivity, type ActivityRun } from './activities.ts';
 import { judgeBlocked, watchAbortCondition } from './judges.ts';
 import { DetectionTracker, matchEntryData, pollStoredSignals } from './detections.ts';
 import { RunJournal, journalStatus, type InjectionRecord } from './journal.ts';
@@ -21,6 +21,7 @@ import { reportRegression } from './regression.ts';
 import { runRollbacks } from './rollbacks.ts';
 import { RunRecorder } from './run-recorder.ts';
 import type { LeaseKeeper, RunWriter } from './run-writes.ts';
+import { sleep } from '../sleep.ts';
 import type { ExperimentDeps, ResolvedRunnerOptions, RunRequest, RunResult } from './run-experiment.ts';
 
 export interface Execution {
@@ -69,23 +70,7 @@ class StepFailed extends Error {}
 const MAY_START_LEAD_MS = 100;
 
 /** Resolve at `atMs` (epoch ms), or reject with the signal's reason when it aborts first. */
-function sleepUntil(atMs: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason as Error);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason as Error);
-    };
-    const timer = setTimeout(
-      () => {
-        signal.removeEventListener('abort', onAbort);
-        resolve();
-      },
-      Math.max(0, atMs - Date.now()),
-    );
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
+const sleepUntil = (atMs: number, signal: AbortSignal): Promise<void> => sleep(atMs - Date.now(), signal);
 
 export async function executeRun(x: Execution): Promise<RunResult> {
   const { deps, options, prepared, runId, owner } = x;
