@@ -68,6 +68,15 @@ describe('group commit batcher', () => {
     expect(await b.submit(5)).toBe(50);
   });
 
+  it('commits the others again one at a time when one submission is refused as invalid, so only its sender sees the refusal', async () => {
+    const refused = new DomainError('invalid', 'item 2 holds a lone surrogate');
+    const r = recorder({ fail: (items) => (items.includes(2) ? refused : undefined) });
+    const b = createBatcher({ run: r.run, maxWaitMs: 1 });
+    const settled = await Promise.allSettled([1, 2, 3].map((i) => b.submit(i)));
+    expect(settled.map((f) => (f.status === 'rejected' ? f.reason : f.value))).toEqual([10, refused, 30]);
+    expect(r.batches).toEqual([[1, 2, 3], [1], [2], [3]]);
+  });
+
   it('rejects a batch whose commit answers the wrong number of results', async () => {
     const b = createBatcher({ run: async () => [1], maxWaitMs: 1 });
     const settled = await Promise.allSettled([b.submit(1), b.submit(2)]);

@@ -106,6 +106,18 @@ export function createBatcher<T, R>(opts: BatcherOptions<T, R>): Batcher<T, R> {
     if (lazyTimer === undefined && queue.length > 0) lazyTimer = setTimeout(kick, Math.max(0, queue[0]!.due! - performance.now()));
   };
 
+  async function runAlone(batch: readonly Waiter<T, R>[]): Promise<void> {
+    for (const w of batch) {
+      try {
+        const [result] = await opts.run([w.item]);
+        if (result === undefined) throw new Error('batch commit answered no result for one item');
+        w.resolve(result);
+      } catch (e) {
+        w.reject(e);
+      }
+    }
+  }
+
   async function loop(): Promise<void> {
     while (queue.length > 0 && !canWait()) {
       // At least one item, however heavy; then as many as fit in maxBatch.
@@ -121,7 +133,10 @@ export function createBatcher<T, R>(opts: BatcherOptions<T, R>): Batcher<T, R> {
         if (results.length !== batch.length) throw new Error(`batch commit answered ${results.length} results for ${batch.length} items`);
         batch.forEach((w, i) => w.resolve(results[i]!));
       } catch (e) {
-        for (const w of batch) w.reject(e);
+        // One submission the store refuses must not fail the others it shared a transaction
+        // with: commit them again one at a time, so the refusal reaches only its sender.
+        if (batch.length > 1 && e instanceof DomainError && e.code === 'invalid') await runAlone(batch);
+        else for (const w of batch) w.reject(e);
       }
       inFlight = 0;
     }

@@ -78,6 +78,33 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>):
       expect((await store.ledger.head()).size).toBe(0);
     });
 
+    it('refuses text that would not read back as it was hashed, in any field, and writes nothing', async () => {
+      const bad = ['\ud800', 'a\udfffb', 'nul\u0000', '\ufffe', '\ufdd0', '\u{10ffff}'];
+      for (const text of bad) {
+        for (const entry of [
+          { ...note(0), subject: text },
+          { ...note(0), actor: text },
+          { ...note(0), kind: `note.${text}` },
+          { ...note(0), time: `2025-01-01T00:00:00.000Z${text}` },
+          { ...note(0), data: { text } },
+          { ...note(0), data: { [text]: 1 } },
+          { ...note(0), data: [[{ deep: text }]] },
+        ]) {
+          await expect(store.ledger.append([note(1), entry], NOW), JSON.stringify(entry)).rejects.toMatchObject({ code: 'invalid' });
+        }
+      }
+      expect((await store.ledger.head()).size).toBe(0);
+      // What is allowed round-trips: astral characters, both normal forms, controls other than NUL.
+      const ok = ['😀', 'e\u0301', '\u00e9', 'tab\there', '\u200f\u202e', '\\u0000 as text'];
+      const written = await store.ledger.append(
+        ok.map((text) => ({ ...note(0), subject: text, data: { text } })),
+        NOW,
+      );
+      const read = await store.ledger.page({ limit: 10, order: 'asc' });
+      expect(read.map((e) => entryLeafHash(e).toString('hex'))).toEqual(written.map((e) => entryLeafHash(e).toString('hex')));
+      expect(read.map((e) => e.subject)).toEqual(ok);
+    });
+
     it('commits an append with the change it records, or neither', async () => {
       await expect(
         store.transaction(async (tx) => {

@@ -5,6 +5,7 @@
  */
 import canonicalize from 'canonicalize';
 import { invalid } from '../errors.ts';
+import { textProblem } from '../input/text.ts';
 import { SECRET_KEY, fastCanonical, hasSecretKey, quote } from './canonical.ts';
 import { leafHashOfText, type Hash } from './merkle.ts';
 
@@ -111,6 +112,27 @@ export function fromStored(e: StoredEntry): LedgerEntry {
 
 export function entryLeafHash(e: LedgerEntry | StoredEntry): Hash {
   return leafHashOfText(leafText('dataJson' in e ? e : toStored(e)));
+}
+
+/**
+ * A NUL written as JSON's escape inside the data text: `\u0000` not itself preceded by an escaped
+ * backslash. Every other refused code point appears raw in canonical JSON (JCS escapes only
+ * controls, quote and backslash; lone surrogates are refused while encoding).
+ */
+const NUL_ESCAPE = /(?<!\\)(?:\\\\)*\\u0000/;
+
+/**
+ * Refuse an entry that could not be stored and read back as it was hashed, naming the field: every
+ * string of every field (data's keys and values included) must pass `textProblem`. Without this a
+ * lone surrogate, stored by the database as U+FFFD, would make the entry fail verification forever.
+ */
+export function assertStorable(e: StoredEntry): void {
+  for (const field of ['actor', 'kind', 'subject', 'time'] as const) {
+    const problem = textProblem(e[field]);
+    if (problem) throw invalid(`the ledger entry's ${field} ${problem}; the ledger keeps only text that reads back unchanged`);
+  }
+  const problem = textProblem(e.dataJson) ?? (NUL_ESCAPE.test(e.dataJson) ? 'holds a NUL character (U+0000); remove it' : undefined);
+  if (problem) throw invalid(`the ledger entry's data ${problem}; the ledger keeps only text that reads back unchanged`);
 }
 
 /** Secrets never enter the ledger: refuse data whose keys look like one. */

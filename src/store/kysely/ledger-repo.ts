@@ -1,11 +1,12 @@
 /** The ledger repository: entries, the Merkle nodes, the head, checkpoints and keys. */
 import { CompiledQuery } from 'kysely';
-import { encodeData, leafText, type LedgerEntry, type NewEntry, type StoredEntry } from '../../core/ledger/entry.ts';
+import { assertStorable, encodeData, leafText, type LedgerEntry, type NewEntry, type StoredEntry } from '../../core/ledger/entry.ts';
 import { appendLeaves, frontierNodes, leafHashOfText, type Hash, type NodeId } from '../../core/ledger/merkle.ts';
 import type { Database } from '../schema.ts';
 import type { CheckpointRecord, Dialect, EntryPage, LedgerHead, LedgerKeyRecord, LedgerRepo, Repos } from '../store.ts';
 import { HASH_BYTES, homeOf, packTrees, slotOf, splitHashes } from './tree-layout.ts';
 import { toBuf, type Db } from './util.ts';
+import { invalid } from '../../core/errors.ts';
 
 /** Rows per INSERT: 7 parameters each, well under SQLite's 32,766 and PostgreSQL's 65,535. */
 const ROWS_PER_INSERT = 1000;
@@ -17,6 +18,42 @@ const ROWS_PER_INSERT = 1000;
  */
 const compiledSql = new Map<string, string>();
 const COMPILED_SQL_CACHE = 256;
+
+interface StoredRow {
+  seq: number | string;
+  time: string;
+  actor: string;
+  kind: string;
+  subject: string;
+  data: string;
+}
+
+/**
+ * What the database answered it stored must be what was hashed, field for field: verification
+ * re-reads those columns. A difference (an encoding the database changes on the way in) refuses
+ * the append, and the transaction rolls back, instead of committing an entry that never verifies.
+ */
+function assertReadsBack(stored: readonly StoredEntry[], from: number, n: number, rows: readonly StoredRow[]): void {
+  if (rows.length !== n) throw new Error(`the ledger insert answered ${rows.length} rows for ${n} entries`);
+  for (const r of rows) {
+    const i = Number(r.seq) - stored[0]!.seq;
+    const e = stored[i];
+    if (!e || i < from || i >= from + n) throw new Error(`the ledger insert answered an unexpected row, seq ${r.seq}`);
+    for (const [field, value] of [
+      ['time', e.time],
+      ['actor', e.actor],
+      ['kind', e.kind],
+      ['subject', e.subject],
+      ['data', e.dataJson],
+    ] as const) {
+      if (r[field] !== value) {
+        throw invalid(
+          `the ledger entry's ${field} would not read back as it was hashed (the database changed it on the way in); refused so the ledger keeps verifying`,
+        );
+      }
+    }
+  }
+}
 
 export class KyselyLedger implements LedgerRepo {
   constructor(
@@ -49,14 +86,9 @@ export class KyselyLedger implements LedgerRepo {
       throw new Error(`ledger head is inconsistent: ${frontier.length} frontier hashes for size ${size}; run "bulwark ledger verify"`);
     }
     const stored: StoredEntry[] = entries.map((e, i) => {
-      return {
-        seq: size + i,
-        time: e.time ?? now,
-        actor: e.actor,
-        kind: e.kind,
-        subject: e.subject,
-        dataJson: encodeData(e.data),
-      };
+      const entry = { seq: size + i, time: e.time ?? now, actor: e.actor, kind: e.kind, subject: e.subject, dataJson: encodeData(e.data) };
+      assertStorable(entry);
+      return entry;
     });
     const result = appendLeaves(
       frontier,
@@ -82,11 +114,11 @@ export class KyselyLedger implements LedgerRepo {
       const last = from + n === stored.length;
       // On PostgreSQL the last INSERT and the head update are one statement (a data-modifying
       // CTE): one round trip fewer per append.
-      if (last && this.dialect === 'postgres') {
-        await this.db.executeQuery(CompiledQuery.raw(this.entryInsertSql(n, true), [...params, ...newHead]));
-      } else {
-        await this.db.executeQuery(CompiledQuery.raw(this.entryInsertSql(n, false), params));
-      }
+      const withHead = last && this.dialect === 'postgres';
+      const written = await this.db.executeQuery<StoredRow>(
+        CompiledQuery.raw(this.entryInsertSql(n, withHead), withHead ? [...params, ...newHead] : params),
+      );
+      assertReadsBack(stored, from, n, written.rows);
     }
     if (this.dialect !== 'postgres') {
       const update = this.compiledOnce(
@@ -103,17 +135,21 @@ export class KyselyLedger implements LedgerRepo {
     return stored.map((e, i) => ({ seq: e.seq, time: e.time, actor: e.actor, kind: e.kind, subject: e.subject, data: entries[i]!.data }));
   }
 
-  /** The INSERT of `rows` entries; with `withHead`, followed by the head update (PostgreSQL). */
+  /**
+   * The INSERT of `rows` entries, answering what the database stored (RETURNING); with `withHead`,
+   * also the head update (PostgreSQL), in the same statement.
+   */
   private entryInsertSql(rows: number, withHead: boolean): string {
     return this.compiledOnce(`insert:${rows}:${withHead}`, () => {
       const dummy = { seq: 0, time: '', actor: '', kind: '', subject: '', data: '', tree: Buffer.alloc(0) };
       const text = this.db
         .insertInto('ledger_entries')
         .values(Array.from({ length: rows }, () => dummy))
+        .returning(['seq', 'time', 'actor', 'kind', 'subject', 'data'])
         .compile().sql;
       if (!withHead) return text;
       const p = rows * 7;
-      return `with appended as (${text}) update "ledger_head" set "size" = $${p + 1}, "root" = $${p + 2}, "frontier" = $${p + 3} where "id" = 1`;
+      return `with appended as (${text}), head as (update "ledger_head" set "size" = $${p + 1}, "root" = $${p + 2}, "frontier" = $${p + 3} where "id" = 1) select * from appended`;
     });
   }
 
