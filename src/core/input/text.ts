@@ -13,7 +13,6 @@
  * forms of the same word are different values and both round-trip.
  */
 
-// eslint-disable-next-line no-control-regex
 const SUSPECT = /[\u0000\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]/;
 
 /** Why `s` cannot be kept unchanged, or undefined when it can. */
