@@ -3,6 +3,7 @@
  * and the dedup basis of a line. Parsers take one line and answer a signal or a reason, never a
  * throw: a tailer reads whatever is in the file, half-written lines and attacker-shaped ones too.
  */
+import { textProblem } from '../input/text.ts';
 import { normaliseReceivedAt, reject, type DedupBasis } from './signal.ts';
 
 export interface LogLineContext {
@@ -29,13 +30,16 @@ export const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', '
 /** A line ready to parse: the trailing newline gone, the receipt time normalised. */
 export type PreparedLine = { ok: true; line: string; receivedAt: string } | { ok: false; reason: string };
 
-/** Refuse empty and over-long lines before any parsing work is spent on them. */
+/** Refuse empty, over-long and unstorable lines before any parsing work is spent on them. */
 export function prepareLine(line: string, ctx: LogLineContext): PreparedLine {
   const receivedAt = normaliseReceivedAt(ctx.receivedAt);
   const max = ctx.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH;
   if (line.length > max) return reject(`line is longer than ${max} characters`);
   const l = line.replace(/\r?\n$/, '');
   if (l.trim() === '') return reject('empty line');
+  // What the ledger could not keep unchanged is refused here, line by line, not in the batch.
+  const problem = textProblem(l);
+  if (problem) return reject(`the line ${problem}`);
   return { ok: true, line: l, receivedAt };
 }
 

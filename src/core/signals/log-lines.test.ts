@@ -185,6 +185,8 @@ describe('ModSecurity v3 JSON audit log', () => {
       return r.ok ? 'accepted' : r.reason;
     };
     expect(reason('')).toBe('empty line');
+    expect(reason('{"transaction":\u0000}')).toMatch(/^the line holds a NUL character/);
+    expect(reason('{"a":"\ufffe"}')).toMatch(/^the line holds the noncharacter U\+FFFE/);
     expect(reason('{"transaction":')).toMatch(/^not JSON: /);
     expect(reason('{"foo":1}')).toMatch(/no "transaction" object/);
     expect(reason(JSON.stringify({ transaction: { ...modsecEntry().transaction, time_stamp: 'later' } }))).toMatch(
