@@ -98,7 +98,7 @@ export function fileProvider(): (p: FileProvider, ctx: ProviderContext) => Promi
       case 'write': {
         if (p.backup !== undefined) await backupOnce(file, path.resolve(p.backup));
         const mode = await modeOf(file);
-        ctx.sent(Date.now());
+        ctx.sent();
         await atomicWrite(file, p.content ?? '', mode);
         return { ...base, changed: true };
       }
@@ -112,7 +112,7 @@ export function fileProvider(): (p: FileProvider, ctx: ProviderContext) => Promi
         const find = p.find!;
         if (!text.includes(find)) throw new ActivityFailed(`cannot modify ${file}: the text to find is not in it; nothing was changed`);
         if (p.backup !== undefined) await backupOnce(file, path.resolve(p.backup));
-        ctx.sent(Date.now());
+        ctx.sent();
         await atomicWrite(file, text.split(find).join(p.replace ?? ''), await modeOf(file));
         return { ...base, changed: true };
       }

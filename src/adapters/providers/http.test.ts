@@ -66,7 +66,7 @@ const provider = (p: Partial<HttpProvider>): HttpProvider => ({
 });
 
 function ctx(signal = new AbortController().signal): ProviderContext & { sentAt?: number } {
-  const c: ProviderContext & { sentAt?: number } = { runId: RUN, signal, sent: (at) => (c.sentAt ??= at) };
+  const c: ProviderContext & { sentAt?: number } = { runId: RUN, signal, sent: () => (c.sentAt ??= Date.now()) };
   return c;
 }
 

@@ -188,7 +188,7 @@ function send(
     req.on('socket', (s) => {
       const connected = () => {
         clearTimeout(connectTimer);
-        ctx.sent(Date.now());
+        ctx.sent();
         // Socket inactivity from here on is the read timeout.
         req.setTimeout(timeouts.readMs, () =>
           fail(new ActivityFailed(`${r.method} ${redactUrl(r.url)}: no answer within ${timeouts.readMs} ms`)),

@@ -59,7 +59,7 @@ export function processProvider(opts: ProcessProviderOptions = {}): (p: ProcessP
         if (e) reject(e);
         else resolve(result!);
       };
-      child.once('spawn', () => ctx.sent(Date.now()));
+      child.once('spawn', () => ctx.sent());
       child.once('error', (e: NodeJS.ErrnoException) =>
         done(new ActivityFailed(e.code === 'ENOENT' ? `cannot run ${p.path}: no such executable` : `cannot run ${p.path}: ${e.message}`)),
       );

@@ -68,7 +68,7 @@ function connect(p: TcpProvider, ctx: ProviderContext, timeoutMs: number, idleMs
     };
     socket.once('connect', () => {
       connected = true;
-      ctx.sent(Date.now());
+      ctx.sent();
       if (p.send !== undefined) socket.write(p.send);
       quiet();
     });
@@ -130,7 +130,7 @@ function listen(p: TcpProvider, ctx: ProviderContext, timeoutMs: number, max: nu
     server.listen(p.port, p.host, () => {
       const a = server.address();
       if (a && typeof a === 'object') port = a.port;
-      ctx.sent(Date.now());
+      ctx.sent();
       timer = setTimeout(() => {
         if (settled) return;
         settled = true;

@@ -7,15 +7,18 @@ import { evaluateTolerance } from '../../core/experiments/tolerance.ts';
 import type { Activity } from '../../core/experiments/types.ts';
 import { runProvider, type Providers } from './providers.ts';
 import { sleep } from '../sleep.ts';
+import type { Clock } from '../deps.ts';
 
 export interface ActivityEnv {
   providers: Providers;
   runId: string;
+  /** Where the activity's times (start, end, when its fault was sent) are read. */
+  clock: Clock;
   /** The run's (or the rollback's) signal: when it aborts, the activity stops and the abort propagates. */
   signal: AbortSignal;
   /** The timeout of an activity that gives none. */
   defaultTimeoutMs?: number;
-  /** Called when the provider says the fault left (see ProviderContext.sent). */
+  /** Called with the clock's time when the provider says the fault left (see ProviderContext.sent). */
   onSent?: (atMs: number) => void;
   /**
    * Whether the activity's `pauses.after` is slept here (the default). The method passes false
@@ -81,10 +84,11 @@ async function callProvider(a: Activity, env: ActivityEnv): Promise<ActivityRun>
   const timeoutMs = a.timeoutMs ?? env.defaultTimeoutMs;
   const timeout = timeoutMs !== undefined ? AbortSignal.timeout(timeoutMs) : undefined;
   const signal = timeout ? AbortSignal.any([env.signal, timeout]) : env.signal;
-  const startMs = Date.now();
+  const nowMs = () => env.clock.now().getTime();
+  const startMs = nowMs();
   let sentAtMs: number | undefined;
   const done = (fields: Partial<ActivityRun>): ActivityRun => {
-    const endMs = Date.now();
+    const endMs = nowMs();
     return {
       activity: a,
       status: 'succeeded',
@@ -101,10 +105,10 @@ async function callProvider(a: Activity, env: ActivityEnv): Promise<ActivityRun>
     const output = await runProvider(env.providers, a.provider, {
       runId: env.runId,
       signal,
-      sent: (at) => {
+      sent: () => {
         if (sentAtMs !== undefined) return;
-        sentAtMs = at;
-        env.onSent?.(at);
+        sentAtMs = nowMs();
+        env.onSent?.(sentAtMs);
       },
     });
     return done({ output });

@@ -12,10 +12,11 @@ export interface ProviderContext {
   signal: AbortSignal;
   /**
    * Called by the provider at the moment the fault leaves Bulwark (the request is written, the
-   * process started, the file renamed into place): the injection time that time to detect is
-   * measured from. Providers that cannot tell leave it to the runner (activity start).
+   * process started, the file renamed into place): the runner reads its clock then, and that is
+   * the injection time that time to detect is measured from. Providers that cannot tell leave it
+   * to the runner (activity start).
    */
-  sent(atMs: number): void;
+  sent(): void;
 }
 
 /** `{status, headers, body}`: Chaos Toolkit's shape, so tolerances written for it apply unchanged. */

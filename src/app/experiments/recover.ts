@@ -98,7 +98,7 @@ async function recoverOne(
     const rollbacks = Array.isArray(run.rollbacks) ? (run.rollbacks as unknown as Activity[]) : [];
     const results = await runRollbacks(
       rollbacks,
-      { providers: deps.providers, runId: run.id, timeoutMs: opts.rollbackTimeoutMs ?? 60_000 },
+      { providers: deps.providers, runId: run.id, clock: deps.clock, timeoutMs: opts.rollbackTimeoutMs ?? 60_000 },
       (r, ok) => {
         const why = r.exception ?? (r.tolerance_met === false ? r.tolerance_reason : undefined);
         records.push({

@@ -8,10 +8,12 @@
 import type { Activity } from '../../core/experiments/types.ts';
 import { activityOk, runActivity, type ActivityRun } from './activities.ts';
 import type { Providers } from './providers.ts';
+import type { Clock } from '../deps.ts';
 
 export interface RollbackEnv {
   providers: Providers;
   runId: string;
+  clock: Clock;
   /** The timeout of a rollback that gives none. */
   timeoutMs: number;
 }
@@ -29,11 +31,12 @@ export async function runRollbacks(
       r = await runActivity(a, {
         providers: env.providers,
         runId: env.runId,
+        clock: env.clock,
         signal: new AbortController().signal,
         defaultTimeoutMs: env.timeoutMs,
       });
     } catch (e) {
-      const now = Date.now();
+      const now = env.clock.now().getTime();
       const at = new Date(now).toISOString();
       r = {
         activity: a,

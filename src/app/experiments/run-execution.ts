@@ -69,15 +69,16 @@ class StepFailed extends Error {}
  */
 const MAY_START_LEAD_MS = 100;
 
-/** Resolve at `atMs` (epoch ms), or reject with the signal's reason when it aborts first. */
-const sleepUntil = (atMs: number, signal: AbortSignal): Promise<void> => sleep(atMs - Date.now(), signal);
-
 export async function executeRun(x: Execution): Promise<RunResult> {
   const { deps, options, prepared, runId, owner } = x;
   const exp = prepared.experiment;
   const secrets = prepared.secrets;
   const progress = (phase: string, message: string) => options.onProgress?.({ runId, phase, message });
-  const nowMs = deps.clock.now().getTime();
+  /** The run's times are the clock's (deps.clock); the timers that wait for them are real. */
+  const clockMs = () => deps.clock.now().getTime();
+  /** Resolve at `atMs` (the clock's epoch ms), or reject with the signal's reason when it aborts first. */
+  const sleepUntil = (atMs: number, signal: AbortSignal): Promise<void> => sleep(atMs - clockMs(), signal);
+  const nowMs = clockMs();
   // Stored ahead of its time (see RunRequest.startAt): it starts at that time.
   const ahead = x.req.startAt !== undefined && x.req.startAt > nowMs;
   const startMs = ahead ? x.req.startAt! : nowMs;
@@ -90,7 +91,7 @@ export async function executeRun(x: Execution): Promise<RunResult> {
     plan: prepared.plan,
     ...(prepared.warnings.length ? { warnings: prepared.warnings } : {}),
   });
-  const leaseUntil = () => new Date(deps.clock.now().getTime() + options.leaseMs).toISOString();
+  const leaseUntil = () => new Date(clockMs() + options.leaseMs).toISOString();
   const row = {
     id: runId,
     experiment: exp.title,
@@ -153,10 +154,11 @@ export async function executeRun(x: Execution): Promise<RunResult> {
     }
   };
 
+  const activityBase = { providers: deps.providers, clock: deps.clock, runId };
   const probes = async (list: readonly Activity[]) => {
     const runs: ActivityRun[] = [];
     for (const a of list) {
-      const r = await runActivity(a, { providers: deps.providers, runId, signal: x.signal, defaultTimeoutMs: options.activityTimeoutMs });
+      const r = await runActivity(a, { ...activityBase, signal: x.signal, defaultTimeoutMs: options.activityTimeoutMs });
       runs.push(r);
       progress(
         'probe',
@@ -171,8 +173,7 @@ export async function executeRun(x: Execution): Promise<RunResult> {
   const runStep = async (a: Activity) => {
     const injection = prepared.injections.has(a);
     const r = await runActivity(a, {
-      providers: deps.providers,
-      runId,
+      ...activityBase,
       signal: methodSignal,
       defaultTimeoutMs: options.activityTimeoutMs,
       ...(injection ? { onSent: onInjected } : {}),
@@ -268,7 +269,7 @@ export async function executeRun(x: Execution): Promise<RunResult> {
     unsubscribe = deps.detections?.subscribe((s) => void tracker.offer(s));
     const maxMs = exp.safety?.maxDurationMs;
     if (maxMs !== undefined) {
-      maxEnd = Date.now() + maxMs;
+      maxEnd = clockMs() + maxMs;
       maxTimer = setTimeout(() => x.abort(`safety.maxDuration of ${formatDuration(maxMs)} reached`), maxMs);
     }
 
@@ -283,7 +284,7 @@ export async function executeRun(x: Execution): Promise<RunResult> {
     }
     if (gate !== 'failed') {
       for (const a of exp.safety?.abort ?? []) {
-        const env = { providers: deps.providers, runId, signal: loopSignal };
+        const env = { ...activityBase, signal: loopSignal };
         loops.push(
           watchAbortCondition(
             a.probe,
@@ -319,7 +320,7 @@ export async function executeRun(x: Execution): Promise<RunResult> {
       await Promise.allSettled(bg);
       if (bgFailure !== undefined) throw bgFailure;
       if (exp.expect?.blocked) {
-        const v = await judgeBlocked(injected, exp.expect.blocked, { providers: deps.providers, runId, signal: x.signal });
+        const v = await judgeBlocked(injected, exp.expect.blocked, { ...activityBase, signal: x.signal });
         journal.bulwark.blocked = { asked: true, ...v };
         blocked = { asked: true, held: v.held };
         const why = v.results.find((r) => !r.ok)?.reason ?? 'nothing was injected';
@@ -378,7 +379,7 @@ export async function executeRun(x: Execution): Promise<RunResult> {
     const grace = options.lateGraceMs ?? Math.min(tracker.longestDeadlineMs(), 600_000);
     let end = last + grace;
     if (maxEnd !== undefined) end = Math.max(last, Math.min(end, maxEnd - 25));
-    progress('wait', `waiting for detections: deadline in ${Math.max(0, last - Date.now())} ms, late ones counted for ${grace} ms more`);
+    progress('wait', `waiting for detections: deadline in ${Math.max(0, last - clockMs())} ms, late ones counted for ${grace} ms more`);
     await new Promise<void>((resolve, reject) => {
       const done = () => {
         clearTimeout(timer);
@@ -391,7 +392,7 @@ export async function executeRun(x: Execution): Promise<RunResult> {
         wake = () => {};
         reject(x.signal.reason as Error);
       };
-      const timer = setTimeout(done, Math.max(0, end - Date.now()));
+      const timer = setTimeout(done, Math.max(0, end - clockMs()));
       wake = () => {
         if (tracker.allMatched()) done();
       };
@@ -411,7 +412,7 @@ export async function executeRun(x: Execution): Promise<RunResult> {
     if (prepared.rollbacks.length > 0) await recorder.write({ state: 'rolling-back' }).catch(() => undefined);
     const rollbacks = await runRollbacks(
       prepared.rollbacks,
-      { providers: deps.providers, runId, timeoutMs: options.rollbackTimeoutMs },
+      { providers: deps.providers, clock: deps.clock, runId, timeoutMs: options.rollbackTimeoutMs },
       async (r, ok) => {
         journal.rollbacks.push(r);
         const why = r.exception ?? (r.tolerance_met === false ? r.tolerance_reason : undefined);

@@ -313,7 +313,7 @@ export function createRunManager(deps: ExperimentDeps, opts: RunManagerOptions =
       // that the next scheduled or requested run may start again.
       const ids = runner.stopAll(reason);
       runner.resume();
-      const at = new Date().toISOString();
+      const at = deps.clock.now().toISOString();
       const value = JSON.stringify({ at, reason, by: runner.owner });
       seenStop = value;
       await deps.store.transaction(async (tx) => {
