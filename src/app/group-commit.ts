@@ -17,6 +17,7 @@
  * busy disk), this is what keeps their number down.
  */
 import { DomainError } from '../core/errors.ts';
+import { systemMonotonic, type Monotonic } from './deps.ts';
 
 export interface BatcherOptions<T, R> {
   /** Commit one batch; answers one result per item, in order. */
@@ -33,6 +34,8 @@ export interface BatcherOptions<T, R> {
   what?: string;
   /** How long a lazy item may wait for company (default 10 ms). */
   lazyWaitMs?: number;
+  /** The reading lazy items' deadlines are kept in, against real timers (default systemMonotonic). */
+  monotonic?: Monotonic;
 }
 
 export interface Batcher<T, R> {
@@ -47,7 +50,7 @@ export interface Batcher<T, R> {
 interface Waiter<T, R> {
   item: T;
   weight: number;
-  /** For a lazy item: when it must be committed (performance.now()); undefined for the others. */
+  /** For a lazy item: when it must be committed (a monotonic reading); undefined for the others. */
   due: number | undefined;
   resolve(r: R): void;
   reject(e: unknown): void;
@@ -62,6 +65,7 @@ export function createBatcher<T, R>(opts: BatcherOptions<T, R>): Batcher<T, R> {
   const weigh = opts.weight ?? (() => 1);
   const what = opts.what ?? 'items';
   const lazyWaitMs = opts.lazyWaitMs ?? 10;
+  const monotonic = opts.monotonic ?? systemMonotonic;
   const queue: Waiter<T, R>[] = [];
   let queued = 0;
   /** Waiting items that are not lazy. */
@@ -99,11 +103,11 @@ export function createBatcher<T, R>(opts: BatcherOptions<T, R>): Batcher<T, R> {
   };
 
   /** Only lazy items wait, none of them due yet, and nothing forces a commit. */
-  const canWait = () => !closed && eager === 0 && queued < maxBatch && queue[0]!.due! > performance.now() + 1;
+  const canWait = () => !closed && eager === 0 && queued < maxBatch && queue[0]!.due! > monotonic() + 1;
 
   /** Commit the lazy items waiting when the oldest of them is due. */
   const wakeForLazy = () => {
-    if (lazyTimer === undefined && queue.length > 0) lazyTimer = setTimeout(kick, Math.max(0, queue[0]!.due! - performance.now()));
+    if (lazyTimer === undefined && queue.length > 0) lazyTimer = setTimeout(kick, Math.max(0, queue[0]!.due! - monotonic()));
   };
 
   async function runAlone(batch: readonly Waiter<T, R>[]): Promise<void> {
@@ -162,7 +166,7 @@ export function createBatcher<T, R>(opts: BatcherOptions<T, R>): Batcher<T, R> {
         );
       }
       return new Promise<R>((resolve, reject) => {
-        const due = o.lazy ? performance.now() + lazyWaitMs : undefined;
+        const due = o.lazy ? monotonic() + lazyWaitMs : undefined;
         queue.push({ item, weight, due, resolve, reject });
         queued += weight;
         if (due === undefined) eager += 1;

@@ -2,21 +2,23 @@
  * Run ids and lease owners. A run id is 16 characters of [a-z0-9] (82 bits), the shape
  * correlation.ts accepts. A lease owner names the process holding a run, `host:pid:nonce`, so
  * that a runner on the same host can tell a dead owner (no such pid) from a live one without
- * waiting for its lease to expire; the nonce tells two holders apart if a pid is reused.
+ * waiting for its lease to expire; the nonce tells two holders apart if a pid is reused. Both
+ * take their randomness as a parameter (node:crypto by default), as token-format.ts does.
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import { hostname } from 'node:os';
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 
-export function newRunId(): string {
+/** `randomIndex(n)`: a uniform integer in [0, n). */
+export function newRunId(randomIndex: (n: number) => number = randomInt): string {
   let id = '';
-  for (let i = 0; i < 16; i++) id += ALPHABET[randomInt(ALPHABET.length)];
+  for (let i = 0; i < 16; i++) id += ALPHABET[randomIndex(ALPHABET.length)];
   return id;
 }
 
-export function newLeaseOwner(): string {
-  return `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+export function newLeaseOwner(random: (n: number) => Buffer = randomBytes): string {
+  return `${hostname()}:${process.pid}:${random(4).toString('hex')}`;
 }
 
 function parseOwner(owner: string): { host: string; pid: number } | undefined {

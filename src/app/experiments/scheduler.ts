@@ -10,7 +10,7 @@
  */
 import { parseCron, nextRun, type Cron } from '../../core/experiments/cron.ts';
 import type { ExperimentRecord, Store } from '../../store/store.ts';
-import type { Clock } from '../deps.ts';
+import { systemRandom, type Clock, type Random } from '../deps.ts';
 import type { RunManager, RunManagerLog } from './run-manager.ts';
 
 export interface SchedulerOptions {
@@ -26,8 +26,8 @@ export interface SchedulerOptions {
    * at the slot's time on a timer, not at the first tick after it.
    */
   leadMs?: number;
-  /** The jitter's random source, values in [0, 1) (default Math.random). */
-  random?: () => number;
+  /** The jitter's random source, values in [0, 1) (default systemRandom). */
+  random?: Random;
   /** Which scheduled experiments this scheduler runs (default: all). */
   include?: (e: ExperimentRecord) => boolean;
   log?: RunManagerLog;
@@ -77,7 +77,7 @@ export function startScheduler(opts: SchedulerOptions): Scheduler {
 
 /** A scheduler driven by the caller's ticks (tests drive it with a clock of their own). */
 export function createScheduler(opts: SchedulerOptions): Pick<Scheduler, 'tick'> {
-  const random = opts.random ?? Math.random;
+  const random = opts.random ?? systemRandom;
   const lead = opts.leadMs ?? opts.tickMs ?? 1000;
   const plans = new Map<string, Plan>();
   let ticking: Promise<void> | undefined;
