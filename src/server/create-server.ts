@@ -22,8 +22,9 @@ import { DomainError, notFound } from '../core/errors.ts';
 import { registerAuth } from './auth.ts';
 import { registerDashboard } from './dashboard.ts';
 import { errorHandler, toHttp } from './http-errors.ts';
-import { countSignals, createMetrics, experimentRunMetrics } from './metrics.ts';
+import { countSignals, createMetrics, experimentRunMetrics, overloadMetrics } from './metrics.ts';
 import { openApiDocument } from './openapi.ts';
+import { AdmissionController, type OverloadOptions } from './overload.ts';
 import { RouteRegistry, type AnyRoute } from './route.ts';
 import { experimentRoutes } from './routes/experiments.ts';
 import { ledgerRoutes } from './routes/ledger.ts';
@@ -39,7 +40,10 @@ export interface ServerOptions {
   logger: Logger;
   webDir: string;
   bodyLimitBytes?: number;
+  /** Requests in flight at which `normal` routes are refused (default 256); see overload.ts. */
   maxInFlight?: number;
+  /** The other bounds of load shedding (event-loop delay, heap, per priority); see overload.ts. */
+  overload?: Omit<OverloadOptions, 'maxInFlight'>;
   publishers?: readonly Publisher[];
   /**
    * Signals in: the ingest (its batcher and bus) when the caller shares it, e.g. with the log
@@ -93,22 +97,24 @@ export async function createServer(opts: ServerOptions): Promise<BulwarkServer> 
     for (const method of [r.method].flat()) table.push({ method, url: r.url, auth: undefined, config: () => r.config });
   });
 
-  let inFlight = 0;
   let draining = false;
-  const maxInFlight = opts.maxInFlight ?? 256;
   app.addHook('preClose', async () => {
     draining = true;
   });
-  // Shed load before doing any work for it: past the limit, answer 503 with Retry-After.
+  // Shed load before doing any work for it (overload.ts): by route priority, on requests in
+  // flight, event-loop delay and heap, with 503 and Retry-After. Health checks are never shed.
+  // Routes outside the route table (dashboard files, unknown paths) count as `low`.
+  const admission = new AdmissionController({ ...opts.overload, maxInFlight: opts.maxInFlight });
+  app.addHook('onListen', async () => admission.start());
+  app.addHook('onClose', async () => admission.stop());
   app.addHook('onRequest', async (req, reply) => {
     void reply.header('x-request-id', req.id);
-    if (req.url === '/healthz' || req.url === '/readyz') return;
-    if (inFlight >= maxInFlight) {
+    if (req.routeOptions.url === '/healthz' || req.routeOptions.url === '/readyz') return;
+    if (admission.admit(req.routeOptions.config.priority ?? 'low') !== undefined) {
       const { status, body } = toHttp(new DomainError('overloaded', 'the server is busy; retry after the Retry-After delay'));
-      return reply.code(status).header('retry-after', '1').send(body);
+      return reply.code(status).header('retry-after', String(admission.retryAfterSeconds)).send(body);
     }
-    inFlight += 1;
-    reply.raw.once('close', () => (inFlight -= 1));
+    reply.raw.once('close', () => admission.release());
   });
   // JSON only: a text body is refused with 415 instead of reaching validation as a string.
   app.removeContentTypeParser('text/plain');
@@ -117,6 +123,7 @@ export async function createServer(opts: ServerOptions): Promise<BulwarkServer> 
 
   const registry = new RouteRegistry();
   const metrics = createMetrics(app, deps.store);
+  overloadMetrics(metrics, admission);
   const ingest =
     opts.signals?.ingest ??
     createSignalIngest(deps, {
@@ -153,6 +160,7 @@ export async function createServer(opts: ServerOptions): Promise<BulwarkServer> 
     tag: 'operations',
     summary: 'Liveness: the process answers',
     auth: 'public',
+    priority: 'critical',
     response: z.object({ status: z.literal('ok') }),
     handler: async () => ({ status: 'ok' as const }),
   });
@@ -162,6 +170,7 @@ export async function createServer(opts: ServerOptions): Promise<BulwarkServer> 
     tag: 'operations',
     summary: 'Readiness: the database answers and the server is not shutting down',
     auth: 'public',
+    priority: 'critical',
     response: z.object({ status: z.string() }),
     errors: [503],
     handler: async ({ reply }) => {
@@ -194,6 +203,7 @@ export async function createServer(opts: ServerOptions): Promise<BulwarkServer> 
     tag: 'operations',
     summary: 'This API, as an OpenAPI 3.1 document',
     auth: { permission: 'api:read' },
+    priority: 'low',
     handler: async () => openApiDocument(registry.routes, VERSION),
   });
 

@@ -4,6 +4,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { SignalBus } from '../app/signals/signal-bus.ts';
 import type { RunMetrics } from '../app/experiments/run-experiment.ts';
 import type { Store } from '../store/store.ts';
+import { PRIORITIES, SHED_REASONS, type AdmissionController } from './overload.ts';
 
 export function createMetrics(app: FastifyInstance, store: Store): Registry {
   const registry = new Registry();
@@ -44,6 +45,34 @@ export function createMetrics(app: FastifyInstance, store: Store): Registry {
     duration.observe({ method: req.method, route }, reply.elapsedTime / 1000);
   });
   return registry;
+}
+
+/** Load shedding: refusals by route priority and reason, requests in flight, the event-loop delay it sees. */
+export function overloadMetrics(registry: Registry, admission: AdmissionController): () => void {
+  const shed = new Counter({
+    name: 'bulwark_http_requests_shed_total',
+    help: 'Requests refused with 503 before any work, by route priority and reason',
+    labelNames: ['priority', 'reason'],
+    registers: [registry],
+  });
+  for (const priority of PRIORITIES) for (const reason of SHED_REASONS) shed.inc({ priority, reason }, 0);
+  new Gauge({
+    name: 'bulwark_http_requests_in_flight',
+    help: 'Requests admitted and not finished (health checks not counted)',
+    registers: [registry],
+    collect() {
+      this.set(admission.stats().inFlight);
+    },
+  });
+  new Gauge({
+    name: 'bulwark_admission_event_loop_delay_seconds',
+    help: 'Event-loop delay as load shedding sees it (smoothed, or the current lateness if larger)',
+    registers: [registry],
+    collect() {
+      this.set(admission.lagMs() / 1000);
+    },
+  });
+  return admission.onShed((priority, reason) => shed.inc({ priority, reason }));
 }
 
 /** Signals written and resends acknowledged, by source, counted from the signal bus. */

@@ -140,6 +140,7 @@ export function experimentRoutes(app: FastifyInstance, r: RouteRegistry, deps: A
     tag: 'experiments',
     summary: 'Every applied experiment with its last run and its recent history',
     auth: { permission: 'experiments:read' },
+    priority: 'low',
     response: z.object({ experiments: z.array(ExperimentItem) }),
     handler: async () => {
       const all = await deps.store.experiments.list();
@@ -227,6 +228,7 @@ export function experimentRoutes(app: FastifyInstance, r: RouteRegistry, deps: A
     summary:
       'The global stop switch: abort every run going on, in this server at once and in every other server on the database within a second; their rollbacks run',
     auth: { permission: 'experiments:stop' },
+    priority: 'critical',
     response: z.object({
       stopped: z.number().int().describe('runs of this server that were aborted (other servers abort theirs within a second)'),
     }),

@@ -44,6 +44,7 @@ export function ledgerRoutes(app: FastifyInstance, r: RouteRegistry, deps: AppDe
     tag: 'ledger',
     summary: 'List ledger entries, a page at a time',
     auth: read,
+    priority: 'low',
     query: z.strictObject({
       from: seqParam.optional().describe('asc: the lowest seq; desc: the highest (default: newest)'),
       limit: z.coerce.number().int().min(1).max(1000).default(100),
@@ -190,6 +191,7 @@ export function ledgerRoutes(app: FastifyInstance, r: RouteRegistry, deps: AppDe
     tag: 'ledger',
     summary: 'Recompute every leaf and root and check every checkpoint signature',
     auth: read,
+    priority: 'low',
     response: z.object({
       ok: z.boolean(),
       size: z.number().int(),

@@ -96,6 +96,7 @@ function ingestRoutes(scope: FastifyInstance, r: RouteRegistry, deps: AppDeps, o
     tag: 'signals',
     summary: "Alertmanager's webhook (payload version 4): one signal per alert; resends are acknowledged as duplicates",
     auth,
+    priority: 'critical',
     query: z.strictObject({ source: sourceName.default('alertmanager').describe('the source name, bound to the token') }),
     status: 202,
     response: Accepted,
@@ -116,6 +117,7 @@ function ingestRoutes(scope: FastifyInstance, r: RouteRegistry, deps: AppDeps, o
     tag: 'signals',
     summary: 'One CloudEvent 1.0, structured (application/cloudevents+json) or binary mode (ce-* headers); idempotent by source + id',
     auth,
+    priority: 'critical',
     query: z.strictObject({ source: sourceName.default(CLOUDEVENTS_SOURCE).describe('the source name, bound to the token') }),
     status: 202,
     response: Accepted,
@@ -140,6 +142,7 @@ function ingestRoutes(scope: FastifyInstance, r: RouteRegistry, deps: AppDeps, o
     tag: 'signals',
     summary: 'Any JSON payload, made into a signal by the mapping declared in config under signals.webhooks.<source>',
     auth,
+    priority: 'critical',
     params: z.strictObject({ source: sourceName }),
     status: 202,
     response: Accepted,
@@ -170,6 +173,7 @@ function readRoutes(app: FastifyInstance, r: RouteRegistry, deps: AppDeps): void
     tag: 'signals',
     summary: 'Stored signals, newest first by receipt, a page at a time',
     auth: read,
+    priority: 'low',
     query: z.strictObject({
       source: sourceName.optional(),
       runId: z

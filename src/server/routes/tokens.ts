@@ -22,6 +22,7 @@ export function tokenRoutes(app: FastifyInstance, r: RouteRegistry, deps: AppDep
     tag: 'access',
     summary: 'List API tokens (never their secrets)',
     auth: { permission: 'tokens:read' },
+    priority: 'low',
     response: z.object({ tokens: z.array(TokenView) }),
     handler: async () => ({ tokens: await listTokens(deps) }),
   });
