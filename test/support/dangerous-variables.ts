@@ -1,0 +1,35 @@
+/** The variables of the dangerous class a test walks: the ones named in review, every listed name, and two names under each prefix. */
+import { FORBIDDEN_VARIABLES } from '../../src/core/experiments/process-policy.ts';
+
+export const DANGEROUS_VARIABLES: readonly string[] = [
+  ...new Set([
+    'LD_PRELOAD',
+    'LD_LIBRARY_PATH',
+    'LD_AUDIT',
+    'BASH_ENV',
+    'ENV',
+    'NODE_OPTIONS',
+    'PYTHONPATH',
+    'PYTHONSTARTUP',
+    'PERL5LIB',
+    'PERL5OPT',
+    'RUBYOPT',
+    'RUBYLIB',
+    'GCONV_PATH',
+    'PATH',
+    'IFS',
+    'SHELLOPTS',
+    'BASHOPTS',
+    'PS4',
+    'HOSTALIASES',
+    'LOCPATH',
+    'MALLOC_CHECK_',
+    'MALLOC_PERTURB_',
+    'GLIBC_TUNABLES',
+    'JAVA_TOOL_OPTIONS',
+    '_JAVA_OPTIONS',
+    'GIT_SSH_COMMAND',
+    'GIT_CONFIG_GLOBAL',
+    ...FORBIDDEN_VARIABLES.flatMap((g) => [...g.names, ...g.prefixes.flatMap((p) => [`${p}X`, `${p}OPTIONS`])]),
+  ]),
+];
