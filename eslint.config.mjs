@@ -2,6 +2,7 @@
 // ours, store and app never import the server or the CLI.
 import tseslint from 'typescript-eslint';
 
+const CLOCK = 'use the clock in deps (Clock in src/app/deps.ts): core and app read the time only there, so that tests can set it';
 const restrict = (patterns, message) => ['error', { patterns: patterns.map((group) => ({ group: [group], message })) }];
 
 export default tseslint.config(
@@ -37,6 +38,29 @@ export default tseslint.config(
     files: ['src/store/**/*.ts', 'src/app/**/*.ts'],
     ignores: ['**/*.test.ts'],
     rules: { 'no-restricted-imports': restrict(['**/server/**', '**/cli/**'], 'store and app do not know how they are served') },
+  },
+  {
+    // Time and randomness come from deps (app/deps.ts: Clock, Random, Monotonic), so that time
+    // math is tested with a clock of the test's own. new Date(x) with an argument is fine.
+    files: ['src/core/**/*.ts', 'src/app/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: CLOCK },
+        { selector: "CallExpression[callee.name='Date']", message: CLOCK },
+      ],
+      'no-restricted-properties': [
+        'error',
+        { object: 'Date', property: 'now', message: CLOCK },
+        {
+          object: 'performance',
+          property: 'now',
+          message: 'take a monotonic reading as an injected source (Monotonic in src/app/deps.ts)',
+        },
+        { object: 'Math', property: 'random', message: 'take randomness as an injected source (Random in src/app/deps.ts)' },
+      ],
+    },
   },
   { files: ['**/*.mjs', 'scripts/**'], extends: [tseslint.configs.disableTypeChecked] },
 );
