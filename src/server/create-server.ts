@@ -21,7 +21,8 @@ import type { WebhookMapping } from '../core/signals/webhook-mapping.ts';
 import { DomainError, notFound } from '../core/errors.ts';
 import { registerAuth } from './auth.ts';
 import { registerDashboard } from './dashboard.ts';
-import { errorHandler, toHttp } from './http-errors.ts';
+import { clientErrorHandler, errorHandler, frameworkErrorHandler, toHttp } from './http-errors.ts';
+import { RequestLogController } from './logging.ts';
 import { countSignals, createMetrics, experimentRunMetrics, overloadMetrics } from './metrics.ts';
 import { openApiDocument } from './openapi.ts';
 import { AdmissionController, type OverloadOptions } from './overload.ts';
@@ -91,6 +92,11 @@ export async function createServer(opts: ServerOptions): Promise<BulwarkServer> 
     // Graceful shutdown: close idle keep-alive sockets at once, let in-flight requests finish.
     forceCloseConnections: 'idle',
     return503OnClosing: true,
+    // Every answer in the API's shape, also those given before a route is found.
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
+    // One line per request at debug instead of two at info (logging.ts).
+    logController: new RequestLogController(),
   });
   const table: { method: string; url: string; auth: unknown; config: () => unknown }[] = [];
   app.addHook('onRoute', (r) => {
