@@ -20,7 +20,7 @@ afterAll(async () => {
 async function size(): Promise<number> {
   const res = await t.app.inject({ url: '/v1/ledger/verify', headers: bearer(t.adminToken) });
   expect(res.statusCode, res.body).toBe(200);
-  return (res.json() as { size: number }).size;
+  return res.json<{ size: number }>().size;
 }
 
 /** Send raw bytes on a fresh connection; the whole answer as text. */
