@@ -85,6 +85,10 @@ const Schema = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
   port: z.coerce.number().int().min(0).max(65535).default(7600),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  logFormat: z
+    .enum(['auto', 'json', 'pretty'])
+    .default('auto')
+    .describe('json: one object per line; pretty: short readable lines; auto: pretty when stdout is a terminal, else json'),
   bodyLimitBytes: z.coerce
     .number()
     .int()
@@ -154,6 +158,7 @@ const ENV: Record<string, string[]> = {
   BULWARK_HOST: ['host'],
   BULWARK_PORT: ['port'],
   BULWARK_LOG_LEVEL: ['logLevel'],
+  BULWARK_LOG_FORMAT: ['logFormat'],
   BULWARK_BODY_LIMIT_BYTES: ['bodyLimitBytes'],
   BULWARK_MAX_IN_FLIGHT: ['maxInFlight'],
   BULWARK_WEB_DIR: ['webDir'],

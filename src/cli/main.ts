@@ -25,6 +25,7 @@ storeOptions(
     .option('--host <host>', 'listen address (env BULWARK_HOST; default 127.0.0.1)')
     .option('--port <port>', 'listen port (env BULWARK_PORT; default 7600)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
+    .option('--log-format <format>', 'json, pretty or auto (pretty on a terminal; env BULWARK_LOG_FORMAT; default auto)')
     .option('--checkpoint-interval <seconds>', 'sign a checkpoint this often when the log grew (0: never)')
     .option('--checkpoint-file <file>', 'publish every checkpoint to this file')
     .option('--checkpoint-webhook <url>', 'POST every checkpoint to this URL')
@@ -35,6 +36,7 @@ storeOptions(
       host?: string;
       port?: string;
       logLevel?: string;
+      logFormat?: string;
       checkpointInterval?: string;
       checkpointFile?: string;
       checkpointWebhook?: string;
@@ -48,6 +50,7 @@ storeOptions(
         host: o.host,
         port: o.port,
         logLevel: o.logLevel,
+        logFormat: o.logFormat,
         'checkpoint.intervalSeconds': o.checkpointInterval,
         'checkpoint.publishFile': o.checkpointFile,
         'checkpoint.webhookUrl': o.checkpointWebhook,

@@ -11,17 +11,18 @@ import { startScheduler } from '../app/experiments/scheduler.ts';
 import type { Publisher } from '../app/ledger/checkpoints.ts';
 import { startCheckpointJob } from '../app/ledger/checkpoint-job.ts';
 import { filePublisher, webhookPublisher } from '../adapters/checkpoint-publishers.ts';
-import { startLogTailer } from '../adapters/log-tailer.ts';
+import { startLogTailer, type LogTailer } from '../adapters/log-tailer.ts';
 import { EXPERIMENT_DEFAULTS, type Config } from '../config.ts';
 import { createServer } from '../server/create-server.ts';
-import { createLogger } from '../server/logging.ts';
+import { createLogger, resolveLogFormat } from '../server/logging.ts';
 import { describeDb, sqliteFile } from '../store/open-store.ts';
 import { startSqliteWriteThread } from '../adapters/sqlite-write-thread.ts';
 import { openContext } from './context.ts';
 import { DEMO_ACTOR, startDemo, type Demo } from './serve-demo.ts';
 
 export async function serve(config: Config, opts: { demo?: boolean } = {}): Promise<void> {
-  const logger = createLogger(config.logLevel);
+  // Logs go to stdout: short readable lines when that is a terminal (logFormat auto), else JSON.
+  const logger = createLogger(config.logLevel, undefined, resolveLogFormat(config.logFormat, process.stdout.isTTY === true));
   const { deps, close } = await openContext(config);
   // On SQLite, run writes and signal batches commit on a thread of their own, so that their
   // fsyncs do not stop this event loop (run starts, receipt stamps, requests).
@@ -66,11 +67,14 @@ export async function serve(config: Config, opts: { demo?: boolean } = {}): Prom
   const { adminToken } = await bootstrap(deps);
   logger.info({ address, db: describeDb(config.db), dataDir: config.dataDir }, 'bulwark listening');
 
-  // The first admin token goes to the terminal only (stderr, outside the JSON log stream).
+  // What a person at the terminal needs (the first admin token, the demo) goes to stderr, outside
+  // the log, as one block written at once when the start is done, so that no log line splits it.
+  // It is written even when a later step of the start fails: the token is shown only this once.
+  const banner: string[] = [];
   if (adminToken) {
-    process.stderr.write(
-      `\n  Bulwark is running at ${address}/\n\n  An admin token was created. It is shown this once and stored only as a hash:\n\n      ${adminToken}\n\n` +
-        `  Sign in to the dashboard with it. Lost it? Mint another: bulwark tokens create --admin --name NAME --db ${describeDb(config.db)}\n\n`,
+    banner.push(
+      `  Bulwark is running at ${address}/\n\n  An admin token was created. It is shown this once and stored only as a hash:\n\n      ${adminToken}\n\n` +
+        `  Sign in to the dashboard with it. Lost it? Mint another: bulwark tokens create --admin --name NAME --db ${describeDb(config.db)}\n`,
     );
   }
 
@@ -80,31 +84,36 @@ export async function serve(config: Config, opts: { demo?: boolean } = {}): Prom
     onCreated: (c) => logger.info({ size: c.size, keyId: c.keyId }, 'checkpoint signed'),
     onError: (e, during) => logger.warn({ err: e, during }, 'checkpoint job failed'),
   });
-  await job.tick();
-  // Log files feed the same ingest (and its group commit) as the HTTP routes.
-  const tailer = startLogTailer({
-    files: config.signals.files,
-    ingest: signals,
-    offsets: deps.store.signals,
-    clock: deps.clock,
-    onError: (err, file) => logger.warn({ err, file }, 'log tailer'),
-  });
-
-  // Runs a dead process left behind get their rollbacks before anything new starts.
-  for (const r of await experiments.recover()) logger.warn(r, `recovered run ${r.runId} of ${r.experiment}: ${r.outcome}`);
+  let tailer: LogTailer | undefined;
   let demo: Demo | undefined;
-  if (opts.demo) {
-    const { port } = app.server.address() as AddressInfo;
-    const host = ['0.0.0.0', '::', ''].includes(config.host) ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
-    demo = await startDemo({ deps, runs: experiments, dataDir: config.dataDir, bulwarkUrl: `http://${host}:${port}`, log: logger });
-    logger.info({ demo: demo.url, experiments: demo.experiments }, 'demo shop running; its experiments run now and every minute');
-    process.stderr.write(
-      `  Demo: a shop with switchable controls is running at ${demo.url}/ and the experiments ${demo.experiments.join(', ')}\n` +
-        `  run against it now and every minute. Their runs are on the dashboard's Experiments page.\n` +
-        // Like the admin token: on the terminal, never in the log.
-        `  Switch its controls (inputFilter, loginThrottling, adminAuth, accountAuthz, auditLog) with\n` +
-        `      curl -X PUT ${demo.url}/__controls -H 'Authorization: Bearer ${demo.controlToken}' -H 'content-type: application/json' -d '{"adminAuth":true}'\n\n`,
-    );
+  try {
+    await job.tick();
+    // Log files feed the same ingest (and its group commit) as the HTTP routes.
+    tailer = startLogTailer({
+      files: config.signals.files,
+      ingest: signals,
+      offsets: deps.store.signals,
+      clock: deps.clock,
+      onError: (err, file) => logger.warn({ err, file }, 'log tailer'),
+    });
+
+    // Runs a dead process left behind get their rollbacks before anything new starts.
+    for (const r of await experiments.recover()) logger.warn(r, `recovered run ${r.runId} of ${r.experiment}: ${r.outcome}`);
+    if (opts.demo) {
+      const { port } = app.server.address() as AddressInfo;
+      const host = ['0.0.0.0', '::', ''].includes(config.host) ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
+      demo = await startDemo({ deps, runs: experiments, dataDir: config.dataDir, bulwarkUrl: `http://${host}:${port}`, log: logger });
+      logger.info({ demo: demo.url, experiments: demo.experiments }, 'demo shop running; its experiments run now and every minute');
+      banner.push(
+        `  Demo: a shop with switchable controls is running at ${demo.url}/ and the experiments ${demo.experiments.join(', ')}\n` +
+          `  run against it now and every minute. Their runs are on the dashboard's Experiments page.\n` +
+          // Like the admin token: on the terminal, never in the log.
+          `  Switch its controls (inputFilter, loginThrottling, adminAuth, accountAuthz, auditLog) with\n` +
+          `      curl -X PUT ${demo.url}/__controls -H 'Authorization: Bearer ${demo.controlToken}' -H 'content-type: application/json' -d '{"adminAuth":true}'\n`,
+      );
+    }
+  } finally {
+    if (banner.length > 0) process.stderr.write(`\n${banner.join('\n')}\n`);
   }
   const scheduler = startScheduler({
     store: deps.store,
@@ -124,7 +133,7 @@ export async function serve(config: Config, opts: { demo?: boolean } = {}): Prom
     job.stop();
     try {
       await scheduler.stop();
-      await tailer.stop();
+      await tailer?.stop();
       // Closing the server aborts running experiments and waits for their rollbacks.
       await app.close();
       await demo?.stop();

@@ -6,7 +6,8 @@ import { tokenSecret } from '../core/access/token-format.ts';
 
 let t: TestApp;
 beforeAll(async () => {
-  t = await makeTestApp();
+  // At debug, the log has a line for every request, which the token test below reads.
+  t = await makeTestApp({ logLevel: 'debug' });
 });
 afterAll(async () => {
   await t.close();

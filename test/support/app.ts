@@ -7,7 +7,7 @@ import { bootstrap, ensureOrigin } from '../../src/app/bootstrap.ts';
 import { systemClock, type AppDeps } from '../../src/app/deps.ts';
 import type { Publisher } from '../../src/app/ledger/checkpoints.ts';
 import { createServer, type BulwarkServer, type ServerOptions } from '../../src/server/create-server.ts';
-import { createLogger } from '../../src/server/logging.ts';
+import { createLogger, type LogFormat } from '../../src/server/logging.ts';
 import { tmpDir } from './tmp.ts';
 
 export interface TestApp extends BulwarkServer {
@@ -27,6 +27,9 @@ export async function makeTestApp(
     webDir?: string;
     signals?: ServerOptions['signals'];
     experiments?: ServerOptions['experiments'];
+    /** The log's level (default info) and format (default json), as `bulwark serve` takes them. */
+    logLevel?: string;
+    logFormat?: LogFormat;
   } = {},
 ): Promise<TestApp> {
   const dir = await tmpDir('bulwark-app-');
@@ -43,7 +46,7 @@ export async function makeTestApp(
   });
   const server = await createServer({
     deps,
-    logger: createLogger('info', sink),
+    logger: createLogger(opts.logLevel ?? 'info', sink, opts.logFormat ?? 'json'),
     webDir: opts.webDir ?? path.join(dir.path, 'no-web'),
     maxInFlight: opts.maxInFlight,
     bodyLimitBytes: opts.bodyLimitBytes,
