@@ -131,4 +131,47 @@ describe('signals configuration', () => {
     expect(() => loadConfig({ config: file }, {})).toThrow(/experiments\.allowPaths\.0: must be an absolute path/);
     await d.cleanup();
   });
+
+  it('takes executables with the variables and arguments they may get, and refuses a loader or interpreter variable at start', async () => {
+    const d = await tmpDir('bulwark-config-');
+    const file = path.join(d.path, 'bulwark.yaml');
+    writeFileSync(
+      file,
+      [
+        'experiments:',
+        '  allowExecutables:',
+        '    - /bin/true',
+        '    - path: /usr/bin/curl',
+        "      env: [HTTPS_PROXY, {name: NO_PROXY, pattern: '127\\.0\\.0\\.1'}]",
+        '      args:',
+        '        - exact: [-sS, http://127.0.0.1:8080/health]',
+        "        - patterns: [-sS, 'https?://127\\.0\\.0\\.1(:\\d+)?/.*']",
+        '',
+      ].join('\n'),
+    );
+    const c = loadConfig({ config: file }, {});
+    expect(c.experiments.allowExecutables).toEqual([
+      '/bin/true',
+      {
+        path: '/usr/bin/curl',
+        env: [{ name: 'HTTPS_PROXY' }, { name: 'NO_PROXY', pattern: '127\\.0\\.0\\.1' }],
+        args: [{ exact: ['-sS', 'http://127.0.0.1:8080/health'] }, { patterns: ['-sS', 'https?://127\\.0\\.0\\.1(:\\d+)?/.*'] }],
+      },
+    ]);
+    expect(Object.isFrozen(c.experiments.allowExecutables)).toBe(true);
+
+    writeFileSync(file, 'experiments:\n  allowExecutables:\n    - {path: /bin/true, env: [LD_PRELOAD]}\n');
+    expect(() => loadConfig({ config: file }, {})).toThrow(
+      /experiments\.allowExecutables\.0\.env\.0: LD_PRELOAD can never be allowed: the dynamic loader .*; remove it/,
+    );
+    writeFileSync(file, 'experiments:\n  allowExecutables:\n    - {path: /bin/sh, env: [PATH]}\n');
+    expect(() => loadConfig({ config: file }, {})).toThrow(/experiments\.allowExecutables\.0\.env\.0: PATH can never be allowed/);
+    writeFileSync(file, 'experiments:\n  allowExecutables:\n    - {path: /bin/echo, args: [{each: "[a-z"}]}\n');
+    expect(() => loadConfig({ config: file }, {})).toThrow(
+      /experiments\.allowExecutables\.0\.args\.0\.each: is not a valid regular expression/,
+    );
+    writeFileSync(file, 'experiments:\n  allowExecutables:\n    - {path: /bin/echo, cwd: /tmp}\n');
+    expect(() => loadConfig({ config: file }, {})).toThrow(/experiments\.allowExecutables\.0\.cwd: unknown key 'cwd'/);
+    await d.cleanup();
+  });
 });

@@ -5,9 +5,11 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { invalid } from './core/errors.ts';
+import { parseYamlBounded } from './core/input/bounded-yaml.ts';
+import { INPUT_LIMITS } from './core/input/limits.ts';
+import { AllowExecutablesSchema, type ExecutableEntry } from './core/experiments/process-policy.ts';
 import { LOG_FORMATS } from './core/signals/log-lines.ts';
 import { WebhookMappingSchema, type WebhookMapping } from './core/signals/webhook-mapping.ts';
 
@@ -116,12 +118,15 @@ const Schema = z.strictObject({
   signals: SignalsSchema,
   /**
    * Experiments on this server: the executables (exact absolute paths; `/bin/sh` for shell
-   * lines) and path prefixes that process and file providers may use. Empty by default: such
-   * experiments are refused, since applying an experiment must never mean running anything here.
+   * lines) that process providers may start, each with the environment variables an experiment
+   * may set for it (none unless listed; loader and interpreter variables never) and, optionally,
+   * the argument lists it may get (core/experiments/process-policy.ts); and the path prefixes
+   * that file providers may change. Empty by default: such experiments are refused, since
+   * applying an experiment must never mean running anything here.
    */
   experiments: z
     .strictObject({
-      allowExecutables: z.array(z.string().refine((p) => path.isAbsolute(p), 'must be an absolute path')).default([]),
+      allowExecutables: AllowExecutablesSchema.default([]),
       allowPaths: z.array(z.string().refine((p) => path.isAbsolute(p), 'must be an absolute path')).default([]),
       perTargetLimit: z.coerce.number().int().min(1).max(1000).default(8).describe('runs at once against one host'),
       perTargetLimitScope: z
@@ -230,7 +235,7 @@ export function loadConfig(flags: Record<string, unknown> = {}, env: NodeJS.Proc
     }),
     experiments: Object.freeze({
       ...c.experiments,
-      allowExecutables: Object.freeze([...c.experiments.allowExecutables]) as string[],
+      allowExecutables: Object.freeze<ExecutableEntry[]>([...c.experiments.allowExecutables]),
       allowPaths: Object.freeze([...c.experiments.allowPaths]) as string[],
     }),
     db: c.db ?? `sqlite:${path.join(c.dataDir, 'bulwark.db')}`,

@@ -77,6 +77,44 @@ describe('process provider', () => {
     expect(Date.now() - t0).toBeLessThan(3000);
   });
 
+  it("starts from a clean environment: nothing of this process's beyond the small base, whatever it holds", async () => {
+    const saved = { NODE_OPTIONS: process.env.NODE_OPTIONS, BASH_ENV: process.env.BASH_ENV };
+    process.env.NODE_OPTIONS = '--require /nonexistent/evil.js';
+    process.env.BASH_ENV = '/nonexistent/evil.sh';
+    process.env.BULWARK_TEST_SECRET = 'must-not-leak';
+    try {
+      const fresh = processProvider();
+      const r = await fresh(
+        { type: 'process', path: '/usr/bin/env', arguments: { kind: 'argv', argv: [] }, env: { EXTRA: 'yes' }, secrets: [] },
+        ctx(),
+      );
+      const names = r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.slice(0, l.indexOf('=')));
+      const base = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'USER'];
+      expect(names.filter((n) => !base.includes(n)).sort()).toEqual(['BULWARK_RUN', 'EXTRA']);
+      expect(r.stdout).not.toContain('must-not-leak');
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+      delete process.env.BULWARK_TEST_SECRET;
+    }
+  });
+
+  it('refuses a variable name that would set another variable, before anything starts', async () => {
+    for (const name of ['', 'A=B', 'LD_PRELOAD=/tmp/x.so:']) {
+      const err = await run(
+        { type: 'process', path: '/usr/bin/env', arguments: { kind: 'argv', argv: [] }, env: { [name]: 'x' }, secrets: [] },
+        { ...ctx(), sent: () => expect.fail('started') },
+      ).catch((e: unknown) => e);
+      expect(err, name).toBeInstanceOf(ActivityFailed);
+      expect(String(err), name).toContain('is not an environment variable name');
+    }
+  });
+
   it('fails when the executable does not exist', async () => {
     const err = await run(
       { type: 'process', path: '/no/such/tool', arguments: { kind: 'argv', argv: [] }, env: {}, secrets: [] },

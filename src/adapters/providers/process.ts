@@ -2,11 +2,15 @@
  * The process provider. argv runs without a shell; a string `arguments` (Chaos Toolkit's way of
  * asking for one) runs `PATH ARGUMENTS` through /bin/sh. The child gets a small environment
  * (PATH, HOME, locale) plus the file's `env` and BULWARK_RUN, never the runner's whole
- * environment, which may hold Bulwark's own database password. It runs in its own process
- * group so that a timeout or an abort kills what a shell started too. Output is bounded.
+ * environment, which may hold Bulwark's own database password. On a server the file's `env`
+ * holds only what the process allow-list lets it set (checked before the run, never here). A
+ * variable name that is empty or holds `=` or a NUL is refused before anything starts: it would
+ * set another variable than the one named. It runs in its own process group so that a timeout
+ * or an abort kills what a shell started too. Output is bounded.
  */
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
+import { commandOf } from '../../core/experiments/process-policy.ts';
 import type { ProcessProvider } from '../../core/experiments/types.ts';
 import { ActivityFailed, type ProcessResult, type ProviderContext } from '../../app/experiments/providers.ts';
 
@@ -28,9 +32,13 @@ export function processProvider(opts: ProcessProviderOptions = {}): (p: ProcessP
   return (p, ctx) =>
     new Promise<ProcessResult>((resolve, reject) => {
       if (ctx.signal.aborted) return reject(ctx.signal.reason as Error);
+      const badName = Object.keys(p.env).find((k) => k === '' || k.includes('=') || k.includes('\0'));
+      if (badName !== undefined) {
+        return reject(new ActivityFailed(`cannot run ${p.path}: ${JSON.stringify(badName)} is not an environment variable name`));
+      }
       const env = { ...base, ...p.env, BULWARK_RUN: ctx.runId };
-      const [file, args] = p.arguments.kind === 'shell' ? ['/bin/sh', ['-c', `${p.path} ${p.arguments.line}`]] : [p.path, p.arguments.argv];
-      const child = spawn(file, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true, shell: false });
+      const { file, argv } = commandOf(p);
+      const child = spawn(file, argv, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true, shell: false });
       const out = bounded(maxOutput);
       const err = bounded(maxOutput);
       child.stdout.on('data', out.push);

@@ -19,6 +19,7 @@ import { realpathSync } from 'node:fs';
 import { blastRadiusViolations, effectiveBlastRadius, type BlastRadius } from '../../core/experiments/blast-radius.ts';
 import { redactSecrets, resolveConfiguration, type SecretValues } from '../../core/experiments/configuration.ts';
 import { formatDuration } from '../../core/experiments/duration.ts';
+import { describeProcessRefusal, processRefusals, type ExecutableEntry, pathOf } from '../../core/experiments/process-policy.ts';
 import { unsupportedActivities } from '../../core/experiments/experiment-file.ts';
 import type { Activity, Experiment, FileProvider, Provider, Step, Tolerance } from '../../core/experiments/types.ts';
 import { RUN_HEADER, USER_AGENT_MARKER } from '../../core/signals/correlation.ts';
@@ -27,8 +28,11 @@ import { RUN_ID_KEY } from '../../core/experiments/techniques/technique.ts';
 
 /** Local allow-lists: on a server, what an experiment may run and write (absent: anything). */
 export interface LocalPolicy {
-  /** Executables a process provider may start (exact paths); shells only when `/bin/sh` is listed. */
-  executables?: readonly string[];
+  /**
+   * Executables a process provider may start (exact paths, or rules with the environment
+   * variables and arguments allowed); shells only when `/bin/sh` is listed.
+   */
+  executables?: readonly ExecutableEntry[];
   /** Path prefixes a file provider may change. */
   paths?: readonly string[];
 }
@@ -85,7 +89,9 @@ export function prepareRun(input: PrepareInput): PreparedRun {
     const details = violations.map((v) => redactSecrets(v, secrets) as { path: string; message: string });
     throw invalid(`refused before anything was sent: ${details.map((v) => `${v.path}: ${v.message}`).join('; ')}`, details);
   }
-  const policyProblems = policyViolations(exp0, input.policy);
+  // Checked on the resolved file: a value or argument from `--var` or configuration is judged
+  // as it will be used. Messages may quote arguments, which may hold secrets.
+  const policyProblems = redactSecrets(policyViolations(exp0, input.policy), secrets) as string[];
   if (policyProblems.length > 0) throw invalid(`refused before anything was sent: ${policyProblems.join('; ')}`, policyProblems);
 
   // Backups for the method's file changes, assigned once per activity (a ref runs the same one).
@@ -205,10 +211,12 @@ function policyViolations(exp: Experiment, policy: LocalPolicy | undefined): str
     seen.add(a);
     const p = a.provider;
     if (p.type === 'process' && policy.executables !== undefined) {
-      const exe = p.arguments.kind === 'shell' ? '/bin/sh' : p.path;
-      if (!policy.executables.includes(exe)) {
+      const entries = policy.executables;
+      for (const r of processRefusals(p, entries)) {
         out.push(
-          `activity '${a.name}' runs ${exe}, which is not on this server's executable allow-list (${policy.executables.join(', ') || 'empty'})`,
+          r.kind === 'executable'
+            ? `activity '${a.name}' runs ${r.executable}, which is not on this server's executable allow-list (${entries.map(pathOf).join(', ') || 'empty'}); add it to experiments.allowExecutables in the server's config and restart`
+            : `activity '${a.name}' ${describeProcessRefusal(r, entries)}`,
         );
       }
     }

@@ -17,8 +17,8 @@
  * process would take it, so the runner sees its lease lost and stops, instead of going on while
  * its rollbacks run beside it.
  */
-import { conflict, notFound } from '../../core/errors.ts';
-import { resolveConfiguration } from '../../core/experiments/configuration.ts';
+import { conflict, DomainError, notFound } from '../../core/errors.ts';
+import { redactSecrets, resolveConfiguration } from '../../core/experiments/configuration.ts';
 import type { RunRecord } from '../../store/store.ts';
 import { checkPrivileged, getExperiment, parseApplied } from './apply-experiment.ts';
 import { recoverAbandonedRuns, type RecoveredRun } from './recover.ts';
@@ -204,8 +204,15 @@ export function createRunManager(deps: ExperimentDeps, opts: RunManagerOptions =
     const vars = req.vars ?? {};
     // The allow-lists are checked on the file as this run resolves it, so the refusal names the
     // config key; a file that does not resolve is left to the runner, whose message says why.
+    // A refusal may quote a resolved argument, so the file's secrets are redacted from it.
     const resolved = resolveConfiguration(parsed, {}, vars);
-    checkPrivileged(resolved.ok ? resolved.value.experiment : parsed, { mayPrivileged: req.mayPrivileged, policy }, 'run');
+    try {
+      checkPrivileged(resolved.ok ? resolved.value.experiment : parsed, { mayPrivileged: req.mayPrivileged, policy }, 'run');
+    } catch (e) {
+      if (!resolved.ok || !(e instanceof DomainError)) throw e;
+      const { secrets } = resolved.value;
+      throw new DomainError(e.code, redactSecrets(e.message, secrets) as string, redactSecrets(e.details, secrets));
+    }
     const experiment = { ...parsed, title: record.name };
     const ctl = new AbortController();
     const before = new Set(runner.active().map((a) => a.runId));

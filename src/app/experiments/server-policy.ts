@@ -3,18 +3,23 @@
  * providers act on the machine Bulwark runs on, so on a server they need the permission
  * `experiments:privileged` (to apply and to run) and may only start executables and change
  * paths listed in the server's config (`experiments.allowExecutables`, `experiments.allowPaths`,
- * empty by default). The runner enforces the same lists again (prepare-run.ts); this check comes
- * first so that the refusal names the config key to extend, and it runs at apply time too, where
- * nothing may run.
+ * empty by default). An executable is started only with the environment variables and arguments
+ * its entry allows (core/experiments/process-policy.ts). The runner enforces the same lists
+ * again (prepare-run.ts); this check comes first so that the refusal names the config key to
+ * extend, and it runs at apply time too, where nothing may run.
  */
 import path from 'node:path';
+import { describeProcessRefusal, processRefusals, type ExecutableEntry } from '../../core/experiments/process-policy.ts';
 import type { Activity, Experiment, Step } from '../../core/experiments/types.ts';
 import { hasTemplate } from '../../core/experiments/tolerance.ts';
 import { realPathOf } from './prepare-run.ts';
 
 export interface ServerPolicy {
-  /** Exact paths of the executables a process provider may start (`/bin/sh` for shell lines). */
-  allowExecutables: readonly string[];
+  /**
+   * The executables a process provider may start (`/bin/sh` for shell lines): exact paths, or
+   * rules with the variables and arguments an experiment may give them.
+   */
+  allowExecutables: readonly ExecutableEntry[];
   /** Path prefixes a file provider may change (its path and its backup). */
   allowPaths: readonly string[];
 }
@@ -67,7 +72,8 @@ const under = (file: string, prefixes: readonly string[]) => {
 /**
  * Why the server refuses the experiment's process and file activities, one message per refusal,
  * each naming the config key to extend. Values still holding `${…}` (resolved only when a run
- * starts) are skipped here; the runner checks them once resolved.
+ * starts) are skipped here; the runner checks them once resolved. Variable names are never
+ * templated, so a variable an executable may not get is refused here already.
  */
 export function serverPolicyViolations(exp: Experiment, policy: ServerPolicy): string[] {
   const out: string[] = [];
@@ -75,12 +81,10 @@ export function serverPolicyViolations(exp: Experiment, policy: ServerPolicy): s
   for (const { where, activity } of activities(exp)) {
     const p = activity.provider;
     if (p.type === 'process') {
-      const exe = p.arguments.kind === 'shell' ? '/bin/sh' : p.path;
-      if (hasTemplate(exe) || policy.allowExecutables.includes(exe)) continue;
-      out.push(
-        `${where} '${activity.name}' runs ${exe}, which is not on this server's allow-list experiments.allowExecutables (${listed(policy.allowExecutables)}); ` +
-          `add it to experiments.allowExecutables in the server's config and restart, or run the file with the standalone CLI (bulwark run)`,
-      );
+      for (const r of processRefusals(p, policy.allowExecutables, { deferTemplates: true })) {
+        const standalone = r.kind === 'executable' ? ', or run the file with the standalone CLI (bulwark run)' : '';
+        out.push(`${where} '${activity.name}' ${describeProcessRefusal(r, policy.allowExecutables)}${standalone}`);
+      }
     } else if (p.type === 'file') {
       for (const f of [p.path, p.backup]) {
         if (f === undefined || hasTemplate(f)) continue;
