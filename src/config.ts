@@ -5,10 +5,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { invalid } from './core/errors.ts';
-import { parseYamlBounded } from './core/input/bounded-yaml.ts';
-import { INPUT_LIMITS } from './core/input/limits.ts';
 import { AllowExecutablesSchema, type ExecutableEntry } from './core/experiments/process-policy.ts';
 import { LOG_FORMATS } from './core/signals/log-lines.ts';
 import { WebhookMappingSchema, type WebhookMapping } from './core/signals/webhook-mapping.ts';
