@@ -235,6 +235,7 @@ export function processRefusals(
 }
 
 const quote = (s: string) => JSON.stringify(s.length > 200 ? `${s.slice(0, 200)}…` : s);
+const cut = (s: string) => (s.length > 400 ? `${s.slice(0, 400)}…` : s);
 
 /** Why argv does not satisfy one rule, or undefined when it does. */
 function argvMiss(rule: ArgvRule, argv: readonly string[]): string | undefined {
@@ -283,7 +284,7 @@ export function describeProcessRefusal(r: ProcessRefusal, entries: readonly Exec
       );
     case 'arguments':
       return (
-        `starts ${r.executable} with arguments ${quote(JSON.stringify(r.argv))}, which no rule of args of its entry in ${ALLOW_EXECUTABLES} allows (${r.why}); ` +
+        `starts ${r.executable} with arguments ${cut(JSON.stringify(r.argv))}, which no rule of args of its entry in ${ALLOW_EXECUTABLES} allows (${r.why}); ` +
         `change the arguments, or add a rule to args of ${r.executable}'s entry ${TO_EXTEND}`
       );
   }
