@@ -1,7 +1,7 @@
 /** An in-process experiment runner over a real SQLite file, the real ingest and real providers. */
 import path from 'node:path';
 import { ensureOrigin } from '../../src/app/bootstrap.ts';
-import { systemClock } from '../../src/app/deps.ts';
+import { systemClock, type Clock } from '../../src/app/deps.ts';
 import { busDetections } from '../../src/app/experiments/detections.ts';
 import type { ExperimentDeps } from '../../src/app/experiments/run-experiment.ts';
 import { memoryKeyRing } from '../../src/app/ledger/key-ring.ts';
@@ -25,12 +25,12 @@ export interface RunnerFixture {
   close(): Promise<void>;
 }
 
-export async function runnerFixture(opts: { bus?: boolean } = {}): Promise<RunnerFixture> {
+export async function runnerFixture(opts: { bus?: boolean; clock?: Clock } = {}): Promise<RunnerFixture> {
   const dir = await tmpDir('bulwark-runner-');
   const dbFile = path.join(dir.path, 'bulwark.db');
   const store = await openSqliteStore(dbFile);
   const origin = await ensureOrigin(store);
-  const base = { store, clock: systemClock, keys: memoryKeyRing(), origin };
+  const base = { store, clock: opts.clock ?? systemClock, keys: memoryKeyRing(), origin };
   const ingest = createSignalIngest(base);
   const deps: ExperimentDeps = {
     ...base,
