@@ -159,11 +159,15 @@ export function ledgerCommands(program: Command): void {
     ledger
       .command('checkpoint')
       .description('sign a checkpoint of the current head now; print the signed note')
-      .option('--publish <file>', 'also write the note to this file'),
-  ).action(async (o: StoreFlags & { publish?: string }) => {
+      .option('--publish <file>', 'also write the note to this file')
+      .option('--force', 'sign even when the head already has a checkpoint'),
+  ).action(async (o: StoreFlags & { publish?: string; force?: boolean }) => {
     const { deps, close } = await openContext(configFrom(o));
     try {
-      const { checkpoint } = await makeCheckpoint(deps, { publishers: o.publish ? [filePublisher(o.publish)] : [] });
+      const { checkpoint } = await makeCheckpoint(deps, {
+        force: o.force === true,
+        publishers: o.publish ? [filePublisher(o.publish)] : [],
+      });
       process.stdout.write(viewCheckpoint(checkpoint).note);
     } finally {
       await close();

@@ -21,7 +21,7 @@ import type { WebhookMapping } from '../core/signals/webhook-mapping.ts';
 import { DomainError, notFound } from '../core/errors.ts';
 import { registerAuth } from './auth.ts';
 import { registerDashboard } from './dashboard.ts';
-import { errorHandler, toHttp } from './http-errors.ts';
+import { clientErrorHandler, errorHandler, frameworkErrorHandler, toHttp } from './http-errors.ts';
 import { RequestLogController } from './logging.ts';
 import { countSignals, createMetrics, experimentRunMetrics, overloadMetrics } from './metrics.ts';
 import { openApiDocument } from './openapi.ts';
@@ -92,6 +92,9 @@ export async function createServer(opts: ServerOptions): Promise<BulwarkServer> 
     // Graceful shutdown: close idle keep-alive sockets at once, let in-flight requests finish.
     forceCloseConnections: 'idle',
     return503OnClosing: true,
+    // Every answer in the API's shape, also those given before a route is found.
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
     // One line per request at debug instead of two at info (logging.ts).
     logController: new RequestLogController(),
   });

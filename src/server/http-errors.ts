@@ -3,6 +3,7 @@
  * framework's own errors all answer `{ error, message, details? }` with a stable code.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { Duplex } from 'node:stream';
 import { ZodError } from 'zod';
 import { DomainError, type ErrorCode } from '../core/errors.ts';
 
@@ -43,10 +44,63 @@ function fromFramework(err: FastifyError): { status: number; body: ErrorBody } |
       return { status: 400, body: { error: 'invalid', message: `the body is not valid JSON: ${err.message}` } };
   }
   if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
-    return { status: err.statusCode, body: { error: err.statusCode === 404 ? 'not_found' : 'invalid', message: err.message } };
+    return { status: err.statusCode, body: { error: CLIENT_ERROR_CODES[err.statusCode] ?? 'invalid', message: err.message } };
   }
   return undefined;
 }
+
+/** Stable codes for the 4xx answers the framework and Node's HTTP parser give on their own. */
+const CLIENT_ERROR_CODES: Record<number, string> = {
+  400: 'invalid',
+  404: 'not_found',
+  408: 'timeout',
+  413: 'payload_too_large',
+  414: 'uri_too_long',
+  415: 'unsupported_media_type',
+  431: 'headers_too_large',
+};
+
+/**
+ * Errors raised before a request reaches routing (a URL that cannot be decoded, a failing route
+ * constraint): the same shape as every other answer.
+ */
+export function frameworkErrorHandler(err: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
+  const bad = err.code === 'FST_ERR_BAD_URL';
+  const { status, body } = bad
+    ? { status: 400, body: { error: 'invalid', message: 'the URL cannot be decoded (malformed percent-encoding); encode it as UTF-8' } }
+    : toHttp(err);
+  void reply.code(status).send(body);
+}
+
+/**
+ * What Node's HTTP parser refuses before Fastify sees a request (a malformed request line or
+ * header, headers too large, a request that took too long): answered in the API's shape on the
+ * socket, then closed, as Node would.
+ */
+export function clientErrorHandler(err: NodeJS.ErrnoException & { bytesParsed?: number }, socket: Duplex): void {
+  if (!socket.writable) return void socket.destroy();
+  const status =
+    err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : err.code === 'HPE_URI_TOO_LONG' ? 414 : 400;
+  const message =
+    status === 431
+      ? 'the request headers are larger than the server accepts; send fewer or smaller headers'
+      : status === 408
+        ? 'the request was not received in time; send it again'
+        : status === 414
+          ? 'the URL is longer than the server accepts'
+          : 'the request is not well-formed HTTP/1.1';
+  const body = JSON.stringify({ error: CLIENT_ERROR_CODES[status], message });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  408: 'Request Timeout',
+  414: 'URI Too Long',
+  431: 'Request Header Fields Too Large',
+};
 
 export function toHttp(err: unknown): { status: number; body: ErrorBody } {
   if (err instanceof DomainError) {

@@ -56,7 +56,15 @@ export function openApiDocument(routes: readonly AnyRoute[], version: string): R
       tags: [r.tag],
       ...(r.auth === 'public' ? { security: [] } : { 'x-bulwark-permission': r.auth.permission }),
       ...(parameters.length ? { parameters } : {}),
-      ...(r.body ? { requestBody: { required: true, content: { 'application/json': { schema: json(r.body, 'input') } } } } : {}),
+      ...(r.body
+        ? {
+            requestBody: {
+              required: !r.body.safeParse(undefined).success,
+              content: { 'application/json': { schema: json(r.body, 'input') } },
+            },
+          }
+        : {}),
+      ...(r.rawBody ? { requestBody: { required: true, content: Object.fromEntries(r.rawBody.map((m) => [m, { schema: {} }])) } } : {}),
       responses,
     };
   }

@@ -6,6 +6,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z, type ZodType } from 'zod';
 import type { Permission, Principal } from '../core/access/permissions.ts';
+import { invalid } from '../core/errors.ts';
 import { parseInput } from '../core/validate.ts';
 
 export type RouteAuth = 'public' | { permission: Permission };
@@ -24,7 +25,16 @@ export interface RouteSpec<Q extends ZodType, B extends ZodType, P extends ZodTy
   auth: RouteAuth;
   priority?: RoutePriority;
   query?: Q;
+  /**
+   * The body's schema. A route without one takes no body: a request that sends one is refused
+   * (400) before it is parsed, so no route can read input it has not declared.
+   */
   body?: B;
+  /**
+   * The route reads its body as raw bytes and parses it itself (signal ingest keeps the bytes as
+   * evidence): the media types it takes, for the OpenAPI document.
+   */
+  rawBody?: readonly string[];
   params?: P;
   status?: number;
   response?: ZodType;
@@ -56,7 +66,15 @@ declare module 'fastify' {
 
 function parse<T extends ZodType>(schema: T | undefined, value: unknown, where: string): z.output<T> {
   if (!schema) return undefined as z.output<T>;
-  return parseInput(schema, value ?? (where === 'body' ? undefined : {}), where);
+  // A JSON `null` body is a value (refused by an object schema), not an absent one.
+  return parseInput(schema, where === 'body' ? value : (value ?? {}), where);
+}
+
+/** A body is on its way: a length above zero, or a chunked one (whose length is not known yet). */
+function sendsBody(req: FastifyRequest): boolean {
+  const length = req.headers['content-length'];
+  if (length !== undefined) return length.trim() !== '0';
+  return req.headers['transfer-encoding'] !== undefined;
 }
 
 export class RouteRegistry {
@@ -64,19 +82,28 @@ export class RouteRegistry {
 
   add<Q extends ZodType, B extends ZodType, P extends ZodType>(app: FastifyInstance, spec: RouteSpec<Q, B, P>): void {
     this.routes.push(spec);
+    if (spec.body && spec.rawBody) throw new Error(`${spec.method} ${spec.url} declares both a body schema and a raw body`);
+    const takesNoBody = !spec.body && !spec.rawBody;
     app.route({
       method: spec.method,
       url: spec.url,
       config: { auth: spec.auth, priority: spec.priority ?? 'normal' },
+      // Before the body is read or parsed: a route that declares none takes none.
+      ...(takesNoBody && {
+        preParsing: async (req: FastifyRequest) => {
+          if (sendsBody(req)) throw invalid(`${spec.method} ${spec.url} takes no body; send the request without one`);
+        },
+      }),
       handler: async (req, reply) => {
         const query = parse(spec.query, req.query, 'query');
         const params = parse(spec.params, req.params, 'path');
         const body = parse(spec.body, req.body, 'body');
+        // The declared status first, so that a handler choosing another (200 for "already
+        // there", say) is never overridden afterwards.
+        void reply.code(spec.status ?? 200);
         const result = await spec.handler({ query, body, params, principal: req.principal!, req, reply });
         if (reply.sent) return reply;
-        // A handler may have chosen another success status (200 instead of 201, say).
-        const status = reply.statusCode !== 200 ? reply.statusCode : (spec.status ?? 200);
-        return reply.code(status).send(result);
+        return reply.send(result);
       },
     });
   }

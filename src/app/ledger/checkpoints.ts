@@ -61,13 +61,15 @@ export async function registerCurrentKey(deps: AppDeps, actor: string): Promise<
  */
 export async function makeCheckpoint(
   deps: AppDeps,
-  opts: { publishers?: readonly Publisher[]; onPublishError?: (e: unknown) => void } = {},
+  opts: { publishers?: readonly Publisher[]; onPublishError?: (e: unknown) => void; force?: boolean } = {},
 ): Promise<{ checkpoint: CheckpointRecord; created: boolean }> {
   await registerCurrentKey(deps, 'system');
   const key = deps.keys.current();
   const head = await deps.store.ledger.head();
   const latest = await deps.store.ledger.latestCheckpoint();
-  if (latest && latest.size === head.size && latest.keyId === key.keyId) return { checkpoint: latest, created: false };
+  // With `force`, a head already signed is signed again and published; the store keeps the first
+  // checkpoint per size and key, so the new note is returned and published but not stored.
+  if (!opts.force && latest && latest.size === head.size && latest.keyId === key.keyId) return { checkpoint: latest, created: false };
   const time = iso(deps.clock);
   const signed = signCheckpoint(
     { origin: deps.origin, size: head.size, root: head.root, extensions: [`time ${time}`] },

@@ -229,6 +229,7 @@ export function experimentRoutes(app: FastifyInstance, r: RouteRegistry, deps: A
       'The global stop switch: abort every run going on, in this server at once and in every other server on the database within a second; their rollbacks run',
     auth: { permission: 'experiments:stop' },
     priority: 'critical',
+    body: z.strictObject({}).optional().describe('nothing, or an empty object'),
     response: z.object({
       stopped: z.number().int().describe('runs of this server that were aborted (other servers abort theirs within a second)'),
     }),

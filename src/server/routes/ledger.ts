@@ -111,10 +111,17 @@ export function ledgerRoutes(app: FastifyInstance, r: RouteRegistry, deps: AppDe
     tag: 'ledger',
     summary: 'Sign a checkpoint of the current head now and publish it (200 with the existing one when already signed)',
     auth: { permission: 'ledger:checkpoint' },
+    body: z
+      .strictObject({
+        force: z.boolean().default(false).describe('sign anew even when the current key already signed this head'),
+      })
+      .optional(),
     status: 201,
+    errors: [200],
     response: CheckpointView.extend({ created: z.boolean() }),
-    handler: async ({ req, reply }) => {
+    handler: async ({ body, req, reply }) => {
       const { checkpoint, created } = await makeCheckpoint(deps, {
+        force: body?.force ?? false,
         publishers,
         onPublishError: (e) => req.log.warn({ err: e }, 'checkpoint publish failed'),
       });
