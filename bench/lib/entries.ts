@@ -59,7 +59,7 @@ export function makeEntry(i: number): NewEntry {
         data: {
           id: hex(i, 12),
           name: `deploy-bot-${i % 1000}`,
-          principal: { id: `svc-${i % 50}`, kind: 'service' },
+          principal: `svc-${i % 50}`,
           scopes: ['ledger:read', 'ledger:append', 'slo:read'],
           expiresAt: '2031-01-01T00:00:00.000Z',
         },
@@ -77,13 +77,17 @@ export function makeEntry(i: number): NewEntry {
     case 2:
       return {
         actor: 'system',
-        kind: 'experiment.finished',
-        subject: `experiment:${i % 300}`,
+        kind: 'run.finished',
+        subject: `run:${hex(i * 3, 16)}`,
         data: {
-          outcome: i % 7 === 0 ? 'failed' : 'passed',
-          durationMs: 1000 + (i % 9000),
-          findings: [{ id: `F-${i % 40}`, severity: 'low' }],
           run: hex(i * 3, 16),
+          experiment: `experiment ${i % 300}`,
+          outcome: i % 7 === 0 ? 'missed' : 'prevented',
+          reason: i % 7 === 0 ? 'nothing blocked or detected the injection' : 'the control blocked every injection',
+          expectationsMet: i % 7 !== 0,
+          ttdMs: i % 7 === 0 ? null : 1000 + (i % 9000),
+          injections: 1 + (i % 3),
+          detections: i % 7 === 0 ? 0 : 1,
         },
       };
     default:
@@ -91,7 +95,7 @@ export function makeEntry(i: number): NewEntry {
         actor: `cli:user${i % 13}`,
         kind: 'token.revoked',
         subject: `token:${hex(i - 3, 12)}`,
-        data: { id: hex(i - 3, 12), name: `deploy-bot-${(i - 3) % 1000}`, reason: 'rotation' },
+        data: { id: hex(i - 3, 12), name: `deploy-bot-${(i - 3) % 1000}` },
       };
   }
 }

@@ -7,6 +7,7 @@
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DomainError } from '../core/errors.ts';
+import type { NewEntry } from '../core/ledger/entry.ts';
 import { verifyStore } from '../app/ledger/verify.ts';
 import type { RunWriter } from '../app/experiments/run-writes.ts';
 import { openSqliteStore } from '../store/sqlite/open-sqlite.ts';
@@ -34,7 +35,17 @@ const row = (id: string, owner = 'host:1:aaaa'): RunRecord => ({
   ttdMs: null,
   dryRun: false,
 });
-const entry = (id: string, kind: string) => ({ actor: 'test', kind, subject: `run:${id}`, data: { run: id } });
+const entry = (id: string, kind: 'note.observation' | 'run.started' | 'run.finished'): NewEntry => ({
+  actor: 'test',
+  kind,
+  subject: `run:${id}`,
+  data:
+    kind === 'note.observation'
+      ? { text: id }
+      : kind === 'run.started'
+        ? { run: id, experiment: 'e', techniques: [], targets: [] }
+        : { run: id, experiment: 'e', outcome: 'missed', reason: 'r', expectationsMet: false, ttdMs: null, injections: 0, detections: 0 },
+});
 
 let dir: TmpDir;
 let store: Store | undefined;

@@ -176,7 +176,26 @@ export function runRepoContract(current: () => { store: Store; fx: StoreFixture 
       const { store, fx } = current();
       const r = run('backedup00000001', { state: 'done', outcome: 'detected', ttdMs: 42 });
       await store.runs.insert(r);
-      await store.ledger.append([{ actor: 'test', kind: 'run.finished', subject: `run:${r.id}`, data: { run: r.id } }], at(2));
+      await store.ledger.append(
+        [
+          {
+            actor: 'test',
+            kind: 'run.finished',
+            subject: `run:${r.id}`,
+            data: {
+              run: r.id,
+              experiment: 'e',
+              outcome: 'missed',
+              reason: 'r',
+              expectationsMet: false,
+              ttdMs: null,
+              injections: 1,
+              detections: 0,
+            },
+          },
+        ],
+        at(2),
+      );
       const rows: { table: string; row: Record<string, unknown> }[] = [];
       await store.dump((x) => {
         rows.push(x);

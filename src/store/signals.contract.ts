@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { makeSignal } from '../core/signals/signal.ts';
+import { makeSignal, type Signal } from '../core/signals/signal.ts';
 import type { StoreFixture } from './store.contract.ts';
 import type { EvidenceRecord, SignalRecord, Store } from './store.ts';
 
@@ -109,7 +109,10 @@ export function signalRepoContract(current: () => { store: Store; fx: StoreFixtu
         store.transaction(async (tx) => {
           expect(await tx.signals.insertMany([s])).toEqual([true]);
           await tx.signals.putEvidence([raw]);
-          await tx.ledger.append([{ actor: 'test', kind: 'signal.received', subject: `signal:${s.id}`, data: { id: s.id } }], s.receivedAt);
+          await tx.ledger.append(
+            [{ actor: 'test', kind: 'signal.received', subject: `signal:${s.id}`, data: receivedData(s) }],
+            s.receivedAt,
+          );
           throw new Error('failed after the writes');
         }),
       ).rejects.toThrow('failed after');
@@ -155,7 +158,10 @@ export function signalRepoContract(current: () => { store: Store; fx: StoreFixtu
       const s = signal('backed-up', { raw, runId: 'r7k2m9x4p1' });
       await store.signals.insertMany([s]);
       await store.signals.putEvidence([raw]);
-      await store.ledger.append([{ actor: 'test', kind: 'signal.received', subject: `signal:${s.id}`, data: { id: s.id } }], s.receivedAt);
+      await store.ledger.append(
+        [{ actor: 'test', kind: 'signal.received', subject: `signal:${s.id}`, data: receivedData(s) }],
+        s.receivedAt,
+      );
       const rows: { table: string; row: Record<string, unknown> }[] = [];
       await store.dump((r) => {
         rows.push(r);
@@ -173,4 +179,20 @@ export function signalRepoContract(current: () => { store: Store; fx: StoreFixtu
       }
     });
   });
+}
+
+/** `signal.received` data as the ingest writes it (the catalogue checks its shape). */
+function receivedData(s: Signal) {
+  return {
+    id: s.id,
+    source: s.source,
+    fingerprint: s.fingerprint,
+    severity: s.severity,
+    time: s.time,
+    receivedAt: s.receivedAt,
+    resolved: s.resolved,
+    labels: s.labels,
+    runId: s.runId ?? null,
+    rawDigest: 'a'.repeat(64),
+  };
 }

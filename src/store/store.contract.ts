@@ -35,7 +35,12 @@ export interface StoreFixture {
 }
 
 const NOW = '2026-01-02T03:04:05.000Z';
-const note = (i: number): NewEntry => ({ actor: 'test', kind: 'note.observation', subject: `s${i}`, data: { i, text: `entry ${i}` } });
+const note = (i: number): NewEntry => ({
+  actor: 'test',
+  kind: 'note.observation',
+  subject: `s${i}`,
+  data: { text: `entry ${i}`, labels: { i: String(i) } },
+});
 
 export function storeContract(name: string, setup: () => Promise<StoreFixture>): void {
   describe(`${name} store contract`, () => {
@@ -67,14 +72,30 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>):
     });
 
     it('keeps the time it is given and canonicalises data', async () => {
-      const [e] = await store.ledger.append([{ ...note(0), time: '2025-12-31T23:59:59.000Z', data: { b: 1, a: [true, null] } }], NOW);
+      const [e] = await store.ledger.append(
+        [{ ...note(0), time: '2025-12-31T23:59:59.000Z', data: { text: 't', labels: { b: '1', a: '2' } } }],
+        NOW,
+      );
       const [row] = await store.ledger.page({ limit: 1, order: 'asc' });
       expect(e!.time).toBe('2025-12-31T23:59:59.000Z');
-      expect(row!.dataJson).toBe('{"a":[true,null],"b":1}');
+      expect(row!.dataJson).toBe('{"labels":{"a":"2","b":"1"},"text":"t"}');
     });
 
     it('refuses to write secrets into the ledger', async () => {
       await expect(store.ledger.append([{ ...note(0), data: { token: 'bwk_x' } }], NOW)).rejects.toThrow(/secret/);
+      expect((await store.ledger.head()).size).toBe(0);
+    });
+
+    it('refuses a kind the event catalogue does not list, and data its schema refuses, writing nothing', async () => {
+      await expect(store.ledger.append([note(1), { ...note(0), kind: 'note.gossip' }], NOW)).rejects.toMatchObject({
+        code: 'invalid',
+        message: expect.stringMatching(/'note.gossip' is not in the event catalogue/),
+      });
+      await expect(store.ledger.append([{ ...note(0), data: { text: 'x', extra: 1 } }], NOW)).rejects.toMatchObject({
+        code: 'invalid',
+        message: expect.stringMatching(/'note.observation' has data its schema refuses/),
+      });
+      await expect(store.ledger.append([{ ...note(0), data: { text: 42 } }], NOW)).rejects.toMatchObject({ code: 'invalid' });
       expect((await store.ledger.head()).size).toBe(0);
     });
 
@@ -138,13 +159,13 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>):
 
     it('pages entries both ways and by kind', async () => {
       await store.ledger.append(
-        Array.from({ length: 10 }, (_, i) => ({ ...note(i), kind: i % 2 ? 'a.odd' : 'a.even' })),
+        Array.from({ length: 10 }, (_, i) => ({ ...note(i), kind: i % 2 ? 'note.decision' : 'note.action' })),
         NOW,
       );
       expect((await store.ledger.page({ from: 3, limit: 3, order: 'asc' })).map((e) => e.seq)).toEqual([3, 4, 5]);
       expect((await store.ledger.page({ limit: 3, order: 'desc' })).map((e) => e.seq)).toEqual([9, 8, 7]);
       expect((await store.ledger.page({ from: 4, limit: 2, order: 'desc' })).map((e) => e.seq)).toEqual([4, 3]);
-      expect((await store.ledger.page({ limit: 10, order: 'asc', kind: 'a.odd' })).map((e) => e.seq)).toEqual([1, 3, 5, 7, 9]);
+      expect((await store.ledger.page({ limit: 10, order: 'asc', kind: 'note.decision' })).map((e) => e.seq)).toEqual([1, 3, 5, 7, 9]);
     });
 
     it('serves every node an inclusion or consistency proof needs, in one lookup', async () => {

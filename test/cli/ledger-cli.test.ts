@@ -13,10 +13,11 @@ import { configFrom, openContext } from '../../src/cli/context.ts';
 import { makeCheckpoint, registerCurrentKey } from '../../src/app/ledger/checkpoints.ts';
 import { canonicalJson } from '../../src/core/ledger/entry.ts';
 import { tokenSecret } from '../../src/core/access/token-format.ts';
-import { api, describeRun, killAllChildren, runCli, startServer, type CliResult, type RunningServer } from '../support/cli.ts';
+import { api, describeRun, runCli, startServer, type CliResult, type RunningServer } from '../support/cli.ts';
 import { createTestDatabase, pgAvailable, type TestDatabase } from '../support/postgres.ts';
 import { tmpDir, type TmpDir } from '../support/tmp.ts';
 import { rebuildTree, type EntryRow } from '../support/ledger-tamper.ts';
+import { killAllChildren } from '../support/processes.ts';
 
 // Spawning a tsx child costs about a second; a few of them run at once in the concurrent groups.
 const T = 60_000;
@@ -70,7 +71,14 @@ async function appendEntries(d: LedgerDir, n: number, label: string, checkpoint 
     for (let i = 0; i < n; i++) {
       const now = new Date().toISOString();
       await deps.store.ledger.append(
-        [{ actor: 'test:builder', kind: 'note.observation', subject: `case:${label}`, data: { text: `${label} ${i}`, i } }],
+        [
+          {
+            actor: 'test:builder',
+            kind: 'note.observation',
+            subject: `case:${label}`,
+            data: { text: `${label} ${i}`, labels: { i: String(i) } },
+          },
+        ],
         now,
       );
     }

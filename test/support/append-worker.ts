@@ -10,6 +10,7 @@
  * of BATCH through store.ledger.append, and prints one JSON line {tag, seqs}. Exit 1 on error.
  */
 import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { openStore } from '../../src/store/open-store.ts';
 import type { Store } from '../../src/store/store.ts';
 
@@ -22,7 +23,6 @@ const count = Number(countArg);
 const batch = Number(batchArg);
 const openAfterGo = mode === 'open-after-go';
 const pauseMs = Number(process.env.APPEND_PAUSE_MS ?? 0);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const go = new Promise<void>((resolve, reject) => {
   const rl = createInterface({ input: process.stdin });
@@ -47,9 +47,9 @@ try {
     const n = Math.min(batch, count - i);
     const entries = Array.from({ length: n }, (_, j) => ({
       actor: `worker:${tag}`,
-      kind: 'test.append',
+      kind: 'note.observation',
       subject: `worker:${tag}`,
-      data: { tag, i: i + j, pid: process.pid },
+      data: { text: `${tag} ${i + j}`, labels: { tag, i: String(i + j), pid: String(process.pid) } },
     }));
     const appended = await store.ledger.append(entries, new Date().toISOString());
     seqs.push(...appended.map((e) => e.seq));

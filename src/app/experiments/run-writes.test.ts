@@ -8,6 +8,7 @@ import { runnerFixture, type RunnerFixture } from '../../../test/support/runner.
 import { verifyStore } from '../ledger/verify.ts';
 import type { RunRecord, Store } from '../../store/store.ts';
 import { createLeaseKeeper, createRunWriter } from './run-writes.ts';
+import type { Json, NewEntry } from '../../core/ledger/entry.ts';
 
 let fx: RunnerFixture;
 beforeEach(async () => {
@@ -51,7 +52,21 @@ const row = (id: string, owner = 'host:1:aaaa'): RunRecord => ({
   dryRun: false,
 });
 
-const entry = (id: string, kind: string) => ({ actor: 'test', kind, subject: `run:${id}`, data: { run: id } });
+/** A run entry with the data the ledger's catalogue expects of its kind. */
+const entry = (id: string, kind: string): NewEntry => ({ actor: 'test', kind, subject: `run:${id}`, data: runData(id, kind) });
+
+function runData(run: string, kind: string): Json {
+  switch (kind) {
+    case 'run.started':
+      return { run, experiment: 'e', techniques: [], targets: [] };
+    case 'run.finished':
+      return { run, experiment: 'e', outcome: 'missed', reason: 'r', expectationsMet: false, ttdMs: null, injections: 0, detections: 0 };
+    case 'run.injected':
+      return { run, activity: 'a', at: '2030-01-01T00:00:00.000Z', ok: true };
+    default:
+      return { run, rollback: 'r', ok: true };
+  }
+}
 const ids = (n: number) => Array.from({ length: n }, (_, i) => `groupcommit${String(i).padStart(5, '0')}`);
 
 describe('run writes', () => {

@@ -28,7 +28,7 @@ async function setup() {
 
 const append = (d: AppDeps, n: number) =>
   d.store.ledger.append(
-    Array.from({ length: n }, (_, i) => ({ actor: 't', kind: 'note.comment', subject: 's', data: { i } })),
+    Array.from({ length: n }, (_, i) => ({ actor: 't', kind: 'note.comment', subject: 's', data: { text: String(i) } })),
     new Date().toISOString(),
   );
 

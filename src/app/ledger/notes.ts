@@ -2,9 +2,10 @@
 import { z } from 'zod';
 import type { LedgerEntry } from '../../core/ledger/entry.ts';
 import type { Principal } from '../../core/access/permissions.ts';
+import { NOTE_TYPES } from '../../core/ledger/events.ts';
 import { iso, type AppDeps } from '../deps.ts';
 
-export const NOTE_TYPES = ['observation', 'decision', 'action', 'evidence', 'comment'] as const;
+export { NOTE_TYPES };
 
 export const NoteInput = z.strictObject({
   type: z.enum(NOTE_TYPES).describe('what kind of note this is'),

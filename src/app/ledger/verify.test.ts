@@ -38,7 +38,7 @@ beforeAll(async () => {
         kind: 'note.observation',
         subject: `case:${i % 7}`,
         // Non-ASCII text too: the thread hashes UTF-8 bytes packed here.
-        data: { text: i % 3 === 0 ? `note ${i} — naïve café ✓ 𝄞` : `note ${i}`, i },
+        data: { text: i % 3 === 0 ? `note ${i} — naïve café ✓ 𝄞` : `note ${i}`, labels: { i: String(i) } },
       })),
       new Date().toISOString(),
     );
@@ -250,7 +250,7 @@ describe.skipIf(!pgAvailable())(`on PostgreSQL (${pgAvailable() ? 'real server' 
       const deps: AppDeps = { store, clock: systemClock, keys: memoryKeyRing(), origin: 'test.local/log' };
       await makeCheckpoint(deps);
       await store.ledger.append(
-        Array.from({ length: 5000 }, (_, i) => ({ actor: 'a', kind: 'note.comment', subject: 's', data: { i, t: 'é ✓' } })),
+        Array.from({ length: 5000 }, (_, i) => ({ actor: 'a', kind: 'note.comment', subject: 's', data: { text: `${i} é ✓` } })),
         new Date().toISOString(),
       );
       await makeCheckpoint(deps);

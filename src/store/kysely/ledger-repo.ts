@@ -7,6 +7,7 @@ import type { CheckpointRecord, Dialect, EntryPage, LedgerHead, LedgerKeyRecord,
 import { HASH_BYTES, homeOf, packTrees, slotOf, splitHashes } from './tree-layout.ts';
 import { toBuf, type Db } from './util.ts';
 import { invalid } from '../../core/errors.ts';
+import { LEDGER_EVENTS } from '../../core/events.ts';
 
 /** Rows per INSERT: 7 parameters each, well under SQLite's 32,766 and PostgreSQL's 65,535. */
 const ROWS_PER_INSERT = 1000;
@@ -88,6 +89,7 @@ export class KyselyLedger implements LedgerRepo {
     const stored: StoredEntry[] = entries.map((e, i) => {
       const entry = { seq: size + i, time: e.time ?? now, actor: e.actor, kind: e.kind, subject: e.subject, dataJson: encodeData(e.data) };
       assertStorable(entry);
+      LEDGER_EVENTS.check(e.kind, e.data);
       return entry;
     });
     const result = appendLeaves(
