@@ -97,6 +97,19 @@ const Schema = z.strictObject({
     .max(64 * 1024 * 1024)
     .default(1024 * 1024),
   maxInFlight: z.coerce.number().int().min(1).max(100_000).default(256),
+  maxEventLoopDelayMs: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .max(60_000)
+    .default(500)
+    .describe('event-loop delay at which normal requests are refused (low ones at half, critical ones at five times)'),
+  maxHeapFraction: z.coerce
+    .number()
+    .min(0.2)
+    .max(0.95)
+    .default(0.85)
+    .describe('V8 heap in use (share of its limit) at which normal requests are refused (low at 0.10 less, critical at 0.10 more)'),
   webDir: z.string().optional(),
   origin: z
     .string()
@@ -165,6 +178,8 @@ const ENV: Record<string, string[]> = {
   BULWARK_LOG_FORMAT: ['logFormat'],
   BULWARK_BODY_LIMIT_BYTES: ['bodyLimitBytes'],
   BULWARK_MAX_IN_FLIGHT: ['maxInFlight'],
+  BULWARK_MAX_EVENT_LOOP_DELAY_MS: ['maxEventLoopDelayMs'],
+  BULWARK_MAX_HEAP_FRACTION: ['maxHeapFraction'],
   BULWARK_WEB_DIR: ['webDir'],
   BULWARK_ORIGIN: ['origin'],
   BULWARK_CHECKPOINT_INTERVAL: ['checkpoint', 'intervalSeconds'],

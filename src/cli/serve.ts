@@ -45,6 +45,7 @@ export async function serve(config: Config, opts: { demo?: boolean } = {}): Prom
     webDir: config.webDir,
     bodyLimitBytes: config.bodyLimitBytes,
     maxInFlight: config.maxInFlight,
+    overload: { maxEventLoopDelayMs: config.maxEventLoopDelayMs, maxHeapFraction: config.maxHeapFraction },
     publishers,
     signals: { webhooks: config.signals.webhooks, ...(writes ? { commit: (subs) => writes.commitSignals(subs) } : {}) },
     experiments: {

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootstrap, ensureOrigin } from '../app/bootstrap.ts';
 import { systemClock, type AppDeps } from '../app/deps.ts';
 import { memoryKeyRing } from '../app/ledger/key-ring.ts';
+import { loadConfig } from '../config.ts';
 import { openSqliteStore } from '../store/sqlite/open-sqlite.ts';
 import { tmpDir, type TmpDir } from '../../test/support/tmp.ts';
 import { createServer, type BulwarkServer } from './create-server.ts';
@@ -49,6 +50,17 @@ describe('overloadLimits', () => {
     const l = overloadLimits({ maxInFlight: 1, maxEventLoopDelayMs: 100, maxHeapFraction: 0.95, limits: { critical: { lagMs: 10_000 } } });
     expect(l.low).toEqual({ inFlight: 1, lagMs: 50, heapFraction: 0.85 });
     expect(l.critical).toEqual({ inFlight: 4, lagMs: 10_000, heapFraction: 0.98 });
+  });
+});
+
+describe('configuration', () => {
+  it('takes the delay and heap bounds from the file or the environment, within their ranges', () => {
+    const c = loadConfig({}, {});
+    expect([c.maxInFlight, c.maxEventLoopDelayMs, c.maxHeapFraction]).toEqual([256, 500, 0.85]);
+    const e = loadConfig({}, { BULWARK_MAX_EVENT_LOOP_DELAY_MS: '200', BULWARK_MAX_HEAP_FRACTION: '0.9' });
+    expect([e.maxEventLoopDelayMs, e.maxHeapFraction]).toEqual([200, 0.9]);
+    expect(() => loadConfig({}, { BULWARK_MAX_EVENT_LOOP_DELAY_MS: '5' })).toThrow(/maxEventLoopDelayMs/);
+    expect(() => loadConfig({}, { BULWARK_MAX_HEAP_FRACTION: '1' })).toThrow(/maxHeapFraction/);
   });
 });
 
