@@ -40,7 +40,7 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { ensureOrigin } from '../src/app/bootstrap.ts';
 import { systemClock } from '../src/app/deps.ts';
-import { busDetections } from '../src/app/experiments/detections.ts';
+import { busDetections } from '../src/app/experiments/runner/detections.ts';
 import { createExperimentRunner, type ExperimentDeps, type RunResult } from '../src/app/experiments/run-experiment.ts';
 import { memoryKeyRing } from '../src/app/ledger/key-ring.ts';
 import { createSignalIngest, evidenceOf } from '../src/app/signals/ingest.ts';

@@ -31,7 +31,7 @@ import { bootstrap, ensureOrigin } from '../src/app/bootstrap.ts';
 import { verifyStore } from '../src/app/ledger/verify.ts';
 import { mapWebhook, parseWebhookMapping } from '../src/core/signals/webhook-mapping.ts';
 import { createServer } from '../src/server/create-server.ts';
-import { busDetections, DetectionTracker } from '../src/app/experiments/detections.ts';
+import { busDetections, DetectionTracker } from '../src/app/experiments/runner/detections.ts';
 import { createLogger } from '../src/server/logging.ts';
 import { openSqliteStore } from '../src/store/sqlite/open-sqlite.ts';
 import { startSqliteWriteThread } from '../src/adapters/sqlite-write-thread.ts';

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DomainError } from '../core/errors.ts';
 import type { NewEntry } from '../core/ledger/entry.ts';
 import { verifyStore } from '../app/ledger/verify.ts';
-import type { RunWriter } from '../app/experiments/run-writes.ts';
+import type { RunWriter } from '../app/experiments/runner/run-writes.ts';
 import { openSqliteStore } from '../store/sqlite/open-sqlite.ts';
 import type { RunRecord, Store } from '../store/store.ts';
 import { tmpDir, type TmpDir } from '../../test/support/tmp.ts';

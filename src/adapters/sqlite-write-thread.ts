@@ -10,7 +10,7 @@
  * On PostgreSQL commits are already asynchronous; the in-process writers serve there.
  */
 import { DomainError, type ErrorCode } from '../core/errors.ts';
-import type { RunWrite, RunWriter, RunWriterOptions } from '../app/experiments/run-writes.ts';
+import type { RunWrite, RunWriter, RunWriterOptions } from '../app/experiments/runner/run-writes.ts';
 import type { IngestResult, IngestSubmission } from '../app/signals/ingest.ts';
 import { startTsWorker } from '../app/ts-worker.ts';
 import type { FromWriteThread, SentError, ToWriteThread } from './sqlite-write-thread.worker.ts';

@@ -1,6 +1,6 @@
 /**
  * The SQLite write thread (sqlite-write-thread.ts): its own connection to the file, and there the
- * group commit of run writes (app/experiments/run-writes.ts) and the commit of signal batches
+ * group commit of run writes (app/experiments/runner/run-writes.ts) and the commit of signal batches
  * (app/signals/ingest.ts commitSignals), so their fsyncs block this thread's event loop instead of
  * the server's.
  *
@@ -14,7 +14,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { asBuffer as buf } from '../core/bytes.ts';
 import { DomainError } from '../core/errors.ts';
 import { systemClock } from '../app/deps.ts';
-import { createRunWriter, renewLeases, type RunWrite, type RunWriterOptions } from '../app/experiments/run-writes.ts';
+import { createRunWriter, renewLeases, type RunWrite, type RunWriterOptions } from '../app/experiments/runner/run-writes.ts';
 import { commitSignals, type IngestResult, type IngestSubmission } from '../app/signals/ingest.ts';
 import { openSqliteStore } from '../store/sqlite/open-sqlite.ts';
 

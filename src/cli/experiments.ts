@@ -13,7 +13,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { busDetections } from '../app/experiments/detections.ts';
+import { busDetections } from '../app/experiments/runner/detections.ts';
 import { createExperimentRunner, type RunProgress, type RunResult } from '../app/experiments/run-experiment.ts';
 import { createSignalIngest } from '../app/signals/ingest.ts';
 import { nodeProviders } from '../adapters/providers/index.ts';

@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { ensureOrigin } from '../../src/app/bootstrap.ts';
 import { systemClock, type Clock } from '../../src/app/deps.ts';
-import { busDetections } from '../../src/app/experiments/detections.ts';
+import { busDetections } from '../../src/app/experiments/runner/detections.ts';
 import type { ExperimentDeps } from '../../src/app/experiments/run-experiment.ts';
 import { memoryKeyRing } from '../../src/app/ledger/key-ring.ts';
 import { createSignalIngest, type SignalIngest } from '../../src/app/signals/ingest.ts';

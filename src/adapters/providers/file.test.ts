@@ -2,7 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FileProvider } from '../../core/experiments/types.ts';
-import type { ProviderContext } from '../../app/experiments/providers.ts';
+import type { ProviderContext } from '../../app/experiments/runner/providers.ts';
 import { tmpDir, type TmpDir } from '../../../test/support/tmp.ts';
 import { ABSENT_SUFFIX, fileProvider } from './file.ts';
 

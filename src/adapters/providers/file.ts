@@ -15,7 +15,7 @@ import { constants } from 'node:fs';
 import { copyFile, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { FileProvider } from '../../core/experiments/types.ts';
-import { ActivityFailed, type FileResult, type ProviderContext } from '../../app/experiments/providers.ts';
+import { ActivityFailed, type FileResult, type ProviderContext } from '../../app/experiments/runner/providers.ts';
 
 export const ABSENT_SUFFIX = '.absent';
 

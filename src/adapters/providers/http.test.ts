@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpProvider } from '../../core/experiments/types.ts';
-import { ActivityFailed, type ProviderContext } from '../../app/experiments/providers.ts';
+import { ActivityFailed, type ProviderContext } from '../../app/experiments/runner/providers.ts';
 import { tmpDir, type TmpDir } from '../../../test/support/tmp.ts';
 import { httpProvider } from './http.ts';
 

@@ -10,7 +10,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { RUN_HEADER, userAgentWithRun } from '../../core/signals/correlation.ts';
 import type { HttpProvider, JsonValue } from '../../core/experiments/types.ts';
-import { ActivityFailed, type HttpResult, type ProviderContext } from '../../app/experiments/providers.ts';
+import { ActivityFailed, type HttpResult, type ProviderContext } from '../../app/experiments/runner/providers.ts';
 import { sleep } from '../../app/sleep.ts';
 import { VERSION } from '../../version.ts';
 

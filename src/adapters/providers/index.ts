@@ -1,5 +1,5 @@
 /** The providers over this machine's network stack, processes and file system. */
-import type { Providers } from '../../app/experiments/providers.ts';
+import type { Providers } from '../../app/experiments/runner/providers.ts';
 import { fileProvider } from './file.ts';
 import { httpProvider, type HttpProviderOptions } from './http.ts';
 import { processProvider, type ProcessProviderOptions } from './process.ts';

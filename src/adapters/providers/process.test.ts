@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ProcessProvider } from '../../core/experiments/types.ts';
-import { ActivityFailed, type ProviderContext } from '../../app/experiments/providers.ts';
+import { ActivityFailed, type ProviderContext } from '../../app/experiments/runner/providers.ts';
 import { processProvider } from './process.ts';
 
 const RUN = 'abcdefgh12345678';

@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { commandOf } from '../../core/experiments/process-policy.ts';
 import type { ProcessProvider } from '../../core/experiments/types.ts';
-import { ActivityFailed, type ProcessResult, type ProviderContext } from '../../app/experiments/providers.ts';
+import { ActivityFailed, type ProcessResult, type ProviderContext } from '../../app/experiments/runner/providers.ts';
 
 export interface ProcessProviderOptions {
   /** stdout and stderr are each kept up to this many bytes (default 1 MiB). */

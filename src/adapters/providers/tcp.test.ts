@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import type { ProviderContext } from '../../app/experiments/providers.ts';
+import type { ProviderContext } from '../../app/experiments/runner/providers.ts';
 import { freePort } from '../../../test/support/tmp.ts';
 import { tcpProvider } from './tcp.ts';
 

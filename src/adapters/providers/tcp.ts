@@ -7,7 +7,7 @@
  */
 import net from 'node:net';
 import type { TcpProvider } from '../../core/experiments/types.ts';
-import { ActivityFailed, type ProviderContext, type TcpResult } from '../../app/experiments/providers.ts';
+import { ActivityFailed, type ProviderContext, type TcpResult } from '../../app/experiments/runner/providers.ts';
 
 export interface TcpProviderOptions {
   /** connect: how long without data before the reply is taken as complete (default 250 ms). */

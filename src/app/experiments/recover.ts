@@ -14,8 +14,8 @@ import { decideOutcome, type Outcome } from '../../core/experiments/outcome.ts';
 import type { Activity } from '../../core/experiments/types.ts';
 import type { Json } from '../../core/ledger/entry.ts';
 import type { RunRecord } from '../../store/store.ts';
-import { runRollbacks } from './rollbacks.ts';
-import { newLeaseOwner, ownerIsDeadHere, ownerIsOnThisHost } from './run-id.ts';
+import { runRollbacks } from './runner/rollbacks.ts';
+import { newLeaseOwner, ownerIsDeadHere, ownerIsOnThisHost } from './runner/run-id.ts';
 import type { ExperimentDeps, RunProgress } from './run-experiment.ts';
 
 export interface RecoverOptions {

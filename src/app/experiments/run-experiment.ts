@@ -11,16 +11,16 @@ import type { Experiment } from '../../core/experiments/types.ts';
 import type { Json } from '../../core/ledger/entry.ts';
 import type { AppDeps } from '../deps.ts';
 import type { SignalIngest } from '../signals/ingest.ts';
-import type { DetectionMatch, DetectionSource } from './detections.ts';
-import { RunJournal, type InjectionRecord } from './journal.ts';
-import { prepareRun, type LocalPolicy } from './prepare-run.ts';
-import type { Providers } from './providers.ts';
+import type { DetectionMatch, DetectionSource } from './runner/detections.ts';
+import { RunJournal, type InjectionRecord } from './runner/journal.ts';
+import { prepareRun, type LocalPolicy } from './runner/prepare-run.ts';
+import type { Providers } from './runner/providers.ts';
 import { recoverAbandonedRuns, type RecoveredRun } from './recover.ts';
-import { newLeaseOwner, newRunId } from './run-id.ts';
-import { executeRun } from './run-execution.ts';
-import { createLeaseKeeper, createRunWriter, type RunWriter } from './run-writes.ts';
-import { StoreTargetLimiter } from './store-target-limiter.ts';
-import { TargetLimiter } from './target-limiter.ts';
+import { newLeaseOwner, newRunId } from './runner/run-id.ts';
+import { executeRun } from './runner/run-execution.ts';
+import { createLeaseKeeper, createRunWriter, type RunWriter } from './runner/run-writes.ts';
+import { StoreTargetLimiter } from './runner/store-target-limiter.ts';
+import { TargetLimiter } from './runner/target-limiter.ts';
 
 /** Outcomes and times to detect, for /metrics (adapters/run-metrics.ts). */
 export interface RunMetrics {

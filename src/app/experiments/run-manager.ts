@@ -22,7 +22,7 @@ import { redactSecrets, resolveConfiguration } from '../../core/experiments/conf
 import type { RunRecord } from '../../store/store.ts';
 import { checkPrivileged, getExperiment, parseApplied } from './apply-experiment.ts';
 import { recoverAbandonedRuns, type RecoveredRun } from './recover.ts';
-import { newLeaseOwner } from './run-id.ts';
+import { newLeaseOwner } from './runner/run-id.ts';
 import {
   createExperimentRunner,
   type ActiveRun,

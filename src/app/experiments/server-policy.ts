@@ -12,7 +12,7 @@ import path from 'node:path';
 import { describeProcessRefusal, processRefusals, type ExecutableEntry } from '../../core/experiments/process-policy.ts';
 import type { Activity, Experiment, Step } from '../../core/experiments/types.ts';
 import { hasTemplate } from '../../core/experiments/tolerance.ts';
-import { realPathOf } from './prepare-run.ts';
+import { realPathOf } from './runner/prepare-run.ts';
 
 export interface ServerPolicy {
   /**

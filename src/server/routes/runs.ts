@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { notFound } from '../../core/errors.ts';
 import type { AppDeps } from '../../app/deps.ts';
 import type { RunManager } from '../../app/experiments/run-manager.ts';
-import { runTimeline, TIMELINE_KINDS } from '../../app/experiments/run-timeline.ts';
+import { runTimeline, TIMELINE_KINDS } from '../../app/experiments/runner/run-timeline.ts';
 import type { RouteRegistry } from '../route.ts';
 import { experimentName, RunSummary, viewRun } from './experiments.ts';
 

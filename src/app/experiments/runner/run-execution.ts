@@ -8,10 +8,10 @@
  * owns what is shared between runs: the concurrency limit, the stop switch, the lease owner and
  * the heartbeat.
  */
-import { decideOutcome, exitCodeFor } from '../../core/experiments/outcome.ts';
-import { formatDuration } from '../../core/experiments/duration.ts';
-import type { Activity, Step } from '../../core/experiments/types.ts';
-import type { Json } from '../../core/ledger/entry.ts';
+import { decideOutcome, exitCodeFor } from '../../../core/experiments/outcome.ts';
+import { formatDuration } from '../../../core/experiments/duration.ts';
+import type { Activity, Step } from '../../../core/experiments/types.ts';
+import type { Json } from '../../../core/ledger/entry.ts';
 import { activityOk, runActivity, type ActivityRun } from './activities.ts';
 import { judgeBlocked, watchAbortCondition } from './judges.ts';
 import { DetectionTracker, matchEntryData, pollStoredSignals } from './detections.ts';
@@ -21,8 +21,8 @@ import { reportRegression } from './regression.ts';
 import { runRollbacks } from './rollbacks.ts';
 import { RunRecorder } from './run-recorder.ts';
 import type { LeaseKeeper, RunWriter } from './run-writes.ts';
-import { sleep } from '../sleep.ts';
-import type { ExperimentDeps, ResolvedRunnerOptions, RunRequest, RunResult } from './run-experiment.ts';
+import { sleep } from '../../sleep.ts';
+import type { ExperimentDeps, ResolvedRunnerOptions, RunRequest, RunResult } from '../run-experiment.ts';
 
 export interface Execution {
   deps: ExperimentDeps;

@@ -7,10 +7,10 @@
  * runs) are skipped when looking back.
  */
 import { createHash } from 'node:crypto';
-import type { Outcome } from '../../core/experiments/outcome.ts';
-import { makeSignal, toLabels, type Signal } from '../../core/signals/signal.ts';
-import type { Store } from '../../store/store.ts';
-import type { IngestSubmission, SignalIngest } from '../signals/ingest.ts';
+import type { Outcome } from '../../../core/experiments/outcome.ts';
+import { makeSignal, toLabels, type Signal } from '../../../core/signals/signal.ts';
+import type { Store } from '../../../store/store.ts';
+import type { IngestSubmission, SignalIngest } from '../../signals/ingest.ts';
 
 const HELD: readonly string[] = ['prevented', 'detected'];
 const FAILED: readonly string[] = ['missed', 'detected-late'];

@@ -16,10 +16,10 @@
  * The leases of a runner's active runs are renewed together too: one transaction per beat for
  * all of them (createLeaseKeeper), not one timer and one commit per run.
  */
-import type { NewEntry } from '../../core/ledger/entry.ts';
-import type { RunPatch, RunRecord, Store } from '../../store/store.ts';
-import { iso, type Clock } from '../deps.ts';
-import { createBatcher } from '../group-commit.ts';
+import type { NewEntry } from '../../../core/ledger/entry.ts';
+import type { RunPatch, RunRecord, Store } from '../../../store/store.ts';
+import { iso, type Clock } from '../../deps.ts';
+import { createBatcher } from '../../group-commit.ts';
 
 /** One change of one run: its row inserted (the run's first write) or updated, and its ledger entries. */
 export type RunWrite =

@@ -9,11 +9,11 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DANGEROUS_VARIABLES } from '../../../test/support/dangerous-variables.ts';
-import { experiment, runnerFixture, type RunnerFixture } from '../../../test/support/runner.ts';
-import { DomainError } from '../../core/errors.ts';
-import type { ExecutableEntry } from '../../core/experiments/process-policy.ts';
-import { createExperimentRunner } from './run-experiment.ts';
+import { DANGEROUS_VARIABLES } from '../../../../test/support/dangerous-variables.ts';
+import { experiment, runnerFixture, type RunnerFixture } from '../../../../test/support/runner.ts';
+import { DomainError } from '../../../core/errors.ts';
+import type { ExecutableEntry } from '../../../core/experiments/process-policy.ts';
+import { createExperimentRunner } from '../run-experiment.ts';
 
 let fx: RunnerFixture;
 beforeEach(async () => {

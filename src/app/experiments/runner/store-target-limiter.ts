@@ -9,9 +9,9 @@
  * when one is full, tries again every `pollMs` until it gets them or its signal aborts. Unlike
  * the in-process TargetLimiter, waiting runs are not served first come, first served.
  */
-import { sleep } from '../sleep.ts';
-import type { Clock } from '../deps.ts';
-import type { Store } from '../../store/store.ts';
+import { sleep } from '../../sleep.ts';
+import type { Clock } from '../../deps.ts';
+import type { Store } from '../../../store/store.ts';
 
 export interface StoreTargetLimiterOptions {
   /** Runs at once per host, across every process on the database (default 8). */

@@ -5,10 +5,10 @@
  * tolerance does not hold: a probe with a tolerance placed among the rollbacks is how a file
  * says how to verify them.
  */
-import type { Activity } from '../../core/experiments/types.ts';
+import type { Activity } from '../../../core/experiments/types.ts';
 import { activityOk, runActivity, type ActivityRun } from './activities.ts';
 import type { Providers } from './providers.ts';
-import type { Clock } from '../deps.ts';
+import type { Clock } from '../../deps.ts';
 
 export interface RollbackEnv {
   providers: Providers;

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { makeSignal, type Signal } from '../../core/signals/signal.ts';
+import { makeSignal, type Signal } from '../../../core/signals/signal.ts';
 import { DetectionTracker } from './detections.ts';
 
 const RUN = 'aaaaaaaaaaaaaaaa';

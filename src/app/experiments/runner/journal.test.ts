@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Activity } from '../../core/experiments/types.ts';
+import type { Activity } from '../../../core/experiments/types.ts';
 import type { ActivityRun } from './activities.ts';
 import { RunJournal, toJsonValue } from './journal.ts';
 

@@ -4,11 +4,11 @@
  * and one heartbeat renews every run's lease.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runnerFixture, type RunnerFixture } from '../../../test/support/runner.ts';
-import { verifyStore } from '../ledger/verify.ts';
-import type { RunRecord, Store } from '../../store/store.ts';
+import { runnerFixture, type RunnerFixture } from '../../../../test/support/runner.ts';
+import { verifyStore } from '../../ledger/verify.ts';
+import type { RunRecord, Store } from '../../../store/store.ts';
 import { createLeaseKeeper, createRunWriter } from './run-writes.ts';
-import type { Json, NewEntry } from '../../core/ledger/entry.ts';
+import type { Json, NewEntry } from '../../../core/ledger/entry.ts';
 
 let fx: RunnerFixture;
 beforeEach(async () => {

@@ -11,11 +11,11 @@
  * section is redone, by a plain copy rather than a JSON round trip.
  */
 import { hostname, platform, release } from 'node:os';
-import { redactSecrets, secretStrings, type SecretValues } from '../../core/experiments/configuration.ts';
-import type { Outcome } from '../../core/experiments/outcome.ts';
-import type { JsonValue } from '../../core/experiments/types.ts';
-import type { Json } from '../../core/ledger/entry.ts';
-import { VERSION } from '../../version.ts';
+import { redactSecrets, secretStrings, type SecretValues } from '../../../core/experiments/configuration.ts';
+import type { Outcome } from '../../../core/experiments/outcome.ts';
+import type { JsonValue } from '../../../core/experiments/types.ts';
+import type { Json } from '../../../core/ledger/entry.ts';
+import { VERSION } from '../../../version.ts';
 import type { ActivityRun } from './activities.ts';
 import type { DetectionMatch } from './detections.ts';
 

@@ -2,9 +2,9 @@
  * The verdicts a run needs besides detections: whether the injections were blocked, and the
  * abort conditions watched while the run goes on.
  */
-import { evaluateTolerance } from '../../core/experiments/tolerance.ts';
-import type { Activity, Tolerance } from '../../core/experiments/types.ts';
-import { sleep } from '../sleep.ts';
+import { evaluateTolerance } from '../../../core/experiments/tolerance.ts';
+import type { Activity, Tolerance } from '../../../core/experiments/types.ts';
+import { sleep } from '../../sleep.ts';
 import { activityOk, runActivity, type ActivityEnv, type ActivityRun } from './activities.ts';
 
 export interface BlockedVerdict {

@@ -12,12 +12,12 @@
  * from the store (ingested by another process on the same database). The tracker takes both
  * and counts each signal once.
  */
-import { compileCel, matchSignal, type CelProgram } from '../../core/experiments/cel.ts';
-import type { DetectionExpectation } from '../../core/experiments/types.ts';
-import type { Json } from '../../core/ledger/entry.ts';
-import type { Signal } from '../../core/signals/signal.ts';
-import type { Store } from '../../store/store.ts';
-import type { SignalBus } from '../signals/signal-bus.ts';
+import { compileCel, matchSignal, type CelProgram } from '../../../core/experiments/cel.ts';
+import type { DetectionExpectation } from '../../../core/experiments/types.ts';
+import type { Json } from '../../../core/ledger/entry.ts';
+import type { Signal } from '../../../core/signals/signal.ts';
+import type { Store } from '../../../store/store.ts';
+import type { SignalBus } from '../../signals/signal-bus.ts';
 
 /** Where new signals are announced; the runner subscribes before it injects anything. */
 export interface DetectionSource {

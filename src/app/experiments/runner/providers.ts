@@ -3,7 +3,7 @@
  * Implementations live in adapters/providers/; tests use them as they are, over loopback. The
  * python provider has no implementation: files that use it are refused before the run.
  */
-import type { FileProvider, HttpProvider, ProcessProvider, Provider, TcpProvider } from '../../core/experiments/types.ts';
+import type { FileProvider, HttpProvider, ProcessProvider, Provider, TcpProvider } from '../../../core/experiments/types.ts';
 
 export interface ProviderContext {
   /** The run id, carried into what is sent (header, user agent, environment). */

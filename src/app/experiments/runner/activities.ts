@@ -3,11 +3,11 @@
  * result, recorded the way a Chaos Toolkit journal records it. An abort of the run is not a
  * failure of the activity: it propagates, and the runner decides what the run became.
  */
-import { evaluateTolerance } from '../../core/experiments/tolerance.ts';
-import type { Activity } from '../../core/experiments/types.ts';
+import { evaluateTolerance } from '../../../core/experiments/tolerance.ts';
+import type { Activity } from '../../../core/experiments/types.ts';
 import { runProvider, type Providers } from './providers.ts';
-import { sleep } from '../sleep.ts';
-import type { Clock } from '../deps.ts';
+import { sleep } from '../../sleep.ts';
+import type { Clock } from '../../deps.ts';
 
 export interface ActivityEnv {
   providers: Providers;

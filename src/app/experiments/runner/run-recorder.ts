@@ -6,9 +6,9 @@
  * is redacted like the journal; the entries carry names, times and verdicts, never request
  * contents.
  */
-import { redactSecrets, type SecretValues } from '../../core/experiments/configuration.ts';
-import type { Json, NewEntry } from '../../core/ledger/entry.ts';
-import type { RunPatch, RunRecord } from '../../store/store.ts';
+import { redactSecrets, type SecretValues } from '../../../core/experiments/configuration.ts';
+import type { Json, NewEntry } from '../../../core/ledger/entry.ts';
+import type { RunPatch, RunRecord } from '../../../store/store.ts';
 import type { RunJournal } from './journal.ts';
 import type { RunWriter } from './run-writes.ts';
 

@@ -16,15 +16,15 @@
  */
 import path from 'node:path';
 import { realpathSync } from 'node:fs';
-import { blastRadiusViolations, effectiveBlastRadius, type BlastRadius } from '../../core/experiments/blast-radius.ts';
-import { redactSecrets, resolveConfiguration, type SecretValues } from '../../core/experiments/configuration.ts';
-import { formatDuration } from '../../core/experiments/duration.ts';
-import { describeProcessRefusal, processRefusals, type ExecutableEntry, pathOf } from '../../core/experiments/process-policy.ts';
-import { unsupportedActivities } from '../../core/experiments/experiment-file.ts';
-import type { Activity, Experiment, FileProvider, Provider, Step, Tolerance } from '../../core/experiments/types.ts';
-import { RUN_HEADER, USER_AGENT_MARKER } from '../../core/signals/correlation.ts';
-import { invalid } from '../../core/errors.ts';
-import { RUN_ID_KEY } from '../../core/experiments/techniques/technique.ts';
+import { blastRadiusViolations, effectiveBlastRadius, type BlastRadius } from '../../../core/experiments/blast-radius.ts';
+import { redactSecrets, resolveConfiguration, type SecretValues } from '../../../core/experiments/configuration.ts';
+import { formatDuration } from '../../../core/experiments/duration.ts';
+import { describeProcessRefusal, processRefusals, type ExecutableEntry, pathOf } from '../../../core/experiments/process-policy.ts';
+import { unsupportedActivities } from '../../../core/experiments/experiment-file.ts';
+import type { Activity, Experiment, FileProvider, Provider, Step, Tolerance } from '../../../core/experiments/types.ts';
+import { RUN_HEADER, USER_AGENT_MARKER } from '../../../core/signals/correlation.ts';
+import { invalid } from '../../../core/errors.ts';
+import { RUN_ID_KEY } from '../../../core/experiments/techniques/technique.ts';
 
 /** Local allow-lists: on a server, what an experiment may run and write (absent: anything). */
 export interface LocalPolicy {
