@@ -2,22 +2,15 @@
  * A ledger written in the old layout (nodes in `ledger_nodes`) is carried over by migration 0005:
  * it verifies, serves proofs and keeps growing. On SQLite and a real PostgreSQL.
  */
-import Database from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
-import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import type { Kysely } from 'kysely';
+import { expect } from 'vitest';
 import { inclusionProof } from '../../app/ledger/proofs.ts';
 import { verifyStore } from '../../app/ledger/verify.ts';
 import { leafInput, toStored, type LedgerEntry } from '../../core/ledger/entry.ts';
 import { appendLeaves, frontierNodes, leafHash, verifyInclusion, type NodeId } from '../../core/ledger/merkle.ts';
 import type { Store } from '../store.ts';
-import { openPostgresStore } from '../postgres/open-postgres.ts';
-import { openSqliteStore } from '../sqlite/open-sqlite.ts';
-import { migrate } from './index.ts';
-import { createTestDatabase, pgAvailable, skipReasonPg } from '../../../test/support/postgres.ts';
-import { tmpDir } from '../../../test/support/tmp.ts';
+import { describeMigration } from '../../../test/support/migrations.ts';
 
-const OLD = '0004_experiments';
 const oldPos = (n: NodeId) => n.index * 2 ** (n.level + 1) + 2 ** n.level - 1;
 
 /** Write `count` entries the way the store did before 0005. */
@@ -70,34 +63,8 @@ async function expectCarriedOver(store: Store, count: number): Promise<void> {
 
 const COUNT = 77;
 
-describe('migration 0005 carries a ledger over from ledger_nodes', () => {
-  const cleanups: (() => Promise<void>)[] = [];
-  afterAll(async () => {
-    for (const c of cleanups.reverse()) await c();
-  });
-
-  it('on SQLite', async () => {
-    const dir = await tmpDir('bulwark-0005-');
-    cleanups.push(() => dir.cleanup());
-    const file = `${dir.path}/old.db`;
-    const db = new Kysely<any>({ dialect: new SqliteDialect({ database: new Database(file) }) });
-    await migrate(db, 'sqlite', OLD);
-    await writeOldLayout(db, COUNT);
-    await db.destroy();
-    const store = await openSqliteStore(file);
-    cleanups.push(() => store.close());
-    await expectCarriedOver(store, COUNT);
-  });
-
-  it.skipIf(!pgAvailable())(`on PostgreSQL (${pgAvailable() ? 'real server' : skipReasonPg})`, async () => {
-    const d = await createTestDatabase();
-    cleanups.push(() => d.drop());
-    const db = new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: d.url, max: 1 }) }) });
-    await migrate(db, 'postgres', OLD);
-    await writeOldLayout(db, COUNT);
-    await db.destroy();
-    const store = await openPostgresStore(d.url);
-    cleanups.push(() => store.close());
-    await expectCarriedOver(store, COUNT);
-  });
+describeMigration('migration 0005 carries a ledger over from ledger_nodes', {
+  before: '0004_experiments',
+  writeOld: (db) => writeOldLayout(db, COUNT),
+  check: (store) => expectCarriedOver(store, COUNT),
 });

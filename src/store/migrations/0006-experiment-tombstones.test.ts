@@ -3,18 +3,10 @@
  * before, can be deleted (a tombstone without the file) and applied again as the next version.
  * On SQLite and a real PostgreSQL.
  */
-import Database from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
-import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import type { Kysely } from 'kysely';
+import { expect } from 'vitest';
 import type { Store } from '../store.ts';
-import { openPostgresStore } from '../postgres/open-postgres.ts';
-import { openSqliteStore } from '../sqlite/open-sqlite.ts';
-import { migrate } from './index.ts';
-import { createTestDatabase, pgAvailable, skipReasonPg } from '../../../test/support/postgres.ts';
-import { tmpDir } from '../../../test/support/tmp.ts';
-
-const OLD = '0005_tree_in_entries';
+import { describeMigration } from '../../../test/support/migrations.ts';
 
 /** Two experiments the way the store wrote them before 0006: one scheduled, at version 2. */
 async function writeOldRows(db: Kysely<any>): Promise<void> {
@@ -77,34 +69,8 @@ async function expectCarriedOver(store: Store): Promise<void> {
   expect(again).toMatchObject({ version: 3, createdAt: '2026-03-01T00:00:00.000Z', title: 'back again' });
 }
 
-describe('migration 0006 keeps applied experiments and lets them be deleted', () => {
-  const cleanups: (() => Promise<void>)[] = [];
-  afterAll(async () => {
-    for (const c of cleanups.reverse()) await c();
-  });
-
-  it('on SQLite', async () => {
-    const dir = await tmpDir('bulwark-0006-');
-    cleanups.push(() => dir.cleanup());
-    const file = `${dir.path}/old.db`;
-    const db = new Kysely<any>({ dialect: new SqliteDialect({ database: new Database(file) }) });
-    await migrate(db, 'sqlite', OLD);
-    await writeOldRows(db);
-    await db.destroy();
-    const store = await openSqliteStore(file);
-    cleanups.push(() => store.close());
-    await expectCarriedOver(store);
-  });
-
-  it.skipIf(!pgAvailable())(`on PostgreSQL (${pgAvailable() ? 'real server' : skipReasonPg})`, async () => {
-    const d = await createTestDatabase();
-    cleanups.push(() => d.drop());
-    const db = new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: d.url, max: 1 }) }) });
-    await migrate(db, 'postgres', OLD);
-    await writeOldRows(db);
-    await db.destroy();
-    const store = await openPostgresStore(d.url);
-    cleanups.push(() => store.close());
-    await expectCarriedOver(store);
-  });
+describeMigration('migration 0006 keeps applied experiments and lets them be deleted', {
+  before: '0005_tree_in_entries',
+  writeOld: writeOldRows,
+  check: expectCarriedOver,
 });

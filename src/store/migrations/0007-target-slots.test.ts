@@ -3,18 +3,10 @@
  * takes slots like any other, and its lease decides whether they count. On SQLite and a real
  * PostgreSQL.
  */
-import Database from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
-import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import type { Kysely } from 'kysely';
+import { expect } from 'vitest';
 import type { Store } from '../store.ts';
-import { openPostgresStore } from '../postgres/open-postgres.ts';
-import { openSqliteStore } from '../sqlite/open-sqlite.ts';
-import { migrate } from './index.ts';
-import { createTestDatabase, pgAvailable, skipReasonPg } from '../../../test/support/postgres.ts';
-import { tmpDir } from '../../../test/support/tmp.ts';
-
-const OLD = '0006_experiment_tombstones';
+import { describeMigration } from '../../../test/support/migrations.ts';
 
 /** A run the way the store wrote it before 0007: running, its lease until 12:00:30. */
 async function writeOldRows(db: Kysely<any>): Promise<void> {
@@ -53,34 +45,8 @@ async function expectSlots(store: Store): Promise<void> {
   expect(tables.has('target_slots')).toBe(false);
 }
 
-describe('migration 0007 adds per-target slots next to existing runs', () => {
-  const cleanups: (() => Promise<void>)[] = [];
-  afterAll(async () => {
-    for (const c of cleanups.reverse()) await c();
-  });
-
-  it('on SQLite', async () => {
-    const dir = await tmpDir('bulwark-0007-');
-    cleanups.push(() => dir.cleanup());
-    const file = `${dir.path}/old.db`;
-    const db = new Kysely<any>({ dialect: new SqliteDialect({ database: new Database(file) }) });
-    await migrate(db, 'sqlite', OLD);
-    await writeOldRows(db);
-    await db.destroy();
-    const store = await openSqliteStore(file);
-    cleanups.push(() => store.close());
-    await expectSlots(store);
-  });
-
-  it.skipIf(!pgAvailable())(`on PostgreSQL (${pgAvailable() ? 'real server' : skipReasonPg})`, async () => {
-    const d = await createTestDatabase();
-    cleanups.push(() => d.drop());
-    const db = new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: d.url, max: 1 }) }) });
-    await migrate(db, 'postgres', OLD);
-    await writeOldRows(db);
-    await db.destroy();
-    const store = await openPostgresStore(d.url);
-    cleanups.push(() => store.close());
-    await expectSlots(store);
-  });
+describeMigration('migration 0007 adds per-target slots next to existing runs', {
+  before: '0006_experiment_tombstones',
+  writeOld: writeOldRows,
+  check: expectSlots,
 });
