@@ -8,8 +8,10 @@
  * with a warning that names the test. Pure: text in, experiment texts and warnings out; never
  * throws, whatever the input.
  */
-import { LineCounter, parseDocument, stringify, type Document, type Node } from 'yaml';
-import { MAX_FILE_LENGTH, parseExperiment } from './experiment-file.ts';
+import { stringify, type Document, type Node } from 'yaml';
+import { parseYamlBounded } from '../input/bounded-yaml.ts';
+import { INPUT_LIMITS } from '../input/limits.ts';
+import { parseExperiment } from './experiment-file.ts';
 import { formatPath } from './issues.ts';
 import type { PathKey } from './schema-kit.ts';
 import type { JsonValue } from './types.ts';
@@ -294,14 +296,15 @@ export function destructiveReason(command: string): string | undefined {
 }
 
 /** Where a YAML path sits in the source, or its nearest existing parent. */
-function locate(doc: Document.Parsed, lines: LineCounter, path: PathKey[]): { line: number; column: number } {
+function locate(
+  doc: Document.Parsed,
+  position: (offset: number) => { line: number; column: number },
+  path: PathKey[],
+): { line: number; column: number } {
   for (let n = path.length; n >= 0; n--) {
     const node = (n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true)) as Node | null | undefined;
     const start = node?.range?.[0];
-    if (start !== undefined) {
-      const p = lines.linePos(start);
-      return { line: p.line, column: p.col };
-    }
+    if (start !== undefined) return position(start);
   }
   return { line: 1, column: 1 };
 }
@@ -321,51 +324,35 @@ const whole = (message: string): AtomicImportResult => ({ ok: false, errors: [{ 
 
 /** Turn an Atomic Red Team technique file into experiment files, one per test Bulwark can run; never throws. */
 export function importAtomic(text: string, options: AtomicImportOptions = {}): AtomicImportResult {
-  try {
-    return importText(text, options);
-  } catch (e) {
-    // The yaml package recurses per nesting level: hostile nesting ends here, not in a crash.
-    if (e instanceof RangeError) return whole('the file nests too deeply to be an Atomic Red Team file');
-    throw e;
-  }
-}
-
-function importText(text: string, options: AtomicImportOptions): AtomicImportResult {
   if (typeof text !== 'string') return whole('the input is not text');
-  if (text.length > MAX_FILE_LENGTH) return whole(`the file is longer than ${MAX_FILE_LENGTH} characters; no Atomic Red Team file is`);
   const timeout = options.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
   if (!Number.isInteger(timeout) || timeout < 1 || timeout > 86_400)
     return whole('timeoutSeconds must be a whole number of seconds from 1 to 86400');
-  const lines = new LineCounter();
-  let doc: Document.Parsed;
-  try {
-    doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, logLevel: 'silent' });
-  } catch (e) {
-    if (e instanceof RangeError) throw e;
-    return whole(`cannot read the file as YAML: ${(e as Error).message}`);
-  }
-  if (doc.errors.length > 0) {
+  // Bounded like every YAML input (length, tokens, depth, the size with aliases expanded), with
+  // the larger limits of a file read by the CLI rather than on a server.
+  const read = parseYamlBounded(text, INPUT_LIMITS.atomicYaml);
+  if (!read.ok) {
     return {
       ok: false,
-      errors: doc.errors.map((e) => {
-        const p = lines.linePos(Math.max(0, Math.min(e.pos[0], text.length)));
-        return { path: '', line: p.line, column: p.col, message: `not valid YAML: ${e.message.split('\n')[0]}` };
-      }),
+      errors: read.errors.map((e) => ({
+        path: '',
+        line: e.line,
+        column: e.column,
+        message: e.syntax
+          ? `not valid YAML: ${e.message.split('\n')[0]}`
+          : e.code === 'TOO_LONG'
+            ? `the file is longer than ${INPUT_LIMITS.atomicYaml.length} characters; no Atomic Red Team file is`
+            : e.message,
+      })),
     };
   }
-  let raw: unknown;
-  try {
-    raw = doc.toJS({ maxAliasCount: 100 });
-  } catch (e) {
-    if (e instanceof RangeError) throw e;
-    return whole(`cannot read the file: ${(e as Error).message}`);
-  }
+  const { doc, value: raw, position } = read;
   const pending: Pending[] = [];
   const file = readAtomicFile(raw, pending);
   if (pending.length > 0 || file === undefined) {
     const errors = (pending.length > 0 ? pending : [{ path: [], message: 'not an Atomic Red Team technique file' }]).map((p) => ({
       path: formatPath(p.path),
-      ...locate(doc, lines, p.path),
+      ...locate(doc, position, p.path),
       message: p.message,
     }));
     return { ok: false, errors };

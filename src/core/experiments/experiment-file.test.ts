@@ -543,13 +543,23 @@ rollbacks:
   });
 
   it('refuses hostile nesting with a message instead of exhausting the stack', () => {
-    for (const n of [100, 5000, 100_000]) {
+    for (const n of [100, 5000, 30_000]) {
       const text = `title: t\ndescription: d\nmethod: []\nruntime: ${'['.repeat(n)}${']'.repeat(n)}\n`;
       expect(expectErrors(parseExperiment(text))[0]!.message).toBe('the file nests too deeply; keep it under 64 levels');
     }
+    const block = `title: t\ndescription: d\nmethod: []\nruntime:\n${Array.from({ length: 100 }, (_, i) => `${'  '.repeat(i + 1)}k:`).join('\n')} 1\n`;
+    expect(expectErrors(parseExperiment(block))[0]!.message).toBe('the file nests too deeply; keep it under 64 levels');
+    const long = `title: t\ndescription: d\nmethod: []\nruntime: ${'['.repeat(100_000)}${']'.repeat(100_000)}\n`;
+    expect(expectErrors(parseExperiment(long))[0]!.message).toBe('the file is longer than 65536 characters; split it');
     const bomb =
-      'a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n';
-    expect(expectErrors(parseExperiment(bomb))[0]!.message).toMatch(/cannot read the file: .*alias/i);
+      'a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n';
+    expect(expectErrors(parseExperiment(bomb))[0]).toMatchObject({
+      line: 5,
+      message: expect.stringMatching(/expands to more than 20000 values/),
+    });
+    // Nested through aliases: each level is shallow, the expansion is not.
+    const deep = Array.from({ length: 70 }, (_, i) => (i === 0 ? 'a0: &a0 [x]' : `a${i}: &a${i} [*a${i - 1}]`)).join('\n');
+    expect(expectErrors(parseExperiment(deep))[0]!.message).toBe('the file nests too deeply; keep it under 64 levels');
   });
 
   it('checks the file provider operations need what they use', () => {

@@ -3,7 +3,9 @@
  * into errors that each carry the line and column of the offending node and say what to fix.
  * Never throws on any input: the file comes from a person, the API or a fuzzer alike.
  */
-import { LineCounter, isMap, isPair, isScalar, parseDocument, visit, type Document, type Node } from 'yaml';
+import { isMap, isPair, isScalar, type Document, type Node } from 'yaml';
+import { parseYamlBounded } from '../input/bounded-yaml.ts';
+import { INPUT_LIMITS } from '../input/limits.ts';
 import { explainIssue, formatPath, suggest, type PendingIssue, type ZodIssueLike } from './issues.ts';
 import { experimentSchema, type ExperimentInput, type PathKey, type RawStep } from './schema.ts';
 import type { Activity, Experiment, ExperimentIssue, JsonValue, Step } from './types.ts';
@@ -11,71 +13,30 @@ import type { Activity, Experiment, ExperimentIssue, JsonValue, Step } from './t
 export type ParseExperimentResult =
   { ok: true; experiment: Experiment; warnings: ExperimentIssue[] } | { ok: false; errors: ExperimentIssue[] };
 
-/** Files longer than this (in characters) are refused before parsing: no experiment needs more. */
-export const MAX_FILE_LENGTH = 1024 * 1024;
+/**
+ * Files longer than this (in characters) are refused before parsing: no experiment needs more.
+ * The parse is bounded further (tokens, expanded size with aliases, depth): INPUT_LIMITS.yaml.
+ */
+export const MAX_FILE_LENGTH = INPUT_LIMITS.yaml.length;
 
-/** Deeper nesting is refused: no experiment needs it, and every later step recurses. */
-export const MAX_DEPTH = 64;
+/** Deeper nesting is refused (aliases expanded): no experiment needs it, and every later step recurses. */
+export const MAX_DEPTH = INPUT_LIMITS.yaml.depth;
 
-const whole = (message: string): ParseExperimentResult => ({ ok: false, errors: [{ path: '', line: 1, column: 1, message }] });
-
-/** Parse an experiment file; the result is the Experiment, or every error found with its line and column. */
+/**
+ * Parse an experiment file; the result is the Experiment, or every error found with its line and
+ * column. The same parse serves applying a file and every later read of it (GET, a run, the
+ * scheduler), so reading a stored file can never cost more than accepting it did.
+ */
 export function parseExperiment(text: string): ParseExperimentResult {
-  if (text.length > MAX_FILE_LENGTH) return whole(`the file is longer than ${MAX_FILE_LENGTH} characters; split it`);
-  try {
-    return parseText(text);
-  } catch (e) {
-    // The yaml package recurses per nesting level: hostile nesting ends here, not in a crash.
-    if (e instanceof RangeError) return whole(`the file nests too deeply; keep it under ${MAX_DEPTH} levels`);
-    throw e;
-  }
-}
-
-function parseText(text: string): ParseExperimentResult {
-  const lineCounter = new LineCounter();
-  let doc: Document.Parsed;
-  try {
-    // logLevel silent: the yaml package would otherwise print warnings to the process's stderr.
-    doc = parseDocument(text, { lineCounter, keepSourceTokens: true, prettyErrors: false, uniqueKeys: true, logLevel: 'silent' });
-  } catch (e) {
-    if (e instanceof RangeError) throw e;
-    return whole(`cannot read the file: ${(e as Error).message}`);
-  }
-  const at = (offset: number) => {
-    const p = lineCounter.linePos(Math.max(0, Math.min(offset, text.length)));
-    return { line: p.line, column: p.col };
-  };
-  if (doc.errors.length > 0) {
+  const read = parseYamlBounded(text, INPUT_LIMITS.yaml, { keepSourceTokens: true });
+  if (!read.ok) {
     return {
       ok: false,
-      errors: doc.errors.map((e) => ({
-        path: '',
-        ...at(e.pos[0]),
-        // The yaml package reports its own stack overflow on hostile nesting as a parse error.
-        message: /call stack/i.test(e.message)
-          ? `the file nests too deeply; keep it under ${MAX_DEPTH} levels`
-          : `${e.message}${yamlHint(e.code)}`,
-      })),
+      errors: read.errors.map((e) => ({ path: '', line: e.line, column: e.column, message: `${e.message}${yamlHint(e.code)}` })),
     };
   }
-  const badKeys: ExperimentIssue[] = [];
-  visit(doc, {
-    Pair(_, pair) {
-      if (pair.key !== null && !isScalar(pair.key)) {
-        const start = (pair.key as Node).range?.[0] ?? 0;
-        badKeys.push({ path: '', ...at(start), message: 'a key must be a plain string, not a list, mapping or alias' });
-      }
-    },
-  });
-  if (badKeys.length > 0) return { ok: false, errors: badKeys };
-  let raw: unknown;
-  try {
-    raw = doc.toJS({ maxAliasCount: 100 });
-  } catch (e) {
-    if (e instanceof RangeError) throw e;
-    return whole(`cannot read the file: ${(e as Error).message}`);
-  }
-  if (depthOf(raw) > MAX_DEPTH) return whole(`the file nests too deeply; keep it under ${MAX_DEPTH} levels`);
+  const { doc, value: raw } = read;
+  const at = (offset: number) => read.position(offset);
   const locate = (issue: PendingIssue): ExperimentIssue => ({
     path: formatPath(issue.path),
     ...at(offsetOf(doc, text, issue)),
@@ -114,20 +75,6 @@ function parseText(text: string): ParseExperimentResult {
   const built = build(parsed.data, vendor, document);
   if (built.errors.length > 0) return { ok: false, errors: sortIssues(built.errors.map(locate)) };
   return { ok: true, experiment: built.experiment, warnings: built.warnings.map(locate) };
-}
-
-/** Nesting depth of a value, computed without recursion. */
-function depthOf(v: unknown): number {
-  let max = 0;
-  const stack: [unknown, number][] = [[v, 0]];
-  while (stack.length > 0) {
-    const [x, d] = stack.pop()!;
-    if (x === null || typeof x !== 'object') continue;
-    if (d + 1 > max) max = d + 1;
-    if (max > MAX_DEPTH) return max;
-    for (const c of Object.values(x)) stack.push([c, d + 1]);
-  }
-  return max;
 }
 
 function yamlHint(code: string): string {

@@ -14,18 +14,23 @@
  *  3. the parser to its concrete syntax tree (iterative), whose nesting is measured iteratively
  *     before the composer, which recurses per level, builds nodes from it;
  *  4. the composer, with `uniqueKeys: false` (its duplicate check compares every key of a map
- *     with every other: quadratic, 280 s for 1 MiB of keys on this machine); duplicates are
- *     found here instead, with a set per mapping;
+ *     with every other: quadratic, 0.5 s for 64 KiB and minutes for 1 MiB of keys here);
+ *     duplicates are found here instead, with a set per mapping;
  *  5. the walk of the nodes: keys (plain scalars, distinct), aliases (limits.aliases, no alias
  *     inside its own anchor), expanded values (limits.nodes), expanded text (limits.text) and
  *     expanded depth (limits.depth); then toJS.
  *
- * Measured on this machine (2 shared cores, load average 12 to 16 while measuring; CPU time of
- * the parse, best of 5), at INPUT_LIMITS.yaml (64 KiB, 16,384 tokens), see bounded-yaml.test.ts:
- *  - refused at step 2 (any shape past 16,384 tokens, lexing stops there): ≤ 10 ms;
- *  - accepted, the densest shapes (`- 1` lines, `[1,1,…]`, 16,000-key maps, comments): 25–60 ms;
- *  - refused by the composer's errors, the costliest shape (`[,,,…]`, one error per token): ≤ 120 ms;
- *  - alias amplification (bounded here before toJS): ≤ 40 ms, whatever the expansion.
+ * Measured on this machine at INPUT_LIMITS.yaml (64 KiB, 16,384 tokens): CPU time of the whole
+ * call, best of 7, with the machine's 2 cores shared by a load average of 17 to 22 (so wall
+ * times were 1 to 4 times longer; on an idle core they are the CPU times):
+ *  - refused at step 1 or 2 (too long; too many tokens, lexing stops there): ≤ 5 ms;
+ *  - the densest shapes that pass step 2 (`- 1` lines, `[1,1,…]`, 2,000-key maps, anchors,
+ *    comments, tags, the demo's activity shape): 22–48 ms;
+ *  - the composer's costliest refusal (`[,,,…]`, one error per token): 36 ms, with stack traces
+ *    off (see parseYamlBounded; 200 ms with them);
+ *  - alias amplification, refused at step 5 whatever it would expand to: ≤ 33 ms;
+ *  - the first parse in a process costs more while V8 compiles the yaml package (up to 200 ms
+ *    for 10,000 tokens, once).
  */
 import {
   Composer,

@@ -15,12 +15,13 @@
  *   524,288 values; real payloads hold one value per 20 to 40 bytes (an Alertmanager alert is
  *   about 35 values in 600 bytes), so a full 1 MiB body of real data is about 50,000. The bound
  *   cuts the worst case five-fold and keeps it fixed when bodyLimitBytes is raised.
- * - YAML on the server (experiment files, the config file): 64 KiB and 8,192 tokens (the demo
- *   experiments are 1.2 to 1.5 KiB and 300 to 400 tokens, about 4 characters per token, so
- *   8,192 tokens is about 32 KiB of ordinary YAML), 20,000 values and 256 KiB of text once
- *   aliases are expanded, 100 aliases (as the yaml package's default). The `yaml` package costs
- *   1 to 3 µs of CPU per token, so its parse is bounded by the token count, which a first, cheap
- *   pass of its lexer counts before anything else is built. Measured times: bounded-yaml.ts.
+ * - YAML on the server (experiment files, the config file): 64 KiB and 16,384 tokens (the demo
+ *   experiments are 1.2 to 1.5 KiB and 300 to 400 tokens, about 4 characters per token; the
+ *   largest file the product writes itself, a request burst of 1,000 requests, is 50 KiB and
+ *   10,313 tokens), 20,000 values and 256 KiB of text once aliases are expanded, 100 aliases
+ *   (the yaml package's own default). The `yaml` package costs 1 to 3 µs of CPU per token, so
+ *   its parse is bounded by the token count, which a first, cheap pass of its lexer counts
+ *   before anything else is built. Measured times: bounded-yaml.ts.
  * - Atomic Red Team technique files are read by the CLI only, never on a server's event loop,
  *   and the largest upstream files are about 40 KiB (T1562.001): 256 KiB and 65,536 tokens,
  *   50,000 values and 1 MiB of text expanded, the same depth and aliases.
@@ -54,7 +55,7 @@ export const INPUT_LIMITS = {
   /** JSON from the network and from logs: HTTP bodies, signal payloads, log lines. */
   json: { depth: 64, nodes: 100_000 } satisfies JsonLimits,
   /** YAML (and JSON read as YAML) on a server's event loop: experiment files, the config file. */
-  yaml: { length: 64 * 1024, tokens: 8_192, depth: 64, nodes: 20_000, text: 256 * 1024, aliases: 100 } satisfies YamlLimits,
+  yaml: { length: 64 * 1024, tokens: 16_384, depth: 64, nodes: 20_000, text: 256 * 1024, aliases: 100 } satisfies YamlLimits,
   /** Atomic Red Team technique files, read by `bulwark experiments import-atomic` only. */
   atomicYaml: { length: 256 * 1024, tokens: 65_536, depth: 64, nodes: 50_000, text: 1024 * 1024, aliases: 100 } satisfies YamlLimits,
 } as const;
