@@ -26,7 +26,7 @@ export interface StoreFixture {
   /**
    * Open a second, independent store on the same database. Absent for SQLite: its driver is
    * synchronous, so two handles in one thread would wait on each other's lock; processes
-   * sharing one file are tested in app/ledger/multi-process.test.ts.
+   * sharing one file are tested in test/process/multi-process.test.ts.
    */
   reopen?: () => Promise<Store>;
   /** A fresh, empty database of the same kind. */

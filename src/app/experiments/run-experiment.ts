@@ -22,7 +22,7 @@ import { createLeaseKeeper, createRunWriter, type RunWriter } from './runner/run
 import { StoreTargetLimiter } from './runner/store-target-limiter.ts';
 import { TargetLimiter } from './runner/target-limiter.ts';
 
-/** Outcomes and times to detect, for /metrics (adapters/run-metrics.ts). */
+/** Outcomes and times to detect, for /metrics (server/metrics.ts). */
 export interface RunMetrics {
   runFinished(r: { experiment: string; outcome: Outcome; ttdMs: number | null }): void;
 }
@@ -39,7 +39,7 @@ export interface ExperimentDeps extends AppDeps {
   /**
    * Where the runs' writes are committed; by default a group commit on this thread over
    * `store`. A server on SQLite passes one whose commits run on a thread of their own
-   * (adapters/run-writer-thread.ts). Its owner closes it, after the runner's runs have ended.
+   * (adapters/sqlite-write-thread.ts). Its owner closes it, after the runner's runs have ended.
    */
   runWriter?: RunWriter;
 }

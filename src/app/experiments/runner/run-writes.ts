@@ -1,5 +1,5 @@
 /**
- * Run writes of one runner, committed together (group commit, ../group-commit.ts): every run's
+ * Run writes of one runner, committed together (group commit, app/group-commit.ts): every run's
  * row changes and the ledger entries that record them go through one batcher, so runs going on
  * at once share one transaction, and one fsync, instead of one each. One run's writes stay in
  * order: its RunRecorder submits the next only after the previous one committed.
