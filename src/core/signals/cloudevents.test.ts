@@ -153,6 +153,26 @@ describe('CloudEvents 1.0 over HTTP', () => {
     expect(r.reason).toContain('"0.3" is not supported');
   });
 
+  it('refuses data nested past the input bound in either mode, saying so', () => {
+    const reason = (m: HttpMessage) => {
+      const r = decodeCloudEvent(m);
+      return r.ok ? 'accepted' : r.reason;
+    };
+    for (const n of [100, 5000, 100_000]) {
+      const deep = `${'['.repeat(n)}${']'.repeat(n)}`;
+      const text = JSON.stringify(structuredEvent()).replace(/"data":\{/, `"data":${deep},"x":{`);
+      expect(reason({ headers: { 'content-type': 'application/cloudevents+json' }, body: text })).toMatch(
+        /^structured CloudEvent body nests deeper than 64 levels/,
+      );
+      for (const contentType of ['application/json', undefined]) {
+        const m = binary();
+        const headers = { ...m.headers } as Record<string, string>;
+        if (contentType === undefined) delete headers['content-type'];
+        expect(reason({ headers, body: deep })).toMatch(/^CloudEvent data nests deeper than 64 levels/);
+      }
+    }
+  });
+
   it('refuses what the binding forbids or Bulwark does not take', () => {
     const reason = (m: HttpMessage) => {
       const r = decodeCloudEvent(m);

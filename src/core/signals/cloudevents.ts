@@ -4,6 +4,7 @@
  * `ce-` headers and the event data as the body. Batched mode is refused: one event per request
  * keeps "2xx means durable" true for exactly one event.
  */
+import { readJson } from '../input/bounded-json.ts';
 import { extractRunId, isRunId, type HeaderBag } from './correlation.ts';
 import { DEFAULT_SEVERITY, normaliseSeverity } from './severity.ts';
 import {
@@ -15,7 +16,6 @@ import {
   normaliseReceivedAt,
   parseTimestamp,
   reject,
-  safeJsonParse,
   toLabels,
   type IngestContext,
   type Issue,
@@ -79,8 +79,10 @@ export function decodeCloudEvent(message: HttpMessage): CloudEventResult {
 function decodeStructured(body: string | Uint8Array): CloudEventResult {
   const text = decodeUtf8(body);
   if (text === undefined) return reject('structured CloudEvent body is not valid UTF-8');
-  const json = safeJsonParse(text);
-  if (!json.ok) return reject(`structured CloudEvent body is not JSON: ${json.reason}`);
+  // Bounded (depth, values, storable text: INPUT_LIMITS.json) like every JSON input.
+  const json = readJson(text);
+  if (!json.ok)
+    return reject(json.syntax ? `structured CloudEvent body is not JSON: ${json.reason}` : `structured CloudEvent body ${json.reason}`);
   if (Array.isArray(json.value)) return reject('a JSON array is the batched mode, which is not accepted; send one event per request');
   if (!isPlainRecord(json.value)) return reject('structured CloudEvent body must be a JSON object');
   const obj = json.value;
@@ -153,12 +155,14 @@ function decodeBinary(headers: ReadonlyMap<string, string>, contentType: string 
   const media = contentType === undefined ? undefined : mediaType(contentType);
   const text = decodeUtf8(bytes);
   if (media !== undefined && isJsonMedia(media)) {
-    const json = text === undefined ? undefined : safeJsonParse(text);
+    const json = text === undefined ? undefined : readJson(text);
+    if (json !== undefined && !json.ok && !json.syntax) return reject(`CloudEvent data ${json.reason}`);
     if (!json?.ok) return reject(`CloudEvent data is not valid JSON although Content-Type is ${JSON.stringify(contentType)}`);
     event.data = json.value;
   } else if (media === undefined) {
     // No Content-Type: take JSON when it is JSON, text when it is text, bytes otherwise.
-    const json = text === undefined ? undefined : safeJsonParse(text);
+    const json = text === undefined ? undefined : readJson(text);
+    if (json !== undefined && !json.ok && !json.syntax) return reject(`CloudEvent data ${json.reason}`);
     if (json?.ok) event.data = json.value;
     else if (text !== undefined) event.data = text;
     else event.dataBase64 = Buffer.from(bytes).toString('base64');

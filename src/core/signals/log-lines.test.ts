@@ -193,6 +193,9 @@ describe('ModSecurity v3 JSON audit log', () => {
       /time_stamp "later" is neither ctime/,
     );
     expect(reason('x'.repeat(100))).toMatch(/^not JSON/);
+    for (const n of [100, 5000, 100_000])
+      expect(reason(`{"transaction":${'['.repeat(n)}${']'.repeat(n)}}`)).toMatch(/^the entry nests deeper than 64 levels/);
+    expect(reason('{"transaction":{"a":"\\u0000"}}')).toMatch(/^the entry has a string at \$\.transaction\.a that holds a NUL/);
     expect(parseModSecurityLine('x'.repeat(100), { ...ctx, maxLineLength: 50 })).toEqual({
       ok: false,
       reason: 'line is longer than 50 characters',

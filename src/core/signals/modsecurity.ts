@@ -4,20 +4,11 @@
  * {method, uri, headers}, response {http_code}, messages[].details {ruleId, severity, tags, …}}.
  * ruleId and severity are strings there; severity is a syslog level.
  */
+import { readJson } from '../input/bounded-json.ts';
 import { extractRunId } from './correlation.ts';
 import { lineDedup, MONTHS, prepareLine, type LogLineContext } from './log-line.ts';
 import { maxSeverity, syslogSeverity, type Severity } from './severity.ts';
-import {
-  field,
-  fromCivil,
-  isPlainRecord,
-  makeSignal,
-  parseTimestamp,
-  reject,
-  safeJsonParse,
-  toLabels,
-  type SignalResult,
-} from './signal.ts';
+import { field, fromCivil, isPlainRecord, makeSignal, parseTimestamp, reject, toLabels, type SignalResult } from './signal.ts';
 
 /** Request and response headers never kept in a signal's body: signals reach the ledger, secrets must not. */
 const SECRET_HEADER = /^(authorization|proxy-authorization|cookie|set-cookie)$|token|secret|passw|api[-_]?key|session/i;
@@ -41,8 +32,9 @@ interface RuleHit {
 export function parseModSecurityLine(line: string, ctx: LogLineContext): SignalResult {
   const prep = prepareLine(line, ctx);
   if (!prep.ok) return prep;
-  const json = safeJsonParse(prep.line);
-  if (!json.ok) return reject(`not JSON: ${json.reason}`);
+  // Bounded (depth, values, storable text: INPUT_LIMITS.json) like every JSON input.
+  const json = readJson(prep.line);
+  if (!json.ok) return reject(json.syntax ? `not JSON: ${json.reason}` : `the entry ${json.reason}`);
   const tx = field(json.value, 'transaction');
   if (!isPlainRecord(tx)) return reject('no "transaction" object: not a ModSecurity v3 JSON audit entry (SecAuditLogFormat JSON)');
   const uniqueId = tx.unique_id;

@@ -10,6 +10,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { boundResources, can, type Principal } from '../../core/access/permissions.ts';
 import { DomainError, invalid, notFound } from '../../core/errors.ts';
+import { parseJsonBounded } from '../../core/input/bounded-json.ts';
+import { INPUT_LIMITS } from '../../core/input/limits.ts';
 import { parseAlertmanager } from '../../core/signals/alertmanager.ts';
 import { CLOUDEVENTS_SOURCE, STRUCTURED_MEDIA_TYPE, parseCloudEvent } from '../../core/signals/cloudevents.ts';
 import { SEVERITIES } from '../../core/signals/severity.ts';
@@ -266,9 +268,8 @@ function parseJson(bytes: Buffer): unknown {
   if (bytes.length === 0) throw invalid('the body is empty; send a JSON object');
   const text = decodeUtf8(bytes);
   if (text === undefined) throw invalid('the body is not valid UTF-8');
-  const r = safeJsonParse(text);
-  if (!r.ok) throw invalid(`the body is not valid JSON: ${r.reason}`);
-  return r.value;
+  // Bounded (depth, values, storable text: INPUT_LIMITS.json) like every JSON input.
+  return parseJsonBounded(text, INPUT_LIMITS.json, 'the body');
 }
 
 /** JSON media types (application/json, text/json, anything +json), or none said. */
