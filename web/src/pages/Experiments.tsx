@@ -158,7 +158,7 @@ export function Experiments() {
                         Time to detect
                       </th>
                       <th scope="col">Last runs</th>
-                      <th scope="col">
+                      <th scope="col" className="actions">
                         <span className="visually-hidden">Actions</span>
                       </th>
                     </tr>
@@ -326,14 +326,16 @@ function ExperimentRow({
         <HistoryStrip history={experiment.history} experiment={title} />
       </td>
       <td className="actions">
-        <button type="button" className="button button-small button-primary" onClick={onRun} disabled={starting} data-testid="run-now">
-          {starting ? 'Starting…' : 'Run now'}
-          <span className="visually-hidden">: {title}</span>
-        </button>
-        <button type="button" className="button button-small button-danger" onClick={onDelete} data-testid="delete-experiment">
-          Delete
-          <span className="visually-hidden">: {title}</span>
-        </button>
+        <div className="row-actions">
+          <button type="button" className="button button-small button-primary" onClick={onRun} disabled={starting} data-testid="run-now">
+            {starting ? 'Starting…' : 'Run now'}
+            <span className="visually-hidden">: {title}</span>
+          </button>
+          <button type="button" className="button button-small button-danger" onClick={onDelete} data-testid="delete-experiment">
+            Delete
+            <span className="visually-hidden">: {title}</span>
+          </button>
+        </div>
       </td>
     </tr>
   );
