@@ -263,7 +263,13 @@ const visible = (s: string) =>
   s
     .replace(/bwk_[A-Za-z0-9]+_[A-Za-z0-9_-]+/g, 'bwk_…')
     .replace(/(?! )[\p{C}\p{Z}\p{M}]/gu, (ch) =>
-      [...Array(ch.length).keys()].map((i) => `\\u${ch.charCodeAt(i).toString(16).padStart(4, '0')}`).join(''),
+      ch === '\r'
+        ? '\\r'
+        : ch === '\n'
+          ? '\\n'
+          : ch === '\t'
+            ? '\\t'
+            : [...Array(ch.length).keys()].map((i) => `\\u${ch.charCodeAt(i).toString(16).padStart(4, '0')}`).join(''),
     );
 
 function describeRequest(r: FuzzRequest): string {
