@@ -5,9 +5,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { invalid } from './core/errors.ts';
+import { parseYamlBounded } from './core/input/bounded-yaml.ts';
+import { INPUT_LIMITS } from './core/input/limits.ts';
 import { AllowExecutablesSchema, type ExecutableEntry } from './core/experiments/process-policy.ts';
 import { LOG_FORMATS } from './core/signals/log-lines.ts';
 import { WebhookMappingSchema, type WebhookMapping } from './core/signals/webhook-mapping.ts';
@@ -211,12 +212,16 @@ export function readConfigFile(file: string): Raw {
   } catch (e) {
     throw invalid(`cannot read config file ${file}: ${(e as Error).message}`);
   }
-  let parsed: unknown;
-  try {
-    parsed = parseYaml(text, { logLevel: 'error' });
-  } catch (e) {
-    throw invalid(`config file ${file} is not valid YAML or JSON: ${(e as Error).message}`);
+  // Bounded like every YAML input: length, tokens, depth and the size with aliases expanded.
+  const read = parseYamlBounded(text, INPUT_LIMITS.yaml);
+  if (!read.ok) {
+    const e = read.errors[0]!;
+    const where = `at line ${e.line}, column ${e.column}`;
+    throw invalid(
+      e.syntax ? `config file ${file} is not valid YAML or JSON: ${e.message} ${where}` : `config file ${file}: ${e.message} (${where})`,
+    );
   }
+  const parsed = read.value;
   if (parsed === null || parsed === undefined) return {};
   if (typeof parsed !== 'object' || Array.isArray(parsed)) throw invalid(`config file ${file} must hold a mapping of settings`);
   return parsed as Raw;
