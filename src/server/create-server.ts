@@ -18,6 +18,7 @@ import { nodeProviders } from '../adapters/providers/index.ts';
 import { createSignalIngest, type SignalIngest, type SignalIngestOptions } from '../app/signals/ingest.ts';
 import { SignalBus } from '../app/signals/signal-bus.ts';
 import type { WebhookMapping } from '../core/signals/webhook-mapping.ts';
+import { scrubTokens } from '../core/access/token-format.ts';
 import { DomainError, notFound } from '../core/errors.ts';
 import { registerAuth } from './auth.ts';
 import { registerDashboard } from './dashboard.ts';
@@ -82,13 +83,21 @@ export interface BulwarkServer {
   experiments: RunManager;
 }
 
+const PLAIN_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The caller's request id when it is short, plain and holds no token; a new UUID otherwise. */
+export function requestIdOf(header: string | string[] | undefined): string {
+  return typeof header === 'string' && PLAIN_ID.test(header) && scrubTokens(header) === header ? header : randomUUID();
+}
+
 export async function createServer(opts: ServerOptions): Promise<BulwarkServer> {
   const { deps } = opts;
   const app: FastifyInstance = Fastify({
     loggerInstance: opts.logger as unknown as FastifyBaseLogger,
     bodyLimit: opts.bodyLimitBytes ?? 1024 * 1024,
-    requestIdHeader: 'x-request-id',
-    genReqId: () => randomUUID(),
+    // A caller's X-Request-Id is kept only when it is a plain id: it goes into every log line.
+    requestIdHeader: false,
+    genReqId: (req) => requestIdOf(req.headers['x-request-id']),
     // Graceful shutdown: close idle keep-alive sockets at once, let in-flight requests finish.
     forceCloseConnections: 'idle',
     return503OnClosing: true,

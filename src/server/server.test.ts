@@ -234,6 +234,11 @@ describe('operability', () => {
     await t.app.inject({ url: '/v1/session', headers: { authorization: `Bearer ${secret}x` } });
     const res = await t.app.inject({ url: '/healthz', headers: { 'x-request-id': 'req-123' } });
     expect(res.headers['x-request-id']).toBe('req-123');
+    // A token, or anything but a short plain id, never becomes the id every log line carries.
+    for (const odd of [t.adminToken, 'a b', 'x'.repeat(129), 'ok\u2028']) {
+      const other = await t.app.inject({ url: '/healthz', headers: { 'x-request-id': odd } });
+      expect(other.headers['x-request-id'], odd).toMatch(/^[0-9a-f-]{36}$/);
+    }
     const all = t.logs.join('');
     expect(all).toContain('req-123');
     expect(all).toContain('/v1/nope?token=bwk_[REDACTED]');
