@@ -314,7 +314,7 @@ const COMMON_4XX = new Set([400, 403, 404, 409, 413, 415, 429]);
 const ERROR_KEYS = new Set(['error', 'message', 'details']);
 
 /** The route parses its own body (signal ingest): the media types it declares, or undefined. */
-const rawBodyOf = (route: AnyRoute): readonly string[] | undefined => (route as { rawBody?: readonly string[] }).rawBody;
+const rawBodyOf = (route: AnyRoute): readonly string[] | undefined => route.rawBody;
 const declared2xx = (route: AnyRoute) => new Set([route.status ?? 200, ...(route.errors ?? []).filter((s) => s >= 200 && s < 300)]);
 
 function errorShapeProblems(a: Answer): string[] {
