@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { killPid, markOwned, reapOrphans } from './support/processes.ts';
 import { freePort } from './support/tmp.ts';
 
 declare module 'vitest' {
@@ -13,7 +14,6 @@ declare module 'vitest' {
 
 const PG_BIN = '/usr/lib/postgresql/15/bin';
 const DIR_PREFIX = 'bulwark-pg-';
-const OWNER_FILE = 'owner.pid';
 
 export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
   const fromEnv = process.env.DATABASE_URL;
@@ -31,7 +31,8 @@ export default async function setup(project: TestProject): Promise<(() => Promis
     return undefined;
   }
 
-  reapOrphans();
+  // Clusters left behind by a run that was SIGKILLed (nothing of ours ran at exit).
+  reapOrphans(DIR_PREFIX, (dir) => stopServer(dir, 'immediate'));
   const cluster = await startCluster();
   // Vitest exits through process.exit() on Ctrl-C and on fatal errors without running
   // teardowns; the postmaster is detached from our process group, so it would outlive us.
@@ -75,7 +76,7 @@ async function startCluster(): Promise<Cluster> {
   const sock = join(dir, 'sock');
   const log = join(dir, 'server.log');
   mkdirSync(sock);
-  writeFileSync(join(dir, OWNER_FILE), String(process.pid));
+  markOwned(dir);
 
   let stopped = false;
   const stopSync = (mode: 'fast' | 'immediate'): void => {
@@ -122,42 +123,6 @@ function stopServer(dir: string, mode: 'fast' | 'immediate'): void {
   if (stop.ok || !existsSync(pidFile)) return;
   // Last resort: SIGQUIT is PostgreSQL's immediate shutdown, and it takes the backends with it.
   const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
-  if (Number.isInteger(pid) && pid > 0) {
-    try {
-      process.kill(pid, 'SIGQUIT');
-    } catch {
-      // already gone
-    }
-  }
+  if (Number.isInteger(pid) && pid > 0) killPid(pid, 'SIGQUIT');
   console.warn(`[postgres] pg_ctl stop failed in ${dir}:\n${stop.output}`);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Clusters left behind by a run that was SIGKILLed (nothing of ours ran at exit). */
-function reapOrphans(): void {
-  let entries: string[];
-  try {
-    entries = readdirSync(tmpdir()).filter((name) => name.startsWith(DIR_PREFIX));
-  } catch {
-    return;
-  }
-  for (const name of entries) {
-    const dir = join(tmpdir(), name);
-    try {
-      const owner = Number(readFileSync(join(dir, OWNER_FILE), 'utf8'));
-      if (!Number.isInteger(owner) || owner <= 0 || isAlive(owner)) continue;
-      stopServer(dir, 'immediate');
-      rmSync(dir, { recursive: true, force: true });
-    } catch {
-      // not ours to judge (unreadable, or half-created by a run still starting)
-    }
-  }
 }

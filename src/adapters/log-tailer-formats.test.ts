@@ -8,6 +8,7 @@
  */
 import { appendFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tmpDir, type TmpDir } from '../../test/support/tmp.ts';
 import { systemClock, type AppDeps } from '../app/deps.ts';
@@ -20,7 +21,6 @@ import { startLogTailer, type LogTailer, type TailedFile } from './log-tailer.ts
 
 const RUN = 'r7k2m9x4p1';
 const RUN2 = 'q3w8e5t1y6u0';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** auditd writes a value with a space, a quote or a control character as hex. */
 const hex = (s: string) => Buffer.from(s, 'utf8').toString('hex').toUpperCase();
 

@@ -1,5 +1,6 @@
 import { appendFileSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tmpDir, type TmpDir } from '../../test/support/tmp.ts';
 import { systemClock, type AppDeps } from '../app/deps.ts';
@@ -147,9 +148,9 @@ describe('log tailer', () => {
   it('follows the file on its own timer', async () => {
     writeFileSync(log, '');
     await tail(undefined, { pollMs: 20 });
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
     appendFileSync(log, lines(0, 2));
-    for (let i = 0; i < 100 && (await stored()).length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 100 && (await stored()).length < 2; i++) await sleep(20);
     expect(await stored()).toHaveLength(2);
   });
 

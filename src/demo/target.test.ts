@@ -1,5 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseCloudEvent, STRUCTURED_MEDIA_TYPE } from '../core/signals/cloudevents.ts';
@@ -162,11 +163,11 @@ describe('audit log', () => {
     await start({ adminAuth: true, auditDelayMs: 150 });
     await get('/admin');
     expect(events).toHaveLength(0);
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     expect(events).toHaveLength(1);
     await get('/admin');
     await target!.stop();
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     expect(events).toHaveLength(1);
   });
 });

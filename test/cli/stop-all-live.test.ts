@@ -9,7 +9,8 @@ import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-import { api, describeRun, killAllChildren, runCli, startServer, type RunningServer } from '../support/cli.ts';
+import { api, describeRun, runCli, startServer, type RunningServer } from '../support/cli.ts';
+import { killAllChildren } from '../support/processes.ts';
 import { tmpDir, type TmpDir } from '../support/tmp.ts';
 import { until } from '../support/wait.ts';
 

@@ -6,6 +6,7 @@
  * time to detect. The rollback puts the gauge back.
  */
 import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createToken } from '../../src/app/access/tokens.ts';
 import { bearer, makeTestApp, type TestApp } from '../support/app.ts';
@@ -50,8 +51,6 @@ expect:
       when: signal.source == "alertmanager" && signal.labels.alertname == "ExperimentFailedLogins"
       within: ${DEADLINE_S}s
 `;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe.skipIf(!alertingAvailable())('experiment against Prometheus + Alertmanager', () => {
   let t: TestApp | undefined;

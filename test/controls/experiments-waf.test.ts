@@ -7,6 +7,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLogTailer, type LogTailer } from '../../src/adapters/log-tailer.ts';
@@ -17,7 +18,6 @@ import { bearer, makeTestApp, type TestApp } from '../support/app.ts';
 import { startWafProxy, wafAvailable, type WafProxy } from '../support/nginx.ts';
 
 const DETECT_WITHIN = '5s';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The web.sqli technique rendered against `url`, with the expectations this control must meet, and its payload count. */
 function sqliExperiment(url: string): { file: string; payloads: number } {

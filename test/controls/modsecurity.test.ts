@@ -7,6 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RUN_HEADER } from '../../src/core/signals/correlation.ts';
 import { parseLogLine } from '../../src/core/signals/log-lines.ts';
@@ -145,7 +146,7 @@ describe.skipIf(!wafAvailable())('nginx + ModSecurity + OWASP CRS', () => {
       paths.map(decodeURIComponent),
     );
     // Nothing to wait for: an engine that is Off never writes. Give a late write a moment anyway.
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     const lines = await waf.auditLines();
     expect(lines.filter((l) => (JSON.parse(l) as ModSecAuditEntry).transaction.response.http_code === 403)).toEqual([]);
     expect(lines).toEqual([]);

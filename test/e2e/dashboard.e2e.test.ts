@@ -1,98 +1,28 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureWebBuilt, launchChromium, skipBrowserTests } from '../support/browser.ts';
+import { mintToken } from '../support/cli.ts';
+import { spawnBulwark, waitHealthy, type NodeChild } from '../support/processes.ts';
 import { freePort, tmpDir, type TmpDir } from '../support/tmp.ts';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
 const TEST_TIMEOUT = 60_000;
 // More than one dashboard page (20 entries) so paging is exercised.
 const NOTES = 22;
 
 const skip = skipBrowserTests();
 
-function mintToken(dbUrl: string, dataDir: string): string {
-  const r = spawnSync(
-    process.execPath,
-    [...CLI, 'tokens', 'create', '--admin', '--name', 'e2e', '--db', dbUrl, '--data-dir', dataDir, '--json'],
-    { cwd: ROOT, encoding: 'utf8', timeout: 30_000, env: { ...process.env, NO_COLOR: '1' } },
-  );
-  if (r.status !== 0) {
-    throw new Error(`tokens create failed (exit ${r.status}, ${r.error ?? 'no spawn error'}):\n${r.stdout}\n${r.stderr}`);
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(r.stdout.trim());
-  } catch {
-    throw new Error(`tokens create --json did not print one JSON object on stdout:\n${r.stdout}`);
-  }
-  const token = (parsed as { token?: unknown }).token;
-  if (typeof token !== 'string' || !token.startsWith('bwk_')) {
-    throw new Error(`tokens create --json printed no bwk_ token: ${r.stdout}`);
-  }
-  return token;
-}
-
-async function waitHealthy(baseUrl: string, server: ChildProcess, log: () => string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = 'no answer';
-  while (Date.now() < deadline) {
-    if (server.exitCode !== null || server.signalCode !== null) {
-      throw new Error(`bulwark serve exited (${server.exitCode ?? server.signalCode}) before it was healthy:\n${log()}`);
-    }
-    try {
-      const res = await fetch(`${baseUrl}/healthz`, { signal: AbortSignal.timeout(2_000) });
-      if (res.status === 200) return;
-      last = `HTTP ${res.status}`;
-    } catch (err) {
-      last = String(err);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`bulwark serve was not healthy after ${timeoutMs} ms (last: ${last}):\n${log()}`);
-}
-
-function stopServer(server: ChildProcess | undefined): Promise<void> {
-  if (!server || server.pid === undefined || server.exitCode !== null || server.signalCode !== null) {
-    return Promise.resolve();
-  }
-  const pid = server.pid;
-  return new Promise((resolve) => {
-    const force = setTimeout(() => {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }, 10_000);
-    server.once('exit', () => {
-      clearTimeout(force);
-      resolve();
-    });
-    try {
-      process.kill(pid, 'SIGTERM');
-    } catch {
-      clearTimeout(force);
-      resolve();
-    }
-  });
-}
-
 describe.skipIf(skip)('dashboard in Chromium', () => {
   let dir: TmpDir | undefined;
-  let server: ChildProcess | undefined;
-  let serverLog = '';
+  let server: NodeChild | undefined;
   let browser: Browser | undefined;
   let page: Page;
   let baseUrl = '';
   let token = '';
   let dbFile = '';
 
-  const log = (): string => serverLog.slice(-8_000) || '(no server output)';
+  const log = (): string => server?.output().slice(-8_000) || '(no server output)';
 
   beforeAll(async () => {
     // The browser first: a missing Chromium under CI fails at once, before any server starts.
@@ -101,21 +31,12 @@ describe.skipIf(skip)('dashboard in Chromium', () => {
     dir = await tmpDir('bulwark-e2e-');
     dbFile = join(dir.path, 'bulwark.db');
     const dbUrl = `sqlite:${dbFile}`;
-    token = mintToken(dbUrl, dir.path);
+    token = await mintToken(dbUrl, dir.path, 'e2e', ['--admin']);
 
     const port = await freePort();
     baseUrl = `http://127.0.0.1:${port}`;
-    server = spawn(
-      process.execPath,
-      [...CLI, 'serve', '--db', dbUrl, '--data-dir', dir.path, '--host', '127.0.0.1', '--port', String(port)],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } },
-    );
-    const keep = (chunk: Buffer): void => {
-      serverLog = (serverLog + chunk.toString('utf8')).slice(-64_000);
-    };
-    server.stdout?.on('data', keep);
-    server.stderr?.on('data', keep);
-    await waitHealthy(baseUrl, server, log, 20_000);
+    server = spawnBulwark(['serve', '--db', dbUrl, '--data-dir', dir.path, '--host', '127.0.0.1', '--port', String(port)]);
+    await waitHealthy(baseUrl, server, { timeoutMs: 20_000, describe: log });
 
     for (let i = 0; i < NOTES; i++) {
       const res = await fetch(`${baseUrl}/v1/ledger/notes`, {
@@ -133,7 +54,7 @@ describe.skipIf(skip)('dashboard in Chromium', () => {
 
   afterAll(async () => {
     await browser?.close().catch(() => undefined);
-    await stopServer(server);
+    await server?.stop('SIGTERM', 10_000);
     await dir?.cleanup();
   }, TEST_TIMEOUT);
 

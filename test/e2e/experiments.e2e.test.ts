@@ -4,19 +4,18 @@
  * injected request (403) and reports it as a CloudEvent carrying the run id, and the Run page
  * shows the timeline from injection to detection with the time to detect.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureWebBuilt, launchChromium, skipBrowserTests } from '../support/browser.ts';
+import { mintToken } from '../support/cli.ts';
+import { spawnBulwark, waitHealthy, type NodeChild } from '../support/processes.ts';
 import { freePort, tmpDir, type TmpDir } from '../support/tmp.ts';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
 const TEST_TIMEOUT = 90_000;
 /** The WAF rule the target reports; the experiment's detection waits for it. */
 const RULE = 'e2e-sqli';
@@ -24,76 +23,6 @@ const RULE = 'e2e-sqli';
 const REPORT_DELAY_MS = 120;
 
 const skip = skipBrowserTests();
-
-function mintToken(dbUrl: string, dataDir: string, name: string, grant: string[]): string {
-  const r = spawnSync(
-    process.execPath,
-    [...CLI, 'tokens', 'create', ...grant, '--name', name, '--db', dbUrl, '--data-dir', dataDir, '--json'],
-    {
-      cwd: ROOT,
-      encoding: 'utf8',
-      timeout: 30_000,
-      env: { ...process.env, NO_COLOR: '1' },
-    },
-  );
-  if (r.status !== 0) {
-    throw new Error(
-      `tokens create ${grant.join(' ')} failed (exit ${r.status}, ${r.error ?? 'no spawn error'}):\n${r.stdout}\n${r.stderr}`,
-    );
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(r.stdout.trim());
-  } catch {
-    throw new Error(`tokens create --json did not print one JSON object on stdout:\n${r.stdout}`);
-  }
-  const token = (parsed as { token?: unknown }).token;
-  if (typeof token !== 'string' || !token.startsWith('bwk_')) throw new Error(`tokens create --json printed no bwk_ token: ${r.stdout}`);
-  return token;
-}
-
-async function waitHealthy(baseUrl: string, server: ChildProcess, log: () => string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = 'no answer';
-  while (Date.now() < deadline) {
-    if (server.exitCode !== null || server.signalCode !== null) {
-      throw new Error(`bulwark serve exited (${server.exitCode ?? server.signalCode}) before it was healthy:\n${log()}`);
-    }
-    try {
-      const res = await fetch(`${baseUrl}/healthz`, { signal: AbortSignal.timeout(2_000) });
-      if (res.status === 200) return;
-      last = `HTTP ${res.status}`;
-    } catch (err) {
-      last = String(err);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`bulwark serve was not healthy after ${timeoutMs} ms (last: ${last}):\n${log()}`);
-}
-
-function stopServer(server: ChildProcess | undefined): Promise<void> {
-  if (!server || server.pid === undefined || server.exitCode !== null || server.signalCode !== null) return Promise.resolve();
-  const pid = server.pid;
-  return new Promise((resolve) => {
-    const force = setTimeout(() => {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }, 10_000);
-    server.once('exit', () => {
-      clearTimeout(force);
-      resolve();
-    });
-    try {
-      process.kill(pid, 'SIGTERM');
-    } catch {
-      clearTimeout(force);
-      resolve();
-    }
-  });
-}
 
 interface Report {
   runId: string;
@@ -120,7 +49,7 @@ interface WafTarget {
 async function startWafTarget(bulwarkUrl: () => string, signalsToken: string): Promise<WafTarget> {
   const target: WafTarget = { url: '', blocked: [], reports: [], pending: new Set(), close: async () => undefined };
   const report = async (runId: string, path: string): Promise<void> => {
-    await new Promise((r) => setTimeout(r, REPORT_DELAY_MS));
+    await sleep(REPORT_DELAY_MS);
     const event = {
       specversion: '1.0',
       id: randomUUID(),
@@ -240,9 +169,8 @@ safety:
 
 describe.skipIf(skip)('experiments and runs in Chromium', () => {
   let dir: TmpDir | undefined;
-  let server: ChildProcess | undefined;
+  let server: NodeChild | undefined;
   let target: WafTarget | undefined;
-  let serverLog = '';
   let browser: Browser | undefined;
   let page: Page;
   let baseUrl = '';
@@ -250,7 +178,7 @@ describe.skipIf(skip)('experiments and runs in Chromium', () => {
   let sqliName = '';
   let runId = '';
 
-  const log = (): string => serverLog.slice(-8_000) || '(no server output)';
+  const log = (): string => server?.output().slice(-8_000) || '(no server output)';
 
   async function api<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
     const res = await fetch(`${baseUrl}${path}`, {
@@ -303,23 +231,14 @@ describe.skipIf(skip)('experiments and runs in Chromium', () => {
     ensureWebBuilt();
     dir = await tmpDir('bulwark-e2e-exp-');
     const dbUrl = `sqlite:${join(dir.path, 'bulwark.db')}`;
-    token = mintToken(dbUrl, dir.path, 'e2e', ['--admin']);
-    const signalsToken = mintToken(dbUrl, dir.path, 'e2e-waf', ['--scope', 'signals:ingest']);
+    token = await mintToken(dbUrl, dir.path, 'e2e', ['--admin']);
+    const signalsToken = await mintToken(dbUrl, dir.path, 'e2e-waf', ['--scope', 'signals:ingest']);
 
     const port = await freePort();
     baseUrl = `http://127.0.0.1:${port}`;
     target = await startWafTarget(() => baseUrl, signalsToken);
-    server = spawn(
-      process.execPath,
-      [...CLI, 'serve', '--db', dbUrl, '--data-dir', dir.path, '--host', '127.0.0.1', '--port', String(port)],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } },
-    );
-    const keep = (chunk: Buffer): void => {
-      serverLog = (serverLog + chunk.toString('utf8')).slice(-64_000);
-    };
-    server.stdout?.on('data', keep);
-    server.stderr?.on('data', keep);
-    await waitHealthy(baseUrl, server, log, 20_000);
+    server = spawnBulwark(['serve', '--db', dbUrl, '--data-dir', dir.path, '--host', '127.0.0.1', '--port', String(port)]);
+    await waitHealthy(baseUrl, server, { timeoutMs: 20_000, describe: log });
 
     const context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
     page = await context.newPage();
@@ -328,7 +247,7 @@ describe.skipIf(skip)('experiments and runs in Chromium', () => {
 
   afterAll(async () => {
     await browser?.close().catch(() => undefined);
-    await stopServer(server);
+    await server?.stop('SIGTERM', 10_000);
     await target?.close();
     await dir?.cleanup();
   }, TEST_TIMEOUT);

@@ -8,8 +8,9 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openSqliteStore } from '../../src/store/sqlite/open-sqlite.ts';
-import { describeRun, killAllChildren, runCli } from '../support/cli.ts';
+import { describeRun, runCli } from '../support/cli.ts';
 import { startTarget, type Target } from '../support/experiment-target.ts';
+import { killAllChildren } from '../support/processes.ts';
 import { tmpDir, type TmpDir } from '../support/tmp.ts';
 
 const T = 60_000;

@@ -4,7 +4,6 @@
  * SIGKILL). The SIGKILL case is the crash the lease exists for: the next `bulwark run` on the
  * same state directory rolls the dead run back and the file it changed is restored.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -13,13 +12,13 @@ import { systemClock } from '../../src/app/deps.ts';
 import { memoryKeyRing } from '../../src/app/ledger/key-ring.ts';
 import { createSignalIngest, type SignalIngest } from '../../src/app/signals/ingest.ts';
 import { openSqliteStore } from '../../src/store/sqlite/open-sqlite.ts';
-import type { Store } from '../../src/store/store.ts';
-import { CLI_MAIN, REPO_ROOT, childEnv, describeRun, killAllChildren, nodeTsArgs, runCli, trackChild } from '../support/cli.ts';
+import { describeRun, runCli } from '../support/cli.ts';
 import { startTarget, type Target } from '../support/experiment-target.ts';
+import { killAllChildren, spawnBulwark } from '../support/processes.ts';
 import { tmpDir, type TmpDir } from '../support/tmp.ts';
+import { until, withStore } from '../support/wait.ts';
 
 const T = 60_000;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let dir: TmpDir;
 let target: Target;
@@ -59,42 +58,8 @@ rollbacks:
 `;
 }
 
-function spawnRun(args: string[]): {
-  child: ChildProcess;
-  stderr: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-} {
-  const child = spawn(process.execPath, nodeTsArgs(CLI_MAIN, ['run', ...args]), {
-    cwd: REPO_ROOT,
-    env: childEnv(),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  trackChild(child);
-  let err = '';
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-  child.stdout.resume();
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  return { child, stderr: () => err, exited };
-}
-
-async function until(what: string, cond: () => boolean, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
-async function withStore<R>(fn: (s: Store) => Promise<R>): Promise<R> {
-  const s = await openSqliteStore(path.join(dir.path, 'bulwark.db'));
-  try {
-    return await fn(s);
-  } finally {
-    await s.close();
-  }
-}
+/** The database of the state directory. */
+const stateDb = () => `sqlite:${path.join(dir.path, 'bulwark.db')}`;
 
 describe('bulwark experiments validate', () => {
   it('names the line and column of each error and exits 2; a valid file exits 0', { timeout: T }, async () => {
@@ -177,25 +142,25 @@ expect:
 
   it('on SIGTERM stops, runs the rollbacks and exits with the aborted code', { timeout: T }, async () => {
     const conf = write('shop.conf', 'filter = on\n');
-    const run = spawnRun([write('flip.yaml', flipAndHold(conf)), '--state-dir', dir.path]);
-    await until('the file change', () => readFileSync(conf, 'utf8') === 'filter = off\n');
+    const run = spawnBulwark(['run', write('flip.yaml', flipAndHold(conf)), '--state-dir', dir.path]);
+    await until('the file change', () => readFileSync(conf, 'utf8') === 'filter = off\n', 30_000, run.stderr);
     run.child.kill('SIGTERM');
     const exit = await run.exited;
     expect(exit.code, run.stderr()).toBe(7);
     expect(readFileSync(conf, 'utf8')).toBe('filter = on\n');
     expect(run.stderr()).toMatch(/rollback 'filter-is-back': ok/);
-    const runs = await withStore((s) => s.runs.list({ limit: 10 }));
+    const runs = await withStore(stateDb(), (s) => s.runs.list({ limit: 10 }));
     expect(runs.runs).toMatchObject([{ state: 'done', outcome: 'aborted', reason: 'aborted: stopped: SIGTERM received' }]);
   });
 
   it('after SIGKILL mid-method, the next bulwark run on the state directory rolls the dead run back', { timeout: T }, async () => {
     const conf = write('shop.conf', 'filter = on\nlog = on\n');
-    const killed = spawnRun([write('flip.yaml', flipAndHold(conf)), '--state-dir', dir.path]);
-    await until('the file change', () => readFileSync(conf, 'utf8').startsWith('filter = off'));
+    const killed = spawnBulwark(['run', write('flip.yaml', flipAndHold(conf)), '--state-dir', dir.path]);
+    await until('the file change', () => readFileSync(conf, 'utf8').startsWith('filter = off'), 30_000, killed.stderr);
     killed.child.kill('SIGKILL');
     expect((await killed.exited).signal).toBe('SIGKILL');
     expect(readFileSync(conf, 'utf8')).toBe('filter = off\nlog = on\n');
-    const [dead] = (await withStore((s) => s.runs.list({ limit: 10 }))).runs;
+    const [dead] = (await withStore(stateDb(), (s) => s.runs.list({ limit: 10 }))).runs;
     expect(dead).toMatchObject({ state: 'running' });
 
     const next = write(
@@ -206,7 +171,7 @@ expect:
     expect(r.code, describeRun(r)).toBe(0);
     expect(r.stderr).toMatch(new RegExp(`recovering run ${dead!.id}`));
     expect(readFileSync(conf, 'utf8')).toBe('filter = on\nlog = on\n');
-    const after = await withStore((s) => s.runs.get(dead!.id));
+    const after = await withStore(stateDb(), (s) => s.runs.get(dead!.id));
     expect(after).toMatchObject({ state: 'done', outcome: 'aborted' });
     expect(after!.reason).toMatch(/stopped while the run was running; its rollbacks ran at recovery/);
   });

@@ -4,17 +4,15 @@
  * code. A second SIGINT while the rollbacks run does not cut them short. The SIGTERM case is in
  * run-cli.test.ts; this is the same over a real child process and a real SQLite state directory.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../../src/core/experiments/outcome.ts';
-import { openSqliteStore } from '../../src/store/sqlite/open-sqlite.ts';
-import { CLI_MAIN, REPO_ROOT, childEnv, killAllChildren, nodeTsArgs, trackChild } from '../support/cli.ts';
+import { killAllChildren, spawnBulwark } from '../support/processes.ts';
 import { tmpDir, type TmpDir } from '../support/tmp.ts';
+import { until, withStore } from '../support/wait.ts';
 
 const T = 60_000;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let dir: TmpDir;
 beforeEach(async () => {
@@ -51,54 +49,23 @@ rollbacks:
 ${extraRollbacks}`;
 }
 
-function spawnRun(args: string[]): {
-  child: ChildProcess;
-  stderr: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-} {
-  const child = spawn(process.execPath, nodeTsArgs(CLI_MAIN, ['run', ...args]), {
-    cwd: REPO_ROOT,
-    env: childEnv(),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  trackChild(child);
-  let err = '';
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-  child.stdout.resume();
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  return { child, stderr: () => err, exited };
-}
-
-async function until(what: string, cond: () => boolean, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
-
 async function runsAndLedger(): Promise<{
   runs: { id: string; state: string; outcome: string | null; reason: string | null; journal: unknown }[];
   kinds: string[];
 }> {
-  const s = await openSqliteStore(path.join(dir.path, 'bulwark.db'));
-  try {
+  return withStore(`sqlite:${path.join(dir.path, 'bulwark.db')}`, async (s) => {
     const { runs } = await s.runs.list({ limit: 10 });
     const entries = await s.ledger.page({ limit: 1000, order: 'asc' });
     return { runs, kinds: entries.filter((e) => e.subject === `run:${runs[0]?.id}`).map((e) => e.kind) };
-  } finally {
-    await s.close();
-  }
+  });
 }
 
 describe('bulwark run on SIGINT', () => {
   it('stops, runs the rollbacks (the file is restored) and exits 7, the aborted code', { timeout: T }, async () => {
     expect(EXIT_CODES.aborted).toBe(7); // the code docs/cli.md documents
     const conf = write('shop.conf', 'filter = on\n');
-    const run = spawnRun([write('flip.yaml', flipAndHold(conf)), '--state-dir', dir.path]);
-    await until('the file change', () => readFileSync(conf, 'utf8') === 'filter = off\n');
+    const run = spawnBulwark(['run', write('flip.yaml', flipAndHold(conf)), '--state-dir', dir.path]);
+    await until('the file change', () => readFileSync(conf, 'utf8') === 'filter = off\n', 30_000, run.stderr);
     const sentAt = Date.now();
     run.child.kill('SIGINT');
     const exit = await run.exited;
@@ -132,10 +99,10 @@ describe('bulwark run on SIGINT', () => {
     name: slow-cleanup
     provider: {type: process, path: sh, arguments: ["-c", "sleep 1.5; echo cleaned >> '${log}'"], timeout: 10}
 `;
-    const run = spawnRun([write('flip.yaml', flipAndHold(conf, slow)), '--state-dir', dir.path]);
-    await until('the file change', () => readFileSync(conf, 'utf8') === 'filter = off\n');
+    const run = spawnBulwark(['run', write('flip.yaml', flipAndHold(conf, slow)), '--state-dir', dir.path]);
+    await until('the file change', () => readFileSync(conf, 'utf8') === 'filter = off\n', 30_000, run.stderr);
     run.child.kill('SIGINT');
-    await until('the rollback of the file', () => /rollback 'filter-is-back': ok/.test(run.stderr()));
+    await until('the rollback of the file', () => /rollback 'filter-is-back': ok/.test(run.stderr()), 30_000, run.stderr);
     expect(existsSync(log)).toBe(false); // slow-cleanup is running now
     run.child.kill('SIGINT');
     const exit = await run.exited;

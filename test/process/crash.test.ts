@@ -5,8 +5,10 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { api, describeRun, killAllChildren, runCli, startServer, type RunningServer } from '../support/cli.ts';
+import { api, describeRun, runCli, startServer, type RunningServer } from '../support/cli.ts';
+import { killAllChildren } from '../support/processes.ts';
 import { tmpDir, type TmpDir } from '../support/tmp.ts';
 
 const CLIENTS = 4;
@@ -15,8 +17,6 @@ const RUN_MS = 1500;
 /** Bounds on the loop whatever the speed of the machine. */
 const MAX_PER_CLIENT = 3000;
 const REQUEST_TIMEOUT_MS = 5000;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Ack {
   seq: number;

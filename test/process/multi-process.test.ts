@@ -4,14 +4,12 @@
  * tree head on PostgreSQL, BEGIN IMMEDIATE plus busy_timeout on SQLite), so the log must come
  * out with every entry exactly once, seq 0..N-1 without gaps or forks, and a tree that verifies.
  */
-import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { verifyStore } from '../../src/app/ledger/verify.ts';
 import { openStore } from '../../src/store/open-store.ts';
-import { REPO_ROOT, childEnv, killAllChildren, nodeTsArgs, trackChild } from '../support/cli.ts';
 import { createTestDatabase, pgAvailable, type TestDatabase } from '../support/postgres.ts';
+import { REPO_ROOT, killAllChildren, startGoWorker } from '../support/processes.ts';
 import { tmpDir, type TmpDir } from '../support/tmp.ts';
 
 const WORKER = path.join(REPO_ROOT, 'test/support/append-worker.ts');
@@ -23,46 +21,9 @@ const PAUSE_MS = 5;
 /** Processes that open a brand-new database at the same moment, e.g. replicas starting together. */
 const FRESH_TAGS = ['a', 'b', 'c', 'd'];
 
-interface Worker {
-  tag: string;
-  ready: Promise<void>;
-  done: Promise<{ tag: string; seqs: number[] }>;
-  go(): void;
-}
-
-function startWorker(url: string, tag: string, count: number, openAfterGo = false): Worker {
-  const child = spawn(
-    process.execPath,
-    nodeTsArgs(WORKER, [url, String(count), String(BATCH), tag, ...(openAfterGo ? ['open-after-go'] : [])]),
-    {
-      cwd: REPO_ROOT,
-      env: childEnv({ APPEND_PAUSE_MS: String(PAUSE_MS) }),
-      stdio: ['pipe', 'pipe', 'pipe'],
-    },
-  );
-  trackChild(child);
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const lines: string[] = [];
-  let onReady: () => void = () => {};
-  const ready = new Promise<void>((resolve) => (onReady = resolve));
-  createInterface({ input: child.stdout }).on('line', (line) => {
-    if (line === 'ready') onReady();
-    else lines.push(line);
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const done = exited.then((code) => {
-    const last = lines.at(-1);
-    if (code !== 0 || !last) throw new Error(`worker ${tag} exited ${code}:\n${stderr}\n${lines.join('\n')}`);
-    return JSON.parse(last) as { tag: string; seqs: number[] };
-  });
-  // A worker that dies before "ready" must fail the test instead of hanging it.
-  const readyOrDead = Promise.race([
-    ready,
-    done.then(() => Promise.reject(new Error(`worker ${tag} exited before it was ready:\n${stderr}`))),
-  ]);
-  done.catch(() => undefined);
-  return { tag, ready: readyOrDead, done, go: () => child.stdin.write('go\n') };
+function startWorker(url: string, tag: string, count: number, openAfterGo = false) {
+  const args = [url, String(count), String(BATCH), tag, ...(openAfterGo ? ['open-after-go'] : [])];
+  return startGoWorker<{ tag: string; seqs: number[] }>(`worker ${tag}`, WORKER, args, { APPEND_PAUSE_MS: String(PAUSE_MS) });
 }
 
 /** Start the workers, release them together, and wait for all of them. */
@@ -86,10 +47,10 @@ async function checkLog(url: string, results: { tag: string; seqs: number[] }[],
     for await (const { entry, leaf } of store.ledger.scan(0, undefined)) {
       seen.push(entry.seq);
       expect(leaf, `entry ${entry.seq} has no stored leaf`).toBeDefined();
-      const data = JSON.parse(entry.dataJson) as { tag: string; i: number };
-      const list = byTag.get(data.tag) ?? [];
-      list.push({ seq: entry.seq, i: data.i });
-      byTag.set(data.tag, list);
+      const { labels } = JSON.parse(entry.dataJson) as { labels: { tag: string; i: string } };
+      const list = byTag.get(labels.tag) ?? [];
+      list.push({ seq: entry.seq, i: Number(labels.i) });
+      byTag.set(labels.tag, list);
     }
     // seq 0..total-1, each once: no gap, no duplicate.
     expect(seen).toEqual(Array.from({ length: total }, (_, k) => k));

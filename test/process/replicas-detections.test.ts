@@ -11,14 +11,15 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Activity } from '../../src/core/experiments/types.ts';
-import { api, describeRun, killAllChildren, runCli, startServer, type RunningServer } from '../support/cli.ts';
+import { api, describeRun, runCli, startServer, type RunningServer } from '../support/cli.ts';
 import { createTestDatabase, pgAvailable, type TestDatabase } from '../support/postgres.ts';
+import { killAllChildren } from '../support/processes.ts';
 import { tmpDir, type TmpDir } from '../support/tmp.ts';
 import { until, withStore } from '../support/wait.ts';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** How long a live replica may take to roll back an abandoned run (sweeps every second). */
 const RECOVERY_BOUND_MS = 20_000;
 

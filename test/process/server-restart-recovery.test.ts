@@ -17,7 +17,8 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { verifyStore } from '../../src/app/ledger/verify.ts';
-import { api, killAllChildren, startServer, type RunningServer } from '../support/cli.ts';
+import { api, startServer, type RunningServer } from '../support/cli.ts';
+import { killAllChildren } from '../support/processes.ts';
 import { tmpDir, type TmpDir } from '../support/tmp.ts';
 import { until, withStore } from '../support/wait.ts';
 

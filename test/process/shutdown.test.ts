@@ -6,12 +6,12 @@ import { once } from 'node:events';
 import { existsSync, statSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { killAllChildren, startServer, type RunningServer } from '../support/cli.ts';
+import { startServer, type RunningServer } from '../support/cli.ts';
+import { killAllChildren } from '../support/processes.ts';
 import { tmpDir, type TmpDir } from '../support/tmp.ts';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let dir: TmpDir | undefined;
 let server: RunningServer | undefined;

@@ -5,12 +5,13 @@
  */
 import { appendFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { api, killAllChildren, runCli, startServer, type RunningServer } from '../support/cli.ts';
+import { api, runCli, startServer, type RunningServer } from '../support/cli.ts';
+import { killAllChildren } from '../support/processes.ts';
 import { tmpDir, type TmpDir } from '../support/tmp.ts';
 
 const RUN = 'r7k2m9x4p1';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let dir: TmpDir | undefined;
 let server: RunningServer | undefined;

@@ -1,78 +1,25 @@
 /**
- * Process-level helpers: run the `bulwark` CLI as a child process, and start `bulwark serve`
- * on a data directory and wait until it answers. Every child is tracked by pid and killed when
- * the test process exits, so a failing test never leaves a server behind; tests should still
- * stop their servers in afterAll/afterEach (`server.stop()` or `killAllChildren()`).
+ * The `bulwark` CLI from tests: run a command as a child process and collect its output, start
+ * `bulwark serve` on a data directory and wait until it answers, send it JSON requests. The
+ * children are tracked (test/support/processes.ts); tests should still stop their servers in
+ * afterAll/afterEach (`server.stop()` or `killAllChildren()`).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  CLI_MAIN,
+  ExitedEarly,
+  REPO_ROOT,
+  childEnv,
+  killPid,
+  nodeTsArgs,
+  spawnBulwark,
+  trackChild,
+  waitHealthy,
+  type NodeChild,
+} from './processes.ts';
 import { freePort } from './tmp.ts';
-
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const CLI_MAIN = path.join(REPO_ROOT, 'src/cli/main.ts');
-/** tsx's loader by absolute URL, so a child can run from any working directory. */
-export const TSX_LOADER = pathToFileURL(path.join(REPO_ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
-
-/** Node arguments that run a TypeScript file the way `node --import tsx FILE` does. */
-export const nodeTsArgs = (file: string, args: readonly string[] = []): string[] => ['--import', TSX_LOADER, file, ...args];
-
-const live = new Map<number, ChildProcess>();
-
-/** Register a child spawned elsewhere, so that killAllChildren() and exit clean it up too. */
-export function trackChild(child: ChildProcess): void {
-  track(child);
-}
-
-function track(child: ChildProcess): void {
-  const pid = child.pid;
-  if (pid === undefined) return;
-  live.set(pid, child);
-  child.once('exit', () => live.delete(pid));
-}
-
-// Last resort: whatever the tests did, no child outlives the test process.
-process.once('exit', () => {
-  for (const pid of live.keys()) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-});
-
-/** Kill (SIGKILL, by pid) every child these helpers started that is still running. */
-export async function killAllChildren(): Promise<void> {
-  const waits = [...live.entries()].map(([pid, child]) => {
-    const exited = new Promise<void>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) resolve();
-      else child.once('exit', () => resolve());
-    });
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-    return exited;
-  });
-  await Promise.all(waits);
-}
-
-/** The environment of a child: ours without BULWARK_* settings that could leak in, plus `extra`. */
-export function childEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (k.startsWith('BULWARK_') || k === 'NODE_OPTIONS') continue;
-    env[k] = v;
-  }
-  env.NO_COLOR = '1';
-  for (const [k, v] of Object.entries(extra)) {
-    if (v === undefined) delete env[k];
-    else env[k] = v;
-  }
-  return env;
-}
 
 export interface CliResult {
   code: number | null;
@@ -99,7 +46,7 @@ export function runNode(nodeArgs: readonly string[], opts: RunOptions = {}): Pro
       env: childEnv(opts.env),
       stdio: ['pipe', 'pipe', 'pipe'],
     });
-    track(child);
+    trackChild(child);
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -107,13 +54,7 @@ export function runNode(nodeArgs: readonly string[], opts: RunOptions = {}): Pro
     child.stdin.on('error', () => {}); // a child that exits before reading stdin
     child.stdin.end(opts.input ?? '');
     const timer = setTimeout(() => {
-      if (child.pid !== undefined) {
-        try {
-          process.kill(child.pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }
+      if (child.pid !== undefined) killPid(child.pid, 'SIGKILL');
       reject(
         new Error(`timed out after ${timeoutMs} ms: node ${nodeArgs.join(' ')}\n--- stdout ---\n${stdout}\n--- stderr ---\n${stderr}`),
       );
@@ -139,6 +80,23 @@ export function describeRun(r: CliResult): string {
   return `exit ${r.code ?? r.signal}\n--- stdout ---\n${r.stdout}\n--- stderr ---\n${r.stderr}`;
 }
 
+/** `bulwark tokens create GRANT… --name NAME --json` on a database; the new token, or throws. */
+export async function mintToken(db: string, dataDir: string, name: string, grant: readonly string[]): Promise<string> {
+  const r = await runCli(['tokens', 'create', ...grant, '--name', name, '--db', db, '--data-dir', dataDir, '--json'], {
+    timeoutMs: 30_000,
+  });
+  if (r.code !== 0) throw new Error(`tokens create ${grant.join(' ')} failed: ${describeRun(r)}`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(r.stdout.trim());
+  } catch {
+    throw new Error(`tokens create --json did not print one JSON object on stdout:\n${r.stdout}`);
+  }
+  const token = (parsed as { token?: unknown }).token;
+  if (typeof token !== 'string' || !token.startsWith('bwk_')) throw new Error(`tokens create --json printed no bwk_ token: ${r.stdout}`);
+  return token;
+}
+
 export interface ServerOptions {
   /** The data directory; the database is DIR/bulwark.db unless `db` is given. */
   dir: string;
@@ -155,31 +113,15 @@ export interface ServerOptions {
   healthTimeoutMs?: number;
 }
 
-export interface ExitInfo {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
-
-export interface RunningServer {
+export interface RunningServer extends Pick<NodeChild, 'child' | 'pid' | 'exited' | 'stop' | 'stdout' | 'stderr'> {
   url: string;
   port: number;
-  pid: number;
-  child: ChildProcess;
   db: string;
   /** The admin token the first start printed on stderr, if it printed one. */
   token?: string;
-  /** Resolves when the process has exited. */
-  exited: Promise<ExitInfo>;
-  /** Send `signal` (default SIGTERM) by pid; SIGKILL after `timeoutMs` if it has not exited. */
-  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<ExitInfo>;
-  stdout(): string;
-  stderr(): string;
 }
 
 const TOKEN_RE = /bwk_[a-z0-9]{12}_[A-Za-z0-9_-]{43}/;
-const MAX_CAPTURE = 2 * 1024 * 1024;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function startOnce(opts: ServerOptions, port: number): Promise<RunningServer> {
   const db = opts.db ?? `sqlite:${path.join(opts.dir, 'bulwark.db')}`;
@@ -199,78 +141,21 @@ async function startOnce(opts: ServerOptions, port: number): Promise<RunningServ
     opts.logLevel ?? 'warn',
     ...(opts.extraArgs ?? []),
   ];
-  const child = spawn(process.execPath, nodeTsArgs(CLI_MAIN, args), {
-    cwd: REPO_ROOT,
-    env: childEnv(opts.env),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  track(child);
-  let out = '';
-  let err = '';
-  const keep = (s: string) => (s.length > MAX_CAPTURE ? s.slice(-MAX_CAPTURE) : s);
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (out = keep(out + d)));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (err = keep(err + d)));
-  const exited = new Promise<ExitInfo>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  let exitInfo: ExitInfo | undefined;
-  void exited.then((e) => (exitInfo = e));
-  const pid = child.pid;
-  if (pid === undefined) throw new Error(`could not spawn bulwark serve:\n${err}`);
+  const proc = spawnBulwark(args, { env: opts.env });
   const url = `http://127.0.0.1:${port}`;
-
-  const stop = async (signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 15_000): Promise<ExitInfo> => {
-    if (exitInfo) return exitInfo;
-    try {
-      process.kill(pid, signal);
-    } catch {
-      return exited;
-    }
-    const timedOut = Symbol('timeout');
-    const first = await Promise.race([exited, sleep(timeoutMs).then(() => timedOut)]);
-    if (first !== timedOut) return first as ExitInfo;
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // gone in between
-    }
-    return exited;
-  };
-
-  const describe = () => `--- stderr ---\n${err.slice(-4000)}\n--- stdout ---\n${out.slice(-4000)}`;
-  const deadline = Date.now() + (opts.healthTimeoutMs ?? 20_000);
-  let last = 'no answer yet';
+  const describe = () => `--- stderr ---\n${proc.stderr().slice(-4000)}\n--- stdout ---\n${proc.stdout().slice(-4000)}`;
   try {
-    for (;;) {
-      if (exitInfo)
-        throw new ExitedEarly(`bulwark serve exited (${exitInfo.code ?? exitInfo.signal}) before /healthz answered\n${describe()}`, err);
-      if (Date.now() > deadline)
-        throw new Error(`bulwark serve did not answer GET /healthz = 200 within the timeout (last: ${last})\n${describe()}`);
-      try {
-        const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) });
-        if (res.status === 200) break;
-        last = `status ${res.status}`;
-      } catch (e) {
-        last = String((e as Error).cause ?? e);
-      }
-      await sleep(100);
-    }
+    await waitHealthy(url, proc, { timeoutMs: opts.healthTimeoutMs, describe });
     // The token is written to stderr right after listening; the pipe may deliver it a bit later.
     const tokenDeadline = Date.now() + (opts.expectToken ? 5000 : 300);
-    while (!TOKEN_RE.test(err) && Date.now() < tokenDeadline) await sleep(25);
-    const token = TOKEN_RE.exec(err)?.[0];
+    while (!TOKEN_RE.test(proc.stderr()) && Date.now() < tokenDeadline) await sleep(25);
+    const token = TOKEN_RE.exec(proc.stderr())?.[0];
     if (opts.expectToken && !token) throw new Error(`bulwark serve printed no admin token on stderr\n${describe()}`);
-    return { url, port, pid, child, db, token, exited, stop, stdout: () => out, stderr: () => err };
+    const { child, pid, exited, stop, stdout, stderr } = proc;
+    return { url, port, pid, child, db, token, exited, stop, stdout, stderr };
   } catch (e) {
-    await stop('SIGKILL', 5000);
+    await proc.stop('SIGKILL', 5000);
     throw e;
-  }
-}
-
-class ExitedEarly extends Error {
-  constructor(
-    message: string,
-    readonly stderr: string,
-  ) {
-    super(message);
   }
 }
 
@@ -284,7 +169,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     try {
       return await startOnce(opts, port);
     } catch (e) {
-      const portTaken = e instanceof ExitedEarly && /EADDRINUSE/.test(e.stderr);
+      const portTaken = e instanceof ExitedEarly && /EADDRINUSE/.test(e.output);
       if (!portTaken || opts.port !== undefined || attempt >= 2) throw e;
     }
   }

@@ -23,10 +23,11 @@
  * directory. Instances a killed test run left behind are stopped at the next start.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { chmod, chown, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { killPid, markOwned, pidFromFile, reapOrphans, stopPid } from './processes.ts';
 import { freePort, tmpDir } from './tmp.ts';
 
 export const NGINX_BIN = '/usr/sbin/nginx';
@@ -45,8 +46,6 @@ export const skipReasonWaf =
 export const WAF_READY_PATH = '/__bulwark_ready';
 
 const DIR_PREFIX = 'bulwark-nginx-';
-const OWNER_FILE = 'owner.pid';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** A failed fetch's reason: undici puts the useful part (ECONNREFUSED, …) in `cause`. */
 const why = (e: unknown): string => {
   const cause = e instanceof Error ? e.cause : undefined;
@@ -142,7 +141,7 @@ export async function startWafProxy(opts: WafProxyOptions): Promise<WafProxy> {
   if (!Number.isInteger(opts.upstreamPort) || opts.upstreamPort <= 0 || opts.upstreamPort > 65535) {
     throw new Error(`upstreamPort must be a TCP port, got ${opts.upstreamPort}`);
   }
-  reapOrphans();
+  reapOrphanWafs();
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
@@ -169,7 +168,7 @@ async function startOnce(opts: WafProxyOptions, port: number): Promise<WafProxy>
   const modsecData = path.join(temp, 'modsec-data');
   const tempPaths = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((n) => path.join(temp, n));
   for (const p of [logs, temp, modsecTmp, modsecData, ...tempPaths]) await mkdir(p, { recursive: true });
-  await writeFile(path.join(d, OWNER_FILE), String(process.pid));
+  markOwned(d);
 
   const asRoot = process.getuid?.() === 0;
   if (asRoot) {
@@ -276,18 +275,7 @@ http {
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopped ??= (async () => {
-      if (!exited) {
-        try {
-          process.kill(pid, 'SIGQUIT');
-        } catch {
-          // already gone
-        }
-        const done = await Promise.race([exit.then(() => true), sleep(10_000).then(() => false)]);
-        if (!done) {
-          killGroup(pid);
-          await exit;
-        }
-      }
+      if (!exited) await stopPid(pid, exit, 'SIGQUIT', 10_000, () => killGroup(pid));
       process.off('exit', onExit);
       await dir.cleanup();
     })());
@@ -373,13 +361,7 @@ http {
 }
 
 function killGroup(pid: number): void {
-  for (const target of [-pid, pid]) {
-    try {
-      process.kill(target, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  }
+  for (const target of [-pid, pid]) killPid(target, 'SIGKILL');
 }
 
 function tail(file: string, lines: number): string {
@@ -390,45 +372,10 @@ function tail(file: string, lines: number): string {
   }
 }
 
-function cmdlineOf(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Instances of a test process that died without stopping them: their master still runs from our prefix. */
-function reapOrphans(): void {
-  let names: string[];
-  try {
-    names = readdirSync(tmpdir()).filter((n) => n.startsWith(DIR_PREFIX));
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    const dir = path.join(tmpdir(), name);
-    try {
-      const owner = Number(readFileSync(path.join(dir, OWNER_FILE), 'utf8'));
-      if (!Number.isInteger(owner) || owner <= 0 || isAlive(owner)) continue;
-      const pidFile = path.join(dir, 'nginx.pid');
-      if (existsSync(pidFile)) {
-        const pid = Number(readFileSync(pidFile, 'utf8').trim());
-        // Only a master started from this very prefix (a recycled pid is someone else's process).
-        if (Number.isInteger(pid) && pid > 0 && cmdlineOf(pid).includes(dir)) killGroup(pid);
-      }
-      rmSync(dir, { recursive: true, force: true });
-    } catch {
-      // not ours to judge (unreadable, or a run still starting)
-    }
-  }
+function reapOrphanWafs(): void {
+  reapOrphans(DIR_PREFIX, (dir) => {
+    const pid = pidFromFile(path.join(dir, 'nginx.pid'), dir);
+    if (pid !== undefined) killGroup(pid);
+  });
 }

@@ -23,12 +23,13 @@
  * move a gauge over HTTP (`POST /set?name=demo_failed_logins&value=5`), as its http provider would.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import http from 'node:http';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { killPid, markOwned, pidFromFile, reapOrphans, stopPid } from './processes.ts';
 import { freePort, tmpDir } from './tmp.ts';
 
 export const PROMETHEUS_BIN = '/usr/bin/prometheus';
@@ -39,8 +40,6 @@ export const AMTOOL_BIN = '/usr/bin/amtool';
 export const skipReasonAlerting = 'Prometheus and Alertmanager not found: apt-get install prometheus prometheus-alertmanager';
 
 const DIR_PREFIX = 'bulwark-alerting-';
-const OWNER_FILE = 'owner.pid';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** A failed fetch's reason: undici puts the useful part (ECONNREFUSED, …) in `cause`. */
 const why = (e: unknown): string => {
   const cause = e instanceof Error ? e.cause : undefined;
@@ -146,7 +145,7 @@ export async function startAlerting(opts: AlertingOptions): Promise<AlertingStac
   if (opts.scrapeTargets.some((t) => !/^[A-Za-z0-9.\-[\]:]+:\d+$/.test(t))) {
     throw new Error(`scrapeTargets must be host:port, got ${JSON.stringify(opts.scrapeTargets)}`);
   }
-  reapOrphans();
+  reapOrphanStacks();
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
@@ -197,21 +196,7 @@ function launch(name: string, bin: string, args: string[], cwd: string): Proc {
 }
 
 async function terminate(p: Proc): Promise<void> {
-  if (p.exited()) return;
-  try {
-    process.kill(p.pid, 'SIGTERM');
-  } catch {
-    return;
-  }
-  const done = await Promise.race([p.exit.then(() => true), sleep(10_000).then(() => false)]);
-  if (!done) {
-    try {
-      process.kill(p.pid, 'SIGKILL');
-    } catch {
-      // gone in between
-    }
-    await p.exit;
-  }
+  if (!p.exited()) await stopPid(p.pid, p.exit, 'SIGTERM', 10_000);
 }
 
 /** Run a checker (promtool, amtool); throws with its output when it refuses the file. */
@@ -244,7 +229,7 @@ async function getJson(url: string): Promise<any> {
 async function startOnce(opts: AlertingOptions, promPort: number, amPort: number): Promise<AlertingStack> {
   const dir = await tmpDir(DIR_PREFIX);
   const d = dir.path;
-  await writeFile(path.join(d, OWNER_FILE), String(process.pid));
+  markOwned(d);
   const promUrl = `http://127.0.0.1:${promPort}`;
   const amUrl = `http://127.0.0.1:${amPort}`;
   const scrapeMs = opts.scrapeIntervalMs ?? 1000;
@@ -307,13 +292,7 @@ async function startOnce(opts: AlertingOptions, promPort: number, amPort: number
 
   const procs: Proc[] = [];
   const onExit = () => {
-    for (const p of procs) {
-      try {
-        process.kill(p.pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
+    for (const p of procs) killPid(p.pid, 'SIGKILL');
   };
   process.once('exit', onExit);
   let stopped: Promise<void> | undefined;
@@ -595,45 +574,11 @@ function close(server: http.Server): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Leftovers of a test process that died without stopping its stack
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function cmdlineOf(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
-function reapOrphans(): void {
-  let names: string[];
-  try {
-    names = readdirSync(tmpdir()).filter((n) => n.startsWith(DIR_PREFIX));
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    const dir = path.join(tmpdir(), name);
-    try {
-      const owner = Number(readFileSync(path.join(dir, OWNER_FILE), 'utf8'));
-      if (!Number.isInteger(owner) || owner <= 0 || isAlive(owner)) continue;
-      for (const file of ['prometheus.pid', 'alertmanager.pid']) {
-        const pidFile = path.join(dir, file);
-        if (!existsSync(pidFile)) continue;
-        const pid = Number(readFileSync(pidFile, 'utf8').trim());
-        // Only a process started with this very directory in its arguments (a recycled pid is someone else's).
-        if (Number.isInteger(pid) && pid > 0 && cmdlineOf(pid).includes(dir)) process.kill(pid, 'SIGKILL');
-      }
-      rmSync(dir, { recursive: true, force: true });
-    } catch {
-      // not ours to judge
+function reapOrphanStacks(): void {
+  reapOrphans(DIR_PREFIX, (dir) => {
+    for (const file of ['prometheus.pid', 'alertmanager.pid']) {
+      const pid = pidFromFile(path.join(dir, file), dir);
+      if (pid !== undefined) killPid(pid, 'SIGKILL');
     }
-  }
+  });
 }

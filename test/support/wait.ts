@@ -3,10 +3,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { openStore } from '../../src/store/open-store.ts';
 import type { Store } from '../../src/store/store.ts';
 
-/** Poll `get` until it answers a value, or fail after `timeoutMs` naming `what` (and `more()`). */
+/**
+ * Poll `get` every `everyMs` until it answers a value (undefined and false mean "not yet"), or fail
+ * after `timeoutMs` naming `what` (and `more()`).
+ */
 export async function until<T>(
   what: string,
-  get: () => Promise<T | undefined> | T | undefined,
+  get: () => Promise<T | undefined | false> | T | undefined | false,
   timeoutMs: number,
   more = () => '',
   everyMs = 50,
@@ -14,7 +17,7 @@ export async function until<T>(
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await get();
-    if (v !== undefined) return v;
+    if (v !== undefined && v !== false) return v;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${more()}`);
     await sleep(everyMs);
   }

@@ -5,6 +5,7 @@
  */
 import { readFileSync, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DomainError } from '../../core/errors.ts';
 import { startTarget, type Target } from '../../../test/support/experiment-target.ts';
@@ -201,7 +202,7 @@ describe('start time', () => {
     target.decide = () => ({ status: 403, signal: { afterMs: 20 } });
     const startAt = Date.now() + 400;
     const done = run(sqli(), { startAt });
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
     const { runs } = await fx.store.runs.list({ limit: 10 });
     expect(runs).toHaveLength(1);
     expect(runs[0]).toMatchObject({ state: 'pending', startedAt: new Date(startAt).toISOString() });
@@ -218,7 +219,7 @@ describe('start time', () => {
   it('a run stopped while it waits for its time sends nothing and ends aborted', async () => {
     const ctl = new AbortController();
     const done = run(sqli(), { startAt: Date.now() + 5_000, signal: ctl.signal });
-    await new Promise((r) => setTimeout(r, 150));
+    await sleep(150);
     ctl.abort('stopped by a person');
     const r = await done;
     expect(r.outcome).toBe('aborted');
@@ -242,7 +243,7 @@ describe('rollbacks', () => {
       }),
       { signal: ac.signal },
     );
-    for (let i = 0; i < 100 && readFileSync(file, 'utf8') === 'input_filter = on\n'; i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 100 && readFileSync(file, 'utf8') === 'input_filter = on\n'; i++) await sleep(20);
     expect(readFileSync(file, 'utf8')).toBe('input_filter = off\n');
     ac.abort(new Error('stopped by alice'));
     const r = await p;
@@ -269,8 +270,7 @@ describe('rollbacks', () => {
     });
     const req = { experiment: experiment(slow), actor: 'test', vars: { target: target.url } };
     const runs = [runner.run(req), runner.run(req)];
-    for (let i = 0; i < 200 && target.attacks().filter((a) => a.url.startsWith('/search')).length < 2; i++)
-      await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 200 && target.attacks().filter((a) => a.url.startsWith('/search')).length < 2; i++) await sleep(20);
     expect(runner.active()).toHaveLength(2);
     expect(runner.stopAll('maintenance window')).toHaveLength(2);
     const results = await Promise.all(runs);

@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Activity } from '../../core/experiments/types.ts';
 import { makeSignal, type Signal } from '../../core/signals/signal.ts';
@@ -15,6 +16,7 @@ import type { RunRecord } from '../../store/store.ts';
 import { openSqliteStore } from '../../store/sqlite/open-sqlite.ts';
 import { startTarget, type Target } from '../../../test/support/experiment-target.ts';
 import { runnerFixture, type RunnerFixture } from '../../../test/support/runner.ts';
+import { until } from '../../../test/support/wait.ts';
 import { evidenceOf } from '../signals/ingest.ts';
 import { applyExperiment } from './apply-experiment.ts';
 import { deleteExperiment } from './delete-experiment.ts';
@@ -36,18 +38,6 @@ afterEach(async () => {
   await target.close();
   await fx.close();
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, get: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await get();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 const logs = (): RunManagerLog & { lines: string[] } => {
   const lines: string[] = [];
@@ -117,10 +107,14 @@ describe('detections on a server that also polls the store', () => {
     managers.push(manager);
     const started = await manager.start({ name: 'twice', actor: 'test', vars: { target: target.url }, mayPrivileged: false });
     await matched;
-    const waf = await until('the poll to read the WAF signal', async () => {
-      const s = (await list({ limit: 10 })).signals.find((x) => x.source === 'waf');
-      return s && polled.has(s.id) ? s : undefined;
-    });
+    const waf = await until(
+      'the poll to read the WAF signal',
+      async () => {
+        const s = (await list({ limit: 10 })).signals.find((x) => x.source === 'waf');
+        return s && polled.has(s.id) ? s : undefined;
+      },
+      10_000,
+    );
     expect(announced.has(waf.id)).toBe(true);
     await fx.ingest.ingest({
       actor: 'test',
@@ -186,10 +180,14 @@ describe('periodic recovery', () => {
       // Left behind after both managers started: only a sweep can find it.
       await sleep(120);
       await fx.store.runs.insert(abandoned('abandoned0000001', [restore(file, backup)]));
-      const done = await until('the abandoned run to be recovered', async () => {
-        const r = await fx.store.runs.get('abandoned0000001');
-        return r?.state === 'done' ? r : undefined;
-      });
+      const done = await until(
+        'the abandoned run to be recovered',
+        async () => {
+          const r = await fx.store.runs.get('abandoned0000001');
+          return r?.state === 'done' ? r : undefined;
+        },
+        10_000,
+      );
       expect(done).toMatchObject({ outcome: 'aborted', leaseUntil: null });
       expect(readFileSync(file, 'utf8')).toBe('auth = on\n');
       // Let the other manager sweep a few more times: it must not take the run again.
@@ -249,7 +247,11 @@ schedule:
     clock.ms = Date.now();
     // Claims it: the run is stored, pending, and waits for its time.
     const claiming = scheduler.tick();
-    const pending = await until('the pending run', async () => (await fx.store.runs.list({ experiment: 'doomed', limit: 5 })).runs[0]);
+    const pending = await until(
+      'the pending run',
+      async () => (await fx.store.runs.list({ experiment: 'doomed', limit: 5 })).runs[0],
+      10_000,
+    );
     expect(pending).toMatchObject({ state: 'pending' });
     expect(Math.abs(Date.parse(pending.startedAt) - startAt)).toBeLessThanOrEqual(1);
 

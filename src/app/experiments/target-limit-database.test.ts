@@ -5,9 +5,8 @@
  * the same time and the second starts after the first ended; with 'process' they overlap. On
  * one SQLite file and on a real PostgreSQL.
  */
-import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ensureOrigin } from '../bootstrap.ts';
 import { systemClock } from '../deps.ts';
@@ -15,9 +14,9 @@ import { memoryKeyRing } from '../ledger/key-ring.ts';
 import { nodeProviders } from '../../adapters/providers/index.ts';
 import { openStore } from '../../store/open-store.ts';
 import { createExperimentRunner, type RunProgress, type RunResult } from './run-experiment.ts';
-import { REPO_ROOT, childEnv, killAllChildren, nodeTsArgs, trackChild } from '../../../test/support/cli.ts';
 import { LIMIT_EXPERIMENT, startSlowTarget, type SlowTarget } from '../../../test/support/limit-experiment.ts';
 import { createTestDatabase, pgAvailable, skipReasonPg } from '../../../test/support/postgres.ts';
+import { REPO_ROOT, killAllChildren, startGoWorker } from '../../../test/support/processes.ts';
 import { experiment, runnerFixture } from '../../../test/support/runner.ts';
 import { tmpDir } from '../../../test/support/tmp.ts';
 
@@ -25,29 +24,7 @@ const WORKER = path.join(REPO_ROOT, 'test/support/limit-runner-worker.ts');
 type Scope = 'process' | 'database';
 
 function startWorker(url: string, stateDir: string, targetUrl: string, scope: Scope) {
-  const child = spawn(process.execPath, nodeTsArgs(WORKER, [url, stateDir, targetUrl, scope, '1']), {
-    cwd: REPO_ROOT,
-    env: childEnv(),
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  trackChild(child);
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const lines: string[] = [];
-  let onReady: () => void = () => {};
-  const ready = new Promise<void>((resolve) => (onReady = resolve));
-  createInterface({ input: child.stdout }).on('line', (line) => {
-    if (line === 'ready') onReady();
-    else lines.push(line);
-  });
-  const done = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code))).then((code) => {
-    const last = lines.at(-1);
-    if (code !== 0 || !last) throw new Error(`worker exited ${code}:\n${stderr}\n${lines.join('\n')}`);
-    return JSON.parse(last) as { runId: string; outcome: string };
-  });
-  done.catch(() => undefined);
-  const readyOrDead = Promise.race([ready, done.then(() => Promise.reject(new Error(`worker exited before it was ready:\n${stderr}`)))]);
-  return { ready: readyOrDead, done, go: () => child.stdin.write('go\n') };
+  return startGoWorker<{ runId: string; outcome: string }>('worker', WORKER, [url, stateDir, targetUrl, scope, '1']);
 }
 
 /** One run here and one in a second process, released together, against one slow target. */
@@ -165,9 +142,9 @@ describe("the 'database' scope within one process", () => {
       });
       const req = { experiment: experiment(LIMIT_EXPERIMENT), actor: 'test', vars: { target: target.url } };
       const first = runner.run(req);
-      await new Promise((r) => setTimeout(r, 50));
+      await sleep(50);
       const second = runner.run(req);
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
       const waiting = seen.find((p) => p.phase === 'wait')!;
       expect(waiting.message).toMatch(/waiting for a free slot on host:127\.0\.0\.1/);
       expect(await fx.store.runs.get(waiting.runId)).toMatchObject({ state: 'pending' });
@@ -192,7 +169,7 @@ describe("the 'database' scope within one process", () => {
       const req = { experiment: experiment(LIMIT_EXPERIMENT), actor: 'test', vars: { target: target.url } };
       const startAt = Date.now() + 400;
       const ahead = runner.run({ ...req, startAt });
-      await new Promise((r) => setTimeout(r, 150));
+      await sleep(150);
       expect(await fx.store.slots.held('host:127.0.0.1', new Date().toISOString())).toBe(1);
       expect(target.requests).toEqual([]);
       const r = await ahead;
@@ -203,9 +180,9 @@ describe("the 'database' scope within one process", () => {
       // A run stopped while it waits for a slot another holds ends aborted, holding nothing.
       const ctl = new AbortController();
       const holder = runner.run({ ...req, startAt: Date.now() + 300 });
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
       const stopped = runner.run({ ...req, signal: ctl.signal });
-      await new Promise((r) => setTimeout(r, 60));
+      await sleep(60);
       ctl.abort(new Error('stopped by test'));
       const s = await stopped;
       expect(s.outcome).toBe('aborted');

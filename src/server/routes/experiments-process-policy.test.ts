@@ -8,6 +8,7 @@
  * the server's environment beyond the small base does. Argument rules (exact, patterns) hold at
  * apply and, for templated arguments, at run.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DANGEROUS_VARIABLES } from '../../../test/support/dangerous-variables.ts';
 import { bearer, makeTestApp, type TestApp } from '../../../test/support/app.ts';
@@ -15,7 +16,6 @@ import { sha256Hex } from '../../app/experiments/apply-experiment.ts';
 import type { ExecutableEntry } from '../../core/experiments/process-policy.ts';
 
 let t: TestApp;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const allowExecutables: ExecutableEntry[] = [
   '/bin/true',

@@ -6,8 +6,10 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, makeTestApp, type TestApp } from '../../../test/support/app.ts';
+import { until } from '../../../test/support/wait.ts';
 import { createToken } from '../../app/access/tokens.ts';
 import { STRUCTURED_MEDIA_TYPE } from '../../core/signals/cloudevents.ts';
 import { RUN_HEADER } from '../../core/signals/correlation.ts';
@@ -19,8 +21,6 @@ let ingestToken: string;
 /** What reached the target: method, path and the run header. */
 const hits: { path: string; runId: string | undefined }[] = [];
 const held: http.ServerResponse[] = [];
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
   t = await makeTestApp({ experiments: { policy: { allowExecutables: ['/bin/true'], allowPaths: [] } } });
@@ -132,14 +132,6 @@ async function waitDone(id: string, timeoutMs = 20_000) {
     if (body.run.state === 'done') return body;
     if (Date.now() > deadline) throw new Error(`run ${id} not done after ${timeoutMs} ms: ${JSON.stringify(body.run)}`);
     await sleep(50);
-  }
-}
-
-async function waitFor(check: () => boolean, what: string, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
   }
 }
 
@@ -317,7 +309,7 @@ describe('runs', () => {
   it('stops one run: it is aborted and its rollback runs', async () => {
     expect((await apply(t.adminToken, slowWithRollback.replace('http://127.0.0.1:1', targetUrl), 'slow-one')).statusCode).toBe(201);
     const { run } = (await startRun(t.adminToken, 'slow-one')).json();
-    await waitFor(() => hits.some((h) => h.runId === run.id && h.path === '/slow'), 'the slow request');
+    await until('the slow request', () => hits.some((h) => h.runId === run.id && h.path === '/slow'), 10_000);
     const stop = await t.app.inject({ method: 'POST', url: `/v1/runs/${run.id}/stop`, headers: bearer(t.adminToken), payload: {} });
     expect(stop.statusCode).toBe(202);
     expect(stop.json().run.id).toBe(run.id);
@@ -333,7 +325,7 @@ describe('runs', () => {
     expect((await apply(t.adminToken, slowWithRollback.replace('http://127.0.0.1:1', targetUrl), 'slow-all')).statusCode).toBe(201);
     const a = (await startRun(t.adminToken, 'slow-all')).json().run;
     const b = (await startRun(t.adminToken, 'slow-all')).json().run;
-    await waitFor(() => [a.id, b.id].every((id) => hits.some((h) => h.runId === id && h.path === '/slow')), 'both slow requests');
+    await until('both slow requests', () => [a.id, b.id].every((id) => hits.some((h) => h.runId === id && h.path === '/slow')), 10_000);
 
     const res = await t.app.inject({ method: 'POST', url: '/v1/experiments/stop-all', headers: bearer(t.adminToken), payload: {} });
     expect(res.statusCode).toBe(200);
@@ -372,7 +364,7 @@ describe('runs', () => {
       const { run } = (
         await other.app.inject({ method: 'POST', url: '/v1/experiments/closing/runs', headers: bearer(other.adminToken), payload: {} })
       ).json();
-      await waitFor(() => hits.some((h) => h.runId === run.id && h.path === '/slow'), 'the slow request');
+      await until('the slow request', () => hits.some((h) => h.runId === run.id && h.path === '/slow'), 10_000);
       await other.app.close();
       expect(hits.filter((h) => h.runId === run.id).map((h) => h.path)).toEqual(['/slow', '/rollback']);
       expect(await other.deps.store.runs.get(run.id)).toMatchObject({ state: 'done', outcome: 'aborted' });
@@ -475,7 +467,7 @@ describe('deleting experiments', () => {
   it('does not stop a run going on: it is named in the answer, finishes its course when stopped, and stays readable', async () => {
     expect((await apply(t.adminToken, slowWithRollback.replace('http://127.0.0.1:1', targetUrl), 'slow-deleted')).statusCode).toBe(201);
     const { run } = (await startRun(t.adminToken, 'slow-deleted')).json();
-    await waitFor(() => hits.some((h) => h.runId === run.id && h.path === '/slow'), 'the slow request');
+    await until('the slow request', () => hits.some((h) => h.runId === run.id && h.path === '/slow'), 10_000);
     const res = await del(t.adminToken, 'slow-deleted');
     expect(res.statusCode).toBe(200);
     expect(res.json().unfinished).toEqual([expect.objectContaining({ id: run.id, experiment: 'slow-deleted', state: 'running' })]);

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { opensslAvailable } from '../../../../test/support/openssl.ts';
 import { freePort } from '../../../../test/support/tmp.ts';
@@ -47,7 +48,7 @@ async function listening(port: number): Promise<void> {
       s.on('error', () => resolve(false));
     });
     if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
   }
   throw new Error(`nothing listens on ${port}`);
 }
