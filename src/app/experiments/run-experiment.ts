@@ -2,8 +2,9 @@
  * The experiment runner: `createExperimentRunner(deps, options)` gives one runner per process
  * (server or `bulwark run`), which owns what runs share — the per-target concurrency limit, the
  * global stop switch, the lease owner name — and `run(request)` executes one experiment
- * (run-execution.ts) after prepare-run.ts has checked everything that can be checked before
- * anything is sent. A dry run is recorded with its plan and sends nothing.
+ * (runner/run-execution.ts) after runner/prepare-run.ts has checked everything that can be
+ * checked before anything is sent. A dry run is recorded with its plan and sends nothing. What
+ * a run is built from is in runner/; this file and the use cases beside it are what callers use.
  */
 import { conflict } from '../../core/errors.ts';
 import type { Outcome } from '../../core/experiments/outcome.ts';
@@ -59,8 +60,8 @@ export interface RunnerOptions {
   perTargetLimit?: number;
   /**
    * Where that limit holds: 'process' (default) counts this runner's runs; 'database' counts the
-   * runs of every process on the store's database (store-target-limiter.ts), slots held in the
-   * database and tied to the runs' leases.
+   * runs of every process on the store's database (runner/store-target-limiter.ts), slots held
+   * in the database and tied to the runs' leases.
    */
   perTargetLimitScope?: 'process' | 'database';
   /** With the 'database' scope, how often a run waiting for a slot tries again (default 200 ms). */

@@ -5,8 +5,8 @@
  * paths listed in the server's config (`experiments.allowExecutables`, `experiments.allowPaths`,
  * empty by default). An executable is started only with the environment variables and arguments
  * its entry allows (core/experiments/process-policy.ts). The runner enforces the same lists
- * again (prepare-run.ts); this check comes first so that the refusal names the config key to
- * extend, and it runs at apply time too, where nothing may run.
+ * again (runner/prepare-run.ts); this check comes first so that the refusal names the config
+ * key to extend, and it runs at apply time too, where nothing may run.
  */
 import path from 'node:path';
 import { describeProcessRefusal, processRefusals, type ExecutableEntry } from '../../core/experiments/process-policy.ts';

@@ -3,7 +3,7 @@
  * with the time it left, the other activities and probes, each detection with its time to
  * detect and the signal that made it, the abort, each rollback with its verdict, the outcome.
  * Events are in time order; events at the same instant keep the order the run went through.
- * Journals of recovered runs (recover.ts) and of runs still going are read the same way.
+ * Journals of recovered runs (../recover.ts) and of runs still going are read the same way.
  */
 import type { RunRecord } from '../../../store/store.ts';
 
@@ -26,7 +26,7 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : und
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 const isTime = (v: unknown): v is string => typeof v === 'string' && Number.isFinite(Date.parse(v));
 
-/** One journal entry of an activity (run, steady_states.*, rollbacks), as journal.ts and recover.ts write it. */
+/** One journal entry of an activity (run, steady_states.*, rollbacks), as journal.ts and ../recover.ts write it. */
 function activityEntry(v: unknown) {
   const e = obj(v);
   const a = obj(e.activity);
