@@ -22,6 +22,7 @@ import { scrubTokens } from '../core/access/token-format.ts';
 import { DomainError, notFound } from '../core/errors.ts';
 import { registerAuth } from './auth.ts';
 import { registerDashboard } from './dashboard.ts';
+import { registerRequestFraming } from './request-framing.ts';
 import { registerJsonParser } from './json-body.ts';
 import { clientErrorHandler, errorHandler, frameworkErrorHandler, toHttp } from './http-errors.ts';
 import { RequestLogController } from './logging.ts';
@@ -135,6 +136,7 @@ export async function createServer(opts: ServerOptions): Promise<BulwarkServer> 
   // JSON only: a text body is refused with 415 instead of reaching validation as a string.
   app.removeContentTypeParser('text/plain');
   registerJsonParser(app);
+  registerRequestFraming(app);
   registerAuth(app, deps);
   app.setErrorHandler(errorHandler);
 

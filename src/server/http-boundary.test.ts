@@ -164,3 +164,40 @@ describe('errors before a route is found keep the shape', () => {
     }
   });
 });
+
+describe('request framing', () => {
+  it('answers a request without a Host header in the shape, with a request id', async () => {
+    const answer = await raw('GET /v1/ledger/keys HTTP/1.1\r\nConnection: close\r\n\r\n');
+    expect(answer).toMatch(/^HTTP\/1.1 400/);
+    expect(answer.toLowerCase()).toContain('x-request-id:');
+    expect(bodyOf(answer).message).toMatch(/no Host header/);
+  });
+
+  it('refuses a body sent with a content coding instead of misreading it, and writes nothing', async () => {
+    const before = await size();
+    for (const coding of ['gzip', 'br', 'deflate', 'x-unknown']) {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/v1/ledger/notes',
+        headers: { ...bearer(t.adminToken), 'content-type': 'application/json', 'content-encoding': coding },
+        payload: JSON.stringify({ type: 'comment', subject: 's', text: 't' }),
+      });
+      expect(res.statusCode, coding).toBe(415);
+      expect(res.json().error).toBe('unsupported_media_type');
+    }
+    expect(await size()).toBe(before);
+    const identity = await t.app.inject({
+      method: 'POST',
+      url: '/v1/ledger/notes',
+      headers: { ...bearer(t.adminToken), 'content-type': 'application/json', 'content-encoding': 'identity' },
+      payload: JSON.stringify({ type: 'comment', subject: 's', text: 't' }),
+    });
+    expect(identity.statusCode).toBe(201);
+  });
+
+  it('says the request id on errors raised before routing', async () => {
+    const answer = await raw(`GET /v1/runs/%zz HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${t.adminToken}\r\nConnection: close\r\n\r\n`);
+    expect(answer).toMatch(/^HTTP\/1.1 400/);
+    expect(answer.toLowerCase()).toContain('x-request-id:');
+  });
+});

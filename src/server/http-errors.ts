@@ -64,7 +64,9 @@ const CLIENT_ERROR_CODES: Record<number, string> = {
  * Errors raised before a request reaches routing (a URL that cannot be decoded, a failing route
  * constraint): the same shape as every other answer.
  */
-export function frameworkErrorHandler(err: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
+export function frameworkErrorHandler(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
+  // The request-id hook has not run for these: say the id here.
+  void reply.header('x-request-id', req.id);
   const bad = err.code === 'FST_ERR_BAD_URL';
   const { status, body } = bad
     ? { status: 400, body: { error: 'invalid', message: 'the URL cannot be decoded (malformed percent-encoding); encode it as UTF-8' } }

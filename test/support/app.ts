@@ -22,6 +22,12 @@ export interface TestApp extends BulwarkServer {
 export async function makeTestApp(
   opts: {
     maxInFlight?: number;
+    /**
+     * Load shedding's other bounds. By default the event-loop delay bound is lifted: the tests
+     * share a busy machine, whose delays say nothing about this server's own load. Tests of
+     * shedding set their own.
+     */
+    overload?: ServerOptions['overload'];
     bodyLimitBytes?: number;
     publishers?: Publisher[];
     webDir?: string;
@@ -49,6 +55,7 @@ export async function makeTestApp(
     logger: createLogger(opts.logLevel ?? 'info', sink, opts.logFormat ?? 'json'),
     webDir: opts.webDir ?? path.join(dir.path, 'no-web'),
     maxInFlight: opts.maxInFlight,
+    overload: opts.overload ?? { maxEventLoopDelayMs: 60_000 },
     bodyLimitBytes: opts.bodyLimitBytes,
     publishers: opts.publishers,
     signals: opts.signals,

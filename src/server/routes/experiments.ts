@@ -120,7 +120,7 @@ export function experimentRoutes(app: FastifyInstance, r: RouteRegistry, deps: A
     }),
     status: 201,
     response: ExperimentView,
-    errors: [403],
+    errors: [200, 403],
     handler: async ({ body, principal, reply }) => {
       const r = await applyExperiment(
         deps,
