@@ -1042,16 +1042,21 @@ async function exchange(route: AnyRoute, key: string, s: RouteStats, r: FuzzRequ
   const { problems, json, shed } = judge(matched, route.auth === 'public' ? [] : [route.auth.permission], r, answer);
   if (shed) s.shed += 1;
   if (json !== undefined && answer.status < 300) harvest(json);
-  if (matched === route && answer.status < 300) {
+  // Past validation: a 2xx, or an error the route declares other than 400 (a 404 for a run that
+  // does not exist comes from the handler, which runs only once the body was accepted).
+  const declared = answer.status !== 400 && (route.errors ?? []).includes(answer.status);
+  if (matched === route && (answer.status < 300 || declared)) {
     s.reached += 1;
     const sent = sentBody(r.body);
     if (sent.kind === 'json' && r.body!.length <= 16 * 1024) {
-      const pool = accepted.get(key)!;
-      if (pool.length < 50) pool.push(sent.value);
+      if (answer.status < 300) {
+        const pool = accepted.get(key)!;
+        if (pool.length < 50) pool.push(sent.value);
+      }
       const examples = exemplars.get(key)!;
       if (examples.length < 10 && problems.length === 0) examples.push(r);
     }
-  } else if (matched === route && answer.status !== 400 && (route.errors ?? []).includes(answer.status)) s.reached += 1;
+  }
   problems.push(...(await newEntryProblems()));
   if (problems.length > 0)
     fail(
