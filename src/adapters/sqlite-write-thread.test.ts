@@ -195,4 +195,34 @@ describe('SQLite write thread: signals', () => {
     expect(report.ok, report.message).toBe(true);
     expect((await store.ledger.page({ limit: 100, order: 'asc', kind: 'signal.received' })).length).toBe(30);
   });
+
+  it('refuses a batch nested too deeply to hand over as invalid, and commits the next one', async () => {
+    const { store } = await open();
+    let body: unknown = 1;
+    for (let i = 0; i < 20_000; i++) body = [body];
+    const sub = (b: unknown, id: string) => ({
+      actor: 'token:test',
+      items: [
+        {
+          signal: makeSignal({
+            source: 'waf',
+            time: new Date().toISOString(),
+            receivedAt: new Date().toISOString(),
+            severity: 'medium' as const,
+            labels: {},
+            body: b,
+            dedup: { kind: 'webhook-id' as const, id },
+          }),
+          raw: evidenceOf(Buffer.from(id), 'application/json'),
+        },
+      ],
+    });
+    await expect(thread!.commitSignals([sub(body, 'deep')])).rejects.toMatchObject({
+      code: 'invalid',
+      message: expect.stringMatching(/nests too deeply/),
+    });
+    const [ok] = await thread!.commitSignals([sub({ n: 1 }, 'flat')]);
+    expect(ok!.accepted).toBe(1);
+    expect((await store.ledger.page({ limit: 10, order: 'asc', kind: 'signal.received' })).length).toBe(1);
+  });
 });

@@ -92,7 +92,20 @@ export async function startSqliteWriteThread(file: string, options: RunWriterOpt
     return new Promise<T>((resolve, reject) => {
       if (pending.size === 0) worker.ref();
       pending.set(id, { resolve: resolve, reject });
-      worker.postMessage({ ...m, id });
+      try {
+        worker.postMessage({ ...m, id });
+      } catch (e) {
+        // The structured clone recurses per level: a value nested thousands deep overflows the
+        // stack here. Input is bounded far below that (INPUT_LIMITS), so this is data the product
+        // built; it is refused as what it is, not as an internal error.
+        pending.delete(id);
+        if (pending.size === 0) worker.unref();
+        reject(
+          e instanceof RangeError
+            ? new DomainError('invalid', 'the write nests too deeply to be handed to the database write thread; flatten it')
+            : (e as Error),
+        );
+      }
     });
   };
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { compileJsonPath, queryJsonPath } from './tolerance-jsonpath.ts';
+import { compileJsonPath, jsonEqual, queryJsonPath } from './tolerance-jsonpath.ts';
 
 const doc = {
   store: {
@@ -73,5 +73,25 @@ describe('JSONPath subset', () => {
     let deep: unknown = 1;
     for (let i = 0; i < 20_000; i++) deep = { a: deep };
     expect(q('$..a', deep)).toHaveLength(20_000);
+  });
+
+  it('compares deeply nested values without exhausting the stack', () => {
+    const nest = (n: number, leaf: unknown) => {
+      let v = leaf;
+      for (let i = 0; i < n; i++) v = i % 2 === 0 ? [v] : { a: v };
+      return v;
+    };
+    for (const n of [10, 5000, 100_000]) {
+      const root = { x: nest(n, 1), y: nest(n, 1), z: nest(n, 2) };
+      expect(jsonEqual(root.x, root.y)).toBe(true);
+      expect(jsonEqual(root.x, root.z)).toBe(false);
+      expect(q('$[?(@.x == @.y)]', [root])).toHaveLength(1);
+      expect(q('$[?(@.x == @.z)]', [root])).toHaveLength(0);
+    }
+    expect(jsonEqual({ a: [1, { b: 2 }] }, { a: [1, { b: 2 }] })).toBe(true);
+    expect(jsonEqual({ a: 1, b: 2 }, { b: 2, a: 1 })).toBe(true);
+    expect(jsonEqual({ a: 1 }, { a: 1, b: undefined })).toBe(false);
+    expect(jsonEqual([1, 2], [1, 2, 3])).toBe(false);
+    expect(jsonEqual(null, {})).toBe(false);
   });
 });

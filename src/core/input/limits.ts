@@ -59,3 +59,11 @@ export const INPUT_LIMITS = {
   /** Atomic Red Team technique files, read by `bulwark experiments import-atomic` only. */
   atomicYaml: { length: 256 * 1024, tokens: 65_536, depth: 64, nodes: 50_000, text: 1024 * 1024, aliases: 100 } satisfies YamlLimits,
 } as const;
+
+/**
+ * The deepest value that walks of the product's own data accept (ledger entry data, copies of
+ * journals and signals): four times the input depth, so that what passed a boundary can be
+ * wrapped a few times over, and far below the ~4,000 levels at which recursion fails. Deeper
+ * data can only be built by code, never come from input; it is refused with `invalid`.
+ */
+export const WALK_DEPTH = 256;

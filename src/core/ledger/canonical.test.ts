@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import canonicalize from 'canonicalize';
-import { invalid } from '../errors.ts';
-import { quote } from './canonical.ts';
+import { DomainError, invalid } from '../errors.ts';
+import { MAX_DEPTH, quote } from './canonical.ts';
 import { assertNoSecrets, canonicalJson, encodeData, type Json } from './entry.ts';
 
 // The encoding as it was before the one-walk encoder, kept as the oracle for outputs and errors;
@@ -217,6 +217,50 @@ describe('encodeData', () => {
     agrees({ a: withToJson });
     agrees([1, , 2]);
     expect(() => encodeData({ list: [1, , 2] })).toThrow('$.list[1] is a hole in a sparse array, which JSON cannot carry');
+  });
+});
+
+describe('depth', () => {
+  /** A value `n` levels deep, built without recursion, as code wrapping input could build it. */
+  const deep = (n: number, leaf: unknown = 1): unknown => {
+    let v = leaf;
+    for (let i = 0; i < n; i++) v = i % 2 === 0 ? [v] : { a: v };
+    return v;
+  };
+
+  it('encodes values up to MAX_DEPTH levels exactly as canonicalize does', () => {
+    for (const n of [1, 64, 200, MAX_DEPTH]) {
+      const v = deep(n);
+      expect(canonicalJson(v)).toBe(canonicalize(v));
+      expect(encodeData(v)).toBe(canonicalize(v));
+    }
+  });
+
+  it('refuses deeper values with invalid, never a RangeError, at 300, 5,000 and 100,000 levels', () => {
+    for (const n of [MAX_DEPTH + 1, 300, 5000, 100_000]) {
+      for (const v of [deep(n), deep(n, { token: 'x' })]) {
+        for (const f of [() => canonicalJson(v), () => encodeData(v), () => assertNoSecrets(v as Json)]) {
+          let thrown: unknown;
+          try {
+            f();
+          } catch (e) {
+            thrown = e;
+          }
+          if (thrown === undefined) continue; // assertNoSecrets on a value with no secret-looking key
+          expect(thrown).toBeInstanceOf(DomainError);
+          expect((thrown as DomainError).code).toBe('invalid');
+        }
+        expect(() => canonicalJson(v)).toThrow(new RegExp(`nests deeper than ${MAX_DEPTH} levels`));
+      }
+    }
+  });
+
+  it('refuses a cycle with invalid', () => {
+    const a: unknown[] = [];
+    a.push({ b: a });
+    expect(() => canonicalJson(a)).toThrow(DomainError);
+    expect(() => encodeData(a)).toThrow(DomainError);
+    expect(() => assertNoSecrets(a as Json)).toThrow(DomainError);
   });
 });
 

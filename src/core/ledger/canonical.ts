@@ -5,6 +5,14 @@
  * the slow path (the checks, then the `canonicalize` package) would have returned.
  */
 
+import { WALK_DEPTH } from '../input/limits.ts';
+
+/**
+ * Arrays and objects nested deeper than this are not encoded by the fast walk (which recurses):
+ * the slow path refuses them with a message. Input is bounded far below it (INPUT_LIMITS).
+ */
+export const MAX_DEPTH = WALK_DEPTH;
+
 /** Keys that look like a secret; secrets never enter the ledger. */
 export const SECRET_KEY = /^(token|secret|password|passwd|private_?key|totp_?seed|authorization|api_?key)$/i;
 
@@ -49,7 +57,7 @@ function keyText(k: string): string {
   return text;
 }
 
-function walk(value: unknown, refuseSecrets: boolean): string {
+function walk(value: unknown, refuseSecrets: boolean, depth: number): string {
   switch (typeof value) {
     case 'string':
       // Calling JSON.stringify costs more than this scan for the common string that needs no escape.
@@ -61,6 +69,7 @@ function walk(value: unknown, refuseSecrets: boolean): string {
       return value ? 'true' : 'false';
     case 'object': {
       if (value === null) return 'null';
+      if (depth >= MAX_DEPTH) throw BAIL;
       if (Array.isArray(value)) {
         const a = value as unknown[];
         if (typeof (a as { toJSON?: unknown }).toJSON === 'function') throw BAIL;
@@ -70,7 +79,7 @@ function walk(value: unknown, refuseSecrets: boolean): string {
         for (let i = 0; i < n; i++) {
           const v = a[i];
           if (v === undefined) throw BAIL; // also a hole
-          out += (i === 0 ? '' : ',') + walk(v, refuseSecrets);
+          out += (i === 0 ? '' : ',') + walk(v, refuseSecrets, depth + 1);
         }
         return out + ']';
       }
@@ -106,7 +115,7 @@ function walk(value: unknown, refuseSecrets: boolean): string {
         }
         const v = o[k];
         if (v === undefined) throw BAIL;
-        out += (i === 0 ? member : ',' + member) + walk(v, refuseSecrets);
+        out += (i === 0 ? member : ',' + member) + walk(v, refuseSecrets, depth + 1);
       }
       return out + '}';
     }
@@ -126,22 +135,33 @@ function walk(value: unknown, refuseSecrets: boolean): string {
 export function fastCanonical(value: unknown, refuseSecrets: boolean): string | undefined {
   let out: string;
   try {
-    out = walk(value, refuseSecrets);
+    out = walk(value, refuseSecrets, 0);
   } catch {
     return undefined;
   }
   return out.indexOf('\\u') !== -1 && SURROGATE_ESCAPE.test(out) ? undefined : out;
 }
 
-/** Does any object key anywhere in `value` match SECRET_KEY? Walks what assertNoSecrets walks. */
+/**
+ * Does any object key anywhere in `value` match SECRET_KEY? Walks what assertNoSecrets walks,
+ * without recursion; true also for a value nested past MAX_DEPTH (or a cycle), so that the
+ * caller's slow path, which names the problem, takes over.
+ */
 export function hasSecretKey(value: unknown): boolean {
-  if (Array.isArray(value)) {
-    for (const v of value as unknown[]) if (hasSecretKey(v)) return true;
-    return false;
-  }
-  if (value !== null && typeof value === 'object') {
-    const o = value as Record<string, unknown>;
-    for (const k of Object.keys(o)) if (maybeSecret(k) || hasSecretKey(o[k])) return true;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth >= MAX_DEPTH) return true;
+    if (Array.isArray(v)) {
+      for (const x of v as unknown[]) stack.push([x, depth + 1]);
+      continue;
+    }
+    const o = v as Record<string, unknown>;
+    for (const k of Object.keys(o)) {
+      if (maybeSecret(k)) return true;
+      stack.push([o[k], depth + 1]);
+    }
   }
   return false;
 }

@@ -6,7 +6,7 @@
 import canonicalize from 'canonicalize';
 import { invalid } from '../errors.ts';
 import { textProblem } from '../input/text.ts';
-import { SECRET_KEY, fastCanonical, hasSecretKey, quote } from './canonical.ts';
+import { MAX_DEPTH, SECRET_KEY, fastCanonical, hasSecretKey, quote } from './canonical.ts';
 import { leafHashOfText, type Hash } from './merkle.ts';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -58,27 +58,37 @@ function slowCanonicalJson(value: unknown): string {
   return out;
 }
 
+const tooDeep = (path: string) =>
+  invalid(`${path} nests deeper than ${MAX_DEPTH} levels of arrays and objects, which no entry needs; flatten it`);
+
+const HOLE: unique symbol = Symbol('hole');
+
+/** What JSON can carry, checked without recursion, in document order, with the path of the first problem. */
 function assertJson(value: unknown, path: string): void {
-  if (value === null || typeof value === 'boolean' || typeof value === 'string') return;
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw invalid(`${path} is not a finite number`);
-    return;
-  }
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      if (!(i in value)) throw invalid(`${path}[${i}] is a hole in a sparse array, which JSON cannot carry`);
-      assertJson(value[i], `${path}[${i}]`);
+  // [value, its path, its depth, whether it is an object's member]
+  const stack: [unknown, string, number, boolean][] = [[value, path, 0, false]];
+  while (stack.length > 0) {
+    const [v, at, depth, member] = stack.pop()!;
+    if (v === null || typeof v === 'boolean' || typeof v === 'string') continue;
+    if (typeof v === 'number') {
+      if (!Number.isFinite(v)) throw invalid(`${at} is not a finite number`);
+      continue;
     }
-    return;
-  }
-  if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
-    for (const [k, v] of Object.entries(value)) {
-      if (v === undefined) throw invalid(`${path}.${k} is undefined; omit the key instead`);
-      assertJson(v, `${path}.${k}`);
+    if (v === HOLE) throw invalid(`${at} is a hole in a sparse array, which JSON cannot carry`);
+    if (v === undefined && member) throw invalid(`${at} is undefined; omit the key instead`);
+    if (Array.isArray(v)) {
+      if (depth >= MAX_DEPTH) throw tooDeep(at);
+      for (let i = v.length - 1; i >= 0; i--) stack.push([i in v ? v[i] : HOLE, `${at}[${i}]`, depth + 1, false]);
+      continue;
     }
-    return;
+    if (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+      if (depth >= MAX_DEPTH) throw tooDeep(at);
+      const entries = Object.entries(v);
+      for (let i = entries.length - 1; i >= 0; i--) stack.push([entries[i]![1], `${at}.${entries[i]![0]}`, depth + 1, true]);
+      continue;
+    }
+    throw invalid(`${at} is a ${typeof v}, which JSON cannot carry`);
   }
-  throw invalid(`${path} is a ${typeof value}, which JSON cannot carry`);
 }
 
 /** An entry as stored: `data` kept as the canonical JSON text that was hashed. */
@@ -140,14 +150,24 @@ export function assertNoSecrets(value: Json, path = 'data'): void {
   if (hasSecretKey(value)) slowAssertNoSecrets(value, path);
 }
 
+/** The first key that looks like a secret, in document order, without recursion. */
 function slowAssertNoSecrets(value: Json, path: string): void {
-  if (Array.isArray(value)) {
-    value.forEach((v, i) => slowAssertNoSecrets(v, `${path}[${i}]`));
-  } else if (value !== null && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) {
-      if (SECRET_KEY.test(k))
-        throw invalid(`${path}.${k} looks like a secret, and secrets never enter the ledger; remove the field or rename it`);
-      slowAssertNoSecrets(v, `${path}.${k}`);
+  // [value, its path, its depth, the key it is under]
+  const stack: [Json, string, number, string | undefined][] = [[value, path, 0, undefined]];
+  while (stack.length > 0) {
+    const [v, at, depth, key] = stack.pop()!;
+    if (key !== undefined && SECRET_KEY.test(key))
+      throw invalid(`${at} looks like a secret, and secrets never enter the ledger; remove the field or rename it`);
+    if (v === null || typeof v !== 'object') continue;
+    if (depth >= MAX_DEPTH) throw tooDeep(at);
+    if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) stack.push([v[i]!, `${at}[${i}]`, depth + 1, undefined]);
+      continue;
+    }
+    const entries = Object.entries(v);
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const [k, x] = entries[i]!;
+      stack.push([x, `${at}.${k}`, depth + 1, k]);
     }
   }
 }
