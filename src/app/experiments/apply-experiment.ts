@@ -54,7 +54,11 @@ export function slugOf(title: string): string {
 
 export const sha256Hex = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
 
-/** Parse an applied file again (it parsed when applied); a failure here means the parser changed. */
+/**
+ * Parse an applied file again (it parsed when applied); a failure here means the parser or its
+ * bounds changed. The file is stored as applied, and every read parses it with the same bounded
+ * parse as the apply did (INPUT_LIMITS.yaml), so reading it can never cost more than applying it.
+ */
 export function parseApplied(record: Pick<ExperimentRecord, 'name' | 'file'>): Experiment {
   const parsed = parseExperiment(record.file);
   if (!parsed.ok) {
@@ -149,12 +153,15 @@ export async function getExperiment(deps: Pick<AppDeps, 'store'>, name: string):
   return e;
 }
 
-/** The file as applied, with the values of its inline secrets replaced: readers of experiments are not readers of secrets. */
-export function fileWithoutSecrets(record: Pick<ExperimentRecord, 'file'>): string {
-  const parsed = parseExperiment(record.file);
-  if (!parsed.ok) return record.file;
+/**
+ * The file as applied, with the values of its inline secrets replaced: readers of experiments are
+ * not readers of secrets. A file that no longer parses (applied under looser bounds, say) is
+ * refused rather than shown: its secrets could not be found to replace them.
+ */
+export function fileWithoutSecrets(record: Pick<ExperimentRecord, 'name' | 'file'>): string {
+  const experiment = parseApplied(record);
   const inline: SecretValues = {};
-  for (const [scope, keys] of Object.entries(parsed.experiment.secrets)) {
+  for (const [scope, keys] of Object.entries(experiment.secrets)) {
     for (const [key, entry] of Object.entries(keys)) if (entry.kind === 'inline') (inline[scope] ??= {})[key] = entry.value;
   }
   return redactSecrets(record.file, inline) as string;
