@@ -27,7 +27,7 @@ import { registerJsonParser } from './json-body.ts';
 import { clientErrorHandler, errorHandler, frameworkErrorHandler, toHttp } from './http-errors.ts';
 import { RequestLogController } from './logging.ts';
 import { countSignals, createMetrics, experimentRunMetrics, overloadMetrics } from './metrics.ts';
-import { openApiDocument } from './openapi.ts';
+import { OpenApiDocument, openApiDocument } from './openapi.ts';
 import { AdmissionController, type OverloadOptions } from './overload.ts';
 import { RouteRegistry, type AnyRoute } from './route.ts';
 import { experimentRoutes } from './routes/experiments.ts';
@@ -190,7 +190,7 @@ export async function createServer(opts: ServerOptions): Promise<BulwarkServer> 
     summary: 'Readiness: the database answers and the server is not shutting down',
     auth: 'public',
     priority: 'critical',
-    response: z.object({ status: z.string() }),
+    response: z.object({ status: z.literal('ready') }),
     errors: [503],
     handler: async ({ reply }) => {
       if (draining) return reply.code(503).header('retry-after', '1').send({ status: 'draining' });
@@ -199,7 +199,7 @@ export async function createServer(opts: ServerOptions): Promise<BulwarkServer> 
       } catch {
         return reply.code(503).header('retry-after', '1').send({ status: 'database unavailable' });
       }
-      return { status: 'ready' };
+      return { status: 'ready' as const };
     },
   });
   registry.add(app, {
@@ -208,6 +208,7 @@ export async function createServer(opts: ServerOptions): Promise<BulwarkServer> 
     tag: 'operations',
     summary: 'Prometheus metrics',
     auth: { permission: 'metrics:read' },
+    // Text, not JSON: no response schema (the handler sends through the reply).
     produces: 'text/plain; version=0.0.4',
     handler: async ({ reply }) => reply.header('content-type', metrics.contentType).send(await metrics.metrics()),
   });
@@ -223,6 +224,7 @@ export async function createServer(opts: ServerOptions): Promise<BulwarkServer> 
     summary: 'This API, as an OpenAPI 3.1 document',
     auth: { permission: 'api:read' },
     priority: 'low',
+    response: OpenApiDocument,
     handler: async () => openApiDocument(registry.routes, VERSION),
   });
 

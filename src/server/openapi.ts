@@ -12,9 +12,18 @@ const ErrorSchema = {
   },
 };
 
+/** The document's outline, as GET /v1/openapi.json declares its response. */
+export const OpenApiDocument = z.object({
+  openapi: z.literal('3.1.0'),
+  info: z.object({ title: z.string(), version: z.string(), description: z.string() }),
+  components: z.record(z.string(), z.unknown()),
+  security: z.array(z.record(z.string(), z.array(z.string()))),
+  paths: z.record(z.string(), z.record(z.string(), z.unknown())).describe('by path, then by lower-case method'),
+});
+
 const json = (s: ZodType, io: 'input' | 'output') => z.toJSONSchema(s, { io, unrepresentable: 'any' });
 
-export function openApiDocument(routes: readonly AnyRoute[], version: string): Record<string, unknown> {
+export function openApiDocument(routes: readonly AnyRoute[], version: string): z.output<typeof OpenApiDocument> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const r of routes) {
     const path = r.url.replace(/:(\w+)/g, '{$1}');

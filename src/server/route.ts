@@ -1,7 +1,9 @@
 /**
  * Routes are declared once with zod schemas: the same declaration validates requests, states
- * the permission the auth hook enforces, and feeds the OpenAPI document. A route without an
- * `auth` entry cannot be registered.
+ * the permission the auth hook enforces, feeds the OpenAPI document, and types what the handler
+ * returns (the response schema; the dashboard's types are derived from the same schemas, see
+ * api-types.ts). A route without an `auth` entry cannot be registered; a JSON route without a
+ * `response` schema, or whose handler returns another shape, does not compile.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z, type ZodType } from 'zod';
@@ -17,7 +19,17 @@ export type RouteAuth = 'public' | { permission: Permission };
  */
 export type RoutePriority = 'critical' | 'normal' | 'low';
 
-export interface RouteSpec<Q extends ZodType, B extends ZodType, P extends ZodType> {
+/** What every handler is given. */
+export interface RouteContext<Q extends ZodType, B extends ZodType, P extends ZodType> {
+  query: z.output<Q>;
+  body: z.output<B>;
+  params: z.output<P>;
+  principal: Principal;
+  req: FastifyRequest;
+  reply: FastifyReply;
+}
+
+interface RouteBase<Q extends ZodType, B extends ZodType, P extends ZodType> {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   url: string;
   summary: string;
@@ -37,22 +49,34 @@ export interface RouteSpec<Q extends ZodType, B extends ZodType, P extends ZodTy
   rawBody?: readonly string[];
   params?: P;
   status?: number;
-  response?: ZodType;
   /** Other answers the route gives, for the OpenAPI document. */
   errors?: number[];
-  /** Where the response is not JSON (metrics), its media type. */
-  produces?: string;
-  handler(ctx: {
-    query: z.output<Q>;
-    body: z.output<B>;
-    params: z.output<P>;
-    principal: Principal;
-    req: FastifyRequest;
-    reply: FastifyReply;
-  }): Promise<unknown>;
 }
 
-export type AnyRoute = RouteSpec<ZodType, ZodType, ZodType>;
+/**
+ * A JSON route: `response` is the schema of its success body, and the handler must return that
+ * shape (checked by the compiler), or the reply when it sends something else itself (another
+ * status with another body, say). Response schemas describe what is sent as it is: no
+ * transforms, no defaults (a test holds every route to it).
+ */
+export interface JsonRouteSpec<Q extends ZodType, B extends ZodType, P extends ZodType, R extends ZodType> extends RouteBase<Q, B, P> {
+  response: R;
+  produces?: undefined;
+  handler(ctx: RouteContext<Q, B, P>): Promise<z.input<R> | FastifyReply>;
+}
+
+/** A route whose success body is not JSON (metrics text, evidence bytes): it sends through the reply. */
+export interface RawRouteSpec<Q extends ZodType, B extends ZodType, P extends ZodType> extends RouteBase<Q, B, P> {
+  /** The media type of the success body, for the OpenAPI document. */
+  produces: string;
+  response?: undefined;
+  handler(ctx: RouteContext<Q, B, P>): Promise<FastifyReply>;
+}
+
+export type RouteSpec<Q extends ZodType, B extends ZodType, P extends ZodType, R extends ZodType> =
+  JsonRouteSpec<Q, B, P, R> | RawRouteSpec<Q, B, P>;
+
+export type AnyRoute = RouteSpec<ZodType, ZodType, ZodType, ZodType>;
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -80,7 +104,7 @@ function sendsBody(req: FastifyRequest): boolean {
 export class RouteRegistry {
   readonly routes: AnyRoute[] = [];
 
-  add<Q extends ZodType, B extends ZodType, P extends ZodType>(app: FastifyInstance, spec: RouteSpec<Q, B, P>): void {
+  add<Q extends ZodType, B extends ZodType, P extends ZodType, R extends ZodType>(app: FastifyInstance, spec: RouteSpec<Q, B, P, R>): void {
     this.routes.push(spec);
     if (spec.body && spec.rawBody) throw new Error(`${spec.method} ${spec.url} declares both a body schema and a raw body`);
     const takesNoBody = !spec.body && !spec.rawBody;
