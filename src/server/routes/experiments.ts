@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { can, type Principal } from '../../core/access/permissions.ts';
 import { formatDuration } from '../../core/experiments/duration.ts';
+import { OUTCOMES, type Outcome } from '../../core/experiments/outcome.ts';
 import { MAX_FILE_LENGTH } from '../../core/experiments/experiment-file.ts';
 import type { AppDeps } from '../../app/deps.ts';
 import { applyExperiment, EXPERIMENT_NAME, fileWithoutSecrets, getExperiment } from '../../app/experiments/apply-experiment.ts';
@@ -33,7 +34,7 @@ export const RunSummary = z.object({
   id: z.string(),
   experiment: z.string().describe('the experiment name'),
   state: z.enum(['pending', 'running', 'rolling-back', 'done']),
-  outcome: z.string().nullable().describe('one of the eight outcomes once done; null while running and for a dry run'),
+  outcome: z.enum(OUTCOMES).nullable().describe('one of the eight outcomes once done; null while running and for a dry run'),
   reason: z.string().nullable(),
   startedAt: z.string(),
   endedAt: z.string().nullable(),
@@ -45,7 +46,7 @@ export const viewRun = (r: RunRecord): z.output<typeof RunSummary> => ({
   id: r.id,
   experiment: r.experiment,
   state: r.state,
-  outcome: r.outcome,
+  outcome: outcomeOf(r),
   reason: r.reason,
   startedAt: r.startedAt,
   endedAt: r.endedAt,
@@ -53,7 +54,15 @@ export const viewRun = (r: RunRecord): z.output<typeof RunSummary> => ({
   dryRun: r.dryRun,
 });
 
-const Schedule = z.object({ cron: z.string(), jitter: z.string().describe('a duration, e.g. 5s') }).nullable();
+const isOutcome = (s: string): s is Outcome => (OUTCOMES as readonly string[]).includes(s);
+
+/** The store keeps the outcome as text; only the eight outcomes are ever written (core/experiments/outcome.ts). */
+function outcomeOf(r: RunRecord): Outcome | null {
+  if (r.outcome === null || isOutcome(r.outcome)) return r.outcome;
+  throw new Error(`run ${r.id} has an outcome this version does not know: ${r.outcome}`);
+}
+
+export const Schedule = z.object({ cron: z.string(), jitter: z.string().describe('a duration, e.g. 5s') }).nullable();
 
 const ExperimentView = z.object({
   name: z.string(),
@@ -65,7 +74,7 @@ const ExperimentView = z.object({
   updatedAt: z.string(),
 });
 
-const ExperimentItem = z.object({
+export const ExperimentItem = z.object({
   name: z.string(),
   title: z.string(),
   description: z.string(),
@@ -75,7 +84,7 @@ const ExperimentItem = z.object({
   history: z.array(RunSummary).describe(`newest first, at most ${HISTORY}`),
 });
 
-const DeletedView = z.object({
+export const DeletedView = z.object({
   name: z.string(),
   title: z.string(),
   version: z.number().int().describe('the version that was deleted; applying the name again gives the next one'),
@@ -88,6 +97,8 @@ const DeletedView = z.object({
       'its runs not done when it was deleted, oldest first: deleting stops none of them (POST /v1/runs/{id}/stop does), but a scheduled run still waiting for its time ends aborted without starting',
     ),
 });
+
+export const ExperimentDetail = ExperimentItem.extend({ file: z.string() });
 
 const base = (e: Pick<ExperimentRecord, 'name' | 'title' | 'description' | 'techniques' | 'schedule'>) => ({
   name: e.name,
@@ -155,7 +166,7 @@ export function experimentRoutes(app: FastifyInstance, r: RouteRegistry, deps: A
     summary: 'One applied experiment, with the file as applied (inline secret values replaced)',
     auth: { permission: 'experiments:read' },
     params: z.strictObject({ name: experimentName }),
-    response: ExperimentItem.extend({ file: z.string() }),
+    response: ExperimentDetail,
     errors: [404],
     handler: async ({ params }) => {
       const e = await getExperiment(deps, params.name);

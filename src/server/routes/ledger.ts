@@ -10,7 +10,7 @@ import type { AppDeps } from '../../app/deps.ts';
 import type { RouteRegistry } from '../route.ts';
 
 const hex = z.string().regex(/^[0-9a-f]{64}$/);
-const EntryView = z.object({
+export const EntryView = z.object({
   seq: z.number().int(),
   time: z.string(),
   actor: z.string(),
@@ -19,7 +19,7 @@ const EntryView = z.object({
   data: z.unknown(),
   leafHash: hex,
 });
-const CheckpointView = z.object({
+export const CheckpointView = z.object({
   size: z.number().int(),
   root: hex,
   time: z.string(),
@@ -27,6 +27,15 @@ const CheckpointView = z.object({
   keyName: z.string(),
   origin: z.string(),
   note: z.string().describe('the signed note, as published'),
+});
+export const EntriesPage = z.object({ entries: z.array(EntryView), next: z.number().int().nullable(), size: z.number().int() });
+export const VerifyReport = z.object({
+  ok: z.boolean(),
+  size: z.number().int(),
+  entriesChecked: z.number().int(),
+  checkpointsChecked: z.number().int(),
+  firstBad: z.object({ seq: z.number().int(), reason: z.string() }).nullable(),
+  message: z.string(),
 });
 const seqParam = z.coerce.number().int().min(0);
 
@@ -51,7 +60,7 @@ export function ledgerRoutes(app: FastifyInstance, r: RouteRegistry, deps: AppDe
       order: z.enum(['asc', 'desc']).default('asc'),
       kind: z.string().max(200).optional(),
     }),
-    response: z.object({ entries: z.array(EntryView), next: z.number().int().nullable(), size: z.number().int() }),
+    response: EntriesPage,
     handler: async ({ query }) => {
       const [rows, head] = await Promise.all([deps.store.ledger.page(query), deps.store.ledger.head()]);
       const last = rows.at(-1);
@@ -199,14 +208,7 @@ export function ledgerRoutes(app: FastifyInstance, r: RouteRegistry, deps: AppDe
     summary: 'Recompute every leaf and root and check every checkpoint signature',
     auth: read,
     priority: 'low',
-    response: z.object({
-      ok: z.boolean(),
-      size: z.number().int(),
-      entriesChecked: z.number().int(),
-      checkpointsChecked: z.number().int(),
-      firstBad: z.object({ seq: z.number().int(), reason: z.string() }).nullable(),
-      message: z.string(),
-    }),
+    response: VerifyReport,
     handler: async () => verifyStore(deps.store),
   });
 }

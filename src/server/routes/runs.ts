@@ -10,13 +10,15 @@ import { experimentName, RunSummary, viewRun } from './experiments.ts';
 
 const runId = z.string().regex(/^[a-z0-9]{8,32}$/, 'a run id is 8–32 lower-case letters and digits');
 
-const TimelineEvent = z.object({
+export const TimelineEvent = z.object({
   at: z.string(),
   kind: z.enum(TIMELINE_KINDS),
   label: z.string(),
   ok: z.boolean().optional(),
   detail: z.record(z.string(), z.unknown()).optional(),
 });
+
+export const RunDetail = z.object({ run: RunSummary, timeline: z.array(TimelineEvent), journal: z.unknown() });
 
 export function runRoutes(app: FastifyInstance, r: RouteRegistry, deps: AppDeps, opts: { runs: RunManager }): void {
   r.add(app, {
@@ -47,7 +49,7 @@ export function runRoutes(app: FastifyInstance, r: RouteRegistry, deps: AppDeps,
     summary: 'One run: its summary, its timeline (injections, probes, detections with time to detect, rollbacks) and its journal',
     auth: { permission: 'experiments:read' },
     params: z.strictObject({ id: runId }),
-    response: z.object({ run: RunSummary, timeline: z.array(TimelineEvent), journal: z.unknown() }),
+    response: RunDetail,
     errors: [404],
     handler: async ({ params }) => {
       const run = await deps.store.runs.get(params.id);

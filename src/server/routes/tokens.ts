@@ -15,6 +15,12 @@ const TokenView = z.object({
   revokedAt: z.string().nullable(),
 });
 
+export const Session = z.object({
+  principal: z.object({ id: z.string(), name: z.string(), kind: z.enum(['person', 'service']) }),
+  token: z.object({ id: z.string(), name: z.string() }),
+  permissions: z.array(z.string()),
+});
+
 export function tokenRoutes(app: FastifyInstance, r: RouteRegistry, deps: AppDeps): void {
   r.add(app, {
     method: 'GET',
@@ -61,11 +67,7 @@ export function tokenRoutes(app: FastifyInstance, r: RouteRegistry, deps: AppDep
     tag: 'access',
     summary: 'Who the presented token stands for, and what it may do',
     auth: { permission: 'session:read' },
-    response: z.object({
-      principal: z.object({ id: z.string(), name: z.string(), kind: z.enum(['person', 'service']) }),
-      token: z.object({ id: z.string(), name: z.string() }),
-      permissions: z.array(z.string()),
-    }),
+    response: Session,
     handler: async ({ principal }) => ({
       principal: { id: principal.id, name: principal.name, kind: principal.kind },
       token: { id: principal.tokenId, name: principal.tokenName },

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { Card, ConfirmDialog, ErrorBanner, Spinner } from '../components.tsx';
 import { deleteExperiment, EXPERIMENTS_REFRESH_MS, isInProgress, loadExperiments, runHref, startRun, stopAll } from '../experimentsData.ts';
-import { formatDuration, formatMs, formatTime, plural } from '../format.ts';
+import { formatMs, formatTime, plural } from '../format.ts';
 import { useApi, useLoad, useRefreshWhile } from '../hooks.ts';
 import { HistoryStrip, OutcomeLegend, RunBadge, TechniqueList } from '../outcomes.tsx';
 import { Link } from '../router.tsx';
@@ -256,13 +256,8 @@ function DeletedNotice({ deleted, lastRun }: { deleted: DeletedExperiment; lastR
 
 function ScheduleText({ schedule }: { schedule: Schedule | null }) {
   if (!schedule) return <span className="schedule muted">On demand</span>;
-  const jitter = schedule.jitter;
-  const jitterText =
-    jitter === null || jitter === 0 || jitter === '' || jitter === '0s'
-      ? null
-      : typeof jitter === 'number'
-        ? formatDuration(jitter)
-        : jitter;
+  // A duration as the server writes it ("5s"); "0s" when there is none.
+  const jitterText = schedule.jitter === '' || schedule.jitter === '0s' ? null : schedule.jitter;
   return (
     <span className="schedule">
       <code>{schedule.cron}</code>
