@@ -22,6 +22,13 @@ export const PERMISSIONS = [
 
 export type Permission = (typeof PERMISSIONS)[number];
 
+/**
+ * Permissions no route declares as its own. Handlers ask for them on top of the route's, for what
+ * a request carries: `experiments:privileged` for files with process or file providers (apply,
+ * run). Every other permission is some route's; a test walking the route table holds to both.
+ */
+export const RESERVED_PERMISSIONS: readonly Permission[] = ['experiments:privileged'];
+
 export interface Principal {
   id: string;
   name: string;
