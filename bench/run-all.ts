@@ -18,6 +18,7 @@ import {
   fmtMs,
   fmtRatio,
   machineFacts,
+  median,
   now,
   parseArgs,
   printFacts,
@@ -80,6 +81,7 @@ runMain(async () => {
   runs['verify'] = await run('verify.ts', ['--db', db]);
   runs['signal-ingest'] = await run('signal-ingest.ts', []);
   runs['concurrent-runs'] = await run('concurrent-runs.ts', []);
+  runs['overload'] = await run('overload.ts', []);
 
   // Goals, from the summaries each script wrote in this run (only scripts that exited 0).
   const append = readOut('ledger-append');
@@ -149,6 +151,23 @@ runMain(async () => {
         goal ? 'p99 < 10 ms' : 'report',
         `${fmtMs(r.driftMs.p99)}, ${fmtMs(r.absErrorMs.p99)}`,
         goal ? mark(r.driftMs.p99 < 10 && r.absErrorMs.p99 < 10) : '',
+      ]);
+    }
+  }
+  const overload = readOut('overload');
+  if (runs['overload']?.code === 0 && overload) {
+    type R = { scenario: string; mode: string; timeouts: number; maxMs: number; healthzMs: { max: number } };
+    const results = overload.results as R[];
+    for (const key of [...new Set(results.map((r) => `${r.scenario}\u0000${r.mode}`))]) {
+      const [scenario, mode] = key.split('\u0000') as [string, string];
+      const rs = results.filter((r) => r.scenario === scenario && r.mode === mode);
+      const timeouts = Math.max(...rs.map((r) => r.timeouts));
+      const controller = mode.startsWith('admission controller');
+      rows.push([
+        `overload, ${scenario}, ${mode}: client timeouts (15 s); longest wait, /healthz max (median)`,
+        controller ? 'no timeouts' : 'report',
+        `${timeouts}; ${fmtMs(median(rs.map((r) => r.maxMs)))}, ${fmtMs(median(rs.map((r) => r.healthzMs.max)))}`,
+        controller ? mark(timeouts === 0) : '',
       ]);
     }
   }

@@ -14,6 +14,7 @@ import { filePublisher, webhookPublisher } from '../adapters/checkpoint-publishe
 import { startLogTailer, type LogTailer } from '../adapters/log-tailer.ts';
 import { EXPERIMENT_DEFAULTS, type Config } from '../config.ts';
 import { createServer } from '../server/create-server.ts';
+import { LISTEN_BACKLOG } from '../server/overload.ts';
 import { createLogger, resolveLogFormat } from '../server/logging.ts';
 import { describeDb, sqliteFile } from '../store/open-store.ts';
 import { startSqliteWriteThread } from '../adapters/sqlite-write-thread.ts';
@@ -63,7 +64,9 @@ export async function serve(config: Config, opts: { demo?: boolean } = {}): Prom
       ...(writes ? { runWriter: writes.runWriter } : {}),
     },
   });
-  const address = await app.listen({ host: config.host, port: config.port });
+  // A longer accept queue than Node's 511: a flood of connections waits for the next turn of
+  // the loop (and is refused there at once when overloaded) instead of retrying its SYN in 1 s.
+  const address = await app.listen({ host: config.host, port: config.port, backlog: LISTEN_BACKLOG });
   // After listen: a start that fails (port in use) must not mint a token nobody sees.
   const { adminToken } = await bootstrap(deps);
   logger.info({ address, db: describeDb(config.db), dataDir: config.dataDir }, 'bulwark listening');

@@ -66,6 +66,15 @@ export const systemLoadSource: LoadSource = {
   },
 };
 
+/**
+ * The listen backlog `bulwark serve` asks for (the kernel caps it at net.core.somaxconn, 4096 by
+ * default on Linux). Node's default of 511 overflows when a flood of new connections meets a busy
+ * loop, and a client whose SYN is dropped retries only after 1 s, 3 s, 7 s: health checks too.
+ * Connections held in the queue instead are accepted at the next turn of the loop, which
+ * shedding keeps short, and refused there at once if the server is overloaded.
+ */
+export const LISTEN_BACKLOG = 4096;
+
 export const OVERLOAD_DEFAULTS = {
   maxInFlight: 256,
   maxEventLoopDelayMs: 500,

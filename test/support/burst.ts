@@ -2,22 +2,25 @@
  * Load over loopback for the overload test and benchmark: a bounded number of HTTP requests,
  * all at once or at a fixed rate (open loop: a request is sent at its time whether or not the
  * earlier ones were answered), each with a client timeout, over node:http with many sockets;
- * probes that send one request at a time on a new connection, as a health checker does; and
- * the start of a child server (overload-server.ts). Everything stops by itself: every request
- * ends by its timeout, and a probe loop by its deadline.
+ * probes that send one request at a time on a new connection, as a health checker does, each
+ * on a thread of its own if wanted (burst-worker.ts); and the start of a child server
+ * (overload-server.ts). Everything stops by itself: every request ends by its timeout, and a
+ * probe loop by its deadline.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Worker } from 'node:worker_threads';
+import { startTsWorker } from '../../src/app/ts-worker.ts';
 import type { OverloadServerOptions, OverloadServerReady } from './overload-server.ts';
 
 export interface RequestSpec {
   method: 'GET' | 'POST';
   path: string;
   headers?: Record<string, string>;
-  /** The JSON body of request i. */
-  body?: (i: number) => string;
+  /** The JSON body; each `{i}` in it becomes the request's index (from 0). */
+  body?: string;
 }
 
 export interface Outcome {
@@ -32,6 +35,10 @@ export interface Outcome {
   failure: string | undefined;
   /** When it was due, in ms from the start of the load. */
   at: number;
+  /** How late this client sent it (its own event loop being busy), in ms. */
+  sentLateMs: number;
+  /** When it was due, in ms since the epoch (comparable across threads). */
+  dueEpochMs: number;
 }
 
 const now = () => performance.now();
@@ -39,13 +46,14 @@ const now = () => performance.now();
 function send(agent: http.Agent | false, port: number, spec: RequestSpec, i: number, timeoutMs: number, due: number): Promise<Outcome> {
   return new Promise((resolve) => {
     let done = false;
-    const finish = (o: Omit<Outcome, 'ms' | 'at'>) => {
+    const sentLateMs = now() - due;
+    const finish = (o: Omit<Outcome, 'ms' | 'at' | 'sentLateMs' | 'dueEpochMs'>) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
-      resolve({ ...o, ms: now() - due, at: due });
+      resolve({ ...o, ms: now() - due, at: due, sentLateMs, dueEpochMs: performance.timeOrigin + due });
     };
-    const body = spec.body?.(i);
+    const body = spec.body?.replaceAll('{i}', String(i));
     const req = http.request({
       agent,
       host: '127.0.0.1',
@@ -140,6 +148,42 @@ export async function probe(
   return out;
 }
 
+export interface ProbeOptions {
+  everyMs: number;
+  timeoutMs: number;
+  deadlineMs: number;
+}
+
+/** What a thread of burst-worker.ts is asked to do. */
+export type BurstJob = { kind: 'load'; opts: LoadOptions } | { kind: 'probe'; port: number; spec: RequestSpec; opts: ProbeOptions };
+
+function inThread(job: BurstJob): { worker: Worker; outcomes: Promise<Outcome[]> } {
+  const worker = startTsWorker(new URL('./burst-worker.ts', import.meta.url), { workerData: job });
+  const outcomes = new Promise<Outcome[]>((resolve, reject) => {
+    worker.once('message', (m: Outcome[]) => {
+      resolve(m);
+      void worker.terminate();
+    });
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`the load thread exited (${code}) before its answer`)));
+  });
+  return { worker, outcomes };
+}
+
+/**
+ * load() on a thread of its own, so that the client's event loop (a thousand sockets) neither
+ * delays the probes nor is delayed by the test.
+ */
+export function loadInThread(opts: LoadOptions): Promise<Outcome[]> {
+  return inThread({ kind: 'load', opts }).outcomes;
+}
+
+/** probe() on a thread of its own, until `stop()` (or its deadline). */
+export function probeInThread(port: number, spec: RequestSpec, opts: ProbeOptions): { stop(): void; outcomes: Promise<Outcome[]> } {
+  const { worker, outcomes } = inThread({ kind: 'probe', port, spec, opts });
+  return { stop: () => worker.postMessage('stop'), outcomes };
+}
+
 /** Nearest-rank quantile of a list of numbers (NaN when empty). */
 export function quantile(xs: readonly number[], q: number): number {
   if (xs.length === 0) return NaN;
@@ -164,6 +208,8 @@ export interface LoadSummary {
   shedMs: { p50: number; p99: number; max: number };
   /** Latency of every answer, in ms. */
   maxMs: number;
+  /** How late the client sent its requests (p99), in ms: large values mean the client, not the server, was slow. */
+  sentLateP99Ms: number;
 }
 
 export function summarise(outcomes: readonly Outcome[]): LoadSummary {
@@ -187,6 +233,10 @@ export function summarise(outcomes: readonly Outcome[]): LoadSummary {
     admittedMs: stats(admitted),
     shedMs: stats(shed.map((o) => o.ms)),
     maxMs: Math.max(0, ...outcomes.map((o) => o.ms)),
+    sentLateP99Ms: quantile(
+      outcomes.map((o) => o.sentLateMs),
+      0.99,
+    ),
   };
 }
 

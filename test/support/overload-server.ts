@@ -18,7 +18,7 @@ import type { NewEntry } from '../../src/core/ledger/entry.ts';
 import { parseWebhookMapping } from '../../src/core/signals/webhook-mapping.ts';
 import { createServer } from '../../src/server/create-server.ts';
 import { createLogger } from '../../src/server/logging.ts';
-import type { OverloadOptions } from '../../src/server/overload.ts';
+import { LISTEN_BACKLOG, type OverloadOptions } from '../../src/server/overload.ts';
 import { openSqliteStore } from '../../src/store/sqlite/open-sqlite.ts';
 
 export interface OverloadServerOptions {
@@ -32,6 +32,8 @@ export interface OverloadServerOptions {
   logLevel?: string;
   /** Where the log goes (default: /dev/null). */
   logFile?: string;
+  /** The listen backlog (default: LISTEN_BACKLOG, as `bulwark serve`). */
+  backlog?: number;
 }
 
 export interface OverloadServerReady {
@@ -79,7 +81,7 @@ async function main(): Promise<void> {
     },
     experiments: { stateDir: path.dirname(opts.db), runWriter: writes.runWriter },
   });
-  await server.app.listen({ host: '127.0.0.1', port: 0 });
+  await server.app.listen({ host: '127.0.0.1', port: 0, backlog: opts.backlog ?? LISTEN_BACKLOG });
   const { port } = server.app.server.address() as { port: number };
   let closing = false;
   const close = () => {
