@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it, vi } from 'vitest';
 import { DomainError } from '../core/errors.ts';
 import { createBatcher } from './group-commit.ts';
@@ -51,7 +52,7 @@ describe('group commit batcher', () => {
     const b = createBatcher({ run: r.run, maxWaitMs: 1 });
     r.holdNext();
     const first = b.submit(1);
-    await new Promise((res) => setTimeout(res, 20));
+    await sleep(20);
     const later = [2, 3, 4].map((i) => b.submit(i));
     expect(b.pending).toBe(4);
     r.release();
@@ -88,7 +89,7 @@ describe('group commit batcher', () => {
     const b = createBatcher({ run: r.run, maxWaitMs: 1, maxQueue: 3, maxBatch: 1 });
     r.holdNext();
     const inFlight = b.submit(1);
-    await new Promise((res) => setTimeout(res, 10));
+    await sleep(10);
     const queued = [b.submit(2), b.submit(3), b.submit(4)];
     const refused = b.submit(5);
     await expect(refused).rejects.toBeInstanceOf(DomainError);
@@ -122,7 +123,7 @@ describe('group commit batcher', () => {
     const r = recorder();
     const b = createBatcher({ run: r.run, lazyWaitMs: 10_000 });
     const lazy = [b.submit(1, { lazy: true }), b.submit(2, { lazy: true })];
-    await new Promise((res) => setTimeout(res, 10));
+    await sleep(10);
     const t0 = performance.now();
     expect(await Promise.all([...lazy, b.submit(3)])).toEqual([10, 20, 30]);
     expect(performance.now() - t0).toBeLessThan(1000);
@@ -134,11 +135,11 @@ describe('group commit batcher', () => {
     const b = createBatcher({ run: r.run, lazyWaitMs: 10_000 });
     r.holdNext();
     const eager = b.submit(1);
-    await new Promise((res) => setTimeout(res, 10));
+    await sleep(10);
     const lazy = b.submit(2, { lazy: true });
     r.release();
     expect(await eager).toBe(10);
-    await new Promise((res) => setTimeout(res, 10));
+    await sleep(10);
     expect(r.batches).toEqual([[1]]);
     await b.close();
     expect(await lazy).toBe(20);

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestApp, bearer, type TestApp } from '../../test/support/app.ts';
 import { createToken } from '../app/access/tokens.ts';
@@ -263,7 +264,7 @@ describe('overload', () => {
       sock.write(
         `POST /v1/ledger/notes HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${small.adminToken}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{`,
       );
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
       const res = await fetch(`${base}/v1/session`, { headers: bearer(small.adminToken) });
       expect(res.status).toBe(503);
       expect(res.headers.get('retry-after')).toBe('1');

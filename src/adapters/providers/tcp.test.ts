@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import type { ProviderContext } from '../../app/experiments/runner/providers.ts';
 import { freePort } from '../../../test/support/tmp.ts';
@@ -32,7 +33,7 @@ describe('tcp provider', () => {
   it('listens for the timeout and counts who connected', async () => {
     const port = await freePort();
     const p = run({ type: 'tcp', operation: 'listen', host: '127.0.0.1', port, timeoutMs: 400 }, ctx());
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
     const c = net.connect({ host: '127.0.0.1', port });
     await once(c, 'connect');
     c.end('hello');

@@ -1,6 +1,7 @@
 import { createServer } from 'node:http';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openSqliteStore } from '../../store/sqlite/open-sqlite.ts';
 import { systemClock, type AppDeps } from '../deps.ts';
@@ -53,13 +54,13 @@ describe('periodic checkpoints', () => {
     });
     try {
       await append(d, 3);
-      await new Promise((r) => setTimeout(r, 300));
+      await sleep(300);
       const first = await d.store.ledger.checkpoints();
       expect(first.at(-1)?.size).toBe(4); // three notes and the key registration
-      await new Promise((r) => setTimeout(r, 200));
+      await sleep(200);
       expect(await d.store.ledger.checkpoints()).toHaveLength(first.length);
       await append(d, 2);
-      await new Promise((r) => setTimeout(r, 300));
+      await sleep(300);
       expect((await d.store.ledger.checkpoints()).at(-1)?.size).toBe(6);
       const published = readFileSync(file, 'utf8');
       expect(published).toBe((await d.store.ledger.latestCheckpoint())!.note);

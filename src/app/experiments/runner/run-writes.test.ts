@@ -3,6 +3,7 @@
  * write whose lease is gone is refused alone, a write that breaks the transaction fails alone,
  * and one heartbeat renews every run's lease.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runnerFixture, type RunnerFixture } from '../../../../test/support/runner.ts';
 import { verifyStore } from '../../ledger/verify.ts';
@@ -146,14 +147,14 @@ describe('the lease keeper', () => {
     const keeper = createLeaseKeeper({ store: c.store, clock }, { owner: 'host:1:aaaa', leaseMs: 600_000, heartbeatMs: 50 });
     const lost: string[] = [];
     const release = runs.map((id) => keeper.hold(id, () => lost.push(id)));
-    await new Promise((res) => setTimeout(res, 80));
+    await sleep(80);
     release.forEach((r) => r());
     const beats = c.transactions();
     expect(beats).toBeGreaterThanOrEqual(1);
     expect(lost).toEqual([runs[4]]);
     for (const id of runs.slice(0, 4)) expect((await fx.store.runs.get(id))!.leaseUntil).toBe('2031-01-01T00:10:00.000Z');
     // Nothing held: no more beats.
-    await new Promise((res) => setTimeout(res, 120));
+    await sleep(120);
     expect(c.transactions()).toBe(beats);
   });
 });
