@@ -38,6 +38,7 @@ import {
   summarise,
   type Outcome,
   type RequestSpec,
+  type ThreadResult,
 } from '../test/support/burst.ts';
 import type { OverloadServerOptions } from '../test/support/overload-server.ts';
 import { fmtMs, log, machineFacts, parseArgs, printFacts, printTable, runMain, tempDir, writeJson } from './lib/common.ts';
@@ -45,7 +46,7 @@ import { fmtMs, log, machineFacts, parseArgs, printFacts, printTable, runMain, t
 const args = parseArgs();
 const ENTRIES = 3000;
 const BURST = args.quick ? 2000 : 3000;
-const OPEN_SECONDS = args.quick ? 2 : 4;
+const OPEN_SECONDS = args.quick ? 3 : 6;
 const CLIENT_TIMEOUT_MS = 15_000;
 const SOCKETS = 1000;
 const ROUNDS = args.quick ? 1 : 3;
@@ -70,6 +71,10 @@ interface Result {
   sendMs: number;
   /** How late the client thread sent its requests (p99): large values mean the client was short of CPU. */
   clientLateP99Ms: number;
+  /** The load thread's own event-loop delay (p99, max): the client's share of the CPU. */
+  clientDelayMs: ThreadResult['clientDelayMs'];
+  /** The open loop's rate, requests per second. */
+  rate?: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -93,7 +98,10 @@ async function scenario(
   dir: string,
   name: string,
   mode: (typeof MODES)[number],
-  run: (port: number, spec: RequestSpec) => Promise<{ outcomes: Outcome[]; sentAt: number; sendMs: number }>,
+  run: (
+    port: number,
+    spec: RequestSpec,
+  ) => Promise<{ outcomes: Outcome[]; sentAt: number; sendMs: number; clientDelayMs: ThreadResult['clientDelayMs'] }>,
 ): Promise<Result> {
   const server = await startOverloadServer({
     db: path.join(dir, `${name.replace(/\W+/g, '-')}-${mode.name.replace(/\W+/g, '-')}.db`),
@@ -113,10 +121,10 @@ async function scenario(
       { method: 'GET', path: '/healthz' },
       { everyMs: 100, timeoutMs: CLIENT_TIMEOUT_MS, deadlineMs: 120_000 },
     );
-    const { outcomes, sentAt, sendMs } = await run(server.port, spec);
+    const { outcomes, sentAt, sendMs, clientDelayMs } = await run(server.port, spec);
     const rec = await recovery(server.port, spec, Math.max(50, 5 * idleMs), sentAt);
     health.stop();
-    const h = await health.outcomes;
+    const { outcomes: h } = await health.result;
     const s = summarise(outcomes);
     const hOk = h.filter((o) => o.status === 200).map((o) => o.ms);
     const r: Result = {
@@ -132,9 +140,10 @@ async function scenario(
       recoveryMs: rec,
       sendMs,
       clientLateP99Ms: s.sentLateP99Ms,
+      clientDelayMs,
     };
     log(
-      `${name}, ${mode.name}: ${JSON.stringify(s.byStatus)}, admitted p50 ${fmtMs(s.admittedMs.p50)} p99 ${fmtMs(s.admittedMs.p99)}, timeouts ${s.timeouts}, healthz max ${fmtMs(r.healthzMs.max)}, recovery ${fmtMs(rec)}, client late p99 ${fmtMs(s.sentLateP99Ms)}`,
+      `${name}, ${mode.name}: ${JSON.stringify(s.byStatus)}, admitted p50 ${fmtMs(s.admittedMs.p50)} p99 ${fmtMs(s.admittedMs.p99)}, timeouts ${s.timeouts}, healthz max ${fmtMs(r.healthzMs.max)}, recovery ${fmtMs(rec)}, client late p99 ${fmtMs(s.sentLateP99Ms)}, client loop delay p99 ${fmtMs(clientDelayMs.p99)}`,
     );
     return r;
   } finally {
@@ -148,64 +157,67 @@ runMain(async () => {
   console.log(`\n== overload ${args.quick ? '(quick)' : ''}`);
   const dir = tempDir('bulwark-bench-overload-');
 
-  // Capacity: 8 clients, each sending again when answered; no shedding at this concurrency.
-  const cap = await startOverloadServer({ db: path.join(dir, 'capacity.db'), entries: ENTRIES, overload: { enabled: false } });
-  let capacity: number;
-  try {
-    const spec: RequestSpec = { method: 'GET', path: '/v1/ledger/entries', headers: { authorization: `Bearer ${cap.admin}` } };
-    await load({ port: cap.port, spec, requests: 100, sockets: 8, timeoutMs: CLIENT_TIMEOUT_MS });
-    const n = args.quick ? 300 : 800;
-    const t = performance.now();
-    const out = await load({ port: cap.port, spec, requests: n, sockets: 8, timeoutMs: CLIENT_TIMEOUT_MS });
-    capacity = n / ((performance.now() - t) / 1000);
-    log(`capacity: ${Math.round(capacity)} pages/s (${JSON.stringify(summarise(out).byStatus)})`);
-  } finally {
-    await cap.stop();
-  }
-  const rate = Math.round(4 * capacity);
-  const openRequests = rate * OPEN_SECONDS;
+  // Capacity, measured again before each round's open loop (a shared machine's speed drifts):
+  // 16 clients, each sending again when answered; no shedding at this concurrency.
+  const measureCapacity = async (round: number): Promise<number> => {
+    const cap = await startOverloadServer({ db: path.join(dir, `capacity-${round}.db`), entries: ENTRIES, overload: { enabled: false } });
+    try {
+      const spec: RequestSpec = { method: 'GET', path: '/v1/ledger/entries', headers: { authorization: `Bearer ${cap.admin}` } };
+      await load({ port: cap.port, spec, requests: 200, sockets: 16, timeoutMs: CLIENT_TIMEOUT_MS });
+      const n = args.quick ? 400 : 1000;
+      const t = performance.now();
+      const out = await load({ port: cap.port, spec, requests: n, sockets: 16, timeoutMs: CLIENT_TIMEOUT_MS });
+      const capacity = n / ((performance.now() - t) / 1000);
+      log(`capacity: ${Math.round(capacity)} pages/s (${JSON.stringify(summarise(out).byStatus)})`);
+      return capacity;
+    } finally {
+      await cap.stop();
+    }
+  };
 
   // Rounds interleave the servers (and reverse their order), so that a burst of other work on a
   // shared machine spoils a round of each, not one of them; the table shows medians.
   const results: Result[] = [];
+  const capacities: number[] = [];
   // The load runs on a thread of its own; recovery counts from when its last request was due
   // (a burst: all at once), known once every request has its answer.
   const burst = async (port: number, spec: RequestSpec) => {
     const t = performance.now();
-    const outcomes = await loadInThread({ port, spec, requests: BURST, sockets: SOCKETS, timeoutMs: CLIENT_TIMEOUT_MS });
-    return { outcomes, sentAt: endOfSending(t, outcomes), sendMs: 0 };
+    const { outcomes, clientDelayMs } = await loadInThread({ port, spec, requests: BURST, sockets: SOCKETS, timeoutMs: CLIENT_TIMEOUT_MS });
+    return { outcomes, sentAt: endOfSending(t, outcomes), sendMs: 0, clientDelayMs };
   };
-  const open = async (port: number, spec: RequestSpec) => {
+  const open = (rate: number) => async (port: number, spec: RequestSpec) => {
     const t = performance.now();
-    const outcomes = await loadInThread({
+    const { outcomes, clientDelayMs } = await loadInThread({
       port,
       spec,
-      requests: openRequests,
+      requests: rate * OPEN_SECONDS,
       ratePerSec: rate,
       sockets: SOCKETS,
       timeoutMs: CLIENT_TIMEOUT_MS,
     });
     const sentAt = endOfSending(t, outcomes);
-    return { outcomes, sentAt, sendMs: sentAt - t };
+    return { outcomes, sentAt, sendMs: sentAt - t, clientDelayMs };
   };
-  const scenarios = [
-    { name: `burst of ${BURST}`, run: burst },
-    { name: `4× capacity (${rate}/s) for ${OPEN_SECONDS} s`, run: open },
-  ];
+  const BURST_NAME = `burst of ${BURST}`;
+  const OPEN_NAME = `4× capacity for ${OPEN_SECONDS} s`;
   for (let round = 0; round < ROUNDS; round++) {
-    for (const sc of scenarios) {
-      for (const mode of round % 2 === 0 ? MODES : [...MODES].reverse()) results.push(await scenario(dir, sc.name, mode, sc.run));
-    }
+    const order = round % 2 === 0 ? MODES : [...MODES].reverse();
+    for (const mode of order) results.push(await scenario(dir, BURST_NAME, mode, burst));
+    const capacity = await measureCapacity(round);
+    capacities.push(capacity);
+    const rate = Math.round(4 * capacity);
+    for (const mode of order) results.push({ ...(await scenario(dir, OPEN_NAME, mode, open(rate))), rate });
   }
 
   const med = (xs: number[]) => quantile(xs, 0.5);
   const rows: string[][] = [];
-  for (const sc of scenarios) {
+  for (const name of [BURST_NAME, OPEN_NAME]) {
     for (const mode of MODES) {
-      const rs = results.filter((r) => r.scenario === sc.name && r.mode === mode.name);
+      const rs = results.filter((r) => r.scenario === name && r.mode === mode.name);
       const failed = rs.reduce((a, r) => a + r.healthzMs.failed, 0);
       rows.push([
-        sc.name,
+        name === OPEN_NAME ? `${name} (${rs.map((r) => r.rate).join(', ')}/s)` : name,
         mode.name,
         `${Math.round(med(rs.map((r) => r.shedRate)) * 100)}% of ${rs[0]!.requests}`,
         `${fmtMs(med(rs.map((r) => r.admittedMs.p50)))} / ${fmtMs(med(rs.map((r) => r.admittedMs.p99)))}`,
@@ -217,7 +229,7 @@ runMain(async () => {
     }
   }
   printTable(
-    `Overload at GET /v1/ledger/entries (capacity ${Math.round(capacity)} pages/s; client timeout ${CLIENT_TIMEOUT_MS / 1000} s; medians of ${ROUNDS} round${ROUNDS > 1 ? 's' : ''}, timeouts of each)`,
+    `Overload at GET /v1/ledger/entries (capacity ${capacities.map(Math.round).join(', ')} pages/s; client timeout ${CLIENT_TIMEOUT_MS / 1000} s; medians of ${ROUNDS} round${ROUNDS > 1 ? 's' : ''}, timeouts of each)`,
     ['load', 'server', '503', 'admitted p50 / p99', 'timeouts', 'longest wait', '/healthz p50 / max', 'recovery'],
     rows,
   );
@@ -230,8 +242,7 @@ runMain(async () => {
     quick: args.quick,
     facts,
     loadEnd,
-    capacity,
-    rate,
+    capacities,
     burst: BURST,
     openSeconds: OPEN_SECONDS,
     rounds: ROUNDS,

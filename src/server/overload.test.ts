@@ -12,13 +12,15 @@ import { createLogger } from './logging.ts';
 import { AdmissionController, overloadLimits, type LoadSource, type Priority, type ShedReason } from './overload.ts';
 
 /** A clock and a heap the test moves by hand. */
-function fakeSource(): LoadSource & { t: number; used: number; limit: number } {
+function fakeSource(): LoadSource & { t: number; used: number; limit: number; util: number } {
   const s = {
     t: 1000,
     used: 100,
     limit: 1000,
+    util: 0.2,
     now: () => s.t,
     heap: () => ({ used: s.used, limit: s.limit }),
+    utilization: () => s.util,
   };
   return s;
 }
@@ -43,13 +45,13 @@ const admits = (c: AdmissionController, p: Priority): ShedReason | 'admitted' =>
 describe('overloadLimits', () => {
   it('derives low and critical from the normal bounds', () => {
     expect(overloadLimits()).toEqual({
-      low: { inFlight: 128, lagMs: 250, heapFraction: 0.75 },
-      normal: { inFlight: 256, lagMs: 500, heapFraction: 0.85 },
-      critical: { inFlight: 1024, lagMs: 2500, heapFraction: 0.95 },
+      low: { inFlight: 128, lagMs: 250, heapFraction: 0.75, utilization: 0.9 },
+      normal: { inFlight: 256, lagMs: 500, heapFraction: 0.85, utilization: 0.98 },
+      critical: { inFlight: 1024, lagMs: 2500, heapFraction: 0.95, utilization: Infinity },
     });
     const l = overloadLimits({ maxInFlight: 1, maxEventLoopDelayMs: 100, maxHeapFraction: 0.95, limits: { critical: { lagMs: 10_000 } } });
-    expect(l.low).toEqual({ inFlight: 1, lagMs: 50, heapFraction: 0.85 });
-    expect(l.critical).toEqual({ inFlight: 4, lagMs: 10_000, heapFraction: 0.98 });
+    expect(l.low).toEqual({ inFlight: 1, lagMs: 50, heapFraction: 0.85, utilization: 0.9 });
+    expect(l.critical).toEqual({ inFlight: 4, lagMs: 10_000, heapFraction: 0.98, utilization: Infinity });
   });
 });
 
@@ -148,6 +150,24 @@ describe('AdmissionController', () => {
     expect(admits(c, 'critical')).toBe('heap');
     src.used = 100;
     c.sample();
+    expect(admits(c, 'low')).toBe('admitted');
+  });
+
+  it('sheds low, then normal, by event-loop utilisation (smoothed), never critical', () => {
+    const src = fakeSource();
+    const c = new AdmissionController({}, src);
+    src.util = 1; // busy all the time, in turns too short to be late
+    lateSamples(c, src, 0, 5);
+    expect(admits(c, 'low')).toBe('admitted');
+    lateSamples(c, src, 0, 30);
+    expect(c.stats().utilization).toBeGreaterThan(0.95);
+    expect(admits(c, 'low')).toBe('event_loop_utilization');
+    expect(admits(c, 'normal')).toBe('admitted');
+    lateSamples(c, src, 0, 30);
+    expect(admits(c, 'normal')).toBe('event_loop_utilization');
+    expect(admits(c, 'critical')).toBe('admitted');
+    src.util = 0.3;
+    lateSamples(c, src, 0, 10);
     expect(admits(c, 'low')).toBe('admitted');
   });
 

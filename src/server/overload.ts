@@ -8,19 +8,23 @@
  *   in socket buffers the loop has not read yet, so no in-flight count ever sees them. It is the
  *   larger of a smoothed lateness of a short timer and how late that timer is right now, so a
  *   long turn of the loop stops admitting low-priority work while it is still going on;
+ * - event-loop utilisation, the busy share of the time (smoothed over about 200 ms): a loop busy
+ *   all the time is at capacity even when each turn is short, and what arrives beyond that waits
+ *   in the kernel or in the clients, where neither of the measures above sees it;
  * - the V8 heap in use, as a fraction of its limit.
  *
  * Each priority has its own bounds: `low` (listing pages, documents) is refused first, `normal`
  * next, `critical` (the global stop, signal ingest) only at much higher bounds. Health checks
  * are not asked (the caller exempts them). One controller per server; nothing is global.
  */
+import { performance } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import type { RoutePriority } from './route.ts';
 
 export type Priority = RoutePriority;
 export const PRIORITIES: readonly Priority[] = ['critical', 'normal', 'low'];
-export type ShedReason = 'in_flight' | 'event_loop_delay' | 'heap';
-export const SHED_REASONS: readonly ShedReason[] = ['in_flight', 'event_loop_delay', 'heap'];
+export type ShedReason = 'in_flight' | 'event_loop_delay' | 'event_loop_utilization' | 'heap';
+export const SHED_REASONS: readonly ShedReason[] = ['in_flight', 'event_loop_delay', 'event_loop_utilization', 'heap'];
 
 export interface Limits {
   /** Requests admitted and not finished (all priorities together) at which this priority is refused. */
@@ -29,6 +33,8 @@ export interface Limits {
   lagMs: number;
   /** V8 heap used, as a fraction of the heap limit, at which this priority is refused. */
   heapFraction: number;
+  /** Event-loop utilisation (busy share of the time, smoothed) at which this priority is refused. */
+  utilization: number;
 }
 
 export interface OverloadOptions {
@@ -56,15 +62,27 @@ export interface LoadSource {
   /** A monotonic clock in milliseconds. */
   now(): number;
   heap(): { used: number; limit: number };
+  /** The share of the time the event loop was busy since the previous call (0 to 1). */
+  utilization(): number;
 }
 
-export const systemLoadSource: LoadSource = {
-  now: () => performance.now(),
-  heap: () => {
-    const h = getHeapStatistics();
-    return { used: h.used_heap_size, limit: h.heap_size_limit };
-  },
-};
+/** The real clock, heap and event-loop utilisation of this thread. */
+export function systemLoadSource(): LoadSource {
+  let last = performance.eventLoopUtilization();
+  return {
+    now: () => performance.now(),
+    heap: () => {
+      const h = getHeapStatistics();
+      return { used: h.used_heap_size, limit: h.heap_size_limit };
+    },
+    utilization: () => {
+      const next = performance.eventLoopUtilization();
+      const u = performance.eventLoopUtilization(next, last).utilization;
+      last = next;
+      return u;
+    },
+  };
+}
 
 /**
  * The listen backlog `bulwark serve` asks for (the kernel caps it at net.core.somaxconn, 4096 by
@@ -89,9 +107,10 @@ export function overloadLimits(o: OverloadOptions = {}): Record<Priority, Limits
   const lagMs = o.maxEventLoopDelayMs ?? OVERLOAD_DEFAULTS.maxEventLoopDelayMs;
   const heap = o.maxHeapFraction ?? OVERLOAD_DEFAULTS.maxHeapFraction;
   const derived: Record<Priority, Limits> = {
-    low: { inFlight: Math.max(1, Math.floor(inFlight / 2)), lagMs: lagMs / 2, heapFraction: Math.max(0.05, heap - 0.1) },
-    normal: { inFlight, lagMs, heapFraction: heap },
-    critical: { inFlight: inFlight * 4, lagMs: lagMs * 5, heapFraction: Math.min(0.98, heap + 0.1) },
+    low: { inFlight: Math.max(1, Math.floor(inFlight / 2)), lagMs: lagMs / 2, heapFraction: Math.max(0.05, heap - 0.1), utilization: 0.9 },
+    normal: { inFlight, lagMs, heapFraction: heap, utilization: 0.98 },
+    // Never by utilisation: a loop fully busy with critical work still takes critical work.
+    critical: { inFlight: inFlight * 4, lagMs: lagMs * 5, heapFraction: Math.min(0.98, heap + 0.1), utilization: Infinity },
   };
   for (const p of PRIORITIES) derived[p] = { ...derived[p], ...o.limits?.[p] };
   return derived;
@@ -99,6 +118,8 @@ export function overloadLimits(o: OverloadOptions = {}): Record<Priority, Limits
 
 /** The smoothing weight of each new event-loop delay sample. */
 const ALPHA = 0.3;
+/** The smoothing weight of each utilisation sample: over about 200 ms of 20 ms samples. */
+const ALPHA_UTILIZATION = 0.1;
 
 export class AdmissionController {
   readonly enabled: boolean;
@@ -108,6 +129,7 @@ export class AdmissionController {
   private inFlight = 0;
   private lag = 0;
   private heapFraction = 0;
+  private utilization = 0;
   private due = 0;
   /** Whether samples are being taken (the timer runs, or a test samples by hand). */
   private measuring = false;
@@ -117,7 +139,7 @@ export class AdmissionController {
 
   constructor(
     opts: OverloadOptions = {},
-    private readonly source: LoadSource = systemLoadSource,
+    private readonly source: LoadSource = systemLoadSource(),
   ) {
     this.enabled = opts.enabled ?? true;
     this.limits = overloadLimits(opts);
@@ -153,6 +175,7 @@ export class AdmissionController {
     this.due = t + this.interval;
     const h = this.source.heap();
     this.heapFraction = h.limit > 0 ? h.used / h.limit : 0;
+    this.utilization += ALPHA_UTILIZATION * (this.source.utilization() - this.utilization);
   }
 
   /** The event-loop delay now: the smoothed one, or how late the next sample already is. */
@@ -186,6 +209,7 @@ export class AdmissionController {
     if (this.inFlight >= l.inFlight) return 'in_flight';
     if (this.lagMs() >= l.lagMs) return 'event_loop_delay';
     if (this.heapFraction >= l.heapFraction) return 'heap';
+    if (this.measuring && this.utilization >= l.utilization) return 'event_loop_utilization';
     return undefined;
   }
 
@@ -195,7 +219,13 @@ export class AdmissionController {
     return () => this.listeners.delete(listener);
   }
 
-  stats(): { inFlight: number; lagMs: number; heapFraction: number; shed: Record<string, number> } {
-    return { inFlight: this.inFlight, lagMs: this.lagMs(), heapFraction: this.heapFraction, shed: Object.fromEntries(this.shedCounts) };
+  stats(): { inFlight: number; lagMs: number; heapFraction: number; utilization: number; shed: Record<string, number> } {
+    return {
+      inFlight: this.inFlight,
+      lagMs: this.lagMs(),
+      heapFraction: this.heapFraction,
+      utilization: this.utilization,
+      shed: Object.fromEntries(this.shedCounts),
+    };
   }
 }

@@ -30,6 +30,7 @@ import {
   type ChildServer,
   type Outcome,
   type RequestSpec,
+  type ThreadResult,
 } from '../support/burst.ts';
 import { tmpDir, type TmpDir } from '../support/tmp.ts';
 
@@ -87,8 +88,10 @@ async function withProbes<T>(during: () => Promise<T>): Promise<{ result: T; hea
     healthz.stop();
     stopAll.stop();
   }
-  return { result, healthz: await healthz.outcomes, stopAll: await stopAll.outcomes };
+  return { result, healthz: (await healthz.result).outcomes, stopAll: (await stopAll.result).outcomes };
 }
+
+const outcomesOf = (r: ThreadResult) => r.outcomes;
 
 function expectRefusedProperly(outcomes: readonly Outcome[], ok: number): void {
   const summary = summarise(outcomes);
@@ -130,8 +133,8 @@ async function calibrate(): Promise<void> {
 describe('overload over loopback', () => {
   it('a burst at a listing page: the excess gets 503 with Retry-After, nobody waits long, health and the global stop answer', async () => {
     await calibrate();
-    const { result, healthz, stopAll } = await withProbes(() =>
-      loadInThread({ port: s().port, spec: listing(), requests: 1500, sockets: 500, timeoutMs: clientTimeoutMs() }),
+    const { result, healthz, stopAll } = await withProbes(async () =>
+      outcomesOf(await loadInThread({ port: s().port, spec: listing(), requests: 1500, sockets: 500, timeoutMs: clientTimeoutMs() })),
     );
     const summary = summarise(result);
     expectRefusedProperly(result, 200);
@@ -155,8 +158,8 @@ describe('overload over loopback', () => {
   it('a burst at signal ingest: each signal is accepted (and stored) or refused with Retry-After, nobody waits long', async () => {
     await calibrate();
     const before = await received();
-    const { result, healthz } = await withProbes(() =>
-      loadInThread({ port: s().port, spec: ingest(), requests: 1500, sockets: 500, timeoutMs: clientTimeoutMs() }),
+    const { result, healthz } = await withProbes(async () =>
+      outcomesOf(await loadInThread({ port: s().port, spec: ingest(), requests: 1500, sockets: 500, timeoutMs: clientTimeoutMs() })),
     );
     expectRefusedProperly(result, 202);
     for (const h of healthz) expect(h.status).toBe(200);
@@ -167,10 +170,12 @@ describe('overload over loopback', () => {
 
   it('under a mixed burst, signal ingest is admitted before listing pages', async () => {
     await calibrate();
-    const [pages, signals] = await Promise.all([
-      loadInThread({ port: s().port, spec: listing(), requests: 1500, sockets: 400, timeoutMs: clientTimeoutMs() }),
-      loadInThread({ port: s().port, spec: ingest(), requests: 1000, sockets: 200, timeoutMs: clientTimeoutMs() }),
-    ]);
+    const [pages, signals] = (
+      await Promise.all([
+        loadInThread({ port: s().port, spec: listing(), requests: 1500, sockets: 400, timeoutMs: clientTimeoutMs() }),
+        loadInThread({ port: s().port, spec: ingest(), requests: 1000, sockets: 200, timeoutMs: clientTimeoutMs() }),
+      ])
+    ).map(outcomesOf) as [Outcome[], Outcome[]];
     expectRefusedProperly(pages, 200);
     expectRefusedProperly(signals, 202);
     const share = (os: readonly Outcome[], ok: number) => os.filter((o) => o.status === ok).length / os.length;

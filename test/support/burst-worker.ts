@@ -1,8 +1,11 @@
 /** A thread that runs one job of burst.ts (a load, or probes until told to stop) and posts its outcomes. */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
-import { load, probe, type BurstJob, type Outcome } from './burst.ts';
+import { load, probe, type BurstJob, type Outcome, type ThreadResult } from './burst.ts';
 
 const job = workerData as BurstJob;
+const delay = monitorEventLoopDelay({ resolution: 10 });
+delay.enable();
 let outcomes: Outcome[];
 if (job.kind === 'load') {
   outcomes = await load(job.opts);
@@ -10,4 +13,6 @@ if (job.kind === 'load') {
   const stop = new Promise<void>((resolve) => parentPort!.on('message', (m) => m === 'stop' && resolve()));
   outcomes = await probe(job.port, job.spec, { ...job.opts, stop });
 }
-parentPort!.postMessage(outcomes);
+delay.disable();
+const result: ThreadResult = { outcomes, clientDelayMs: { p99: delay.percentile(99) / 1e6, max: delay.max / 1e6 } };
+parentPort!.postMessage(result);

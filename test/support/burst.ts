@@ -157,31 +157,38 @@ export interface ProbeOptions {
 /** What a thread of burst-worker.ts is asked to do. */
 export type BurstJob = { kind: 'load'; opts: LoadOptions } | { kind: 'probe'; port: number; spec: RequestSpec; opts: ProbeOptions };
 
-function inThread(job: BurstJob): { worker: Worker; outcomes: Promise<Outcome[]> } {
+/** What a thread posts back: the outcomes, and how late its own event loop ran (its CPU share). */
+export interface ThreadResult {
+  outcomes: Outcome[];
+  /** The thread's event-loop delay while it ran (p99, max), in ms: large values mean the client was short of CPU. */
+  clientDelayMs: { p99: number; max: number };
+}
+
+function inThread(job: BurstJob): { worker: Worker; result: Promise<ThreadResult> } {
   const worker = startTsWorker(new URL('./burst-worker.ts', import.meta.url), { workerData: job });
-  const outcomes = new Promise<Outcome[]>((resolve, reject) => {
-    worker.once('message', (m: Outcome[]) => {
+  const result = new Promise<ThreadResult>((resolve, reject) => {
+    worker.once('message', (m: ThreadResult) => {
       resolve(m);
       void worker.terminate();
     });
     worker.once('error', reject);
     worker.once('exit', (code) => reject(new Error(`the load thread exited (${code}) before its answer`)));
   });
-  return { worker, outcomes };
+  return { worker, result };
 }
 
 /**
  * load() on a thread of its own, so that the client's event loop (a thousand sockets) neither
  * delays the probes nor is delayed by the test.
  */
-export function loadInThread(opts: LoadOptions): Promise<Outcome[]> {
-  return inThread({ kind: 'load', opts }).outcomes;
+export function loadInThread(opts: LoadOptions): Promise<ThreadResult> {
+  return inThread({ kind: 'load', opts }).result;
 }
 
 /** probe() on a thread of its own, until `stop()` (or its deadline). */
-export function probeInThread(port: number, spec: RequestSpec, opts: ProbeOptions): { stop(): void; outcomes: Promise<Outcome[]> } {
-  const { worker, outcomes } = inThread({ kind: 'probe', port, spec, opts });
-  return { stop: () => worker.postMessage('stop'), outcomes };
+export function probeInThread(port: number, spec: RequestSpec, opts: ProbeOptions): { stop(): void; result: Promise<ThreadResult> } {
+  const { worker, result } = inThread({ kind: 'probe', port, spec, opts });
+  return { stop: () => worker.postMessage('stop'), result };
 }
 
 /** Nearest-rank quantile of a list of numbers (NaN when empty). */
