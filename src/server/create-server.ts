@@ -208,6 +208,8 @@ export async function createServer(opts: ServerOptions): Promise<BulwarkServer> 
     tag: 'operations',
     summary: 'Prometheus metrics',
     auth: { permission: 'metrics:read' },
+    // Overload must stay visible: a scrape is cheap and rare.
+    priority: 'critical',
     // Text, not JSON: no response schema (the handler sends through the reply).
     produces: 'text/plain; version=0.0.4',
     handler: async ({ reply }) => reply.header('content-type', metrics.contentType).send(await metrics.metrics()),
