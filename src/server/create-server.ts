@@ -3,6 +3,7 @@
  * tests, the CLI and several servers in one process each build their own.
  */
 import { randomUUID } from 'node:crypto';
+import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -127,7 +128,8 @@ export async function createServer(opts: ServerOptions): Promise<BulwarkServer> 
   app.addHook('onRequest', async (req, reply) => {
     void reply.header('x-request-id', req.id);
     if (req.routeOptions.url === '/healthz' || req.routeOptions.url === '/readyz') return;
-    if (admission.admit(req.routeOptions.config.priority ?? 'low') !== undefined) {
+    // Delay and utilisation count for requests over a connection, not for inject() in the process.
+    if (admission.admit(req.routeOptions.config.priority ?? 'low', req.raw.socket instanceof Socket) !== undefined) {
       const { status, body } = toHttp(new DomainError('overloaded', 'the server is busy; retry after the Retry-After delay'));
       return reply.code(status).header('retry-after', String(admission.retryAfterSeconds)).send(body);
     }

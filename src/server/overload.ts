@@ -10,9 +10,7 @@
  *   long turn of the loop stops admitting low-priority work while it is still going on;
  * - event-loop utilisation, the busy share of the time (smoothed over about 200 ms): a loop busy
  *   all the time is at capacity even when each turn is short, and what arrives beyond that waits
- *   in the kernel or in the clients, where neither of the measures above sees it. It counts only
- *   when the loop is also late by a quarter of the delay bound, so that the process's own work
- *   (no requests waiting) does not refuse requests;
+ *   in the kernel or in the clients, where neither of the measures above sees it;
  * - the V8 heap in use, as a fraction of its limit.
  *
  * Each priority has its own bounds: `low` (listing pages, documents) is refused first, `normal`
@@ -187,10 +185,13 @@ export class AdmissionController {
 
   /**
    * Admit a request of this priority, or say why not. An admitted request counts as in flight
-   * until `release()` is called for it.
+   * until `release()` is called for it. Event-loop delay and utilisation count only for requests
+   * that came over a connection (`network`): a request made in the process (Fastify's inject, in
+   * tests and tools) waits in no socket buffer, and the loop it would find busy may be busy with
+   * the caller's own work.
    */
-  admit(priority: Priority): ShedReason | undefined {
-    const reason = this.refusal(priority);
+  admit(priority: Priority, network = true): ShedReason | undefined {
+    const reason = this.refusal(priority, network);
     if (reason) {
       const key = `${priority}:${reason}`;
       this.shedCounts.set(key, (this.shedCounts.get(key) ?? 0) + 1);
@@ -205,16 +206,14 @@ export class AdmissionController {
     this.inFlight = Math.max(0, this.inFlight - 1);
   }
 
-  private refusal(priority: Priority): ShedReason | undefined {
+  private refusal(priority: Priority, network: boolean): ShedReason | undefined {
     if (!this.enabled) return this.inFlight >= this.limits.normal.inFlight ? 'in_flight' : undefined;
     const l = this.limits[priority];
     if (this.inFlight >= l.inFlight) return 'in_flight';
-    const lag = this.lagMs();
-    if (lag >= l.lagMs) return 'event_loop_delay';
+    if (!network) return this.heapFraction >= l.heapFraction ? 'heap' : undefined;
+    if (this.lagMs() >= l.lagMs) return 'event_loop_delay';
     if (this.heapFraction >= l.heapFraction) return 'heap';
-    // Utilisation alone also counts the process's own work (a test suite, a verification): it
-    // refuses only when the loop is also late, by a quarter of this priority's delay bound.
-    if (this.measuring && this.utilization >= l.utilization && lag >= l.lagMs / 4) return 'event_loop_utilization';
+    if (this.measuring && this.utilization >= l.utilization) return 'event_loop_utilization';
     return undefined;
   }
 
