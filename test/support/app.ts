@@ -19,13 +19,21 @@ export interface TestApp extends BulwarkServer {
   close(): Promise<void>;
 }
 
+/**
+ * Load shedding in tests: the in-flight and heap bounds hold, the event-loop ones are lifted. The
+ * test's own process runs the clients and the server on one loop (and shares a busy machine), so
+ * its delay and utilisation say nothing about this server's load. Tests of shedding set their own.
+ */
+const TEST_OVERLOAD: NonNullable<ServerOptions['overload']> = {
+  maxEventLoopDelayMs: 60_000,
+  limits: { low: { utilization: Infinity }, normal: { utilization: Infinity } },
+};
+
 export async function makeTestApp(
   opts: {
     maxInFlight?: number;
     /**
-     * Load shedding's other bounds. By default the event-loop delay bound is lifted: the tests
-     * share a busy machine, whose delays say nothing about this server's own load. Tests of
-     * shedding set their own.
+     * Load shedding's other bounds (default TEST_OVERLOAD: the event-loop bounds lifted).
      */
     overload?: ServerOptions['overload'];
     bodyLimitBytes?: number;
@@ -55,7 +63,7 @@ export async function makeTestApp(
     logger: createLogger(opts.logLevel ?? 'info', sink, opts.logFormat ?? 'json'),
     webDir: opts.webDir ?? path.join(dir.path, 'no-web'),
     maxInFlight: opts.maxInFlight,
-    overload: opts.overload ?? { maxEventLoopDelayMs: 60_000 },
+    overload: opts.overload ?? TEST_OVERLOAD,
     bodyLimitBytes: opts.bodyLimitBytes,
     publishers: opts.publishers,
     signals: opts.signals,
