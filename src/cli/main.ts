@@ -4,12 +4,7 @@ import { Command } from 'commander';
 import { configFrom, type StoreFlags } from './context.ts';
 import { reportAndExit } from './exit.ts';
 import { storeOptions } from './options.ts';
-import { ledgerCommands } from './ledger.ts';
-import { tokenCommands } from './tokens.ts';
-import { backupCommands } from './backup.ts';
-import { experimentRemoteCommands } from './experiments-remote.ts';
-import { experimentCommands } from './experiments.ts';
-import { techniqueCommands } from './techniques.ts';
+import { CAPABILITIES } from '../capabilities/index.ts';
 import { VERSION } from '../version.ts';
 
 const program = new Command('bulwark')
@@ -60,12 +55,8 @@ storeOptions(
   },
 );
 
-ledgerCommands(program);
-tokenCommands(program);
-backupCommands(program);
-experimentRemoteCommands(program);
-experimentCommands(program);
-techniqueCommands(program);
+// Every capability's commands, in registry order.
+for (const capability of CAPABILITIES) (await capability.cli?.())?.(program);
 
 // A closed pipe (`bulwark runs show ID | head`) ends the command quietly, not with a stack trace.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {

@@ -7,19 +7,18 @@
  */
 import type { AddressInfo } from 'node:net';
 import { bootstrap } from '../app/bootstrap.ts';
-import { startScheduler } from '../app/experiments/scheduler.ts';
 import type { Publisher } from '../app/ledger/checkpoints.ts';
-import { startCheckpointJob } from '../app/ledger/checkpoint-job.ts';
 import { filePublisher, webhookPublisher } from '../adapters/checkpoint-publishers.ts';
-import { startLogTailer, type LogTailer } from '../adapters/log-tailer.ts';
+import { CAPABILITIES } from '../capabilities/index.ts';
 import { EXPERIMENT_DEFAULTS, type Config } from '../config.ts';
-import { createServer } from '../server/create-server.ts';
+import { createServer, type ServerOptions } from '../server/create-server.ts';
 import { LISTEN_BACKLOG } from '../server/overload.ts';
 import { createLogger, resolveLogFormat } from '../server/logging.ts';
 import { describeDb, sqliteFile } from '../store/open-store.ts';
 import { startSqliteWriteThread } from '../adapters/sqlite-write-thread.ts';
 import { openContext } from './context.ts';
-import { DEMO_ACTOR, startDemo, type Demo } from './serve-demo.ts';
+import type { Job } from './jobs-part.ts';
+import { startDemo, type Demo } from './serve-demo.ts';
 
 export async function serve(config: Config, opts: { demo?: boolean } = {}): Promise<void> {
   // Logs go to stdout: short readable lines when that is a terminal (logFormat auto), else JSON.
@@ -40,7 +39,7 @@ export async function serve(config: Config, opts: { demo?: boolean } = {}): Prom
   const publishers: Publisher[] = [];
   if (config.checkpoint.publishFile) publishers.push(filePublisher(config.checkpoint.publishFile));
   if (config.checkpoint.webhookUrl) publishers.push(webhookPublisher(config.checkpoint.webhookUrl));
-  const { app, signals, experiments } = await createServer({
+  const options: ServerOptions = {
     deps,
     logger,
     webDir: config.webDir,
@@ -63,7 +62,9 @@ export async function serve(config: Config, opts: { demo?: boolean } = {}): Prom
       },
       ...(writes ? { runWriter: writes.runWriter } : {}),
     },
-  });
+  };
+  const server = await createServer(options);
+  const { app } = server;
   // A longer accept queue than Node's 511: a flood of connections waits for the next turn of
   // the loop (and is refused there at once when overloaded) instead of retrying its SYN in 1 s.
   const address = await app.listen({ host: config.host, port: config.port, backlog: LISTEN_BACKLOG });
@@ -82,31 +83,25 @@ export async function serve(config: Config, opts: { demo?: boolean } = {}): Prom
     );
   }
 
-  const job = startCheckpointJob(deps, {
-    intervalMs: config.checkpoint.intervalSeconds * 1000,
-    publishers,
-    onCreated: (c) => logger.info({ size: c.size, keyId: c.keyId }, 'checkpoint signed'),
-    onError: (e, during) => logger.warn({ err: e, during }, 'checkpoint job failed'),
-  });
-  let tailer: LogTailer | undefined;
+  // Every capability's background jobs (checkpoints, log files, recovery and the scheduler),
+  // started in registry order; stopped in reverse before the server closes.
+  const jobs: Job[] = [];
   let demo: Demo | undefined;
   try {
-    await job.tick();
-    // Log files feed the same ingest (and its group commit) as the HTTP routes.
-    tailer = startLogTailer({
-      files: config.signals.files,
-      ingest: signals,
-      offsets: deps.store.signals,
-      clock: deps.clock,
-      onError: (err, file) => logger.warn({ err, file }, 'log tailer'),
-    });
-
-    // Runs a dead process left behind get their rollbacks before anything new starts.
-    for (const r of await experiments.recover()) logger.warn(r, `recovered run ${r.runId} of ${r.experiment}: ${r.outcome}`);
+    for (const capability of CAPABILITIES) {
+      const part = await capability.jobs?.();
+      if (part) jobs.push(await part({ config, deps, server, options, logger, demo: !!opts.demo }));
+    }
     if (opts.demo) {
       const { port } = app.server.address() as AddressInfo;
       const host = ['0.0.0.0', '::', ''].includes(config.host) ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
-      demo = await startDemo({ deps, runs: experiments, dataDir: config.dataDir, bulwarkUrl: `http://${host}:${port}`, log: logger });
+      demo = await startDemo({
+        deps,
+        runs: server.experiments,
+        dataDir: config.dataDir,
+        bulwarkUrl: `http://${host}:${port}`,
+        log: logger,
+      });
       logger.info({ demo: demo.url, experiments: demo.experiments }, 'demo shop running; its experiments run now and every minute');
       banner.push(
         `  Demo: a shop with switchable controls is running at ${demo.url}/ and the experiments ${demo.experiments.join(', ')}\n` +
@@ -119,25 +114,13 @@ export async function serve(config: Config, opts: { demo?: boolean } = {}): Prom
   } finally {
     if (banner.length > 0) process.stderr.write(`\n${banner.join('\n')}\n`);
   }
-  const scheduler = startScheduler({
-    store: deps.store,
-    clock: deps.clock,
-    runs: experiments,
-    owner: experiments.runner.owner,
-    log: logger,
-    // The demo's experiments point at a shop that only runs with --demo.
-    ...(opts.demo ? {} : { include: (e) => e.appliedBy !== DEMO_ACTOR }),
-  });
-
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down: finishing in-flight requests');
-    job.stop();
     try {
-      await scheduler.stop();
-      await tailer?.stop();
+      for (const job of jobs.reverse()) await job.stop();
       // Closing the server aborts running experiments and waits for their rollbacks.
       await app.close();
       await demo?.stop();

@@ -4,21 +4,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { Logger } from 'pino';
-import type { AppDeps } from '../app/deps.ts';
-import type { Publisher } from '../app/ledger/checkpoints.ts';
-import { busDetections } from '../app/experiments/runner/detections.ts';
-import type { Providers } from '../app/experiments/runner/providers.ts';
-import { createRunManager, type RunManager, type RunManagerOptions } from '../app/experiments/run-manager.ts';
-import type { RunWriter } from '../app/experiments/runner/run-writes.ts';
-import { EMPTY_SERVER_POLICY, type ServerPolicy } from '../app/experiments/server-policy.ts';
-import { nodeProviders } from '../adapters/providers/index.ts';
-import { createSignalIngest, type SignalIngest, type SignalIngestOptions } from '../app/signals/ingest.ts';
-import { SignalBus } from '../app/signals/signal-bus.ts';
-import type { WebhookMapping } from '../core/signals/webhook-mapping.ts';
+import { CAPABILITIES } from '../capabilities/index.ts';
 import { scrubTokens } from '../core/access/token-format.ts';
 import { DomainError, notFound } from '../core/errors.ts';
 import { registerAuth } from './auth.ts';
@@ -27,63 +14,19 @@ import { registerRequestFraming } from './request-framing.ts';
 import { registerJsonParser } from './json-body.ts';
 import { clientErrorHandler, errorHandler, frameworkErrorHandler, toHttp } from './http-errors.ts';
 import { RequestLogController } from './logging.ts';
-import { countSignals, createMetrics, experimentRunMetrics, overloadMetrics } from './metrics.ts';
-import { OpenApiDocument, openApiDocument } from './openapi.ts';
-import { AdmissionController, type OverloadOptions } from './overload.ts';
+import { createMetrics, overloadMetrics } from './metrics.ts';
+import { AdmissionController } from './overload.ts';
 import { RouteRegistry, type AnyRoute } from './route.ts';
-import { experimentRoutes } from './routes/experiments.ts';
-import { ledgerRoutes } from './routes/ledger.ts';
-import { runRoutes } from './routes/runs.ts';
-import { signalRoutes } from './routes/signals.ts';
-import { tokenRoutes } from './routes/tokens.ts';
-import { z } from 'zod';
+import type { ServerContext, ServerOptions, Services } from './server-part.ts';
 
-import { VERSION } from '../version.ts';
+export type { ServerOptions } from './server-part.ts';
 
-export interface ServerOptions {
-  deps: AppDeps;
-  logger: Logger;
-  webDir: string;
-  bodyLimitBytes?: number;
-  /** Requests in flight at which `normal` routes are refused (default 256); see overload.ts. */
-  maxInFlight?: number;
-  /** The other bounds of load shedding (event-loop delay, heap, per priority); see overload.ts. */
-  overload?: Omit<OverloadOptions, 'maxInFlight'>;
-  publishers?: readonly Publisher[];
-  /**
-   * Signals in: the ingest (its batcher and bus) when the caller shares it, e.g. with the log
-   * tailer (else the server makes one and closes it on close), and the declared webhook mappings.
-   */
-  signals?: {
-    ingest?: SignalIngest;
-    webhooks?: Readonly<Record<string, WebhookMapping>>;
-    /** Where signal batches commit (default: on this thread); see SignalIngestOptions.commit. */
-    commit?: SignalIngestOptions['commit'];
-  };
-  /**
-   * Experiments: where runs keep file backups (the data directory), the allow-lists for process
-   * and file providers (empty by default: refused), the providers (this machine's by default)
-   * and the runner's options. Runs detect on the same bus the signal routes announce on.
-   */
-  experiments?: {
-    stateDir?: string;
-    policy?: ServerPolicy;
-    providers?: Providers;
-    runner?: Omit<RunManagerOptions, 'policy'>;
-    /** Where run writes commit (default: on this thread); its owner closes it after the server. */
-    runWriter?: RunWriter;
-  };
-}
-
-export interface BulwarkServer {
+/** The server, and the services its capabilities offer (`server.signals`, `server.experiments`, …). */
+export interface BulwarkServer extends Services {
   app: FastifyInstance;
   /** Every route with its declared auth, read from the route table. */
   routes: () => { method: string; url: string; auth: unknown }[];
   spec: readonly AnyRoute[];
-  /** The signal ingest the routes write through; its bus announces each new signal. */
-  signals: SignalIngest;
-  /** Runs of applied experiments in this process (closed with the server: rollbacks run). */
-  experiments: RunManager;
 }
 
 const PLAIN_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -143,94 +86,25 @@ export async function createServer(opts: ServerOptions): Promise<BulwarkServer> 
   app.setErrorHandler(errorHandler);
 
   const registry = new RouteRegistry();
-  const metrics = createMetrics(app, deps.store);
+  const metrics = createMetrics(app);
   overloadMetrics(metrics, admission);
-  const ingest =
-    opts.signals?.ingest ??
-    createSignalIngest(deps, {
-      bus: new SignalBus((err, event) => app.log.error({ err, event }, 'signal listener failed')),
-      ...(opts.signals?.commit ? { commit: opts.signals.commit } : {}),
-    });
-  // After in-flight requests have finished: what they submitted is committed before the store closes.
-  if (!opts.signals?.ingest) app.addHook('onClose', () => ingest.close());
-  const uncount = countSignals(metrics, ingest.bus);
-  app.addHook('onClose', async () => uncount());
   const dashboard = await registerDashboard(app, opts.webDir);
-  const policy = opts.experiments?.policy ?? EMPTY_SERVER_POLICY;
-  const experiments = createRunManager(
-    {
-      ...deps,
-      providers: opts.experiments?.providers ?? nodeProviders(),
-      stateDir: opts.experiments?.stateDir ?? path.join(tmpdir(), 'bulwark'),
-      detections: busDetections(ingest.bus),
-      ingest,
-      metrics: experimentRunMetrics(metrics),
-      ...(opts.experiments?.runWriter ? { runWriter: opts.experiments.runWriter } : {}),
-    },
-    { log: app.log, ...opts.experiments?.runner, policy },
-  );
-  // Before the ingest and the store close: aborted runs still write their rollbacks.
-  app.addHook('preClose', async () => {
-    void experiments.close();
-  });
-  app.addHook('onClose', () => experiments.close());
 
-  registry.add(app, {
-    method: 'GET',
-    url: '/healthz',
-    tag: 'operations',
-    summary: 'Liveness: the process answers',
-    auth: 'public',
-    priority: 'critical',
-    response: z.object({ status: z.literal('ok') }),
-    handler: async () => ({ status: 'ok' as const }),
-  });
-  registry.add(app, {
-    method: 'GET',
-    url: '/readyz',
-    tag: 'operations',
-    summary: 'Readiness: the database answers and the server is not shutting down',
-    auth: 'public',
-    priority: 'critical',
-    response: z.object({ status: z.literal('ready') }),
-    errors: [503],
-    handler: async ({ reply }) => {
-      if (draining) return reply.code(503).header('retry-after', '1').send({ status: 'draining' });
-      try {
-        await deps.store.ping();
-      } catch {
-        return reply.code(503).header('retry-after', '1').send({ status: 'database unavailable' });
-      }
-      return { status: 'ready' as const };
-    },
-  });
-  registry.add(app, {
-    method: 'GET',
-    url: '/metrics',
-    tag: 'operations',
-    summary: 'Prometheus metrics',
-    auth: { permission: 'metrics:read' },
-    // Overload must stay visible: a scrape is cheap and rare.
-    priority: 'critical',
-    // Text, not JSON: no response schema (the handler sends through the reply).
-    produces: 'text/plain; version=0.0.4',
-    handler: async ({ reply }) => reply.header('content-type', metrics.contentType).send(await metrics.metrics()),
-  });
-  ledgerRoutes(app, registry, deps, opts.publishers ?? []);
-  tokenRoutes(app, registry, deps);
-  signalRoutes(app, registry, deps, { ingest, webhooks: opts.signals?.webhooks ?? {} });
-  experimentRoutes(app, registry, deps, { runs: experiments, policy });
-  runRoutes(app, registry, deps, { runs: experiments });
-  registry.add(app, {
-    method: 'GET',
-    url: '/v1/openapi.json',
-    tag: 'operations',
-    summary: 'This API, as an OpenAPI 3.1 document',
-    auth: { permission: 'api:read' },
-    priority: 'low',
-    response: OpenApiDocument,
-    handler: async () => openApiDocument(registry.routes, VERSION),
-  });
+  // Every capability adds its routes, metrics, hooks and services, in registry order.
+  const ctx: ServerContext = {
+    app,
+    routes: registry,
+    deps,
+    options: opts,
+    metrics,
+    log: app.log,
+    services: {},
+    draining: () => draining,
+  };
+  for (const capability of CAPABILITIES) {
+    const part = await capability.server?.();
+    await part?.(ctx);
+  }
 
   app.setNotFoundHandler(async (req, reply) => {
     const path = req.url.split('?')[0]!;
@@ -252,10 +126,9 @@ export async function createServer(opts: ServerOptions): Promise<BulwarkServer> 
   });
 
   return {
+    ...(ctx.services as Services),
     app,
     routes: () => table.map((r) => ({ method: r.method, url: r.url, auth: (r.config() as { auth?: unknown } | undefined)?.auth })),
     spec: registry.routes,
-    signals: ingest,
-    experiments,
   };
 }

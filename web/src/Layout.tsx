@@ -1,10 +1,7 @@
 import { useEffect, useRef } from 'react';
 import { Link, useLocation } from './router.tsx';
-import { matchRoute, sections } from './routes.ts';
+import { findSection, matchRoute, sections } from './dashboard.ts';
 import { Overview } from './pages/Overview.tsx';
-import { Experiments } from './pages/Experiments.tsx';
-import { Ledger } from './pages/Ledger.tsx';
-import { Run } from './pages/Run.tsx';
 import { NotBuilt } from './pages/NotBuilt.tsx';
 import { NotFound } from './pages/NotFound.tsx';
 import type { Session } from './types.ts';
@@ -16,10 +13,25 @@ interface LayoutProps {
 
 export function Layout({ session, onSignOut }: LayoutProps) {
   const { path, query } = useLocation();
-  const route = matchRoute(path);
-  // A run's page sits under Experiments in the navigation.
-  const section = route.kind === 'not-found' ? undefined : route.section;
-  const title = route.kind === 'run' ? `Run ${route.runId}` : route.kind === 'section' ? route.section.label : 'Not found';
+  const route = matchRoute(path, query);
+  // The navigation entry a page sits under (a run's page under Experiments), and whether it is that entry's own page.
+  const section =
+    route.kind === 'overview'
+      ? findSection('/')
+      : route.kind === 'page'
+        ? findSection(route.page.section)
+        : route.kind === 'planned'
+          ? route.section
+          : undefined;
+  const own = route.kind !== 'page' || route.page.section === path;
+  const title =
+    route.kind === 'overview'
+      ? 'Overview'
+      : route.kind === 'page'
+        ? route.page.title
+        : route.kind === 'planned'
+          ? route.section.label
+          : 'Not found';
   const mainRef = useRef<HTMLElement>(null);
 
   useEffect(() => {
@@ -34,13 +46,16 @@ export function Layout({ session, onSignOut }: LayoutProps) {
     firstPath.current = '';
   }, [path]);
 
-  let page;
-  if (route.kind === 'not-found') page = <NotFound path={path} />;
-  else if (route.kind === 'run') page = <Run key={route.runId} id={route.runId} />;
-  else if (route.section.path === '/') page = <Overview />;
-  else if (route.section.path === '/experiments') page = <Experiments />;
-  else if (route.section.path === '/ledger') page = <Ledger query={query} />;
-  else page = <NotBuilt section={route.section} />;
+  const page =
+    route.kind === 'overview' ? (
+      <Overview />
+    ) : route.kind === 'page' ? (
+      route.page.element
+    ) : route.kind === 'planned' ? (
+      <NotBuilt section={route.section} />
+    ) : (
+      <NotFound path={path} />
+    );
 
   const { principal } = session;
   return (
@@ -68,7 +83,7 @@ export function Layout({ session, onSignOut }: LayoutProps) {
         <ul>
           {sections.map((s) => (
             <li key={s.path}>
-              <Link to={s.path} aria-current={s === section ? (route.kind === 'run' ? 'location' : 'page') : undefined}>
+              <Link to={s.path} aria-current={s === section ? (own ? 'page' : 'location') : undefined}>
                 {s.label}
                 {s.built ? null : <span className="visually-hidden"> (not built yet)</span>}
               </Link>

@@ -2,32 +2,17 @@
  * Permissions are `area:verb` strings. A token carries scopes; `*` is every permission and
  * `area:*` every verb of an area. Anything not granted is denied.
  */
-export const PERMISSIONS = [
-  'session:read',
-  'ledger:read',
-  'ledger:write',
-  'ledger:checkpoint',
-  'tokens:read',
-  'tokens:manage',
-  'metrics:read',
-  'api:read',
-  'signals:ingest',
-  'signals:read',
-  'experiments:read',
-  'experiments:write',
-  'experiments:run',
-  'experiments:privileged',
-  'experiments:stop',
-] as const;
-
-export type Permission = (typeof PERMISSIONS)[number];
+/** The permissions of access itself; every other capability declares its own (core/<capability>/permissions.ts). */
+export const ACCESS_PERMISSIONS = ['session:read', 'tokens:read', 'tokens:manage'] as const;
 
 /**
- * Permissions no route declares as its own. Handlers ask for them on top of the route's, for what
- * a request carries: `experiments:privileged` for files with process or file providers (apply,
- * run). Every other permission is some route's; a test walking the route table holds to both.
+ * Every permission there is, as a type: access's here, each other capability's added by
+ * declaration merging from its own permissions.ts. The list at run time is the registry's
+ * (src/capabilities/index.ts: PERMISSIONS).
  */
-export const RESERVED_PERMISSIONS: readonly Permission[] = ['experiments:privileged'];
+export interface PermissionCatalogue extends Record<(typeof ACCESS_PERMISSIONS)[number], true> {}
+
+export type Permission = Extract<keyof PermissionCatalogue, string>;
 
 export interface Principal {
   id: string;
@@ -65,14 +50,17 @@ export function boundResources(principal: Pick<Principal, 'scopes'>, permission:
   return principal.scopes.filter((s) => s.startsWith(`${permission}:`)).map((s) => s.slice(permission.length + 1));
 }
 
-/** A scope is valid when it names a known permission, a resource-bound one, an area wildcard, or `*`. */
-export function isValidScope(scope: string): boolean {
+/**
+ * A scope is valid when it names a known permission (one of `known`: the registry's list), a
+ * resource-bound one, an area wildcard, or `*`.
+ */
+export function isValidScope(scope: string, known: readonly Permission[]): boolean {
   if (scope === '*') return true;
-  if ((PERMISSIONS as readonly string[]).includes(scope)) return true;
+  if ((known as readonly string[]).includes(scope)) return true;
   const bound = RESOURCE_SCOPED.find((p) => scope.startsWith(`${p}:`));
   if (bound) return RESOURCE_NAME.test(scope.slice(bound.length + 1));
   const m = /^([a-z]+):\*$/.exec(scope);
-  return !!m && PERMISSIONS.some((p) => p.startsWith(`${m[1]}:`));
+  return !!m && known.some((p) => p.startsWith(`${m[1]}:`));
 }
 
 /** Read-only scopes given to a token that asks for none: a token never gets write by default. */

@@ -1,5 +1,5 @@
 import { Link } from '../router.tsx';
-import type { Section } from '../routes.ts';
+import type { Section } from '../dashboard-part.ts';
 
 export function NotBuilt({ section }: { section: Section }) {
   return (

@@ -1,7 +1,7 @@
-import { formatDuration, formatTime } from './format.ts';
-import { runHref } from './experimentsData.ts';
-import { Link } from './router.tsx';
-import { OUTCOMES, type Outcome, type RunState, type RunSummary } from './types.ts';
+import { formatDuration, formatTime } from '../../format.ts';
+import { runHref } from './data.ts';
+import { Link } from '../../router.tsx';
+import { OUTCOMES, type Outcome, type RunState, type RunSummary } from '../../types.ts';
 
 // Every outcome has a colour, a glyph and a word: colour alone never carries the meaning.
 

@@ -1,6 +1,6 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { experimentRunMetrics } from './metrics.ts';
+import { experimentRunMetrics } from './experiments.ts';
 
 describe('experiment metrics', () => {
   it('counts runs by experiment and outcome and observes time to detect, once per registry', async () => {

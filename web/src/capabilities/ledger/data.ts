@@ -1,5 +1,5 @@
-import { ApiError, type ApiClient } from './api.ts';
-import type { Checkpoint, EntriesPage, VerifyReport } from './types.ts';
+import { ApiError, type ApiClient } from '../../api.ts';
+import type { Checkpoint, EntriesPage, VerifyReport } from '../../types.ts';
 
 export const PAGE_SIZE = 20;
 

@@ -1,5 +1,5 @@
-import { ApiError, type ApiClient } from './api.ts';
-import type { DeletedExperiment, Experiment, ExperimentDetail, RunDetail, RunState, RunSummary } from './types.ts';
+import { ApiError, type ApiClient } from '../../api.ts';
+import type { DeletedExperiment, Experiment, ExperimentDetail, RunDetail, RunState, RunSummary } from '../../types.ts';
 
 /** Auto-refresh intervals: the list while a run is in progress, a run's page until it is done. */
 export const EXPERIMENTS_REFRESH_MS = 5_000;

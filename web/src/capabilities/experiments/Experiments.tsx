@@ -1,11 +1,11 @@
 import { useState } from 'react';
-import { Card, ConfirmDialog, ErrorBanner, Spinner } from '../components.tsx';
-import { deleteExperiment, EXPERIMENTS_REFRESH_MS, isInProgress, loadExperiments, runHref, startRun, stopAll } from '../experimentsData.ts';
-import { formatMs, formatTime, plural } from '../format.ts';
-import { useApi, useLoad, useRefreshWhile } from '../hooks.ts';
-import { HistoryStrip, OutcomeLegend, RunBadge, TechniqueList } from '../outcomes.tsx';
-import { Link } from '../router.tsx';
-import type { DeletedExperiment, Experiment, RunSummary, Schedule } from '../types.ts';
+import { Card, ConfirmDialog, ErrorBanner, Spinner } from '../../components.tsx';
+import { deleteExperiment, EXPERIMENTS_REFRESH_MS, isInProgress, loadExperiments, runHref, startRun, stopAll } from './data.ts';
+import { formatMs, formatTime, plural } from '../../format.ts';
+import { useApi, useLoad, useRefreshWhile } from '../../hooks.ts';
+import { HistoryStrip, OutcomeLegend, RunBadge, TechniqueList } from './outcomes.tsx';
+import { Link } from '../../router.tsx';
+import type { DeletedExperiment, Experiment, RunSummary, Schedule } from '../../types.ts';
 
 type Notice =
   | { kind: 'started'; experiment: string; run: RunSummary }

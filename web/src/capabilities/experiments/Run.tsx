@@ -1,12 +1,12 @@
 import { useEffect, useState } from 'react';
-import { ApiError } from '../api.ts';
-import { Card, ErrorBanner, Spinner } from '../components.tsx';
-import { isInProgress, isStoppable, loadExperiment, loadRun, RUN_REFRESH_MS, stopRun } from '../experimentsData.ts';
-import { formatDuration, formatMs, formatOffset, formatTime, msBetween, prettyJson } from '../format.ts';
-import { useApi, useLoad, useRefreshWhile } from '../hooks.ts';
-import { RunBadge } from '../outcomes.tsx';
-import { Link } from '../router.tsx';
-import type { RunSummary, TimelineEvent, TimelineKind } from '../types.ts';
+import { ApiError } from '../../api.ts';
+import { Card, ErrorBanner, Spinner } from '../../components.tsx';
+import { isInProgress, isStoppable, loadExperiment, loadRun, RUN_REFRESH_MS, stopRun } from './data.ts';
+import { formatDuration, formatMs, formatOffset, formatTime, msBetween, prettyJson } from '../../format.ts';
+import { useApi, useLoad, useRefreshWhile } from '../../hooks.ts';
+import { RunBadge } from './outcomes.tsx';
+import { Link } from '../../router.tsx';
+import type { RunSummary, TimelineEvent, TimelineKind } from '../../types.ts';
 
 const KINDS: Readonly<Record<TimelineKind, { label: string; glyph: string }>> = {
   started: { label: 'Started', glyph: '▶' },

@@ -1,6 +1,6 @@
-import { Hex } from '../components.tsx';
-import { formatCount, formatTime } from '../format.ts';
-import type { Checkpoint } from '../types.ts';
+import { Hex } from '../../components.tsx';
+import { formatCount, formatTime } from '../../format.ts';
+import type { Checkpoint } from '../../types.ts';
 
 export function CheckpointView({ checkpoint, showNote }: { checkpoint: Checkpoint | null; showNote: boolean }) {
   if (!checkpoint) {

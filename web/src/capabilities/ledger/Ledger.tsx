@@ -1,11 +1,11 @@
 import { useEffect, useRef, useState } from 'react';
-import { isAbort } from '../api.ts';
-import { Card, ErrorBanner, Spinner } from '../components.tsx';
-import { compactJson, formatCount, formatTime, plural, prettyJson, truncate } from '../format.ts';
-import { useApi, useLoad } from '../hooks.ts';
-import { loadCheckpoint, loadEntries, PAGE_SIZE, runVerify } from '../ledgerData.ts';
-import { Link, navigate } from '../router.tsx';
-import type { LedgerEntry, VerifyReport } from '../types.ts';
+import { isAbort } from '../../api.ts';
+import { Card, ErrorBanner, Spinner } from '../../components.tsx';
+import { compactJson, formatCount, formatTime, plural, prettyJson, truncate } from '../../format.ts';
+import { useApi, useLoad } from '../../hooks.ts';
+import { loadCheckpoint, loadEntries, PAGE_SIZE, runVerify } from './data.ts';
+import { Link, navigate } from '../../router.tsx';
+import type { LedgerEntry, VerifyReport } from '../../types.ts';
 import { CheckpointView } from './CheckpointView.tsx';
 
 const DATA_PREVIEW = 72;

@@ -1,0 +1,15 @@
+/** Access: API tokens with scopes, the session of the caller. */
+import { ACCESS_PERMISSIONS } from '../core/access/permissions.ts';
+import { accessEvents } from '../core/access/events.ts';
+import { accessStore } from '../store/access/part.ts';
+import { defineCapability } from './capability.ts';
+
+export const access = defineCapability({
+  name: 'access',
+  summary: "API tokens that belong to a principal, with scopes that grant permissions; the caller's session.",
+  permissions: ACCESS_PERMISSIONS,
+  events: accessEvents,
+  store: accessStore,
+  server: async () => (await import('../server/parts/access.ts')).accessServer,
+  cli: async () => (await import('../cli/tokens.ts')).tokenCommands,
+});

@@ -1,0 +1,60 @@
+/** Operations in the server: liveness, readiness, metrics and this API's description. */
+import { z } from 'zod';
+import { VERSION } from '../../version.ts';
+import { OpenApiDocument, openApiDocument } from '../openapi.ts';
+import type { ServerPart } from '../server-part.ts';
+
+export const operationsServer: ServerPart = ({ app, routes, deps, metrics, draining }) => {
+  routes.add(app, {
+    method: 'GET',
+    url: '/healthz',
+    tag: 'operations',
+    summary: 'Liveness: the process answers',
+    auth: 'public',
+    priority: 'critical',
+    response: z.object({ status: z.literal('ok') }),
+    handler: async () => ({ status: 'ok' as const }),
+  });
+  routes.add(app, {
+    method: 'GET',
+    url: '/readyz',
+    tag: 'operations',
+    summary: 'Readiness: the database answers and the server is not shutting down',
+    auth: 'public',
+    priority: 'critical',
+    response: z.object({ status: z.literal('ready') }),
+    errors: [503],
+    handler: async ({ reply }) => {
+      if (draining()) return reply.code(503).header('retry-after', '1').send({ status: 'draining' });
+      try {
+        await deps.store.ping();
+      } catch {
+        return reply.code(503).header('retry-after', '1').send({ status: 'database unavailable' });
+      }
+      return { status: 'ready' as const };
+    },
+  });
+  routes.add(app, {
+    method: 'GET',
+    url: '/metrics',
+    tag: 'operations',
+    summary: 'Prometheus metrics',
+    auth: { permission: 'metrics:read' },
+    // Overload must stay visible: a scrape is cheap and rare.
+    priority: 'critical',
+    // Text, not JSON: no response schema (the handler sends through the reply).
+    produces: 'text/plain; version=0.0.4',
+    handler: async ({ reply }) => reply.header('content-type', metrics.contentType).send(await metrics.metrics()),
+  });
+  routes.add(app, {
+    method: 'GET',
+    url: '/v1/openapi.json',
+    tag: 'operations',
+    summary: 'This API, as an OpenAPI 3.1 document',
+    auth: { permission: 'api:read' },
+    priority: 'low',
+    response: OpenApiDocument,
+    // Read when asked: routes of every capability, also those registered after this one.
+    handler: async () => openApiDocument(routes.routes, VERSION),
+  });
+};
