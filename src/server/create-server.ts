@@ -27,6 +27,8 @@ export interface BulwarkServer extends Services {
   /** Every route with its declared auth, read from the route table. */
   routes: () => { method: string; url: string; auth: unknown }[];
   spec: readonly AnyRoute[];
+  /** The capability that declared each route. */
+  ownerOf: ReadonlyMap<AnyRoute, string>;
 }
 
 const PLAIN_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -103,7 +105,9 @@ export async function createServer(opts: ServerOptions): Promise<BulwarkServer> 
   };
   for (const capability of CAPABILITIES) {
     const part = await capability.server?.();
+    registry.owner = capability.name;
     await part?.(ctx);
+    registry.owner = undefined;
   }
 
   app.setNotFoundHandler(async (req, reply) => {
@@ -130,5 +134,6 @@ export async function createServer(opts: ServerOptions): Promise<BulwarkServer> 
     app,
     routes: () => table.map((r) => ({ method: r.method, url: r.url, auth: (r.config() as { auth?: unknown } | undefined)?.auth })),
     spec: registry.routes,
+    ownerOf: registry.ownerOf,
   };
 }

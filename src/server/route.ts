@@ -103,9 +103,13 @@ function sendsBody(req: FastifyRequest): boolean {
 
 export class RouteRegistry {
   readonly routes: AnyRoute[] = [];
+  /** The capability whose part is adding routes now (createServer sets it), and whose each route is. */
+  owner: string | undefined;
+  readonly ownerOf = new Map<AnyRoute, string>();
 
   add<Q extends ZodType, B extends ZodType, P extends ZodType, R extends ZodType>(app: FastifyInstance, spec: RouteSpec<Q, B, P, R>): void {
     this.routes.push(spec);
+    if (this.owner !== undefined) this.ownerOf.set(spec, this.owner);
     if (spec.body && spec.rawBody) throw new Error(`${spec.method} ${spec.url} declares both a body schema and a raw body`);
     const takesNoBody = !spec.body && !spec.rawBody;
     app.route({
