@@ -5,6 +5,8 @@
  * written, never resolved (no DNS in core): list every name you mean to reach.
  */
 import { formatPath } from './issues.ts';
+import { providerType } from './providers/index.ts';
+import type { RadiusCheck } from './providers/provider-type.ts';
 import type { Activity, Experiment, Step } from './types.ts';
 
 export interface BlastRadius {
@@ -29,8 +31,9 @@ export interface Violation {
 }
 
 /**
- * Every target of the (resolved) experiment outside the radius: http URLs, tcp hosts and file
- * paths. Process providers cannot be inspected; they are governed by the executable allow-list.
+ * Every target of the (resolved) experiment outside the radius, as each provider type judges
+ * its own (http URLs, tcp hosts, file paths). Process providers cannot be inspected; they are
+ * governed by the executable allow-list.
  */
 export function blastRadiusViolations(exp: Experiment, radius: BlastRadius): Violation[] {
   const out: Violation[] = [];
@@ -41,30 +44,15 @@ export function blastRadiusViolations(exp: Experiment, radius: BlastRadius): Vio
     `${host} is outside the blast radius (${radius.hosts.join(', ')}); ` +
     `add it to safety.blastRadius.hosts or pass --allow ${bare(host)}`;
   const outsidePath = (what: string) => `${what} is outside the blast radius paths (${radius.paths.join(', ')})`;
+  const check: RadiusCheck = {
+    host: (h) => (hostOk(h) ? undefined : outsideHost(h)),
+    path: (p, what) => (pathOk(p) ? undefined : outsidePath(what)),
+  };
   const visit = (a: Activity, at: (string | number)[]) => {
     if (seen.has(a)) return;
     seen.add(a);
     const where = formatPath([...at, 'provider']);
-    const p = a.provider;
-    if (p.type === 'http') {
-      let url: URL;
-      try {
-        url = new URL(p.url);
-      } catch {
-        const message = `url '${p.url}' cannot be checked against the blast radius; resolve configuration first`;
-        out.push({ path: where, message });
-        return;
-      }
-      const host = url.hostname;
-      if (!hostOk(host)) out.push({ path: where, message: outsideHost(host) });
-      else if (!pathOk(url.pathname)) out.push({ path: where, message: outsidePath(`path ${url.pathname}`) });
-    } else if (p.type === 'tcp') {
-      if (!hostOk(p.host)) out.push({ path: where, message: outsideHost(p.host) });
-    } else if (p.type === 'file') {
-      for (const f of [p.path, p.backup]) {
-        if (f !== undefined && !pathOk(f)) out.push({ path: where, message: outsidePath(`file ${f}`) });
-      }
-    }
+    for (const message of providerType(a.provider).blastRadius(a.provider, check)) out.push({ path: where, message });
     if (a.tolerance?.kind === 'probe') visit(a.tolerance.probe, [...at, 'tolerance']);
   };
   const steps = (list: Step[], section: string) =>

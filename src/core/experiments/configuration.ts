@@ -5,10 +5,10 @@
  * never read here. Secrets stay apart from configuration so that journals can redact them.
  */
 import { compileJsonPath } from './tolerance-jsonpath.ts';
-import { isHttpUrl } from './provider-schema.ts';
 import { compilePattern } from './tolerance.ts';
 import type { Activity, Experiment, JsonValue, Provider, Step, Tolerance } from './types.ts';
 import { formatPath } from './issues.ts';
+import { providerType } from './providers/index.ts';
 
 export type SecretValues = Record<string, Record<string, JsonValue>>;
 
@@ -189,51 +189,12 @@ function substituteExperiment(exp: Experiment, lookup: Lookup, errors: { path: s
     return t;
   };
 
-  const provider = (p: Provider, path: (string | number)[]): Provider => {
-    const f = (key: string) => at([...path, key]);
-    const map = (m: Record<string, string>, key: string) =>
-      Object.fromEntries(Object.entries(m).map(([k, v]) => [k, at([...path, key, k]).str(v)]));
-    switch (p.type) {
-      case 'http': {
-        const url = f('url').str(p.url);
-        if (!url.includes('${') && !isHttpUrl(url)) {
-          errors.push({
-            path: formatPath([...path, 'url']),
-            message: `url '${url}' must be an absolute http(s) URL once configuration is applied`,
-          });
-        }
-        return {
-          ...p,
-          url,
-          headers: map(p.headers, 'headers'),
-          ...(p.arguments !== undefined ? { arguments: f('arguments').json(p.arguments) } : {}),
-          ...(p.body !== undefined ? { body: f('body').json(p.body) } : {}),
-        };
-      }
-      case 'process':
-        return {
-          ...p,
-          path: f('path').str(p.path),
-          arguments:
-            p.arguments.kind === 'shell'
-              ? { kind: 'shell', line: f('arguments').str(p.arguments.line) }
-              : { kind: 'argv', argv: p.arguments.argv.map((a, i) => at([...path, 'arguments', i]).str(a)) },
-          env: map(p.env, 'env'),
-        };
-      case 'tcp':
-        return { ...p, host: f('host').str(p.host), ...(p.send !== undefined ? { send: f('send').str(p.send) } : {}) };
-      case 'file': {
-        const out = { ...p, path: f('path').str(p.path) };
-        for (const k of ['content', 'find', 'replace', 'backup'] as const) {
-          const v = p[k];
-          if (v !== undefined) out[k] = f(k).str(v);
-        }
-        return out;
-      }
-      case 'python':
-        return p;
-    }
-  };
+  const provider = (p: Provider, path: (string | number)[]): Provider =>
+    providerType(p).rewriteStrings(p, {
+      str: (s, key) => at([...path, ...key]).str(s),
+      json: (v, key) => at([...path, ...key]).json(v),
+      invalid: (key, message) => errors.push({ path: formatPath([...path, ...key]), message }),
+    });
 
   function activity(a: Activity, path: (string | number)[]): Activity {
     const prior = done.get(a);

@@ -8,6 +8,7 @@ import { parseYamlBounded } from '../input/bounded-yaml.ts';
 import { INPUT_LIMITS } from '../input/limits.ts';
 import { explainIssue, formatPath, suggest, type PendingIssue, type ZodIssueLike } from './issues.ts';
 import { experimentSchema, type ExperimentInput, type PathKey, type RawStep } from './schema.ts';
+import { providerType } from './providers/index.ts';
 import type { Activity, Experiment, ExperimentIssue, JsonValue, Step } from './types.ts';
 
 export type ParseExperimentResult =
@@ -183,13 +184,13 @@ function build(
   const scopes = new Set(Object.keys(input.secrets ?? {}));
   const visit = (a: Activity, at: PathKey[]) => {
     const p = a.provider;
-    if (p.type === 'http' || p.type === 'process' || p.type === 'python') {
-      p.secrets.forEach((s, j) => {
-        if (!scopes.has(s))
-          errors.push({ path: [...at, 'provider', 'secrets', j], message: `no secrets scope is named '${s}'; declare it under secrets` });
-      });
-    }
-    if (p.type === 'python') warnings.push({ path: [...at, 'provider'], message: p.unsupported });
+    const type = providerType(p);
+    type.secretScopes(p).forEach((s, j) => {
+      if (!scopes.has(s))
+        errors.push({ path: [...at, 'provider', 'secrets', j], message: `no secrets scope is named '${s}'; declare it under secrets` });
+    });
+    const unsupported = type.unsupported?.(p);
+    if (unsupported !== undefined) warnings.push({ path: [...at, 'provider'], message: unsupported });
     if (a.controls.length > 0) warnings.push({ path: [...at, 'controls'], message: 'controls are kept but not run by Bulwark' });
     if (a.tolerance?.kind === 'probe') visit(a.tolerance.probe, [...at, 'tolerance']);
   };
@@ -274,11 +275,12 @@ function build(
   return { experiment, errors, warnings };
 }
 
-/** Every activity that Bulwark cannot run (python providers), so a caller can refuse the file with the reasons. */
+/** Every activity that Bulwark cannot run (python providers: a type's `unsupported`), so a caller can refuse the file with the reasons. */
 export function unsupportedActivities(exp: Experiment): { path: string; message: string }[] {
   const out: { path: string; message: string }[] = [];
   const check = (a: Activity, at: PathKey[]) => {
-    if (a.provider.type === 'python') out.push({ path: formatPath([...at, 'provider']), message: a.provider.unsupported });
+    const unsupported = providerType(a.provider).unsupported?.(a.provider);
+    if (unsupported !== undefined) out.push({ path: formatPath([...at, 'provider']), message: unsupported });
     if (a.tolerance?.kind === 'probe') check(a.tolerance.probe, [...at, 'tolerance']);
   };
   exp.steadyStateHypothesis?.probes.forEach((a, i) => check(a, ['steady-state-hypothesis', 'probes', i]));

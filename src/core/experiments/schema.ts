@@ -9,7 +9,7 @@
 import { z } from 'zod';
 import { compileCel } from './cel.ts';
 import { tryParseCron } from './cron.ts';
-import { providerSchema } from './provider-schema.ts';
+import { providerSchema } from './providers/index.ts';
 import {
   FAILED,
   REQUIRED,

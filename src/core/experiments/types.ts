@@ -4,6 +4,7 @@
  * Field names are camelCase and units explicit (`…Ms`); `document` keeps the file as written
  * for the journal, which Chaos Toolkit tools expect to find there.
  */
+import type { Provider } from './providers/index.ts';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
@@ -72,72 +73,13 @@ export interface Activity {
   controls: JsonValue[];
 }
 
-export type Provider = HttpProvider | ProcessProvider | PythonProvider | TcpProvider | FileProvider;
-
-/** Strings in url, headers, arguments and body may hold `${name}` until resolveConfiguration. */
-export interface HttpProvider {
-  type: 'http';
-  url: string;
-  /** Upper-case, GET by default. */
-  method: string;
-  headers: Record<string, string>;
-  /** Chaos Toolkit's arguments: query parameters for GET, the form or JSON body otherwise. */
-  arguments?: JsonValue;
-  /** A raw body (Bulwark): a string is sent as is, anything else as JSON. */
-  body?: JsonValue;
-  timeout?: { connectMs: number; readMs: number };
-  verifyTls: boolean;
-  /** Statuses that count as success (Bulwark); absent means any. */
-  expectedStatus?: number[];
-  maxRetries: number;
-  /** Secret scopes the activity asked for (Chaos Toolkit). */
-  secrets: string[];
-}
-
-export interface ProcessProvider {
-  type: 'process';
-  path: string;
-  /**
-   * argv after the executable, or a command line for a shell: Chaos Toolkit runs a string
-   * `arguments` through a shell and a list without one, and so does Bulwark.
-   */
-  arguments: { kind: 'argv'; argv: string[] } | { kind: 'shell'; line: string };
-  env: Record<string, string>;
-  timeoutMs?: number;
-  secrets: string[];
-}
-
-/** Accepted so Chaos Toolkit files parse, but never run: `unsupported` says what to do instead. */
-export interface PythonProvider {
-  type: 'python';
-  module: string;
-  func: string;
-  arguments?: JsonValue;
-  secrets: string[];
-  unsupported: string;
-}
-
-export interface TcpProvider {
-  type: 'tcp';
-  operation: 'connect' | 'listen';
-  host: string;
-  port: number;
-  timeoutMs?: number;
-  /** Bytes (UTF-8) to send once connected. */
-  send?: string;
-}
-
-export interface FileProvider {
-  type: 'file';
-  /** write: replace the content; modify: replace `find` by `replace`; restore: copy `backup` back. */
-  operation: 'write' | 'modify' | 'restore';
-  path: string;
-  content?: string;
-  find?: string;
-  replace?: string;
-  /** Where the original is kept so that a rollback can restore it. */
-  backup?: string;
-}
+/** A provider: one of the types registered in providers/index.ts, each defined in its own module. */
+export type { Provider };
+export type { HttpProvider } from './providers/http.ts';
+export type { ProcessProvider } from './providers/process.ts';
+export type { PythonProvider } from './providers/python.ts';
+export type { TcpProvider } from './providers/tcp.ts';
+export type { FileProvider } from './providers/file.ts';
 
 /** Every Chaos Toolkit tolerance kind; `kind` is ours, the file says it by shape or `type`. */
 export type Tolerance =

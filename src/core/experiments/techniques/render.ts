@@ -6,7 +6,8 @@
  */
 import { Document } from 'yaml';
 import { invalid } from '../../errors.ts';
-import type { Activity, JsonValue, Provider, SecretEntry, Step, Tolerance } from '../types.ts';
+import { providerType } from '../providers/index.ts';
+import type { Activity, JsonValue, SecretEntry, Step, Tolerance } from '../types.ts';
 import {
   parseParams,
   parseTarget,
@@ -53,65 +54,6 @@ function toleranceToFile(t: Tolerance): JsonValue {
   }
 }
 
-function providerToFile(p: Provider): JsonValue {
-  switch (p.type) {
-    case 'http': {
-      const t = p.timeout;
-      return {
-        type: 'http',
-        url: p.url,
-        method: p.method,
-        ...(Object.keys(p.headers).length > 0 ? { headers: p.headers } : {}),
-        ...(p.arguments !== undefined ? { arguments: p.arguments } : {}),
-        ...(p.body !== undefined ? { body: p.body } : {}),
-        ...(t ? { timeout: t.connectMs === t.readMs ? seconds(t.readMs) : [seconds(t.connectMs), seconds(t.readMs)] } : {}),
-        ...(p.verifyTls ? {} : { verify_tls: false }),
-        ...(p.expectedStatus ? { expected_status: p.expectedStatus } : {}),
-        ...(p.maxRetries > 0 ? { max_retries: p.maxRetries } : {}),
-        ...(p.secrets.length > 0 ? { secrets: p.secrets } : {}),
-      };
-    }
-    case 'process':
-      if (p.arguments.kind === 'argv' && p.arguments.argv.includes('')) {
-        // The file format drops empty arguments (as Chaos Toolkit does); refuse rather than change the command.
-        throw new Error(`process ${p.path}: an empty argument cannot be written to a file`);
-      }
-      return {
-        type: 'process',
-        path: p.path,
-        ...(p.arguments.kind === 'shell'
-          ? { arguments: p.arguments.line }
-          : p.arguments.argv.length > 0
-            ? { arguments: p.arguments.argv }
-            : {}),
-        ...(Object.keys(p.env).length > 0 ? { env: p.env } : {}),
-        ...(p.timeoutMs !== undefined ? { timeout: seconds(p.timeoutMs) } : {}),
-        ...(p.secrets.length > 0 ? { secrets: p.secrets } : {}),
-      };
-    case 'tcp':
-      return {
-        type: 'tcp',
-        operation: p.operation,
-        host: p.host,
-        port: p.port,
-        ...(p.timeoutMs !== undefined ? { timeout: seconds(p.timeoutMs) } : {}),
-        ...(p.send !== undefined ? { send: p.send } : {}),
-      };
-    case 'file':
-      return {
-        type: 'file',
-        operation: p.operation,
-        path: p.path,
-        ...(p.content !== undefined ? { content: p.content } : {}),
-        ...(p.find !== undefined ? { find: p.find } : {}),
-        ...(p.replace !== undefined ? { replace: p.replace } : {}),
-        ...(p.backup !== undefined ? { backup: p.backup } : {}),
-      };
-    case 'python':
-      return { type: 'python', module: p.module, func: p.func, ...(p.arguments !== undefined ? { arguments: p.arguments } : {}) };
-  }
-}
-
 /** An activity as an experiment file writes it (Chaos Toolkit's keys, seconds). */
 export function activityToFile(a: Activity): JsonValue {
   const pauses = {
@@ -121,7 +63,7 @@ export function activityToFile(a: Activity): JsonValue {
   return {
     type: a.type,
     name: a.name,
-    provider: providerToFile(a.provider),
+    provider: providerType(a.provider).toFile(a.provider),
     ...(a.tolerance !== undefined ? { tolerance: toleranceToFile(a.tolerance) } : {}),
     ...(Object.keys(pauses).length > 0 ? { pauses } : {}),
     ...(a.background ? { background: true } : {}),
@@ -157,10 +99,7 @@ export function blastRadiusOf(
   const paths = new Set<string>(build.touches ?? []);
   for (const s of [...build.method, ...build.rollbacks]) {
     const p = ('ref' in s ? s.activity : s).provider;
-    if (p.type === 'file') {
-      paths.add(p.path);
-      if (p.backup !== undefined) paths.add(p.backup);
-    }
+    for (const f of providerType(p).files?.(p) ?? []) paths.add(f);
   }
   return { hosts: [], paths: [...paths] };
 }

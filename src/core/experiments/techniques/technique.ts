@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { invalid } from '../../errors.ts';
 import { CANARY_PREFIX, isRunId } from '../../signals/correlation.ts';
 import { suggest } from '../issues.ts';
+import { providerType } from '../providers/index.ts';
 import type { Activity, FileProvider, HttpProvider, JsonValue, ProcessProvider, SecretEntry, Step } from '../types.ts';
 
 /**
@@ -101,49 +102,15 @@ function templateJson(v: JsonValue): JsonValue {
   return v;
 }
 
-const mapValues = (m: Record<string, string>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, toTemplate(v)]));
-
 /** The activity with every provider string turned into a template (see toTemplate). */
 function templateActivity(a: Activity): Activity {
-  const p = a.provider;
-  switch (p.type) {
-    case 'http':
-      return {
-        ...a,
-        provider: {
-          ...p,
-          url: toTemplate(p.url),
-          headers: mapValues(p.headers),
-          ...(p.arguments !== undefined ? { arguments: templateJson(p.arguments) } : {}),
-          ...(p.body !== undefined ? { body: templateJson(p.body) } : {}),
-        },
-      };
-    case 'process':
-      return {
-        ...a,
-        provider: {
-          ...p,
-          path: toTemplate(p.path),
-          arguments:
-            p.arguments.kind === 'argv'
-              ? { kind: 'argv', argv: p.arguments.argv.map(toTemplate) }
-              : { kind: 'shell', line: toTemplate(p.arguments.line) },
-          env: mapValues(p.env),
-        },
-      };
-    case 'file': {
-      const out: FileProvider = { ...p, path: toTemplate(p.path) };
-      for (const k of ['content', 'find', 'replace', 'backup'] as const) {
-        const v = p[k];
-        if (v !== undefined) out[k] = toTemplate(v);
-      }
-      return { ...a, provider: out };
-    }
-    case 'tcp':
-      return { ...a, provider: { ...p, host: toTemplate(p.host), ...(p.send !== undefined ? { send: toTemplate(p.send) } : {}) } };
-    case 'python':
-      return a;
-  }
+  const provider = providerType(a.provider).rewriteStrings(a.provider, {
+    str: (s) => toTemplate(s),
+    json: (v) => templateJson(v),
+    // The rendered file is parsed again, which judges every value.
+    invalid: () => {},
+  });
+  return provider === a.provider ? a : { ...a, provider };
 }
 
 /** Steps as templates; refs keep pointing at the (converted) activity they name, as the parser resolves them. */
