@@ -10,7 +10,7 @@ import { invalid } from './core/errors.ts';
 import { parseYamlBounded } from './core/input/bounded-yaml.ts';
 import { INPUT_LIMITS } from './core/input/limits.ts';
 import { AllowExecutablesSchema, type ExecutableEntry } from './core/experiments/process-policy.ts';
-import { LOG_FORMATS } from './core/signals/log-lines.ts';
+import { LOG_FORMATS } from './core/signals/formats/registry.ts';
 import { WebhookMappingSchema, type WebhookMapping } from './core/signals/webhook-mapping.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));

@@ -1,7 +1,9 @@
 /**
- * Follows log files (ModSecurity JSON audit log, nginx access log, auditd) and feeds each new
- * line to the signal ingest. Polls every `pollMs` with plain reads: fs.watch misses events on
- * network and overlay filesystems and after rotation, a 200 ms poll does not.
+ * Follows log files and feeds each new line to the signal ingest. The file's format, one of the
+ * registry's log formats (core/signals/formats/registry.ts: ModSecurity's JSON audit log, nginx's
+ * access log, auditd), parses each line and names the media type its evidence is kept as. Polls
+ * every `pollMs` with plain reads: fs.watch misses events on network and overlay filesystems and
+ * after rotation, a 200 ms poll does not.
  *
  * Where it stopped in each file (byte offset of the end of the last line acknowledged, and the
  * file's identity: device and inode) is kept in the store, so a restart continues there; lines
@@ -14,8 +16,9 @@
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import type { Clock } from '../app/deps.ts';
 import { evidenceOf, type IngestItem, type SignalIngest } from '../app/signals/ingest.ts';
-import { parseLogLine, type LogFormat } from '../core/signals/log-lines.ts';
-import { decodeUtf8 } from '../core/signals/signal.ts';
+import { DomainError } from '../core/errors.ts';
+import { evidenceOfPayload } from '../core/signals/formats/format.ts';
+import { signalFormat, type LogFormat } from '../core/signals/formats/registry.ts';
 import type { SignalRepo } from '../store/store.ts';
 
 export interface TailedFile {
@@ -49,11 +52,6 @@ export interface LogTailer {
   stop(): Promise<void>;
 }
 
-const MEDIA_TYPES: Record<LogFormat, string> = {
-  modsecurity: 'application/json',
-  nginx: 'text/plain; charset=utf-8',
-  auditd: 'text/plain; charset=utf-8',
-};
 const NEWLINE = 0x0a;
 /** Bytes read per file per poll at most: one busy file cannot starve the others. */
 const MAX_READ = 4 << 20;
@@ -199,27 +197,26 @@ export function startLogTailer(opts: LogTailerOptions): LogTailer {
     const failures: string[] = [];
     const items: IngestItem[] = [];
     const receivedAt = opts.clock.now().toISOString();
+    const format = signalFormat(f.spec.format);
     for (const { bytes, offset } of lines) {
       const raw = bytes.at(-1) === 0x0d ? bytes.subarray(0, -1) : bytes;
       if (raw.length === 0) continue;
-      const text = decodeUtf8(raw);
-      if (text === undefined) {
-        failures.push(`byte ${offset}: not valid UTF-8`);
-        continue;
+      const input = { bytes: raw };
+      try {
+        const signals = format.parse(input, {
+          receivedAt,
+          source: f.source,
+          file: f.spec.path,
+          offset,
+          maxLineLength: maxLine,
+          ...(f.spec.utcOffsetMinutes !== undefined && { localUtcOffsetMinutes: f.spec.utcOffsetMinutes }),
+        });
+        const e = evidenceOfPayload(format, input);
+        for (const signal of signals) items.push({ signal, raw: evidenceOf(Buffer.from(e.bytes), e.mediaType) });
+      } catch (err) {
+        if (!(err instanceof DomainError) || err.code !== 'invalid') throw err;
+        if (err.message !== 'empty line') failures.push(`byte ${offset}: ${err.message}`);
       }
-      const r = parseLogLine(f.spec.format, text, {
-        receivedAt,
-        source: f.source,
-        file: f.spec.path,
-        offset,
-        maxLineLength: maxLine,
-        ...(f.spec.utcOffsetMinutes !== undefined && { localUtcOffsetMinutes: f.spec.utcOffsetMinutes }),
-      });
-      if (!r.ok) {
-        if (r.reason !== 'empty line') failures.push(`byte ${offset}: ${r.reason}`);
-        continue;
-      }
-      items.push({ signal: r.signal, raw: evidenceOf(Buffer.from(raw), MEDIA_TYPES[f.spec.format]) });
     }
     if (failures.length > 0) {
       report(new Error(`${failures.length} line(s) are not ${f.spec.format} lines and were skipped; first at ${failures[0]}`), f.spec.path);

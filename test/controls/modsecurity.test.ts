@@ -10,7 +10,7 @@ import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RUN_HEADER } from '../../src/core/signals/correlation.ts';
-import { parseLogLine } from '../../src/core/signals/log-lines.ts';
+import { signalFormat } from '../../src/core/signals/formats/registry.ts';
 import { parseModSecurityLine } from '../../src/core/signals/modsecurity.ts';
 import { startWafProxy, wafAvailable, type ModSecAuditEntry, type WafProxy } from '../support/nginx.ts';
 
@@ -79,10 +79,10 @@ describe.skipIf(!wafAvailable())('nginx + ModSecurity + OWASP CRS', () => {
     const ctx = { receivedAt, file: waf.auditLogPath, localUtcOffsetMinutes };
     const signalOf = (runId: string) => {
       const line = blocked.find((l) => runOf(JSON.parse(l) as ModSecAuditEntry) === runId)!;
-      const viaTailer = parseLogLine('modsecurity', line, ctx);
       const direct = parseModSecurityLine(line, ctx);
-      expect(viaTailer).toEqual(direct);
       if (!direct.ok) throw new Error(`parser refused a real audit line: ${direct.reason}\n${line}`);
+      const viaTailer = signalFormat('modsecurity').parse({ bytes: Buffer.from(line) }, { ...ctx, source: 'modsecurity' });
+      expect(viaTailer).toEqual([direct.signal]);
       return direct.signal;
     };
 

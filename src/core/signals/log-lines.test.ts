@@ -1,7 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { LOG_FORMATS, parseAuditdLine, parseLogLine, parseModSecurityLine, parseNginxLine, type LogLineContext } from './log-lines.ts';
+import { parseAuditdLine } from './auditd.ts';
+import { LOG_FORMATS, type LogFormat } from './formats/registry.ts';
+import type { LogLineContext } from './log-line.ts';
+import { parseModSecurityLine } from './modsecurity.ts';
+import { parseNginxLine } from './nginx.ts';
+import type { SignalResult } from './signal.ts';
 import { anyText, expectClearReason, expectValidSignal, jsonMutation, textMutation } from './fuzz.test-support.ts';
+
+/** The line parser of each log format (the registry's formats wrap these). */
+const LINE_PARSERS: Record<LogFormat, (line: string, ctx: LogLineContext) => SignalResult> = {
+  modsecurity: parseModSecurityLine,
+  nginx: parseNginxLine,
+  auditd: parseAuditdLine,
+};
+const parseLogLine = (format: LogFormat, line: string, ctx: LogLineContext): SignalResult => LINE_PARSERS[format](line, ctx);
 
 const RUN = 'r7k2m9x4p1';
 const receivedAt = '2026-03-01T10:00:05.250Z';
@@ -320,7 +333,7 @@ describe('auditd records', () => {
 });
 
 describe('every log parser', () => {
-  const fixtures: Record<(typeof LOG_FORMATS)[number], fc.Arbitrary<string>> = {
+  const fixtures: Record<LogFormat, fc.Arbitrary<string>> = {
     modsecurity: fc.oneof(
       jsonMutation(modsecEntry()).map((v) => JSON.stringify(v) ?? ''),
       textMutation(modsecLine),
