@@ -9,7 +9,8 @@
  * key to extend, and it runs at apply time too, where nothing may run.
  */
 import path from 'node:path';
-import { describeProcessRefusal, processRefusals, type ExecutableEntry } from '../../core/experiments/process-policy.ts';
+import { describeProcessRefusal, type ExecutableEntry } from '../../core/experiments/process-policy.ts';
+import { providerType, type ProviderTypeName } from '../../core/experiments/providers/index.ts';
 import type { Activity, Experiment, Step } from '../../core/experiments/types.ts';
 import { hasTemplate } from '../../core/experiments/tolerance.ts';
 import { realPathOf } from './runner/prepare-run.ts';
@@ -30,7 +31,8 @@ export interface PrivilegedUse {
   /** Where in the file, e.g. `method[1]`. */
   where: string;
   activity: string;
-  provider: 'process' | 'file';
+  /** A type whose module says it is host-bound (process, file). */
+  provider: ProviderTypeName;
 }
 
 const activityOf = (s: Step): Activity => ('ref' in s ? s.activity : s);
@@ -53,12 +55,12 @@ function* activities(exp: Experiment): Generator<{ where: string; activity: Acti
   if (blocked?.kind === 'probe') yield* visit(blocked.probe, 'expect.blocked');
 }
 
-/** The activities that act on the server's own host (process and file providers). */
+/** The activities that act on the server's own host (host-bound provider types: process and file). */
 export function privilegedUses(exp: Experiment): PrivilegedUse[] {
   const out: PrivilegedUse[] = [];
   for (const { where, activity } of activities(exp)) {
-    const t = activity.provider.type;
-    if (t === 'process' || t === 'file') out.push({ where, activity: activity.name, provider: t });
+    const p = activity.provider;
+    if (providerType(p).hostBound) out.push({ where, activity: activity.name, provider: p.type });
   }
   return out;
 }
@@ -80,14 +82,16 @@ export function serverPolicyViolations(exp: Experiment, policy: ServerPolicy): s
   const listed = (l: readonly string[]) => (l.length ? l.join(', ') : 'empty');
   for (const { where, activity } of activities(exp)) {
     const p = activity.provider;
-    if (p.type === 'process') {
-      for (const r of processRefusals(p, policy.allowExecutables, { deferTemplates: true })) {
+    const type = providerType(p);
+    if (type.executableRefusals) {
+      for (const r of type.executableRefusals(p, policy.allowExecutables, { deferTemplates: true })) {
         const standalone = r.kind === 'executable' ? ', or run the file with the standalone CLI (bulwark run)' : '';
         out.push(`${where} '${activity.name}' ${describeProcessRefusal(r, policy.allowExecutables)}${standalone}`);
       }
-    } else if (p.type === 'file') {
-      for (const f of [p.path, p.backup]) {
-        if (f === undefined || hasTemplate(f)) continue;
+    }
+    if (type.files) {
+      for (const f of type.files(p)) {
+        if (hasTemplate(f)) continue;
         const abs = path.resolve(f);
         if (under(abs, policy.allowPaths)) continue;
         const real = realPathOf(abs);

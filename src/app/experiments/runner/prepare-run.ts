@@ -19,9 +19,10 @@ import { realpathSync } from 'node:fs';
 import { blastRadiusViolations, effectiveBlastRadius, type BlastRadius } from '../../../core/experiments/blast-radius.ts';
 import { redactSecrets, resolveConfiguration, type SecretValues } from '../../../core/experiments/configuration.ts';
 import { formatDuration } from '../../../core/experiments/duration.ts';
-import { describeProcessRefusal, processRefusals, type ExecutableEntry, pathOf } from '../../../core/experiments/process-policy.ts';
+import { describeProcessRefusal, type ExecutableEntry, pathOf } from '../../../core/experiments/process-policy.ts';
 import { unsupportedActivities } from '../../../core/experiments/experiment-file.ts';
-import type { Activity, Experiment, FileProvider, Provider, Step, Tolerance } from '../../../core/experiments/types.ts';
+import type { Activity, Experiment, Provider, Step, Tolerance } from '../../../core/experiments/types.ts';
+import { providerType, type AnyProviderType } from '../../../core/experiments/providers/index.ts';
 import { RUN_HEADER, USER_AGENT_MARKER } from '../../../core/signals/correlation.ts';
 import { invalid } from '../../../core/errors.ts';
 import { RUN_ID_KEY } from '../../../core/experiments/techniques/technique.ts';
@@ -97,17 +98,19 @@ export function prepareRun(input: PrepareInput): PreparedRun {
   // Backups for the method's file changes, assigned once per activity (a ref runs the same one).
   const backupDir = path.join(input.stateDir, 'backups', input.runId);
   const assigned = new Map<Activity, Activity>();
-  const changes: { path: string; backup: string }[] = [];
+  const changes: { path: string; backup: string; type: AnyProviderType }[] = [];
   let n = 0;
   const withBackup = (a: Activity): Activity => {
     const prior = assigned.get(a);
     if (prior) return prior;
     let out = a;
     const p = a.provider;
-    if (p.type === 'file' && (p.operation === 'write' || p.operation === 'modify')) {
-      const backup = p.backup ?? path.join(backupDir, `${++n}-${path.basename(p.path)}`);
-      out = { ...a, provider: { ...p, backup } };
-      changes.push({ path: path.resolve(p.path), backup: path.resolve(backup) });
+    const type = providerType(p);
+    const change = type.backups?.change(p);
+    if (type.backups && change) {
+      const backup = change.backup ?? path.join(backupDir, `${++n}-${path.basename(change.path)}`);
+      out = { ...a, provider: type.backups.withBackup(p, backup) };
+      changes.push({ path: path.resolve(change.path), backup: path.resolve(backup), type });
     }
     assigned.set(a, out);
     return out;
@@ -117,11 +120,10 @@ export function prepareRun(input: PrepareInput): PreparedRun {
 
   const declared = experiment.rollbacks.map(activityOf);
   const restores = new Set(
-    declared.flatMap((a) =>
-      a.provider.type === 'file' && a.provider.operation === 'restore' && a.provider.backup !== undefined
-        ? [`${path.resolve(a.provider.path)}\u0000${path.resolve(a.provider.backup)}`]
-        : [],
-    ),
+    declared.flatMap((a) => {
+      const r = providerType(a.provider).backups?.restores(a.provider);
+      return r ? [`${path.resolve(r.path)}\u0000${path.resolve(r.backup)}`] : [];
+    }),
   );
   const seenChange = new Set<string>();
   const automatic: Activity[] = [];
@@ -132,7 +134,7 @@ export function prepareRun(input: PrepareInput): PreparedRun {
     automatic.push({
       type: 'action',
       name: `restore ${c.path}`,
-      provider: { type: 'file', operation: 'restore', path: c.path, backup: c.backup },
+      provider: c.type.backups!.restore(c.path, c.backup),
       pauses: {},
       background: false,
       controls: [],
@@ -148,10 +150,9 @@ export function prepareRun(input: PrepareInput): PreparedRun {
 
   const targets = new Set<string>();
   const addTarget = (a: Activity) => {
-    const p = a.provider;
-    if (p.type === 'http') targets.add(`host:${new URL(p.url).hostname.toLowerCase()}`);
-    else if (p.type === 'tcp') targets.add(`host:${p.host.toLowerCase()}`);
-    else if (p.type === 'file') targets.add(`file:${path.resolve(p.path)}`);
+    const { hosts, files } = providerType(a.provider).limitTargets(a.provider);
+    for (const h of hosts) targets.add(`host:${h.toLowerCase()}`);
+    for (const f of files) targets.add(`file:${path.resolve(f)}`);
     if (a.tolerance?.kind === 'probe') addTarget(a.tolerance.probe);
   };
   experiment.steadyStateHypothesis?.probes.forEach(addTarget);
@@ -177,8 +178,7 @@ export function prepareRun(input: PrepareInput): PreparedRun {
 
 /** Requests first: when a method sends http requests, its other actions are preparation. */
 function injectionTier(a: Activity): number {
-  const t = a.provider.type;
-  return t === 'http' ? 0 : t === 'process' || t === 'tcp' ? 1 : 2;
+  return providerType(a.provider).injectionTier;
 }
 
 /**
@@ -210,9 +210,10 @@ function policyViolations(exp: Experiment, policy: LocalPolicy | undefined): str
     if (seen.has(a)) return;
     seen.add(a);
     const p = a.provider;
-    if (p.type === 'process' && policy.executables !== undefined) {
+    const type = providerType(p);
+    if (type.executableRefusals && policy.executables !== undefined) {
       const entries = policy.executables;
-      for (const r of processRefusals(p, entries)) {
+      for (const r of type.executableRefusals(p, entries)) {
         out.push(
           r.kind === 'executable'
             ? `activity '${a.name}' runs ${r.executable}, which is not on this server's executable allow-list (${entries.map(pathOf).join(', ') || 'empty'}); add it to experiments.allowExecutables in the server's config and restart`
@@ -220,12 +221,11 @@ function policyViolations(exp: Experiment, policy: LocalPolicy | undefined): str
         );
       }
     }
-    if (p.type === 'file' && policy.paths !== undefined) {
+    if (type.files && policy.paths !== undefined) {
       // Compared as the file system resolves them: a symbolic link under an allowed directory
       // (to a directory or to the file itself) must not lead a change outside it.
       const allowed = policy.paths.map(realPathOf);
-      for (const f of [p.path, p.backup]) {
-        if (f === undefined) continue;
+      for (const f of type.files(p)) {
         const abs = path.resolve(f);
         const real = realPathOf(abs);
         if (!allowed.some((prefix) => real === prefix || real.startsWith(prefix + path.sep))) {
@@ -246,27 +246,7 @@ function policyViolations(exp: Experiment, policy: LocalPolicy | undefined): str
 
 /** One line about what a provider does. */
 export function describeProvider(p: Provider): string {
-  switch (p.type) {
-    case 'http':
-      return `${p.method} ${p.url}${p.arguments !== undefined ? ` with arguments ${JSON.stringify(p.arguments)}` : ''}${p.body !== undefined ? ` with body ${JSON.stringify(p.body)}` : ''}`;
-    case 'process':
-      return p.arguments.kind === 'shell'
-        ? `sh -c ${JSON.stringify(`${p.path} ${p.arguments.line}`)}`
-        : [p.path, ...p.arguments.argv].map((x) => JSON.stringify(x)).join(' ');
-    case 'tcp':
-      return `${p.operation} ${p.host}:${p.port}${p.send !== undefined ? ` and send ${JSON.stringify(p.send)}` : ''}`;
-    case 'file':
-      return describeFile(p);
-    case 'python':
-      return `python ${p.module}.${p.func} (not supported)`;
-  }
-}
-
-function describeFile(p: FileProvider): string {
-  const backup = p.backup !== undefined ? ` (backup ${p.backup})` : '';
-  if (p.operation === 'write') return `write ${p.path}${backup}`;
-  if (p.operation === 'modify') return `modify ${p.path}: replace ${JSON.stringify(p.find)} by ${JSON.stringify(p.replace)}${backup}`;
-  return `restore ${p.path} from ${p.backup}`;
+  return providerType(p).describe(p);
 }
 
 export function describeTolerance(t: Tolerance): string {
