@@ -12,6 +12,7 @@
  */
 import { decideOutcome, type Outcome } from '../../core/experiments/outcome.ts';
 import type { Activity } from '../../core/experiments/types.ts';
+import { providerTypeNamed } from '../../core/experiments/providers/index.ts';
 import type { Json } from '../../core/ledger/entry.ts';
 import type { RunRecord } from '../../store/store.ts';
 import { runRollbacks } from './runner/rollbacks.ts';
@@ -66,10 +67,10 @@ export async function recoverAbandonedRuns(deps: RecoverDeps, opts: RecoverOptio
   return out;
 }
 
-/** Whether the run's rollbacks act on the host it ran on: process and file providers. */
+/** Whether the run's rollbacks act on the host it ran on: host-bound provider types (process, file). */
 export function hostBound(r: RunRecord): boolean {
   const rollbacks = Array.isArray(r.rollbacks) ? (r.rollbacks as unknown as Activity[]) : [];
-  return rollbacks.some((a) => a.provider?.type === 'process' || a.provider?.type === 'file');
+  return rollbacks.some((a) => providerTypeNamed(a.provider?.type)?.hostBound === true);
 }
 
 async function recoverOne(
