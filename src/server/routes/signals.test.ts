@@ -6,6 +6,7 @@ import { createToken } from '../../app/access/tokens.ts';
 import { verifyStore } from '../../app/ledger/verify.ts';
 import { SignalBus } from '../../app/signals/signal-bus.ts';
 import { DomainError } from '../../core/errors.ts';
+import { HTTP_FORMATS } from '../../core/signals/formats/registry.ts';
 import { parseWebhookMapping } from '../../core/signals/webhook-mapping.ts';
 import type { SignalRecord } from '../../store/store.ts';
 
@@ -116,6 +117,21 @@ async function ledgerEntriesFor(ids: string[]) {
 async function written() {
   return { ledger: (await t.deps.store.ledger.head()).size, signals: (await t.deps.store.signals.list({ limit: 100_000 })).signals.length };
 }
+
+describe('the ingest routes', () => {
+  it('are one per HTTP format of the registry, declared from it: raw body of its media types, signals:ingest, critical', () => {
+    const ingest = t.spec.filter((r) => r.method === 'POST' && r.url.startsWith('/v1/signals/'));
+    expect(ingest.map((r) => r.url)).toEqual(HTTP_FORMATS.map((f) => f.arrival.url));
+    for (const f of HTTP_FORMATS) {
+      const route = ingest.find((r) => r.url === f.arrival.url)!;
+      expect(route.rawBody).toEqual(f.mediaTypes);
+      expect(route.auth).toEqual({ permission: 'signals:ingest' });
+      expect(route.priority).toBe('critical');
+      expect(route.status).toBe(202);
+      expect(route.errors).toEqual(f.arrival.errors);
+    }
+  });
+});
 
 describe('POST /v1/signals/alertmanager', () => {
   it('stores one signal per alert with its ledger entry, which holds no raw body and no secret-named label', async () => {
