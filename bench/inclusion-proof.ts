@@ -18,7 +18,7 @@ import pg from 'pg';
 import { inclusionProof } from '../src/app/ledger/proofs.ts';
 import { entryLeafHash } from '../src/core/ledger/entry.ts';
 import { frontierNodes, inclusionRanges, nodesForRanges, verifyInclusion, type NodeId } from '../src/core/ledger/merkle.ts';
-import { homeOf } from '../src/store/kysely/tree-layout.ts';
+import { homeOf } from '../src/store/ledger/tree-layout.ts';
 import { openPostgresStore } from '../src/store/postgres/open-postgres.ts';
 import { openSqliteStore } from '../src/store/sqlite/open-sqlite.ts';
 import type { Store } from '../src/store/store.ts';

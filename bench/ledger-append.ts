@@ -23,7 +23,7 @@ import { CompiledQuery, Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { encodeData, leafText, type NewEntry } from '../src/core/ledger/entry.ts';
 import { appendLeaves, leafHashOfText } from '../src/core/ledger/merkle.ts';
-import { packTrees } from '../src/store/kysely/tree-layout.ts';
+import { packTrees } from '../src/store/ledger/tree-layout.ts';
 import { openPostgresStore } from '../src/store/postgres/open-postgres.ts';
 import { openSqliteStore } from '../src/store/sqlite/open-sqlite.ts';
 import type { Store } from '../src/store/store.ts';

@@ -35,7 +35,7 @@ import { busDetections, DetectionTracker } from '../src/app/experiments/runner/d
 import { createLogger } from '../src/server/logging.ts';
 import { openSqliteStore } from '../src/store/sqlite/open-sqlite.ts';
 import { startSqliteWriteThread } from '../src/adapters/sqlite-write-thread.ts';
-import type { SignalsTable } from '../src/store/schema.ts';
+import type { SignalsTable } from '../src/store/signals/tables.ts';
 import type { Store } from '../src/store/store.ts';
 import {
   assert,

@@ -8,7 +8,8 @@ import { memoryKeyRing } from '../app/ledger/key-ring.ts';
 import { verifyStore } from '../app/ledger/verify.ts';
 import { createSignalIngest, type SignalIngest } from '../app/signals/ingest.ts';
 import { openSqliteStore } from '../store/sqlite/open-sqlite.ts';
-import type { SignalRecord, Store } from '../store/store.ts';
+import type { Store } from '../store/store.ts';
+import type { SignalRecord } from '../store/signals/port.ts';
 import { startLogTailer, type LogTailer, type TailedFile } from './log-tailer.ts';
 
 const RUN = 'r7k2m9x4p1';

@@ -19,7 +19,7 @@ import { evidenceOf, type IngestItem, type SignalIngest } from '../app/signals/i
 import { DomainError } from '../core/errors.ts';
 import { evidenceOfPayload } from '../core/signals/formats/format.ts';
 import { signalFormat, type LogFormat } from '../core/signals/formats/registry.ts';
-import type { SignalRepo } from '../store/store.ts';
+import type { SignalRepo } from '../store/signals/port.ts';
 
 export interface TailedFile {
   path: string;

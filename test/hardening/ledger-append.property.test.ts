@@ -19,7 +19,7 @@ import { addNote, NoteInput, NOTE_TYPES } from '../../src/app/ledger/notes.ts';
 import { verifyStore } from '../../src/app/ledger/verify.ts';
 import type { Principal } from '../../src/core/access/permissions.ts';
 import { DomainError } from '../../src/core/errors.ts';
-import { LEDGER_EVENTS } from '../../src/core/events.ts';
+import { LEDGER_EVENTS } from '../../src/capabilities/index.ts';
 import { fromStored, leafText, type Json, type NewEntry } from '../../src/core/ledger/entry.ts';
 import { leafHashOfText } from '../../src/core/ledger/merkle.ts';
 import { parseInput } from '../../src/core/validate.ts';

@@ -5,7 +5,7 @@
 import type Database from 'better-sqlite3';
 import { leafInput } from '../../src/core/ledger/entry.ts';
 import { appendLeaves, leafHash } from '../../src/core/ledger/merkle.ts';
-import { packTrees } from '../../src/store/kysely/tree-layout.ts';
+import { packTrees } from '../../src/store/ledger/tree-layout.ts';
 
 export type EntryRow = { seq: number; time: string; actor: string; kind: string; subject: string; data: string };
 

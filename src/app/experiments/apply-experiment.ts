@@ -12,7 +12,7 @@ import type { SecretValues } from '../../core/experiments/configuration.ts';
 import { redactSecrets } from '../../core/experiments/configuration.ts';
 import { parseExperiment, unsupportedActivities } from '../../core/experiments/experiment-file.ts';
 import type { Experiment } from '../../core/experiments/types.ts';
-import type { ExperimentRecord } from '../../store/store.ts';
+import type { ExperimentRecord } from '../../store/experiments/port.ts';
 import { iso, type AppDeps } from '../deps.ts';
 import { privilegedUses, serverPolicyViolations, type ServerPolicy } from './server-policy.ts';
 

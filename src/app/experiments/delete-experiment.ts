@@ -12,7 +12,7 @@
  *   that no two `experiment.applied` entries of one name carry the same version.
  */
 import { invalid, notFound } from '../../core/errors.ts';
-import type { DeletedExperimentRecord } from '../../store/store.ts';
+import type { DeletedExperimentRecord } from '../../store/experiments/port.ts';
 import { iso, type AppDeps } from '../deps.ts';
 import { EXPERIMENT_NAME } from './apply-experiment.ts';
 

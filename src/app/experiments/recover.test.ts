@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Activity } from '../../core/experiments/types.ts';
-import type { RunRecord } from '../../store/store.ts';
+import type { RunRecord } from '../../store/experiments/port.ts';
 import { runnerFixture, type RunnerFixture } from '../../../test/support/runner.ts';
 import { recoverAbandonedRuns } from './recover.ts';
 

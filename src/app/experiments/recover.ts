@@ -14,7 +14,7 @@ import { decideOutcome, type Outcome } from '../../core/experiments/outcome.ts';
 import type { Activity } from '../../core/experiments/types.ts';
 import { providerTypeNamed } from '../../core/experiments/providers/index.ts';
 import type { Json } from '../../core/ledger/entry.ts';
-import type { RunRecord } from '../../store/store.ts';
+import type { RunRecord } from '../../store/experiments/port.ts';
 import { runRollbacks } from './runner/rollbacks.ts';
 import { newLeaseOwner, ownerIsDeadHere, ownerIsOnThisHost } from './runner/run-id.ts';
 import type { ExperimentDeps, RunProgress } from './run-experiment.ts';

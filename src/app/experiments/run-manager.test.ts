@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Activity } from '../../core/experiments/types.ts';
 import { makeSignal, type Signal } from '../../core/signals/signal.ts';
-import type { RunRecord } from '../../store/store.ts';
+import type { RunRecord } from '../../store/experiments/port.ts';
 import { openSqliteStore } from '../../store/sqlite/open-sqlite.ts';
 import { startTarget, type Target } from '../../../test/support/experiment-target.ts';
 import { runnerFixture, type RunnerFixture } from '../../../test/support/runner.ts';

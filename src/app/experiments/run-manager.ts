@@ -19,7 +19,7 @@
  */
 import { conflict, DomainError, notFound } from '../../core/errors.ts';
 import { redactSecrets, resolveConfiguration } from '../../core/experiments/configuration.ts';
-import type { RunRecord } from '../../store/store.ts';
+import type { RunRecord } from '../../store/experiments/port.ts';
 import { checkPrivileged, getExperiment, parseApplied } from './apply-experiment.ts';
 import { recoverAbandonedRuns, type RecoveredRun } from './recover.ts';
 import { newLeaseOwner } from './runner/run-id.ts';

@@ -9,7 +9,8 @@ import { createTestDatabase, pgAvailable, type TestDatabase } from '../../../tes
 import { tmpDir, type TmpDir } from '../../../test/support/tmp.ts';
 import { openPostgresStore } from '../../store/postgres/open-postgres.ts';
 import { openSqliteStore } from '../../store/sqlite/open-sqlite.ts';
-import type { RunRecord, Store } from '../../store/store.ts';
+import type { Store } from '../../store/store.ts';
+import type { RunRecord } from '../../store/experiments/port.ts';
 import { memoryKeyRing } from '../ledger/key-ring.ts';
 import type { AppDeps, Clock } from '../deps.ts';
 import { applyExperiment } from './apply-experiment.ts';

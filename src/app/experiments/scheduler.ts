@@ -9,7 +9,8 @@
  * so a run longer than its period does not pile up.
  */
 import { parseCron, nextRun, type Cron } from '../../core/experiments/cron.ts';
-import type { ExperimentRecord, Store } from '../../store/store.ts';
+import type { Store } from '../../store/store.ts';
+import type { ExperimentRecord } from '../../store/experiments/port.ts';
 import { systemRandom, type Clock, type Random } from '../deps.ts';
 import type { RunManager, RunManagerLog } from './run-manager.ts';
 

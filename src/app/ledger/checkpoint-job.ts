@@ -4,7 +4,7 @@
  */
 import type { AppDeps } from '../deps.ts';
 import { makeCheckpoint, type Publisher } from './checkpoints.ts';
-import type { CheckpointRecord } from '../../store/store.ts';
+import type { CheckpointRecord } from '../../store/ledger/port.ts';
 
 export interface CheckpointJob {
   /** Run once now (also what the timer calls). */

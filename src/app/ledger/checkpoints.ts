@@ -3,7 +3,7 @@
  * handed to publishers (a file, a webhook) so that a copy lives outside Bulwark's database.
  */
 import { checkpointTime, parseCheckpointNote, signCheckpoint } from '../../core/ledger/checkpoint.ts';
-import type { CheckpointRecord } from '../../store/store.ts';
+import type { CheckpointRecord } from '../../store/ledger/port.ts';
 import { iso, type AppDeps } from '../deps.ts';
 import { keyRecord } from './key-ring.ts';
 

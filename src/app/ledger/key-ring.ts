@@ -5,7 +5,7 @@
  */
 import { generateKeyPairSync, createPublicKey, type KeyObject } from 'node:crypto';
 import { noteKeyId, rawPublicKey, type TrustedKey } from '../../core/ledger/checkpoint.ts';
-import type { LedgerKeyRecord } from '../../store/store.ts';
+import type { LedgerKeyRecord } from '../../store/ledger/port.ts';
 
 export interface SigningKey {
   name: string;

@@ -14,7 +14,7 @@ import {
   type Hash,
   type NodeId,
 } from '../../core/ledger/merkle.ts';
-import type { LedgerRepo } from '../../store/store.ts';
+import type { LedgerRepo } from '../../store/ledger/port.ts';
 
 export interface InclusionProof {
   seq: number;

@@ -14,7 +14,7 @@ import { tmpDir, type TmpDir } from '../../../test/support/tmp.ts';
 import type { VerifyReport } from '../../core/ledger/verify-log.ts';
 import { openPostgresStore } from '../../store/postgres/open-postgres.ts';
 import { openSqliteStore } from '../../store/sqlite/open-sqlite.ts';
-import type { LedgerRepo } from '../../store/store.ts';
+import type { LedgerRepo } from '../../store/ledger/port.ts';
 import { systemClock, type AppDeps } from '../deps.ts';
 import { makeCheckpoint } from './checkpoints.ts';
 import { memoryKeyRing } from './key-ring.ts';

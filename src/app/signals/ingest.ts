@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { scrubTokens } from '../../core/access/token-format.ts';
 import type { Json, NewEntry } from '../../core/ledger/entry.ts';
 import type { Signal } from '../../core/signals/signal.ts';
-import type { EvidenceRecord, SignalRecord } from '../../store/store.ts';
+import type { EvidenceRecord, SignalRecord } from '../../store/signals/port.ts';
 import { iso, type AppDeps } from '../deps.ts';
 import { createBatcher, type Batcher, type BatcherOptions } from '../group-commit.ts';
 import { SignalBus } from './signal-bus.ts';

@@ -5,7 +5,7 @@
  * listeners (a signal already acknowledged must not turn into a failed request).
  */
 import { EventEmitter } from 'node:events';
-import type { SignalRecord } from '../../store/store.ts';
+import type { SignalRecord } from '../../store/signals/port.ts';
 
 export interface SignalEvents {
   /** A signal written for the first time, once its transaction has committed. */

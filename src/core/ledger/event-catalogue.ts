@@ -2,7 +2,7 @@
  * The ledger's event catalogue: every entry kind the product writes, with a schema for its
  * `data`. The append refuses a kind that is not catalogued and data that does not match, so a
  * reader of the ledger can rely on what each kind holds. Each capability declares its own events
- * (`core/<capability>/events.ts`); `core/events.ts` lists them all.
+ * (`core/<capability>/events.ts`); the registry (src/capabilities/index.ts: LEDGER_EVENTS) gathers them all.
  */
 import { z, type ZodType } from 'zod';
 import { invalid } from '../errors.ts';

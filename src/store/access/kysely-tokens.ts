@@ -1,7 +1,7 @@
 /** API tokens, stored by hash. */
 import type { Database } from '../schema.ts';
-import type { TokenRecord, TokenRepo } from '../store.ts';
-import { toBuf, type Db } from './util.ts';
+import type { TokenRecord, TokenRepo } from './port.ts';
+import { toBuf, type Db } from '../kysely/util.ts';
 
 export class KyselyTokens implements TokenRepo {
   constructor(private readonly db: Db) {}

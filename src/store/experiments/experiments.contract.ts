@@ -6,8 +6,9 @@
  * also by two stores at once).
  */
 import { describe, expect, it } from 'vitest';
-import type { StoreFixture } from './store.contract.ts';
-import type { ExperimentInput, Store } from './store.ts';
+import type { StoreFixture } from '../store.contract.ts';
+import type { Store } from '../store.ts';
+import type { ExperimentInput } from './port.ts';
 
 const T0 = Date.UTC(2026, 3, 1, 12, 0, 0);
 const at = (s: number) => new Date(T0 + s * 1000).toISOString();

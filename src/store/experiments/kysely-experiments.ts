@@ -5,8 +5,8 @@
  */
 import { sql } from 'kysely';
 import type { Database } from '../schema.ts';
-import type { DeletedExperimentRecord, ExperimentInput, ExperimentRecord, ExperimentRepo } from '../store.ts';
-import type { Db } from './util.ts';
+import type { DeletedExperimentRecord, ExperimentInput, ExperimentRecord, ExperimentRepo } from './port.ts';
+import type { Db } from '../kysely/util.ts';
 
 export class KyselyExperiments implements ExperimentRepo {
   constructor(private readonly db: Db) {}

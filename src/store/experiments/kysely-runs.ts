@@ -1,8 +1,8 @@
 /** Experiment runs: state, heartbeat lease, stored rollbacks and journal. */
 import type { Json } from '../../core/ledger/entry.ts';
 import type { Database } from '../schema.ts';
-import type { RunCursor, RunPatch, RunQuery, RunRecord, RunRepo, RunState } from '../store.ts';
-import type { Db } from './util.ts';
+import type { RunCursor, RunPatch, RunQuery, RunRecord, RunRepo, RunState } from './port.ts';
+import type { Db } from '../kysely/util.ts';
 
 export class KyselyRuns implements RunRepo {
   constructor(private readonly db: Db) {}

@@ -1,5 +1,5 @@
 /**
- * Per-target slots in the database (store.ts TargetSlotRepo). One set of queries for both
+ * Per-target slots in the database (port.ts: TargetSlotRepo). One set of queries for both
  * databases; the only branch is the lock: SQLite transactions already hold the write lock from
  * their BEGIN IMMEDIATE, PostgreSQL takes pg_advisory_xact_lock per key, in sorted key order so
  * that two takers never wait on each other, released at commit. Every write of a key's rows
@@ -7,8 +7,9 @@
  */
 import { sql, type ExpressionBuilder } from 'kysely';
 import type { Database } from '../schema.ts';
-import type { Dialect, Repos, SlotWant, TargetSlotRepo } from '../store.ts';
-import type { Db } from './util.ts';
+import type { Dialect, Repos } from '../store.ts';
+import type { SlotWant, TargetSlotRepo } from './port.ts';
+import type { Db } from '../kysely/util.ts';
 
 /** The first key of PostgreSQL's two-key advisory locks for slots ('BWKS'), apart from any other use. */
 const LOCK_SPACE = 0x42574b53;

@@ -3,8 +3,9 @@
  * that the lease and the atomic claim are tested on SQLite and on a real PostgreSQL.
  */
 import { describe, expect, it } from 'vitest';
-import type { StoreFixture } from './store.contract.ts';
-import type { RunCursor, RunRecord, Store } from './store.ts';
+import type { StoreFixture } from '../store.contract.ts';
+import type { Store } from '../store.ts';
+import type { RunCursor, RunRecord } from './port.ts';
 
 const T0 = Date.UTC(2026, 3, 1, 12, 0, 0);
 const at = (s: number) => new Date(T0 + s * 1000).toISOString();

@@ -4,8 +4,9 @@
  * run that is done or whose lease expired are free, release frees.
  */
 import { describe, expect, it } from 'vitest';
-import type { StoreFixture } from './store.contract.ts';
-import type { RunRecord, Store } from './store.ts';
+import type { StoreFixture } from '../store.contract.ts';
+import type { Store } from '../store.ts';
+import type { RunRecord } from './port.ts';
 
 const T0 = Date.UTC(2026, 4, 1, 12, 0, 0);
 const at = (s: number) => new Date(T0 + s * 1000).toISOString();

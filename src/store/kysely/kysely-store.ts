@@ -1,49 +1,42 @@
 /**
  * The Store over kysely. The same queries run on SQLite and PostgreSQL; the few differences
- * (connection setup, durability settings) live in sqlite/ and postgres/. Each area keeps its
- * repository in its own file here; this one wires them and owns transactions and backup.
+ * (connection setup, durability settings) live in sqlite/ and postgres/. Each capability keeps
+ * its repositories in its own folder (store/<capability>/); this file builds them from the store
+ * parts of the registry (src/capabilities/) and owns transactions and backup.
  */
 import { sql, type Kysely } from 'kysely';
+import { LEDGER_EVENTS, STORE_PARTS } from '../../capabilities/index.ts';
 import { conflict } from '../../core/errors.ts';
-import { TABLES, type Database } from '../schema.ts';
-import type {
-  Dialect,
-  DurabilitySettings,
-  ExperimentRepo,
-  LedgerRepo,
-  MetaRepo,
-  Repos,
-  RunRepo,
-  SignalRepo,
-  Store,
-  TargetSlotRepo,
-  TokenRepo,
-} from '../store.ts';
-import { KyselyExperiments } from './experiment-repo.ts';
-import { KyselyLedger } from './ledger-repo.ts';
-import { KyselyMeta } from './meta-repo.ts';
-import { KyselyRuns } from './run-repo.ts';
-import { KyselySignals } from './signal-repo.ts';
-import { KyselySlots } from './slot-repo.ts';
-import { KyselyTokens } from './token-repo.ts';
+import type { EventCatalogue } from '../../core/ledger/event-catalogue.ts';
+import type { Database } from '../schema.ts';
+import type { StorePart } from '../store-part.ts';
+import type { Dialect, DurabilitySettings, Repos, Store } from '../store.ts';
 import type { Db } from './util.ts';
 
-/** Every repository over one executor: the database itself, or a transaction. */
+/** Every repository of every part over one executor: the database itself, or a transaction. */
 export function reposOver(
+  parts: readonly StorePart[],
   db: Db,
   dialect: Dialect,
   runInTransaction: <T>(fn: (tx: Repos) => Promise<T>) => Promise<T>,
   isTx: boolean,
+  events: EventCatalogue,
 ): Repos {
-  return {
-    ledger: new KyselyLedger(db, runInTransaction, isTx, dialect),
-    tokens: new KyselyTokens(db),
-    meta: new KyselyMeta(db),
-    signals: new KyselySignals(db),
-    runs: new KyselyRuns(db),
-    experiments: new KyselyExperiments(db),
-    slots: new KyselySlots(db, dialect, runInTransaction, isTx),
-  };
+  const ctx = { db, dialect, runInTransaction, isTx, events };
+  const repos: Record<string, unknown> = {};
+  for (const part of parts) {
+    for (const [name, repo] of Object.entries(part.repos(ctx))) {
+      if (name in repos) throw new Error(`two store parts give the repository ${name}`);
+      repos[name] = repo;
+    }
+  }
+  // Each part gives the repositories its port.ts adds to Repos.
+  return repos as unknown as Repos;
+}
+
+/** The tables backup writes and restore reads, in the parts' order (a table after those it refers to). */
+export function backupTables(parts: readonly StorePart[]): (keyof Database)[] {
+  return parts.flatMap((p) => p.tables.filter((t) => t.backup).map((t) => t.name));
 }
 
 export interface KyselyStoreOptions {
@@ -51,37 +44,42 @@ export interface KyselyStoreOptions {
   dialect: Dialect;
   durability: () => Promise<Record<string, string>>;
   close: () => Promise<void>;
+  /** The store parts; the registry's by default. */
+  parts?: readonly StorePart[];
+  /** The ledger's event catalogue; the registry's by default. */
+  events?: EventCatalogue;
 }
 
+/** The repositories are properties of the store (`store.ledger`, `store.signals`, …): see the constructor. */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type
+export interface KyselyStore extends Repos {}
+
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class KyselyStore implements Store {
   readonly dialect: Dialect;
-  readonly ledger: LedgerRepo;
-  readonly tokens: TokenRepo;
-  readonly meta: MetaRepo;
-  readonly signals: SignalRepo;
-  readonly runs: RunRepo;
-  readonly experiments: ExperimentRepo;
-  readonly slots: TargetSlotRepo;
   private readonly db: Kysely<Database>;
+  private readonly parts: readonly StorePart[];
+  private readonly events: EventCatalogue;
   private closed = false;
 
   constructor(private readonly opts: KyselyStoreOptions) {
     this.db = opts.db;
     this.dialect = opts.dialect;
-    const repos = reposOver(this.db, this.dialect, (fn) => this.transaction(fn), false);
-    this.ledger = repos.ledger;
-    this.tokens = repos.tokens;
-    this.meta = repos.meta;
-    this.signals = repos.signals;
-    this.runs = repos.runs;
-    this.experiments = repos.experiments;
-    this.slots = repos.slots;
+    this.parts = opts.parts ?? STORE_PARTS;
+    this.events = opts.events ?? LEDGER_EVENTS;
+    const repos = this.reposFor(this.db, (fn) => this.transaction(fn), false);
+    for (const name of Object.keys(repos)) if (name in this) throw new Error(`a store part's repository ${name} hides the store's own`);
+    Object.assign(this, repos);
+  }
+
+  private reposFor(db: Db, runInTransaction: <T>(fn: (tx: Repos) => Promise<T>) => Promise<T>, isTx: boolean): Repos {
+    return reposOver(this.parts, db, this.dialect, runInTransaction, isTx, this.events);
   }
 
   transaction<T>(fn: (tx: Repos) => Promise<T>): Promise<T> {
     return this.db.transaction().execute((trx) => {
       // Inside a transaction, "run in a transaction" means: in this one.
-      const repos: Repos = reposOver(trx, this.dialect, (inner) => inner(repos), true);
+      const repos: Repos = this.reposFor(trx, (inner) => inner(repos), true);
       return fn(repos);
     });
   }
@@ -101,7 +99,7 @@ export class KyselyStore implements Store {
       .transaction()
       .setIsolationLevel('repeatable read')
       .execute(async (trx) => {
-        for (const table of TABLES) {
+        for (const table of backupTables(this.parts)) {
           const rows = await trx.selectFrom(table).selectAll().execute();
           for (const row of rows) await sink({ table, row });
         }
@@ -112,12 +110,13 @@ export class KyselyStore implements Store {
     rows: AsyncIterable<{ table: string; row: Record<string, unknown> }>,
     check?: (tx: Repos) => Promise<void>,
   ): Promise<{ rows: number }> {
-    const known = new Set<string>(TABLES);
+    const known = new Set<string>(backupTables(this.parts));
     return this.db.transaction().execute(async (trx) => {
       const existing = await trx
         .selectFrom('ledger_entries')
         .select(sql<number>`count(*)`.as('n'))
         .executeTakeFirstOrThrow();
+      // The ledger is what a database holds first (bootstrap's origin line): no entries, nothing to lose.
       if (Number(existing.n) > 0) throw conflict('restore needs an empty database; this one already has ledger entries');
       // The migration seeds the head; the backup carries the real one.
       await trx.deleteFrom('ledger_head').execute();
@@ -133,7 +132,7 @@ export class KyselyStore implements Store {
       }
       // A restore that does not verify is rolled back whole.
       if (check) {
-        const repos: Repos = reposOver(trx, this.dialect, (inner) => inner(repos), true);
+        const repos: Repos = this.reposFor(trx, (inner) => inner(repos), true);
         await check(repos);
       }
       return { rows: count };

@@ -3,11 +3,12 @@ import { CompiledQuery } from 'kysely';
 import { assertStorable, encodeData, leafText, type LedgerEntry, type NewEntry, type StoredEntry } from '../../core/ledger/entry.ts';
 import { appendLeaves, frontierNodes, leafHashOfText, type Hash, type NodeId } from '../../core/ledger/merkle.ts';
 import type { Database } from '../schema.ts';
-import type { CheckpointRecord, Dialect, EntryPage, LedgerHead, LedgerKeyRecord, LedgerRepo, Repos } from '../store.ts';
+import type { EventCatalogue } from '../../core/ledger/event-catalogue.ts';
+import type { Dialect, Repos } from '../store.ts';
+import type { CheckpointRecord, EntryPage, LedgerHead, LedgerKeyRecord, LedgerRepo } from './port.ts';
 import { HASH_BYTES, homeOf, packTrees, slotOf, splitHashes } from './tree-layout.ts';
-import { toBuf, type Db } from './util.ts';
+import { toBuf, type Db } from '../kysely/util.ts';
 import { invalid } from '../../core/errors.ts';
-import { LEDGER_EVENTS } from '../../core/events.ts';
 
 /** Rows per INSERT: 7 parameters each, well under SQLite's 32,766 and PostgreSQL's 65,535. */
 const ROWS_PER_INSERT = 1000;
@@ -62,6 +63,8 @@ export class KyselyLedger implements LedgerRepo {
     private readonly inTransaction: <T>(fn: (tx: Repos) => Promise<T>) => Promise<T>,
     private readonly isTx: boolean,
     private readonly dialect: Dialect,
+    /** Every entry kind the append accepts, with its data's schema (the registry's LEDGER_EVENTS). */
+    private readonly events: EventCatalogue,
   ) {}
 
   async append(entries: readonly NewEntry[], now: string): Promise<LedgerEntry[]> {
@@ -89,7 +92,7 @@ export class KyselyLedger implements LedgerRepo {
     const stored: StoredEntry[] = entries.map((e, i) => {
       const entry = { seq: size + i, time: e.time ?? now, actor: e.actor, kind: e.kind, subject: e.subject, dataJson: encodeData(e.data) };
       assertStorable(entry);
-      LEDGER_EVENTS.check(e.kind, e.data);
+      this.events.check(e.kind, e.data);
       return entry;
     });
     const result = appendLeaves(

@@ -1,6 +1,6 @@
 /** Small settings of the installation, such as the log's origin. */
-import type { MetaRepo } from '../store.ts';
-import type { Db } from './util.ts';
+import type { MetaRepo } from './port.ts';
+import type { Db } from '../kysely/util.ts';
 
 export class KyselyMeta implements MetaRepo {
   constructor(private readonly db: Db) {}

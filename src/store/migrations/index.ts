@@ -2,31 +2,33 @@
  * Schema migrations, run at every start on both databases. Each migration is forward-only and
  * runs in a transaction: on PostgreSQL kysely's migrator also takes an advisory lock, on SQLite
  * the BEGIN IMMEDIATE of sqlite/open-sqlite.ts serializes concurrent starts.
+ *
+ * Each capability's store part lists its own (store/<capability>/migrations/); here they are
+ * merged into one history, which kysely applies in name order. Add a file per change to the part
+ * that owns the tables, under the next free number; never edit or rename a migration that has
+ * shipped (its name is recorded in the database).
  */
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { STORE_PARTS } from '../../capabilities/index.ts';
+import type { StorePart } from '../store-part.ts';
 import type { Dialect } from './column-types.ts';
-import { ledgerAndTokens } from './0001-ledger-and-tokens.ts';
-import { signals } from './0002-signals.ts';
-import { experimentRuns } from './0003-experiment-runs.ts';
-import { experiments } from './0004-experiments.ts';
-import { treeInEntries } from './0005-tree-in-entries.ts';
-import { experimentTombstones } from './0006-experiment-tombstones.ts';
-import { targetSlots } from './0007-target-slots.ts';
 
-/**
- * Every migration, in order. Add a file per change and a line here; never edit a migration that
- * has shipped.
- */
-function migrations(dialect: Dialect): Record<string, Migration> {
-  return {
-    '0001_ledger_and_tokens': ledgerAndTokens(dialect),
-    '0002_signals': signals(dialect),
-    '0003_experiment_runs': experimentRuns(dialect),
-    '0004_experiments': experiments(dialect),
-    '0005_tree_in_entries': treeInEntries(dialect),
-    '0006_experiment_tombstones': experimentTombstones(),
-    '0007_target_slots': targetSlots(),
-  };
+/** Every part's migrations by name; refuses two of one name or one number (`NNNN_…`). */
+export function migrations(dialect: Dialect, parts: readonly StorePart[] = STORE_PARTS): Record<string, Migration> {
+  const out: Record<string, Migration> = {};
+  const numbers = new Map<string, string>();
+  for (const part of parts) {
+    for (const [name, migration] of Object.entries(part.migrations)) {
+      const number = /^(\d{4})_[a-z0-9_]+$/.exec(name)?.[1];
+      if (!number) throw new Error(`migration name ${name} is not NNNN_name`);
+      if (name in out) throw new Error(`two migrations are named ${name}`);
+      const other = numbers.get(number);
+      if (other) throw new Error(`migrations ${other} and ${name} have the same number`);
+      numbers.set(number, name);
+      out[name] = migration(dialect);
+    }
+  }
+  return out;
 }
 
 export async function migrateToLatest(db: Kysely<any>, dialect: Dialect): Promise<void> {

@@ -1,8 +1,8 @@
 /** Signals, the raw payloads kept as their evidence, and the log tailer's read positions. */
 import type { Severity } from '../../core/signals/severity.ts';
 import type { Database } from '../schema.ts';
-import type { EvidenceRecord, FileOffset, SignalCursor, SignalQuery, SignalRecord, SignalRepo } from '../store.ts';
-import { CHUNK, chunks, toBuf, type Db } from './util.ts';
+import type { EvidenceRecord, FileOffset, SignalCursor, SignalQuery, SignalRecord, SignalRepo } from './port.ts';
+import { CHUNK, chunks, toBuf, type Db } from '../kysely/util.ts';
 
 const SIGNAL_COLUMNS = 11;
 

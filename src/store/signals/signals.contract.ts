@@ -4,9 +4,10 @@
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { makeSignal, type Signal } from '../core/signals/signal.ts';
-import type { StoreFixture } from './store.contract.ts';
-import type { EvidenceRecord, SignalRecord, Store } from './store.ts';
+import { makeSignal, type Signal } from '../../core/signals/signal.ts';
+import type { StoreFixture } from '../store.contract.ts';
+import type { Store } from '../store.ts';
+import type { EvidenceRecord, SignalRecord } from './port.ts';
 
 const digestOf = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 

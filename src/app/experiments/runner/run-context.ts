@@ -7,7 +7,7 @@
 import { formatDuration } from '../../../core/experiments/duration.ts';
 import type { Experiment } from '../../../core/experiments/types.ts';
 import type { Json } from '../../../core/ledger/entry.ts';
-import type { RunRecord } from '../../../store/store.ts';
+import type { RunRecord } from '../../../store/experiments/port.ts';
 import type { ActivityEnv, ActivityRun } from './activities.ts';
 import { DetectionTracker, matchEntryData, pollStoredSignals, type DetectionMatch } from './detections.ts';
 import { RunJournal } from './journal.ts';

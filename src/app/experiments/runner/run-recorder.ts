@@ -8,7 +8,7 @@
  */
 import { redactSecrets, type SecretValues } from '../../../core/experiments/configuration.ts';
 import type { Json, NewEntry } from '../../../core/ledger/entry.ts';
-import type { RunPatch, RunRecord } from '../../../store/store.ts';
+import type { RunPatch, RunRecord } from '../../../store/experiments/port.ts';
 import type { RunJournal } from './journal.ts';
 import type { RunWriter } from './run-writes.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { RunRecord } from '../../../store/store.ts';
+import type { RunRecord } from '../../../store/experiments/port.ts';
 import { runTimeline } from './run-timeline.ts';
 
 const run = (journal: RunRecord['journal'], over: Partial<RunRecord> = {}) => ({

@@ -5,7 +5,7 @@
  * Events are in time order; events at the same instant keep the order the run went through.
  * Journals of recovered runs (../recover.ts) and of runs still going are read the same way.
  */
-import type { RunRecord } from '../../../store/store.ts';
+import type { RunRecord } from '../../../store/experiments/port.ts';
 
 export const TIMELINE_KINDS = ['started', 'gate', 'injection', 'probe', 'action', 'detection', 'abort', 'rollback', 'finished'] as const;
 

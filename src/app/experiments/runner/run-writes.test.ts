@@ -7,7 +7,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runnerFixture, type RunnerFixture } from '../../../../test/support/runner.ts';
 import { verifyStore } from '../../ledger/verify.ts';
-import type { RunRecord, Store } from '../../../store/store.ts';
+import type { Store } from '../../../store/store.ts';
+import type { RunRecord } from '../../../store/experiments/port.ts';
 import { createLeaseKeeper, createRunWriter } from './run-writes.ts';
 import type { Json, NewEntry } from '../../../core/ledger/entry.ts';
 

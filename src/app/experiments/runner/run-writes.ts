@@ -17,7 +17,8 @@
  * all of them (createLeaseKeeper), not one timer and one commit per run.
  */
 import type { NewEntry } from '../../../core/ledger/entry.ts';
-import type { RunPatch, RunRecord, Store } from '../../../store/store.ts';
+import type { Store } from '../../../store/store.ts';
+import type { RunPatch, RunRecord } from '../../../store/experiments/port.ts';
 import { iso, type Clock } from '../../deps.ts';
 import { createBatcher } from '../../group-commit.ts';
 

@@ -4,7 +4,7 @@
  * journal.
  */
 import { sql, type Kysely, type Migration } from 'kysely';
-import { columnTypes, type Dialect } from './column-types.ts';
+import { columnTypes, type Dialect } from '../../migrations/column-types.ts';
 
 export function experimentRuns(dialect: Dialect): Migration {
   const { bigint } = columnTypes(dialect);

@@ -4,7 +4,7 @@
  * starts, so that of several replicas on one database only one runs a scheduled slot.
  */
 import type { Kysely, Migration } from 'kysely';
-import { columnTypes, type Dialect } from './column-types.ts';
+import { columnTypes, type Dialect } from '../../migrations/column-types.ts';
 
 export function experiments(dialect: Dialect): Migration {
   const { bigint } = columnTypes(dialect);

@@ -5,8 +5,8 @@
  */
 import type { Kysely } from 'kysely';
 import { expect } from 'vitest';
-import type { Store } from '../store.ts';
-import { describeMigration } from '../../../test/support/migrations.ts';
+import type { Store } from '../../store.ts';
+import { describeMigration } from '../../../../test/support/migrations.ts';
 
 /** Two experiments the way the store wrote them before 0006: one scheduled, at version 2. */
 async function writeOldRows(db: Kysely<any>): Promise<void> {

@@ -5,8 +5,8 @@
  */
 import type { Kysely } from 'kysely';
 import { expect } from 'vitest';
-import type { Store } from '../store.ts';
-import { describeMigration } from '../../../test/support/migrations.ts';
+import type { Store } from '../../store.ts';
+import { describeMigration } from '../../../../test/support/migrations.ts';
 
 /** A run the way the store wrote it before 0007: running, its lease until 12:00:30. */
 async function writeOldRows(db: Kysely<any>): Promise<void> {

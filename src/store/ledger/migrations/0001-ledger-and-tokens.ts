@@ -1,7 +1,11 @@
-/** The ledger (entries, Merkle nodes, head, checkpoints, keys), tokens and settings. */
+/**
+ * The ledger (entries, Merkle nodes, head, checkpoints, keys) and settings (bulwark_meta). It
+ * also creates access's tokens table: the first schema had both, and a shipped migration is
+ * never split (access has no migration of its own).
+ */
 import { sql, type Kysely, type Migration } from 'kysely';
-import { EMPTY_ROOT } from '../../core/ledger/merkle.ts';
-import { columnTypes, type Dialect } from './column-types.ts';
+import { EMPTY_ROOT } from '../../../core/ledger/merkle.ts';
+import { columnTypes, type Dialect } from '../../migrations/column-types.ts';
 
 export function ledgerAndTokens(dialect: Dialect): Migration {
   const { blob, bigint } = columnTypes(dialect);

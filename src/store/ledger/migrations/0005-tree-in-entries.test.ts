@@ -4,12 +4,12 @@
  */
 import type { Kysely } from 'kysely';
 import { expect } from 'vitest';
-import { inclusionProof } from '../../app/ledger/proofs.ts';
-import { verifyStore } from '../../app/ledger/verify.ts';
-import { leafInput, toStored, type LedgerEntry } from '../../core/ledger/entry.ts';
-import { appendLeaves, frontierNodes, leafHash, verifyInclusion, type NodeId } from '../../core/ledger/merkle.ts';
-import type { Store } from '../store.ts';
-import { describeMigration } from '../../../test/support/migrations.ts';
+import { inclusionProof } from '../../../app/ledger/proofs.ts';
+import { verifyStore } from '../../../app/ledger/verify.ts';
+import { leafInput, toStored, type LedgerEntry } from '../../../core/ledger/entry.ts';
+import { appendLeaves, frontierNodes, leafHash, verifyInclusion, type NodeId } from '../../../core/ledger/merkle.ts';
+import type { Store } from '../../store.ts';
+import { describeMigration } from '../../../../test/support/migrations.ts';
 
 const oldPos = (n: NodeId) => n.index * 2 ** (n.level + 1) + 2 ** n.level - 1;
 

@@ -6,9 +6,9 @@
  * over from `ledger_nodes`, which is then dropped.
  */
 import { sql, type Kysely, type Migration } from 'kysely';
-import { frontierNodes, type NodeId } from '../../core/ledger/merkle.ts';
-import { completedAt } from '../kysely/tree-layout.ts';
-import { columnTypes, type Dialect } from './column-types.ts';
+import { frontierNodes, type NodeId } from '../../../core/ledger/merkle.ts';
+import { completedAt } from '../tree-layout.ts';
+import { columnTypes, type Dialect } from '../../migrations/column-types.ts';
 
 /** In-order position of a node in the old `ledger_nodes` table. */
 const oldPos = (n: NodeId): number => n.index * 2 ** (n.level + 1) + 2 ** n.level - 1;

@@ -3,7 +3,7 @@
  * SHA-256), and the log tailer's read positions.
  */
 import { sql, type Kysely, type Migration } from 'kysely';
-import { columnTypes, type Dialect } from './column-types.ts';
+import { columnTypes, type Dialect } from '../../migrations/column-types.ts';
 
 export function signals(dialect: Dialect): Migration {
   const { blob, bigint } = columnTypes(dialect);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { LEDGER_EVENTS } from './events.ts';
+import { LEDGER_EVENTS } from './index.ts';
 
 describe('the ledger event catalogue', () => {
   it('lists every kind the product writes, each documented in docs/ledger.md', () => {
