@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { bearer, makeTestApp, type TestApp } from '../../test/support/app.ts';
 import { until } from '../../test/support/wait.ts';
-import { PERMISSIONS, RESERVED_PERMISSIONS } from '../core/access/permissions.ts';
+import { PERMISSIONS, RESERVED_PERMISSIONS } from '../capabilities/index.ts';
 import { RouteRegistry, type AnyRoute } from './route.ts';
 
 let t: TestApp;

@@ -4,10 +4,11 @@
  */
 import { z } from 'zod';
 import { DomainError, invalid, notFound } from '../../core/errors.ts';
+import { PERMISSIONS } from '../../capabilities/index.ts';
 import { DEFAULT_SCOPES, isValidScope, type Principal } from '../../core/access/permissions.ts';
 import { parseInput } from '../../core/validate.ts';
 import { mintToken, tokenId, tokenMatches } from '../../core/access/token-format.ts';
-import type { TokenRecord } from '../../store/store.ts';
+import type { TokenRecord } from '../../store/access/port.ts';
 import { iso, type AppDeps } from '../deps.ts';
 
 export const CreateTokenInput = z.strictObject({
@@ -48,7 +49,7 @@ export const viewToken = (t: TokenRecord): TokenView => ({
 export async function createToken(deps: AppDeps, actor: string, raw: CreateTokenInput): Promise<{ token: string; view: TokenView }> {
   const input = parseInput(CreateTokenInput, raw, 'token');
   const scopes = input.admin ? ['*'] : (input.scopes ?? [...DEFAULT_SCOPES]);
-  const badScope = scopes.find((s) => !isValidScope(s));
+  const badScope = scopes.find((s) => !isValidScope(s, PERMISSIONS));
   if (badScope)
     throw invalid(
       `unknown scope "${badScope}"; use "*", a permission such as ledger:read, an area wildcard such as ledger:*, or a source-bound scope such as signals:ingest:alertmanager`,

@@ -1,6 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { PERMISSIONS, boundResources, can, isValidScope } from './permissions.ts';
+import { ACCESS_PERMISSIONS, boundResources, can, isValidScope as isValidScopeIn, type Permission } from './permissions.ts';
+import { EXPERIMENT_PERMISSIONS } from '../experiments/permissions.ts';
+import { LEDGER_PERMISSIONS } from '../ledger/permissions.ts';
+import { OPERATIONS_PERMISSIONS } from '../operations/permissions.ts';
+import { SIGNAL_PERMISSIONS } from '../signals/permissions.ts';
+
+/** Every capability's permissions, as the registry lists them (src/capabilities/index.ts: PERMISSIONS). */
+const PERMISSIONS: readonly Permission[] = [
+  ...OPERATIONS_PERMISSIONS,
+  ...LEDGER_PERMISSIONS,
+  ...ACCESS_PERMISSIONS,
+  ...SIGNAL_PERMISSIONS,
+  ...EXPERIMENT_PERMISSIONS,
+];
+const isValidScope = (scope: string) => isValidScopeIn(scope, PERMISSIONS);
 
 const p = (...scopes: string[]) => ({ scopes });
 
