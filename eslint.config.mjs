@@ -1,5 +1,7 @@
 // Type-aware lint. The import rules keep the layers pointing inward: core imports nothing of
-// ours, store and app never import the server or the CLI.
+// ours, store and app never import the server or the CLI, and the capability declarations
+// (src/capabilities/) import only core and store: they load their server, CLI and job parts with
+// import(), so the store and the use cases may read the registry.
 import tseslint from 'typescript-eslint';
 
 const CLOCK = 'use the clock in deps (Clock in src/app/deps.ts): core and app read the time only there, so that tests can set it';
@@ -38,6 +40,27 @@ export default tseslint.config(
     files: ['src/store/**/*.ts', 'src/app/**/*.ts'],
     ignores: ['**/*.test.ts'],
     rules: { 'no-restricted-imports': restrict(['**/server/**', '**/cli/**'], 'store and app do not know how they are served') },
+  },
+  {
+    // A static import from here is loaded by everything that reads the registry (the store does):
+    // core and store only. Server, CLI and job parts are dynamic import()s, which this rule does
+    // not see; type-only imports (their part types) are erased and allowed.
+    files: ['src/capabilities/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^\\.\\./(?!(core|store)/)',
+              message: 'a capability declaration imports only src/core and src/store; load server, CLI and job parts with import()',
+              allowTypeImports: true,
+            },
+          ],
+        },
+      ],
+    },
   },
   {
     // Time and randomness come from deps (app/deps.ts: Clock, Random, Monotonic), so that time
