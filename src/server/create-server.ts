@@ -105,9 +105,8 @@ export async function createServer(opts: ServerOptions): Promise<BulwarkServer> 
   };
   for (const capability of CAPABILITIES) {
     const part = await capability.server?.();
-    registry.owner = capability.name;
-    await part?.(ctx);
-    registry.owner = undefined;
+    // Its routes are its own, also those it declares later (inside a plugin, say).
+    await part?.({ ...ctx, routes: registry.ownedBy(capability.name) });
   }
 
   app.setNotFoundHandler(async (req, reply) => {

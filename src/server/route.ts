@@ -102,10 +102,23 @@ function sendsBody(req: FastifyRequest): boolean {
 }
 
 export class RouteRegistry {
-  readonly routes: AnyRoute[] = [];
-  /** The capability whose part is adding routes now (createServer sets it), and whose each route is. */
-  owner: string | undefined;
-  readonly ownerOf = new Map<AnyRoute, string>();
+  /** Every route declared, in order (shared by the views ownedBy gives). */
+  readonly routes: AnyRoute[];
+  /** The capability that declared each route. */
+  readonly ownerOf: Map<AnyRoute, string>;
+
+  constructor(
+    private readonly owner?: string,
+    table?: RouteRegistry,
+  ) {
+    this.routes = table?.routes ?? [];
+    this.ownerOf = table?.ownerOf ?? new Map();
+  }
+
+  /** The same table, adding routes as `owner`'s (a capability's part gets one). */
+  ownedBy(owner: string): RouteRegistry {
+    return new RouteRegistry(owner, this);
+  }
 
   add<Q extends ZodType, B extends ZodType, P extends ZodType, R extends ZodType>(app: FastifyInstance, spec: RouteSpec<Q, B, P, R>): void {
     this.routes.push(spec);

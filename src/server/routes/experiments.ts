@@ -15,7 +15,7 @@ import { applyExperiment, EXPERIMENT_NAME, fileWithoutSecrets, getExperiment } f
 import { deleteExperiment } from '../../app/experiments/delete-experiment.ts';
 import type { RunManager } from '../../app/experiments/run-manager.ts';
 import type { ServerPolicy } from '../../app/experiments/server-policy.ts';
-import type { ExperimentRecord, RunRecord } from '../../store/store.ts';
+import type { ExperimentRecord, RunRecord } from '../../store/experiments/port.ts';
 import type { RouteRegistry } from '../route.ts';
 
 export interface ExperimentRouteOptions {

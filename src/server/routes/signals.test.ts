@@ -8,7 +8,7 @@ import { SignalBus } from '../../app/signals/signal-bus.ts';
 import { DomainError } from '../../core/errors.ts';
 import { HTTP_FORMATS } from '../../core/signals/formats/registry.ts';
 import { parseWebhookMapping } from '../../core/signals/webhook-mapping.ts';
-import type { SignalRecord } from '../../store/store.ts';
+import type { SignalRecord } from '../../store/signals/port.ts';
 
 const RUN = 'r7k2m9x4p1';
 

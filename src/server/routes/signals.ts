@@ -17,7 +17,7 @@ import { parseTimestamp, safeJsonParse } from '../../core/signals/signal.ts';
 import type { WebhookMapping } from '../../core/signals/webhook-mapping.ts';
 import { iso, type AppDeps } from '../../app/deps.ts';
 import type { SignalIngest } from '../../app/signals/ingest.ts';
-import type { SignalCursor, SignalRecord } from '../../store/store.ts';
+import type { SignalCursor, SignalRecord } from '../../store/signals/port.ts';
 import type { RouteRegistry } from '../route.ts';
 import { ingestRoute, sourceName } from './signal-ingest.ts';
 
