@@ -66,6 +66,7 @@ import {
   type Summary,
 } from './lib/common.ts';
 import { profileSqlite, startCpuProfile } from './lib/profile.ts';
+import { systemActor } from '../src/core/ledger/actor.ts';
 
 const args = parseArgs();
 const RUNS = args.quick ? 50 : 200;
@@ -284,12 +285,15 @@ runMain(async () => {
       runId: m.runId!,
     });
     ingest
-      .ingest({ actor: 'tailer:waf', items: [{ signal, raw: evidenceOf(Buffer.from(JSON.stringify(body)), 'application/json') }] })
+      .ingest({
+        actor: systemActor('tailer:waf'),
+        items: [{ signal, raw: evidenceOf(Buffer.from(JSON.stringify(body)), 'application/json') }],
+      })
       .catch((e: unknown) => console.error(`ingest failed: ${String(e)}`));
   };
   const target = await startTarget(handOver);
   const exp = parse(EXPERIMENT);
-  const request = { experiment: exp, actor: 'bench', vars: { target: target.url } };
+  const request = { experiment: exp, actor: systemActor('bench'), vars: { target: target.url } };
 
   // As the scheduler does, a run is handed to the runner LEAD_MS before its time with that time
   // (RunRequest.startAt): stored at once, it starts on its own timer. BENCH_START=now hands each

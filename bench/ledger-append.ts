@@ -51,6 +51,7 @@ import { makeBatch } from './lib/entries.ts';
 import { createDatabase, pgUnavailable, startPostgres } from './lib/postgres.ts';
 import { profilePg, profileSqlite, type StatementProfile } from './lib/profile.ts';
 import { kyselyOverHandle } from './lib/sqlite-immediate.ts';
+import { encodeActor } from '../src/core/ledger/actor.ts';
 
 const args = parseArgs();
 
@@ -98,7 +99,14 @@ interface Row {
 
 /** What an application does to store an entry in a plain table: stamp it, serialize its data. */
 function toRows(entries: NewEntry[], start: number, time: string): Row[] {
-  return entries.map((e, i) => ({ seq: start + i, time, actor: e.actor, kind: e.kind, subject: e.subject, data: JSON.stringify(e.data) }));
+  return entries.map((e, i) => ({
+    seq: start + i,
+    time,
+    actor: encodeActor(e.actor),
+    kind: e.kind,
+    subject: e.subject,
+    data: JSON.stringify(e.data),
+  }));
 }
 
 const PLAIN_COLUMNS = '(seq, time, actor, kind, subject, data)';
@@ -468,7 +476,7 @@ async function sqliteCpuBreakdown() {
       stored = entries.map((e, i) => ({
         seq: base + i,
         time,
-        actor: e.actor,
+        actor: encodeActor(e.actor),
         kind: e.kind,
         subject: e.subject,
         dataJson: encodeData(e.data),

@@ -56,6 +56,7 @@ import {
   writeJson,
 } from './lib/common.ts';
 import { kyselyOverHandle } from './lib/sqlite-immediate.ts';
+import { systemActor } from '../src/core/ledger/actor.ts';
 
 const args = parseArgs();
 const PRODUCERS = 64;
@@ -121,7 +122,7 @@ function submission(i: number, tag: string): IngestSubmission {
     receivedAt: new Date().toISOString(),
   });
   assert(parsed.ok, 'fixture maps');
-  return { actor: 'token:bench', items: [{ signal: parsed.signal, raw: evidenceOf(raw, 'application/json') }] };
+  return { actor: systemActor('token:bench'), items: [{ signal: parsed.signal, raw: evidenceOf(raw, 'application/json') }] };
 }
 
 /** Run `n` submissions through `submit` from PRODUCERS concurrent producers; answers ms. */

@@ -5,6 +5,7 @@
 import type { NewEntry } from '../../src/core/ledger/entry.ts';
 import type { Store } from '../../src/store/store.ts';
 import { log, now } from './common.ts';
+import { systemActor } from '../../src/core/ledger/actor.ts';
 
 /** xorshift32: fast, seedable, good enough to pick positions. */
 export function rng(seed: number): () => number {
@@ -53,7 +54,7 @@ export function makeEntry(i: number): NewEntry {
   switch (i % 4) {
     case 0:
       return {
-        actor: `token:${tokenId}`,
+        actor: systemActor(`token:${tokenId}`),
         kind: 'token.created',
         subject: `token:${hex(i, 12)}`,
         data: {
@@ -68,7 +69,7 @@ export function makeEntry(i: number): NewEntry {
       const n = 6 + (i % 20);
       const text = Array.from({ length: n }, (_, k) => WORDS[(i + k * 7) % WORDS.length]).join(' ');
       return {
-        actor: `token:${tokenId}`,
+        actor: systemActor(`token:${tokenId}`),
         kind: `note.${NOTE_TYPES[i % NOTE_TYPES.length]}`,
         subject: `incident:${i % 500}`,
         data: { text, labels: { service: `svc-${i % 50}`, severity: `sev${1 + (i % 4)}` } },
@@ -76,7 +77,7 @@ export function makeEntry(i: number): NewEntry {
     }
     case 2:
       return {
-        actor: 'system',
+        actor: systemActor('system'),
         kind: 'run.finished',
         subject: `run:${hex(i * 3, 16)}`,
         data: {
@@ -92,7 +93,7 @@ export function makeEntry(i: number): NewEntry {
       };
     default:
       return {
-        actor: `cli:user${i % 13}`,
+        actor: systemActor(`cli:user${i % 13}`),
         kind: 'token.revoked',
         subject: `token:${hex(i - 3, 12)}`,
         data: { id: hex(i - 3, 12), name: `deploy-bot-${(i - 3) % 1000}` },

@@ -20,6 +20,7 @@ import { DomainError } from '../core/errors.ts';
 import { evidenceOfPayload } from '../core/signals/formats/format.ts';
 import { signalFormat, type LogFormat } from '../core/signals/formats/registry.ts';
 import type { SignalRepo } from '../store/signals/port.ts';
+import { systemActor } from '../core/ledger/actor.ts';
 
 export interface TailedFile {
   path: string;
@@ -223,7 +224,7 @@ export function startLogTailer(opts: LogTailerOptions): LogTailer {
     }
     // Acknowledged before the offset moves: a failure here (overload) rereads the lines next poll.
     for (let i = 0; i < items.length; i += batchLines) {
-      await opts.ingest.ingest({ actor: `tailer:${f.source}`, items: items.slice(i, i + batchLines) });
+      await opts.ingest.ingest({ actor: systemActor(`tailer:${f.source}`), items: items.slice(i, i + batchLines) });
     }
   }
 

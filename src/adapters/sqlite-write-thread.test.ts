@@ -20,6 +20,7 @@ import { memoryKeyRing } from '../app/ledger/key-ring.ts';
 import { createSignalIngest, evidenceOf } from '../app/signals/ingest.ts';
 import { makeSignal } from '../core/signals/signal.ts';
 import { startSqliteWriteThread, type SqliteWriteThread } from './sqlite-write-thread.ts';
+import { systemActor } from '../core/ledger/actor.ts';
 
 const row = (id: string, owner = 'host:1:aaaa'): RunRecord => ({
   id,
@@ -37,7 +38,7 @@ const row = (id: string, owner = 'host:1:aaaa'): RunRecord => ({
   dryRun: false,
 });
 const entry = (id: string, kind: 'note.observation' | 'run.started' | 'run.finished'): NewEntry => ({
-  actor: 'test',
+  actor: systemActor('test'),
   kind,
   subject: `run:${id}`,
   data:
@@ -135,7 +136,7 @@ describe('SQLite write thread: run writes', () => {
     const bad = writer.write({
       runId: 'badrun0000000001',
       insert: row('badrun0000000001'),
-      entries: [{ actor: 'test', kind: 'run.started', subject: 'run:bad', data: { password: 'hunter2' } }],
+      entries: [{ actor: systemActor('test'), kind: 'run.started', subject: 'run:bad', data: { password: 'hunter2' } }],
     });
     await expect(good).resolves.toBe(true);
     const err = await bad.then(
@@ -167,7 +168,7 @@ describe('SQLite write thread: signals', () => {
     const payload = (i: number) => Buffer.from(JSON.stringify({ alert: 'sqli', n: i }));
     const submit = (i: number) =>
       ingest.ingest({
-        actor: 'token:test',
+        actor: systemActor('token:test'),
         items: [
           {
             signal: makeSignal({
@@ -202,7 +203,7 @@ describe('SQLite write thread: signals', () => {
     let body: unknown = 1;
     for (let i = 0; i < 20_000; i++) body = [body];
     const sub = (b: unknown, id: string) => ({
-      actor: 'token:test',
+      actor: systemActor('token:test'),
       items: [
         {
           signal: makeSignal({

@@ -5,6 +5,7 @@ import { ensureOrigin } from '../app/bootstrap.ts';
 import { fileKeyRing } from '../adapters/key-files.ts';
 import { loadConfig, type Config } from '../config.ts';
 import { openStore } from '../store/open-store.ts';
+import { cliActor as personAtCli, type Actor } from '../core/ledger/actor.ts';
 
 export interface StoreFlags {
   db?: string;
@@ -37,6 +38,6 @@ export async function openContext(
 }
 
 /** Who runs a CLI command, as written in the ledger. */
-export function cliActor(): string {
-  return `cli:${process.env.USER ?? process.env.LOGNAME ?? 'unknown'}`;
+export function cliActor(): Actor {
+  return personAtCli(process.env.USER ?? process.env.LOGNAME ?? 'unknown');
 }

@@ -19,10 +19,12 @@ import { CLOUDEVENTS_SOURCE } from '../core/signals/cloudevents.ts';
 import { demoVars, loadDemoExperiments } from '../demo/experiments.ts';
 import type { DemoLog } from '../demo/audit.ts';
 import { DEMO_SOURCE, httpSignalSink, startDemoTarget } from '../demo/target.ts';
+import { systemActor } from '../core/ledger/actor.ts';
 
 export const DEMO_TOKEN_FILE = 'demo-shop.token';
 /** Who applies and starts the demo experiments, as the ledger writes it. */
-export const DEMO_ACTOR = 'demo';
+/** Who applies and runs the demo's experiments; their `appliedBy` is its label, `demo`. */
+export const DEMO_ACTOR = systemActor('demo');
 /** The demo shop posts to /v1/signals/cloudevents, whose source is `cloudevents` unless ?source= says otherwise. */
 const DEMO_SCOPE = `signals:ingest:${CLOUDEVENTS_SOURCE}`;
 

@@ -4,6 +4,7 @@ import { makeTestApp, bearer, type TestApp } from '../../test/support/app.ts';
 import { createToken } from '../app/access/tokens.ts';
 import { verifyConsistency, verifyInclusion } from '../core/ledger/merkle.ts';
 import { tokenSecret } from '../core/access/token-format.ts';
+import { systemActor } from '../core/ledger/actor.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -18,7 +19,7 @@ const note = (text = 'hello') => ({ type: 'observation', subject: 'service:shop'
 
 describe('authentication in one hook', () => {
   it('answers 401 with a JSON error on every registered route without a valid token', async () => {
-    const revoked = await createToken(t.deps, 'test', { name: 'to-revoke', admin: true });
+    const revoked = await createToken(t.deps, systemActor('test'), { name: 'to-revoke', admin: true });
     await t.app.inject({ method: 'DELETE', url: `/v1/tokens/${revoked.view.id}`, headers: bearer(t.adminToken) });
     const routes = t.routes().filter((r) => r.auth !== 'public');
     expect(routes.length).toBeGreaterThan(10);
@@ -59,7 +60,7 @@ describe('authentication in one hook', () => {
   });
 
   it('refuses a token that lacks the permission, naming it', async () => {
-    const reader = await createToken(t.deps, 'test', { name: 'reader', scopes: ['ledger:read'] });
+    const reader = await createToken(t.deps, systemActor('test'), { name: 'reader', scopes: ['ledger:read'] });
     const res = await t.app.inject({ method: 'POST', url: '/v1/ledger/notes', headers: bearer(reader.token), payload: note() });
     expect(res.statusCode).toBe(403);
     expect(res.json()).toMatchObject({ error: 'forbidden', message: expect.stringContaining('ledger:write') });
@@ -144,7 +145,14 @@ describe('the ledger over HTTP', () => {
     expect(res.statusCode).toBe(201);
     const e = res.json();
     expect(e).toMatchObject({ kind: 'note.observation', subject: 'service:shop', data: { text: 'first', labels: { env: 'prod' } } });
-    expect(e.actor).toMatch(/^token:/);
+    // Who wrote it: the admin's principal, through its token, in this request.
+    expect(e.actor).toEqual({
+      id: expect.any(String),
+      kind: 'person',
+      token: expect.stringMatching(/^[a-z0-9]{12}$/),
+      request: res.headers['x-request-id'],
+      how: 'api',
+    });
     const [stored] = await t.deps.store.ledger.page({ from: e.seq, limit: 1, order: 'asc' });
     expect(stored?.seq).toBe(e.seq);
   });

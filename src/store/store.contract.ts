@@ -10,6 +10,7 @@ import { STORE_PARTS } from '../capabilities/index.ts';
 import type { NewEntry } from '../core/ledger/entry.ts';
 import type { ContractSuite, StorePart } from './store-part.ts';
 import type { Store } from './store.ts';
+import { systemActor } from '../core/ledger/actor.ts';
 
 export interface StoreFixture {
   store: Store;
@@ -26,7 +27,7 @@ export interface StoreFixture {
 
 const NOW = '2026-01-02T03:04:05.000Z';
 const note = (i: number): NewEntry => ({
-  actor: 'test',
+  actor: systemActor('test'),
   kind: 'note.observation',
   subject: `s${i}`,
   data: { text: `entry ${i}`, labels: { i: String(i) } },

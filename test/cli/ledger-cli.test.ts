@@ -18,6 +18,7 @@ import { createTestDatabase, pgAvailable, type TestDatabase } from '../support/p
 import { tmpDir, type TmpDir } from '../support/tmp.ts';
 import { rebuildTree, type EntryRow } from '../support/ledger-tamper.ts';
 import { killAllChildren } from '../support/processes.ts';
+import { systemActor } from '../../src/core/ledger/actor.ts';
 
 // Spawning a tsx child costs about a second; a few of them run at once in the concurrent groups.
 const T = 60_000;
@@ -67,13 +68,13 @@ function withSqlite<T>(file: string, fn: (db: Database.Database) => T): T {
 async function appendEntries(d: LedgerDir, n: number, label: string, checkpoint = false): Promise<void> {
   const { deps, close } = await openContext(configFrom({ db: d.db, dataDir: d.dir }));
   try {
-    await registerCurrentKey(deps, 'system');
+    await registerCurrentKey(deps, systemActor('system'));
     for (let i = 0; i < n; i++) {
       const now = new Date().toISOString();
       await deps.store.ledger.append(
         [
           {
-            actor: 'test:builder',
+            actor: systemActor('test:builder'),
             kind: 'note.observation',
             subject: `case:${label}`,
             data: { text: `${label} ${i}`, labels: { i: String(i) } },

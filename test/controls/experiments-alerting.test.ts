@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createToken } from '../../src/app/access/tokens.ts';
 import { bearer, makeTestApp, type TestApp } from '../support/app.ts';
 import { alertingAvailable, startAlerting, startMetricsTarget, type AlertingStack, type MetricsTarget } from '../support/prometheus.ts';
+import { systemActor } from '../../src/core/ledger/actor.ts';
 
 const RULES = `
 name: bulwark-experiment
@@ -62,7 +63,7 @@ describe.skipIf(!alertingAvailable())('experiment against Prometheus + Alertmana
     // Real HTTP: Alertmanager must reach Bulwark over the network stack.
     await t.app.listen({ host: '127.0.0.1', port: 0 });
     const port = (t.app.server.address() as AddressInfo).port;
-    const { token } = await createToken(t.deps, 'test', { name: 'alertmanager', scopes: ['signals:ingest:alertmanager'] });
+    const { token } = await createToken(t.deps, systemActor('test'), { name: 'alertmanager', scopes: ['signals:ingest:alertmanager'] });
     metrics = await startMetricsTarget({ exp_failed_logins: 0 });
     stack = await startAlerting({
       rules: RULES,

@@ -29,6 +29,7 @@ import type { Store } from '../../src/store/store.ts';
 import { createTestDatabase, pgAvailable, skipReasonPg, type TestDatabase } from '../support/postgres.ts';
 import { anyCodeUnit, anyUtf16String, jsonPaths, oddText, replaceAt, schemaArbitrary } from '../support/schema-arbitrary.ts';
 import { tmpDir, type TmpDir } from '../support/tmp.ts';
+import { ACTOR_HOW, type ActorValue } from '../../src/core/ledger/actor.ts';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
 const SEED = Number(process.env.FUZZ_SEED ?? 20_260_102);
@@ -62,7 +63,16 @@ const catalogued: fc.Arbitrary<{ kind: string; data: Json }> = fc
 
 const entry: fc.Arbitrary<NewEntry> = fc
   .tuple(
-    fc.record({ actor: text, subject: text }),
+    fc.record({
+      // Every text field of a structured actor carries the arbitrary text in turn.
+      actor: fc.tuple(text, fc.constantFrom('id', 'token', 'request'), fc.constantFrom(...ACTOR_HOW)).map(([t, field, how]) => ({
+        id: field === 'id' ? t : 'someone',
+        kind: 'person' as const,
+        how,
+        ...(field === 'id' ? {} : { [field]: t }),
+      })),
+      subject: text,
+    }),
     fc.oneof({ weight: 3, arbitrary: catalogued }, { weight: 1, arbitrary: fc.record({ kind: text, data }) }),
   )
   .map(([who, what]) => ({ ...who, ...what }));
@@ -87,7 +97,7 @@ const principal = (tokenId: string): Principal => ({
 });
 
 /** The entry at `seq` reads back as appended, and its stored text hashes to its stored leaf. */
-async function readsBack(store: Store, seq: number, appended: { actor: string; kind: string; subject: string; data: Json }) {
+async function readsBack(store: Store, seq: number, appended: { actor: ActorValue; kind: string; subject: string; data: Json }) {
   let found = false;
   for await (const rows of store.ledger.scanRows(seq, seq + 1)) {
     for (const row of rows) {
@@ -127,7 +137,7 @@ function ledgerProperties(name: string, open: () => Promise<{ store: Store; clos
     });
 
     /** The appended entry reads back, and (unless an earlier case broke it) the whole ledger verifies. */
-    async function holds(seq: number, appended: { actor: string; kind: string; subject: string; data: Json }) {
+    async function holds(seq: number, appended: { actor: ActorValue; kind: string; subject: string; data: Json }) {
       try {
         await readsBack(store, seq, appended);
       } catch (e) {
@@ -169,7 +179,7 @@ function ledgerProperties(name: string, open: () => Promise<{ store: Store; clos
             return refusedAsInvalid(err);
           }
           await holds(appended.seq, { actor: appended.actor, kind: appended.kind, subject: appended.subject, data: appended.data });
-          expect(appended).toMatchObject({ actor: `token:${tokenId}`, kind: `note.${raw.type}`, subject: raw.subject });
+          expect(appended).toMatchObject({ actor: { token: tokenId, how: 'api' }, kind: `note.${raw.type}`, subject: raw.subject });
           expect(appended.data).toEqual({ text: raw.text, ...(raw.labels ? { labels: raw.labels } : {}) });
           stored.notes += 1;
         }),

@@ -48,6 +48,7 @@ import {
   toJsonSchema,
   type Dictionary,
 } from '../support/schema-arbitrary.ts';
+import { systemActor } from '../../src/core/ledger/actor.ts';
 
 const envInt = (name: string, fallback: number): number => {
   const raw = process.env[name];
@@ -106,7 +107,7 @@ afterAll(async () => {
 /** One token per permission, holding that permission only; and one holding every permission. */
 const tokens = new Map<Permission | '*', { id: string; token: string }>();
 for (const p of [...PERMISSIONS, '*'] as const) {
-  const { token, view } = await createToken(t.deps, 'test', { name: `fuzz ${p === '*' ? 'all' : p}`, scopes: [p] });
+  const { token, view } = await createToken(t.deps, systemActor('test'), { name: `fuzz ${p === '*' ? 'all' : p}`, scopes: [p] });
   tokens.set(p, { id: view.id, token });
 }
 const tokenFor = (route: AnyRoute): string | undefined => (route.auth === 'public' ? undefined : tokens.get(route.auth.permission)!.token);

@@ -13,6 +13,7 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openStore } from '../../src/store/open-store.ts';
 import type { Store } from '../../src/store/store.ts';
+import { systemActor } from '../../src/core/ledger/actor.ts';
 
 const [url, countArg, batchArg, tag, mode] = process.argv.slice(2);
 if (!url || !countArg || !batchArg || !tag) {
@@ -46,7 +47,7 @@ try {
   for (let i = 0; i < count; i += batch) {
     const n = Math.min(batch, count - i);
     const entries = Array.from({ length: n }, (_, j) => ({
-      actor: `worker:${tag}`,
+      actor: systemActor(`worker:${tag}`),
       kind: 'note.observation',
       subject: `worker:${tag}`,
       data: { text: `${tag} ${i + j}`, labels: { tag, i: String(i + j), pid: String(process.pid) } },

@@ -11,6 +11,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { evidenceOf, type SignalIngest } from '../../src/app/signals/ingest.ts';
 import { makeSignal } from '../../src/core/signals/signal.ts';
+import { systemActor } from '../../src/core/ledger/actor.ts';
 
 export interface TargetRequest {
   method: string;
@@ -123,7 +124,7 @@ function postSignal(ingest: Pick<SignalIngest, 'ingest'>, r: TargetRequest, s: N
     ...(s.withRunId !== false && r.runId !== undefined ? { runId: r.runId } : {}),
   });
   return ingest.ingest({
-    actor: 'tailer:waf',
+    actor: systemActor('tailer:waf'),
     items: [{ signal, raw: evidenceOf(Buffer.from(JSON.stringify(body)), 'application/json') }],
   });
 }

@@ -18,6 +18,7 @@ import { openStore } from '../../src/store/open-store.ts';
 import type { Store } from '../../src/store/store.ts';
 import { LIMIT_EXPERIMENT } from './limit-experiment.ts';
 import { experiment } from './runner.ts';
+import { systemActor } from '../../src/core/ledger/actor.ts';
 
 const [url, stateDir, targetUrl, scope, limit] = process.argv.slice(2);
 if (!url || !stateDir || !targetUrl || (scope !== 'process' && scope !== 'database') || !limit) {
@@ -47,7 +48,7 @@ try {
   );
   process.stdout.write('ready\n');
   await go;
-  const r = await runner.run({ experiment: experiment(LIMIT_EXPERIMENT), actor: 'test:worker', vars: { target: targetUrl } });
+  const r = await runner.run({ experiment: experiment(LIMIT_EXPERIMENT), actor: systemActor('test:worker'), vars: { target: targetUrl } });
   await store.close();
   process.stdout.write(JSON.stringify({ runId: r.runId, outcome: r.outcome, reason: r.reason }) + '\n');
   process.exit(0);

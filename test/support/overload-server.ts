@@ -20,6 +20,7 @@ import { createServer } from '../../src/server/create-server.ts';
 import { createLogger } from '../../src/server/logging.ts';
 import { LISTEN_BACKLOG, type OverloadOptions } from '../../src/server/overload.ts';
 import { openSqliteStore } from '../../src/store/sqlite/open-sqlite.ts';
+import { systemActor } from '../../src/core/ledger/actor.ts';
 
 export interface OverloadServerOptions {
   /** The SQLite file (created if missing). */
@@ -45,7 +46,7 @@ export interface OverloadServerReady {
 }
 
 const entry = (i: number): NewEntry => ({
-  actor: `token:load${String(i % 97).padStart(8, '0')}`,
+  actor: systemActor(`token:load${String(i % 97).padStart(8, '0')}`),
   kind: `note.${['observation', 'decision', 'action', 'evidence', 'comment'][i % 5]}`,
   subject: `incident:${i % 500}`,
   data: { text: `entry ${i}: latency budget rollback canary checkout error rate`, labels: { service: `svc-${i % 50}` } },
@@ -57,8 +58,9 @@ async function main(): Promise<void> {
   const origin = await ensureOrigin(store);
   const deps: AppDeps = { store, clock: systemClock, keys: memoryKeyRing(), origin };
   await bootstrap(deps);
-  const admin = (await createToken(deps, 'cli:load', { name: `admin-${process.pid}`, admin: true })).token;
-  const ingest = (await createToken(deps, 'cli:load', { name: `ingest-${process.pid}`, scopes: ['signals:ingest:load'] })).token;
+  const admin = (await createToken(deps, systemActor('cli:load'), { name: `admin-${process.pid}`, admin: true })).token;
+  const ingest = (await createToken(deps, systemActor('cli:load'), { name: `ingest-${process.pid}`, scopes: ['signals:ingest:load'] }))
+    .token;
   for (let size = (await store.ledger.head()).size; size < opts.entries;) {
     const n = Math.min(1000, opts.entries - size);
     await store.ledger.append(

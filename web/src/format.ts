@@ -70,3 +70,10 @@ export function msBetween(from: string | null | undefined, to: string | null | u
   const b = Date.parse(to);
   return Number.isNaN(a) || Number.isNaN(b) ? null : b - a;
 }
+
+/** Who acted, in a line: `person alice via token abc123 (api)`; an entry written before actors were structured shows its plain actor. */
+export function actorText(a: string | { id: string; kind: string; how: string; token?: string; session?: string }): string {
+  if (typeof a === 'string') return a;
+  const via = a.token ? ` via token ${a.token}` : a.session ? ` via session ${a.session}` : '';
+  return `${a.kind} ${a.id}${via} (${a.how})`;
+}

@@ -10,6 +10,7 @@ import { parseInput } from '../../core/validate.ts';
 import { mintToken, tokenId, tokenMatches } from '../../core/access/token-format.ts';
 import type { TokenRecord } from '../../store/access/port.ts';
 import { iso, type AppDeps } from '../deps.ts';
+import { actorLabel, type Actor } from '../../core/ledger/actor.ts';
 
 export const CreateTokenInput = z.strictObject({
   name: z
@@ -46,7 +47,7 @@ export const viewToken = (t: TokenRecord): TokenView => ({
   revokedAt: t.revokedAt,
 });
 
-export async function createToken(deps: AppDeps, actor: string, raw: CreateTokenInput): Promise<{ token: string; view: TokenView }> {
+export async function createToken(deps: AppDeps, actor: Actor, raw: CreateTokenInput): Promise<{ token: string; view: TokenView }> {
   const input = parseInput(CreateTokenInput, raw, 'token');
   const scopes = input.admin ? ['*'] : (input.scopes ?? [...DEFAULT_SCOPES]);
   const badScope = scopes.find((s) => !isValidScope(s, PERMISSIONS));
@@ -65,7 +66,7 @@ export async function createToken(deps: AppDeps, actor: string, raw: CreateToken
     principalKind: input.kind,
     scopes,
     createdAt: now,
-    createdBy: actor,
+    createdBy: actorLabel(actor),
     expiresAt: input.expiresAt ?? null,
     revokedAt: null,
   };
@@ -86,7 +87,7 @@ export async function createToken(deps: AppDeps, actor: string, raw: CreateToken
   return { token: minted.token, view: viewToken(record) };
 }
 
-export async function revokeToken(deps: AppDeps, actor: string, id: string): Promise<TokenView> {
+export async function revokeToken(deps: AppDeps, actor: Actor, id: string): Promise<TokenView> {
   const now = iso(deps.clock);
   return deps.store.transaction(async (tx) => {
     const t = await tx.tokens.get(id);

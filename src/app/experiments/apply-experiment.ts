@@ -15,6 +15,7 @@ import type { Experiment } from '../../core/experiments/types.ts';
 import type { ExperimentRecord } from '../../store/experiments/port.ts';
 import { iso, type AppDeps } from '../deps.ts';
 import { privilegedUses, serverPolicyViolations, type ServerPolicy } from './server-policy.ts';
+import { actorLabel, type Actor } from '../../core/ledger/actor.ts';
 
 export const EXPERIMENT_NAME = /^[a-z0-9-]{1,64}$/;
 
@@ -86,7 +87,7 @@ export function checkPrivileged(exp: Experiment, opts: ApplyOptions, doing: 'app
   if (refused.length > 0) throw new DomainError('forbidden', `refused on this server: ${refused.join('; ')}`, { refused });
 }
 
-export async function applyExperiment(deps: AppDeps, actor: string, input: ApplyInput, opts: ApplyOptions): Promise<ApplyResult> {
+export async function applyExperiment(deps: AppDeps, actor: Actor, input: ApplyInput, opts: ApplyOptions): Promise<ApplyResult> {
   const parsed = parseExperiment(input.file);
   if (!parsed.ok) {
     const first = parsed.errors[0]!;
@@ -120,7 +121,7 @@ export async function applyExperiment(deps: AppDeps, actor: string, input: Apply
         fileSha256: sha,
         schedule,
         privileged: privilegedUses(exp).length > 0,
-        appliedBy: actor,
+        appliedBy: actorLabel(actor),
       },
       now,
     );

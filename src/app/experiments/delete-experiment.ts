@@ -15,12 +15,13 @@ import { invalid, notFound } from '../../core/errors.ts';
 import type { DeletedExperimentRecord } from '../../store/experiments/port.ts';
 import { iso, type AppDeps } from '../deps.ts';
 import { EXPERIMENT_NAME } from './apply-experiment.ts';
+import { actorLabel, type Actor } from '../../core/ledger/actor.ts';
 
-export async function deleteExperiment(deps: AppDeps, actor: string, name: string): Promise<DeletedExperimentRecord> {
+export async function deleteExperiment(deps: AppDeps, actor: Actor, name: string): Promise<DeletedExperimentRecord> {
   if (!EXPERIMENT_NAME.test(name)) throw invalid(`name '${name}' must be 1–64 characters of a-z, 0-9 and "-"`);
   const now = iso(deps.clock);
   return deps.store.transaction(async (tx) => {
-    const deleted = await tx.experiments.delete(name, actor, now);
+    const deleted = await tx.experiments.delete(name, actorLabel(actor), now);
     if (!deleted) {
       throw notFound(`no experiment '${name}' to delete: it was never applied, or is deleted already; GET /v1/experiments lists them`);
     }
@@ -30,7 +31,7 @@ export async function deleteExperiment(deps: AppDeps, actor: string, name: strin
           actor,
           kind: 'experiment.deleted',
           subject: `experiment:${name}`,
-          data: { name, version: deleted.version, sha256: deleted.fileSha256, title: deleted.title, by: actor },
+          data: { name, version: deleted.version, sha256: deleted.fileSha256, title: deleted.title, by: actorLabel(actor) },
         },
       ],
       now,

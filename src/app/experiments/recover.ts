@@ -18,6 +18,10 @@ import type { RunRecord } from '../../store/experiments/port.ts';
 import { runRollbacks } from './runner/rollbacks.ts';
 import { newLeaseOwner, ownerIsDeadHere, ownerIsOnThisHost } from './runner/run-id.ts';
 import type { ExperimentDeps, RunProgress } from './run-experiment.ts';
+import { systemActor } from '../../core/ledger/actor.ts';
+
+/** Who rolls back a run another process left behind. */
+const RECOVERY = systemActor('recovery', 'recovery');
 
 export interface RecoverOptions {
   /** The lease owner name to claim under (default: a new one for this process). */
@@ -139,13 +143,13 @@ async function recoverOne(
       await tx.ledger.append(
         [
           ...events.map((e) => ({
-            actor: 'system',
+            actor: RECOVERY,
             kind: 'run.rollback',
             subject: `run:${run.id}`,
             data: { run: run.id, rollback: e.name, ok: e.ok, recovery: true, ...(e.reason ? { reason: e.reason } : {}) },
           })),
           {
-            actor: 'system',
+            actor: RECOVERY,
             kind: 'run.finished',
             subject: `run:${run.id}`,
             data: {

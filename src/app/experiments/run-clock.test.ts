@@ -13,6 +13,7 @@ import { experiment, runnerFixture, type RunnerFixture } from '../../../test/sup
 import type { Clock } from '../deps.ts';
 import { evidenceOf } from '../signals/ingest.ts';
 import { runExperiment } from './run-experiment.ts';
+import { systemActor } from '../../core/ledger/actor.ts';
 
 const T0 = Date.parse('2031-05-04T03:02:01.000Z');
 const at = (ms: number) => new Date(ms).toISOString();
@@ -76,11 +77,11 @@ describe("a run's recorded times", () => {
         ...(req.runId !== undefined ? { runId: req.runId } : {}),
       });
       const raw = evidenceOf(Buffer.from(JSON.stringify(body)), 'application/json');
-      posted.push(sleep(40).then(() => fx.ingest.ingest({ actor: 'tailer:waf', items: [{ signal, raw }] })));
+      posted.push(sleep(40).then(() => fx.ingest.ingest({ actor: systemActor('tailer:waf'), items: [{ signal, raw }] })));
       return { status: 403 };
     };
 
-    const r = await runExperiment(fx.deps, { experiment: experiment(FILE), actor: 'test', vars: { target: target.url } });
+    const r = await runExperiment(fx.deps, { experiment: experiment(FILE), actor: systemActor('test'), vars: { target: target.url } });
 
     expect(r).toMatchObject({ outcome: 'prevented', ttdMs: 1500 });
     expect(r.injections[0]).toMatchObject({ activity: 'inject-sqli', at: at(T0), status: 403 });

@@ -11,6 +11,7 @@ import { DomainError } from '../../core/errors.ts';
 import { startTarget, type Target } from '../../../test/support/experiment-target.ts';
 import { experiment, runnerFixture, type RunnerFixture } from '../../../test/support/runner.ts';
 import { createExperimentRunner, runExperiment, type RunProgress, type RunResult } from './run-experiment.ts';
+import { systemActor } from '../../core/ledger/actor.ts';
 
 let fx: RunnerFixture;
 let target: Target;
@@ -65,7 +66,7 @@ ${o.extra ?? ''}
 }
 
 const run = (text: string, extra: Partial<Parameters<typeof runExperiment>[1]> = {}, opts: Parameters<typeof runExperiment>[2] = {}) =>
-  runExperiment(fx.deps, { experiment: experiment(text), actor: 'test', vars: { target: target.url }, ...extra }, opts);
+  runExperiment(fx.deps, { experiment: experiment(text), actor: systemActor('test'), vars: { target: target.url }, ...extra }, opts);
 
 const kinds = async (r: RunResult) => (await fx.entriesOf(r.runId)).map((e) => e.kind);
 
@@ -268,7 +269,7 @@ describe('rollbacks', () => {
     name: restore-shop
     provider: {type: http, url: "\${target}/rollback"}`,
     });
-    const req = { experiment: experiment(slow), actor: 'test', vars: { target: target.url } };
+    const req = { experiment: experiment(slow), actor: systemActor('test'), vars: { target: target.url } };
     const runs = [runner.run(req), runner.run(req)];
     for (let i = 0; i < 200 && target.attacks().filter((a) => a.url.startsWith('/search')).length < 2; i++) await sleep(20);
     expect(runner.active()).toHaveLength(2);
@@ -359,7 +360,7 @@ describe('correlation', () => {
         const deps = { ...polling.deps, store: fx.store, detections: undefined };
         const r = await runExperiment(
           deps,
-          { experiment: experiment(sqli()), actor: 'test', vars: { target: elsewhere.url } },
+          { experiment: experiment(sqli()), actor: systemActor('test'), vars: { target: elsewhere.url } },
           { pollSignalsMs: 50 },
         );
         expect(r).toMatchObject({ outcome: 'prevented' });
@@ -423,7 +424,7 @@ describe('safety', () => {
   it('runs one run at a time against a host when the limit is one', async () => {
     target.decide = () => ({ status: 403, signal: { afterMs: 10 } });
     const runner = createExperimentRunner(fx.deps, { perTargetLimit: 1 });
-    const req = { experiment: experiment(sqli()), actor: 'test', vars: { target: target.url } };
+    const req = { experiment: experiment(sqli()), actor: systemActor('test'), vars: { target: target.url } };
     const [a, b] = await Promise.all([runner.run(req), runner.run(req)]);
     const rowA = (await fx.store.runs.get(a.runId))!;
     const rowB = (await fx.store.runs.get(b.runId))!;
@@ -462,7 +463,7 @@ describe('safety', () => {
         },
       },
     );
-    const req = { experiment: experiment(sqli()), actor: 'test', vars: { target: target.url } };
+    const req = { experiment: experiment(sqli()), actor: systemActor('test'), vars: { target: target.url } };
     const results = await Promise.all(Array.from({ length: 10 }, () => runner.run(req)));
     expect(await claimed).toBeDefined();
     const lost = results.find((r) => r.runId === victim)!;

@@ -22,6 +22,7 @@ import { executeRun } from './runner/run-execution.ts';
 import { createLeaseKeeper, createRunWriter, type RunWriter } from './runner/run-writes.ts';
 import { StoreTargetLimiter } from './runner/store-target-limiter.ts';
 import { TargetLimiter } from './runner/target-limiter.ts';
+import { actorLabel, type Actor } from '../../core/ledger/actor.ts';
 
 /** Outcomes and times to detect, for /metrics (server/metrics.ts). */
 export interface RunMetrics {
@@ -85,7 +86,7 @@ export type ResolvedRunnerOptions = Required<Pick<RunnerOptions, 'leaseMs' | 'he
 export interface RunRequest {
   experiment: Experiment;
   /** Who starts it, as the ledger writes it (`cli:USER`, `token:ID`, `scheduler`). */
-  actor: string;
+  actor: Actor;
   /** Where `{type: env}` configuration and secrets are read from (the CLI passes its environment). */
   env?: Record<string, string | undefined>;
   /** `--var k=v` overrides. */
@@ -290,7 +291,7 @@ async function recordDryRun(
   const now = deps.clock.now();
   const journal = new RunJournal(exp.document, now.getTime(), {
     runId,
-    actor: req.actor,
+    actor: actorLabel(req.actor),
     dryRun: true,
     techniques: exp.techniques,
     blastRadius: prepared.radius,

@@ -23,6 +23,7 @@ import { deleteExperiment } from './delete-experiment.ts';
 import { createRunManager, type RunManager, type RunManagerLog } from './run-manager.ts';
 import { createScheduler } from './scheduler.ts';
 import { EMPTY_SERVER_POLICY } from './server-policy.ts';
+import { systemActor } from '../../core/ledger/actor.ts';
 
 let fx: RunnerFixture;
 let target: Target;
@@ -84,7 +85,12 @@ function report(runId: string, source: string): Signal {
 
 describe('detections on a server that also polls the store', () => {
   it('counts a signal that arrives on the bus and in the store poll once', { timeout: 30_000 }, async () => {
-    await applyExperiment(fx.deps, 'test', { file: TWO_DETECTIONS, name: 'twice' }, { mayPrivileged: false, policy: EMPTY_SERVER_POLICY });
+    await applyExperiment(
+      fx.deps,
+      systemActor('test'),
+      { file: TWO_DETECTIONS, name: 'twice' },
+      { mayPrivileged: false, policy: EMPTY_SERVER_POLICY },
+    );
     // Which signals the poll read, and which the bus announced.
     const list = fx.store.signals.list.bind(fx.store.signals);
     const polled = new Set<string>();
@@ -105,7 +111,7 @@ describe('detections on a server that also polls the store', () => {
       },
     });
     managers.push(manager);
-    const started = await manager.start({ name: 'twice', actor: 'test', vars: { target: target.url }, mayPrivileged: false });
+    const started = await manager.start({ name: 'twice', actor: systemActor('test'), vars: { target: target.url }, mayPrivileged: false });
     await matched;
     const waf = await until(
       'the poll to read the WAF signal',
@@ -117,7 +123,7 @@ describe('detections on a server that also polls the store', () => {
     );
     expect(announced.has(waf.id)).toBe(true);
     await fx.ingest.ingest({
-      actor: 'test',
+      actor: systemActor('test'),
       items: [{ signal: report(started.id, 'siem'), raw: evidenceOf(Buffer.from('{}'), 'application/json') }],
     });
     await manager.idle();
@@ -226,7 +232,7 @@ schedule:
   cron: '* * * * *'
   jitter: 2m
 `;
-    await applyExperiment(fx.deps, 'test', { file, name: 'doomed' }, { mayPrivileged: false, policy: EMPTY_SERVER_POLICY });
+    await applyExperiment(fx.deps, systemActor('test'), { file, name: 'doomed' }, { mayPrivileged: false, policy: EMPTY_SERVER_POLICY });
     const manager = createRunManager(fx.deps, {});
     managers.push(manager);
     // The scheduler's clock starts in the minute now going on, and its jitter is chosen so that
@@ -255,7 +261,7 @@ schedule:
     expect(pending).toMatchObject({ state: 'pending' });
     expect(Math.abs(Date.parse(pending.startedAt) - startAt)).toBeLessThanOrEqual(1);
 
-    await deleteExperiment(fx.deps, 'token:someone', 'doomed');
+    await deleteExperiment(fx.deps, systemActor('token:someone'), 'doomed');
     expect(Date.now()).toBeLessThan(startAt); // deleted before the run's time, or the test says nothing
     await claiming;
     await manager.idle();

@@ -32,6 +32,7 @@ import {
   type RunResult,
 } from './run-experiment.ts';
 import { EMPTY_SERVER_POLICY, type ServerPolicy } from './server-policy.ts';
+import { systemActor, type Actor } from '../../core/ledger/actor.ts';
 
 export interface RunManagerLog {
   info(obj: object, msg: string): void;
@@ -61,7 +62,7 @@ export interface StartRun {
   /** The applied experiment's name. */
   name: string;
   /** As the ledger writes it: `token:ID`, `scheduler`, `demo`. */
-  actor: string;
+  actor: Actor;
   dryRun?: boolean;
   vars?: Record<string, string>;
   /** Whether the starter holds `experiments:privileged` (the scheduler does: it was checked when applied). */
@@ -88,7 +89,7 @@ export interface RunManager {
    * in the database, where every other server on it finds it within `stopPollMs` and aborts its
    * own; a ledger entry records it. Resolves with how many runs of this process were running.
    */
-  stopAll(reason: string, actor?: string): Promise<number>;
+  stopAll(reason: string, actor?: Actor): Promise<number>;
   /** Runs going on in this process. */
   active(): ActiveRun[];
   /** Roll back runs abandoned by processes that died (at server start). */
@@ -315,7 +316,7 @@ export function createRunManager(deps: ExperimentDeps, opts: RunManagerOptions =
         { run: runId, owner: row.leaseOwner },
       );
     },
-    async stopAll(reason, actor = 'system') {
+    async stopAll(reason, actor = systemActor('system')) {
       // The runner's stop switch aborts every active run at once; it is released right away so
       // that the next scheduled or requested run may start again.
       const ids = runner.stopAll(reason);

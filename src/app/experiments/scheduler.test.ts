@@ -18,6 +18,7 @@ import { deleteExperiment } from './delete-experiment.ts';
 import { EMPTY_SERVER_POLICY } from './server-policy.ts';
 import { createScheduler } from './scheduler.ts';
 import type { StartRun } from './run-manager.ts';
+import { systemActor } from '../../core/ledger/actor.ts';
 
 const file = (cron = '* * * * *') => `
 title: Scheduled check
@@ -116,7 +117,12 @@ for (const [dialect, setup] of Object.entries(fixtures)) {
 
     async function applied(store: Store, clock: Clock, text = file()) {
       const deps: AppDeps = { store, clock, keys: memoryKeyRing(), origin: 'test' };
-      return applyExperiment(deps, 'test', { file: text, name: 'scheduled' }, { mayPrivileged: false, policy: EMPTY_SERVER_POLICY });
+      return applyExperiment(
+        deps,
+        systemActor('test'),
+        { file: text, name: 'scheduled' },
+        { mayPrivileged: false, policy: EMPTY_SERVER_POLICY },
+      );
     }
 
     it('starts each slot once across two replicas, the one whose jitter falls first', async () => {
@@ -191,7 +197,7 @@ for (const [dialect, setup] of Object.entries(fixtures)) {
 
       // Deleted through replica b's store, between two looks of both schedulers.
       const deps: AppDeps = { store: fx.b, clock, keys: memoryKeyRing(), origin: 'test' };
-      await deleteExperiment(deps, 'token:someone', 'scheduled');
+      await deleteExperiment(deps, systemActor('token:someone'), 'scheduled');
       for (const at of ['2026-04-01T12:01:30Z', '2026-04-01T12:02:00Z', '2026-04-01T12:02:30Z', '2026-04-01T12:03:05Z']) {
         clock.set(at);
         await both();

@@ -13,6 +13,7 @@ import type { Store } from '../../store/store.ts';
 import type { ExperimentRecord } from '../../store/experiments/port.ts';
 import { systemRandom, type Clock, type Random } from '../deps.ts';
 import type { RunManager, RunManagerLog } from './run-manager.ts';
+import { systemActor } from '../../core/ledger/actor.ts';
 
 export interface SchedulerOptions {
   store: Store;
@@ -106,7 +107,12 @@ export function createScheduler(opts: SchedulerOptions): Pick<Scheduler, 'tick'>
       return;
     }
     try {
-      const run = await opts.runs.start({ name: e.name, actor: 'scheduler', mayPrivileged: true, startAt: p.runAt });
+      const run = await opts.runs.start({
+        name: e.name,
+        actor: systemActor('scheduler', 'scheduler'),
+        mayPrivileged: true,
+        startAt: p.runAt,
+      });
       opts.log?.info({ experiment: e.name, slot, run: run.id }, `experiment ${e.name}: scheduled run ${run.id} started`);
     } catch (err) {
       opts.log?.warn({ experiment: e.name, slot, err: (err as Error).message }, `experiment ${e.name}: scheduled run refused`);

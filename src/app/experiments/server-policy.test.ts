@@ -17,6 +17,7 @@ import { experiment, runnerFixture, type RunnerFixture } from '../../../test/sup
 import { DomainError } from '../../core/errors.ts';
 import { createExperimentRunner } from './run-experiment.ts';
 import { EMPTY_SERVER_POLICY, serverPolicyViolations, type ServerPolicy } from './server-policy.ts';
+import { systemActor } from '../../core/ledger/actor.ts';
 
 const policy = (p: Partial<ServerPolicy>): ServerPolicy => ({ ...EMPTY_SERVER_POLICY, ...p });
 
@@ -200,7 +201,7 @@ method:
 
   it('makes (and restores) a change under an allowed directory', async () => {
     const file = path.join(allowed, 'waf.conf');
-    const r = await runner().run({ experiment: flip, actor: 'test', vars: { file } });
+    const r = await runner().run({ experiment: flip, actor: systemActor('test'), vars: { file } });
     expect(r).toMatchObject({ outcome: 'prevented', injections: [{ activity: 'flip', ok: true }] });
     expect((r.journal as any).run[0].output).toMatchObject({ operation: 'modify', path: file, changed: true });
     expect(readFileSync(file, 'utf8')).toBe('filter on\n'); // restored by the automatic rollback
@@ -209,7 +210,7 @@ method:
   it('refuses a resolved path that climbs out with `..`, before anything is changed or stored', async () => {
     const sneaky = path.join(allowed, '..', 'outside.conf');
     const err = await runner()
-      .run({ experiment: flip, actor: 'test', vars: { file: sneaky } })
+      .run({ experiment: flip, actor: systemActor('test'), vars: { file: sneaky } })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DomainError);
     expect((err as DomainError).code).toBe('invalid');
@@ -230,7 +231,7 @@ method:
       [path.join(allowed, 'linked.conf'), outside],
     ] as const) {
       const err = await runner()
-        .run({ experiment: flip, actor: 'test', vars: { file } })
+        .run({ experiment: flip, actor: systemActor('test'), vars: { file } })
         .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(DomainError);
       expect(String((err as Error).message)).toBe(
@@ -245,7 +246,11 @@ method:
     expect((await fx.store.runs.list({ limit: 10 })).runs).toEqual([]);
     // A link that stays inside is fine: an allowed directory reached through a link.
     symlinkSync(allowed, path.join(fx.dir, 'via-link'));
-    const r = await runner().run({ experiment: flip, actor: 'test', vars: { file: path.join(fx.dir, 'via-link', 'waf.conf') } });
+    const r = await runner().run({
+      experiment: flip,
+      actor: systemActor('test'),
+      vars: { file: path.join(fx.dir, 'via-link', 'waf.conf') },
+    });
     expect(r.outcome).toBe('prevented');
   });
 
@@ -258,7 +263,7 @@ method:
     name: run-true
     provider: {type: process, path: /bin/true, arguments: []}
 `);
-    await expect(runner().run({ experiment: exp, actor: 'test' })).rejects.toThrow(
+    await expect(runner().run({ experiment: exp, actor: systemActor('test') })).rejects.toThrow(
       "refused before anything was sent: activity 'run-true' runs /bin/true, which is not on this server's executable allow-list (empty)",
     );
     expect((await fx.store.runs.list({ limit: 10 })).runs).toEqual([]);

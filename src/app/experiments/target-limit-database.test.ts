@@ -19,6 +19,7 @@ import { createTestDatabase, pgAvailable, skipReasonPg } from '../../../test/sup
 import { REPO_ROOT, killAllChildren, startGoWorker } from '../../../test/support/processes.ts';
 import { experiment, runnerFixture } from '../../../test/support/runner.ts';
 import { tmpDir } from '../../../test/support/tmp.ts';
+import { systemActor } from '../../core/ledger/actor.ts';
 
 const WORKER = path.join(REPO_ROOT, 'test/support/limit-runner-worker.ts');
 type Scope = 'process' | 'database';
@@ -42,7 +43,7 @@ async function runTwo(url: string, scope: Scope) {
     await worker.ready;
     worker.go();
     const [here, there] = await Promise.all([
-      runner.run({ experiment: experiment(LIMIT_EXPERIMENT), actor: 'test', vars: { target: target.url } }),
+      runner.run({ experiment: experiment(LIMIT_EXPERIMENT), actor: systemActor('test'), vars: { target: target.url } }),
       worker.done,
     ]);
     const rows = await Promise.all([here.runId, there.runId].map(async (id) => (await store.runs.get(id))!));
@@ -140,7 +141,7 @@ describe("the 'database' scope within one process", () => {
         targetSlotPollMs: 20,
         onProgress: (p) => seen.push(p),
       });
-      const req = { experiment: experiment(LIMIT_EXPERIMENT), actor: 'test', vars: { target: target.url } };
+      const req = { experiment: experiment(LIMIT_EXPERIMENT), actor: systemActor('test'), vars: { target: target.url } };
       const first = runner.run(req);
       await sleep(50);
       const second = runner.run(req);
@@ -166,7 +167,7 @@ describe("the 'database' scope within one process", () => {
     const target = await startSlowTarget(50);
     try {
       const runner = createExperimentRunner(fx.deps, { perTargetLimit: 1, perTargetLimitScope: 'database', targetSlotPollMs: 20 });
-      const req = { experiment: experiment(LIMIT_EXPERIMENT), actor: 'test', vars: { target: target.url } };
+      const req = { experiment: experiment(LIMIT_EXPERIMENT), actor: systemActor('test'), vars: { target: target.url } };
       const startAt = Date.now() + 400;
       const ahead = runner.run({ ...req, startAt });
       await sleep(150);

@@ -12,6 +12,7 @@ import { verifyStore } from './verify.ts';
 import { filePublisher, webhookPublisher } from '../../adapters/checkpoint-publishers.ts';
 import { parseCheckpointNote, verifyCheckpointSignature } from '../../core/ledger/checkpoint.ts';
 import { tmpDir, type TmpDir } from '../../../test/support/tmp.ts';
+import { systemActor } from '../../core/ledger/actor.ts';
 
 let dir: TmpDir;
 let deps: AppDeps;
@@ -29,7 +30,7 @@ async function setup() {
 
 const append = (d: AppDeps, n: number) =>
   d.store.ledger.append(
-    Array.from({ length: n }, (_, i) => ({ actor: 't', kind: 'note.comment', subject: 's', data: { text: String(i) } })),
+    Array.from({ length: n }, (_, i) => ({ actor: systemActor('t'), kind: 'note.comment', subject: 's', data: { text: String(i) } })),
     new Date().toISOString(),
   );
 
@@ -77,7 +78,7 @@ describe('periodic checkpoints', () => {
     const d = await setup();
     await append(d, 3);
     const before = (await makeCheckpoint(d)).checkpoint;
-    const { oldKeyId, newKeyId } = await rotateKey(d, 'test');
+    const { oldKeyId, newKeyId } = await rotateKey(d, systemActor('test'));
     expect(oldKeyId).not.toBe(newKeyId);
     await append(d, 2);
     const after = (await makeCheckpoint(d)).checkpoint;

@@ -6,6 +6,7 @@ import { checkpointTime, parseCheckpointNote, signCheckpoint } from '../../core/
 import type { CheckpointRecord } from '../../store/ledger/port.ts';
 import { iso, type AppDeps } from '../deps.ts';
 import { keyRecord } from './key-ring.ts';
+import { systemActor, type Actor } from '../../core/ledger/actor.ts';
 
 export type Publisher = (c: CheckpointRecord) => Promise<void>;
 
@@ -34,7 +35,7 @@ export function viewCheckpoint(c: CheckpointRecord): CheckpointView {
 }
 
 /** Register the current signing key's public half, so verifiers can find it. Idempotent. */
-export async function registerCurrentKey(deps: AppDeps, actor: string): Promise<void> {
+export async function registerCurrentKey(deps: AppDeps, actor: Actor): Promise<void> {
   const k = deps.keys.current();
   const known = await deps.store.ledger.keys();
   if (known.some((r) => r.keyId === k.keyId)) return;
@@ -63,7 +64,7 @@ export async function makeCheckpoint(
   deps: AppDeps,
   opts: { publishers?: readonly Publisher[]; onPublishError?: (e: unknown) => void; force?: boolean } = {},
 ): Promise<{ checkpoint: CheckpointRecord; created: boolean }> {
-  await registerCurrentKey(deps, 'system');
+  await registerCurrentKey(deps, systemActor('system'));
   const key = deps.keys.current();
   const head = await deps.store.ledger.head();
   const latest = await deps.store.ledger.latestCheckpoint();
@@ -90,7 +91,7 @@ export async function makeCheckpoint(
 }
 
 /** Rotate the signing key: the new public key is recorded, the old one is kept and retired. */
-export async function rotateKey(deps: AppDeps, actor: string): Promise<{ oldKeyId: string; newKeyId: string }> {
+export async function rotateKey(deps: AppDeps, actor: Actor): Promise<{ oldKeyId: string; newKeyId: string }> {
   const old = deps.keys.current();
   const next = deps.keys.rotate();
   const now = iso(deps.clock);

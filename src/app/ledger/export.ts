@@ -13,6 +13,7 @@ import { canonicalJson, type StoredEntry } from '../../core/ledger/entry.ts';
 import { frontierNodes, nodeKey } from '../../core/ledger/merkle.ts';
 import { LogVerifier, type VerifyReport } from '../../core/ledger/verify-log.ts';
 import type { Store } from '../../store/store.ts';
+import { actorLeafJson } from '../../core/ledger/actor.ts';
 
 export const EXPORT_FORMAT = 'bulwark-ledger-export/1';
 
@@ -29,7 +30,7 @@ export async function* exportLedger(store: Store, from = 0): AsyncIterable<strin
     yield JSON.stringify({ type: 'prefix', size: from, hashes: ids.map((n) => nodes.get(nodeKey(n))!.toString('hex')) });
   }
   for await (const { entry } of store.ledger.scan(from, cp.size)) {
-    yield `{"type":"entry","seq":${entry.seq},"time":${JSON.stringify(entry.time)},"actor":${JSON.stringify(entry.actor)},"kind":${JSON.stringify(entry.kind)},"subject":${JSON.stringify(entry.subject)},"data":${entry.dataJson}}`;
+    yield `{"type":"entry","seq":${entry.seq},"time":${JSON.stringify(entry.time)},"actor":${actorLeafJson(entry.actor)},"kind":${JSON.stringify(entry.kind)},"subject":${JSON.stringify(entry.subject)},"data":${entry.dataJson}}`;
   }
   for (const k of await store.ledger.keys()) yield JSON.stringify({ type: 'key', keyId: k.keyId, name: k.name, publicKey: k.publicKey });
   yield JSON.stringify({ type: 'checkpoint', note: cp.note });
@@ -80,7 +81,7 @@ export async function verifyExport(lines: AsyncIterable<string>, opts: ExportVer
         if (
           !Number.isSafeInteger(seq) ||
           typeof time !== 'string' ||
-          typeof actor !== 'string' ||
+          (typeof actor !== 'string' && (typeof actor !== 'object' || actor === null || Array.isArray(actor))) ||
           typeof kind !== 'string' ||
           typeof subject !== 'string' ||
           data === undefined
@@ -90,7 +91,8 @@ export async function verifyExport(lines: AsyncIterable<string>, opts: ExportVer
         entries.push({
           seq: seq as number,
           time: time as string,
-          actor: actor as string,
+          // A structured actor as its canonical text (as stored), a plain one as it is.
+          actor: typeof actor === 'string' ? actor : canonicalJson(actor),
           kind: kind as string,
           subject: subject as string,
           dataJson: canonicalJson(data),

@@ -4,6 +4,7 @@ import type { LedgerEntry } from '../../core/ledger/entry.ts';
 import type { Principal } from '../../core/access/permissions.ts';
 import { NOTE_TYPES } from '../../core/ledger/events.ts';
 import { iso, type AppDeps } from '../deps.ts';
+import { apiActor } from '../../core/ledger/actor.ts';
 
 export { NOTE_TYPES };
 
@@ -15,10 +16,11 @@ export const NoteInput = z.strictObject({
 });
 export type NoteInput = z.infer<typeof NoteInput>;
 
-export async function addNote(deps: AppDeps, by: Principal, input: NoteInput): Promise<LedgerEntry> {
+/** A note by a principal through the API (`request`: the request id it came in). */
+export async function addNote(deps: AppDeps, by: Principal, input: NoteInput, request?: string): Promise<LedgerEntry> {
   const data = { text: input.text, ...(input.labels ? { labels: input.labels } : {}) };
   const [entry] = await deps.store.ledger.append(
-    [{ actor: `token:${by.tokenId}`, kind: `note.${input.type}`, subject: input.subject, data }],
+    [{ actor: apiActor(by, request), kind: `note.${input.type}`, subject: input.subject, data }],
     iso(deps.clock),
   );
   return entry!;

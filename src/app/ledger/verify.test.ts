@@ -20,6 +20,7 @@ import { makeCheckpoint } from './checkpoints.ts';
 import { memoryKeyRing } from './key-ring.ts';
 import { verifyLedger, verifyLedgerOn, verifyStore } from './verify.ts';
 import { rebuildTree, type EntryRow } from '../../../test/support/ledger-tamper.ts';
+import { systemActor } from '../../core/ledger/actor.ts';
 
 /** More than two read batches (4,000 rows each). */
 const SIZE = 9_500;
@@ -34,7 +35,7 @@ beforeAll(async () => {
   const append = (n: number) =>
     store.ledger.append(
       Array.from({ length: n }, (_, i) => ({
-        actor: 'test:builder',
+        actor: systemActor('test:builder'),
         kind: 'note.observation',
         subject: `case:${i % 7}`,
         // Non-ASCII text too: the thread hashes UTF-8 bytes packed here.
@@ -250,7 +251,12 @@ describe.skipIf(!pgAvailable())(`on PostgreSQL (${pgAvailable() ? 'real server' 
       const deps: AppDeps = { store, clock: systemClock, keys: memoryKeyRing(), origin: 'test.local/log' };
       await makeCheckpoint(deps);
       await store.ledger.append(
-        Array.from({ length: 5000 }, (_, i) => ({ actor: 'a', kind: 'note.comment', subject: 's', data: { text: `${i} é ✓` } })),
+        Array.from({ length: 5000 }, (_, i) => ({
+          actor: systemActor('a'),
+          kind: 'note.comment',
+          subject: 's',
+          data: { text: `${i} é ✓` },
+        })),
         new Date().toISOString(),
       );
       await makeCheckpoint(deps);

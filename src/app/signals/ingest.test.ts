@@ -11,6 +11,7 @@ import { memoryKeyRing } from '../ledger/key-ring.ts';
 import { verifyStore } from '../ledger/verify.ts';
 import { createSignalIngest, evidenceOf, ledgerLabels, receivedEntry } from './ingest.ts';
 import { SignalBus } from './signal-bus.ts';
+import { systemActor } from '../../core/ledger/actor.ts';
 
 const raw = (text: string) => evidenceOf(Buffer.from(text, 'utf8'), 'application/json');
 
@@ -74,7 +75,7 @@ describe('signal ingest', () => {
     const a = signal('a');
     const b = signal('b');
     const first = await ingest.ingest({
-      actor: 'token:abc',
+      actor: systemActor('token:abc'),
       items: [
         { signal: a, raw: payload },
         { signal: b, raw: payload },
@@ -105,7 +106,10 @@ describe('signal ingest', () => {
 
     // A resend carrying different bytes: acknowledged, and not even its evidence is kept.
     const resend = raw('{"two":"signals","resent":true}');
-    expect(await ingest.ingest({ actor: 'token:abc', items: [{ signal: a, raw: resend }] })).toMatchObject({ accepted: 0, duplicates: 1 });
+    expect(await ingest.ingest({ actor: systemActor('token:abc'), items: [{ signal: a, raw: resend }] })).toMatchObject({
+      accepted: 0,
+      duplicates: 1,
+    });
     expect(await store.signals.getEvidence(resend.digest)).toBeUndefined();
     expect((await store.ledger.head()).size).toBe(2);
     await ingest.close();
@@ -116,12 +120,14 @@ describe('signal ingest', () => {
     const ingest = createSignalIngest({ ...deps, store: failing.store });
     const s = signal('atomic');
     const payload = raw('{"atomic":1}');
-    await expect(ingest.ingest({ actor: 'system', items: [{ signal: s, raw: payload }] })).rejects.toThrow('ledger append failed');
+    await expect(ingest.ingest({ actor: systemActor('system'), items: [{ signal: s, raw: payload }] })).rejects.toThrow(
+      'ledger append failed',
+    );
     expect(await store.signals.get(s.id)).toBeUndefined();
     expect(await store.signals.getEvidence(payload.digest)).toBeUndefined();
     // Nothing half-written stands in the way of the retry.
     const retry = createSignalIngest(deps);
-    expect(await retry.ingest({ actor: 'system', items: [{ signal: s, raw: payload }] })).toMatchObject({ accepted: 1 });
+    expect(await retry.ingest({ actor: systemActor('system'), items: [{ signal: s, raw: payload }] })).toMatchObject({ accepted: 1 });
     await Promise.all([ingest.close(), retry.close()]);
   });
 
@@ -133,7 +139,7 @@ describe('signal ingest', () => {
     const signals = Array.from({ length: 100 }, (_, i) => signal(`c${i}`));
     const results = await Promise.all(
       signals.map(async (s) => {
-        const r = await ingest.ingest({ actor: 'system', items: [{ signal: s, raw: raw(`{"i":"${s.id}"}`) }] });
+        const r = await ingest.ingest({ actor: systemActor('system'), items: [{ signal: s, raw: raw(`{"i":"${s.id}"}`) }] });
         // Settled means committed: visible to a reader outside the transaction.
         expect(await store.signals.get(s.id)).toBeDefined();
         return r;
@@ -155,7 +161,7 @@ describe('signal ingest', () => {
     });
     ingest.bus.on('signal', (s) => heard.push(s.id));
     const s = signal('listener');
-    expect(await ingest.ingest({ actor: 'system', items: [{ signal: s, raw: raw('{}') }] })).toMatchObject({ accepted: 1 });
+    expect(await ingest.ingest({ actor: systemActor('system'), items: [{ signal: s, raw: raw('{}') }] })).toMatchObject({ accepted: 1 });
     expect(heard).toEqual([s.id]);
     expect(errors).toHaveLength(1);
     await ingest.close();
@@ -198,7 +204,7 @@ describe('the ledger entry of a signal', () => {
         ),
         (l) => {
           const s = { ...signal('prop', {}), labels: l, rawDigest: '0'.repeat(64) };
-          expect(() => assertNoSecrets(receivedEntry('system', s).data)).not.toThrow();
+          expect(() => assertNoSecrets(receivedEntry(systemActor('system'), s).data)).not.toThrow();
         },
       ),
       { numRuns: 500 },

@@ -13,6 +13,7 @@ import type { EvidenceRecord, SignalRecord } from '../../store/signals/port.ts';
 import { iso, type AppDeps } from '../deps.ts';
 import { createBatcher, type Batcher, type BatcherOptions } from '../group-commit.ts';
 import { SignalBus } from './signal-bus.ts';
+import type { Actor } from '../../core/ledger/actor.ts';
 
 export interface IngestItem {
   signal: Signal;
@@ -23,7 +24,7 @@ export interface IngestItem {
 /** What one request (or one read of a log file) brings in. */
 export interface IngestSubmission {
   /** Who sent it, as the ledger writes it: `token:ID` for the API, `tailer:SOURCE` for a log file. */
-  actor: string;
+  actor: Actor;
   items: readonly IngestItem[];
 }
 
@@ -142,7 +143,7 @@ function emptyResult(): IngestResult {
  * The ledger entry for a new signal: what identifies it and what matching reads, never the raw
  * payload or the body (the store keeps those, the entry holds their digest).
  */
-export function receivedEntry(actor: string, s: SignalRecord): NewEntry {
+export function receivedEntry(actor: Actor, s: SignalRecord): NewEntry {
   const { labels, redacted } = ledgerLabels(s.labels);
   const data: { [key: string]: Json } = {
     id: s.id,

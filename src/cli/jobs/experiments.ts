@@ -3,6 +3,7 @@
  * start applied experiments on their schedules.
  */
 import { startScheduler } from '../../app/experiments/scheduler.ts';
+import { actorLabel } from '../../core/ledger/actor.ts';
 import { DEMO_ACTOR } from '../serve-demo.ts';
 import type { JobsPart } from '../jobs-part.ts';
 
@@ -17,7 +18,7 @@ export const experimentsJobs: JobsPart = async ({ deps, server, logger, demo }) 
     owner: runs.runner.owner,
     log: logger,
     // The demo's experiments point at a shop that only runs with --demo.
-    ...(demo ? {} : { include: (e) => e.appliedBy !== DEMO_ACTOR }),
+    ...(demo ? {} : { include: (e) => e.appliedBy !== actorLabel(DEMO_ACTOR) }),
   });
   return { stop: () => scheduler.stop() };
 };

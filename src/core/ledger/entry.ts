@@ -8,6 +8,7 @@ import { invalid } from '../errors.ts';
 import { textProblem } from '../input/text.ts';
 import { MAX_DEPTH, SECRET_KEY, fastCanonical, hasSecretKey, quote } from './canonical.ts';
 import { leafHashOfText, type Hash } from './merkle.ts';
+import { actorLeafJson, decodeActor, storedActor, type Actor, type ActorValue } from './actor.ts';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -16,8 +17,8 @@ export interface LedgerEntry {
   seq: number;
   /** RFC 3339 UTC time with milliseconds, from the writer's clock. */
   time: string;
-  /** Who caused it: `token:ID`, `cli:USER`, `system`. */
-  actor: string;
+  /** Who caused it (actor.ts): structured; a plain string in entries written before. */
+  actor: ActorValue;
   /** Dotted event type, e.g. `token.created`, `note.observation`. */
   kind: string;
   /** What it is about, e.g. `token:abc123`. */
@@ -25,8 +26,8 @@ export interface LedgerEntry {
   data: Json;
 }
 
-/** An entry before the store has given it its position. */
-export type NewEntry = Omit<LedgerEntry, 'seq' | 'time'> & { time?: string };
+/** An entry before the store has given it its position; its actor is always structured. */
+export type NewEntry = Omit<LedgerEntry, 'seq' | 'time' | 'actor'> & { time?: string; actor: Actor };
 
 /** Canonical JSON (RFC 8785) of any JSON value; rejects what JSON cannot carry. */
 export function canonicalJson(value: unknown): string {
@@ -92,7 +93,9 @@ function assertJson(value: unknown, path: string): void {
 }
 
 /** An entry as stored: `data` kept as the canonical JSON text that was hashed. */
-export interface StoredEntry extends Omit<LedgerEntry, 'data'> {
+export interface StoredEntry extends Omit<LedgerEntry, 'data' | 'actor'> {
+  /** The actor's stored text (actor.ts encodeActor): canonical JSON of a structured one, or a plain string. */
+  actor: string;
   dataJson: string;
 }
 
@@ -107,17 +110,17 @@ export function leafInput(e: StoredEntry): Buffer {
 
 /** leafInput as text: its UTF-8 encoding is the leaf input (hash it with leafHashOfText). */
 export function leafText(e: StoredEntry): string {
-  return `{"actor":${quote(e.actor)},"data":${e.dataJson},"kind":${quote(e.kind)},"seq":${e.seq},"subject":${quote(e.subject)},"time":${quote(e.time)}}`;
+  return `{"actor":${actorLeafJson(e.actor)},"data":${e.dataJson},"kind":${quote(e.kind)},"seq":${e.seq},"subject":${quote(e.subject)},"time":${quote(e.time)}}`;
 }
 
 export function toStored(e: LedgerEntry): StoredEntry {
-  const { data, ...rest } = e;
-  return { ...rest, dataJson: canonicalJson(data) };
+  const { data, actor, ...rest } = e;
+  return { ...rest, actor: storedActor(actor), dataJson: canonicalJson(data) };
 }
 
 export function fromStored(e: StoredEntry): LedgerEntry {
-  const { dataJson, ...rest } = e;
-  return { ...rest, data: JSON.parse(dataJson) as Json };
+  const { dataJson, actor, ...rest } = e;
+  return { ...rest, actor: decodeActor(actor), data: JSON.parse(dataJson) as Json };
 }
 
 export function entryLeafHash(e: LedgerEntry | StoredEntry): Hash {
@@ -137,12 +140,18 @@ const NUL_ESCAPE = /(?<!\\)(?:\\\\)*\\u0000/;
  * lone surrogate, stored by the database as U+FFFD, would make the entry fail verification forever.
  */
 export function assertStorable(e: StoredEntry): void {
-  for (const field of ['actor', 'kind', 'subject', 'time'] as const) {
+  for (const field of ['kind', 'subject', 'time'] as const) {
     const problem = textProblem(e[field]);
     if (problem) throw invalid(`the ledger entry's ${field} ${problem}; the ledger keeps only text that reads back unchanged`);
   }
-  const problem = textProblem(e.dataJson) ?? (NUL_ESCAPE.test(e.dataJson) ? 'holds a NUL character (U+0000); remove it' : undefined);
-  if (problem) throw invalid(`the ledger entry's data ${problem}; the ledger keeps only text that reads back unchanged`);
+  // The actor and data as stored JSON text: a NUL would be written as an escape.
+  for (const [field, json] of [
+    ['actor', e.actor],
+    ['data', e.dataJson],
+  ] as const) {
+    const problem = textProblem(json) ?? (NUL_ESCAPE.test(json) ? 'holds a NUL character (U+0000); remove it' : undefined);
+    if (problem) throw invalid(`the ledger entry's ${field} ${problem}; the ledger keeps only text that reads back unchanged`);
+  }
 }
 
 /** Secrets never enter the ledger: refuse data whose keys look like one. */

@@ -13,6 +13,7 @@ import { until } from '../../../test/support/wait.ts';
 import { createToken } from '../../app/access/tokens.ts';
 import { STRUCTURED_MEDIA_TYPE } from '../../core/signals/cloudevents.ts';
 import { RUN_HEADER } from '../../core/signals/correlation.ts';
+import { systemActor } from '../../core/ledger/actor.ts';
 
 let t: TestApp;
 let target: http.Server;
@@ -24,7 +25,7 @@ const held: http.ServerResponse[] = [];
 
 beforeAll(async () => {
   t = await makeTestApp({ experiments: { policy: { allowExecutables: ['/bin/true'], allowPaths: [] } } });
-  ingestToken = (await createToken(t.deps, 'test', { name: 'test-target', scopes: ['signals:ingest:cloudevents'] })).token;
+  ingestToken = (await createToken(t.deps, systemActor('test'), { name: 'test-target', scopes: ['signals:ingest:cloudevents'] })).token;
   target = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const runId = req.headers[RUN_HEADER.toLowerCase()] as string | undefined;
@@ -189,14 +190,18 @@ describe('applying experiments', () => {
   });
 
   it('needs experiments:privileged to apply and to run process or file providers, and the allow-list besides', async () => {
-    const writer = (await createToken(t.deps, 'test', { name: 'writer', scopes: ['experiments:write', 'experiments:run'] })).token;
+    const writer = (await createToken(t.deps, systemActor('test'), { name: 'writer', scopes: ['experiments:write', 'experiments:run'] }))
+      .token;
     const refused = await apply(writer, withProcess, 'proc');
     expect(refused.statusCode).toBe(403);
     expect(refused.json().message).toContain('experiments:privileged');
     expect(await t.deps.store.experiments.get('proc')).toBeUndefined();
 
     const privileged = (
-      await createToken(t.deps, 'test', { name: 'privileged', scopes: ['experiments:write', 'experiments:run', 'experiments:privileged'] })
+      await createToken(t.deps, systemActor('test'), {
+        name: 'privileged',
+        scopes: ['experiments:write', 'experiments:run', 'experiments:privileged'],
+      })
     ).token;
     // Not on this server's allow-list (which holds /bin/true only): refused, naming the list to extend.
     const notListed = await apply(privileged, withProcess.replace('/bin/true', '/bin/false'), 'proc-false');
@@ -298,7 +303,7 @@ describe('runs', () => {
     const res = await startRun(t.adminToken, 'blocked', { vars: { target: 'http://shop.example.com' } });
     expect(res.statusCode).toBe(400);
     expect(res.json().message).toMatch(/refused before anything was sent/);
-    const reader = (await createToken(t.deps, 'test', { name: 'reader', scopes: ['experiments:read'] })).token;
+    const reader = (await createToken(t.deps, systemActor('test'), { name: 'reader', scopes: ['experiments:read'] })).token;
     expect((await startRun(reader, 'blocked')).statusCode).toBe(403);
     expect((await t.app.inject({ method: 'POST', url: '/v1/experiments/stop-all', headers: bearer(reader), payload: {} })).statusCode).toBe(
       403,
@@ -385,13 +390,13 @@ describe('deleting experiments', () => {
     expect((await waitDone(runId)).run.outcome).toBe('prevented');
 
     // A reader may not delete; nothing changes.
-    const reader = (await createToken(t.deps, 'test', { name: 'delete-reader', scopes: ['experiments:read'] })).token;
+    const reader = (await createToken(t.deps, systemActor('test'), { name: 'delete-reader', scopes: ['experiments:read'] })).token;
     const refused = await del(reader, 'to-delete');
     expect(refused.statusCode).toBe(403);
     expect(refused.json()).toMatchObject({ error: 'forbidden', message: expect.stringContaining('experiments:write') });
     expect(await t.deps.store.experiments.get('to-delete')).toBeDefined();
 
-    const writer = await createToken(t.deps, 'test', { name: 'delete-writer', scopes: ['experiments:write'] });
+    const writer = await createToken(t.deps, systemActor('test'), { name: 'delete-writer', scopes: ['experiments:write'] });
     const before = (await t.deps.store.ledger.head()).size;
     const res = await del(writer.token, 'to-delete');
     expect(res.statusCode).toBe(200);
@@ -406,7 +411,11 @@ describe('deleting experiments', () => {
     });
     expect((await t.deps.store.ledger.head()).size).toBe(before + 1);
     const [entry] = await t.deps.store.ledger.page({ limit: 1, order: 'desc', kind: 'experiment.deleted' });
-    expect(entry).toMatchObject({ kind: 'experiment.deleted', subject: 'experiment:to-delete', actor: `token:${writer.view.id}` });
+    expect(entry).toMatchObject({
+      kind: 'experiment.deleted',
+      subject: 'experiment:to-delete',
+      actor: expect.stringContaining(`"token":"${writer.view.id}"`),
+    });
     expect(JSON.parse(entry!.dataJson)).toEqual({
       name: 'to-delete',
       version: 1,

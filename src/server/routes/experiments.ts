@@ -17,6 +17,7 @@ import type { RunManager } from '../../app/experiments/run-manager.ts';
 import type { ServerPolicy } from '../../app/experiments/server-policy.ts';
 import type { ExperimentRecord, RunRecord } from '../../store/experiments/port.ts';
 import type { RouteRegistry } from '../route.ts';
+import { apiActor, actorLabel } from '../../core/ledger/actor.ts';
 
 export interface ExperimentRouteOptions {
   runs: RunManager;
@@ -113,7 +114,7 @@ async function item(deps: AppDeps, e: ExperimentRecord): Promise<z.output<typeof
   return { ...base(e), lastRun: history[0] ?? null, history };
 }
 
-const actorOf = (p: Principal) => `token:${p.tokenId}`;
+const actorOf = (p: Principal, req: { id: string }) => apiActor(p, req.id);
 const varName = z
   .string()
   .regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/, 'a variable name is a letter or "_", then letters, digits, "_", "." or "-"');
@@ -132,10 +133,10 @@ export function experimentRoutes(app: FastifyInstance, r: RouteRegistry, deps: A
     status: 201,
     response: ExperimentView,
     errors: [200, 403],
-    handler: async ({ body, principal, reply }) => {
+    handler: async ({ body, principal, req, reply }) => {
       const r = await applyExperiment(
         deps,
-        actorOf(principal),
+        actorOf(principal, req),
         { file: body.file, ...(body.name !== undefined ? { name: body.name } : {}) },
         { mayPrivileged: can(principal, 'experiments:privileged'), policy: opts.policy },
       );
@@ -184,8 +185,8 @@ export function experimentRoutes(app: FastifyInstance, r: RouteRegistry, deps: A
     params: z.strictObject({ name: experimentName }),
     response: DeletedView,
     errors: [404],
-    handler: async ({ params, principal }) => {
-      const d = await deleteExperiment(deps, actorOf(principal), params.name);
+    handler: async ({ params, principal, req }) => {
+      const d = await deleteExperiment(deps, actorOf(principal, req), params.name);
       // Read after the commit: what of it is still going, which deleting does not stop.
       const unfinished = (await deps.store.runs.unfinished()).filter((run) => run.experiment === d.name);
       return {
@@ -220,10 +221,10 @@ export function experimentRoutes(app: FastifyInstance, r: RouteRegistry, deps: A
     status: 202,
     response: z.object({ run: RunSummary }),
     errors: [403, 404, 409],
-    handler: async ({ params, body, principal }) => {
+    handler: async ({ params, body, principal, req }) => {
       const run = await opts.runs.start({
         name: params.name,
-        actor: actorOf(principal),
+        actor: actorOf(principal, req),
         dryRun: body.dryRun,
         vars: body.vars,
         mayPrivileged: can(principal, 'experiments:privileged'),
@@ -244,8 +245,9 @@ export function experimentRoutes(app: FastifyInstance, r: RouteRegistry, deps: A
     response: z.object({
       stopped: z.number().int().describe('runs of this server that were aborted (other servers abort theirs within a second)'),
     }),
-    handler: async ({ principal }) => ({
-      stopped: await opts.runs.stopAll(`stopped by ${actorOf(principal)} (stop all)`, actorOf(principal)),
-    }),
+    handler: async ({ principal, req }) => {
+      const actor = actorOf(principal, req);
+      return { stopped: await opts.runs.stopAll(`stopped by ${actorLabel(actor)} (stop all)`, actor) };
+    },
   });
 }

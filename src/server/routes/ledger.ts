@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { notFound } from '../../core/errors.ts';
+import { Actor } from '../../core/ledger/actor.ts';
 import { fromStored, entryLeafHash, type LedgerEntry, type StoredEntry } from '../../core/ledger/entry.ts';
 import { makeCheckpoint, viewCheckpoint, type Publisher } from '../../app/ledger/checkpoints.ts';
 import { addNote, NoteInput } from '../../app/ledger/notes.ts';
@@ -13,7 +14,9 @@ const hex = z.string().regex(/^[0-9a-f]{64}$/);
 export const EntryView = z.object({
   seq: z.number().int(),
   time: z.string(),
-  actor: z.string(),
+  actor: z
+    .union([Actor, z.string().describe('an entry written before actors were structured: token:ID, cli:USER, system, …')])
+    .describe('who acted: the principal, the token or session, the request id and how'),
   kind: z.string(),
   subject: z.string(),
   data: z.unknown(),
@@ -96,7 +99,7 @@ export function ledgerRoutes(app: FastifyInstance, r: RouteRegistry, deps: AppDe
     body: NoteInput,
     status: 201,
     response: EntryView,
-    handler: async ({ body, principal }) => viewEntry(await addNote(deps, principal, body)),
+    handler: async ({ body, principal, req }) => viewEntry(await addNote(deps, principal, body, req.id)),
   });
 
   r.add(app, {

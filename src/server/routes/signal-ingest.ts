@@ -12,6 +12,7 @@ import { evidenceOfPayload, type HttpArrival, type SignalFormat } from '../../co
 import type { WebhookMapping } from '../../core/signals/webhook-mapping.ts';
 import { evidenceOf, type SignalIngest } from '../../app/signals/ingest.ts';
 import type { RouteRegistry } from '../route.ts';
+import { apiActor } from '../../core/ledger/actor.ts';
 
 export const SOURCE = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 export const sourceName = z.string().regex(SOURCE, 'a source is 1–63 characters of a-z, 0-9, "_" and "-", starting with a letter or digit');
@@ -60,7 +61,7 @@ export function ingestRoute(
     const signals = format.parse(input, { receivedAt: env.receivedAt(req), source, webhooks: env.webhooks });
     const evidence = evidenceOfPayload(format, input);
     const raw = evidenceOf(asBuffer(evidence.bytes), evidence.mediaType);
-    const res = await env.ingest.ingest({ actor: `token:${principal.tokenId}`, items: signals.map((signal) => ({ signal, raw })) });
+    const res = await env.ingest.ingest({ actor: apiActor(principal, req.id), items: signals.map((signal) => ({ signal, raw })) });
     return { accepted: res.accepted, duplicates: res.duplicates, ids: res.ids };
   };
 

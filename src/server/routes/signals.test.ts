@@ -9,6 +9,7 @@ import { DomainError } from '../../core/errors.ts';
 import { HTTP_FORMATS } from '../../core/signals/formats/registry.ts';
 import { parseWebhookMapping } from '../../core/signals/webhook-mapping.ts';
 import type { SignalRecord } from '../../store/signals/port.ts';
+import { systemActor } from '../../core/ledger/actor.ts';
 
 const RUN = 'r7k2m9x4p1';
 
@@ -166,7 +167,7 @@ describe('POST /v1/signals/alertmanager', () => {
       rawDigest: first.rawDigest,
     });
     expect(data.labels).not.toHaveProperty('token');
-    expect(entries[0]!.actor).toMatch(/^token:/);
+    expect(JSON.parse(entries[0]!.actor)).toMatchObject({ how: 'api', token: expect.stringMatching(/^[a-z0-9]{12}$/) });
     expect(await written()).toEqual({ ledger: before.ledger + 2, signals: before.signals + 2 });
   });
 
@@ -358,7 +359,7 @@ describe('bad payloads', () => {
 
 describe('tokens per source', () => {
   it('lets a source-bound token post to its own source only, and not read', async () => {
-    const am = await createToken(t.deps, 'test', { name: 'am', scopes: ['signals:ingest:alertmanager'] });
+    const am = await createToken(t.deps, systemActor('test'), { name: 'am', scopes: ['signals:ingest:alertmanager'] });
     const h = json(bearer(am.token));
     expect((await post('/v1/signals/alertmanager', alertmanagerPayload({ alertname: 'Bound' }), h)).statusCode).toBe(202);
     const before = await written();
@@ -381,9 +382,9 @@ describe('tokens per source', () => {
   });
 
   it('lets signals:ingest post anywhere and signals:read read', async () => {
-    const any = await createToken(t.deps, 'test', { name: 'any-sender', scopes: ['signals:ingest'] });
+    const any = await createToken(t.deps, systemActor('test'), { name: 'any-sender', scopes: ['signals:ingest'] });
     expect((await post('/v1/signals/webhook/wazuh', wazuh('any-1'), json(bearer(any.token)))).statusCode).toBe(202);
-    const reader = await createToken(t.deps, 'test', { name: 'reader', scopes: ['signals:read'] });
+    const reader = await createToken(t.deps, systemActor('test'), { name: 'reader', scopes: ['signals:read'] });
     expect((await t.app.inject({ url: '/v1/signals', headers: bearer(reader.token) })).statusCode).toBe(200);
     expect((await post('/v1/signals/webhook/wazuh', wazuh('any-2'), json(bearer(reader.token)))).statusCode).toBe(403);
   });

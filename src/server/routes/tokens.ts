@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { CreateTokenInput, createToken, listTokens, revokeToken } from '../../app/access/tokens.ts';
 import type { AppDeps } from '../../app/deps.ts';
 import type { RouteRegistry } from '../route.ts';
+import { apiActor } from '../../core/ledger/actor.ts';
 
 const TokenView = z.object({
   id: z.string(),
@@ -42,8 +43,8 @@ export function tokenRoutes(app: FastifyInstance, r: RouteRegistry, deps: AppDep
     body: CreateTokenInput,
     status: 201,
     response: TokenView.extend({ token: z.string() }),
-    handler: async ({ body, principal, reply }) => {
-      const { token, view } = await createToken(deps, `token:${principal.tokenId}`, body);
+    handler: async ({ body, principal, req, reply }) => {
+      const { token, view } = await createToken(deps, apiActor(principal, req.id), body);
       void reply.header('cache-control', 'no-store');
       return { ...view, token };
     },
@@ -58,7 +59,7 @@ export function tokenRoutes(app: FastifyInstance, r: RouteRegistry, deps: AppDep
     params: z.strictObject({ id: z.string().regex(/^[a-z0-9]{12}$/, 'a token id is 12 lowercase letters or digits') }),
     response: TokenView,
     errors: [404, 409],
-    handler: async ({ params, principal }) => revokeToken(deps, `token:${principal.tokenId}`, params.id),
+    handler: async ({ params, principal, req }) => revokeToken(deps, apiActor(principal, req.id), params.id),
   });
 
   r.add(app, {

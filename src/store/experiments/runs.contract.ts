@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { StoreFixture } from '../store.contract.ts';
 import type { Store } from '../store.ts';
 import type { RunCursor, RunRecord } from './port.ts';
+import { systemActor } from '../../core/ledger/actor.ts';
 
 const T0 = Date.UTC(2026, 3, 1, 12, 0, 0);
 const at = (s: number) => new Date(T0 + s * 1000).toISOString();
@@ -180,7 +181,7 @@ export function runRepoContract(current: () => { store: Store; fx: StoreFixture 
       await store.ledger.append(
         [
           {
-            actor: 'test',
+            actor: systemActor('test'),
             kind: 'run.finished',
             subject: `run:${r.id}`,
             data: {

@@ -9,6 +9,7 @@ import type { CheckpointRecord, EntryPage, LedgerHead, LedgerKeyRecord, LedgerRe
 import { HASH_BYTES, homeOf, packTrees, slotOf, splitHashes } from './tree-layout.ts';
 import { toBuf, type Db } from '../kysely/util.ts';
 import { invalid } from '../../core/errors.ts';
+import { encodeActor } from '../../core/ledger/actor.ts';
 
 /** Rows per INSERT: 7 parameters each, well under SQLite's 32,766 and PostgreSQL's 65,535. */
 const ROWS_PER_INSERT = 1000;
@@ -90,7 +91,14 @@ export class KyselyLedger implements LedgerRepo {
       throw new Error(`ledger head is inconsistent: ${frontier.length} frontier hashes for size ${size}; run "bulwark ledger verify"`);
     }
     const stored: StoredEntry[] = entries.map((e, i) => {
-      const entry = { seq: size + i, time: e.time ?? now, actor: e.actor, kind: e.kind, subject: e.subject, dataJson: encodeData(e.data) };
+      const entry = {
+        seq: size + i,
+        time: e.time ?? now,
+        actor: encodeActor(e.actor),
+        kind: e.kind,
+        subject: e.subject,
+        dataJson: encodeData(e.data),
+      };
       assertStorable(entry);
       this.events.check(e.kind, e.data);
       return entry;
@@ -137,7 +145,14 @@ export class KyselyLedger implements LedgerRepo {
       );
       await this.db.executeQuery(CompiledQuery.raw(update, [...newHead, 1]));
     }
-    return stored.map((e, i) => ({ seq: e.seq, time: e.time, actor: e.actor, kind: e.kind, subject: e.subject, data: entries[i]!.data }));
+    return stored.map((e, i) => ({
+      seq: e.seq,
+      time: e.time,
+      actor: entries[i]!.actor,
+      kind: e.kind,
+      subject: e.subject,
+      data: entries[i]!.data,
+    }));
   }
 
   /**

@@ -15,10 +15,11 @@ import {
 import type { StoreFixture } from '../store.contract.ts';
 import type { ContractSuite } from '../store-part.ts';
 import type { Store } from '../store.ts';
+import { systemActor } from '../../core/ledger/actor.ts';
 
 const NOW = '2026-01-02T03:04:05.000Z';
 const note = (i: number): NewEntry => ({
-  actor: 'test',
+  actor: systemActor('test'),
   kind: 'note.observation',
   subject: `s${i}`,
   data: { text: `entry ${i}`, labels: { i: String(i) } },
@@ -76,7 +77,8 @@ export const ledgerContract: ContractSuite = (current) => {
       for (const text of bad) {
         for (const entry of [
           { ...note(0), subject: text },
-          { ...note(0), actor: text },
+          { ...note(0), actor: { ...note(0).actor, id: text } },
+          { ...note(0), actor: { ...note(0).actor, request: text } },
           { ...note(0), kind: `note.${text}` },
           { ...note(0), time: `2025-01-01T00:00:00.000Z${text}` },
           { ...note(0), data: { text } },

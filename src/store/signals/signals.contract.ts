@@ -8,6 +8,7 @@ import { makeSignal, type Signal } from '../../core/signals/signal.ts';
 import type { StoreFixture } from '../store.contract.ts';
 import type { Store } from '../store.ts';
 import type { EvidenceRecord, SignalRecord } from './port.ts';
+import { systemActor } from '../../core/ledger/actor.ts';
 
 const digestOf = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
@@ -111,7 +112,7 @@ export function signalRepoContract(current: () => { store: Store; fx: StoreFixtu
           expect(await tx.signals.insertMany([s])).toEqual([true]);
           await tx.signals.putEvidence([raw]);
           await tx.ledger.append(
-            [{ actor: 'test', kind: 'signal.received', subject: `signal:${s.id}`, data: receivedData(s) }],
+            [{ actor: systemActor('test'), kind: 'signal.received', subject: `signal:${s.id}`, data: receivedData(s) }],
             s.receivedAt,
           );
           throw new Error('failed after the writes');
@@ -160,7 +161,7 @@ export function signalRepoContract(current: () => { store: Store; fx: StoreFixtu
       await store.signals.insertMany([s]);
       await store.signals.putEvidence([raw]);
       await store.ledger.append(
-        [{ actor: 'test', kind: 'signal.received', subject: `signal:${s.id}`, data: receivedData(s) }],
+        [{ actor: systemActor('test'), kind: 'signal.received', subject: `signal:${s.id}`, data: receivedData(s) }],
         s.receivedAt,
       );
       const rows: { table: string; row: Record<string, unknown> }[] = [];

@@ -14,6 +14,7 @@ import { experiment, runnerFixture, type RunnerFixture } from '../../../../test/
 import { DomainError } from '../../../core/errors.ts';
 import type { ExecutableEntry } from '../../../core/experiments/process-policy.ts';
 import { createExperimentRunner } from '../run-experiment.ts';
+import { systemActor } from '../../../core/ledger/actor.ts';
 
 let fx: RunnerFixture;
 beforeEach(async () => {
@@ -48,7 +49,9 @@ describe('the runner, on the resolved file', () => {
     for (const name of DANGEROUS_VARIABLES) {
       // A policy built by hand that lists the variable: the rule refuses it all the same.
       const r = runner([{ path: '/bin/sh', env: [{ name }] }]);
-      const err = await r.run({ experiment: touching(marker, name), actor: 'test', vars: { value: '/tmp/x.so' } }).catch((e: unknown) => e);
+      const err = await r
+        .run({ experiment: touching(marker, name), actor: systemActor('test'), vars: { value: '/tmp/x.so' } })
+        .catch((e: unknown) => e);
       expect(err, name).toBeInstanceOf(DomainError);
       expect((err as DomainError).code).toBe('invalid');
       expect((err as Error).message, name).toContain(
@@ -62,7 +65,11 @@ describe('the runner, on the resolved file', () => {
   it('refuses a variable that is not listed, and runs one that is, which reaches the child', async () => {
     const marker = path.join(fx.dir, 'started');
     await expect(
-      runner(['/bin/sh']).run({ experiment: touching(marker, 'HTTPS_PROXY'), actor: 'test', vars: { value: 'http://127.0.0.1:1' } }),
+      runner(['/bin/sh']).run({
+        experiment: touching(marker, 'HTTPS_PROXY'),
+        actor: systemActor('test'),
+        vars: { value: 'http://127.0.0.1:1' },
+      }),
     ).rejects.toThrow(
       'sets environment variable HTTPS_PROXY for /bin/sh, which experiments.allowExecutables does not allow for it (allowed: none)',
     );
@@ -80,7 +87,7 @@ method:
 `);
     const r = await runner([{ path: '/bin/sh', env: [{ name: 'X', pattern: '[a-z ]+' }], args: [{ exact: ['-c', 'echo "$X"'] }] }]).run({
       experiment: echo,
-      actor: 'test',
+      actor: systemActor('test'),
       vars: { x: 'from a var' },
     });
     expect((r.journal as any).run[0].output).toMatchObject({ status: 0, stdout: 'from a var\n' });
@@ -88,7 +95,7 @@ method:
     await expect(
       runner([{ path: '/bin/sh', env: [{ name: 'X', pattern: '[a-z ]+' }] }]).run({
         experiment: echo,
-        actor: 'test',
+        actor: systemActor('test'),
         vars: { x: 'NOT-LOWER' },
       }),
     ).rejects.toThrow('sets environment variable X for /bin/sh to a value that does not match the pattern "[a-z ]+"');
@@ -111,7 +118,7 @@ method:
 `);
     const allowed: ExecutableEntry[] = [{ path: '/bin/sh', env: [], args: [{ patterns: ['-c', 'true', '.*'] }] }];
     const err = await runner(allowed)
-      .run({ experiment: exp, actor: 'test', vars: { script: `touch ${marker}` } })
+      .run({ experiment: exp, actor: systemActor('test'), vars: { script: `touch ${marker}` } })
       .catch((e: unknown) => e);
     expect((err as Error).message).toContain('starts /bin/sh with arguments');
     expect((err as Error).message).toContain(`argument 2 "touch ${marker}" does not match the pattern "true"`);
@@ -119,7 +126,7 @@ method:
     expect((err as Error).message).toContain('"-c","touch ' + marker + '","[redacted]"');
     expect(existsSync(marker)).toBe(false);
     expect((await fx.store.runs.list({ limit: 10 })).runs).toEqual([]);
-    const r = await runner(allowed).run({ experiment: exp, actor: 'test' });
+    const r = await runner(allowed).run({ experiment: exp, actor: systemActor('test') });
     expect((r.journal as any).run[0].output).toMatchObject({ status: 0 });
   });
 });

@@ -11,6 +11,7 @@ import type { Outcome } from '../../../core/experiments/outcome.ts';
 import { makeSignal, toLabels, type Signal } from '../../../core/signals/signal.ts';
 import type { Store } from '../../../store/store.ts';
 import type { IngestSubmission, SignalIngest } from '../../signals/ingest.ts';
+import { systemActor } from '../../../core/ledger/actor.ts';
 
 const HELD: readonly string[] = ['prevented', 'detected'];
 const FAILED: readonly string[] = ['missed', 'detected-late'];
@@ -66,7 +67,7 @@ export function regressionSubmission(
   });
   const bytes = Buffer.from(JSON.stringify(body));
   return {
-    actor: 'bulwark:experiments',
+    actor: systemActor('bulwark:experiments'),
     items: [{ signal, raw: { digest: createHash('sha256').update(bytes).digest('hex'), mediaType: 'application/json', bytes } }],
   };
 }

@@ -16,6 +16,7 @@ import { RunRecorder, type LedgerEvent } from './run-recorder.ts';
 import type { LeaseKeeper, RunWriter } from './run-writes.ts';
 import { sleep } from '../../sleep.ts';
 import type { ExperimentDeps, ResolvedRunnerOptions, RunRequest } from '../run-experiment.ts';
+import { actorLabel } from '../../../core/ledger/actor.ts';
 
 /** What the runner hands one run: the run itself and what it shares with the runner's other runs. */
 export interface Execution {
@@ -113,7 +114,7 @@ export class RunContext {
     this.startMs = this.ahead ? x.req.startAt! : nowMs;
     this.journal = new RunJournal(this.exp.document, this.startMs, {
       runId: x.runId,
-      actor: x.req.actor,
+      actor: actorLabel(x.req.actor),
       dryRun: false,
       techniques: this.exp.techniques,
       blastRadius: x.prepared.radius,

@@ -11,6 +11,7 @@ import type { Json, NewEntry } from '../../../core/ledger/entry.ts';
 import type { RunPatch, RunRecord } from '../../../store/experiments/port.ts';
 import type { RunJournal } from './journal.ts';
 import type { RunWriter } from './run-writes.ts';
+import type { Actor } from '../../../core/ledger/actor.ts';
 
 /** Another process took the run (its lease expired here): this one must stop touching it. */
 export class LeaseLost extends Error {
@@ -41,7 +42,7 @@ export class RunRecorder {
     private readonly writer: RunWriter,
     readonly runId: string,
     readonly owner: string,
-    private readonly actor: string,
+    private readonly actor: Actor,
     private readonly secrets: SecretValues,
     readonly journal: RunJournal,
   ) {}

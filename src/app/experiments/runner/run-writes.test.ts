@@ -11,6 +11,7 @@ import type { Store } from '../../../store/store.ts';
 import type { RunRecord } from '../../../store/experiments/port.ts';
 import { createLeaseKeeper, createRunWriter } from './run-writes.ts';
 import type { Json, NewEntry } from '../../../core/ledger/entry.ts';
+import { systemActor } from '../../../core/ledger/actor.ts';
 
 let fx: RunnerFixture;
 beforeEach(async () => {
@@ -55,7 +56,7 @@ const row = (id: string, owner = 'host:1:aaaa'): RunRecord => ({
 });
 
 /** A run entry with the data the ledger's catalogue expects of its kind. */
-const entry = (id: string, kind: string): NewEntry => ({ actor: 'test', kind, subject: `run:${id}`, data: runData(id, kind) });
+const entry = (id: string, kind: string): NewEntry => ({ actor: systemActor('test'), kind, subject: `run:${id}`, data: runData(id, kind) });
 
 function runData(run: string, kind: string): Json {
   switch (kind) {

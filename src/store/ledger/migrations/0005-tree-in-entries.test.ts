@@ -10,6 +10,7 @@ import { leafInput, toStored, type LedgerEntry } from '../../../core/ledger/entr
 import { appendLeaves, frontierNodes, leafHash, verifyInclusion, type NodeId } from '../../../core/ledger/merkle.ts';
 import type { Store } from '../../store.ts';
 import { describeMigration } from '../../../../test/support/migrations.ts';
+import { systemActor } from '../../../core/ledger/actor.ts';
 
 const oldPos = (n: NodeId) => n.index * 2 ** (n.level + 1) + 2 ** n.level - 1;
 
@@ -53,7 +54,7 @@ async function expectCarriedOver(store: Store, count: number): Promise<void> {
     expect(verifyInclusion(seq, head.size, leafHash(leafInput(entry!)), p.proof, head.root)).toBeNull();
   }
   await store.ledger.append(
-    [{ actor: 'system', kind: 'note.observation', subject: 'case:after', data: { text: 'after the migration' } }],
+    [{ actor: systemActor('system'), kind: 'note.observation', subject: 'case:after', data: { text: 'after the migration' } }],
     new Date().toISOString(),
   );
   const after = await verifyStore(store);

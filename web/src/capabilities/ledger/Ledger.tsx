@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { isAbort } from '../../api.ts';
 import { Card, ErrorBanner, Spinner } from '../../components.tsx';
-import { compactJson, formatCount, formatTime, plural, prettyJson, truncate } from '../../format.ts';
+import { compactJson, formatCount, formatTime, plural, prettyJson, truncate, actorText } from '../../format.ts';
 import { useApi, useLoad } from '../../hooks.ts';
 import { loadCheckpoint, loadEntries, PAGE_SIZE, runVerify } from './data.ts';
 import { Link, navigate } from '../../router.tsx';
@@ -182,7 +182,7 @@ function EntryRow({ entry, bad }: { entry: LedgerEntry; bad: boolean }) {
       <td className="nowrap">
         <time dateTime={entry.time}>{formatTime(entry.time)}</time>
       </td>
-      <td>{entry.actor}</td>
+      <td>{actorText(entry.actor)}</td>
       <td>
         <code className="kind">{entry.kind}</code>
       </td>

@@ -1,5 +1,5 @@
 import { Card, ErrorBanner, Spinner } from '../../components.tsx';
-import { formatCount, formatTime } from '../../format.ts';
+import { formatCount, formatTime, actorText } from '../../format.ts';
 import { useApi, useLoad } from '../../hooks.ts';
 import { Link } from '../../router.tsx';
 import { CheckpointView } from './CheckpointView.tsx';
@@ -26,7 +26,7 @@ export function LedgerOverview() {
             </p>
             {newest ? (
               <p className="muted">
-                Latest: <code>{newest.kind}</code> on <code>{newest.subject}</code> by {newest.actor},{' '}
+                Latest: <code>{newest.kind}</code> on <code>{newest.subject}</code> by {actorText(newest.actor)},{' '}
                 <time dateTime={newest.time}>{formatTime(newest.time)}</time>
               </p>
             ) : (
