@@ -53,5 +53,5 @@ export function service<K extends keyof Services>(ctx: ServerContext, name: K, u
   const s = ctx.services[name];
   if (s === undefined)
     throw new Error(`${user} needs the ${String(name)} service: list its capability before ${user} in src/capabilities/index.ts`);
-  return s as Services[K];
+  return s;
 }

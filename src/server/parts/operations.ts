@@ -4,7 +4,8 @@ import { VERSION } from '../../version.ts';
 import { OpenApiDocument, openApiDocument } from '../openapi.ts';
 import type { ServerPart } from '../server-part.ts';
 
-export const operationsServer: ServerPart = ({ app, routes, deps, metrics, draining }) => {
+export const operationsServer: ServerPart = (ctx) => {
+  const { app, routes, deps, metrics } = ctx;
   routes.add(app, {
     method: 'GET',
     url: '/healthz',
@@ -25,7 +26,7 @@ export const operationsServer: ServerPart = ({ app, routes, deps, metrics, drain
     response: z.object({ status: z.literal('ready') }),
     errors: [503],
     handler: async ({ reply }) => {
-      if (draining()) return reply.code(503).header('retry-after', '1').send({ status: 'draining' });
+      if (ctx.draining()) return reply.code(503).header('retry-after', '1').send({ status: 'draining' });
       try {
         await deps.store.ping();
       } catch {
