@@ -51,6 +51,7 @@ export interface KyselyStoreOptions {
 }
 
 /** The repositories are properties of the store (`store.ledger`, `store.signals`, …): see the constructor. */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export interface KyselyStore extends Repos {}
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
