@@ -97,7 +97,7 @@ export interface RunRequest {
   /**
    * When to start (epoch ms). A run given a time ahead is prepared and stored at once (pending,
    * its rollbacks durable) and starts at that time without waiting for a commit: the scheduler
-   * passes a slot's time, so the slot is kept to the millisecond rather than to the next commit.
+   * passes an occurrence's time, so the occurrence is kept to the millisecond rather than to the next commit.
    */
   startAt?: number;
   /**

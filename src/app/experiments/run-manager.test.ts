@@ -236,7 +236,7 @@ schedule:
     const manager = createRunManager(fx.deps, {});
     managers.push(manager);
     // The scheduler's clock starts in the minute now going on, and its jitter is chosen so that
-    // the slot's run falls 2 s from now: claimed (up to 3 s ahead) and stored at the next look.
+    // the occurrence's run falls 2 s from now: claimed (up to 3 s ahead) and stored at the next look.
     const realNow = Date.now();
     const minute = Math.floor(realNow / 60_000) * 60_000;
     const startAt = realNow + 2_000;
@@ -249,7 +249,7 @@ schedule:
       leadMs: 3_000,
       random: () => (startAt - minute) / 120_000,
     });
-    await scheduler.tick(); // plans the slot
+    await scheduler.tick(); // plans the occurrence
     clock.ms = Date.now();
     // Claims it: the run is stored, pending, and waits for its time.
     const claiming = scheduler.tick();

@@ -227,7 +227,7 @@ export function createRunManager(deps: ExperimentDeps, opts: RunManagerOptions =
       ...(req.startAt !== undefined
         ? {
             startAt: req.startAt,
-            // Stored ahead of its time (a scheduled slot): at that time the experiment is read
+            // Stored ahead of its time (a scheduled occurrence): at that time the experiment is read
             // again, so that one deleted meanwhile — on any server on this database — does not
             // start. A re-applied one does (same name, same createdAt); one deleted and applied
             // again does not (a new createdAt).

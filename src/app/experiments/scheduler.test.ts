@@ -1,6 +1,6 @@
 /**
  * The scheduler on a real database: two scheduler instances (two replicas) on one database start
- * each slot once, whichever jitter falls first; a slot whose experiment still runs is skipped. On
+ * each occurrence once, whichever jitter falls first; an occurrence whose experiment still runs is skipped. On
  * PostgreSQL the two instances use two separate stores (connections), as replicas would.
  */
 import path from 'node:path';
@@ -125,7 +125,7 @@ for (const [dialect, setup] of Object.entries(fixtures)) {
       );
     }
 
-    it('starts each slot once across two replicas, the one whose jitter falls first', async () => {
+    it('starts each occurrence once across two replicas, the one whose jitter falls first', async () => {
       fx = await setup();
       const clock = new TestClock(Date.parse('2026-04-01T12:00:30Z'));
       await applied(fx.a, clock);
@@ -148,7 +148,7 @@ for (const [dialect, setup] of Object.entries(fixtures)) {
       await both();
       expect(runs.started).toHaveLength(1);
       clock.set('2026-04-01T12:01:09Z');
-      await both(); // the late replica's turn: the slot is taken
+      await both(); // the late replica's turn: the occurrence is taken
       expect(runs.started).toHaveLength(1);
 
       // Both due at once for the next minute: still one.
@@ -156,18 +156,22 @@ for (const [dialect, setup] of Object.entries(fixtures)) {
       await both();
       await both();
       expect(runs.started).toHaveLength(2);
-      expect(await fx.a.experiments.claimSlot('scheduled', '2026-04-01T12:02:00.000Z', 'other', clock.now().toISOString())).toBe(false);
-      expect(await fx.a.experiments.claimSlot('scheduled', '2026-04-01T12:03:00.000Z', 'other', clock.now().toISOString())).toBe(true);
+      expect(await fx.a.experiments.claimOccurrence('scheduled', '2026-04-01T12:02:00.000Z', 'other', clock.now().toISOString())).toBe(
+        false,
+      );
+      expect(await fx.a.experiments.claimOccurrence('scheduled', '2026-04-01T12:03:00.000Z', 'other', clock.now().toISOString())).toBe(
+        true,
+      );
     });
 
-    it('does not catch up on slots missed while it was away, and follows a re-applied schedule', async () => {
+    it('does not catch up on occurrences missed while it was away, and follows a re-applied schedule', async () => {
       fx = await setup();
       const clock = new TestClock(Date.parse('2026-04-01T12:00:30Z'));
       await applied(fx.a, clock);
       const runs = recorder();
       const s = createScheduler({ store: fx.a, clock, runs, owner: 'replica-a', random: () => 0 });
       await s.tick();
-      clock.set('2026-04-01T12:06:30Z'); // five slots late: one run now, the next at 12:07
+      clock.set('2026-04-01T12:06:30Z'); // five occurrences late: one run now, the next at 12:07
       await s.tick();
       await s.tick();
       expect(runs.started).toHaveLength(1);
@@ -203,8 +207,8 @@ for (const [dialect, setup] of Object.entries(fixtures)) {
         await both();
       }
       expect(runs.started).toHaveLength(1);
-      // Nothing was claimed for the slots after the deletion.
-      expect(await fx.a.experiments.claimSlot('scheduled', '2026-04-01T12:02:00.000Z', 'test', clock.now().toISOString())).toBe(true);
+      // Nothing was claimed for the occurrences after the deletion.
+      expect(await fx.a.experiments.claimOccurrence('scheduled', '2026-04-01T12:02:00.000Z', 'test', clock.now().toISOString())).toBe(true);
 
       await applied(fx.a, clock); // the name again: planned from now, 12:04
       await both();
@@ -225,7 +229,7 @@ for (const [dialect, setup] of Object.entries(fixtures)) {
       expect(runs.started).toEqual([]);
     });
 
-    it('skips a slot while the previous run of the experiment is still going', async () => {
+    it('skips an occurrence while the previous run of the experiment is still going', async () => {
       fx = await setup();
       const clock = new TestClock(Date.parse('2026-04-01T12:00:30Z'));
       await applied(fx.a, clock);

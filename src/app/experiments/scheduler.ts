@@ -1,11 +1,11 @@
 /**
  * Continuous verification: applied experiments with a `schedule` run on their cron (UTC) plus a
- * jitter. Every replica runs a scheduler; before starting a slot each claims it with a unique
- * (experiment, scheduledAt) row (ExperimentRepo.claimSlot, ON CONFLICT DO NOTHING), so a slot
+ * jitter. Every replica runs a scheduler; before starting an occurrence each claims it with a unique
+ * (experiment, scheduledAt) row (ExperimentRepo.claimOccurrence, ON CONFLICT DO NOTHING), so an occurrence
  * runs once however many replicas share the database — the one whose jitter fell first wins.
  *
- * Slots missed while no scheduler ran are not caught up: after a pause the next slot is the next
- * one from now. A slot whose experiment still has a live run (its lease not expired) is skipped,
+ * Occurrences missed while no scheduler ran are not caught up: after a pause the next occurrence is the next
+ * one from now. A occurrence whose experiment still has a live run (its lease not expired) is skipped,
  * so a run longer than its period does not pile up.
  */
 import { parseCron, nextRun, type Cron } from '../../core/experiments/cron.ts';
@@ -19,13 +19,13 @@ export interface SchedulerOptions {
   store: Store;
   clock: Clock;
   runs: Pick<RunManager, 'start'>;
-  /** Who claims slots (a replica's lease owner name); written in the claim row. */
+  /** Who claims occurrences (a replica's lease owner name); written in the claim row. */
   owner: string;
   /** How often to look at the schedules (default 1 s). */
   tickMs?: number;
   /**
-   * How long before a slot its run is claimed and stored (default: tickMs). The run then starts
-   * at the slot's time on a timer, not at the first tick after it.
+   * How long before an occurrence its run is claimed and stored (default: tickMs). The run then starts
+   * at the occurrence's time on a timer, not at the first tick after it.
    */
   leadMs?: number;
   /** The jitter's random source, values in [0, 1) (default systemRandom). */
@@ -36,7 +36,7 @@ export interface SchedulerOptions {
 }
 
 export interface Scheduler {
-  /** Look at every schedule now: claim and start the slots that are due. */
+  /** Look at every schedule now: claim and start the occurrences that are due. */
   tick(): Promise<void>;
   /** Stop ticking; resolves when a tick in progress is over (runs it started go on). */
   stop(): Promise<void>;
@@ -98,12 +98,15 @@ export function createScheduler(opts: SchedulerOptions): Pick<Scheduler, 'tick'>
   };
 
   const due = async (e: ExperimentRecord, p: Plan): Promise<void> => {
-    const slot = new Date(p.scheduledAt).toISOString();
+    const occurrence = new Date(p.scheduledAt).toISOString();
     const now = opts.clock.now();
-    if (!(await opts.store.experiments.claimSlot(e.name, slot, opts.owner, now.toISOString()))) return;
+    if (!(await opts.store.experiments.claimOccurrence(e.name, occurrence, opts.owner, now.toISOString()))) return;
     const [last] = (await opts.store.runs.list({ experiment: e.name, limit: 1 })).runs;
     if (last && last.state !== 'done' && last.leaseUntil !== null && last.leaseUntil > now.toISOString()) {
-      opts.log?.info({ experiment: e.name, slot, run: last.id }, `experiment ${e.name}: slot ${slot} skipped, run ${last.id} still going`);
+      opts.log?.info(
+        { experiment: e.name, occurrence, run: last.id },
+        `experiment ${e.name}: occurrence ${occurrence} skipped, run ${last.id} still going`,
+      );
       return;
     }
     try {
@@ -113,9 +116,9 @@ export function createScheduler(opts: SchedulerOptions): Pick<Scheduler, 'tick'>
         mayPrivileged: true,
         startAt: p.runAt,
       });
-      opts.log?.info({ experiment: e.name, slot, run: run.id }, `experiment ${e.name}: scheduled run ${run.id} started`);
+      opts.log?.info({ experiment: e.name, occurrence, run: run.id }, `experiment ${e.name}: scheduled run ${run.id} started`);
     } catch (err) {
-      opts.log?.warn({ experiment: e.name, slot, err: (err as Error).message }, `experiment ${e.name}: scheduled run refused`);
+      opts.log?.warn({ experiment: e.name, occurrence, err: (err as Error).message }, `experiment ${e.name}: scheduled run refused`);
     }
   };
 
@@ -137,9 +140,9 @@ export function createScheduler(opts: SchedulerOptions): Pick<Scheduler, 'tick'>
       try {
         await due(e, p);
       } catch (err) {
-        opts.log?.warn({ experiment: e.name, err: (err as Error).message }, `experiment ${e.name}: could not claim its slot`);
+        opts.log?.warn({ experiment: e.name, err: (err as Error).message }, `experiment ${e.name}: could not claim its occurrence`);
       }
-      // The next slot after this one, or after now if the process lagged past several.
+      // The next occurrence after this one, or after now if the process lagged past several.
       const next = plan(e, Math.max(p.scheduledAt, nowMs - 1), p);
       if (next) plans.set(e.name, next);
       else plans.delete(e.name);
@@ -148,7 +151,7 @@ export function createScheduler(opts: SchedulerOptions): Pick<Scheduler, 'tick'>
 
   return {
     tick() {
-      // One tick at a time: a slow database must not start a slot twice in this process.
+      // One tick at a time: a slow database must not start an occurrence twice in this process.
       ticking ??= tickOnce().finally(() => (ticking = undefined));
       return ticking;
     },

@@ -1,6 +1,6 @@
 /**
  * The applied-experiment repository's part of the store contract (store.contract.ts calls it):
- * versions bumped atomically on re-apply, a scheduled slot claimed by one caller only, and
+ * versions bumped atomically on re-apply, a scheduled occurrence claimed by one caller only, and
  * deletion (a tombstone: gone from every read, its runs kept, a re-apply continuing its
  * versions, one of two concurrent deletes winning), on SQLite and on a real PostgreSQL (there
  * also by two stores at once).
@@ -72,18 +72,18 @@ export function experimentRepoContract(current: () => { store: Store; fx: StoreF
       }
     });
 
-    it('claims a scheduled slot once, whoever asks and however often', async () => {
+    it('claims a scheduled occurrence once, whoever asks and however often', async () => {
       const { store, fx } = current();
       const other = fx.reopen ? await fx.reopen() : store;
       try {
         const claims = await Promise.all(
-          Array.from({ length: 8 }, (_, i) => (i % 2 ? other : store).experiments.claimSlot('sqli', at(60), `replica-${i}`, at(61))),
+          Array.from({ length: 8 }, (_, i) => (i % 2 ? other : store).experiments.claimOccurrence('sqli', at(60), `replica-${i}`, at(61))),
         );
         expect(claims.filter(Boolean)).toHaveLength(1);
         // Another slot, or the same minute of another experiment, is a claim of its own.
-        expect(await store.experiments.claimSlot('sqli', at(120), 'replica-0', at(121))).toBe(true);
-        expect(await store.experiments.claimSlot('xss', at(60), 'replica-0', at(61))).toBe(true);
-        expect(await other.experiments.claimSlot('xss', at(60), 'replica-1', at(61))).toBe(false);
+        expect(await store.experiments.claimOccurrence('sqli', at(120), 'replica-0', at(121))).toBe(true);
+        expect(await store.experiments.claimOccurrence('xss', at(60), 'replica-0', at(61))).toBe(true);
+        expect(await other.experiments.claimOccurrence('xss', at(60), 'replica-1', at(61))).toBe(false);
       } finally {
         if (other !== store) await other.close();
       }

@@ -81,7 +81,7 @@ export class KyselyExperiments implements ExperimentRepo {
     return r ? { ...withoutFile(r), deletedAt: now, deletedBy: by } : undefined;
   }
 
-  async claimSlot(experiment: string, scheduledAt: string, claimedBy: string, now: string): Promise<boolean> {
+  async claimOccurrence(experiment: string, scheduledAt: string, claimedBy: string, now: string): Promise<boolean> {
     const r = await this.db
       .insertInto('experiment_schedule_claims')
       .values({ experiment, scheduled_at: scheduledAt, claimed_by: claimedBy, claimed_at: now })

@@ -1,4 +1,4 @@
-/** Experiments' port: runs, applied experiments and the scheduler's slot claims, per-target slots. */
+/** Experiments' port: runs, applied experiments and the scheduler's claims of occurrences, per-target slots. */
 import type { Json } from '../../core/ledger/entry.ts';
 
 /** pending → running → rolling-back → done; a crash leaves the run in one of the first three. */
@@ -125,10 +125,10 @@ export interface ExperimentRepo {
    */
   delete(name: string, by: string, now: string): Promise<DeletedExperimentRecord | undefined>;
   /**
-   * Claim one scheduled slot: a unique (experiment, scheduledAt) row inserted with ON CONFLICT
+   * Claim one scheduled occurrence: a unique (experiment, scheduledAt) row inserted with ON CONFLICT
    * DO NOTHING; true for the one caller whose insert wrote it.
    */
-  claimSlot(experiment: string, scheduledAt: string, claimedBy: string, now: string): Promise<boolean>;
+  claimOccurrence(experiment: string, scheduledAt: string, claimedBy: string, now: string): Promise<boolean>;
 }
 
 /** One key a run wants a slot of, and how many runs may hold it at once. */
