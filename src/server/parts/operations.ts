@@ -1,8 +1,16 @@
 /** Operations in the server: liveness, readiness, metrics and this API's description. */
+import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
+import { DomainError } from '../../core/errors.ts';
 import { VERSION } from '../../version.ts';
 import { OpenApiDocument, openApiDocument } from '../openapi.ts';
 import type { ServerPart } from '../server-part.ts';
+
+/** Not ready: 503 in the API's error shape, with Retry-After. */
+function unavailable(reply: FastifyReply, why: string): DomainError {
+  void reply.header('retry-after', '1');
+  return new DomainError('unavailable', `not ready: ${why}`);
+}
 
 export const operationsServer: ServerPart = (ctx) => {
   const { app, routes, deps, metrics } = ctx;
@@ -26,11 +34,11 @@ export const operationsServer: ServerPart = (ctx) => {
     response: z.object({ status: z.literal('ready') }),
     errors: [503],
     handler: async ({ reply }) => {
-      if (ctx.draining()) return reply.code(503).header('retry-after', '1').send({ status: 'draining' });
+      if (ctx.draining()) throw unavailable(reply, 'the server is shutting down; another replica takes the traffic');
       try {
         await deps.store.ping();
       } catch {
-        return reply.code(503).header('retry-after', '1').send({ status: 'database unavailable' });
+        throw unavailable(reply, 'the database does not answer');
       }
       return { status: 'ready' as const };
     },
