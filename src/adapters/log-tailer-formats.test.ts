@@ -19,6 +19,7 @@ import { openSqliteStore } from '../store/sqlite/open-sqlite.ts';
 import type { Store } from '../store/store.ts';
 import type { SignalRecord } from '../store/signals/port.ts';
 import { startLogTailer, type LogTailer, type TailedFile } from './log-tailer.ts';
+import { actorLabel, decodeActor } from '../core/ledger/actor.ts';
 
 const RUN = 'r7k2m9x4p1';
 const RUN2 = 'q3w8e5t1y6u0';
@@ -158,7 +159,7 @@ describe('log tailer: nginx access log', () => {
     expect(ev).toMatchObject({ mediaType: 'text/plain; charset=utf-8' });
     expect(ev!.bytes.toString('utf8')).toBe(ua);
     const entries = await store.ledger.page({ limit: 100, order: 'asc', kind: 'signal.received' });
-    expect(new Set(entries.map((e) => e.actor))).toEqual(new Set(['tailer:edge']));
+    expect(new Set(entries.map((e) => actorLabel(decodeActor(e.actor))))).toEqual(new Set(['tailer:edge']));
     // The error log line was skipped and reported, and the line after it was read.
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatch(
@@ -267,7 +268,7 @@ describe('log tailer: auditd', () => {
     expect(ev).toMatchObject({ mediaType: 'text/plain; charset=utf-8' });
     expect(ev!.bytes.toString('utf8')).toBe(execve);
     const entries = await store.ledger.page({ limit: 100, order: 'asc', kind: 'signal.received' });
-    expect(new Set(entries.map((e) => e.actor))).toEqual(new Set(['tailer:auditd']));
+    expect(new Set(entries.map((e) => actorLabel(decodeActor(e.actor))))).toEqual(new Set(['tailer:auditd']));
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatch(/^audit\.log: 1 line\(s\) are not auditd lines and were skipped; first at byte \d+: not an auditd record/);
 

@@ -11,6 +11,7 @@ import { openSqliteStore } from '../store/sqlite/open-sqlite.ts';
 import type { Store } from '../store/store.ts';
 import type { SignalRecord } from '../store/signals/port.ts';
 import { startLogTailer, type LogTailer, type TailedFile } from './log-tailer.ts';
+import { actorLabel, decodeActor } from '../core/ledger/actor.ts';
 
 const RUN = 'r7k2m9x4p1';
 
@@ -142,7 +143,7 @@ describe('log tailer', () => {
     const ev = await store.signals.getEvidence(s[0]!.rawDigest);
     expect(ev?.bytes.toString('utf8')).toBe(modsecLine(0));
     const entries = await store.ledger.page({ limit: 100, order: 'asc', kind: 'signal.received' });
-    expect(entries.map((e) => e.actor)).toEqual(['tailer:waf', 'tailer:waf', 'tailer:waf']);
+    expect(entries.map((e) => actorLabel(decodeActor(e.actor)))).toEqual(['tailer:waf', 'tailer:waf', 'tailer:waf']);
     expect(await verifyStore(store)).toMatchObject({ ok: true, size: 3 });
   });
 

@@ -568,7 +568,7 @@ describe('tokens on the database: recovery of a lost admin token, revocation, li
       expect(entries.status).toBe(200);
       const entry = entries.body.entries.find((e: { subject: string }) => e.subject === `token:${recovered.id}`);
       expect(entry, JSON.stringify(entries.body)).toBeDefined();
-      expect(entry.actor).toMatch(/^cli:/);
+      expect(entry.actor).toMatchObject({ kind: 'person', how: 'cli' });
       expect(entry.data).toMatchObject({ id: recovered.id, name: 'recovered admin', scopes: ['*'] });
       expect(JSON.stringify(entry)).not.toContain(tokenSecret(recovered.token)!);
     },

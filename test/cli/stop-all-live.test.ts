@@ -126,8 +126,8 @@ rollbacks:
     const ledger = await api(server, 'GET', '/v1/ledger/entries?kind=experiments.stop-all', { token: admin });
     expect(ledger.status, JSON.stringify(ledger.body)).toBe(200);
     expect(ledger.body.entries).toHaveLength(1);
-    const entry = ledger.body.entries[0] as { actor: string; data: { aborted: string[]; reason: string } };
-    expect(entry.actor).toBe(`token:${oncall.id}`);
+    const entry = ledger.body.entries[0] as { actor: { token?: string; how: string }; data: { aborted: string[]; reason: string } };
+    expect(entry.actor).toMatchObject({ token: oncall.id, how: 'api' });
     expect([...entry.data.aborted].sort()).toEqual([...runIds].sort());
 
     // With nothing going on any more, the switch says so (as JSON here).

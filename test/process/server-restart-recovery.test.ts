@@ -21,6 +21,7 @@ import { api, startServer, type RunningServer } from '../support/cli.ts';
 import { killAllChildren } from '../support/processes.ts';
 import { tmpDir, type TmpDir } from '../support/tmp.ts';
 import { until, withStore } from '../support/wait.ts';
+import { actorLabel, decodeActor } from '../../src/core/ledger/actor.ts';
 
 let dir: TmpDir | undefined;
 const servers: RunningServer[] = [];
@@ -210,7 +211,7 @@ rollbacks:
   await withStore(second.db, async (s) => {
     const entries = (await s.ledger.page({ limit: 10_000, order: 'asc' }))
       .filter((e) => e.subject === `run:${runId}`)
-      .map((e) => ({ kind: e.kind, actor: e.actor, data: JSON.parse(e.dataJson) as unknown }));
+      .map((e) => ({ kind: e.kind, actor: actorLabel(decodeActor(e.actor)), data: JSON.parse(e.dataJson) as unknown }));
     const kinds = entries.map((e) => e.kind);
     // What the first server wrote before it died: the start and the file change.
     expect(kinds.slice(0, 2)).toEqual(['run.started', 'run.injected']);
@@ -218,9 +219,9 @@ rollbacks:
     // Then what recovery wrote: each rollback, and the end.
     const recovery = entries.slice(2);
     expect(recovery.map((e) => [e.kind, e.actor])).toEqual([
-      ['run.rollback', 'system'],
-      ['run.rollback', 'system'],
-      ['run.finished', 'system'],
+      ['run.rollback', 'recovery'],
+      ['run.rollback', 'recovery'],
+      ['run.finished', 'recovery'],
     ]);
     expect(recovery.map((e) => e.data)).toEqual([
       { run: runId, rollback: `restore ${conf}`, ok: true, recovery: true },

@@ -143,7 +143,9 @@ for (const [dialect, setup] of Object.entries(fixtures)) {
       clock.set('2026-04-01T12:01:01Z');
       await both();
       const early2s = Date.parse('2026-04-01T12:01:02Z');
-      expect(runs.started).toEqual([{ name: 'scheduled', actor: 'scheduler', mayPrivileged: true, startAt: early2s }]);
+      expect(runs.started).toEqual([
+        { name: 'scheduled', actor: systemActor('scheduler', 'scheduler'), mayPrivileged: true, startAt: early2s },
+      ]);
       clock.set('2026-04-01T12:01:05Z');
       await both();
       expect(runs.started).toHaveLength(1);

@@ -11,7 +11,7 @@ import { memoryKeyRing } from '../ledger/key-ring.ts';
 import { verifyStore } from '../ledger/verify.ts';
 import { createSignalIngest, evidenceOf, ledgerLabels, receivedEntry } from './ingest.ts';
 import { SignalBus } from './signal-bus.ts';
-import { systemActor } from '../../core/ledger/actor.ts';
+import { actorLabel, decodeActor, systemActor } from '../../core/ledger/actor.ts';
 
 const raw = (text: string) => evidenceOf(Buffer.from(text, 'utf8'), 'application/json');
 
@@ -86,7 +86,7 @@ describe('signal ingest', () => {
     expect(await store.signals.get(a.id)).toEqual({ ...a, rawDigest: payload.digest });
     expect((await store.signals.getEvidence(payload.digest))?.bytes.toString()).toBe('{"two":"signals"}');
     const entries = await store.ledger.page({ limit: 10, order: 'asc' });
-    expect(entries.map((e) => [e.kind, e.subject, e.actor])).toEqual([
+    expect(entries.map((e) => [e.kind, e.subject, actorLabel(decodeActor(e.actor))])).toEqual([
       ['signal.received', `signal:${a.id}`, 'token:abc'],
       ['signal.received', `signal:${b.id}`, 'token:abc'],
     ]);
