@@ -1,0 +1,296 @@
+/**
+ * The coverage map: for each ATT&CK technique, what the runs that exercised it showed. Pure:
+ * runs and the time come in as values.
+ *
+ * A run's outcome maps onto evidence (docs/coverage.md has the table):
+ *
+ * | outcome                       | evidence  |
+ * | ----------------------------- | --------- |
+ * | `prevented`                   | `blocked` |
+ * | `detected`, `detected-late`   | `alerted` |
+ * | `missed`                      | `none`    |
+ * | `not-run`, `aborted`, `errored`, `rollback-failed` | no evidence: the run does not count |
+ *
+ * `rollback-failed` hides every other result (core/experiments/outcome.ts), so it says nothing
+ * about the control either. A cell shows its last counted run's evidence; a `blocked` or
+ * `alerted` cell older than its technique's age (30 days by default) is `stale`.
+ *
+ * Two forms that agree (a property test holds them to it): `computeCoverage` over every run at
+ * once, and `CoverageAccumulator`, which takes one run at a time in O(1) amortised (percentiles
+ * are sorted when read, once per change).
+ */
+import type { AttackTable, AttackTechnique } from './attack.ts';
+import { staleAfterDaysFor, techniquesInScope, type CoverageSettings } from './settings.ts';
+
+export const EVIDENCE = ['blocked', 'alerted', 'none'] as const;
+export type Evidence = (typeof EVIDENCE)[number];
+
+/** What a cell shows: its last evidence, `stale` when that was coverage and is too old, `never` when in scope and never exercised. */
+export const CELL_STATUSES = ['blocked', 'alerted', 'none', 'stale', 'never', 'out-of-scope'] as const;
+export type CellStatus = (typeof CELL_STATUSES)[number];
+
+const DAY_MS = 86_400_000;
+
+/** The evidence of a run's outcome; null when the run does not count as coverage. */
+export function evidenceOf(outcome: string | null): Evidence | null {
+  switch (outcome) {
+    case 'prevented':
+      return 'blocked';
+    case 'detected':
+    case 'detected-late':
+      return 'alerted';
+    case 'missed':
+      return 'none';
+    case null:
+    default:
+      return null;
+  }
+}
+
+/** A finished run, reduced to what coverage reads. */
+export interface CoverageRun {
+  id: string;
+  /** The experiment's name (its title when it is no longer applied). */
+  experiment: string;
+  techniques: readonly string[];
+  outcome: string | null;
+  /** When it ended (RFC 3339): the time of its evidence. */
+  endedAt: string;
+  ttdMs: number | null;
+}
+
+export interface LastRun {
+  id: string;
+  experiment: string;
+  outcome: string;
+  evidence: Evidence;
+  at: string;
+  ttdMs: number | null;
+}
+
+export interface TimeToDetect {
+  lastMs: number | null;
+  p50Ms: number | null;
+  p90Ms: number | null;
+  /** Counted runs with a time to detect. */
+  samples: number;
+}
+
+export interface CoverageCell {
+  technique: string;
+  name: string;
+  tactics: string[];
+  platforms: string[];
+  subtechnique: boolean;
+  inScope: boolean;
+  status: CellStatus;
+  /** The last counted run's evidence (before staleness). */
+  evidence: Evidence | null;
+  /** Experiments with a counted run of this technique, by name. */
+  experiments: string[];
+  /** Counted runs. */
+  runs: number;
+  lastRun: LastRun | null;
+  /** When the last counted run ended. */
+  verifiedAt: string | null;
+  /** When a covered cell turns (or turned) stale. */
+  staleAt: string | null;
+  staleAfterDays: number;
+  ttd: TimeToDetect;
+}
+
+export interface CoverageKris {
+  inScope: number;
+  /** In scope, with at least one counted run. */
+  exercised: number;
+  /** In scope, never exercised: a KRI. */
+  neverExercised: number;
+  /** In scope, covered once but not verified within its age: a KRI. */
+  stale: number;
+  blocked: number;
+  alerted: number;
+  none: number;
+}
+
+export interface CoverageMap {
+  attackVersion: string;
+  at: string;
+  /** Every technique of the table (in scope or not), by id. */
+  cells: CoverageCell[];
+  kris: CoverageKris;
+  /** Technique ids runs named that are not in the table (wrong, deprecated or revoked). */
+  unknownTechniques: string[];
+}
+
+/** Nearest-rank percentile of sorted values. */
+export function percentile(sorted: readonly number[], p: number): number | null {
+  if (sorted.length === 0) return null;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!;
+}
+
+/** Whether run a is later evidence than b: by end time, then by id (so that the order runs arrive in does not matter). */
+function later(a: { at: string; id: string }, b: { at: string; id: string }): boolean {
+  const ta = Date.parse(a.at);
+  const tb = Date.parse(b.at);
+  return ta !== tb ? ta > tb : a.id > b.id;
+}
+
+interface Acc {
+  experiments: Set<string>;
+  runs: number;
+  last: LastRun | null;
+  /** The latest counted run with a time to detect. */
+  lastTtd: { at: string; id: string; ms: number } | null;
+  ttds: number[];
+  sorted: number[] | null;
+}
+
+/** The coverage map built one run at a time; `map(now)` reads it. */
+export class CoverageAccumulator {
+  private readonly accs = new Map<string, Acc>();
+  private readonly seen = new Set<string>();
+
+  constructor(
+    private readonly table: AttackTable,
+    private readonly settings: CoverageSettings,
+  ) {}
+
+  /** Take one finished run; a run id seen before, or a run that does not count, changes nothing. */
+  apply(run: CoverageRun): void {
+    const evidence = evidenceOf(run.outcome);
+    if (evidence === null || this.seen.has(run.id)) return;
+    this.seen.add(run.id);
+    const last: LastRun = { id: run.id, experiment: run.experiment, outcome: run.outcome!, evidence, at: run.endedAt, ttdMs: run.ttdMs };
+    for (const t of new Set(run.techniques)) {
+      let a = this.accs.get(t);
+      if (!a) {
+        a = { experiments: new Set(), runs: 0, last: null, lastTtd: null, ttds: [], sorted: null };
+        this.accs.set(t, a);
+      }
+      a.experiments.add(run.experiment);
+      a.runs++;
+      if (!a.last || later(last, a.last)) a.last = last;
+      if (run.ttdMs !== null) {
+        a.ttds.push(run.ttdMs);
+        a.sorted = null;
+        const mine = { at: run.endedAt, id: run.id, ms: run.ttdMs };
+        if (!a.lastTtd || later(mine, a.lastTtd)) a.lastTtd = mine;
+      }
+    }
+  }
+
+  map(now: Date): CoverageMap {
+    return assemble(
+      this.table,
+      this.settings,
+      now,
+      (id) => {
+        const a = this.accs.get(id);
+        if (!a) return undefined;
+        a.sorted ??= [...a.ttds].sort((x, y) => x - y);
+        return {
+          experiments: [...a.experiments].sort(),
+          runs: a.runs,
+          last: a.last,
+          ttd: ttdOf(a.sorted, a.lastTtd?.ms ?? null),
+        };
+      },
+      [...this.accs.keys()],
+    );
+  }
+}
+
+interface Summary {
+  experiments: string[];
+  runs: number;
+  last: LastRun | null;
+  ttd: TimeToDetect;
+}
+
+function ttdOf(sorted: readonly number[], lastMs: number | null): TimeToDetect {
+  return { lastMs, p50Ms: percentile(sorted, 50), p90Ms: percentile(sorted, 90), samples: sorted.length };
+}
+
+/** The map over every run at once (the reference the accumulator is checked against). */
+export function computeCoverage(table: AttackTable, settings: CoverageSettings, runs: readonly CoverageRun[], now: Date): CoverageMap {
+  const byId = new Map<string, CoverageRun>();
+  for (const r of runs) if (evidenceOf(r.outcome) !== null && !byId.has(r.id)) byId.set(r.id, r);
+  const byTechnique = new Map<string, CoverageRun[]>();
+  for (const r of byId.values()) for (const t of new Set(r.techniques)) byTechnique.set(t, [...(byTechnique.get(t) ?? []), r]);
+  const summaries = new Map<string, Summary>();
+  for (const [t, rs] of byTechnique) {
+    const ordered = [...rs].sort((a, b) => Date.parse(a.endedAt) - Date.parse(b.endedAt) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const l = ordered[ordered.length - 1]!;
+    const withTtd = ordered.filter((r) => r.ttdMs !== null);
+    summaries.set(t, {
+      experiments: [...new Set(rs.map((r) => r.experiment))].sort(),
+      runs: rs.length,
+      last: { id: l.id, experiment: l.experiment, outcome: l.outcome!, evidence: evidenceOf(l.outcome)!, at: l.endedAt, ttdMs: l.ttdMs },
+      ttd: ttdOf(
+        withTtd.map((r) => r.ttdMs!).sort((a, b) => a - b),
+        withTtd.length ? withTtd[withTtd.length - 1]!.ttdMs : null,
+      ),
+    });
+  }
+  return assemble(table, settings, now, (id) => summaries.get(id), [...summaries.keys()]);
+}
+
+function assemble(
+  table: AttackTable,
+  settings: CoverageSettings,
+  now: Date,
+  summary: (id: string) => Summary | undefined,
+  exercisedIds: string[],
+): CoverageMap {
+  const scope = techniquesInScope(settings, table);
+  const known = new Set(table.techniques.map((t) => t.id));
+  const kris: CoverageKris = { inScope: 0, exercised: 0, neverExercised: 0, stale: 0, blocked: 0, alerted: 0, none: 0 };
+  const cells = table.techniques.map((t) => {
+    const c = cellOf(t, scope.has(t.id), summary(t.id), staleAfterDaysFor(settings, t), now);
+    if (c.inScope) {
+      kris.inScope++;
+      if (c.runs > 0) kris.exercised++;
+      if (c.status === 'never') kris.neverExercised++;
+      else if (c.status !== 'out-of-scope') kris[c.status]++;
+    }
+    return c;
+  });
+  return {
+    attackVersion: table.version,
+    at: now.toISOString(),
+    cells,
+    kris,
+    unknownTechniques: exercisedIds.filter((id) => !known.has(id)).sort(),
+  };
+}
+
+function cellOf(t: AttackTechnique, inScope: boolean, s: Summary | undefined, staleAfterDays: number, now: Date): CoverageCell {
+  const last = s?.last ?? null;
+  const evidence = last?.evidence ?? null;
+  const staleAtMs = last && evidence !== 'none' ? Date.parse(last.at) + staleAfterDays * DAY_MS : null;
+  const status: CellStatus = !inScope
+    ? 'out-of-scope'
+    : evidence === null
+      ? 'never'
+      : staleAtMs !== null && now.getTime() >= staleAtMs
+        ? 'stale'
+        : evidence;
+  return {
+    technique: t.id,
+    name: t.name,
+    tactics: t.tactics,
+    platforms: t.platforms,
+    subtechnique: t.subtechnique,
+    inScope,
+    status,
+    evidence,
+    experiments: s?.experiments ?? [],
+    runs: s?.runs ?? 0,
+    lastRun: last,
+    verifiedAt: last?.at ?? null,
+    staleAt: staleAtMs === null ? null : new Date(staleAtMs).toISOString(),
+    staleAfterDays,
+    ttd: s?.ttd ?? { lastMs: null, p50Ms: null, p90Ms: null, samples: 0 },
+  };
+}
