@@ -9,6 +9,7 @@
  *   npx tsx scripts/attack-table.ts INPUT.json OUTPUT.json [--version 18.1]
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { format, resolveConfig } from 'prettier';
 import { attackTableFrom } from '../src/core/coverage/attack-source.ts';
 
 const args = process.argv.slice(2);
@@ -24,5 +25,6 @@ const table = attackTableFrom(JSON.parse(readFileSync(input, 'utf8')) as unknown
 const lines = (xs: unknown[]) => xs.map((x) => `  ${JSON.stringify(x)}`).join(',\n');
 const { tactics, techniques, ...head } = table;
 const text = `${JSON.stringify(head, null, 1).slice(0, -2)},\n "tactics": [\n${lines(tactics)}\n ],\n "techniques": [\n${lines(techniques)}\n ]\n}\n`;
-writeFileSync(output, text);
+// In the repository's format, so that a regenerated table checks clean.
+writeFileSync(output, await format(text, { ...(await resolveConfig(output)), filepath: output }));
 process.stdout.write(`${output}: ATT&CK ${table.version}, ${table.tactics.length} tactics, ${table.techniques.length} techniques\n`);
