@@ -1,0 +1,183 @@
+/**
+ * The error budget of an SLO at an instant, from its events: the SLI, the budget consumed and
+ * remaining, the burn rate per alert window, time to exhaustion and the multiwindow alerts.
+ * Pure: the instant is an argument. Nothing here is ever NaN or infinite: a window without events
+ * has no SLI and no burn rate (null), and alerts need `alerting.minEvents` events in their long
+ * window, so a quiet SLO neither divides by zero nor pages anyone on one bad run.
+ *
+ * Budgeting methods (OpenSLO's):
+ * - occurrences: the budget is (1 − objective) × the events of the period; consumed = bad ÷ that.
+ * - timeslices: the period is cut into slices (from its start; rolling windows from the epoch); a
+ *   slice with events is good when its ratio reaches the slice target. The budget is
+ *   (1 − objective) × the slices of the whole period (time is what is budgeted, so a slice without
+ *   events spends nothing); consumed = bad slices ÷ that.
+ * - ratio-timeslices: as timeslices, each slice with events spending its own bad ratio.
+ *
+ * Burn rate over a window: its error rate (bad ÷ total events, or bad share of its slices with
+ * events) ÷ (1 − objective): 1 spends exactly the budget over the period.
+ */
+import { alertWindows, type AlertWindow, type WindowsSpec } from './alert-windows.ts';
+import { calendarPeriod } from './calendar.ts';
+import { formatPromDuration } from './duration.ts';
+import type { Slo, SliEvent } from './types.ts';
+
+export interface BurnRate {
+  window: string;
+  ms: number;
+  /** null when the window holds no event. */
+  rate: number | null;
+  events: number;
+}
+
+export interface AlertState {
+  severity: 'page' | 'ticket';
+  firing: boolean;
+  /** Why it fires or not, one line. */
+  why: string;
+  pairs: { shortWindow: string; longWindow: string; factor: number; firing: boolean }[];
+}
+
+export interface BudgetStatus {
+  period: { start: string; end: string; ms: number };
+  good: number;
+  total: number;
+  /** Good ÷ total over the period (slices with events for timeslices); null without events. */
+  sli: number | null;
+  objective: number;
+  /** 1 − objective. */
+  errorBudget: number;
+  /** Share of the budget spent (may pass 1). */
+  consumed: number;
+  /** 1 − consumed (negative when overspent). */
+  remaining: number;
+  burnRates: BurnRate[];
+  /** At the burn rate of the fast page pair's long window; null when not burning; 0 when spent. */
+  timeToExhaustionMs: number | null;
+  /** Whether the period has at least alerting.minEvents events. */
+  enoughData: boolean;
+  alerts: AlertState[];
+}
+
+type MathSlo = Pick<Slo, 'objective' | 'window' | 'budgeting' | 'alerting'>;
+
+/** The period [start, end) the budget covers at `now`: the last window's length, or the calendar period. */
+export function budgetPeriod(slo: Pick<Slo, 'window'>, now: number): { start: number; end: number } {
+  if (slo.window.kind === 'rolling') return { start: now - slo.window.ms, end: now };
+  return calendarPeriod(slo.window, now);
+}
+
+/** The length that scales the alert factors and time to exhaustion: the window's, or the current calendar period's. */
+export function periodLength(slo: Pick<Slo, 'window'>, now: number): number {
+  const p = budgetPeriod(slo, now);
+  return p.end - p.start;
+}
+
+interface Tally {
+  good: number;
+  total: number;
+  /** Bad share spent, in units of the method: events, or slices. */
+  bad: number;
+  /** Units with data: events, or slices with events. */
+  units: number;
+}
+
+/** Events in (from, to], sorted or not. */
+function tally(slo: MathSlo, events: readonly SliEvent[], from: number, to: number, sliceOrigin: number): Tally {
+  let good = 0;
+  let total = 0;
+  const slices = new Map<number, { good: number; total: number }>();
+  const b = slo.budgeting;
+  for (const e of events) {
+    if (!(e.at > from && e.at <= to) || e.total <= 0) continue;
+    const g = Math.min(Math.max(e.good, 0), e.total);
+    good += g;
+    total += e.total;
+    if (b.method !== 'occurrences') {
+      const k = Math.floor((e.at - sliceOrigin) / b.sliceMs);
+      const s = slices.get(k) ?? { good: 0, total: 0 };
+      s.good += g;
+      s.total += e.total;
+      slices.set(k, s);
+    }
+  }
+  if (b.method === 'occurrences') return { good, total, bad: total - good, units: total };
+  let bad = 0;
+  for (const s of slices.values()) {
+    const ratio = s.good / s.total;
+    bad += b.method === 'timeslices' ? (ratio >= b.sliceTarget ? 0 : 1) : 1 - ratio;
+  }
+  return { good, total, bad, units: slices.size };
+}
+
+/** The SLO's budget and alerts at `now` from its events. */
+export function evaluateBudget(slo: MathSlo, events: readonly SliEvent[], now: number, windows?: WindowsSpec): BudgetStatus {
+  const { start, end } = budgetPeriod(slo, now);
+  const periodMs = end - start;
+  const errorBudget = 1 - slo.objective;
+  const origin = slo.window.kind === 'calendar' ? start : 0;
+  // Budgets count up to now: a calendar period's future holds no events yet.
+  const whole = tally(slo, events, start - 1, now, origin);
+  const b = slo.budgeting;
+  const budgetUnits = b.method === 'occurrences' ? whole.total : periodMs / b.sliceMs;
+  const consumed = budgetUnits > 0 && whole.units > 0 ? whole.bad / (errorBudget * budgetUnits) : 0;
+  const sli = whole.units === 0 ? null : b.method === 'occurrences' ? whole.good / whole.total : 1 - whole.bad / whole.units;
+
+  const pairs = alertWindows(slo.alerting.strategy, periodMs, windows);
+  const spans = [...new Set(pairs.flatMap((p) => [p.shortMs, p.longMs]))].sort((a, x) => a - x);
+  const rateOf = new Map<number, BurnRate>();
+  for (const ms of spans) {
+    const t = tally(slo, events, now - ms, now, origin);
+    rateOf.set(ms, { window: formatPromDuration(ms), ms, rate: t.units === 0 ? null : t.bad / t.units / errorBudget, events: t.total });
+  }
+  const burnRates = [
+    ...rateOf.values(),
+    { window: formatPromDuration(periodMs), ms: periodMs, rate: sli === null ? null : (1 - sli) / errorBudget, events: whole.total },
+  ];
+
+  const fastLong = rateOf.get(pairs[0]!.longMs)!.rate;
+  const remaining = 1 - consumed;
+  const timeToExhaustionMs = remaining <= 0 ? 0 : fastLong === null || fastLong <= 0 ? null : (remaining * periodMs) / fastLong;
+
+  const alerts = (['page', 'ticket'] as const)
+    .filter((severity) => slo.alerting[severity])
+    .map((severity) => alertState(severity, pairs, rateOf, slo.alerting.minEvents));
+  return {
+    period: { start: new Date(start).toISOString(), end: new Date(end).toISOString(), ms: periodMs },
+    good: whole.good,
+    total: whole.total,
+    sli,
+    objective: slo.objective,
+    errorBudget,
+    consumed,
+    remaining,
+    burnRates,
+    timeToExhaustionMs,
+    enoughData: whole.total >= slo.alerting.minEvents,
+    alerts,
+  };
+}
+
+function alertState(severity: 'page' | 'ticket', all: AlertWindow[], rateOf: Map<number, BurnRate>, minEvents: number): AlertState {
+  const mine = all.filter((p) => p.severity === severity);
+  const states = mine.map((p) => {
+    const s = rateOf.get(p.shortMs)!;
+    const l = rateOf.get(p.longMs)!;
+    const enough = l.events >= minEvents;
+    const firing = enough && s.rate !== null && l.rate !== null && s.rate > p.factor && l.rate > p.factor;
+    return { p, s, l, enough, firing };
+  });
+  const fired = states.find((x) => x.firing);
+  const why = fired
+    ? `burn rate ${fixed(fired.s.rate!)} over ${fired.s.window} and ${fixed(fired.l.rate!)} over ${fired.l.window}, both above ${fixed(fired.p.factor)}`
+    : states.every((x) => !x.enough)
+      ? `fewer than ${minEvents} events in ${states.map((x) => x.l.window).join(' and ')}: not enough to alert`
+      : `burn rates below ${states.map((x) => `${fixed(x.p.factor)} (${x.s.window}/${x.l.window})`).join(' and ')}`;
+  return {
+    severity,
+    firing: fired !== undefined,
+    why,
+    pairs: states.map((x) => ({ shortWindow: x.s.window, longWindow: x.l.window, factor: x.p.factor, firing: x.firing })),
+  };
+}
+
+const fixed = (n: number) => (Math.round(n * 100) / 100).toString();
