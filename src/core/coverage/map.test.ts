@@ -13,6 +13,7 @@ const run = (id: string, outcome: string, endMs: number, techniques = ['T1190'],
   experiment: 'sqli',
   techniques,
   outcome,
+  startedAt: at(endMs - 1000),
   endedAt: at(endMs),
   ttdMs,
 });
@@ -142,6 +143,7 @@ describe('incremental and full computation', () => {
     experiment: fc.constantFrom('a', 'b', 'c'),
     techniques: fc.uniqueArray(fc.constantFrom(...ids), { maxLength: 3 }),
     outcome: fc.constantFrom<string | null>(...OUTCOMES, null),
+    startedAt: fc.constant(at(T0)),
     endedAt: fc.integer({ min: 0, max: 90 }).map((d) => at(T0 + d * DAY)),
     ttdMs: fc.option(fc.integer({ min: 0, max: 100_000 })),
   });

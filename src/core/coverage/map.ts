@@ -54,6 +54,8 @@ export interface CoverageRun {
   experiment: string;
   techniques: readonly string[];
   outcome: string | null;
+  /** When it started (RFC 3339): time to detect counts from here. */
+  startedAt: string;
   /** When it ended (RFC 3339): the time of its evidence. */
   endedAt: string;
   ttdMs: number | null;
@@ -64,6 +66,8 @@ export interface LastRun {
   experiment: string;
   outcome: string;
   evidence: Evidence;
+  startedAt: string;
+  /** When it ended. */
   at: string;
   ttdMs: number | null;
 }
@@ -161,7 +165,15 @@ export class CoverageAccumulator {
     const evidence = evidenceOf(run.outcome);
     if (evidence === null || this.seen.has(run.id)) return;
     this.seen.add(run.id);
-    const last: LastRun = { id: run.id, experiment: run.experiment, outcome: run.outcome!, evidence, at: run.endedAt, ttdMs: run.ttdMs };
+    const last: LastRun = {
+      id: run.id,
+      experiment: run.experiment,
+      outcome: run.outcome!,
+      evidence,
+      startedAt: run.startedAt,
+      at: run.endedAt,
+      ttdMs: run.ttdMs,
+    };
     for (const t of new Set(run.techniques)) {
       let a = this.accs.get(t);
       if (!a) {
@@ -226,7 +238,15 @@ export function computeCoverage(table: AttackTable, settings: CoverageSettings, 
     summaries.set(t, {
       experiments: [...new Set(rs.map((r) => r.experiment))].sort(),
       runs: rs.length,
-      last: { id: l.id, experiment: l.experiment, outcome: l.outcome!, evidence: evidenceOf(l.outcome)!, at: l.endedAt, ttdMs: l.ttdMs },
+      last: {
+        id: l.id,
+        experiment: l.experiment,
+        outcome: l.outcome!,
+        evidence: evidenceOf(l.outcome)!,
+        startedAt: l.startedAt,
+        at: l.endedAt,
+        ttdMs: l.ttdMs,
+      },
       ttd: ttdOf(
         withTtd.map((r) => r.ttdMs!).sort((a, b) => a - b),
         withTtd.length ? withTtd[withTtd.length - 1]!.ttdMs : null,
