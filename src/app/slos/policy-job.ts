@@ -1,0 +1,49 @@
+/**
+ * The server's periodic evaluation of budget policies: each SLO's status, and when its policy is
+ * in another state than last recorded, the new state and a `slo.policy.changed` ledger entry in
+ * one transaction (a compare and set, so of several servers on one database one records it).
+ */
+import { systemActor } from '../../core/ledger/actor.ts';
+import { iso, type AppDeps } from '../deps.ts';
+import { sloStatus } from './slo-status.ts';
+
+export interface PolicyChange {
+  name: string;
+  from: 'ok' | 'freeze' | null;
+  to: 'ok' | 'freeze';
+  why: string;
+}
+
+export async function evaluatePolicies(deps: AppDeps): Promise<PolicyChange[]> {
+  const changes: PolicyChange[] = [];
+  for (const record of await deps.store.slos.list()) {
+    let status;
+    try {
+      status = await sloStatus(deps, record);
+    } catch {
+      continue; // A file that no longer parses is reported by GET /v1/slos/{name}; it has no policy state.
+    }
+    const policy = status.policy;
+    if (!policy || !status.budget) continue;
+    const remaining = status.budget.remaining;
+    const now = iso(deps.clock);
+    const change = await deps.store.transaction(async (tx) => {
+      const set = await tx.slos.setPolicyState(record.name, record.version, policy.state);
+      if (!set) return undefined;
+      await tx.ledger.append(
+        [
+          {
+            actor: systemActor('slo-policy'),
+            kind: 'slo.policy.changed',
+            subject: `slo:${record.name}`,
+            data: { name: record.name, version: record.version, from: set.from, to: policy.state, why: policy.why, remaining },
+          },
+        ],
+        now,
+      );
+      return { name: record.name, from: set.from, to: policy.state, why: policy.why };
+    });
+    if (change) changes.push(change);
+  }
+  return changes;
+}

@@ -1,0 +1,82 @@
+/**
+ * An SLO's status now: its SLI events read from the experiment runs the store holds (through the
+ * experiments store port, read only), the budget, burn rates and alerts (core/slos/budget.ts), and
+ * the budget policy's state. External SLIs (an imported OpenSLO file's queries) have no data here:
+ * Bulwark does not query other metric sources yet; their rules come from `bulwark slo rules`.
+ */
+import { alertWindows } from '../../core/slos/alert-windows.ts';
+import { budgetPeriod, evaluateBudget, periodLength, type BudgetStatus } from '../../core/slos/budget.ts';
+import { evaluatePolicy, type PolicyStatus } from '../../core/slos/policy.ts';
+import { runEvent, type RunFacts } from '../../core/slos/run-events.ts';
+import type { Slo, SliEvent } from '../../core/slos/types.ts';
+import type { RunRecord } from '../../store/experiments/port.ts';
+import type { SloRecord } from '../../store/slos/port.ts';
+import type { AppDeps } from '../deps.ts';
+import { appliedModel } from './apply-slo.ts';
+
+export interface SloStatus {
+  record: SloRecord;
+  model: Slo;
+  /** null for an external SLI: no data Bulwark can read. */
+  budget: BudgetStatus | null;
+  policy: PolicyStatus | null;
+  note?: string;
+}
+
+/** A run as the SLI sees it: its techniques, tags and expected detections from its journal. */
+export function runFacts(r: RunRecord): RunFacts {
+  const j = (r.journal ?? {}) as { bulwark?: { techniques?: unknown; detections?: unknown[] }; experiment?: { tags?: unknown } };
+  const strings = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+  return {
+    experiment: r.experiment,
+    outcome: r.outcome,
+    endedAt: r.endedAt,
+    dryRun: r.dryRun,
+    ttdMs: r.ttdMs,
+    techniques: strings(j.bulwark?.techniques),
+    tags: strings(j.experiment?.tags),
+    detectionsExpected: Array.isArray(j.bulwark?.detections) ? j.bulwark.detections.length : 0,
+  };
+}
+
+// Runs end after they start: a run ending in the window may have started this much earlier.
+const START_SLACK_MS = 86_400_000;
+const PAGE = 500;
+
+/** The SLI events of an SLO from the runs that ended in (since, now]. */
+export async function sliEvents(deps: Pick<AppDeps, 'store'>, slo: Slo, since: number, now: number): Promise<SliEvent[]> {
+  if (slo.sli.source === 'external') return [];
+  const events: SliEvent[] = [];
+  const experiment = slo.sli.select.experiment;
+  let cursor: { startedAt: string; id: string } | undefined;
+  for (;;) {
+    const page = await deps.store.runs.list({ limit: PAGE, ...(experiment ? { experiment } : {}), ...(cursor ? { cursor } : {}) });
+    for (const r of page.runs) {
+      const e = runEvent(slo.sli, runFacts(r));
+      if (e && e.at > since && e.at <= now) events.push(e);
+    }
+    const last = page.runs.at(-1);
+    if (!page.next || !last || Date.parse(last.startedAt) < since - START_SLACK_MS) break;
+    cursor = page.next;
+  }
+  return events;
+}
+
+export async function sloStatus(deps: Pick<AppDeps, 'store' | 'clock'>, record: SloRecord): Promise<SloStatus> {
+  const model = appliedModel(record);
+  const now = deps.clock.now().getTime();
+  if (model.sli.source === 'external') {
+    return {
+      record,
+      model,
+      budget: null,
+      policy: null,
+      note: `its SLI queries a ${model.sli.type} metric source, which Bulwark does not read yet; evaluate it in Prometheus with the rules of "bulwark slo rules"`,
+    };
+  }
+  const longest = Math.max(...alertWindows(model.alerting.strategy, periodLength(model, now)).map((w) => w.longMs));
+  const since = Math.min(budgetPeriod(model, now).start, now - longest) - 1;
+  const events = await sliEvents(deps, model, since, now);
+  const budget = evaluateBudget(model, events, now);
+  return { record, model, budget, policy: evaluatePolicy(model.policy, budget, model.owner) };
+}

@@ -1,0 +1,177 @@
+/**
+ * SLOs over HTTP: apply a file (Bulwark's format or OpenSLO v1), list them by remaining budget,
+ * show one with its status (budget, burn rate per window, alerts, the budget policy's state and
+ * why), delete one. Every change is a ledger entry.
+ */
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { AppDeps } from '../../app/deps.ts';
+import { applySlo, deleteSlo, getSlo } from '../../app/slos/apply-slo.ts';
+import { sloStatus, type SloStatus } from '../../app/slos/slo-status.ts';
+import { apiActor } from '../../core/ledger/actor.ts';
+import { MAX_SLO_FILE_LENGTH, SLO_NAME } from '../../core/slos/slo-file.ts';
+import type { RouteRegistry } from '../route.ts';
+
+export const sloName = z.string().regex(SLO_NAME, 'an SLO name is 1–64 characters of a-z, 0-9 and "-"').describe('the SLO name');
+
+const BurnRateView = z.object({
+  window: z.string().describe('a Prometheus duration: 5m, 1h, 30d, 4w'),
+  rate: z.number().nullable().describe('error rate ÷ (1 − objective); null when the window holds no event'),
+  events: z.number(),
+});
+
+const AlertView = z.object({
+  severity: z.enum(['page', 'ticket']),
+  firing: z.boolean(),
+  why: z.string(),
+  pairs: z.array(z.object({ shortWindow: z.string(), longWindow: z.string(), factor: z.number(), firing: z.boolean() })),
+});
+
+const PolicyView = z
+  .object({
+    state: z.enum(['ok', 'freeze']),
+    why: z.string(),
+    actions: z.array(z.enum(['freeze-non-security-deploys', 'page-owner'])),
+    postmortem: z.object({ evaluated: z.literal(false), why: z.string() }).nullable(),
+    recorded: z.enum(['ok', 'freeze']).nullable().describe("the state the server's periodic evaluation last wrote to the ledger"),
+  })
+  .nullable();
+
+export const SloItem = z.object({
+  name: z.string(),
+  displayName: z.string(),
+  service: z.string(),
+  owner: z.string().nullable(),
+  format: z.enum(['bulwark/v1', 'openslo/v1']),
+  version: z.number().int(),
+  objective: z.number().describe('a ratio: 0.99 is 99%'),
+  window: z.string(),
+  budgeting: z.enum(['occurrences', 'timeslices', 'ratio-timeslices']),
+  sli: z.enum(['experiments', 'time-to-detect', 'external']),
+  strategy: z.enum(['sloth', 'pyrra']),
+  status: z
+    .object({
+      periodStart: z.string(),
+      periodEnd: z.string(),
+      good: z.number(),
+      total: z.number(),
+      sli: z.number().nullable(),
+      errorBudget: z.number(),
+      consumed: z.number().describe('share of the budget spent; above 1 when overspent'),
+      remaining: z.number().describe('1 − consumed'),
+      timeToExhaustionMs: z.number().nullable().describe('at the burn rate of the fast page pair’s long window; null when not burning'),
+      enoughData: z.boolean().describe('at least alerting.minEvents events in the period'),
+      burnRates: z.array(BurnRateView),
+      alerts: z.array(AlertView),
+    })
+    .nullable()
+    .describe('null when the SLI is external: Bulwark does not read that metric source'),
+  policy: PolicyView,
+  note: z.string().nullable(),
+  updatedAt: z.string(),
+});
+
+const SloDetail = SloItem.extend({ file: z.string() });
+
+function view(s: SloStatus): z.output<typeof SloItem> {
+  const b = s.budget;
+  return {
+    name: s.record.name,
+    displayName: s.model.displayName,
+    service: s.model.service,
+    owner: s.model.owner ?? null,
+    format: s.record.format,
+    version: s.record.version,
+    objective: s.model.objective,
+    window: s.model.window.text,
+    budgeting: s.model.budgeting.method,
+    sli: s.model.sli.source,
+    strategy: s.model.alerting.strategy,
+    status: b
+      ? {
+          periodStart: b.period.start,
+          periodEnd: b.period.end,
+          good: b.good,
+          total: b.total,
+          sli: b.sli,
+          errorBudget: b.errorBudget,
+          consumed: b.consumed,
+          remaining: b.remaining,
+          timeToExhaustionMs: b.timeToExhaustionMs,
+          enoughData: b.enoughData,
+          burnRates: b.burnRates.map((r) => ({ window: r.window, rate: r.rate, events: r.events })),
+          alerts: b.alerts,
+        }
+      : null,
+    policy: s.policy ? { ...s.policy, recorded: s.record.policyState } : null,
+    note: s.note ?? null,
+    updatedAt: s.record.updatedAt,
+  };
+}
+
+/** Every SLO's status, lowest remaining budget first (SLOs without data last). */
+export async function allStatuses(deps: AppDeps): Promise<SloStatus[]> {
+  const all = await Promise.all((await deps.store.slos.list()).map((r) => sloStatus(deps, r)));
+  const key = (s: SloStatus) => s.budget?.remaining ?? Infinity;
+  return all.sort((a, b) => key(a) - key(b) || (a.record.name < b.record.name ? -1 : 1));
+}
+
+export function sloRoutes(app: FastifyInstance, r: RouteRegistry, deps: AppDeps): void {
+  r.add(app, {
+    method: 'POST',
+    url: '/v1/slos',
+    tag: 'slos',
+    summary: 'Apply an SLO file (Bulwark bulwark/v1 or OpenSLO openslo/v1, YAML or JSON): a new SLO (201) or its next version (200)',
+    auth: { permission: 'slos:write' },
+    body: z.strictObject({ file: z.string().min(1).max(MAX_SLO_FILE_LENGTH).describe('the SLO file, YAML or JSON text') }),
+    status: 201,
+    response: SloItem,
+    errors: [200],
+    handler: async ({ body, principal, req, reply }) => {
+      const applied = await applySlo(deps, apiActor(principal, req.id), body.file);
+      const v = view(await sloStatus(deps, applied.slo));
+      return applied.created ? v : reply.code(200).send(v);
+    },
+  });
+
+  r.add(app, {
+    method: 'GET',
+    url: '/v1/slos',
+    tag: 'slos',
+    summary: 'Every applied SLO with its budget, burn rates, alerts and policy state, lowest remaining budget first',
+    auth: { permission: 'slos:read' },
+    priority: 'low',
+    response: z.object({ slos: z.array(SloItem) }),
+    handler: async () => ({ slos: (await allStatuses(deps)).map(view) }),
+  });
+
+  r.add(app, {
+    method: 'GET',
+    url: '/v1/slos/:name',
+    tag: 'slos',
+    summary: 'One SLO with its status and the file as applied',
+    auth: { permission: 'slos:read' },
+    params: z.strictObject({ name: sloName }),
+    response: SloDetail,
+    errors: [404],
+    handler: async ({ params }) => {
+      const rec = await getSlo(deps, params.name);
+      return { ...view(await sloStatus(deps, rec)), file: rec.file };
+    },
+  });
+
+  r.add(app, {
+    method: 'DELETE',
+    url: '/v1/slos/:name',
+    tag: 'slos',
+    summary: 'Delete an SLO: no longer listed or evaluated; its ledger entries stay',
+    auth: { permission: 'slos:write' },
+    params: z.strictObject({ name: sloName }),
+    response: z.object({ name: z.string(), version: z.number().int(), deletedAt: z.string(), deletedBy: z.string() }),
+    errors: [404],
+    handler: async ({ params, principal, req }) => {
+      const d = await deleteSlo(deps, apiActor(principal, req.id), params.name);
+      return { name: d.name, version: d.version, deletedAt: d.deletedAt, deletedBy: d.deletedBy };
+    },
+  });
+}
