@@ -11,6 +11,7 @@ import { DomainError, notFound } from '../core/errors.ts';
 import { registerAuth } from './auth.ts';
 import { registerDashboard } from './dashboard.ts';
 import { registerRequestFraming } from './request-framing.ts';
+import { registerSecurityHeaders } from './security-headers.ts';
 import { registerJsonParser } from './json-body.ts';
 import { clientErrorHandler, errorHandler, frameworkErrorHandler, toHttp } from './http-errors.ts';
 import { RequestLogController } from './logging.ts';
@@ -84,6 +85,7 @@ export async function createServer(opts: ServerOptions): Promise<BulwarkServer> 
   app.removeContentTypeParser('text/plain');
   registerJsonParser(app);
   registerRequestFraming(app);
+  registerSecurityHeaders(app);
   registerAuth(app, deps);
   app.setErrorHandler(errorHandler);
 

@@ -68,7 +68,7 @@ describe('the route table', () => {
         .filter((r) => r.auth === 'public')
         .map(key)
         .sort(),
-    ).toEqual(['GET /healthz', 'GET /readyz']);
+    ).toEqual(['GET /healthz', 'GET /readyz', 'POST /v1/session']);
   });
 
   it('gives every JSON route a response schema; the others say their media type', () => {

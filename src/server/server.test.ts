@@ -47,14 +47,14 @@ describe('authentication in one hook', () => {
     }
   });
 
-  it('leaves only health checks anonymous (and dashboard files, which hold no data)', async () => {
+  it('leaves only health checks and signing in anonymous (and dashboard files, which hold no data)', async () => {
     const open = new Set(
       t
         .routes()
         .filter((r) => r.auth === 'public')
         .map((r) => r.url),
     );
-    expect([...open].sort()).toEqual(['/healthz', '/readyz']);
+    expect([...open].sort()).toEqual(['/healthz', '/readyz', '/v1/session']);
     expect((await t.app.inject({ url: '/healthz' })).json()).toEqual({ status: 'ok' });
     expect((await t.app.inject({ url: '/readyz' })).json()).toEqual({ status: 'ready' });
   });

@@ -21,6 +21,7 @@ describe.skipIf(skip)('dashboard in Chromium', () => {
   let baseUrl = '';
   let token = '';
   let dbFile = '';
+  let sessionCookie = '';
 
   const log = (): string => server?.output().slice(-8_000) || '(no server output)';
 
@@ -74,6 +75,7 @@ describe.skipIf(skip)('dashboard in Chromium', () => {
     async () => {
       const res = await page.goto(`${baseUrl}/ledger`);
       expect(res?.status()).toBe(200);
+      expect(res?.headers()['content-security-policy']).toContain("frame-ancestors 'none'");
       await page.getByTestId('signin-token').fill('bwk_this_token_does_not_exist');
       await page.getByTestId('signin-submit').click();
 
@@ -97,7 +99,13 @@ describe.skipIf(skip)('dashboard in Chromium', () => {
       await page.getByTestId('entry-row').first().waitFor();
       expect(new URL(page.url()).pathname).toBe('/ledger');
       expect((await page.getByTestId('principal').innerText()).trim()).not.toBe('');
-      expect(await page.evaluate(() => sessionStorage.getItem('bulwark.token'))).toBe(token);
+      // The token is not kept by the page: the session is an HttpOnly, SameSite=Strict cookie.
+      expect(await page.evaluate(() => JSON.stringify({ ...sessionStorage }) + JSON.stringify({ ...localStorage }))).not.toContain(token);
+      expect(await page.evaluate(() => document.cookie)).not.toContain('bulwark_session');
+      const cookie = (await page.context().cookies()).find((c) => c.name === 'bulwark_session');
+      expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/' });
+      sessionCookie = `bulwark_session=${cookie!.value}`;
+      expect((await fetch(`${baseUrl}/v1/session`, { headers: { cookie: sessionCookie } })).status).toBe(200);
 
       const seqs = await page.getByTestId('entry-row').evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-seq'))));
       expect(seqs.length).toBe(20);
@@ -172,7 +180,11 @@ describe.skipIf(skip)('dashboard in Chromium', () => {
     async () => {
       await page.getByTestId('signout').click();
       await page.getByTestId('signin-token').waitFor();
-      expect(await page.evaluate(() => sessionStorage.getItem('bulwark.token'))).toBeNull();
+      expect((await page.context().cookies()).find((c) => c.name === 'bulwark_session')).toBeUndefined();
+      // The session ended on the server: its cookie, replayed, opens nothing.
+      expect((await fetch(`${baseUrl}/v1/session`, { headers: { cookie: sessionCookie } })).status).toBe(401);
+      await page.reload();
+      await page.getByTestId('signin-token').waitFor();
     },
     TEST_TIMEOUT,
   );

@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import { openSqliteStore } from '../../src/store/sqlite/open-sqlite.ts';
 import { memoryKeyRing } from '../../src/app/ledger/key-ring.ts';
 import { bootstrap, ensureOrigin } from '../../src/app/bootstrap.ts';
-import { systemClock, type AppDeps } from '../../src/app/deps.ts';
+import { systemClock, type Clock, type AppDeps } from '../../src/app/deps.ts';
 import type { Publisher } from '../../src/app/ledger/checkpoints.ts';
 import { createServer, type BulwarkServer, type ServerOptions } from '../../src/server/create-server.ts';
 import { createLogger, type LogFormat } from '../../src/server/logging.ts';
@@ -44,12 +44,14 @@ export async function makeTestApp(
     /** The log's level (default info) and format (default json), as `bulwark serve` takes them. */
     logLevel?: string;
     logFormat?: LogFormat;
+    /** The server's clock (default: the real one); see test/support/clock.ts. */
+    clock?: Clock;
   } = {},
 ): Promise<TestApp> {
   const dir = await tmpDir('bulwark-app-');
   const store = await openSqliteStore(path.join(dir.path, 'bulwark.db'));
   const origin = await ensureOrigin(store);
-  const deps: AppDeps = { store, clock: systemClock, keys: memoryKeyRing(), origin };
+  const deps: AppDeps = { store, clock: opts.clock ?? systemClock, keys: memoryKeyRing(), origin };
   const { adminToken } = await bootstrap(deps);
   const logs: string[] = [];
   const sink = new Writable({

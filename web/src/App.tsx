@@ -1,38 +1,30 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
-import { ApiError, createClient, errorMessage, fetchSession, isAbort, tokenStore } from './api.ts';
+import { ApiError, createClient, errorMessage, fetchSession, isAbort, signOut as endSession } from './api.ts';
 import { ApiContext } from './hooks.ts';
 import { Layout } from './Layout.tsx';
 import { SignIn } from './pages/SignIn.tsx';
 import type { Session } from './types.ts';
 
-type Auth =
-  | { state: 'checking' }
-  | { state: 'signed-out'; notice?: string; error?: string }
-  | { state: 'signed-in'; token: string; session: Session };
-
-function initialAuth(): Auth {
-  return tokenStore.get() ? { state: 'checking' } : { state: 'signed-out' };
-}
+type Auth = { state: 'checking' } | { state: 'signed-out'; notice?: string; error?: string } | { state: 'signed-in'; session: Session };
 
 export function App() {
-  const [auth, setAuth] = useState<Auth>(initialAuth);
+  const [auth, setAuth] = useState<Auth>({ state: 'checking' });
 
-  // A stored token (page reload, deep link in the same tab) is checked again before use.
+  // A session cookie (page reload, deep link, another tab) is checked before anything is shown.
   useEffect(() => {
     if (auth.state !== 'checking') return;
-    const token = tokenStore.get();
-    if (!token) {
-      setAuth({ state: 'signed-out' });
-      return;
-    }
     const controller = new AbortController();
-    fetchSession(token, controller.signal).then(
-      (session) => setAuth({ state: 'signed-in', token, session }),
+    fetchSession(controller.signal).then(
+      (session) => setAuth({ state: 'signed-in', session }),
       (err: unknown) => {
         if (isAbort(err)) return;
         if (err instanceof ApiError && err.status === 401) {
-          tokenStore.clear();
-          setAuth({ state: 'signed-out', notice: `Your session has ended: ${err.message}` });
+          // No session, or it ended: a cookie that was sent and refused says why.
+          setAuth(
+            /sign in again|revoked|expired|signed out/.test(err.message)
+              ? { state: 'signed-out', notice: `Your session has ended: ${err.message}` }
+              : { state: 'signed-out' },
+          );
         } else {
           setAuth({ state: 'signed-out', error: errorMessage(err) });
         }
@@ -41,20 +33,26 @@ export function App() {
     return () => controller.abort();
   }, [auth.state]);
 
-  const signedIn = useCallback((token: string, session: Session) => {
-    tokenStore.set(token);
-    setAuth({ state: 'signed-in', token, session });
+  const signedIn = useCallback((session: Session) => {
+    setAuth({ state: 'signed-in', session });
   }, []);
 
-  const signOut = useCallback((notice?: string) => {
-    tokenStore.clear();
+  const signedOut = useCallback((notice?: string) => {
     setAuth(notice ? { state: 'signed-out', notice } : { state: 'signed-out' });
   }, []);
 
-  const token = auth.state === 'signed-in' ? auth.token : null;
+  const signOut = useCallback(() => {
+    // The server ends the session and clears the cookie; the screen changes either way.
+    endSession().then(
+      () => signedOut(),
+      (err: unknown) => signedOut(`Signing out on the server failed (${errorMessage(err)}); close the browser to drop the cookie.`),
+    );
+  }, [signedOut]);
+
+  const isSignedIn = auth.state === 'signed-in';
   const client = useMemo(
-    () => (token ? createClient(token, (message) => signOut(`Your session has ended: ${message}`)) : null),
-    [token, signOut],
+    () => (isSignedIn ? createClient((message) => signedOut(`Your session has ended: ${message}`)) : null),
+    [isSignedIn, signedOut],
   );
 
   if (auth.state === 'checking') {
@@ -72,7 +70,7 @@ export function App() {
 
   return (
     <ApiContext.Provider value={client}>
-      <Layout session={auth.session} onSignOut={() => signOut()} />
+      <Layout session={auth.session} onSignOut={signOut} />
     </ApiContext.Provider>
   );
 }

@@ -1,7 +1,5 @@
 import type { ApiErrorBody, Session } from './types.ts';
 
-const TOKEN_KEY = 'bulwark.token';
-
 /** An error answered by the API (status >= 400) or a failure to reach it (status 0). */
 export class ApiError extends Error {
   readonly status: number;
@@ -23,40 +21,22 @@ export function errorMessage(err: unknown): string {
   return String(err);
 }
 
-// sessionStorage, not localStorage: the token should not outlive the browser tab.
-export const tokenStore = {
-  get(): string | null {
-    try {
-      return window.sessionStorage.getItem(TOKEN_KEY);
-    } catch {
-      return null;
-    }
-  },
-  set(token: string): void {
-    window.sessionStorage.setItem(TOKEN_KEY, token);
-  },
-  clear(): void {
-    try {
-      window.sessionStorage.removeItem(TOKEN_KEY);
-    } catch {
-      // Storage can be unavailable (privacy modes); nothing to clear then.
-    }
-  },
-};
-
 function isErrorBody(value: unknown): value is ApiErrorBody {
   return typeof value === 'object' && value !== null && typeof (value as { error?: unknown }).error === 'string';
 }
 
-async function request<T>(token: string, path: string, init: RequestInit = {}): Promise<T> {
+/**
+ * One call to the API. The dashboard authenticates with its session cookie (HttpOnly: this code
+ * never sees it); the token is sent once, to open the session, and is not kept.
+ */
+async function request<T>(path: string, init: RequestInit = {}): Promise<T> {
   const headers = new Headers(init.headers);
-  headers.set('Authorization', `Bearer ${token}`);
   headers.set('Accept', 'application/json');
   if (init.body !== undefined && !headers.has('Content-Type')) headers.set('Content-Type', 'application/json');
 
   let res: Response;
   try {
-    res = await fetch(path, { ...init, headers, credentials: 'omit', cache: 'no-store' });
+    res = await fetch(path, { ...init, headers, credentials: 'same-origin', cache: 'no-store' });
   } catch (err) {
     if (err instanceof DOMException && err.name === 'AbortError') throw err;
     throw new ApiError(0, 'network', 'Cannot reach the Bulwark server. Check that it is running and try again.');
@@ -81,9 +61,19 @@ async function request<T>(token: string, path: string, init: RequestInit = {}): 
   return body as T;
 }
 
-/** Checks a token without side effects on the stored session. */
-export function fetchSession(token: string, signal?: AbortSignal): Promise<Session> {
-  return request<Session>(token, '/v1/session', signal ? { signal } : {});
+/** The session this browser holds (401 when none). */
+export function fetchSession(signal?: AbortSignal): Promise<Session> {
+  return request<Session>('/v1/session', signal ? { signal } : {});
+}
+
+/** Open a session with a token: the server sets the cookie; the token is not kept here. */
+export function signIn(token: string): Promise<Session> {
+  return request<Session>('/v1/session', { method: 'POST', body: JSON.stringify({ token }) });
+}
+
+/** End the session: the server revokes it and clears the cookie. */
+export async function signOut(): Promise<void> {
+  await request<{ ended: boolean }>('/v1/session', { method: 'DELETE' });
 }
 
 export interface ApiClient {
@@ -95,13 +85,14 @@ export interface ApiClient {
 }
 
 /**
- * A client bound to the signed-in token. Any 401 means the token was revoked or expired,
- * so it reports that to the app, which returns to the sign-in screen.
+ * A client of the signed-in session. Any 401 means the session ended (signed out elsewhere,
+ * idle, expired, or its token revoked), so it reports that to the app, which returns to the
+ * sign-in screen.
  */
-export function createClient(token: string, onUnauthorized: (message: string) => void): ApiClient {
+export function createClient(onUnauthorized: (message: string) => void): ApiClient {
   async function send<T>(path: string, init: RequestInit): Promise<T> {
     try {
-      return await request<T>(token, path, init);
+      return await request<T>(path, init);
     } catch (err) {
       if (err instanceof ApiError && err.status === 401) onUnauthorized(err.message);
       throw err;

@@ -1,4 +1,4 @@
-/** Access events: tokens minted and revoked (never the token or its hash). */
+/** Access events: tokens minted and revoked, dashboard sessions opened and ended (never a secret or its hash). */
 import { z } from 'zod';
 import { event, id, type EventDefinition } from '../ledger/event-catalogue.ts';
 
@@ -15,4 +15,10 @@ export const accessEvents: EventDefinition[] = [
     }),
   ),
   event('token.revoked', 'a token is revoked', z.strictObject({ id, name: z.string().max(200) })),
+  event(
+    'session.started',
+    'a dashboard session is opened with a token (its cookie is never recorded)',
+    z.strictObject({ id, tokenId: id, expiresAt: z.string() }),
+  ),
+  event('session.ended', 'a dashboard session is signed out', z.strictObject({ id, tokenId: id })),
 ];

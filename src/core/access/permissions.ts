@@ -21,6 +21,8 @@ export interface Principal {
   tokenId: string;
   tokenName: string;
   scopes: readonly string[];
+  /** The dashboard session the request came through, when it came with the session cookie. */
+  sessionId?: string;
 }
 
 /**

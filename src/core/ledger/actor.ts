@@ -38,10 +38,11 @@ export type Actor = z.infer<typeof Actor>;
 export type ActorValue = Actor | string;
 
 /** A call to the API by a principal through a token. */
-export const apiActor = (p: { id: string; kind: 'person' | 'service'; tokenId: string }, request?: string): Actor => ({
+export const apiActor = (p: { id: string; kind: 'person' | 'service'; tokenId: string; sessionId?: string }, request?: string): Actor => ({
   id: p.id,
   kind: p.kind,
   token: p.tokenId,
+  ...(p.sessionId !== undefined ? { session: p.sessionId } : {}),
   ...(request !== undefined ? { request } : {}),
   how: 'api',
 });
@@ -63,8 +64,8 @@ export const systemActor = (id: string, how: Extract<ActorHow, 'scheduler' | 're
  */
 export function actorLabel(a: ActorValue): string {
   if (typeof a === 'string') return a;
-  if (a.token) return `token:${a.token}`;
   if (a.session) return `session:${a.session}`;
+  if (a.token) return `token:${a.token}`;
   if (a.how === 'cli') return `cli:${a.id}`;
   return a.id;
 }

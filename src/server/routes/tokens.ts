@@ -3,6 +3,11 @@ import { z } from 'zod';
 import { CreateTokenInput, createToken, listTokens, revokeToken } from '../../app/access/tokens.ts';
 import type { AppDeps } from '../../app/deps.ts';
 import type { RouteRegistry } from '../route.ts';
+import { signIn, signOut } from '../../app/access/sessions.ts';
+import type { Principal } from '../../core/access/permissions.ts';
+import { DEFAULT_SESSION_POLICY, sessionCookie, type SessionPolicy } from '../../core/access/session-format.ts';
+import { DomainError } from '../../core/errors.ts';
+import { fromThisOrigin } from '../auth.ts';
 import { apiActor } from '../../core/ledger/actor.ts';
 
 const TokenView = z.object({
@@ -22,7 +27,7 @@ export const Session = z.object({
   permissions: z.array(z.string()),
 });
 
-export function tokenRoutes(app: FastifyInstance, r: RouteRegistry, deps: AppDeps): void {
+export function tokenRoutes(app: FastifyInstance, r: RouteRegistry, deps: AppDeps, policy: SessionPolicy = DEFAULT_SESSION_POLICY): void {
   r.add(app, {
     method: 'GET',
     url: '/v1/tokens',
@@ -62,17 +67,58 @@ export function tokenRoutes(app: FastifyInstance, r: RouteRegistry, deps: AppDep
     handler: async ({ params, principal, req }) => revokeToken(deps, apiActor(principal, req.id), params.id),
   });
 
+  const sessionView = (principal: Principal) => ({
+    principal: { id: principal.id, name: principal.name, kind: principal.kind },
+    token: { id: principal.tokenId, name: principal.tokenName },
+    permissions: [...principal.scopes],
+  });
+
   r.add(app, {
     method: 'GET',
     url: '/v1/session',
     tag: 'access',
-    summary: 'Who the presented token stands for, and what it may do',
+    summary: 'Who the presented token or session stands for, and what it may do',
     auth: { permission: 'session:read' },
     response: Session,
-    handler: async ({ principal }) => ({
-      principal: { id: principal.id, name: principal.name, kind: principal.kind },
-      token: { id: principal.tokenId, name: principal.tokenName },
-      permissions: [...principal.scopes],
-    }),
+    handler: async ({ principal }) => sessionView(principal),
+  });
+
+  r.add(app, {
+    method: 'POST',
+    url: '/v1/session',
+    tag: 'access',
+    summary:
+      'Sign in to the dashboard: present a token once and get a session cookie (HttpOnly, SameSite=Strict, Secure under TLS); the token itself stays out of the browser',
+    auth: 'public',
+    priority: 'low',
+    body: z.strictObject({ token: z.string().min(1).max(200).describe('an API token, bwk_<id>_<secret>') }),
+    status: 201,
+    response: Session.extend({ expiresAt: z.string().describe('the absolute end; it ends earlier when idle') }),
+    errors: [401, 403],
+    handler: async ({ body, req, reply }) => {
+      // A sign-in from another site's page (login CSRF) is refused; a client without Origin (curl) is not a page.
+      if (typeof req.headers.origin === 'string' && !fromThisOrigin(req))
+        throw new DomainError('forbidden', 'sign in from the dashboard of this server (the Origin differs)');
+      const opened = await signIn(deps, body.token, { policy, request: req.id });
+      const maxAgeSeconds = (Date.parse(opened.expiresAt) - deps.clock.now().getTime()) / 1000;
+      void reply
+        .header('set-cookie', sessionCookie(opened.value, { secure: req.protocol === 'https', maxAgeSeconds }))
+        .header('cache-control', 'no-store');
+      return { ...sessionView(opened.principal), expiresAt: opened.expiresAt };
+    },
+  });
+
+  r.add(app, {
+    method: 'DELETE',
+    url: '/v1/session',
+    tag: 'access',
+    summary: 'Sign out: the session ends at once and its cookie is cleared (with a token, nothing to end)',
+    auth: { permission: 'session:read' },
+    response: z.object({ ended: z.boolean().describe('whether a session was ended') }),
+    handler: async ({ principal, req, reply }) => {
+      const ended = await signOut(deps, principal, req.id);
+      void reply.header('set-cookie', sessionCookie('', { secure: req.protocol === 'https', maxAgeSeconds: 0 }));
+      return { ended };
+    },
   });
 }

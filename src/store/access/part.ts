@@ -1,15 +1,21 @@
 /**
- * Access's store part: API tokens, stored by hash. Their table has no migration of its own: the
- * ledger's 0001 created it, and a shipped migration is never split.
+ * Access's store part: API tokens and dashboard sessions, stored by hash. The tokens table has no
+ * migration of its own (the ledger's 0001 created it, and a shipped migration is never split);
+ * sessions came with 0010. Sessions are not backed up: a restored server starts with none.
  */
 import type { StorePart } from '../store-part.ts';
+import { KyselySessions } from './kysely-sessions.ts';
 import { KyselyTokens } from './kysely-tokens.ts';
+import { sessions } from './migrations/0010-sessions.ts';
 import type {} from './port.ts';
 import type {} from './tables.ts';
 
 export const accessStore: StorePart = {
-  tables: [{ name: 'tokens', backup: true }],
-  migrations: {},
-  repos: (ctx) => ({ tokens: new KyselyTokens(ctx.db) }),
+  tables: [
+    { name: 'tokens', backup: true },
+    { name: 'sessions', backup: false },
+  ],
+  migrations: { '0010_sessions': sessions },
+  repos: (ctx) => ({ tokens: new KyselyTokens(ctx.db), sessions: new KyselySessions(ctx.db) }),
   contract: async () => (await import('./tokens.contract.ts')).tokensContract,
 };

@@ -1,4 +1,4 @@
-/** Access's port: API tokens, stored by hash. */
+/** Access's port: API tokens and dashboard sessions, both stored by hash. */
 
 export interface TokenRecord {
   id: string;
@@ -22,8 +22,33 @@ export interface TokenRepo {
   revoke(id: string, at: string): Promise<boolean>;
 }
 
+/** A dashboard session (core/access/session-format.ts): the hash of its cookie's value, never the value. */
+export interface SessionRecord {
+  id: string;
+  hash: Buffer;
+  /** The token presented to open it: the session acts as that token, and ends with it. */
+  tokenId: string;
+  createdAt: string;
+  lastSeenAt: string;
+  /** The absolute end. */
+  expiresAt: string;
+  revokedAt: string | null;
+}
+
+export interface SessionRepo {
+  insert(s: SessionRecord): Promise<void>;
+  get(id: string): Promise<SessionRecord | undefined>;
+  /** Move lastSeenAt forward (never back); false when no such open session. */
+  touch(id: string, at: string): Promise<boolean>;
+  /** Sets revokedAt; false when no such open session. */
+  revoke(id: string, at: string): Promise<boolean>;
+  /** Delete sessions that ended before `before` (expired or revoked); how many. */
+  prune(before: string): Promise<number>;
+}
+
 declare module '../store.ts' {
   interface Repos {
     tokens: TokenRepo;
+    sessions: SessionRepo;
   }
 }

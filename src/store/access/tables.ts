@@ -1,4 +1,4 @@
-/** Access's table: API tokens (created by the ledger's migration 0001, which came first). */
+/** Access's tables: API tokens (created by the ledger's migration 0001, which came first), sessions. */
 export interface TokensTable {
   id: string;
   name: string;
@@ -12,8 +12,20 @@ export interface TokensTable {
   revoked_at: string | null;
 }
 
+/** Dashboard sessions (migration 0010). */
+export interface SessionsTable {
+  id: string;
+  hash: Buffer;
+  token_id: string;
+  created_at: string;
+  last_seen_at: string;
+  expires_at: string;
+  revoked_at: string | null;
+}
+
 declare module '../schema.ts' {
   interface Database {
     tokens: TokensTable;
+    sessions: SessionsTable;
   }
 }

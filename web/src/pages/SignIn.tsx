@@ -1,9 +1,9 @@
 import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
-import { errorMessage, fetchSession } from '../api.ts';
+import { errorMessage, signIn } from '../api.ts';
 import type { Session } from '../types.ts';
 
 interface SignInProps {
-  onSignedIn: (token: string, session: Session) => void;
+  onSignedIn: (session: Session) => void;
   notice?: string;
   error?: string;
 }
@@ -33,8 +33,8 @@ export function SignIn({ onSignedIn, notice, error: initialError }: SignInProps)
     setBusy(true);
     setError(undefined);
     try {
-      const session = await fetchSession(value);
-      onSignedIn(value, session);
+      const session = await signIn(value);
+      onSignedIn(session);
     } catch (err) {
       setError(errorMessage(err));
       setBusy(false);
@@ -76,7 +76,8 @@ export function SignIn({ onSignedIn, notice, error: initialError }: SignInProps)
           data-testid="signin-token"
         />
         <p className="help" id={helpId}>
-          Tokens start with <code>bwk_</code>. Create one with <code>bulwark tokens create</code>. It is kept only for this browser tab.
+          Tokens start with <code>bwk_</code>. Create one with <code>bulwark tokens create</code>. It is sent once to open a session; the
+          browser keeps only the session's cookie, never the token.
         </p>
         <button type="submit" className="button button-primary" disabled={busy} data-testid="signin-submit">
           {busy ? 'Signing in…' : 'Sign in'}

@@ -1,0 +1,118 @@
+/**
+ * Dashboard sessions: opened by presenting a token once, then carried by an HttpOnly cookie, so
+ * that the token never sits in the browser. A session acts as its token (same principal, same
+ * scopes) and ends with it. Opening and signing out are ledger entries; each use moves
+ * `lastSeenAt` forward, at most once a minute, for the idle limit.
+ */
+import { DomainError, invalid } from '../../core/errors.ts';
+import type { Principal } from '../../core/access/permissions.ts';
+import {
+  DEFAULT_SESSION_POLICY,
+  mintSession,
+  sessionEnded,
+  sessionId,
+  sessionMatches,
+  type SessionPolicy,
+} from '../../core/access/session-format.ts';
+import { apiActor } from '../../core/ledger/actor.ts';
+import type { AppDeps } from '../deps.ts';
+import { authenticate } from './tokens.ts';
+
+/** How often a session's last use is written: its idle limit is kept to this. */
+const TOUCH_EVERY_MS = 60_000;
+
+export interface OpenedSession {
+  /** The cookie's value: handed to the browser once, stored only as a hash. */
+  value: string;
+  id: string;
+  expiresAt: string;
+  principal: Principal;
+}
+
+/** Open a session with a token; refused (unauthenticated) as the token would be. */
+export async function signIn(
+  deps: AppDeps,
+  token: string,
+  opts: { policy?: SessionPolicy; request?: string } = {},
+): Promise<OpenedSession> {
+  const policy = opts.policy ?? DEFAULT_SESSION_POLICY;
+  if (typeof token !== 'string' || token.length === 0 || token.length > 200)
+    throw invalid('send {"token": "bwk_…"}: the API token to sign in with');
+  const auth = await authenticate(deps, token);
+  if (!auth.ok) throw new DomainError('unauthenticated', `${auth.reason}; sign in with a valid API token`);
+  const now = deps.clock.now();
+  const minted = mintSession();
+  const expiresAt = new Date(now.getTime() + policy.absoluteHours * 3_600_000).toISOString();
+  const principal: Principal = { ...auth.principal, sessionId: minted.id };
+  await deps.store.transaction(async (tx) => {
+    await tx.sessions.insert({
+      id: minted.id,
+      hash: minted.hash,
+      tokenId: auth.principal.tokenId,
+      createdAt: now.toISOString(),
+      lastSeenAt: now.toISOString(),
+      expiresAt,
+      revokedAt: null,
+    });
+    await tx.ledger.append(
+      [
+        {
+          actor: apiActor(principal, opts.request),
+          kind: 'session.started',
+          subject: `session:${minted.id}`,
+          data: { id: minted.id, tokenId: auth.principal.tokenId, expiresAt },
+        },
+      ],
+      now.toISOString(),
+    );
+  });
+  return { value: minted.value, id: minted.id, expiresAt, principal };
+}
+
+/** The principal a session cookie stands for, or why it does not (any failure reads the same to the caller). */
+export async function authenticateSession(
+  deps: AppDeps,
+  value: string,
+  policy: SessionPolicy = DEFAULT_SESSION_POLICY,
+): Promise<{ ok: true; principal: Principal } | { ok: false; reason: string }> {
+  const id = sessionId(value);
+  if (!id) return { ok: false, reason: 'the session cookie is malformed; sign in again' };
+  const s = await deps.store.sessions.get(id);
+  if (!s || !sessionMatches(value, s.hash)) return { ok: false, reason: 'the session is not known; sign in again' };
+  const now = deps.clock.now();
+  const ended = sessionEnded(s, now, policy);
+  if (ended) return { ok: false, reason: ended };
+  const token = await deps.store.tokens.get(s.tokenId);
+  if (!token) return { ok: false, reason: 'the session is not known; sign in again' };
+  if (token.revokedAt) return { ok: false, reason: 'the token this session was opened with was revoked' };
+  if (token.expiresAt && token.expiresAt <= now.toISOString())
+    return { ok: false, reason: 'the token this session was opened with has expired' };
+  if (now.getTime() - Date.parse(s.lastSeenAt) >= TOUCH_EVERY_MS) await deps.store.sessions.touch(id, now.toISOString());
+  return {
+    ok: true,
+    principal: {
+      id: token.principalId,
+      name: token.name,
+      kind: token.principalKind,
+      tokenId: token.id,
+      tokenName: token.name,
+      scopes: token.scopes,
+      sessionId: id,
+    },
+  };
+}
+
+/** Sign out: the session ends at once (false when it had already ended). */
+export async function signOut(deps: AppDeps, principal: Principal, request?: string): Promise<boolean> {
+  const id = principal.sessionId;
+  if (!id) return false;
+  const now = deps.clock.now().toISOString();
+  return deps.store.transaction(async (tx) => {
+    if (!(await tx.sessions.revoke(id, now))) return false;
+    await tx.ledger.append(
+      [{ actor: apiActor(principal, request), kind: 'session.ended', subject: `session:${id}`, data: { id, tokenId: principal.tokenId } }],
+      now,
+    );
+    return true;
+  });
+}
