@@ -81,7 +81,11 @@ describe.skipIf(skip)('dashboard in Chromium', () => {
 
       const banner = page.getByTestId('error-banner');
       await banner.waitFor();
-      const api = await fetch(`${baseUrl}/v1/session`, { headers: { Authorization: 'Bearer bwk_this_token_does_not_exist' } });
+      const api = await fetch(`${baseUrl}/v1/session`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ token: 'bwk_this_token_does_not_exist' }),
+      });
       expect(api.status).toBe(401);
       const body = (await api.json()) as { message?: string };
       expect(typeof body.message).toBe('string');
