@@ -12,9 +12,10 @@ import { ledger } from './ledger.ts';
 import { access } from './access.ts';
 import { signals } from './signals.ts';
 import { experiments } from './experiments.ts';
+import { coverage } from './coverage.ts';
 import { slos } from './slos.ts';
 
-export const CAPABILITIES: readonly Capability[] = [operations, ledger, access, signals, experiments, slos];
+export const CAPABILITIES: readonly Capability[] = [operations, ledger, access, signals, experiments, slos, coverage];
 
 /** Every permission, for `*`, area wildcards and checking scopes. */
 export const PERMISSIONS: readonly Permission[] = CAPABILITIES.flatMap((c) => c.permissions);

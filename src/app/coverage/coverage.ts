@@ -1,0 +1,110 @@
+/**
+ * Coverage's use cases: the map from the runs and experiments in the store (through their ports:
+ * a run's journal names the techniques it ran with; for a run without them, its experiment's),
+ * and the settings document, stored with its ledger entry in one transaction.
+ */
+import { ATTACK, type AttackTable } from '../../core/coverage/attack.ts';
+import { CoverageAccumulator, evidenceOf, type CoverageMap, type CoverageRun } from '../../core/coverage/map.ts';
+import { CoverageSettingsSchema, DEFAULT_SETTINGS, settingsProblems, type CoverageSettings } from '../../core/coverage/settings.ts';
+import { invalid } from '../../core/errors.ts';
+import { actorLabel, type Actor } from '../../core/ledger/actor.ts';
+import type { Json } from '../../core/ledger/entry.ts';
+import type { RunRecord } from '../../store/experiments/port.ts';
+import type { AppDeps } from '../deps.ts';
+
+export interface StoredSettings {
+  settings: CoverageSettings;
+  version: number;
+  updatedAt: string | null;
+  updatedBy: string | null;
+}
+
+/** The stored settings, or the defaults (version 0) when none were stored. */
+export async function getCoverageSettings(deps: Pick<AppDeps, 'store'>): Promise<StoredSettings> {
+  const r = await deps.store.coverageSettings.get();
+  if (!r) return { settings: DEFAULT_SETTINGS, version: 0, updatedAt: null, updatedBy: null };
+  const parsed = CoverageSettingsSchema.safeParse(r.settings);
+  // Stored by this code, so it parses; if a later release narrows the schema, the defaults apply rather than a 500.
+  return { settings: parsed.success ? parsed.data : DEFAULT_SETTINGS, version: r.version, updatedAt: r.updatedAt, updatedBy: r.updatedBy };
+}
+
+/** Store new settings: checked against the schema and the ATT&CK table, with a `coverage.settings-set` entry in the same transaction. */
+export async function setCoverageSettings(
+  deps: Pick<AppDeps, 'store' | 'clock'>,
+  actor: Actor,
+  input: unknown,
+  table: AttackTable = ATTACK,
+): Promise<StoredSettings> {
+  const parsed = CoverageSettingsSchema.safeParse(input);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(settings)'}: ${i.message}`);
+    throw invalid(`the coverage settings are not valid: ${issues.join('; ')}`, issues);
+  }
+  const problems = settingsProblems(parsed.data, table);
+  if (problems.length > 0) throw invalid(`the coverage settings do not fit ATT&CK v${table.version}: ${problems.join('; ')}`, problems);
+  const now = deps.clock.now().toISOString();
+  const settings = parsed.data;
+  return deps.store.transaction(async (tx) => {
+    const r = await tx.coverageSettings.put(settings, actorLabel(actor), now);
+    await tx.ledger.append(
+      [{ actor, kind: 'coverage.settings-set', subject: 'coverage:settings', data: { version: r.version, settings } }],
+      now,
+    );
+    return { settings, version: r.version, updatedAt: r.updatedAt, updatedBy: r.updatedBy };
+  });
+}
+
+const PAGE = 500;
+
+/** The techniques a run ran with, from its journal (`bulwark.techniques`), when it names them. */
+export function journalTechniques(journal: Json): string[] | undefined {
+  if (journal === null || typeof journal !== 'object' || Array.isArray(journal)) return undefined;
+  const b = journal.bulwark;
+  if (b === null || typeof b !== 'object' || Array.isArray(b)) return undefined;
+  const t = b.techniques;
+  return Array.isArray(t) && t.every((x) => typeof x === 'string') ? t : undefined;
+}
+
+/** Every finished, counted run as coverage reads it, oldest pages last (the order does not matter to the map). */
+export async function coverageRuns(deps: Pick<AppDeps, 'store'>): Promise<CoverageRun[]> {
+  // Runs record the experiment's title; the experiments give its name and techniques.
+  const byTitle = new Map<string, { name: string; techniques: string[] }>();
+  for (const e of await deps.store.experiments.list()) if (!byTitle.has(e.title)) byTitle.set(e.title, e);
+  const out: CoverageRun[] = [];
+  let cursor: { startedAt: string; id: string } | undefined;
+  for (;;) {
+    const page = await deps.store.runs.list({ limit: PAGE, state: 'done', ...(cursor ? { cursor } : {}) });
+    for (const r of page.runs) {
+      const c = toCoverageRun(r, byTitle.get(r.experiment));
+      if (c) out.push(c);
+    }
+    if (!page.next) break;
+    cursor = page.next;
+  }
+  return out;
+}
+
+export function toCoverageRun(r: RunRecord, exp: { name: string; techniques: string[] } | undefined): CoverageRun | undefined {
+  if (r.dryRun || r.state !== 'done' || r.endedAt === null || evidenceOf(r.outcome) === null) return undefined;
+  const techniques = journalTechniques(r.journal) ?? exp?.techniques ?? [];
+  return {
+    id: r.id,
+    experiment: exp?.name ?? r.experiment,
+    techniques,
+    outcome: r.outcome,
+    startedAt: r.startedAt,
+    endedAt: r.endedAt,
+    ttdMs: r.ttdMs,
+  };
+}
+
+/** The coverage map now, over every run in the store, with the stored settings (or those given). */
+export async function coverageMap(
+  deps: Pick<AppDeps, 'store' | 'clock'>,
+  opts: { settings?: CoverageSettings; table?: AttackTable } = {},
+): Promise<CoverageMap> {
+  const settings = opts.settings ?? (await getCoverageSettings(deps)).settings;
+  const acc = new CoverageAccumulator(opts.table ?? ATTACK, settings);
+  for (const r of await coverageRuns(deps)) acc.apply(r);
+  return acc.map(deps.clock.now());
+}

@@ -1,0 +1,249 @@
+/**
+ * Coverage over HTTP: the map (filtered), one technique with its experiments and last runs, the
+ * exports (Navigator layer, JSON, VECTR CSV, DeTT&CT YAML) and the settings document.
+ */
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { coverageMap, getCoverageSettings, setCoverageSettings, toCoverageRun } from '../../app/coverage/coverage.ts';
+import type { AppDeps } from '../../app/deps.ts';
+import { ATTACK, parentOf } from '../../core/coverage/attack.ts';
+import {
+  CoverageCellSchema,
+  CoverageExportSchema,
+  CoverageKrisSchema,
+  coverageExport,
+  dettectYaml,
+  vectrCsv,
+} from '../../core/coverage/exports.ts';
+import { CELL_STATUSES, evidenceOf, type CoverageCell, type CoverageMap } from '../../core/coverage/map.ts';
+import { layerFromCoverage, NavigatorLayerSchema } from '../../core/coverage/navigator.ts';
+import { CoverageSettingsSchema } from '../../core/coverage/settings.ts';
+import { notFound } from '../../core/errors.ts';
+import { apiActor } from '../../core/ledger/actor.ts';
+import type { RouteRegistry } from '../route.ts';
+
+const read = { permission: 'coverage:read' } as const;
+const techniqueId = z.string().regex(/^T\d{4}(\.\d{3})?$/, 'a technique id is T1234 or T1234.001');
+const list = (what: string) =>
+  z
+    .string()
+    .max(2000)
+    .optional()
+    .describe(`${what}, comma-separated`)
+    .transform((s) => (s === undefined || s === '' ? undefined : s.split(',').map((x) => x.trim())));
+
+export const CoverageQuery = z.strictObject({
+  tactic: list('only techniques under one of these tactics (shortnames)'),
+  platform: list('only techniques on one of these platforms'),
+  status: z
+    .string()
+    .max(200)
+    .optional()
+    .describe(`only cells of these statuses, comma-separated: ${CELL_STATUSES.join(', ')}`)
+    .transform((s, ctx) => {
+      if (s === undefined || s === '') return undefined;
+      const xs = s.split(',').map((x) => x.trim());
+      const bad = xs.filter((x) => !(CELL_STATUSES as readonly string[]).includes(x));
+      if (bad.length) ctx.addIssue({ code: 'custom', message: `unknown status ${bad.join(', ')}; use ${CELL_STATUSES.join(', ')}` });
+      return xs as (typeof CELL_STATUSES)[number][];
+    }),
+  all: z
+    .enum(['true', 'false'])
+    .optional()
+    .describe('true: every technique of the table, also those out of scope without evidence')
+    .transform((v) => v === 'true'),
+});
+type Filters = z.output<typeof CoverageQuery>;
+
+const Tactic = z.object({ id: z.string(), shortname: z.string(), name: z.string() });
+
+export const CoverageView = z.object({
+  attackVersion: z.string(),
+  attribution: z.string(),
+  at: z.string(),
+  settingsVersion: z.number().int(),
+  tactics: z.array(Tactic),
+  kris: CoverageKrisSchema,
+  unknownTechniques: z.array(z.string()),
+  techniques: z.array(CoverageCellSchema),
+});
+
+const RunView = z.object({
+  id: z.string(),
+  experiment: z.string(),
+  outcome: z.string().nullable(),
+  evidence: z.string().nullable(),
+  startedAt: z.string(),
+  endedAt: z.string().nullable(),
+  ttdMs: z.number().nullable(),
+});
+
+export const TechniqueView = z.object({
+  technique: CoverageCellSchema,
+  subtechniques: z.array(CoverageCellSchema),
+  runs: z.array(RunView),
+});
+
+export const SettingsView = z.object({
+  settings: CoverageSettingsSchema,
+  version: z.number().int(),
+  updatedAt: z.string().nullable(),
+  updatedBy: z.string().nullable(),
+});
+
+export function filterCells(map: CoverageMap, f: Filters): CoverageCell[] {
+  return map.cells.filter(
+    (c) =>
+      (f.all || c.inScope || c.runs > 0) &&
+      (!f.tactic || c.tactics.some((t) => f.tactic!.includes(t))) &&
+      (!f.platform || c.platforms.some((p) => f.platform!.includes(p))) &&
+      (!f.status || f.status.includes(c.status)),
+  );
+}
+
+export function coverageRoutes(app: FastifyInstance, r: RouteRegistry, deps: AppDeps): void {
+  r.add(app, {
+    method: 'GET',
+    url: '/v1/coverage',
+    tag: 'coverage',
+    summary:
+      'The ATT&CK coverage map: per technique in scope (or with evidence) its status, last run, time to detect and freshness; the KRIs',
+    auth: read,
+    priority: 'low',
+    query: CoverageQuery,
+    response: CoverageView,
+    handler: async ({ query }) => {
+      const settings = await getCoverageSettings(deps);
+      const map = await coverageMap(deps, { settings: settings.settings });
+      return {
+        attackVersion: map.attackVersion,
+        attribution: ATTACK.attribution,
+        at: map.at,
+        settingsVersion: settings.version,
+        tactics: ATTACK.tactics,
+        kris: map.kris,
+        unknownTechniques: map.unknownTechniques,
+        techniques: filterCells(map, query),
+      };
+    },
+  });
+
+  r.add(app, {
+    method: 'GET',
+    url: '/v1/coverage/techniques/:id',
+    tag: 'coverage',
+    summary: 'One technique: its cell, its sub-techniques’ cells, and its last counted runs (newest first, at most 50)',
+    auth: read,
+    priority: 'low',
+    params: z.strictObject({ id: techniqueId }),
+    response: TechniqueView,
+    errors: [404],
+    handler: async ({ params }) => {
+      const map = await coverageMap(deps);
+      const cell = map.cells.find((c) => c.technique === params.id);
+      if (!cell) throw notFound(`no technique ${params.id} in ATT&CK v${map.attackVersion} (or it is deprecated or revoked)`);
+      const subtechniques = cell.subtechnique ? [] : map.cells.filter((c) => c.subtechnique && parentOf(c.technique) === cell.technique);
+      const byTitle = new Map((await deps.store.experiments.list()).map((e) => [e.title, e]));
+      const runs: z.input<typeof RunView>[] = [];
+      let cursor: { startedAt: string; id: string } | undefined;
+      // Newest first, until 50 runs of this technique are found.
+      while (runs.length < 50) {
+        const page = await deps.store.runs.list({ limit: 500, state: 'done', ...(cursor ? { cursor } : {}) });
+        for (const run of page.runs) {
+          const c = toCoverageRun(run, byTitle.get(run.experiment));
+          if (c && c.techniques.includes(params.id) && runs.length < 50)
+            runs.push({
+              id: c.id,
+              experiment: c.experiment,
+              outcome: c.outcome,
+              evidence: evidenceOf(c.outcome),
+              startedAt: c.startedAt,
+              endedAt: c.endedAt,
+              ttdMs: c.ttdMs,
+            });
+        }
+        if (!page.next) break;
+        cursor = page.next;
+      }
+      return { technique: cell, subtechniques, runs };
+    },
+  });
+
+  r.add(app, {
+    method: 'GET',
+    url: '/v1/coverage/export/navigator',
+    tag: 'coverage',
+    summary:
+      'The coverage as an ATT&CK Navigator layer (format 4.5): scores and colours from the evidence, a legend, per technique the last run',
+    auth: read,
+    priority: 'low',
+    response: NavigatorLayerSchema,
+    handler: async ({ reply }) => {
+      void reply.header('content-disposition', 'attachment; filename="bulwark-coverage.layer.json"');
+      return layerFromCoverage(await coverageMap(deps));
+    },
+  });
+
+  r.add(app, {
+    method: 'GET',
+    url: '/v1/coverage/export/json',
+    tag: 'coverage',
+    summary: 'The coverage as Bulwark’s JSON export (every technique in scope or with evidence, the KRIs)',
+    auth: read,
+    priority: 'low',
+    response: CoverageExportSchema,
+    handler: async () => coverageExport(await coverageMap(deps)),
+  });
+
+  r.add(app, {
+    method: 'GET',
+    url: '/v1/coverage/export/vectr-csv',
+    tag: 'coverage',
+    summary: 'The coverage as CSV in VECTR’s import columns, one row per technique with evidence, detection times from the runs',
+    auth: read,
+    priority: 'low',
+    produces: 'text/csv',
+    handler: async ({ reply }) =>
+      reply
+        .header('content-type', 'text/csv; charset=utf-8')
+        .header('content-disposition', 'attachment; filename="bulwark-coverage.csv"')
+        .send(vectrCsv(await coverageMap(deps))),
+  });
+
+  r.add(app, {
+    method: 'GET',
+    url: '/v1/coverage/export/dettect',
+    tag: 'coverage',
+    summary: 'The coverage as a DeTT&CT techniques administration file (YAML), detection scores derived from the evidence',
+    auth: read,
+    priority: 'low',
+    produces: 'application/yaml',
+    handler: async ({ reply }) =>
+      reply
+        .header('content-type', 'application/yaml; charset=utf-8')
+        .header('content-disposition', 'attachment; filename="techniques-administration-bulwark.yaml"')
+        .send(dettectYaml(await coverageMap(deps))),
+  });
+
+  r.add(app, {
+    method: 'GET',
+    url: '/v1/coverage/settings',
+    tag: 'coverage',
+    summary: 'The coverage settings: scope, threat profiles and how long evidence stays fresh (version 0: the defaults)',
+    auth: read,
+    response: SettingsView,
+    handler: async () => getCoverageSettings(deps),
+  });
+
+  r.add(app, {
+    method: 'PUT',
+    url: '/v1/coverage/settings',
+    tag: 'coverage',
+    summary: 'Store the coverage settings as their next version (written to the ledger)',
+    auth: { permission: 'coverage:write' },
+    body: z.unknown().describe('the settings document: scope, profiles, staleAfterDays (see docs/coverage.md)'),
+    response: SettingsView,
+    errors: [400],
+    handler: async ({ body, principal, req }) => setCoverageSettings(deps, apiActor(principal, req.id), body),
+  });
+}
