@@ -32,6 +32,22 @@ export const CoverageSettingsSchema = z.strictObject({
 });
 
 export type CoverageSettings = z.output<typeof CoverageSettingsSchema>;
+
+/** The settings as the API answers them: every field present, no defaults (a response schema describes what is sent). */
+export const CoverageSettingsView = z.object({
+  scope: z.object({
+    platforms: z.array(z.string()).optional(),
+    tactics: z.array(z.string()).optional(),
+    techniques: z.array(z.string()).optional(),
+    profiles: z.array(z.string()).optional(),
+  }),
+  profiles: z.record(z.string(), z.array(z.string())),
+  staleAfterDays: z.object({
+    default: z.number().int(),
+    techniques: z.record(z.string(), z.number().int()),
+    tactics: z.record(z.string(), z.number().int()),
+  }),
+});
 export type CoverageSettingsInput = z.input<typeof CoverageSettingsSchema>;
 
 export const DEFAULT_SETTINGS: CoverageSettings = CoverageSettingsSchema.parse({});

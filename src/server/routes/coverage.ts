@@ -17,7 +17,7 @@ import {
 } from '../../core/coverage/exports.ts';
 import { CELL_STATUSES, evidenceOf, type CoverageCell, type CoverageMap } from '../../core/coverage/map.ts';
 import { layerFromCoverage, NavigatorLayerSchema } from '../../core/coverage/navigator.ts';
-import { CoverageSettingsSchema } from '../../core/coverage/settings.ts';
+import { CoverageSettingsView } from '../../core/coverage/settings.ts';
 import { notFound } from '../../core/errors.ts';
 import { apiActor } from '../../core/ledger/actor.ts';
 import type { RouteRegistry } from '../route.ts';
@@ -85,7 +85,7 @@ export const TechniqueView = z.object({
 });
 
 export const SettingsView = z.object({
-  settings: CoverageSettingsSchema,
+  settings: CoverageSettingsView,
   version: z.number().int(),
   updatedAt: z.string().nullable(),
   updatedBy: z.string().nullable(),
