@@ -1,0 +1,160 @@
+/**
+ * The ATT&CK page in Chromium against a real `bulwark serve`: runs and experiments stored the
+ * way the experiments capability stores them (written to the SQLite file before the server
+ * starts), the matrix colouring each technique by its evidence, the filters, and a cell opening
+ * its technique with the experiments, last runs and time to detect.
+ */
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openSqliteStore } from '../../src/store/sqlite/open-sqlite.ts';
+import type { RunRecord } from '../../src/store/experiments/port.ts';
+import { ensureWebBuilt, launchChromium, skipBrowserTests } from '../support/browser.ts';
+import { mintToken } from '../support/cli.ts';
+import { spawnBulwark, waitHealthy, type NodeChild } from '../support/processes.ts';
+import { freePort, tmpDir, type TmpDir } from '../support/tmp.ts';
+
+const TEST_TIMEOUT = 90_000;
+const skip = skipBrowserTests();
+
+const HOUR = 3_600_000;
+
+function run(id: string, experiment: string, outcome: string, endMs: number, ttdMs: number | null): RunRecord {
+  return {
+    id,
+    experiment,
+    state: 'done',
+    outcome,
+    reason: null,
+    startedAt: new Date(endMs - 3000).toISOString(),
+    endedAt: new Date(endMs).toISOString(),
+    leaseOwner: null,
+    leaseUntil: null,
+    rollbacks: [],
+    journal: {},
+    ttdMs,
+    dryRun: false,
+  };
+}
+
+describe.skipIf(skip)('the ATT&CK page in Chromium', () => {
+  let dir: TmpDir | undefined;
+  let server: NodeChild | undefined;
+  let browser: Browser | undefined;
+  let page: Page;
+  let baseUrl = '';
+  let token = '';
+  const log = (): string => server?.output().slice(-8_000) || '(no server output)';
+
+  beforeAll(async () => {
+    browser = await launchChromium();
+    ensureWebBuilt();
+    dir = await tmpDir('bulwark-e2e-coverage-');
+    const file = join(dir.path, 'bulwark.db');
+    const dbUrl = `sqlite:${file}`;
+    token = await mintToken(dbUrl, dir.path, 'e2e', ['--admin']);
+    const store = await openSqliteStore(file, { mustExist: true });
+    try {
+      const now = Date.now();
+      const put = (name: string, title: string, techniques: string[]) =>
+        store.experiments.put(
+          {
+            name,
+            title,
+            description: '',
+            techniques,
+            file: `title: ${title}\n`,
+            fileSha256: 'a'.repeat(64),
+            schedule: null,
+            privileged: false,
+            appliedBy: 'e2e',
+          },
+          new Date(now - 100 * 24 * HOUR).toISOString(),
+        );
+      await put('sqli-products', 'SQL injection is blocked', ['T1190']);
+      await put('login-brute-force', 'Brute force is detected', ['T1110.001']);
+      await put('file-discovery', 'File discovery is seen', ['T1083']);
+      await put('log-tamper', 'Log tampering is seen', ['T1070.002']);
+      await store.runs.insert(run('sqli000000000001', 'SQL injection is blocked', 'prevented', now - HOUR, 180));
+      await store.runs.insert(run('brute00000000001', 'Brute force is detected', 'detected', now - 2 * HOUR, 1500));
+      await store.runs.insert(run('disc000000000001', 'File discovery is seen', 'missed', now - 3 * HOUR, null));
+      // Detected, but 40 days ago: stale.
+      await store.runs.insert(run('tamper0000000001', 'Log tampering is seen', 'detected', now - 40 * 24 * HOUR, 700));
+    } finally {
+      await store.close();
+    }
+    const port = await freePort();
+    baseUrl = `http://127.0.0.1:${port}`;
+    server = spawnBulwark(['serve', '--db', dbUrl, '--data-dir', dir.path, '--host', '127.0.0.1', '--port', String(port)]);
+    await waitHealthy(baseUrl, server, { timeoutMs: 20_000, describe: log });
+    const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
+    page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+  }, TEST_TIMEOUT);
+
+  afterAll(async () => {
+    await browser?.close().catch(() => undefined);
+    await server?.stop('SIGTERM', 10_000);
+    await dir?.cleanup();
+  }, TEST_TIMEOUT);
+
+  it(
+    'colours each technique by its evidence, with tactics as columns in matrix order',
+    async () => {
+      await page.goto(`${baseUrl}/attack`);
+      await page.getByTestId('signin-token').fill(token);
+      await page.getByTestId('signin-submit').click();
+      await page.getByTestId('attack-matrix').waitFor({ state: 'visible' });
+      const tactics = await page
+        .locator('[data-testid="attack-matrix"] th')
+        .evaluateAll((ths) => ths.map((th) => th.getAttribute('data-tactic')));
+      expect(tactics.slice(0, 3)).toEqual(['reconnaissance', 'resource-development', 'initial-access']);
+      expect(tactics.at(-1)).toBe('impact');
+      const status = (id: string) => page.getByTestId(`cell-${id}`).first().getAttribute('data-status');
+      expect(await status('T1190')).toBe('blocked');
+      expect(await status('T1110.001')).toBe('alerted');
+      expect(await status('T1083')).toBe('none');
+      expect(await status('T1070.002')).toBe('stale');
+      expect(await status('T1486')).toBe('never');
+      const colour = await page
+        .getByTestId('cell-T1190')
+        .first()
+        .evaluate((el) => getComputedStyle(el).backgroundColor);
+      expect(colour).toBe('rgb(46, 125, 50)');
+      expect(await page.getByTestId('kri-stale').innerText()).toBe('1');
+    },
+    TEST_TIMEOUT,
+  );
+
+  it(
+    'filters by tactic and platform',
+    async () => {
+      await page.getByTestId('filter-tactic').selectOption('credential-access');
+      expect(await page.locator('[data-testid="attack-matrix"] th').count()).toBe(1);
+      expect(await page.getByTestId('cell-T1110.001').count()).toBe(1);
+      expect(await page.getByTestId('cell-T1190').count()).toBe(0);
+      await page.getByTestId('filter-tactic').selectOption('');
+      await page.getByTestId('filter-platform').selectOption('Office Suite');
+      expect(await page.getByTestId('cell-T1190').count()).toBe(0);
+      expect(await page.getByTestId('cell-T1110.001').count()).toBe(1);
+      await page.getByTestId('filter-platform').selectOption('');
+    },
+    TEST_TIMEOUT,
+  );
+
+  it(
+    'opens a cell: the technique’s experiments, last runs and time to detect',
+    async () => {
+      await page.getByTestId('cell-T1110.001').first().click();
+      await page.getByTestId('technique-card').waitFor({ state: 'visible' });
+      expect(page.url()).toBe(`${baseUrl}/attack/T1110.001`);
+      expect(await page.getByTestId('technique-status').first().getAttribute('data-status')).toBe('alerted');
+      expect(await page.getByTestId('technique-experiments').innerText()).toContain('login-brute-force');
+      expect(await page.getByTestId('technique-ttd').innerText()).toContain('last 1,500 ms');
+      const runs = page.getByTestId('technique-run');
+      expect(await runs.count()).toBe(1);
+      expect(await runs.first().innerText()).toContain('brute00000000001');
+    },
+    TEST_TIMEOUT,
+  );
+});
