@@ -6,10 +6,10 @@ import { defineCapability } from './capability.ts';
 
 export const access = defineCapability({
   name: 'access',
-  summary: "API tokens that belong to a principal, with scopes that grant permissions; the caller's session.",
+  summary: 'People and service accounts with roles, API tokens that act within them, and dashboard sessions.',
   permissions: ACCESS_PERMISSIONS,
   events: accessEvents,
   store: accessStore,
   server: async () => (await import('../server/parts/access.ts')).accessServer,
-  cli: async () => (await import('../cli/tokens.ts')).tokenCommands,
+  cli: async () => (await import('../cli/access-part.ts')).accessCommands,
 });

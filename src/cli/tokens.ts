@@ -15,25 +15,41 @@ export function tokenCommands(program: Command): void {
       .option('--admin', 'every permission')
       .option('--scope <scope...>', 'permissions, e.g. ledger:read ledger:write')
       .option('--kind <kind>', 'person or service', 'service')
+      .option('--principal <id>', 'the principal it acts for (person:NAME, service:NAME): within its roles')
       .option('--expires <time>', 'RFC 3339 expiry time')
       .option('--json', 'print {id, name, token, scopes} as JSON'),
-  ).action(async (o: StoreFlags & { name: string; admin?: boolean; scope?: string[]; kind: string; expires?: string; json?: boolean }) => {
-    const { deps, close } = await openContext(configFrom(o));
-    try {
-      const { token, view } = await createToken(deps, cliActor(), {
-        name: o.name,
-        admin: !!o.admin,
-        scopes: o.scope,
-        kind: o.kind as 'person' | 'service',
-        expiresAt: o.expires,
-      });
-      if (o.json) process.stdout.write(JSON.stringify({ id: view.id, name: view.name, token, scopes: view.scopes }) + '\n');
-      else
-        process.stdout.write(`${token}\n\nToken ${view.id} (${view.name}) with scopes ${view.scopes.join(' ')}. It is shown this once.\n`);
-    } finally {
-      await close();
-    }
-  });
+  ).action(
+    async (
+      o: StoreFlags & {
+        name: string;
+        admin?: boolean;
+        scope?: string[];
+        kind: string;
+        principal?: string;
+        expires?: string;
+        json?: boolean;
+      },
+    ) => {
+      const { deps, close } = await openContext(configFrom(o));
+      try {
+        const { token, view } = await createToken(deps, cliActor(), {
+          name: o.name,
+          admin: !!o.admin,
+          scopes: o.scope,
+          kind: o.kind as 'person' | 'service',
+          ...(o.principal !== undefined ? { principal: o.principal } : {}),
+          expiresAt: o.expires,
+        });
+        if (o.json) process.stdout.write(JSON.stringify({ id: view.id, name: view.name, token, scopes: view.scopes }) + '\n');
+        else
+          process.stdout.write(
+            `${token}\n\nToken ${view.id} (${view.name}) with scopes ${view.scopes.join(' ')}. It is shown this once.\n`,
+          );
+      } finally {
+        await close();
+      }
+    },
+  );
 
   storeOptions(tokens.command('list').description('list tokens (never their secrets)').option('--json')).action(
     async (o: StoreFlags & { json?: boolean }) => {

@@ -16,7 +16,7 @@ import {
 } from '../../core/access/session-format.ts';
 import { apiActor } from '../../core/ledger/actor.ts';
 import type { AppDeps } from '../deps.ts';
-import { authenticate } from './tokens.ts';
+import { authenticate, scopesOf } from './tokens.ts';
 
 /** How often a session's last use is written: its idle limit is kept to this. */
 const TOUCH_EVERY_MS = 60_000;
@@ -87,6 +87,8 @@ export async function authenticateSession(
   if (token.revokedAt) return { ok: false, reason: 'the token this session was opened with was revoked' };
   if (token.expiresAt && token.expiresAt <= now.toISOString())
     return { ok: false, reason: 'the token this session was opened with has expired' };
+  const scopes = await scopesOf(deps, token);
+  if (!scopes) return { ok: false, reason: 'the principal of this session is disabled' };
   if (now.getTime() - Date.parse(s.lastSeenAt) >= TOUCH_EVERY_MS) await deps.store.sessions.touch(id, now.toISOString());
   return {
     ok: true,
@@ -96,7 +98,7 @@ export async function authenticateSession(
       kind: token.principalKind,
       tokenId: token.id,
       tokenName: token.name,
-      scopes: token.scopes,
+      scopes,
       sessionId: id,
     },
   };

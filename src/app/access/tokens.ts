@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { DomainError, invalid, notFound } from '../../core/errors.ts';
 import { PERMISSIONS } from '../../capabilities/index.ts';
 import { DEFAULT_SCOPES, isValidScope, type Principal } from '../../core/access/permissions.ts';
+import { effectiveScopes } from '../../core/access/roles.ts';
 import { parseInput } from '../../core/validate.ts';
 import { mintToken, tokenId, tokenMatches } from '../../core/access/token-format.ts';
 import type { TokenRecord } from '../../store/access/port.ts';
@@ -19,6 +20,8 @@ export const CreateTokenInput = z.strictObject({
     .max(100)
     .regex(/^[\w .@:-]+$/, 'use letters, digits, space and . _ @ : -'),
   kind: z.enum(['person', 'service']).default('service'),
+  /** The principal the token acts for (its id, e.g. person:alice): within that principal's roles. */
+  principal: z.string().max(200).optional(),
   scopes: z.array(z.string()).max(50).optional(),
   admin: z.boolean().default(false),
   expiresAt: z.iso.datetime().optional(),
@@ -57,13 +60,22 @@ export async function createToken(deps: AppDeps, actor: Actor, raw: CreateTokenI
     );
   const now = iso(deps.clock);
   if (input.expiresAt && input.expiresAt <= now) throw invalid('expiresAt must be in the future');
+  let principalId = `${input.kind}:${input.name}`;
+  let principalKind = input.kind;
+  if (input.principal !== undefined) {
+    const p = await deps.store.principals.get(input.principal);
+    if (!p) throw invalid(`no principal ${input.principal}; create it first (bulwark principals create)`);
+    if (p.disabledAt) throw invalid(`principal ${input.principal} is disabled; its tokens cannot be minted`);
+    principalId = p.id;
+    principalKind = p.kind;
+  }
   const minted = mintToken();
   const record: TokenRecord = {
     id: minted.id,
     name: input.name,
     hash: minted.hash,
-    principalId: `${input.kind}:${input.name}`,
-    principalKind: input.kind,
+    principalId,
+    principalKind,
     scopes,
     createdAt: now,
     createdBy: actorLabel(actor),
@@ -113,8 +125,22 @@ export async function authenticate(
   if (!t || !tokenMatches(token, t.hash)) return { ok: false, reason: 'the token is not known' };
   if (t.revokedAt) return { ok: false, reason: 'the token was revoked' };
   if (t.expiresAt && t.expiresAt <= iso(deps.clock)) return { ok: false, reason: 'the token has expired' };
+  const scopes = await scopesOf(deps, t);
+  if (!scopes) return { ok: false, reason: 'the principal of this token is disabled' };
   return {
     ok: true,
-    principal: { id: t.principalId, name: t.name, kind: t.principalKind, tokenId: t.id, tokenName: t.name, scopes: t.scopes },
+    principal: { id: t.principalId, name: t.name, kind: t.principalKind, tokenId: t.id, tokenName: t.name, scopes },
   };
+}
+
+/**
+ * What a token may do: its scopes, narrowed to its principal's roles when the principal exists
+ * (tokens made before principals, whose principal has no record, keep their scopes alone);
+ * undefined when the principal is disabled.
+ */
+export async function scopesOf(deps: AppDeps, t: Pick<TokenRecord, 'principalId' | 'scopes'>): Promise<string[] | undefined> {
+  const p = await deps.store.principals.get(t.principalId);
+  if (!p) return t.scopes;
+  if (p.disabledAt) return undefined;
+  return effectiveScopes(t.scopes, p.roles, PERMISSIONS);
 }

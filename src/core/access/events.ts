@@ -21,4 +21,14 @@ export const accessEvents: EventDefinition[] = [
     z.strictObject({ id, tokenId: id, expiresAt: z.string() }),
   ),
   event('session.ended', 'a dashboard session is signed out', z.strictObject({ id, tokenId: id })),
+  event(
+    'principal.created',
+    'a person or service account is created, with its groups and roles',
+    z.strictObject({ id, kind: z.enum(['person', 'service']), groups: z.array(id), roles: z.array(id) }),
+  ),
+  event(
+    'principal.disabled',
+    'a principal is disabled; its tokens (and so its sessions) are revoked with it',
+    z.strictObject({ id, revokedTokens: z.array(id) }),
+  ),
 ];

@@ -3,7 +3,7 @@
  * `area:*` every verb of an area. Anything not granted is denied.
  */
 /** The permissions of access itself; every other capability declares its own (core/<capability>/permissions.ts). */
-export const ACCESS_PERMISSIONS = ['session:read', 'tokens:read', 'tokens:manage'] as const;
+export const ACCESS_PERMISSIONS = ['session:read', 'tokens:read', 'tokens:manage', 'principals:read', 'principals:manage'] as const;
 
 /**
  * Every permission there is, as a type: access's here, each other capability's added by

@@ -46,9 +46,34 @@ export interface SessionRepo {
   prune(before: string): Promise<number>;
 }
 
+/** A person or service account, with its groups and roles. */
+export interface PrincipalRecord {
+  /** `person:NAME` or `service:NAME`: the id its tokens name. */
+  id: string;
+  kind: 'person' | 'service';
+  name: string;
+  groups: string[];
+  roles: string[];
+  createdAt: string;
+  createdBy: string;
+  disabledAt: string | null;
+}
+
+export interface PrincipalRepo {
+  /** Insert; throws when the id is taken. */
+  insert(p: PrincipalRecord): Promise<void>;
+  get(id: string): Promise<PrincipalRecord | undefined>;
+  list(): Promise<PrincipalRecord[]>;
+  /** Sets disabledAt; false when no such enabled principal. */
+  disable(id: string, at: string): Promise<boolean>;
+  /** The ids of its tokens not yet revoked. */
+  liveTokens(id: string): Promise<string[]>;
+}
+
 declare module '../store.ts' {
   interface Repos {
     tokens: TokenRepo;
     sessions: SessionRepo;
+    principals: PrincipalRepo;
   }
 }

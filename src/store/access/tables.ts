@@ -23,9 +23,22 @@ export interface SessionsTable {
   revoked_at: string | null;
 }
 
+/** Principals (migration 0011); groups and roles as JSON arrays. */
+export interface PrincipalsTable {
+  id: string;
+  kind: string;
+  name: string;
+  groups: string;
+  roles: string;
+  created_at: string;
+  created_by: string;
+  disabled_at: string | null;
+}
+
 declare module '../schema.ts' {
   interface Database {
     tokens: TokensTable;
     sessions: SessionsTable;
+    principals: PrincipalsTable;
   }
 }

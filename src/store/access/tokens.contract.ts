@@ -74,4 +74,47 @@ export const tokensContract: ContractSuite = (current) => {
       expect(await store.sessions.get('old')).toBeUndefined();
     });
   });
+
+  describe('principals', () => {
+    let store: Store;
+    beforeEach(() => {
+      ({ store } = current());
+    });
+
+    it('stores principals with groups and roles, disables them once, and finds their live tokens', async () => {
+      const alice = {
+        id: 'person:alice',
+        kind: 'person' as const,
+        name: 'alice',
+        groups: ['sre', 'oncall'],
+        roles: ['operator'],
+        createdAt: NOW,
+        createdBy: 'cli:root',
+        disabledAt: null,
+      };
+      await store.principals.insert(alice);
+      await expect(store.principals.insert(alice)).rejects.toThrow();
+      expect(await store.principals.get('person:alice')).toEqual(alice);
+      expect(await store.principals.get('person:bob')).toBeUndefined();
+      const token = (id: string) => ({
+        id,
+        name: 'alice',
+        hash: Buffer.alloc(32, id.charCodeAt(0)),
+        principalId: 'person:alice',
+        principalKind: 'person' as const,
+        scopes: ['*'],
+        createdAt: NOW,
+        createdBy: 'test',
+        expiresAt: null,
+        revokedAt: null,
+      });
+      await store.tokens.insert(token('a1'));
+      await store.tokens.insert(token('b2'));
+      await store.tokens.revoke('b2', NOW);
+      expect(await store.principals.liveTokens('person:alice')).toEqual(['a1']);
+      expect(await store.principals.disable('person:alice', NOW)).toBe(true);
+      expect(await store.principals.disable('person:alice', NOW)).toBe(false);
+      expect((await store.principals.list()).map((p) => [p.id, p.disabledAt])).toEqual([['person:alice', NOW]]);
+    });
+  });
 };

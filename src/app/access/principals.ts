@@ -1,0 +1,89 @@
+/**
+ * Principals: people and service accounts, each with groups (for approval rules to come) and
+ * roles. A principal's tokens act within its roles (core/access/roles.ts); disabling it revokes
+ * every token it has, and with them its dashboard sessions, at once on every replica. Every
+ * change is a ledger entry in the same transaction.
+ */
+import { z } from 'zod';
+import { BUILT_IN_ROLES } from '../../core/access/roles.ts';
+import { conflict, notFound } from '../../core/errors.ts';
+import { actorLabel, type Actor } from '../../core/ledger/actor.ts';
+import { parseInput } from '../../core/validate.ts';
+import type { PrincipalRecord } from '../../store/access/port.ts';
+import { iso, type AppDeps } from '../deps.ts';
+
+const NAME = /^[a-z0-9][a-z0-9._@-]{0,62}$/;
+
+export const CreatePrincipalInput = z.strictObject({
+  kind: z.enum(['person', 'service']),
+  name: z.string().regex(NAME, 'a name is 1–63 lowercase letters, digits and . _ @ -, starting with a letter or digit'),
+  groups: z.array(z.string().regex(NAME, 'a group is named like a principal')).max(50).default([]),
+  roles: z
+    .array(z.enum(BUILT_IN_ROLES))
+    .min(1, 'give at least one role: ' + BUILT_IN_ROLES.join(', '))
+    .max(10),
+});
+export type CreatePrincipalInput = z.input<typeof CreatePrincipalInput>;
+
+export interface PrincipalView {
+  id: string;
+  kind: 'person' | 'service';
+  name: string;
+  groups: string[];
+  roles: string[];
+  createdAt: string;
+  createdBy: string;
+  disabledAt: string | null;
+}
+
+export const viewPrincipal = (p: PrincipalRecord): PrincipalView => ({ ...p });
+
+export async function createPrincipal(deps: AppDeps, actor: Actor, raw: CreatePrincipalInput): Promise<PrincipalView> {
+  const input = parseInput(CreatePrincipalInput, raw, 'principal');
+  const now = iso(deps.clock);
+  const record: PrincipalRecord = {
+    id: `${input.kind}:${input.name}`,
+    kind: input.kind,
+    name: input.name,
+    groups: [...new Set(input.groups)],
+    roles: [...new Set(input.roles)],
+    createdAt: now,
+    createdBy: actorLabel(actor),
+    disabledAt: null,
+  };
+  await deps.store.transaction(async (tx) => {
+    if (await tx.principals.get(record.id)) throw conflict(`principal ${record.id} exists; principals are never renamed or reused`);
+    await tx.principals.insert(record);
+    await tx.ledger.append(
+      [
+        {
+          actor,
+          kind: 'principal.created',
+          subject: `principal:${record.id}`,
+          data: { id: record.id, kind: record.kind, groups: record.groups, roles: record.roles },
+        },
+      ],
+      now,
+    );
+  });
+  return viewPrincipal(record);
+}
+
+export async function listPrincipals(deps: AppDeps): Promise<PrincipalView[]> {
+  return (await deps.store.principals.list()).map(viewPrincipal);
+}
+
+/** Disable a principal: its tokens are revoked in the same transaction, and with them its sessions. */
+export async function disablePrincipal(deps: AppDeps, actor: Actor, id: string): Promise<PrincipalView & { revokedTokens: string[] }> {
+  const now = iso(deps.clock);
+  return deps.store.transaction(async (tx) => {
+    const p = await tx.principals.get(id);
+    if (!p) throw notFound(`no principal ${id}`);
+    if (p.disabledAt) throw conflict(`principal ${id} was disabled at ${p.disabledAt}`);
+    await tx.principals.disable(id, now);
+    const revoked = await tx.principals.liveTokens(id);
+    for (const t of revoked) await tx.tokens.revoke(t, now);
+    await tx.ledger.append([{ actor, kind: 'principal.disabled', subject: `principal:${id}`, data: { id, revokedTokens: revoked } }], now);
+    return { ...viewPrincipal({ ...p, disabledAt: now }), revokedTokens: revoked };
+  });
+}
