@@ -162,6 +162,21 @@ describe('real answers parse with their route’s response schema', () => {
     await check('POST', '/v1/experiments', '/v1/experiments', { file, name: 'shapes-deleted' });
     await check('DELETE', '/v1/experiments/:name', '/v1/experiments/shapes-deleted');
     await check('POST', '/v1/experiments/stop-all', '/v1/experiments/stop-all');
+    const slo = (name: string) =>
+      [
+        'apiVersion: bulwark/v1',
+        'kind: SLO',
+        `name: ${name}`,
+        'service: shapes',
+        'objective: 99',
+        'window: 7d',
+        'sli:',
+        '  experiments:',
+        `    experiment: ${experiment}`,
+      ].join('\n');
+    await check('POST', '/v1/slos', '/v1/slos', { file: slo('shapes-slo') });
+    await check('POST', '/v1/slos', '/v1/slos', { file: slo('shapes-slo-deleted') });
+    await check('DELETE', '/v1/slos/:name', '/v1/slos/shapes-slo-deleted');
 
     const accepted = (await check('POST', '/v1/signals/alertmanager', '/v1/signals/alertmanager', {
       version: '4',
@@ -198,6 +213,7 @@ describe('real answers parse with their route’s response schema', () => {
       '/v1/signals/:id': `/v1/signals/${signalId}`,
       '/v1/signals/:id/evidence': `/v1/signals/${signalId}/evidence`,
       '/v1/coverage/techniques/:id': '/v1/coverage/techniques/T1190',
+      '/v1/slos/:name': '/v1/slos/shapes-slo',
     };
     const gets = t.spec.filter((r) => r.method === 'GET');
     for (const r of gets) {

@@ -177,6 +177,20 @@ method:
     provider: { type: http, url: 'http://127.0.0.1:1/knock', timeout: 1 }
 `;
 remember('file', EXPERIMENT_FILE);
+/** An SLO file that applies (the routes of SLOs take their file under the same key). */
+remember(
+  'file',
+  `apiVersion: bulwark/v1
+kind: SLO
+name: fuzz-slo
+service: fuzz
+objective: 99
+window: 7d
+sli:
+  experiments:
+    experiment: fuzz-probe
+`,
+);
 for (const source of [WEBHOOK_SOURCE, 'alertmanager', 'cloudevents']) remember('source', source);
 remember('runId', RUN_ID);
 
