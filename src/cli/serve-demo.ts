@@ -20,6 +20,8 @@ import { demoVars, loadDemoExperiments } from '../demo/experiments.ts';
 import type { DemoLog } from '../demo/audit.ts';
 import { DEMO_SOURCE, httpSignalSink, startDemoTarget } from '../demo/target.ts';
 import { systemActor } from '../core/ledger/actor.ts';
+import { applySlo } from '../app/slos/apply-slo.ts';
+import { DEMO_SLO_FILES } from '../demo/slos.ts';
 
 export const DEMO_TOKEN_FILE = 'demo-shop.token';
 /** Who applies and starts the demo experiments, as the ledger writes it. */
@@ -42,6 +44,8 @@ export interface Demo {
   url: string;
   /** The names the demo experiments are applied under. */
   experiments: string[];
+  /** The names of the demo's SLOs over those experiments. */
+  slos: string[];
   /** Bearer token of the shop's control endpoint (PUT /__controls); shown on the terminal only. */
   controlToken: string;
   stop(): Promise<void>;
@@ -84,13 +88,16 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
       await applyExperiment(opts.deps, DEMO_ACTOR, { file, name: f.name }, { mayPrivileged: false, policy: EMPTY_SERVER_POLICY });
       names.push(f.name);
     }
+    // SLOs over the demo's experiments: budgets, burn rates and the budget policy at work.
+    const slos: string[] = [];
+    for (const file of DEMO_SLO_FILES) slos.push((await applySlo(opts.deps, DEMO_ACTOR, file)).slo.name);
     // Once now; the scheduler takes over at the next minute.
     for (const name of names) {
       await opts.runs.start({ name, actor: DEMO_ACTOR, mayPrivileged: false }).catch((e: unknown) => {
         opts.log.warn({ experiment: name, err: e instanceof Error ? e.message : String(e) }, 'demo: the first run was refused');
       });
     }
-    return { url: target.url, experiments: names, controlToken: target.controlToken, stop: () => target.stop() };
+    return { url: target.url, experiments: names, slos, controlToken: target.controlToken, stop: () => target.stop() };
   } catch (e) {
     await target.stop();
     throw e;
