@@ -134,18 +134,18 @@ export function percentile(sorted: readonly number[], p: number): number | null 
 }
 
 /** Whether run a is later evidence than b: by end time, then by id (so that the order runs arrive in does not matter). */
-function later(a: { at: string; id: string }, b: { at: string; id: string }): boolean {
-  const ta = Date.parse(a.at);
-  const tb = Date.parse(b.at);
-  return ta !== tb ? ta > tb : a.id > b.id;
+function later(a: { ms: number; id: string }, b: { ms: number; id: string }): boolean {
+  return a.ms !== b.ms ? a.ms > b.ms : a.id > b.id;
 }
 
 interface Acc {
   experiments: Set<string>;
   runs: number;
   last: LastRun | null;
-  /** The latest counted run with a time to detect. */
-  lastTtd: { at: string; id: string; ms: number } | null;
+  /** When the last run ended, in ms. */
+  lastMs: number;
+  /** The latest counted run with a time to detect: its end (ms), id and time to detect. */
+  lastTtd: { ms: number; id: string; ttdMs: number } | null;
   ttds: number[];
   sorted: number[] | null;
 }
@@ -165,6 +165,8 @@ export class CoverageAccumulator {
     const evidence = evidenceOf(run.outcome);
     if (evidence === null || this.seen.has(run.id)) return;
     this.seen.add(run.id);
+    const endMs = Date.parse(run.endedAt);
+    const key = { ms: endMs, id: run.id };
     const last: LastRun = {
       id: run.id,
       experiment: run.experiment,
@@ -177,17 +179,19 @@ export class CoverageAccumulator {
     for (const t of new Set(run.techniques)) {
       let a = this.accs.get(t);
       if (!a) {
-        a = { experiments: new Set(), runs: 0, last: null, lastTtd: null, ttds: [], sorted: null };
+        a = { experiments: new Set(), runs: 0, last: null, lastMs: 0, lastTtd: null, ttds: [], sorted: null };
         this.accs.set(t, a);
       }
       a.experiments.add(run.experiment);
       a.runs++;
-      if (!a.last || later(last, a.last)) a.last = last;
+      if (!a.last || later(key, { ms: a.lastMs, id: a.last.id })) {
+        a.last = last;
+        a.lastMs = endMs;
+      }
       if (run.ttdMs !== null) {
         a.ttds.push(run.ttdMs);
         a.sorted = null;
-        const mine = { at: run.endedAt, id: run.id, ms: run.ttdMs };
-        if (!a.lastTtd || later(mine, a.lastTtd)) a.lastTtd = mine;
+        if (!a.lastTtd || later(key, a.lastTtd)) a.lastTtd = { ms: endMs, id: run.id, ttdMs: run.ttdMs };
       }
     }
   }
@@ -205,7 +209,7 @@ export class CoverageAccumulator {
           experiments: [...a.experiments].sort(),
           runs: a.runs,
           last: a.last,
-          ttd: ttdOf(a.sorted, a.lastTtd?.ms ?? null),
+          ttd: ttdOf(a.sorted, a.lastTtd?.ttdMs ?? null),
         };
       },
       [...this.accs.keys()],
@@ -226,18 +230,23 @@ function ttdOf(sorted: readonly number[], lastMs: number | null): TimeToDetect {
 
 /** The map over every run at once (the reference the accumulator is checked against). */
 export function computeCoverage(table: AttackTable, settings: CoverageSettings, runs: readonly CoverageRun[], now: Date): CoverageMap {
-  const byId = new Map<string, CoverageRun>();
-  for (const r of runs) if (evidenceOf(r.outcome) !== null && !byId.has(r.id)) byId.set(r.id, r);
-  const byTechnique = new Map<string, CoverageRun[]>();
-  for (const r of byId.values()) for (const t of new Set(r.techniques)) byTechnique.set(t, [...(byTechnique.get(t) ?? []), r]);
+  const byId = new Map<string, { run: CoverageRun; endMs: number }>();
+  for (const r of runs) if (evidenceOf(r.outcome) !== null && !byId.has(r.id)) byId.set(r.id, { run: r, endMs: Date.parse(r.endedAt) });
+  const byTechnique = new Map<string, { run: CoverageRun; endMs: number }[]>();
+  for (const x of byId.values())
+    for (const t of new Set(x.run.techniques)) {
+      const list = byTechnique.get(t);
+      if (list) list.push(x);
+      else byTechnique.set(t, [x]);
+    }
   const summaries = new Map<string, Summary>();
-  for (const [t, rs] of byTechnique) {
-    const ordered = [...rs].sort((a, b) => Date.parse(a.endedAt) - Date.parse(b.endedAt) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  for (const [t, xs] of byTechnique) {
+    const ordered = xs.sort((a, b) => a.endMs - b.endMs || (a.run.id < b.run.id ? -1 : a.run.id > b.run.id ? 1 : 0)).map((x) => x.run);
     const l = ordered[ordered.length - 1]!;
     const withTtd = ordered.filter((r) => r.ttdMs !== null);
     summaries.set(t, {
-      experiments: [...new Set(rs.map((r) => r.experiment))].sort(),
-      runs: rs.length,
+      experiments: [...new Set(ordered.map((r) => r.experiment))].sort(),
+      runs: ordered.length,
       last: {
         id: l.id,
         experiment: l.experiment,
