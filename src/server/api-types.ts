@@ -20,6 +20,7 @@ import type {
 import type { CheckpointView, EntriesPage as EntriesPageSchema, EntryView, VerifyReport as VerifyReportSchema } from './routes/ledger.ts';
 import type { RunDetail as RunDetailSchema, TimelineEvent as TimelineEventSchema } from './routes/runs.ts';
 import type { Session as SessionSchema } from './routes/tokens.ts';
+import type { SloItem as SloItemSchema } from './routes/slos.ts';
 
 /** GET /v1/session */
 export type Session = z.output<typeof SessionSchema>;
@@ -57,3 +58,6 @@ export type OpenApiDocument = z.output<typeof OpenApiDocumentSchema>;
 
 /** Every error answer: a stable code, a message saying what to fix, and sometimes details. */
 export type { ErrorBody };
+
+/** GET /v1/slos: one SLO with its status (budget, burn rates, alerts) and its budget policy. */
+export type Slo = z.output<typeof SloItemSchema>;

@@ -139,9 +139,47 @@ describe.skipIf(skip)('dashboard in Chromium', () => {
   it(
     'shows the parts that are not built yet',
     async () => {
-      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: /^SLOs/ }).click();
+      await page
+        .getByRole('navigation', { name: 'Main' })
+        .getByRole('link', { name: /^Incidents/ })
+        .click();
       expect(await page.getByTestId('not-built').innerText()).toContain('Not built yet');
-      expect(new URL(page.url()).pathname).toBe('/slos');
+      expect(new URL(page.url()).pathname).toBe('/incidents');
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Ledger' }).click();
+      await page.getByTestId('entry-row').first().waitFor();
+    },
+    TEST_TIMEOUT,
+  );
+
+  it(
+    'shows an SLO with the numbers the API gives',
+    async () => {
+      const file = [
+        'apiVersion: bulwark/v1',
+        'kind: SLO',
+        'name: e2e-slo',
+        'service: e2e',
+        'objective: 99',
+        'window: 7d',
+        'sli:',
+        '  experiments:',
+        '    experiment: none-yet',
+      ].join('\n');
+      const applied = await fetch(`${baseUrl}/v1/slos`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ file }),
+      });
+      expect(applied.status, await applied.clone().text()).toBe(201);
+      const api = (await (await fetch(`${baseUrl}/v1/slos`, { headers: { authorization: `Bearer ${token}` } })).json()) as {
+        slos: { name: string; objective: number; status: { remaining: number } | null }[];
+      };
+      const slo = api.slos.find((s) => s.name === 'e2e-slo')!;
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'SLOs' }).click();
+      const row = page.locator('[data-testid="slo-row"][data-slo="e2e-slo"]');
+      await row.waitFor();
+      expect(await row.locator('td').nth(1).innerText()).toBe(`${(slo.objective * 100).toFixed(2)}%`);
+      expect(await row.getByTestId('slo-remaining').innerText()).toContain(`${(slo.status!.remaining * 100).toFixed(2)}%`);
       await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Ledger' }).click();
       await page.getByTestId('entry-row').first().waitFor();
     },

@@ -16,12 +16,6 @@ export const parts: readonly (readonly [string, DashboardPart])[] = Object.entri
 /** Capabilities not built yet, at their place in the navigation. */
 const PLANNED: readonly (Omit<Section, 'built'> & { order: number })[] = [
   {
-    order: 30,
-    path: '/slos',
-    label: 'SLOs',
-    summary: 'Security SLOs with error budgets and multiwindow burn-rate alerts, and KPIs such as time to detect, acknowledge and recover.',
-  },
-  {
     order: 40,
     path: '/incidents',
     label: 'Incidents',

@@ -17,6 +17,7 @@ export type {
   RunSummary,
   Schedule,
   Session,
+  Slo,
   TimelineEvent,
   TimelineKind,
   VerifyReport,

@@ -1,0 +1,103 @@
+import { Card, ErrorBanner, Spinner } from '../../components.tsx';
+import { formatCount, formatMs } from '../../format.ts';
+import { useApi, useLoad } from '../../hooks.ts';
+import type { Slo } from '../../types.ts';
+import { loadSlos, percent } from './data.ts';
+
+/** The SLOs, lowest remaining budget first: what to fix before shipping more. */
+export function Slos() {
+  const api = useApi();
+  const [list, reload] = useLoad('slos', (signal) => loadSlos(api, signal), { keepDataOnError: true });
+  const slos = list.data;
+  return (
+    <>
+      <h1>SLOs</h1>
+      <p className="muted">
+        Security objectives with error budgets, fed by the experiments' outcomes. Lowest remaining budget first. Apply one with{' '}
+        <code>bulwark slo apply FILE</code>.
+      </p>
+      <ErrorBanner error={list.error} title="Could not load the SLOs" onRetry={reload} />
+      {slos === undefined ? (
+        list.status === 'loading' ? (
+          <Spinner label="Loading…" />
+        ) : null
+      ) : slos.length === 0 ? (
+        <Card title="No SLOs yet">
+          <p className="muted">None applied.</p>
+        </Card>
+      ) : (
+        <div className="table-wrap">
+          <table className="entries slos" data-testid="slos">
+            <thead>
+              <tr>
+                <th scope="col">SLO</th>
+                <th scope="col">Objective</th>
+                <th scope="col">SLI</th>
+                <th scope="col">Budget left</th>
+                <th scope="col">Alerts</th>
+                <th scope="col">Policy</th>
+              </tr>
+            </thead>
+            <tbody>
+              {slos.map((s) => (
+                <SloRow key={s.name} slo={s} />
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </>
+  );
+}
+
+function SloRow({ slo }: { slo: Slo }) {
+  const st = slo.status;
+  const firing = st?.alerts.filter((a) => a.firing).map((a) => a.severity) ?? [];
+  return (
+    <tr data-testid="slo-row" data-slo={slo.name}>
+      <td>
+        <strong>{slo.displayName || slo.name}</strong>
+        <div className="muted">
+          {slo.name} · {slo.service} · {slo.window} · {slo.strategy}
+        </div>
+      </td>
+      <td>{percent(slo.objective)}</td>
+      <td data-testid="slo-sli">
+        {st ? (
+          <>
+            {percent(st.sli)}
+            <div className="muted">
+              {formatCount(st.good)} good of {formatCount(st.total)}
+            </div>
+          </>
+        ) : (
+          <span className="muted">{slo.note ?? 'not read by Bulwark'}</span>
+        )}
+      </td>
+      <td data-testid="slo-remaining">
+        {st ? (
+          <>
+            {percent(st.remaining)}
+            <div className="muted">
+              {st.timeToExhaustionMs !== null && st.remaining > 0
+                ? `empty in ${formatMs(st.timeToExhaustionMs)}`
+                : st.remaining <= 0
+                  ? 'spent'
+                  : 'not burning'}
+            </div>
+          </>
+        ) : (
+          '—'
+        )}
+      </td>
+      <td data-testid="slo-alerts">{firing.length > 0 ? <strong>{firing.join(', ')}</strong> : <span className="muted">none</span>}</td>
+      <td data-testid="slo-policy">
+        {slo.policy ? (
+          <span title={slo.policy.why}>{slo.policy.state === 'freeze' ? <strong>freeze</strong> : 'ok'}</span>
+        ) : (
+          <span className="muted">none</span>
+        )}
+      </td>
+    </tr>
+  );
+}
