@@ -4,6 +4,8 @@
  * starts), the matrix colouring each technique by its evidence, the filters, and a cell opening
  * its technique with the experiments, last runs and time to detect.
  */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -44,11 +46,20 @@ describe.skipIf(skip)('the ATT&CK page in Chromium', () => {
   let page: Page;
   let baseUrl = '';
   let token = '';
+  let target: http.Server | undefined;
+  let targetUrl = '';
   const log = (): string => server?.output().slice(-8_000) || '(no server output)';
 
   beforeAll(async () => {
     browser = await launchChromium();
     ensureWebBuilt();
+    // A control that blocks: every request to /attack is refused with 403.
+    target = http.createServer((req, res) => {
+      req.resume();
+      res.writeHead(req.url?.startsWith('/attack') ? 403 : 200).end();
+    });
+    await new Promise<void>((resolve) => target!.listen(0, '127.0.0.1', resolve));
+    targetUrl = `http://127.0.0.1:${(target.address() as AddressInfo).port}`;
     dir = await tmpDir('bulwark-e2e-coverage-');
     const file = join(dir.path, 'bulwark.db');
     const dbUrl = `sqlite:${file}`;
@@ -95,6 +106,7 @@ describe.skipIf(skip)('the ATT&CK page in Chromium', () => {
   afterAll(async () => {
     await browser?.close().catch(() => undefined);
     await server?.stop('SIGTERM', 10_000);
+    await new Promise((resolve) => target?.close(resolve));
     await dir?.cleanup();
   }, TEST_TIMEOUT);
 
@@ -154,6 +166,43 @@ describe.skipIf(skip)('the ATT&CK page in Chromium', () => {
       const runs = page.getByTestId('technique-run');
       expect(await runs.count()).toBe(1);
       expect(await runs.first().innerText()).toContain('brute00000000001');
+    },
+    TEST_TIMEOUT,
+  );
+
+  it(
+    'starts a run of an experiment that names a never-exercised technique, which then shows blocked',
+    async () => {
+      const file = `title: Active scanning is blocked
+description: a wordlist scan the control refuses with 403
+techniques: [T1595.003]
+method:
+  - type: action
+    name: attack
+    provider: { type: http, url: '${targetUrl}/attack/admin', timeout: 3 }
+expect:
+  blocked:
+    tolerance: 403
+`;
+      const applied = await fetch(`${baseUrl}/v1/experiments`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ file, name: 'scan-blocked' }),
+      });
+      expect(applied.status, await applied.clone().text()).toBe(201);
+      await page.goto(`${baseUrl}/attack/T1595.003`);
+      await page.getByTestId('technique-applied').waitFor({ state: 'visible' });
+      expect(await page.getByTestId('technique-status').first().getAttribute('data-status')).toBe('never');
+      await page.getByTestId('run-now-scan-blocked').click();
+      await page.getByTestId('technique-started').waitFor({ state: 'visible' });
+      // The run ends in the background; refresh until the technique shows its evidence.
+      for (let i = 0; i < 40; i++) {
+        await page.getByTestId('technique-refresh').click();
+        await page.waitForTimeout(250);
+        if ((await page.getByTestId('technique-status').first().getAttribute('data-status')) === 'blocked') break;
+      }
+      expect(await page.getByTestId('technique-status').first().getAttribute('data-status'), log()).toBe('blocked');
+      expect(await page.getByTestId('technique-run').count()).toBe(1);
     },
     TEST_TIMEOUT,
   );

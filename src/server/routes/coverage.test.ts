@@ -139,8 +139,11 @@ describe('GET /v1/coverage/techniques/:id', () => {
     expect(body.technique.technique).toBe('T1190');
     expect(body.runs.map((r: { id: string }) => r.id)).toEqual(['sqli000000000002', 'sqli000000000001']);
     expect(body.runs[0]).toMatchObject({ evidence: 'blocked', ttdMs: 200 });
+    expect(body.applied).toEqual([{ name: 'sqli-products', title: 'SQL injection on /products is blocked', techniques: ['T1190'] }]);
     const parent = (await get('/v1/coverage/techniques/T1110')).json();
     expect(parent.subtechniques.find((c: { technique: string }) => c.technique === 'T1110.001')).toMatchObject({ status: 'alerted' });
+    // An experiment naming a sub-technique tests its parent too.
+    expect(parent.applied.map((e: { name: string }) => e.name)).toEqual(['login-brute-force']);
   });
 
   it('answers 404 for a technique not in the table, 400 for a malformed id', async () => {

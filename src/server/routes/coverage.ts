@@ -81,6 +81,8 @@ const RunView = z.object({
 export const TechniqueView = z.object({
   technique: CoverageCellSchema,
   subtechniques: z.array(CoverageCellSchema),
+  /** Applied experiments that name the technique (or one of its sub-techniques), run or not: what "run now" can start. */
+  applied: z.array(z.object({ name: z.string(), title: z.string(), techniques: z.array(z.string()) })),
   runs: z.array(RunView),
 });
 
@@ -132,7 +134,8 @@ export function coverageRoutes(app: FastifyInstance, r: RouteRegistry, deps: App
     method: 'GET',
     url: '/v1/coverage/techniques/:id',
     tag: 'coverage',
-    summary: 'One technique: its cell, its sub-techniques’ cells, and its last counted runs (newest first, at most 50)',
+    summary:
+      'One technique: its cell, its sub-techniques’ cells, the applied experiments that name it, and its last counted runs (newest first, at most 50)',
     auth: read,
     priority: 'low',
     params: z.strictObject({ id: techniqueId }),
@@ -143,7 +146,11 @@ export function coverageRoutes(app: FastifyInstance, r: RouteRegistry, deps: App
       const cell = map.cells.find((c) => c.technique === params.id);
       if (!cell) throw notFound(`no technique ${params.id} in ATT&CK v${map.attackVersion} (or it is deprecated or revoked)`);
       const subtechniques = cell.subtechnique ? [] : map.cells.filter((c) => c.subtechnique && parentOf(c.technique) === cell.technique);
-      const byTitle = new Map((await deps.store.experiments.list()).map((e) => [e.title, e]));
+      const experiments = await deps.store.experiments.list();
+      const byTitle = new Map(experiments.map((e) => [e.title, e]));
+      const applied = experiments
+        .filter((e) => e.techniques.some((t) => t === params.id || (!cell.subtechnique && parentOf(t) === params.id)))
+        .map((e) => ({ name: e.name, title: e.title, techniques: e.techniques }));
       const runs: z.input<typeof RunView>[] = [];
       let cursor: { startedAt: string; id: string } | undefined;
       // Newest first, until 50 runs of this technique are found.
@@ -165,7 +172,7 @@ export function coverageRoutes(app: FastifyInstance, r: RouteRegistry, deps: App
         if (!page.next) break;
         cursor = page.next;
       }
-      return { technique: cell, subtechniques, runs };
+      return { technique: cell, subtechniques, applied, runs };
     },
   });
 

@@ -1,8 +1,9 @@
+import { useState } from 'react';
 import { Card, ErrorBanner, Spinner } from '../../components.tsx';
 import { formatMs, formatTime } from '../../format.ts';
 import { useApi, useLoad } from '../../hooks.ts';
 import { Link } from '../../router.tsx';
-import { loadTechnique, STATUS_INFO, techniqueHref, type CoverageCell, type TechniqueView } from './data.ts';
+import { loadTechnique, runNow, STATUS_INFO, techniqueHref, type CoverageCell, type TechniqueView } from './data.ts';
 
 /** One technique: its evidence, the experiments that exercised it, their last runs and time to detect. */
 export function Technique({ id }: { id: string }) {
@@ -14,7 +15,7 @@ export function Technique({ id }: { id: string }) {
         <Link to="/attack">← ATT&amp;CK matrix</Link>
       </p>
       <ErrorBanner error={t.error} title={`Could not load ${id}`} onRetry={reload} />
-      {t.data ? <Detail view={t.data} /> : t.status === 'loading' ? <Spinner label="Loading…" /> : null}
+      {t.data ? <Detail view={t.data} onReload={reload} /> : t.status === 'loading' ? <Spinner label="Loading…" /> : null}
     </>
   );
 }
@@ -35,10 +36,11 @@ function StatusBadge({ cell }: { cell: CoverageCell }) {
   );
 }
 
-function Detail({ view }: { view: TechniqueView }) {
+function Detail({ view, onReload }: { view: TechniqueView; onReload: () => void }) {
   const c = view.technique;
   return (
     <>
+      <Applied view={view} onReload={onReload} />
       <Card title={`${c.technique} ${c.name}`} testId="technique-card">
         <p>
           <StatusBadge cell={c} /> {c.inScope ? 'in scope' : 'not in scope'} · tactics {c.tactics.join(', ')} · platforms{' '}
@@ -115,5 +117,61 @@ function Detail({ view }: { view: TechniqueView }) {
         </Card>
       ) : null}
     </>
+  );
+}
+
+/** The applied experiments that name the technique, each with "Run now". */
+function Applied({ view, onReload }: { view: TechniqueView; onReload: () => void }) {
+  const api = useApi();
+  const [started, setStarted] = useState<{ name: string; id: string } | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState<string | null>(null);
+  async function start(name: string) {
+    setBusy(name);
+    setError(null);
+    try {
+      setStarted({ name, id: (await runNow(api, name)).id });
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(null);
+    }
+  }
+  return (
+    <Card
+      title="Experiments that test it"
+      testId="technique-applied"
+      actions={
+        started ? (
+          <button type="button" onClick={onReload} data-testid="technique-refresh">
+            Refresh
+          </button>
+        ) : undefined
+      }
+    >
+      <ErrorBanner error={error} title="Could not start the run" />
+      {started ? (
+        <p data-testid="technique-started">
+          Started run <Link to={`/runs/${encodeURIComponent(started.id)}`}>{started.id}</Link> of {started.name}; refresh when it is done.
+        </p>
+      ) : null}
+      {view.applied.length === 0 ? (
+        <p className="muted">
+          No applied experiment names this technique. Render one from the attack library (<code>bulwark techniques list</code>) and apply
+          it.
+        </p>
+      ) : (
+        <ul>
+          {view.applied.map((e) => (
+            <li key={e.name}>
+              {e.title} (<code>{e.name}</code>, {e.techniques.join(', ')}){' '}
+              <button type="button" disabled={busy !== null} onClick={() => void start(e.name)} data-testid={`run-now-${e.name}`}>
+                {busy === e.name ? 'Starting…' : 'Run now'}
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+    </Card>
   );
 }

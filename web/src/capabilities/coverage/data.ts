@@ -33,6 +33,7 @@ export interface CoverageRunView {
 export interface TechniqueView {
   technique: CoverageCell;
   subtechniques: CoverageCell[];
+  applied: { name: string; title: string; techniques: string[] }[];
   runs: CoverageRunView[];
 }
 
@@ -81,4 +82,10 @@ export function matrixColumns(
         .sort((a, b) => a.name.localeCompare(b.name))
         .map((cell) => ({ cell, subs: (subsOf.get(cell.technique) ?? []).filter((s) => s.tactics.includes(tactic.shortname)) })),
     }));
+}
+
+/** Start a run of an applied experiment (the experiments API; needs experiments:run). */
+export async function runNow(api: ApiClient, name: string): Promise<{ id: string }> {
+  const body = await api.post<{ run: { id: string } }>(`/v1/experiments/${encodeURIComponent(name)}/runs`, {});
+  return body.run;
 }
