@@ -134,6 +134,13 @@ describe.skipIf(skip)('the ATT&CK page in Chromium', () => {
         .evaluate((el) => getComputedStyle(el).backgroundColor);
       expect(colour).toBe('rgb(46, 125, 50)');
       expect(await page.getByTestId('kri-stale').innerText()).toBe('1');
+      // The Overview's card counts the same evidence.
+      await page.goto(`${baseUrl}/`);
+      await page.getByTestId('overview-coverage').waitFor({ state: 'visible' });
+      await page.getByTestId('coverage-exercised').waitFor({ state: 'visible' });
+      expect(await page.getByTestId('coverage-exercised').innerText()).toBe('4');
+      await page.goto(`${baseUrl}/attack`);
+      await page.getByTestId('attack-matrix').waitFor({ state: 'visible' });
     },
     TEST_TIMEOUT,
   );
@@ -166,6 +173,7 @@ describe.skipIf(skip)('the ATT&CK page in Chromium', () => {
       const runs = page.getByTestId('technique-run');
       expect(await runs.count()).toBe(1);
       expect(await runs.first().innerText()).toContain('brute00000000001');
+      expect(await page.getByTestId('ttd-point').count()).toBe(1);
     },
     TEST_TIMEOUT,
   );

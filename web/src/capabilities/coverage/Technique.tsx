@@ -70,6 +70,7 @@ function Detail({ view, onReload }: { view: TechniqueView; onReload: () => void 
           </dd>
         </dl>
       </Card>
+      <TtdChart runs={view.runs} />
       <Card title="Last runs" testId="technique-runs">
         {view.runs.length === 0 ? (
           <p className="muted">No counted run (not-run, aborted, errored and rollback-failed runs are not coverage).</p>
@@ -172,6 +173,39 @@ function Applied({ view, onReload }: { view: TechniqueView; onReload: () => void
           ))}
         </ul>
       )}
+    </Card>
+  );
+}
+
+/** Time to detect over time: one dot per counted run with a time to detect, oldest on the left. */
+function TtdChart({ runs }: { runs: TechniqueView['runs'] }) {
+  const points = runs
+    .filter((r) => r.ttdMs !== null && r.endedAt !== null)
+    .map((r) => ({ id: r.id, at: Date.parse(r.endedAt!), ms: r.ttdMs! }))
+    .sort((a, b) => a.at - b.at);
+  if (points.length === 0) return null;
+  const W = 480;
+  const H = 120;
+  const pad = 24;
+  const t0 = points[0]!.at;
+  const span = Math.max(1, points[points.length - 1]!.at - t0);
+  const max = Math.max(...points.map((p) => p.ms), 1);
+  const x = (at: number) => pad + ((at - t0) / span) * (W - 2 * pad);
+  const y = (ms: number) => H - pad - (ms / max) * (H - 2 * pad);
+  return (
+    <Card title="Time to detect over time" testId="technique-ttd-chart">
+      <svg width={W} height={H} role="img" aria-label={`time to detect of ${points.length} runs, at most ${formatMs(max)}`}>
+        <line x1={pad} y1={H - pad} x2={W - pad} y2={H - pad} stroke="#9e9e9e" />
+        <text x={2} y={pad - 8} fontSize="10">
+          {formatMs(max)}
+        </text>
+        <polyline fill="none" stroke="#1565c0" points={points.map((p) => `${x(p.at)},${y(p.ms)}`).join(' ')} />
+        {points.map((p) => (
+          <circle key={p.id} cx={x(p.at)} cy={y(p.ms)} r={3} fill="#1565c0" data-testid="ttd-point">
+            <title>{`${p.id}: ${formatMs(p.ms)} at ${new Date(p.at).toISOString()}`}</title>
+          </circle>
+        ))}
+      </svg>
     </Card>
   );
 }
