@@ -80,6 +80,43 @@ export function storedActor(a: ActorValue): string {
  * structured: a plain string is refused, whatever the caller's types said.
  */
 export function encodeActor(a: Actor): string {
+  return fastActor(a) ?? slowEncodeActor(a);
+}
+
+const KINDS: ReadonlySet<unknown> = new Set(['person', 'service', 'system']);
+const HOWS: ReadonlySet<unknown> = new Set(ACTOR_HOW);
+const OPTIONAL = ['request', 'session', 'token'] as const;
+/** Printable ASCII without quote or backslash: stored and quoted as it is. */
+const PLAIN = /^[\x20-\x21\x23-\x5b\x5d-\x7e]{1,200}$/;
+
+/**
+ * The canonical JSON of a well-formed actor of plain text, written directly (keys in JCS order:
+ * how, id, kind, request, session, token); undefined on any doubt, for the checks that name what
+ * is wrong. Every append encodes one, so this is on the ledger's hot path.
+ */
+function fastActor(a: unknown): string | undefined {
+  if (typeof a !== 'object' || a === null || Object.getPrototypeOf(a) !== Object.prototype) return undefined;
+  const r = a as Record<string, unknown>;
+  let keys = 0;
+  for (const k in r) {
+    if (k !== 'id' && k !== 'kind' && k !== 'how' && k !== 'token' && k !== 'session' && k !== 'request') return undefined;
+    keys++;
+  }
+  const { id, kind, how } = r;
+  if (typeof id !== 'string' || !PLAIN.test(id) || !KINDS.has(kind) || !HOWS.has(how)) return undefined;
+  let out = `{"how":"${how as string}","id":"${id}","kind":"${kind as string}"`;
+  let present = 3;
+  for (const k of OPTIONAL) {
+    const v = r[k];
+    if (v === undefined) continue;
+    if (typeof v !== 'string' || !PLAIN.test(v)) return undefined;
+    out += `,"${k}":"${v}"`;
+    present++;
+  }
+  return present === keys ? `${out}}` : undefined;
+}
+
+function slowEncodeActor(a: Actor): string {
   const parsed = Actor.safeParse(a);
   if (!parsed.success)
     throw invalid(
