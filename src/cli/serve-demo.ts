@@ -22,6 +22,7 @@ import { DEMO_SOURCE, httpSignalSink, startDemoTarget } from '../demo/target.ts'
 import { systemActor } from '../core/ledger/actor.ts';
 import { applySlo } from '../app/slos/apply-slo.ts';
 import { DEMO_SLO_FILES } from '../demo/slos.ts';
+import { applyDemoCoverage } from '../demo/coverage.ts';
 
 export const DEMO_TOKEN_FILE = 'demo-shop.token';
 /** Who applies and starts the demo experiments, as the ledger writes it. */
@@ -91,6 +92,8 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
     // SLOs over the demo's experiments: budgets, burn rates and the budget policy at work.
     const slos: string[] = [];
     for (const file of DEMO_SLO_FILES) slos.push((await applySlo(opts.deps, DEMO_ACTOR, file)).slo.name);
+    // The shop's ATT&CK scope (its threat profile), unless the user has set one.
+    await applyDemoCoverage(opts.deps);
     // Once now; the scheduler takes over at the next minute.
     for (const name of names) {
       await opts.runs.start({ name, actor: DEMO_ACTOR, mayPrivileged: false }).catch((e: unknown) => {

@@ -107,6 +107,7 @@ export async function serve(config: Config, opts: { demo?: boolean } = {}): Prom
         `  Demo: a shop with switchable controls is running at ${demo.url}/ and the experiments ${demo.experiments.join(', ')}\n` +
           `  run against it now and every minute. Their runs are on the dashboard's Experiments page.\n` +
           `  SLOs over them (${demo.slos.join(', ')}) spend their error budgets as detections fail: BULWARK_TOKEN=<the token> bulwark slo status\n` +
+          `  Their ATT&CK coverage, from the runs' evidence, is on the dashboard's ATT&CK page (bulwark coverage show).\n` +
           // Like the admin token: on the terminal, never in the log.
           `  Switch its controls (inputFilter, loginThrottling, adminAuth, accountAuthz, auditLog) with\n` +
           `      curl -X PUT ${demo.url}/__controls -H 'Authorization: Bearer ${demo.controlToken}' -H 'content-type: application/json' -d '{"adminAuth":true}'\n`,
