@@ -5,6 +5,8 @@
  */
 import { systemActor } from '../../core/ledger/actor.ts';
 import { iso, type AppDeps } from '../deps.ts';
+import type { SignalIngest } from '../signals/ingest.ts';
+import { announceBurnAlerts, type BurnAlertChange } from './burn-signals.ts';
 import { sloStatus } from './slo-status.ts';
 
 export interface PolicyChange {
@@ -14,7 +16,14 @@ export interface PolicyChange {
   why: string;
 }
 
-export async function evaluatePolicies(deps: AppDeps): Promise<PolicyChange[]> {
+/**
+ * With `ingest`, burn-rate alerts that start or stop firing are announced as signals too
+ * (burn-signals.ts); `onAlert` hears each one.
+ */
+export async function evaluatePolicies(
+  deps: AppDeps,
+  opts: { ingest?: Pick<SignalIngest, 'ingest'>; onAlert?: (change: BurnAlertChange) => void } = {},
+): Promise<PolicyChange[]> {
   const changes: PolicyChange[] = [];
   for (const record of await deps.store.slos.list()) {
     let status;
@@ -22,6 +31,15 @@ export async function evaluatePolicies(deps: AppDeps): Promise<PolicyChange[]> {
       status = await sloStatus(deps, record);
     } catch {
       continue; // A file that no longer parses is reported by GET /v1/slos/{name}; it has no policy state.
+    }
+    if (opts.ingest && status.budget) {
+      const alerts = await announceBurnAlerts(
+        deps,
+        opts.ingest,
+        { name: record.name, service: status.model.service },
+        status.budget.alerts,
+      );
+      for (const a of alerts) opts.onAlert?.(a);
     }
     const policy = status.policy;
     if (!policy || !status.budget) continue;

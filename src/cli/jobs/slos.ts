@@ -1,13 +1,23 @@
-/** SLOs' job in `bulwark serve`: evaluate every budget policy each minute and record changes of state in the ledger. */
+/**
+ * SLOs' job in `bulwark serve`: evaluate every SLO each minute; record changes of budget policy
+ * state in the ledger, and announce burn-rate alerts that start or stop firing as signals.
+ */
 import { evaluatePolicies } from '../../app/slos/policy-job.ts';
 import type { JobsPart } from '../jobs-part.ts';
 
 export const SLO_POLICY_INTERVAL_MS = 60_000;
 
-export const sloJobs: JobsPart = async ({ deps, logger }) => {
+export const sloJobs: JobsPart = async ({ deps, server, logger }) => {
   let running: Promise<void> | undefined;
   const tick = () => {
-    running ??= evaluatePolicies(deps)
+    running ??= evaluatePolicies(deps, {
+      ingest: server.signals,
+      onAlert: (a) =>
+        logger.warn(
+          { slo: a.slo, severity: a.severity, signal: a.signalId },
+          a.firing ? 'SLO burn-rate alert firing' : 'SLO burn-rate alert resolved',
+        ),
+    })
       .then((changes) => {
         for (const c of changes) logger.info({ slo: c.name, from: c.from, to: c.to, why: c.why }, 'SLO budget policy changed');
       })

@@ -163,6 +163,38 @@ spec:
     expect((await ledgerKinds()).filter((e) => e.kind === 'slo.deleted').map((e) => e.data.name)).toEqual(['waf-ttd']);
   });
 
+  it('announces the burn-rate alert as a signal once when it fires, and once when it resolves', async () => {
+    const file = FILE().replace('name: sqli-detected', 'name: burn-alerts').replace('technique: T1190', 'technique: T1110');
+    expect((await app.app.inject({ method: 'POST', url: '/v1/slos', headers: auth(), payload: { file } })).statusCode).toBe(201);
+    for (let i = 0; i < 4; i++) await app.deps.store.runs.insert(run(`bg${i}`, 'detected', 60 * 24 - i, ['T1110']));
+    for (let i = 0; i < 4; i++) await app.deps.store.runs.insert(run(`bm${i}`, 'missed', i + 1, ['T1110']));
+    const burnSignals = async () =>
+      (await app.deps.store.signals.list({ source: 'bulwark', limit: 50 })).signals.filter((x) => x.labels.alertname === 'SloBurnRate');
+    const heard: string[] = [];
+    const onAlert = (a: { severity: string; firing: boolean }) => heard.push(`${a.severity} ${a.firing ? 'firing' : 'resolved'}`);
+    await evaluatePolicies(app.deps, { ingest: app.signals, onAlert });
+    expect(heard).toContain('page firing');
+    heard.length = 0;
+    const fired = await burnSignals();
+    expect(fired.find((x) => x.labels.slo === 'burn-alerts' && x.labels.severity === 'page')).toMatchObject({
+      severity: 'critical',
+      resolved: false,
+      labels: { alertname: 'SloBurnRate', slo: 'burn-alerts', service: 'shop', severity: 'page' },
+    });
+    // Nothing changed: nothing more is said.
+    await evaluatePolicies(app.deps, { ingest: app.signals, onAlert });
+    expect(await burnSignals()).toHaveLength(fired.length);
+    // The control holds again: a hundred detected runs in the last minutes bring the burn down.
+    for (let i = 0; i < 100; i++) await app.deps.store.runs.insert(run(`bf${String(i).padStart(3, '0')}`, 'detected', 1, ['T1110']));
+    heard.length = 0;
+    await evaluatePolicies(app.deps, { ingest: app.signals, onAlert });
+    expect(heard).toContain('page resolved');
+    const resolved = (await burnSignals()).filter((x) => x.labels.slo === 'burn-alerts' && x.labels.severity === 'page' && x.resolved);
+    expect(resolved).toHaveLength(1);
+    const kinds = (await ledgerKinds()).filter((e) => e.kind === 'signal.received').length;
+    expect(kinds).toBeGreaterThanOrEqual(2);
+  });
+
   it('needs slos:read to read and slos:write to apply', async () => {
     expect((await app.app.inject({ method: 'GET', url: '/v1/slos' })).statusCode).toBe(401);
   });

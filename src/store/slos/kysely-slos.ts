@@ -93,6 +93,39 @@ export class KyselySlos implements SloRepo {
     if (Number(r.numUpdatedRows) === 0) return undefined;
     return { from: before.policy_state as 'ok' | 'freeze' | null };
   }
+
+  async setAlertState(
+    slo: string,
+    severity: 'page' | 'ticket',
+    firing: boolean,
+    at: string,
+  ): Promise<{ since: string | null } | undefined> {
+    const want = firing ? 1 : 0;
+    const before = await this.db
+      .selectFrom('slo_alert_states')
+      .select(['firing', 'since'])
+      .where('slo', '=', slo)
+      .where('severity', '=', severity)
+      .executeTakeFirst();
+    if (!before) {
+      const r = await this.db
+        .insertInto('slo_alert_states')
+        .values({ slo, severity, firing: want, since: at })
+        .onConflict((oc) => oc.columns(['slo', 'severity']).doNothing())
+        .executeTakeFirst();
+      return Number(r.numInsertedOrUpdatedRows ?? 0) > 0 ? { since: null } : undefined;
+    }
+    if (Number(before.firing) === want) return undefined;
+    const r = await this.db
+      .updateTable('slo_alert_states')
+      .set({ firing: want, since: at })
+      .where('slo', '=', slo)
+      .where('severity', '=', severity)
+      .where('firing', '=', Number(before.firing))
+      .where('since', '=', before.since)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0 ? { since: before.since } : undefined;
+  }
 }
 
 function fromRow(r: Database['slos']): SloRecord {

@@ -1,13 +1,17 @@
-/** SLOs' store part: applied SLO files with their versions and recorded budget policy state. */
+/** SLOs' store part: applied SLO files with their versions, recorded budget policy state and announced alert states. */
 import type { StorePart } from '../store-part.ts';
 import { KyselySlos } from './kysely-slos.ts';
 import { slos } from './migrations/0008-slos.ts';
+import { sloAlertStates } from './migrations/0012-slo-alert-states.ts';
 import type {} from './port.ts';
 import type {} from './tables.ts';
 
 export const slosStore: StorePart = {
-  tables: [{ name: 'slos', backup: true }],
-  migrations: { '0008_slos': slos },
+  tables: [
+    { name: 'slos', backup: true },
+    { name: 'slo_alert_states', backup: true },
+  ],
+  migrations: { '0008_slos': slos, '0012_slo_alert_states': sloAlertStates },
   repos: (ctx) => ({ slos: new KyselySlos(ctx.db) }),
   contract: async () => {
     const { sloRepoContract } = await import('./slos.contract.ts');

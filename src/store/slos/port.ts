@@ -46,6 +46,12 @@ export interface SloRepo {
    * or the SLO is deleted or at another version. Of two servers evaluating at once, one writes.
    */
   setPolicyState(name: string, version: number, state: 'ok' | 'freeze'): Promise<{ from: 'ok' | 'freeze' | null } | undefined>;
+  /**
+   * Record whether a burn-rate alert fires, when that differs from what was recorded (compare and
+   * set): `{since}` of the state it left when this call changed it (null the first time), undefined
+   * when it was already so. Of two servers evaluating at once, one announces the change.
+   */
+  setAlertState(slo: string, severity: 'page' | 'ticket', firing: boolean, at: string): Promise<{ since: string | null } | undefined>;
 }
 
 declare module '../store.ts' {

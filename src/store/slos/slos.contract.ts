@@ -82,4 +82,20 @@ export function sloRepoContract(current: () => { store: Store; fx: StoreFixture 
       expect(await store.slos.get('atomic')).toBeUndefined();
     });
   });
+
+  describe('announced alert states', () => {
+    it('records a change of an alert once (compare and set), and nothing when it is already so', async () => {
+      const { store } = current();
+      expect(await store.slos.setAlertState('s', 'page', false, at(0))).toEqual({ since: null });
+      expect(await store.slos.setAlertState('s', 'page', false, at(1))).toBeUndefined();
+      expect(await store.slos.setAlertState('s', 'page', true, at(2))).toEqual({ since: at(0) });
+      expect(await store.slos.setAlertState('s', 'page', true, at(3))).toBeUndefined();
+      expect(await store.slos.setAlertState('s', 'ticket', true, at(3))).toEqual({ since: null });
+      const both = await Promise.all([
+        store.slos.setAlertState('s', 'page', false, at(4)),
+        store.slos.setAlertState('s', 'page', false, at(4)),
+      ]);
+      expect(both.filter((r) => r !== undefined)).toEqual([{ since: at(2) }]);
+    });
+  });
 }

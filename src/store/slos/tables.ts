@@ -17,8 +17,18 @@ export interface SlosTable {
   deleted_by: string | null;
 }
 
+/** Burn-rate alert states as last announced (migration 0012). */
+export interface SloAlertStatesTable {
+  slo: string;
+  severity: string;
+  /** 1 firing, 0 not. */
+  firing: number;
+  since: string;
+}
+
 declare module '../schema.ts' {
   interface Database {
     slos: SlosTable;
+    slo_alert_states: SloAlertStatesTable;
   }
 }
