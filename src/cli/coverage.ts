@@ -10,57 +10,11 @@ import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { EXPORT_FORMATS, type ExportFormat } from '../core/coverage/exports.ts';
 import type { CoverageCell, CoverageKris } from '../core/coverage/map.ts';
-import { CliExit, malformed } from './exit.ts';
+import { malformed } from './exit.ts';
+import { client, remote, type RemoteFlags } from './remote.ts';
 
-const DEFAULT_URL = 'http://127.0.0.1:7600';
-
-interface RemoteFlags {
-  url?: string;
-  token?: string;
-  json?: boolean;
-}
-
-const remote = (cmd: Command): Command =>
-  cmd
-    .option('--url <url>', `the Bulwark server (env BULWARK_URL; default ${DEFAULT_URL})`)
-    .option('--token <token>', 'an API token (env BULWARK_TOKEN, preferred: a flag shows in the process list)');
-
-/** One request to the server; the body as text, or a CliExit saying what went wrong. */
-async function call(flags: RemoteFlags, method: 'GET' | 'PUT', path: string, body?: unknown): Promise<string> {
-  const raw = flags.url ?? process.env.BULWARK_URL ?? DEFAULT_URL;
-  let base: URL;
-  try {
-    base = new URL(raw);
-  } catch {
-    throw malformed(`--url ${raw}: not a URL; write e.g. ${DEFAULT_URL}`);
-  }
-  if (base.protocol !== 'http:' && base.protocol !== 'https:') throw malformed(`--url ${raw}: use an http:// or https:// URL`);
-  const token = flags.token ?? process.env.BULWARK_TOKEN;
-  if (!token) throw malformed('a token is needed: set BULWARK_TOKEN (or pass --token); mint one with "bulwark tokens create"');
-  const root = base.href.replace(/\/+$/, '');
-  let res: Response;
-  try {
-    res = await fetch(`${root}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      signal: AbortSignal.timeout(60_000),
-    });
-  } catch (e) {
-    const cause = e instanceof Error && e.cause instanceof Error ? e.cause.message : e instanceof Error ? e.message : String(e);
-    throw new CliExit(1, `error: cannot reach Bulwark at ${root}: ${cause}; is "bulwark serve" running there? (--url or BULWARK_URL)`);
-  }
-  const text = await res.text();
-  if (res.ok) return text;
-  let message = `${res.status} ${res.statusText}`;
-  try {
-    const err = JSON.parse(text) as { message?: string };
-    if (err.message) message = err.message;
-  } catch {
-    // not JSON: the status says it
-  }
-  throw new CliExit(res.status >= 500 || res.status === 429 ? 1 : 2, `error: ${message}`);
-}
+/** The server flags; `show` has its own --json, the exports and settings print what the server sends. */
+const server = (cmd: Command): Command => remote(cmd, { json: false });
 
 const print = (s: string): void => void process.stdout.write(`${s}\n`);
 const ms = (v: number | null) => (v === null ? '-' : v < 1000 ? `${v} ms` : `${(v / 1000).toFixed(1)} s`);
@@ -75,7 +29,7 @@ interface CoverageView {
 export function coverageCommands(program: Command): void {
   const coverage = program.command('coverage').description('the ATT&CK coverage map of a server, from its runs');
 
-  remote(
+  server(
     coverage
       .command('show')
       .description('techniques in scope (or with evidence): status, last run, time to detect, when verified; and the KRIs')
@@ -89,7 +43,7 @@ export function coverageCommands(program: Command): void {
     if (o.stale) q.set('status', 'stale');
     if (o.tactic) q.set('tactic', o.tactic);
     if (o.platform) q.set('platform', o.platform);
-    const text = await call(o, 'GET', `/v1/coverage${q.size ? `?${q.toString()}` : ''}`);
+    const text = await client(o, { timeoutMs: 60_000 }).text('GET', `/v1/coverage${q.size ? `?${q.toString()}` : ''}`);
     if (o.json) return print(text);
     const v = JSON.parse(text) as CoverageView;
     const k = v.kris;
@@ -107,7 +61,7 @@ export function coverageCommands(program: Command): void {
     }
   });
 
-  remote(
+  server(
     coverage
       .command('export')
       .description('the coverage as a Navigator layer (4.5), JSON, VECTR import CSV or a DeTT&CT techniques administration file')
@@ -116,25 +70,25 @@ export function coverageCommands(program: Command): void {
   ).action(async (o: RemoteFlags & { format: string; out?: string }) => {
     if (!(EXPORT_FORMATS as readonly string[]).includes(o.format))
       throw malformed(`--format ${o.format}: use one of ${EXPORT_FORMATS.join(', ')}`);
-    const text = await call(o, 'GET', `/v1/coverage/export/${o.format as ExportFormat}`);
+    const text = await client(o, { timeoutMs: 60_000 }).text('GET', `/v1/coverage/export/${o.format as ExportFormat}`);
     if (o.out) await writeFile(o.out, text);
     else process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
   });
 
-  remote(
+  server(
     coverage
       .command('settings')
       .description('show the coverage settings (scope, threat profiles, ages), or store new ones from a YAML or JSON file')
       .option('--set <file>', 'store the settings in this file as their next version'),
   ).action(async (o: RemoteFlags & { set?: string }) => {
-    if (!o.set) return print(await call(o, 'GET', '/v1/coverage/settings'));
+    if (!o.set) return print(await client(o, { timeoutMs: 60_000 }).text('GET', '/v1/coverage/settings'));
     let doc: unknown;
     try {
       doc = parseYaml(await readFile(o.set, 'utf8'));
     } catch (e) {
       throw malformed(`${o.set}: ${e instanceof Error ? e.message : String(e)}`);
     }
-    const r = JSON.parse(await call(o, 'PUT', '/v1/coverage/settings', doc)) as { version: number };
+    const r = JSON.parse(await client(o, { timeoutMs: 60_000 }).text('PUT', '/v1/coverage/settings', doc)) as { version: number };
     print(`coverage settings stored as version ${r.version}`);
   });
 }

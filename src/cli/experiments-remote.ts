@@ -2,23 +2,14 @@
  * Experiments against a running server, over its API: `bulwark experiments apply FILE`,
  * `bulwark experiments delete NAME`, `bulwark experiments run NAME`,
  * `bulwark experiments stop-all`, `bulwark runs list`,
- * `bulwark runs show ID` and `bulwark runs stop ID`. The server is `--url` (env BULWARK_URL,
- * default http://127.0.0.1:7600) and the token `--token` (env BULWARK_TOKEN; prefer the
- * environment, a flag is visible to other users of the machine). Exit codes: 0 done, 1 the
- * server failed or could not be reached, 2 bad input (a file that does not parse, an unknown
- * name, a token without the permission).
+ * `bulwark runs show ID` and `bulwark runs stop ID`, through the CLI's client (remote.ts). Exit
+ * codes: 0 done, 1 the server failed or could not be reached, 2 bad input (a file that does not
+ * parse, an unknown name, a token without the permission).
  */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { CliExit, malformed } from './exit.ts';
-
-export const DEFAULT_URL = 'http://127.0.0.1:7600';
-
-interface RemoteFlags {
-  url?: string;
-  token?: string;
-  json?: boolean;
-}
+import { malformed } from './exit.ts';
+import { client, remote, type RemoteFlags } from './remote.ts';
 
 interface RunSummary {
   id: string;
@@ -37,66 +28,6 @@ interface TimelineEvent {
   kind: string;
   label: string;
   ok?: boolean;
-}
-
-interface ErrorBody {
-  error?: string;
-  message?: string;
-  details?: unknown;
-}
-
-function remote(cmd: Command): Command {
-  return cmd
-    .option('--url <url>', `the Bulwark server (env BULWARK_URL; default ${DEFAULT_URL})`)
-    .option('--token <token>', 'an API token (env BULWARK_TOKEN, preferred: a flag shows in the process list)')
-    .option('--json', 'print the API answer as JSON');
-}
-
-/** The client for one command: base URL and token from flags, then the environment. */
-function client(flags: RemoteFlags) {
-  const raw = flags.url ?? process.env.BULWARK_URL ?? DEFAULT_URL;
-  let base: URL;
-  try {
-    base = new URL(raw);
-  } catch {
-    throw malformed(`--url ${raw}: not a URL; write e.g. ${DEFAULT_URL}`);
-  }
-  if (base.protocol !== 'http:' && base.protocol !== 'https:') throw malformed(`--url ${raw}: use an http:// or https:// URL`);
-  const token = flags.token ?? process.env.BULWARK_TOKEN;
-  if (!token) throw malformed('a token is needed: set BULWARK_TOKEN (or pass --token); mint one with "bulwark tokens create"');
-  const root = base.href.replace(/\/+$/, '');
-
-  return async function call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
-    let res: Response;
-    try {
-      res = await fetch(`${root}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-        signal: AbortSignal.timeout(30_000),
-      });
-    } catch (e) {
-      const cause = e instanceof Error && e.cause instanceof Error ? e.cause.message : e instanceof Error ? e.message : String(e);
-      throw new CliExit(1, `error: cannot reach Bulwark at ${root}: ${cause}; is "bulwark serve" running there? (--url or BULWARK_URL)`);
-    }
-    const text = await res.text();
-    let json: unknown;
-    try {
-      json = text === '' ? {} : JSON.parse(text);
-    } catch {
-      throw new CliExit(1, `error: ${root}${path} answered ${res.status} with something that is not JSON; is this a Bulwark server?`);
-    }
-    if (res.ok) return json as T;
-    const err = json as ErrorBody;
-    const lines = [`error: ${err.message ?? `${res.status} ${res.statusText}`}`];
-    for (const d of Array.isArray(err.details) ? (err.details as Record<string, unknown>[]) : []) {
-      if (typeof d?.line === 'number')
-        lines.push(
-          `  ${String(d.line)}:${String(d.column)}  ${String(d.message)}${typeof d.path === 'string' && d.path ? `  (${d.path})` : ''}`,
-        );
-    }
-    throw new CliExit(res.status >= 500 || res.status === 429 ? 1 : 2, lines.join('\n'));
-  };
 }
 
 const print = (s: string): void => void process.stdout.write(`${s}\n`);

@@ -25,16 +25,8 @@ export const CreatePrincipalInput = z.strictObject({
 });
 export type CreatePrincipalInput = z.input<typeof CreatePrincipalInput>;
 
-export interface PrincipalView {
-  id: string;
-  kind: 'person' | 'service';
-  name: string;
-  groups: string[];
-  roles: string[];
-  createdAt: string;
-  createdBy: string;
-  disabledAt: string | null;
-}
+/** A principal as the API and the CLI show it: the record itself (it holds no secret). */
+export type PrincipalView = PrincipalRecord;
 
 export const viewPrincipal = (p: PrincipalRecord): PrincipalView => ({ ...p });
 
