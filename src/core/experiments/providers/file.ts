@@ -27,6 +27,19 @@ export interface FileResult {
   note?: string;
 }
 
+/** A file provider with only the fields it has: what parsing gives and what a file holds. */
+function fileProvider(p: Omit<FileProvider, 'type'>): FileProvider {
+  return {
+    type: 'file',
+    operation: p.operation,
+    path: p.path,
+    ...(p.content !== undefined ? { content: p.content } : {}),
+    ...(p.find !== undefined ? { find: p.find } : {}),
+    ...(p.replace !== undefined ? { replace: p.replace } : {}),
+    ...(p.backup !== undefined ? { backup: p.backup } : {}),
+  };
+}
+
 const schema = strict({
   type: z.literal('file'),
   operation: z.enum(['write', 'modify', 'restore']),
@@ -56,15 +69,7 @@ const schema = strict({
     forbid('find');
     forbid('replace');
   }
-  return {
-    type: 'file',
-    operation: p.operation,
-    path: p.path,
-    ...(p.content !== undefined ? { content: p.content } : {}),
-    ...(p.find !== undefined ? { find: p.find } : {}),
-    ...(p.replace !== undefined ? { replace: p.replace } : {}),
-    ...(p.backup !== undefined ? { backup: p.backup } : {}),
-  };
+  return fileProvider(p);
 });
 
 /** The file and its backup. */
@@ -89,15 +94,7 @@ export const fileType: ProviderType<FileProvider, FileResult> = {
     }
     return out;
   },
-  toFile: (p) => ({
-    type: 'file',
-    operation: p.operation,
-    path: p.path,
-    ...(p.content !== undefined ? { content: p.content } : {}),
-    ...(p.find !== undefined ? { find: p.find } : {}),
-    ...(p.replace !== undefined ? { replace: p.replace } : {}),
-    ...(p.backup !== undefined ? { backup: p.backup } : {}),
-  }),
+  toFile: (p) => ({ ...fileProvider(p) }),
   describe,
   blastRadius: (p, radius) => files(p).flatMap((f) => radius.path(f, `file ${f}`) ?? []),
   limitTargets: (p) => ({ hosts: [], files: [p.path] }),
