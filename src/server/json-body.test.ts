@@ -18,13 +18,26 @@ afterAll(() => app.close());
 const post = (payload: string | Buffer, contentType = 'application/json') =>
   app.inject({ method: 'POST', url: '/echo', headers: { 'content-type': contentType }, payload });
 
+/** Whether a parsed JSON value holds the key `__proto__` at any depth (the one key the parser refuses). */
+function hasProtoKey(value: unknown): boolean {
+  if (Array.isArray(value)) return value.some(hasProtoKey);
+  if (value === null || typeof value !== 'object') return false;
+  return Object.keys(value).some((k) => k === '__proto__' || hasProtoKey((value as Record<string, unknown>)[k]));
+}
+
 describe('the JSON body parser', () => {
-  it('reads any JSON body within the bounds as JSON.parse does', async () => {
+  it('reads any JSON body within the bounds as JSON.parse does, and refuses one with a __proto__ key', async () => {
     await fc.assert(
       fc.asyncProperty(fc.json({ maxDepth: 6 }), async (text) => {
         const res = await post(text);
+        const parsed: unknown = JSON.parse(text);
+        if (hasProtoKey(parsed)) {
+          expect(res.statusCode).toBe(400);
+          expect(res.json()).toMatchObject({ error: 'invalid', message: expect.stringMatching(/has the key "__proto__"/) as string });
+          return;
+        }
         expect(res.statusCode).toBe(200);
-        expect(res.json<{ body: unknown }>().body).toEqual(JSON.parse(text));
+        expect(res.json<{ body: unknown }>().body).toEqual(parsed);
       }),
       { numRuns: 200 },
     );
