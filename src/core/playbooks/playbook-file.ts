@@ -1,0 +1,338 @@
+/**
+ * Playbook files (`apiVersion: bulwark/v1`, `kind: Playbook`; docs/playbooks.md): YAML or JSON,
+ * read through the bounded YAML parser, checked with zod, expressions compiled. Errors carry the
+ * line, column and path of what to fix. Nested `if` steps are flattened into one ordered list,
+ * each step guarded by the branch it is in. Pure.
+ */
+import { z } from 'zod';
+import type { Document } from 'yaml';
+import { parseYamlBounded } from '../input/bounded-yaml.ts';
+import { INPUT_LIMITS } from '../input/limits.ts';
+import { tryParseDuration } from '../experiments/duration.ts';
+import { checkJsonTemplates, compileExpression, compileTemplate, type CelExpression, type Template } from './expressions.ts';
+import type { InputSpec, Playbook, Step, StepKind, StepMode } from './types.ts';
+
+export const PLAYBOOK_NAME = /^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$/;
+export const STEP_ID = /^[a-z][a-z0-9_]{0,62}$/;
+export const MAX_PLAYBOOK_FILE_LENGTH = INPUT_LIMITS.yaml.length;
+const MAX_TIMEOUT_MS = 10 * 60_000;
+
+export interface PlaybookIssue {
+  path: string;
+  line: number;
+  column: number;
+  message: string;
+}
+
+export type PlaybookParse = { ok: true; playbook: Playbook } | { ok: false; errors: PlaybookIssue[] };
+
+const duration = (what: string, maxMs = 366 * 86_400_000) =>
+  z.string().superRefine((s, ctx) => {
+    const d = tryParseDuration(s);
+    if (!d.ok) ctx.addIssue({ code: 'custom', message: `${what}: ${d.message}` });
+    else if (d.ms > maxMs) ctx.addIssue({ code: 'custom', message: `${what} is at most ${maxMs / 1000}s` });
+  });
+
+const text = (max: number) => z.string().max(max);
+const stepId = z
+  .string()
+  .regex(STEP_ID, 'a step id is 1–63 characters of a-z, 0-9 and "_", starting with a letter (steps.ID in expressions)');
+const mode = z.enum(['manual', 'assisted', 'auto']);
+const jsonValue: z.ZodType<unknown> = z.lazy(() =>
+  z.union([z.string().max(8192), z.number(), z.boolean(), z.null(), z.array(jsonValue).max(200), z.record(z.string().max(200), jsonValue)]),
+);
+
+const httpSchema = z.strictObject({
+  method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']).default('POST'),
+  url: z.string().min(1).max(2048),
+  headers: z.record(z.string().regex(/^[A-Za-z0-9-]{1,100}$/, 'a header name: letters, digits and "-"'), z.string().max(4096)).default({}),
+  body: jsonValue.optional(),
+  expectStatus: z.array(z.number().int().min(100).max(599)).min(1).max(50).optional(),
+});
+
+const notifySchema = z.strictObject({
+  url: z.string().min(1).max(2048),
+  message: z.string().min(1).max(4096),
+  headers: z.record(z.string().regex(/^[A-Za-z0-9-]{1,100}$/, 'a header name: letters, digits and "-"'), z.string().max(4096)).default({}),
+});
+
+interface RawStep {
+  id: string;
+  title?: string | undefined;
+  instructions: string;
+  mode?: 'manual' | 'assisted' | 'auto' | undefined;
+  timeout: string;
+  retry: { attempts: number; backoff: string; maxBackoff: string };
+  assignee?: string | undefined;
+  http?: z.output<typeof httpSchema> | undefined;
+  notify?: z.output<typeof notifySchema> | undefined;
+  set?: Record<string, string> | undefined;
+  if?: { condition: string; then: RawStep[]; else: RawStep[] } | undefined;
+  wait?: string | undefined;
+  checklist?: string[] | undefined;
+}
+
+const KIND_KEYS = ['http', 'notify', 'set', 'if', 'wait', 'checklist'] as const;
+
+const stepSchema: z.ZodType<RawStep> = z.lazy(() =>
+  z
+    .strictObject({
+      id: stepId,
+      title: text(200).optional(),
+      instructions: text(4000).default(''),
+      mode: mode.optional(),
+      timeout: duration('timeout', MAX_TIMEOUT_MS).default('30s'),
+      retry: z
+        .strictObject({
+          attempts: z.number().int().min(1).max(20).default(1),
+          backoff: duration('backoff').default('1s'),
+          maxBackoff: duration('maxBackoff').default('5m'),
+        })
+        .default({ attempts: 1, backoff: '1s', maxBackoff: '5m' }),
+      assignee: text(200).min(1).optional(),
+      http: httpSchema.optional(),
+      notify: notifySchema.optional(),
+      set: z
+        .record(z.string().regex(/^[a-z_][a-zA-Z0-9_]{0,62}$/, 'an output name: a-z, A-Z, 0-9 and "_"'), z.string().max(4096))
+        .optional(),
+      if: z
+        .strictObject({
+          condition: z.string().max(4096),
+          then: z.array(stepSchema).max(100).default([]),
+          else: z.array(stepSchema).max(100).default([]),
+        })
+        .optional(),
+      wait: duration('wait').optional(),
+      checklist: z.array(z.string().min(1).max(500)).min(1).max(100).optional(),
+    })
+    .superRefine((s, ctx) => {
+      const kinds = KIND_KEYS.filter((k) => s[k] !== undefined);
+      if (kinds.length !== 1)
+        ctx.addIssue({
+          code: 'custom',
+          message:
+            kinds.length === 0
+              ? `a step says what it does with one of: ${KIND_KEYS.join(', ')}`
+              : `a step does one thing: it has ${kinds.join(' and ')}; keep one and move the other to a step of its own`,
+        });
+    }),
+);
+
+const inputSchema = z.strictObject({
+  type: z.enum(['string', 'number', 'boolean', 'object']).default('string'),
+  required: z.boolean().default(false),
+  description: text(1000).default(''),
+  default: jsonValue.optional(),
+  from: z.string().max(4096).optional(),
+});
+
+export const playbookFileSchema = z.strictObject({
+  apiVersion: z.literal('bulwark/v1'),
+  kind: z.literal('Playbook'),
+  name: z.string().regex(PLAYBOOK_NAME, 'a name is 1–64 characters of a-z, 0-9 and "-", not starting or ending with "-"'),
+  title: text(200).min(1).optional(),
+  description: text(4000).default(''),
+  owner: text(200).min(1).optional(),
+  trigger: z.strictObject({ manual: z.boolean().default(true), signal: z.string().max(4096).optional() }).default({ manual: true }),
+  inputs: z.record(z.string().regex(/^[a-z_][a-zA-Z0-9_]{0,62}$/, 'an input name: a-z, A-Z, 0-9 and "_"'), inputSchema).default({}),
+  automateAfter: z.number().int().min(1).max(100).default(2),
+  steps: z.array(stepSchema).min(1, 'a playbook has at least one step').max(200),
+});
+
+interface Pending {
+  path: (string | number)[];
+  message: string;
+}
+
+const ms = (s: string) => (tryParseDuration(s) as { ok: true; ms: number }).ms;
+
+/** Parse a playbook file: the model, or every error with its line and column. */
+export function parsePlaybookFile(textIn: string): PlaybookParse {
+  const read = parseYamlBounded(textIn);
+  if (!read.ok)
+    return { ok: false, errors: read.errors.slice(0, 20).map((e) => ({ path: '', line: e.line, column: e.column, message: e.message })) };
+  const locate = (p: Pending): PlaybookIssue => {
+    const pos = read.position(offsetOf(read.doc, p.path));
+    return { path: p.path.join('.'), ...pos, message: p.message };
+  };
+  const r = playbookFileSchema.safeParse(read.value);
+  if (!r.success)
+    return {
+      ok: false,
+      errors: r.error.issues.slice(0, 20).map((i) => locate({ path: i.path as (string | number)[], message: i.message })),
+    };
+  const problems: Pending[] = [];
+  const playbook = build(r.data, problems);
+  if (problems.length > 0) return { ok: false, errors: problems.slice(0, 20).map(locate) };
+  return { ok: true, playbook };
+}
+
+function build(f: z.output<typeof playbookFileSchema>, problems: Pending[]): Playbook {
+  const expr = (source: string, path: (string | number)[], want: 'any' | 'bool' = 'any'): CelExpression => {
+    const c = compileExpression(source, want);
+    if (!c.ok) {
+      problems.push({ path, message: c.message });
+      return { source, program: undefined as never };
+    }
+    return c.expr;
+  };
+  const template = (source: string, path: (string | number)[]): Template => {
+    const c = compileTemplate(source);
+    if (!c.ok) {
+      problems.push({ path, message: c.message });
+      return { source, parts: [source] };
+    }
+    return c.template;
+  };
+  const inputs: Record<string, InputSpec> = {};
+  for (const [name, i] of Object.entries(f.inputs)) {
+    inputs[name] = {
+      type: i.type,
+      required: i.required,
+      description: i.description,
+      ...(i.default !== undefined ? { default: i.default } : {}),
+      ...(i.from !== undefined ? { from: expr(i.from, ['inputs', name, 'from']) } : {}),
+    };
+    if (i.from !== undefined && f.trigger.signal === undefined)
+      problems.push({
+        path: ['inputs', name, 'from'],
+        message: '`from` reads the triggering signal; add trigger.signal, or remove `from`',
+      });
+  }
+  const steps: Step[] = [];
+  const seen = new Set<string>();
+  const walk = (raw: RawStep[], base: (string | number)[], guards: Step['guards']) => {
+    raw.forEach((s, i) => {
+      const path = [...base, i];
+      if (seen.has(s.id)) problems.push({ path: [...path, 'id'], message: `step id '${s.id}' is used twice; give each step its own id` });
+      seen.add(s.id);
+      const kind: StepKind = KIND_KEYS.find((k) => s[k] !== undefined)!;
+      const stepMode = modeOf(kind, s.mode, [...path, 'mode'], problems);
+      const step: Step = {
+        id: s.id,
+        title: s.title ?? s.id,
+        instructions: s.instructions,
+        kind,
+        mode: stepMode,
+        path,
+        guards,
+        timeoutMs: ms(s.timeout),
+        retry: { attempts: s.retry.attempts, backoffMs: ms(s.retry.backoff), maxBackoffMs: ms(s.retry.maxBackoff) },
+        ...(s.assignee !== undefined ? { assignee: s.assignee } : {}),
+      };
+      if (s.http) {
+        const h = s.http;
+        const body = h.body;
+        if (body !== undefined) {
+          const p = checkJsonTemplates(body, [...path, 'http', 'body']);
+          if (p) problems.push(p);
+        }
+        if (!/^https?:\/\//i.test(h.url) && !h.url.startsWith('${{'))
+          problems.push({ path: [...path, 'http', 'url'], message: `url '${h.url}' must start with http:// or https://` });
+        step.http = {
+          method: h.method,
+          url: template(h.url, [...path, 'http', 'url']),
+          headers: Object.fromEntries(Object.entries(h.headers).map(([k, v]) => [k, template(v, [...path, 'http', 'headers', k])])),
+          ...(body !== undefined ? { body } : {}),
+          expectStatus: h.expectStatus ?? [],
+        };
+      }
+      if (s.notify) {
+        const n = s.notify;
+        if (!/^https?:\/\//i.test(n.url))
+          problems.push({ path: [...path, 'notify', 'url'], message: `url '${n.url}' must start with http:// or https://` });
+        template(n.message, [...path, 'notify', 'message']);
+        step.http = {
+          method: 'POST',
+          url: template(n.url, [...path, 'notify', 'url']),
+          headers: Object.fromEntries(Object.entries(n.headers).map(([k, v]) => [k, template(v, [...path, 'notify', 'headers', k])])),
+          body: { text: n.message, playbook: '${{ run.playbook }}', run: '${{ run.id }}', step: s.id },
+          expectStatus: [],
+        };
+      }
+      if (s.set) step.set = Object.fromEntries(Object.entries(s.set).map(([k, v]) => [k, expr(v, [...path, 'set', k])]));
+      if (s.wait !== undefined) step.waitMs = ms(s.wait);
+      if (s.checklist) step.items = s.checklist;
+      steps.push(step);
+      if (s.if) {
+        step.condition = expr(s.if.condition, [...path, 'if', 'condition'], 'bool');
+        walk(s.if.then, [...path, 'if', 'then'], [...guards, { step: s.id, branch: true }]);
+        walk(s.if.else, [...path, 'if', 'else'], [...guards, { step: s.id, branch: false }]);
+      }
+    });
+  };
+  walk(f.steps, ['steps'], []);
+  if (steps.length > 200)
+    problems.push({ path: ['steps'], message: `the playbook has ${steps.length} steps with those inside ifs; keep it to 200` });
+  return {
+    name: f.name,
+    title: f.title ?? f.name,
+    description: f.description,
+    ...(f.owner !== undefined ? { owner: f.owner } : {}),
+    trigger: {
+      manual: f.trigger.manual,
+      ...(f.trigger.signal !== undefined ? { signal: expr(f.trigger.signal, ['trigger', 'signal'], 'bool') } : {}),
+    },
+    inputs,
+    automateAfter: f.automateAfter,
+    steps,
+  };
+}
+
+/** What a person does by hand (`checklist`) stays manual; the engine's own logic (`set`, `if`, `wait`) is always automatic. */
+function modeOf(kind: StepKind, given: StepMode | undefined, path: (string | number)[], problems: Pending[]): StepMode {
+  if (kind === 'checklist') {
+    if (given !== undefined && given !== 'manual') problems.push({ path, message: 'a checklist is done by a person: its mode is manual' });
+    return 'manual';
+  }
+  if (kind === 'set' || kind === 'if' || kind === 'wait') {
+    if (given !== undefined && given !== 'auto')
+      problems.push({ path, message: `a ${kind} step is Bulwark's own logic: its mode is auto` });
+    return 'auto';
+  }
+  return given ?? 'manual';
+}
+
+/** Where in the text a path points: its node, or the nearest one above it that exists. */
+function offsetOf(doc: Document.Parsed, path: (string | number)[]): number {
+  for (let n = path.length; n >= 0; n--) {
+    const node = doc.getIn(path.slice(0, n), true) as { range?: [number, number, number] } | undefined;
+    if (node && typeof node === 'object' && node.range) return node.range[0];
+  }
+  return 0;
+}
+
+/** The same file with one step's mode changed, its layout and comments kept (promotion writes it). */
+export function withStepMode(textIn: string, stepPath: (string | number)[], newMode: StepMode): string {
+  const read = parseYamlBounded(textIn);
+  if (!read.ok) throw new Error('withStepMode: the file no longer parses');
+  read.doc.setIn([...stepPath, 'mode'], newMode);
+  return read.doc.toString({ lineWidth: 0 });
+}
+
+/** Values for a run's inputs: given ones checked against their type, defaults filled, required ones present. */
+export function resolveInputs(
+  pb: Playbook,
+  given: Record<string, unknown>,
+): { ok: true; values: Record<string, unknown> } | { ok: false; message: string } {
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(given))
+    if (!(k in pb.inputs))
+      return {
+        ok: false,
+        message: `input '${k}' is not declared by playbook ${pb.name}; it takes ${Object.keys(pb.inputs).join(', ') || 'no inputs'}`,
+      };
+  for (const [name, spec] of Object.entries(pb.inputs)) {
+    const v = given[name] ?? spec.default;
+    if (v === undefined || v === null) {
+      if (spec.required)
+        return { ok: false, message: `input '${name}' is required (${spec.type}${spec.description ? `: ${spec.description}` : ''})` };
+      continue;
+    }
+    const t = spec.type === 'object' ? (typeof v === 'object' && !Array.isArray(v) ? 'object' : typeof v) : typeof v;
+    if (t !== spec.type)
+      return { ok: false, message: `input '${name}' is a ${spec.type}, not ${Array.isArray(v) ? 'an array' : `a ${typeof v}`}` };
+    out[name] = v;
+  }
+  return { ok: true, values: out };
+}

@@ -1,0 +1,77 @@
+/** The playbook model: what a playbook file says once parsed (playbook-file.ts). Pure data. */
+import type { CelExpression, Template } from './expressions.ts';
+
+export const STEP_MODES = ['manual', 'assisted', 'auto'] as const;
+export type StepMode = (typeof STEP_MODES)[number];
+
+export const STEP_KINDS = ['http', 'notify', 'set', 'if', 'wait', 'checklist'] as const;
+export type StepKind = (typeof STEP_KINDS)[number];
+
+export interface RetryPolicy {
+  /** Attempts in all, the first included (1: no retry). */
+  attempts: number;
+  /** The first backoff; doubled at each retry up to maxBackoffMs, with jitter. */
+  backoffMs: number;
+  maxBackoffMs: number;
+}
+
+export interface HttpAction {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  url: Template;
+  headers: Record<string, Template>;
+  /** A JSON value whose strings may hold `${{ … }}` expressions; absent for no body. */
+  body?: unknown;
+  /** Status codes that count as done (default 200–299). */
+  expectStatus: number[];
+}
+
+/** One step, flattened: the steps inside an `if` follow it, each guarded by the branch it is in. */
+export interface Step {
+  id: string;
+  title: string;
+  instructions: string;
+  kind: StepKind;
+  mode: StepMode;
+  /** Where the step is in the file (for rewriting its mode and for error messages). */
+  path: (string | number)[];
+  /** All must hold for the step to run; otherwise it is skipped. */
+  guards: { step: string; branch: boolean }[];
+  timeoutMs: number;
+  retry: RetryPolicy;
+  /** Who should do it when it waits for a person (a principal id); anyone with playbooks:run when absent. */
+  assignee?: string;
+  http?: HttpAction;
+  /** `set`: each name's CEL expression; the values become the step's outputs. */
+  set?: Record<string, CelExpression>;
+  /** `if`: the condition; its output is `{ result: bool }`. */
+  condition?: CelExpression;
+  /** `wait`: how long. */
+  waitMs?: number;
+  /** `checklist`: the items a person ticks. */
+  items?: string[];
+}
+
+export interface InputSpec {
+  type: 'string' | 'number' | 'boolean' | 'object';
+  required: boolean;
+  description: string;
+  default?: unknown;
+  /** From a signal trigger: a CEL expression over `signal` giving the value. */
+  from?: CelExpression;
+}
+
+export interface Playbook {
+  name: string;
+  title: string;
+  description: string;
+  owner?: string;
+  trigger: {
+    manual: boolean;
+    /** A CEL expression over `signal`: a new signal that makes it true starts a run. */
+    signal?: CelExpression;
+  };
+  inputs: Record<string, InputSpec>;
+  /** Manual completions of a step after which Bulwark proposes automating it. */
+  automateAfter: number;
+  steps: Step[];
+}
