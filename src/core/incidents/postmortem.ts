@@ -1,0 +1,170 @@
+/**
+ * The postmortem, generated as Markdown from the record: summary, impact, timeline, detection
+ * and the times to detect, acknowledge, mitigate and resolve, and action items. Blameless by
+ * construction: whoever acted is named by the command role they held at that moment ("Incident
+ * commander"), or "a responder"; only the text people wrote (notes) is quoted as written. Pure:
+ * the same record gives the same bytes (a golden-file test holds to it).
+ */
+import { ROLE_TITLES, type IncidentStatus, type Priority, type RoleInterval } from './model.ts';
+
+export interface PostmortemIncident {
+  id: number;
+  title: string;
+  severity: string;
+  severityMeans: string | null;
+  priority: Priority;
+  status: IncidentStatus;
+  restricted: boolean;
+  impactStartedAt: string | null;
+  declaredAt: string;
+  mitigatedAt: string | null;
+  resolvedAt: string | null;
+  closedAt: string | null;
+}
+
+/** A timeline entry: a ledger entry of the incident (or of the case it came from). */
+export interface PostmortemEvent {
+  seq: number;
+  time: string;
+  kind: string;
+  /** Who acted, as the short label the records use (`token:ID`, `cli:USER`, a system part). */
+  actor: string;
+  data: Record<string, unknown>;
+}
+
+export interface PostmortemInput {
+  incident: PostmortemIncident;
+  roles: readonly RoleInterval[];
+  /** Role holders are given by the short labels of the actors that hold them. */
+  events: readonly PostmortemEvent[];
+  case: { id: number; title: string; openedAt: string; acknowledgedAt: string | null; signals: number } | null;
+  evidence: readonly { sha256: string; name: string; size: number; collectedAt: string }[];
+}
+
+/** `1h 2m 3s`; `0s` for zero; negative durations (a clock mistake in the record) as `-…`. */
+export function formatSpan(ms: number): string {
+  if (ms < 0) return `-${formatSpan(-ms)}`;
+  const s = Math.round(ms / 1000);
+  const parts: string[] = [];
+  const d = Math.floor(s / 86400);
+  const h = Math.floor((s % 86400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = s % 60;
+  if (d) parts.push(`${d}d`);
+  if (h) parts.push(`${h}h`);
+  if (m) parts.push(`${m}m`);
+  if (sec || parts.length === 0) parts.push(`${sec}s`);
+  return parts.join(' ');
+}
+
+const span = (from: string | null | undefined, to: string | null | undefined) =>
+  from && to ? formatSpan(Date.parse(to) - Date.parse(from)) : 'not recorded';
+
+/** The role `actor` held at `time`, by title; "a responder" when none. */
+function roleAt(roles: readonly RoleInterval[], actor: string, time: string): string {
+  const t = Date.parse(time);
+  const r = roles.find((i) => i.holder === actor && Date.parse(i.from) <= t && (i.to === null || t < Date.parse(i.to)));
+  return r ? ROLE_TITLES[r.role] : 'a responder';
+}
+
+const roleTitle = (role: unknown) =>
+  typeof role === 'string' && role in ROLE_TITLES ? ROLE_TITLES[role as keyof typeof ROLE_TITLES] : String(role);
+const oneLine = (s: unknown) => String(s).replace(/\s+/g, ' ').trim();
+const hhmm = (iso: string) => `${iso.slice(0, 10)} ${iso.slice(11, 19)}Z`;
+
+function describe(e: PostmortemEvent, who: string): string | undefined {
+  const d = e.data;
+  switch (e.kind) {
+    case 'case.opened':
+      return `Case ${String(d.case)} opened by rule \`${String(d.rule)}\` from a ${d.from && typeof d.from === 'object' ? String((d.from as { kind: unknown }).kind) : 'signal'} (severity ${String(d.severity)}).`;
+    case 'case.grouped':
+      return undefined; // counted in the detection section, not listed one by one
+    case 'case.acknowledged':
+      return `Case acknowledged by ${who}.`;
+    case 'case.assigned':
+      return `Case assigned.`;
+    case 'case.escalated':
+      return `Case escalated into this incident.`;
+    case 'incident.declared':
+      return `Incident declared by ${who}: ${String(d.severity)}, ${String(d.priority)}${d.restricted === true ? ', restricted' : ''}.`;
+    case 'incident.status.changed':
+      return `Status ${String(d.from)} → ${String(d.to)} (${who})${d.note ? `: ${oneLine(d.note)}` : '.'}`;
+    case 'incident.role.assigned':
+      return d.previous ? `${roleTitle(d.role)} handed off.` : `${roleTitle(d.role)} assigned.`;
+    case 'incident.participant.added':
+      return undefined;
+    case 'incident.note':
+      return `Note (${who})${d.corrects !== null && d.corrects !== undefined ? `, correcting entry ${Number(d.corrects)}` : ''}: ${oneLine(d.text)}`;
+    case 'incident.signal.pinned':
+      return `Signal \`${String(d.signal)}\` pinned as evidence (${String(d.evidence).slice(0, 12)}…).`;
+    case 'incident.evidence.added':
+      return `Evidence \`${oneLine(d.name)}\` collected (${String(d.size)} bytes, ${String(d.sha256).slice(0, 12)}…).`;
+    default:
+      return undefined;
+  }
+}
+
+/** Action items: notes that start with `action:` (the rest of the note is the item). */
+function actionItems(events: readonly PostmortemEvent[]): string[] {
+  return events
+    .filter((e) => e.kind === 'incident.note' && /^\s*action:/i.test(String(e.data.text)))
+    .map((e) => oneLine(String(e.data.text).replace(/^\s*action:\s*/i, '')));
+}
+
+export function postmortemMarkdown(p: PostmortemInput): string {
+  const i = p.incident;
+  const out: string[] = [];
+  const detectedAt = p.case?.openedAt ?? i.declaredAt;
+  const ackAt =
+    p.case?.acknowledgedAt ??
+    p.roles.filter((r) => r.role === 'commander').sort((a, b) => Date.parse(a.from) - Date.parse(b.from))[0]?.from ??
+    null;
+  const start = i.impactStartedAt ?? detectedAt;
+  out.push(`# Postmortem: INC-${i.id} ${oneLine(i.title)}`, '');
+  out.push(`Generated from the record of incident ${i.id}. Blameless: people appear by the role they held.`, '');
+  out.push('## Summary', '');
+  out.push(`- Severity: ${i.severity}${i.severityMeans ? ` (${i.severityMeans})` : ''}`);
+  out.push(`- Priority: ${i.priority}`);
+  out.push(`- Status: ${i.status}${i.restricted ? ' (restricted)' : ''}`);
+  out.push(`- Declared: ${hhmm(i.declaredAt)}`);
+  if (p.case) out.push(`- From case ${p.case.id}: ${oneLine(p.case.title)} (${p.case.signals} signal${p.case.signals === 1 ? '' : 's'})`);
+  out.push('');
+  out.push('## Impact', '');
+  out.push(`- Impact started: ${i.impactStartedAt ? hhmm(i.impactStartedAt) : 'not recorded (times below count from detection)'}`);
+  out.push(`- Mitigated: ${i.mitigatedAt ? hhmm(i.mitigatedAt) : 'not yet'}`);
+  out.push(`- Resolved: ${i.resolvedAt ? hhmm(i.resolvedAt) : 'not yet'}`);
+  out.push(`- Duration of impact: ${i.resolvedAt ? span(start, i.resolvedAt) : 'ongoing'}`);
+  out.push('');
+  out.push('## Detection', '');
+  out.push(`- Detected: ${hhmm(detectedAt)} (${p.case ? `case ${p.case.id} opened by triage` : 'declared by hand'})`);
+  out.push(`- Time to detect: ${i.impactStartedAt ? span(i.impactStartedAt, detectedAt) : 'not recorded (no impact start)'}`);
+  out.push(`- Time to acknowledge: ${span(detectedAt, ackAt)}`);
+  out.push(`- Time to mitigate: ${span(start, i.mitigatedAt)}`);
+  out.push(`- Time to resolve: ${span(start, i.resolvedAt)}`);
+  out.push('');
+  out.push('## Command roles', '');
+  if (p.roles.length === 0) out.push('No command roles were assigned.');
+  for (const r of [...p.roles].sort((a, b) => Date.parse(a.from) - Date.parse(b.from) || a.role.localeCompare(b.role)))
+    out.push(
+      `- ${ROLE_TITLES[r.role]}: ${hhmm(r.from)} – ${r.to ? hhmm(r.to) : 'still held'} (${span(r.from, r.to ?? i.closedAt ?? i.resolvedAt)})`,
+    );
+  out.push('');
+  out.push('## Timeline', '');
+  out.push('| Time (UTC) | Ledger entry | What happened |', '| --- | --- | --- |');
+  for (const e of [...p.events].sort((a, b) => a.seq - b.seq)) {
+    const what = describe(e, roleAt(p.roles, e.actor, e.time));
+    if (what) out.push(`| ${hhmm(e.time)} | ${e.seq} | ${what.replace(/\|/g, '\\|')} |`);
+  }
+  out.push('');
+  out.push('## Evidence', '');
+  if (p.evidence.length === 0) out.push('No evidence was collected.');
+  for (const e of p.evidence)
+    out.push(`- \`${oneLine(e.name)}\`: ${e.size} bytes, SHA-256 \`${e.sha256}\`, collected ${hhmm(e.collectedAt)}`);
+  out.push('');
+  out.push('## Action items', '');
+  const items = actionItems(p.events);
+  if (items.length === 0) out.push('None recorded (a note that starts with `action:` becomes one).');
+  for (const a of items) out.push(`- [ ] ${a}`);
+  out.push('');
+  return out.join('\n');
+}
