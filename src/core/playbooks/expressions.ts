@@ -107,7 +107,7 @@ export function fromCel(v: unknown, depth = 0): unknown {
   if (v instanceof Date) return v.toISOString();
   if (v instanceof Uint8Array) return Buffer.from(v).toString('base64');
   if (typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, fromCel(x, depth + 1)]));
-  return typeof v === 'symbol' || typeof v === 'function' ? null : String(v as string | undefined);
+  return typeof v === 'undefined' ? null : typeof v === 'symbol' || typeof v === 'function' ? null : (JSON.stringify(v) ?? null);
 }
 
 export type Evaluated = { ok: true; value: unknown } | { ok: false; message: string };
