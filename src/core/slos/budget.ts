@@ -19,7 +19,8 @@
 import { alertWindows, type AlertWindow, type WindowsSpec } from './alert-windows.ts';
 import { calendarPeriod } from './calendar.ts';
 import { formatPromDuration } from './duration.ts';
-import type { Slo, SliEvent } from './types.ts';
+import { exclusionIntervals, intervalAt } from './exclusions.ts';
+import type { Exclusion, Slo, SliEvent } from './types.ts';
 
 export interface BurnRate {
   window: string;
@@ -56,9 +57,13 @@ export interface BudgetStatus {
   /** Whether the period has at least alerting.minEvents events. */
   enoughData: boolean;
   alerts: AlertState[];
+  /** Events of the period left out because they fell in an exclusion window (their total). */
+  excluded: number;
+  /** The exclusion window in effect at the instant, if any: its name and when it ends. */
+  exclusion: { name: string; until: string } | null;
 }
 
-type MathSlo = Pick<Slo, 'objective' | 'window' | 'budgeting' | 'alerting'>;
+type MathSlo = Pick<Slo, 'objective' | 'window' | 'budgeting' | 'alerting'> & { exclusions?: readonly Exclusion[] };
 
 /** The period [start, end) the budget covers at `now`: the last window's length, or the calendar period. */
 export function budgetPeriod(slo: Pick<Slo, 'window'>, now: number): { start: number; end: number } {
@@ -110,11 +115,27 @@ function tally(slo: MathSlo, events: readonly SliEvent[], from: number, to: numb
 }
 
 /** The SLO's budget and alerts at `now` from its events. */
-export function evaluateBudget(slo: MathSlo, events: readonly SliEvent[], now: number, windows?: WindowsSpec): BudgetStatus {
+export function evaluateBudget(slo: MathSlo, all: readonly SliEvent[], now: number, windows?: WindowsSpec): BudgetStatus {
   const { start, end } = budgetPeriod(slo, now);
   const periodMs = end - start;
   const errorBudget = 1 - slo.objective;
   const origin = slo.window.kind === 'calendar' ? start : 0;
+  const pairs = alertWindows(slo.alerting.strategy, periodMs, windows);
+  // Exclusion windows: their events leave the budget and every burn-rate window alike.
+  let events = all;
+  let excluded = 0;
+  let exclusion: BudgetStatus['exclusion'] = null;
+  if (slo.exclusions && slo.exclusions.length > 0) {
+    const earliest = Math.min(start, now - Math.max(...pairs.map((p) => p.longMs)));
+    const intervals = exclusionIntervals(slo.exclusions, earliest, now + 1);
+    events = all.filter((e) => {
+      const out = intervalAt(intervals, e.at) !== undefined;
+      if (out && e.at >= start && e.at <= now && e.total > 0) excluded += e.total;
+      return !out;
+    });
+    const active = intervalAt(intervals, now);
+    if (active) exclusion = { name: active.name, until: new Date(active.end).toISOString() };
+  }
   // Budgets count up to now: a calendar period's future holds no events yet.
   const whole = tally(slo, events, start - 1, now, origin);
   const b = slo.budgeting;
@@ -122,7 +143,6 @@ export function evaluateBudget(slo: MathSlo, events: readonly SliEvent[], now: n
   const consumed = budgetUnits > 0 && whole.units > 0 ? whole.bad / (errorBudget * budgetUnits) : 0;
   const sli = whole.units === 0 ? null : b.method === 'occurrences' ? whole.good / whole.total : 1 - whole.bad / whole.units;
 
-  const pairs = alertWindows(slo.alerting.strategy, periodMs, windows);
   const spans = [...new Set(pairs.flatMap((p) => [p.shortMs, p.longMs]))].sort((a, x) => a - x);
   const rateOf = new Map<number, BurnRate>();
   for (const ms of spans) {
@@ -154,6 +174,8 @@ export function evaluateBudget(slo: MathSlo, events: readonly SliEvent[], now: n
     timeToExhaustionMs,
     enoughData: whole.total >= slo.alerting.minEvents,
     alerts,
+    excluded,
+    exclusion,
   };
 }
 

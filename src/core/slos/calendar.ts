@@ -6,7 +6,7 @@
  */
 import type { CalendarUnit } from './duration.ts';
 
-interface Wall {
+export interface Wall {
   y: number;
   mo: number; // 1–12
   d: number;
@@ -46,7 +46,7 @@ function formatter(tz: string): Intl.DateTimeFormat {
 }
 
 /** The zone's offset from UTC at an instant, in milliseconds. */
-function offsetAt(ms: number, tz: string): number {
+export function offsetAt(ms: number, tz: string): number {
   const parts = Object.fromEntries(
     formatter(tz)
       .formatToParts(new Date(ms))
@@ -64,7 +64,7 @@ function offsetAt(ms: number, tz: string): number {
 }
 
 /** The instant a wall-clock time in a zone names (the earlier one in a repeated hour). */
-function toInstant(w: Wall, tz: string): number {
+export function toInstant(w: Wall, tz: string): number {
   const guess = Date.UTC(w.y, w.mo - 1, w.d, w.h, w.mi, w.s);
   const first = guess - offsetAt(guess, tz);
   return guess - offsetAt(first, tz);

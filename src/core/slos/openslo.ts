@@ -207,6 +207,7 @@ export function importOpenSlo(value: unknown): OpenSloImport {
       budgeting: budgeting!,
       sli: objectiveSli,
       alerting: { strategy: 'sloth', minEvents: 5, page: true, ticket: true },
+      exclusions: [],
       labels: {},
       format: 'openslo/v1',
     });

@@ -8,8 +8,9 @@ import { z } from 'zod';
 import type { Document } from 'yaml';
 import { parseYamlBounded } from '../input/bounded-yaml.ts';
 import { INPUT_LIMITS } from '../input/limits.ts';
-import { isTimeZone, parseWall } from './calendar.ts';
+import { isTimeZone, parseWall, toInstant } from './calendar.ts';
 import { parsePromDuration, type CalendarUnit } from './duration.ts';
+import { checkRrule } from './exclusions.ts';
 import { importOpenSlo } from './openslo.ts';
 import {
   duration,
@@ -40,6 +41,44 @@ const label = z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]{0,63}$/, 'a Prometheus la
 
 const CALENDAR_UNITS = ['day', 'week', 'month', 'quarter', 'year'] as const;
 
+const wall = z.string().refine((s) => parseWall(s) !== undefined, 'a wall-clock time YYYY-MM-DD or YYYY-MM-DDTHH:mm:ss');
+const timeZone = z.string().refine(isTimeZone, 'an IANA time zone such as UTC or Europe/Paris').default('UTC');
+export const MAX_EXCLUSIONS = 50;
+
+/** A maintenance window: from `start` for `duration` (or to `end`), once or at each occurrence of `rrule`. */
+const exclusionSchema = z
+  .strictObject({
+    name: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$/, 'a name of a-z, 0-9 and "-", at most 64'),
+    start: wall,
+    duration: duration('duration').optional(),
+    end: wall.optional(),
+    rrule: z
+      .string()
+      .optional()
+      .superRefine((r, ctx) => {
+        const why = r === undefined ? undefined : checkRrule(r);
+        if (why) ctx.addIssue({ code: 'custom', message: `rrule: ${why}` });
+      }),
+    timeZone,
+  })
+  .superRefine((x, ctx) => {
+    if ((x.duration === undefined) === (x.end === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'give the window its duration (e.g. 2h) or its end, one of them', path: ['duration'] });
+      return;
+    }
+    if (x.end !== undefined && !(parseWall(x.end) && wallMs(x.end) > wallMs(x.start))) {
+      ctx.addIssue({ code: 'custom', message: 'end must be after start', path: ['end'] });
+    }
+    if (x.end !== undefined && x.rrule !== undefined) {
+      ctx.addIssue({ code: 'custom', message: 'a recurring window takes a duration, not an end', path: ['end'] });
+    }
+  });
+
+const wallMs = (s: string) => {
+  const w = parseWall(s)!;
+  return Date.UTC(w.y, w.mo - 1, w.d, w.h, w.mi, w.s);
+};
+
 export const bulwarkSloSchema = z.strictObject({
   apiVersion: z.literal('bulwark/v1'),
   kind: z.literal('SLO'),
@@ -53,11 +92,8 @@ export const bulwarkSloSchema = z.strictObject({
     duration('window'),
     z.strictObject({
       calendar: z.enum(CALENDAR_UNITS),
-      timeZone: z.string().refine(isTimeZone, 'an IANA time zone such as UTC or Europe/Paris').default('UTC'),
-      start: z
-        .string()
-        .refine((s) => parseWall(s) !== undefined, 'a wall-clock time YYYY-MM-DD or YYYY-MM-DDTHH:mm:ss')
-        .optional(),
+      timeZone,
+      start: wall.optional(),
     }),
   ]),
   budgeting: z
@@ -84,6 +120,7 @@ export const bulwarkSloSchema = z.strictObject({
       pageOwner: z.boolean().default(false),
     })
     .optional(),
+  exclusions: z.array(exclusionSchema).max(MAX_EXCLUSIONS, `at most ${MAX_EXCLUSIONS} exclusion windows`).default([]),
   labels: z.record(label, z.string().max(200)).default({}),
 });
 
@@ -176,6 +213,17 @@ function fromBulwark(f: z.output<typeof bulwarkSloSchema>): Slo {
           },
         }
       : {}),
+    exclusions: f.exclusions.map((x) => ({
+      name: x.name,
+      start: normaliseWall(x.start),
+      // An end is a wall-clock time in the same zone: the length is between the two instants.
+      durationMs:
+        x.duration !== undefined
+          ? parsePromDuration(x.duration)!
+          : toInstant(parseWall(x.end!)!, x.timeZone) - toInstant(parseWall(x.start)!, x.timeZone),
+      ...(x.rrule !== undefined ? { rrule: x.rrule.replace(/^RRULE:/i, '').toUpperCase() } : {}),
+      timeZone: x.timeZone,
+    })),
     labels: f.labels,
     format: 'bulwark/v1',
   };

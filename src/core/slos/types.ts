@@ -62,6 +62,17 @@ export interface BudgetPolicy {
   pageOwner: boolean;
 }
 
+/** A window whose events the SLO leaves out of its budget (exclusions.ts). */
+export interface Exclusion {
+  name: string;
+  /** Wall-clock start of the (first) window, `YYYY-MM-DDTHH:mm:ss` in `timeZone`. */
+  start: string;
+  durationMs: number;
+  /** An RFC 5545 RRULE without DTSTART (`FREQ=WEEKLY;BYDAY=SU`): the window repeats at each occurrence; absent: once. */
+  rrule?: string;
+  timeZone: string;
+}
+
 export interface Slo {
   name: string;
   displayName: string;
@@ -75,6 +86,8 @@ export interface Slo {
   sli: Sli;
   alerting: Alerting;
   policy?: BudgetPolicy;
+  /** Windows whose events are left out of the budget (good and total). */
+  exclusions: Exclusion[];
   labels: Record<string, string>;
   /** Which format the file was in. */
   format: 'bulwark/v1' | 'openslo/v1';

@@ -63,10 +63,26 @@ export const SloItem = z.object({
       enoughData: z.boolean().describe('at least alerting.minEvents events in the period'),
       burnRates: z.array(BurnRateView),
       alerts: z.array(AlertView),
+      excluded: z.number().describe('events of the period left out because they fell in an exclusion window'),
+      exclusion: z
+        .object({ name: z.string(), until: z.string() })
+        .nullable()
+        .describe('the exclusion window in effect now, and when it ends'),
     })
     .nullable()
     .describe('null when the SLI is external: Bulwark does not read that metric source'),
   policy: PolicyView,
+  exclusions: z
+    .array(
+      z.object({
+        name: z.string(),
+        start: z.string().describe('wall-clock start in timeZone'),
+        durationMs: z.number(),
+        rrule: z.string().nullable().describe('RFC 5545 RRULE; null for a one-off window'),
+        timeZone: z.string(),
+      }),
+    )
+    .describe('maintenance windows whose events are left out of the budget'),
   note: z.string().nullable(),
   updatedAt: z.string(),
 });
@@ -101,9 +117,12 @@ function view(s: SloStatus): z.output<typeof SloItem> {
           enoughData: b.enoughData,
           burnRates: b.burnRates.map((r) => ({ window: r.window, rate: r.rate, events: r.events })),
           alerts: b.alerts,
+          excluded: b.excluded,
+          exclusion: b.exclusion,
         }
       : null,
     policy: s.policy ? { ...s.policy, recorded: s.record.policyState } : null,
+    exclusions: s.model.exclusions.map((x) => ({ ...x, rrule: x.rrule ?? null })),
     note: s.note ?? null,
     updatedAt: s.record.updatedAt,
   };
