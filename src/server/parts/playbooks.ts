@@ -1,0 +1,3 @@
+import type { ServerPart } from '../server-part.ts';
+
+export const playbooksServer: ServerPart = () => {};

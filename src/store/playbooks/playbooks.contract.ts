@@ -1,0 +1,203 @@
+/**
+ * The playbook repository's part of the store contract, on SQLite and on a real PostgreSQL:
+ * versions kept, one run per trigger key, leases claimed by one claimer at a time (concurrent
+ * claimers on two connections get disjoint runs), compare-and-set on runs, steps and promotions,
+ * the toil aggregate, and writes undone with their transaction.
+ */
+import { describe, expect, it } from 'vitest';
+import type { StoreFixture } from '../store.contract.ts';
+import type { Store } from '../store.ts';
+import type { PlaybookRunRecord, StepExecutionRecord } from './port.ts';
+
+const T0 = Date.UTC(2026, 5, 1, 12, 0, 0);
+const at = (s: number) => new Date(T0 + s * 1000).toISOString();
+
+const run = (id: string, over: Partial<PlaybookRunRecord> = {}): PlaybookRunRecord => ({
+  id,
+  playbook: 'pb',
+  version: 1,
+  state: 'running',
+  inputs: { ip: '10.0.0.1', n: 2 },
+  trigger: null,
+  triggerKey: null,
+  cursor: 0,
+  wakeAt: null,
+  leaseOwner: null,
+  leaseUntil: null,
+  startedBy: 'cli:alice',
+  createdAt: at(0),
+  updatedAt: at(0),
+  finishedAt: null,
+  reason: null,
+  ...over,
+});
+
+const step = (runId: string, idx: number, over: Partial<StepExecutionRecord> = {}): StepExecutionRecord => ({
+  runId,
+  idx,
+  stepId: `s${idx}`,
+  kind: 'http',
+  mode: 'manual',
+  state: 'pending',
+  attempts: 0,
+  outputs: null,
+  error: null,
+  idempotencyKey: null,
+  assignee: null,
+  startedAt: null,
+  finishedAt: null,
+  notes: null,
+  timeSpentMs: null,
+  doneBy: null,
+  doneById: null,
+  updatedAt: at(0),
+  ...over,
+});
+
+export function playbookRepoContract(current: () => { store: Store; fx: StoreFixture }): void {
+  describe('playbooks', () => {
+    it('keeps every applied version; the current row is the latest', async () => {
+      const { store } = current();
+      const v1 = await store.transaction((tx) =>
+        tx.playbooks.putVersion({ name: 'p', title: 'P', file: 'a: 1\n', fileSha256: 'a'.repeat(64), appliedBy: 'x' }, at(0)),
+      );
+      const v2 = await store.transaction((tx) =>
+        tx.playbooks.putVersion({ name: 'p', title: 'P ✓', file: 'a: 2\n', fileSha256: 'b'.repeat(64), appliedBy: 'y' }, at(1)),
+      );
+      expect([v1.version, v2.version]).toEqual([1, 2]);
+      expect(await store.playbooks.get('p')).toMatchObject({
+        version: 2,
+        title: 'P ✓',
+        file: 'a: 2\n',
+        createdAt: at(0),
+        updatedAt: at(1),
+      });
+      expect((await store.playbooks.versions('p')).map((v) => [v.version, v.file])).toEqual([
+        [2, 'a: 2\n'],
+        [1, 'a: 1\n'],
+      ]);
+      expect(await store.playbooks.getVersion('p', 1)).toMatchObject({ fileSha256: 'a'.repeat(64), appliedBy: 'x' });
+      expect(await store.playbooks.get('nope')).toBeUndefined();
+    });
+
+    it('starts one run per trigger key, with its steps, and reads them back', async () => {
+      const { store } = current();
+      expect(
+        await store.playbooks.createRun(run('r1', { triggerKey: 'sig_1', trigger: { id: 'sig_1' } }), [step('r1', 0), step('r1', 1)]),
+      ).toBe(true);
+      expect(await store.playbooks.createRun(run('r2', { triggerKey: 'sig_1' }), [step('r2', 0)])).toBe(false);
+      expect(await store.playbooks.getRun('r2')).toBeUndefined();
+      expect(await store.playbooks.getRun('r1')).toEqual(run('r1', { triggerKey: 'sig_1', trigger: { id: 'sig_1' } }));
+      expect((await store.playbooks.steps('r1')).map((s) => s.stepId)).toEqual(['s0', 's1']);
+      // Runs without a trigger key are never one another's duplicate.
+      expect(await store.playbooks.createRun(run('r3'), [])).toBe(true);
+      expect(await store.playbooks.createRun(run('r4'), [])).toBe(true);
+    });
+
+    it('claims due, unleased running runs once; a lease that ended can be claimed again', async () => {
+      const { store } = current();
+      await store.playbooks.createRun(run('due'), []);
+      await store.playbooks.createRun(run('later', { wakeAt: at(100) }), []);
+      await store.playbooks.createRun(run('waiting', { state: 'waiting' }), []);
+      const first = await store.playbooks.claimDue('A', at(1), at(31), 10);
+      expect(first.map((r) => r.id)).toEqual(['due']);
+      expect(first[0]).toMatchObject({ leaseOwner: 'A', leaseUntil: at(31) });
+      expect(await store.playbooks.claimDue('B', at(2), at(32), 10)).toEqual([]);
+      expect((await store.playbooks.claimDue('B', at(40), at(70), 10)).map((r) => r.id)).toEqual(['due']);
+      expect((await store.playbooks.claimDue('C', at(101), at(131), 10)).map((r) => r.id).sort()).toEqual(['due', 'later']);
+      expect(await store.playbooks.nextWake()).toBe(at(100));
+    });
+
+    it('gives concurrent claimers on two connections disjoint runs', async () => {
+      const { store, fx } = current();
+      for (let i = 0; i < 20; i++) await store.playbooks.createRun(run(`c${String(i).padStart(2, '0')}`), []);
+      const other = fx.reopen ? await fx.reopen() : store;
+      try {
+        const got = await Promise.all(
+          Array.from({ length: 6 }, (_, i) => (i % 2 ? other : store).playbooks.claimDue(`o${i}`, at(1), at(60), 4)),
+        );
+        const ids = got.flat().map((r) => r.id);
+        expect(new Set(ids).size).toBe(ids.length);
+        expect(ids.length).toBe(20);
+      } finally {
+        if (other !== store) await other.close();
+      }
+    });
+
+    it('changes a run only while the owner holds its lease, or from the states named', async () => {
+      const { store } = current();
+      await store.playbooks.createRun(run('u'), []);
+      await store.playbooks.claimDue('A', at(1), at(31), 1);
+      expect(await store.playbooks.updateRun('u', { cursor: 1 }, { owner: 'B' })).toBe(false);
+      expect(await store.playbooks.updateRun('u', { cursor: 1, wakeAt: at(5) }, { owner: 'A' })).toBe(true);
+      expect(await store.playbooks.updateRun('u', { state: 'paused' }, { from: ['waiting'] })).toBe(false);
+      expect(
+        await store.playbooks.updateRun('u', { state: 'paused', leaseOwner: null, leaseUntil: null }, { from: ['running', 'waiting'] }),
+      ).toBe(true);
+      expect(await store.playbooks.getRun('u')).toMatchObject({ state: 'paused', cursor: 1, wakeAt: at(5), leaseOwner: null });
+      expect((await store.playbooks.listRuns({ playbook: 'pb', state: 'paused', limit: 10 })).map((r) => r.id)).toEqual(['u']);
+    });
+
+    it('changes a step by compare and set; lists the steps waiting for a person; sums the toil', async () => {
+      const { store } = current();
+      await store.playbooks.createRun(run('t1', { state: 'waiting' }), [step('t1', 0, { state: 'waiting', assignee: 'bob' })]);
+      await store.playbooks.createRun(run('t2'), [step('t2', 0)]);
+      expect((await store.playbooks.waitingSteps(10)).map((s) => [s.runId, s.playbook, s.assignee])).toEqual([['t1', 'pb', 'bob']]);
+      const done = {
+        state: 'done' as const,
+        notes: 'blocked by hand ✓',
+        timeSpentMs: 90_000,
+        doneBy: 'cli:bob',
+        doneById: 'bob',
+        finishedAt: at(9),
+        outputs: { outcome: 'done' },
+      };
+      expect(await store.playbooks.updateStep('t1', 0, done, ['waiting'])).toBe(true);
+      expect(await store.playbooks.updateStep('t1', 0, done, ['waiting'])).toBe(false);
+      expect(await store.playbooks.getStep('t1', 0)).toMatchObject({ ...done, attempts: 0 });
+      await store.playbooks.updateStep('t2', 0, { ...done, state: 'failed', timeSpentMs: 30_000, finishedAt: at(10) });
+      expect(await store.playbooks.toil()).toEqual([
+        { playbook: 'pb', stepId: 's0', mode: 'manual', done: 1, failed: 1, timeSpentMs: 120_000, lastAt: at(10) },
+      ]);
+      expect(await store.playbooks.toil('other')).toEqual([]);
+    });
+
+    it('decides a promotion once', async () => {
+      const { store } = current();
+      const p = {
+        id: 'pr1',
+        playbook: 'pb',
+        stepId: 's0',
+        fromVersion: 1,
+        fromMode: 'manual' as const,
+        state: 'pending' as const,
+        requestedBy: 'cli:alice',
+        requestedById: 'alice',
+        requestedAt: at(0),
+        decidedBy: null,
+        decidedAt: null,
+        newVersion: null,
+      };
+      await store.playbooks.createPromotion(p);
+      const d = { state: 'approved' as const, decidedBy: 'cli:bob', decidedAt: at(1), newVersion: 2 };
+      const both = await Promise.all([
+        store.playbooks.decidePromotion('pr1', d),
+        store.playbooks.decidePromotion('pr1', { ...d, state: 'rejected' }),
+      ]);
+      expect(both.filter(Boolean)).toHaveLength(1);
+      expect((await store.playbooks.listPromotions('pb'))[0]).toMatchObject({ id: 'pr1', decidedBy: 'cli:bob' });
+    });
+
+    it('writes a run and the ledger entry that records it together, or neither', async () => {
+      const { store } = current();
+      await expect(
+        store.transaction(async (tx) => {
+          await tx.playbooks.createRun(run('atomic'), [step('atomic', 0)]);
+          throw new Error('the ledger append failed');
+        }),
+      ).rejects.toThrow('the ledger append failed');
+      expect(await store.playbooks.getRun('atomic')).toBeUndefined();
+      expect(await store.playbooks.steps('atomic')).toEqual([]);
+    });
+  });
+}
