@@ -1,0 +1,192 @@
+/**
+ * The incident repository's part of the store contract, on SQLite and a real PostgreSQL: case
+ * numbers, cases as compare and set, grouping without double counting, read positions,
+ * restricted incidents hidden from non-participants (in lists and counts), one holder per role,
+ * the timeline read back from the ledger in order, evidence stored once and never replaced, and
+ * every write undone with its transaction.
+ */
+import { createHash } from 'node:crypto';
+import { expect, it } from 'vitest';
+import { systemActor } from '../../core/ledger/actor.ts';
+import type { StoreFixture } from '../store.contract.ts';
+import type { Store } from '../store.ts';
+import type { CaseRecord, IncidentRecord } from './port.ts';
+
+const T0 = Date.UTC(2026, 5, 1, 12, 0, 0);
+const at = (s: number) => new Date(T0 + s * 1000).toISOString();
+
+const aCase = (id: number, over: Partial<CaseRecord> = {}): CaseRecord => ({
+  id,
+  title: 'WAF alert: Waf / shop ✓',
+  state: 'new',
+  severity: 'high',
+  rule: 'waf',
+  groupKey: '["Waf","shop"]',
+  openedAt: at(0),
+  lastSeenAt: at(0),
+  items: 0,
+  assignee: null,
+  assignedAt: null,
+  acknowledgedAt: null,
+  acknowledgedBy: null,
+  closedAt: null,
+  resolution: null,
+  incidentId: null,
+  ...over,
+});
+
+const anIncident = (id: number, over: Partial<IncidentRecord> = {}): IncidentRecord => ({
+  id,
+  title: 'Credential stuffing on login',
+  severity: 'SEV2',
+  priority: 'P2',
+  status: 'active',
+  restricted: false,
+  impactStartedAt: at(-60),
+  declaredAt: at(0),
+  declaredBy: 'alice',
+  mitigatedAt: null,
+  resolvedAt: null,
+  closedAt: null,
+  caseId: null,
+  ...over,
+});
+
+export function incidentRepoContract(current: () => { store: Store; fx: StoreFixture }): void {
+  // A fresh database per test costs seconds on PostgreSQL, so each test walks several behaviours.
+  it('cases: numbers, compare and set, grouping counted once, read positions', async () => {
+    const { store } = current();
+    await step('numbers cases in sequence, keeps them as written, and moves them by compare and set', async () => {
+      const a = await store.incidents.nextNumber('case');
+      const b = await store.incidents.nextNumber('case');
+      expect(b).toBe(a + 1);
+      await store.incidents.insertCase(aCase(a));
+      await store.incidents.insertCase(aCase(b, { state: 'closed', resolution: 'benign' }));
+      expect(await store.incidents.getCase(a)).toEqual(aCase(a));
+      expect((await store.incidents.openCases()).map((c) => c.id)).toContain(a);
+      expect((await store.incidents.openCases()).map((c) => c.id)).not.toContain(b);
+      expect((await store.incidents.listCases({ state: 'closed', limit: 10 })).map((c) => c.id)).toEqual([b]);
+      expect(await store.incidents.updateCase(a, 'triage', { state: 'closed' })).toBe(false);
+      expect(await store.incidents.updateCase(a, 'new', { state: 'triage', assignee: 'bob', assignedAt: at(5) })).toBe(true);
+      expect(await store.incidents.getCase(a)).toMatchObject({ state: 'triage', assignee: 'bob', assignedAt: at(5) });
+    });
+
+    await step('counts each grouped item once and keeps the latest time it saw', async () => {
+      const id = await store.incidents.nextNumber('case');
+      await store.incidents.insertCase(aCase(id));
+      expect(await store.incidents.linkCase(id, { kind: 'signal', ref: 'sig_1', at: at(0), resolved: false })).toBe(true);
+      expect(await store.incidents.linkCase(id, { kind: 'signal', ref: 'sig_2', at: at(30), resolved: false })).toBe(true);
+      expect(await store.incidents.linkCase(id, { kind: 'signal', ref: 'sig_1', at: at(40), resolved: false })).toBe(false);
+      expect(await store.incidents.linkCase(id, { kind: 'signal', ref: 'sig_0', at: at(10), resolved: true })).toBe(true);
+      expect(await store.incidents.getCase(id)).toMatchObject({ items: 3, lastSeenAt: at(30) });
+      expect((await store.incidents.caseLinks(id)).map((l) => [l.ref, l.resolved])).toEqual([
+        ['sig_1', false],
+        ['sig_0', true],
+        ['sig_2', false],
+      ]);
+    });
+
+    await step('moves a read position once (compare and set)', async () => {
+      expect(await store.incidents.position('test')).toBe(0);
+      expect(await store.incidents.advance('test', 0, 5)).toBe(true);
+      expect(await store.incidents.advance('test', 0, 7)).toBe(false);
+      expect(await store.incidents.advance('test', 5, 9)).toBe(true);
+      expect(await store.incidents.position('test')).toBe(9);
+    });
+  });
+
+  it('incidents: restricted visibility, one holder per role, the timeline from the ledger, evidence stored once', async () => {
+    const { store } = current();
+    await step(
+      'hides a restricted incident from a non-participant (get, list and count) and shows it to participants and to who may see all',
+      async () => {
+        const open = await store.incidents.nextNumber('incident');
+        const secret = await store.incidents.nextNumber('incident');
+        await store.incidents.insertIncident(anIncident(open));
+        await store.incidents.insertIncident(anIncident(secret, { restricted: true, title: 'Attacker in the admin panel' }));
+        await store.incidents.addParticipant(secret, 'alice', at(0));
+        const eve = { id: 'eve', seesRestricted: false };
+        expect(await store.incidents.getIncident(secret, eve)).toBeUndefined();
+        expect(await store.incidents.getIncident(open, eve)).toEqual(anIncident(open));
+        const forEve = await store.incidents.listIncidents({ viewer: eve, limit: 100 });
+        expect(forEve.incidents.map((i) => i.id)).not.toContain(secret);
+        expect(forEve.total).toBe(forEve.incidents.length);
+        const forAlice = await store.incidents.listIncidents({ viewer: { id: 'alice', seesRestricted: false }, limit: 100 });
+        expect(forAlice.incidents.map((i) => i.id)).toContain(secret);
+        expect(forAlice.total).toBe(forEve.total + 1);
+        expect(await store.incidents.getIncident(secret, { id: 'auditor', seesRestricted: true })).toMatchObject({ restricted: true });
+        expect(await store.incidents.addParticipant(secret, 'alice', at(1))).toBe(false);
+        expect(await store.incidents.participants(secret)).toEqual(['alice']);
+      },
+    );
+
+    await step('holds one open interval per role: a second is refused, a closed one makes room', async () => {
+      const id = await store.incidents.nextNumber('incident');
+      await store.incidents.insertIncident(anIncident(id));
+      expect(await store.incidents.openRole(id, 'commander', 'alice', at(0))).toBe(true);
+      expect(await store.incidents.openRole(id, 'commander', 'bob', at(5))).toBe(false);
+      expect(await store.incidents.openRole(id, 'scribe', 'bob', at(5))).toBe(true);
+      expect(await store.incidents.closeRole(id, 'commander', 'bob', at(6))).toBe(false);
+      expect(await store.incidents.closeRole(id, 'commander', 'alice', at(6))).toBe(true);
+      expect(await store.incidents.openRole(id, 'commander', 'bob', at(6))).toBe(true);
+      expect(await store.incidents.roles(id)).toEqual([
+        { role: 'commander', holder: 'alice', from: at(0), to: at(6) },
+        { role: 'scribe', holder: 'bob', from: at(5), to: null },
+        { role: 'commander', holder: 'bob', from: at(6), to: null },
+      ]);
+      expect(await store.incidents.updateIncident(id, 'mitigated', { status: 'resolved' })).toBe(false);
+      expect(await store.incidents.updateIncident(id, 'active', { status: 'mitigated', mitigatedAt: at(9) })).toBe(true);
+      expect(await store.incidents.getIncident(id)).toMatchObject({ status: 'mitigated', mitigatedAt: at(9) });
+    });
+
+    await step('reads a timeline back from the ledger in order, and writes nothing when its transaction fails', async () => {
+      const id = await store.incidents.nextNumber('incident');
+      const note = (text: string) => ({
+        actor: systemActor('test'),
+        kind: 'incident.note',
+        subject: `incident:${id}`,
+        data: { incident: id, text, corrects: null },
+      });
+      await store.transaction(async (tx) => {
+        await tx.incidents.insertIncident(anIncident(id));
+        const entries = await tx.ledger.append([note('first'), note('second — ✓')], at(1));
+        await tx.incidents.addTimeline(
+          `incident:${id}`,
+          entries.map((e) => e.seq),
+        );
+      });
+      const tl = await store.incidents.timeline(`incident:${id}`, { limit: 10 });
+      expect(tl.map((e) => JSON.parse(e.dataJson).text)).toEqual(['first', 'second — ✓']);
+      expect(await store.incidents.timeline(`incident:${id}`, { after: tl[0]!.seq, limit: 10 })).toHaveLength(1);
+      await expect(
+        store.transaction(async (tx) => {
+          const entries = await tx.ledger.append([note('lost')], at(2));
+          await tx.incidents.addTimeline(
+            `incident:${id}`,
+            entries.map((e) => e.seq),
+          );
+          throw new Error('the change failed');
+        }),
+      ).rejects.toThrow('the change failed');
+      expect(await store.incidents.timeline(`incident:${id}`, { limit: 10 })).toHaveLength(2);
+    });
+
+    await step('stores evidence once by its digest and never replaces it', async () => {
+      const id = await store.incidents.nextNumber('incident');
+      await store.incidents.insertIncident(anIncident(id));
+      const bytes = Buffer.from([0, 1, 2, 255, 0x7b]);
+      const sha256 = createHash('sha256').update(bytes).digest('hex');
+      await store.incidents.putBlob({ sha256, mediaType: 'application/octet-stream', size: bytes.length, bytes });
+      await store.incidents.putBlob({ sha256, mediaType: 'text/plain', size: 1, bytes: Buffer.from('x') });
+      expect(await store.incidents.getBlob(sha256)).toEqual({ sha256, mediaType: 'application/octet-stream', size: 5, bytes });
+      const item = { incidentId: id, sha256, name: 'dump.bin', origin: 'upload', collectedBy: 'alice', collectedAt: at(3) };
+      expect(await store.incidents.addEvidence(item)).toBe(true);
+      expect(await store.incidents.addEvidence({ ...item, name: 'other' })).toBe(false);
+      expect(await store.incidents.evidence(id)).toEqual([{ ...item, mediaType: 'application/octet-stream', size: 5 }]);
+    });
+  });
+}
+
+async function step(_name: string, fn: () => Promise<void>): Promise<void> {
+  await fn();
+}

@@ -1,0 +1,28 @@
+/** Incidents' store part: settings, cases, incidents, command roles, participants, timeline and evidence. */
+import type { StorePart } from '../store-part.ts';
+import { KyselyIncidents } from './kysely-incidents.ts';
+import { incidentCases } from './migrations/0013-incident-cases.ts';
+import { incidents } from './migrations/0014-incidents.ts';
+import type {} from './port.ts';
+import type {} from './tables.ts';
+
+export const incidentsStore: StorePart = {
+  tables: [
+    { name: 'incident_settings', backup: true },
+    { name: 'incident_counters', backup: true },
+    { name: 'incident_cases', backup: true },
+    { name: 'incident_case_links', backup: true },
+    { name: 'incidents', backup: true },
+    { name: 'incident_roles', backup: true },
+    { name: 'incident_participants', backup: true },
+    { name: 'incident_timeline', backup: true },
+    { name: 'incident_evidence_blobs', backup: true },
+    { name: 'incident_evidence', backup: true },
+  ],
+  migrations: { '0013_incident_cases': incidentCases, '0014_incidents': incidents },
+  repos: (ctx) => ({ incidents: new KyselyIncidents(ctx.db) }),
+  contract: async () => {
+    const { incidentRepoContract } = await import('./incidents.contract.ts');
+    return (current) => incidentRepoContract(current);
+  },
+};
