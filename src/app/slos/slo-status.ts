@@ -8,7 +8,9 @@ import { alertWindows } from '../../core/slos/alert-windows.ts';
 import { budgetPeriod, evaluateBudget, periodLength, type BudgetStatus } from '../../core/slos/budget.ts';
 import { evaluatePolicy, type PolicyStatus } from '../../core/slos/policy.ts';
 import { runEvent, type RunFacts } from '../../core/slos/run-events.ts';
-import type { Slo, SliEvent } from '../../core/slos/types.ts';
+import { signalEvent, signalFilters } from '../../core/slos/signal-events.ts';
+import type { Sli, Slo, SliEvent } from '../../core/slos/types.ts';
+import type { SignalCursor } from '../../store/signals/port.ts';
 import type { RunRecord } from '../../store/experiments/port.ts';
 import type { SloRecord } from '../../store/slos/port.ts';
 import type { AppDeps } from '../deps.ts';
@@ -43,9 +45,27 @@ export function runFacts(r: RunRecord): RunFacts {
 const START_SLACK_MS = 86_400_000;
 const PAGE = 500;
 
-/** The SLI events of an SLO from the runs that ended in (since, now]. */
+/** The SLI events of a signal SLI from the signals received in (since, now], newest first through the signals port. */
+async function signalSliEvents(deps: Pick<AppDeps, 'store'>, sli: Extract<Sli, { source: 'signals' }>, since: number, now: number) {
+  const filters = signalFilters(sli);
+  const events: SliEvent[] = [];
+  let cursor: SignalCursor | undefined;
+  for (;;) {
+    const page = await deps.store.signals.list({ limit: PAGE, since: new Date(since).toISOString(), ...(cursor ? { cursor } : {}) });
+    for (const s of page.signals) {
+      const e = signalEvent(filters, s);
+      if (e && e.at > since && e.at <= now) events.push(e);
+    }
+    if (!page.next) break;
+    cursor = page.next;
+  }
+  return events;
+}
+
+/** The SLI events of an SLO from the runs that ended (or the signals received) in (since, now]. */
 export async function sliEvents(deps: Pick<AppDeps, 'store'>, slo: Slo, since: number, now: number): Promise<SliEvent[]> {
   if (slo.sli.source === 'external') return [];
+  if (slo.sli.source === 'signals') return signalSliEvents(deps, slo.sli, since, now);
   const events: SliEvent[] = [];
   const experiment = slo.sli.select.experiment;
   let cursor: { startedAt: string; id: string } | undefined;

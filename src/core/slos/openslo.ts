@@ -13,7 +13,15 @@
  */
 import { z } from 'zod';
 import { parseOpenSloDuration, parsePromDuration, unitMs } from './duration.ts';
-import { normaliseWall, pickSelector, runSelectorSchema, SLO_NAME, timeToDetectSchema, type PendingIssue } from './schema-parts.ts';
+import {
+  normaliseWall,
+  pickSelector,
+  runSelectorSchema,
+  signalSliSchema,
+  SLO_NAME,
+  timeToDetectSchema,
+  type PendingIssue,
+} from './schema-parts.ts';
 import { isTimeZone, parseWall } from './calendar.ts';
 import type { Budgeting, Sli, Slo, SloWindow } from './types.ts';
 
@@ -261,6 +269,12 @@ function bulwarkSli(spec: Record<string, unknown>, at: (string | number)[], erro
     errors.push(...r.error.issues.map((i) => ({ path: [...at, 'timeToDetect', ...(i.path as (string | number)[])], message: i.message })));
     return undefined;
   }
-  errors.push({ path: at, message: 'a Bulwark metric source names experiments or timeToDetect (see docs/slos.md)' });
+  if ('signals' in spec) {
+    const r = signalSliSchema.safeParse(spec.signals);
+    if (r.success) return { source: 'signals', good: r.data.good, total: r.data.total };
+    errors.push(...r.error.issues.map((i) => ({ path: [...at, 'signals', ...(i.path as (string | number)[])], message: i.message })));
+    return undefined;
+  }
+  errors.push({ path: at, message: 'a Bulwark metric source names experiments, timeToDetect or signals (see docs/slos.md)' });
   return undefined;
 }

@@ -1,5 +1,6 @@
 /** What both SLO formats share: names, run selectors, durations, wall-clock times. */
 import { z } from 'zod';
+import { compileCel } from '../experiments/cel.ts';
 import { parseWall } from './calendar.ts';
 import { parsePromDuration } from './duration.ts';
 import type { RunSelector } from './types.ts';
@@ -37,3 +38,17 @@ export const normaliseWall = (s: string): string => {
   const p = (n: number, l = 2) => String(n).padStart(l, '0');
   return `${p(w.y, 4)}-${p(w.mo)}-${p(w.d)}T${p(w.h)}:${p(w.mi)}:${p(w.s)}`;
 };
+
+/** A CEL expression over `signal` that yields a boolean, type-checked when the file is read. */
+const celFilter = (what: string) =>
+  z
+    .string()
+    .max(4096)
+    .superRefine((src, ctx) => {
+      const c = compileCel(src);
+      if (!c.ok) ctx.addIssue({ code: 'custom', message: `${what}: ${c.message}` });
+    });
+export const signalSliSchema = z.strictObject({
+  total: celFilter('total'),
+  good: celFilter('good'),
+});

@@ -17,6 +17,7 @@ import {
   normaliseWall,
   pickSelector,
   runSelectorSchema,
+  signalSliSchema,
   SLO_NAME,
   timeToDetectSchema,
   type PendingIssue,
@@ -104,7 +105,11 @@ export const bulwarkSloSchema = z.strictObject({
       z.strictObject({ method: z.literal('ratio-timeslices'), slice: duration('slice') }),
     ])
     .default('occurrences'),
-  sli: z.union([z.strictObject({ experiments: runSelectorSchema }), z.strictObject({ timeToDetect: timeToDetectSchema })]),
+  sli: z.union([
+    z.strictObject({ experiments: runSelectorSchema }),
+    z.strictObject({ timeToDetect: timeToDetectSchema }),
+    z.strictObject({ signals: signalSliSchema }),
+  ]),
   alerting: z
     .strictObject({
       strategy: z.enum(['sloth', 'pyrra']).default('sloth'),
@@ -189,6 +194,7 @@ function fromBulwark(f: z.output<typeof bulwarkSloSchema>): Slo {
         : { method: 'ratio-timeslices', sliceMs: parsePromDuration(b.slice)! };
   let sli: Slo['sli'];
   if ('experiments' in f.sli) sli = { source: 'experiments', select: pickSelector(f.sli.experiments) };
+  else if ('signals' in f.sli) sli = { source: 'signals', good: f.sli.signals.good, total: f.sli.signals.total };
   else {
     const t = f.sli.timeToDetect;
     sli = { source: 'time-to-detect', select: pickSelector(t), thresholdMs: parsePromDuration(t.under)! };

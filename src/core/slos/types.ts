@@ -32,6 +32,11 @@ export type Sli =
   | { source: 'experiments'; select: RunSelector }
   /** Runs whose time to detect is at most `thresholdMs` ÷ executed runs that expected a detection. */
   | { source: 'time-to-detect'; select: RunSelector; thresholdMs: number }
+  /**
+   * Signals Bulwark ingested: those matching `total` (a CEL expression over `signal`) are the
+   * events, those also matching `good` the good ones; each counts at its receipt.
+   */
+  | { source: 'signals'; good: string; total: string }
   /** Queries to a metric source Bulwark does not read (an imported OpenSLO file): rules only. */
   | {
       source: 'external';

@@ -84,3 +84,50 @@ describe('exclusion windows through the server (fake clock)', () => {
     expect(after.policy.state).toBe('freeze');
   });
 });
+
+const SIGNALS_FILE = `apiVersion: bulwark/v1
+kind: SLO
+name: waf-alerts-critical
+service: shop
+objective: 75
+window: 1d
+sli:
+  signals:
+    total: signal.labels.alertname == "WafBlock"
+    good: signal.severity == "critical"
+`;
+
+describe('signal SLIs through the server', () => {
+  it('counts the signals received in the window that match total, good when they match good', async () => {
+    const now = clock.now().getTime();
+    const sig = (i: number, severity: 'critical' | 'warning', alertname: string, agoMs: number, resolved = false) => {
+      const at = new Date(now - agoMs).toISOString();
+      return {
+        id: `sig_${String(i).padStart(32, '0')}`,
+        source: 'alertmanager',
+        time: at,
+        receivedAt: at,
+        severity,
+        labels: { alertname },
+        body: {},
+        fingerprint: String(i).padStart(64, '0'),
+        resolved,
+        rawDigest: '0'.repeat(64),
+      };
+    };
+    await app.deps.store.signals.insertMany([
+      sig(1, 'critical', 'WafBlock', 60_000),
+      sig(2, 'critical', 'WafBlock', 120_000),
+      sig(3, 'warning', 'WafBlock', 180_000),
+      sig(4, 'warning', 'Other', 180_000), // not an event: total does not match
+      sig(5, 'warning', 'WafBlock', 180_000, true), // a resolution: not an event
+      sig(6, 'warning', 'WafBlock', 2 * 86_400_000), // before the window
+    ]);
+    expect((await app.app.inject({ method: 'POST', url: '/v1/slos', headers: auth(), payload: { file: SIGNALS_FILE } })).statusCode).toBe(
+      201,
+    );
+    const res = await app.app.inject({ method: 'GET', url: '/v1/slos/waf-alerts-critical', headers: auth() });
+    expect(res.json()).toMatchObject({ sli: 'signals', status: { good: 2, total: 3 } });
+    expect(res.json<{ status: { sli: number } }>().status.sli).toBeCloseTo(2 / 3, 9);
+  });
+});

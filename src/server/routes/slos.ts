@@ -47,7 +47,7 @@ export const SloItem = z.object({
   objective: z.number().describe('a ratio: 0.99 is 99%'),
   window: z.string(),
   budgeting: z.enum(['occurrences', 'timeslices', 'ratio-timeslices']),
-  sli: z.enum(['experiments', 'time-to-detect', 'external']),
+  sli: z.enum(['experiments', 'time-to-detect', 'signals', 'external']),
   strategy: z.enum(['sloth', 'pyrra']),
   status: z
     .object({
