@@ -7,6 +7,7 @@
  * a run is built from is in runner/; this file and the use cases beside it are what callers use.
  */
 import { conflict } from '../../core/errors.ts';
+import { parseSourceClasses, type ControlResult, type SourceClass } from '../../core/experiments/controls.ts';
 import type { Outcome } from '../../core/experiments/outcome.ts';
 import type { Experiment } from '../../core/experiments/types.ts';
 import type { Json } from '../../core/ledger/entry.ts';
@@ -14,6 +15,7 @@ import type { AppDeps } from '../deps.ts';
 import type { SignalIngest } from '../signals/ingest.ts';
 import type { DetectionMatch, DetectionSource } from './runner/detections.ts';
 import { RunJournal, type InjectionRecord } from './runner/journal.ts';
+import type { RuleRegression } from './runner/regression.ts';
 import { prepareRun, type LocalPolicy } from './runner/prepare-run.ts';
 import type { Providers } from './runner/providers.ts';
 import { recoverAbandonedRuns, type RecoveredRun } from './recover.ts';
@@ -131,6 +133,10 @@ export interface RunResult {
   /** The journal as stored (secrets redacted). */
   journal: Json;
   regression?: { previous: string; previousRun: string; signalId: string; emitted: boolean };
+  /** What each control did (core/experiments/controls.ts); absent when nothing was expected or the run says nothing of its controls. */
+  controls?: ControlResult[];
+  /** A named rule that fired in the last run and not in this one, while the detection was still met: one per rule. */
+  ruleRegressions?: RuleRegression[];
 }
 
 export interface ActiveRun {
@@ -184,6 +190,7 @@ export function createExperimentRunner(deps: ExperimentDeps, opts: RunnerOptions
       : undefined;
   const active = new Map<string, ActiveRun & { abort(reason: string): void }>();
   let stopped: string | undefined;
+  const sourceClasses = declaredSourceClasses(deps);
 
   const run = async (req: RunRequest): Promise<RunResult> => {
     const runId = newRunId();
@@ -212,7 +219,9 @@ export function createExperimentRunner(deps: ExperimentDeps, opts: RunnerOptions
     if (external?.aborted) onExternal();
     active.set(runId, { runId, experiment: prepared.experiment.title, startedAt: deps.clock.now().toISOString(), abort });
     try {
+      const classes = prepared.experiment.expect?.detected.length ? await sourceClasses() : undefined;
       return await executeRun({
+        ...(classes ? { sourceClasses: classes } : {}),
         deps,
         options,
         req,
@@ -266,6 +275,28 @@ export function createExperimentRunner(deps: ExperimentDeps, opts: RunnerOptions
         rollbackTimeoutMs: options.rollbackTimeoutMs,
         ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
       }),
+  };
+}
+
+/** How long the declared source classes are reused before they are read again. */
+const SOURCE_CLASSES_TTL_MS = 10_000;
+
+/**
+ * The sources declared alerting or logs in the coverage settings (`signalSources`), read at most
+ * once per SOURCE_CLASSES_TTL_MS of the clock and shared by the runner's runs: one read, not one
+ * per run. A failed read gives none declared (the formats' defaults), not a failed run.
+ */
+function declaredSourceClasses(deps: ExperimentDeps): () => Promise<Readonly<Record<string, SourceClass>>> {
+  let cached: { atMs: number; value: Promise<Readonly<Record<string, SourceClass>>> } | undefined;
+  return () => {
+    const nowMs = deps.clock.now().getTime();
+    if (cached && nowMs - cached.atMs < SOURCE_CLASSES_TTL_MS && nowMs >= cached.atMs) return cached.value;
+    const value = deps.store.coverageSettings
+      .get()
+      .then((r) => parseSourceClasses(r?.settings))
+      .catch(() => ({}));
+    cached = { atMs: nowMs, value };
+    return value;
   };
 }
 

@@ -4,12 +4,14 @@
  * (PUT /v1/coverage/settings); this is its schema and the rules that read it.
  */
 import { z } from 'zod';
+import { SOURCE_CLASSES } from '../experiments/controls.ts';
 import type { AttackTable, AttackTechnique } from './attack.ts';
 
 export const DEFAULT_STALE_AFTER_DAYS = 30;
 
 const techniqueId = z.string().regex(/^T\d{4}(\.\d{3})?$/, 'a technique id is T1234 or T1234.001');
 const days = z.number().int().min(1).max(3650);
+const sourceName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'a source is 1–63 characters of a-z, 0-9, "_" and "-"');
 const profileName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/, 'a profile name is 1–64 letters, digits, " ", ".", "_" or "-"');
 
 export const CoverageSettingsSchema = z.strictObject({
@@ -29,6 +31,11 @@ export const CoverageSettingsSchema = z.strictObject({
       tactics: z.record(z.string().min(1).max(64), days).default({}),
     })
     .default({ default: DEFAULT_STALE_AFTER_DAYS, techniques: {}, tactics: {} }),
+  signalSources: z
+    .record(sourceName, z.enum(SOURCE_CLASSES))
+    .refine((r) => Object.keys(r).length <= 1000, 'at most 1000 sources')
+    .default({})
+    .describe("sources declared alerting or logs (an experiment's must: alerted | logged); the rest by their format's default"),
 });
 
 export type CoverageSettings = z.output<typeof CoverageSettingsSchema>;
@@ -47,6 +54,7 @@ export const CoverageSettingsView = z.object({
     techniques: z.record(z.string(), z.number().int()),
     tactics: z.record(z.string(), z.number().int()),
   }),
+  signalSources: z.record(z.string(), z.enum(SOURCE_CLASSES)),
 });
 export type CoverageSettingsInput = z.input<typeof CoverageSettingsSchema>;
 

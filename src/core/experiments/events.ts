@@ -1,6 +1,7 @@
 /** Experiment events: files applied and deleted (never the file), the global stop, and every step of a run. */
 import { z } from 'zod';
 import { event, id, isoTime, type EventDefinition } from '../ledger/event-catalogue.ts';
+import { CONTROL_FINDINGS, SOURCE_CLASSES } from './controls.ts';
 import { OUTCOMES } from './outcome.ts';
 
 const name = z.string().max(200);
@@ -57,6 +58,7 @@ export const experimentEvents: EventDefinition[] = [
       sourceTtdMs: z.number(),
       deadlineMs: z.number(),
       late: z.boolean(),
+      class: z.enum(SOURCE_CLASSES).optional(),
     }),
   ),
   event(
@@ -77,6 +79,15 @@ export const experimentEvents: EventDefinition[] = [
         ttdMs: z.number().nullable(),
         injections: z.number().int(),
         detections: z.number().int(),
+        controls: z
+          .array(
+            z.strictObject({
+              control: name,
+              results: z.array(z.enum(['blocked', 'alerted', 'logged', 'none'])),
+              findings: z.array(z.enum(CONTROL_FINDINGS)),
+            }),
+          )
+          .optional(),
       }),
       z.strictObject({
         run,

@@ -251,10 +251,18 @@ function build(
                   blocked: {
                     tolerance: input.expect.blocked.tolerance,
                     ...(input.expect.blocked.within !== undefined ? { withinMs: input.expect.blocked.within } : {}),
+                    ...(input.expect.blocked.control !== undefined ? { control: input.expect.blocked.control } : {}),
                   },
                 }
               : {}),
-            detected: detected.map((d) => ({ name: d.name, when: d.when, withinMs: d.within })),
+            detected: detected.map((d) => ({
+              name: d.name,
+              when: d.when,
+              withinMs: d.within,
+              ...(d.control !== undefined ? { control: d.control } : {}),
+              ...(d.must !== undefined ? { must: d.must } : {}),
+              ...(d.rule !== undefined ? { rule: d.rule } : {}),
+            })),
           },
         }
       : {}),

@@ -20,6 +20,12 @@
  * `prevented`, deviated means `missed`. A deviated steady state also counts as a failed block
  * when blocking was asked: the control did not keep the system steady. A detection exactly at
  * its deadline is in time.
+ *
+ * Per-control results (controls.ts) sit beside the outcome and do not change it: a detection
+ * that asked `must: alerted` and was only logged is not met (so `missed`, the reason says
+ * "logged but not alerted"), while its control keeps the finding `logged-not-alerted` and the
+ * coverage map shows it `logged`, not `none`. A detection met by another rule than the one it
+ * names is met; the rule's own regression says the rest.
  */
 
 export const OUTCOMES = ['rollback-failed', 'not-run', 'aborted', 'errored', 'prevented', 'detected', 'detected-late', 'missed'] as const;
@@ -35,7 +41,8 @@ export interface RunSummary {
   error?: string;
   /** Whether a `blocked` expectation was asked and whether it held. */
   blocked?: { asked: boolean; held: boolean };
-  detections: { name: string; deadlineMs: number; detectedAfterMs?: number }[];
+  /** `loggedNotAlerted`: an alert was asked (`must: alerted`) and only a log source saw it. */
+  detections: { name: string; deadlineMs: number; detectedAfterMs?: number; loggedNotAlerted?: boolean }[];
   /** The steady-state hypothesis after the method, where one was run. */
   steadyStateAfter?: 'held' | 'deviated';
 }
@@ -79,7 +86,8 @@ export function decideOutcome(run: RunSummary): OutcomeDecision {
       : { outcome: 'prevented', reason: 'nothing was expected beyond the steady state, which held', expectationsMet: true };
   }
   if (missing.length > 0) {
-    return failed('missed', `${blockText ? `${blockText}; ` : ''}not detected: ${missing.map((d) => d.name).join(', ')}`);
+    const names = missing.map((d) => (d.loggedNotAlerted ? `${d.name} (logged but not alerted)` : d.name));
+    return failed('missed', `${blockText ? `${blockText}; ` : ''}not detected: ${names.join(', ')}`);
   }
   if (late.length > 0) {
     const what = late.map((d) => `${d.name} after ${d.detectedAfterMs}ms (deadline ${d.deadlineMs}ms)`).join(', ');

@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { compileCel } from './cel.ts';
+import { CONTROL_NAME } from './controls.ts';
 import { tryParseCron } from './cron.ts';
 import { providerSchema } from './providers/index.ts';
 import {
@@ -28,7 +29,7 @@ import {
   isObject,
 } from './schema-kit.ts';
 import { isProbeTolerance, parseTolerance } from './tolerance.ts';
-import type { Activity, ConfigEntry, JsonValue, SecretEntry, Tolerance } from './types.ts';
+import type { Activity, ConfigEntry, DetectionMust, JsonValue, SecretEntry, Tolerance } from './types.ts';
 
 export type { PathKey };
 
@@ -159,9 +160,30 @@ const cel = custom((v) => {
   return r.ok ? ok(v) : { ok: false, message: r.message, ...(r.offset !== undefined ? { params: { offset: r.offset } } : {}) };
 });
 
+/** A control's name: how its results are told apart (`waf`, `ids`, `auth-audit`). */
+const control = custom((v) =>
+  typeof v === 'string' && CONTROL_NAME.test(v)
+    ? ok(v)
+    : no('must be a name of 1–63 characters of a-z, 0-9, "_", "-" and "." starting with a letter or digit, e.g. waf'),
+);
+
+const must = custom((v): Check<DetectionMust> =>
+  v === 'alerted' || v === 'logged'
+    ? ok(v)
+    : no('must be alerted (a signal from an alerting source) or logged (a signal from a log source)'),
+);
+
+const rule = custom((v) =>
+  (typeof v === 'string' && v.trim() !== '' && v.length <= 200 && !/[\r\n]/.test(v)) || (typeof v === 'number' && Number.isSafeInteger(v))
+    ? ok(String(v).trim())
+    : no('must be the id or name of the rule that must fire, e.g. "942100" or an alertname (one line, at most 200 characters)'),
+);
+
 const expect = strict({
-  blocked: strict({ tolerance, within: duration.optional() }).optional(),
-  detected: z.array(strict({ name: text, when: cel, within: duration })).optional(),
+  blocked: strict({ tolerance, within: duration.optional(), control: control.optional() }).optional(),
+  detected: z
+    .array(strict({ name: text, when: cel, within: duration, control: control.optional(), must: must.optional(), rule: rule.optional() }))
+    .optional(),
 });
 
 /** An abort condition's probe: the name of a probe in this file, or one written out. */

@@ -94,15 +94,24 @@ export type Tolerance =
 
 export interface Expectations {
   /** The injected request's response must meet this tolerance (e.g. 403), within the deadline if given. */
-  blocked?: { tolerance: Tolerance; withinMs?: number };
+  blocked?: { tolerance: Tolerance; withinMs?: number; control?: string };
   detected: DetectionExpectation[];
 }
+
+/** What a detection expectation asks of its signal's source (controls.ts): an alert, or a log record. */
+export type DetectionMust = 'alerted' | 'logged';
 
 export interface DetectionExpectation {
   name: string;
   /** A CEL expression over `signal` and `run`, compiled when the file is parsed. */
   when: string;
   withinMs: number;
+  /** The control under test (a WAF, an IDS …): its results are kept apart from other controls'. */
+  control?: string;
+  /** Only a signal from an alerting source (`alerted`) or a log source (`logged`) meets it; any source when absent. */
+  must?: DetectionMust;
+  /** The rule that must fire (a ModSecurity rule id, an alertname, a Sigma rule id, a webhook's rule label). */
+  rule?: string;
 }
 
 export interface Safety {

@@ -7,13 +7,17 @@
  * - Either way it must satisfy the expectation's CEL `when`; a resolution is never a detection.
  * - Time to detect is Bulwark's receipt time of the first matching signal minus the injection
  *   time; the source's own timestamp gives a second figure beside it (clocks differ).
+ * - Per control (core/experiments/controls.ts): every signal the `when` accepts is noted by the
+ *   class of its source (alerting or logs) and by the rule it names, whether or not it meets the
+ *   expectation's `must`; only one that meets `must` is the expectation's match.
  *
  * Signals arrive on the in-process bus (a server ingesting them) and, where the runner polls,
  * from the store (ingested by another process on the same database). The tracker takes both
  * and counts each signal once.
  */
 import { compileCel, matchSignal, type CelProgram } from '../../../core/experiments/cel.ts';
-import type { DetectionExpectation } from '../../../core/experiments/types.ts';
+import { firesRule, ruleOf, sourceClassOf, type DetectionEvidence, type SourceClass } from '../../../core/experiments/controls.ts';
+import type { DetectionExpectation, DetectionMust } from '../../../core/experiments/types.ts';
 import type { Json } from '../../../core/ledger/entry.ts';
 import type { Signal } from '../../../core/signals/signal.ts';
 import type { Store } from '../../../store/store.ts';
@@ -46,6 +50,8 @@ export interface DetectionMatch {
   sourceTtdMs: number;
   deadlineMs: number;
   late: boolean;
+  /** Whether its source alerts or logs. */
+  class: SourceClass;
 }
 
 /** A match as its `run.detected` ledger entry records it. */
@@ -60,16 +66,37 @@ export function matchEntryData(m: DetectionMatch): { [key: string]: Json } {
     sourceTtdMs: m.sourceTtdMs,
     deadlineMs: m.deadlineMs,
     late: m.late,
+    class: m.class,
   };
+}
+
+/** The first signal of a kind the `when` accepted: its id, source and time to detect. */
+export interface Observation {
+  signal: string;
+  source: string;
+  ttdMs: number;
 }
 
 interface Expectation {
   name: string;
   when: string;
   withinMs: number;
+  control?: string;
+  must?: DetectionMust;
+  rule?: string;
   program: CelProgram;
   match?: DetectionMatch;
+  observed: Partial<Record<SourceClass, Observation>>;
+  /** The first signal of the named rule. */
+  ruleFired?: Observation;
+  otherRules: string[];
 }
+
+/** Other rules named per expectation, at most. */
+const MAX_OTHER_RULES = 20;
+
+const meets = (must: DetectionMust | undefined, cls: SourceClass): boolean =>
+  must === undefined || (must === 'alerted' ? cls === 'alerting' : cls === 'logs');
 
 /** Signals buffered before the first injection is known, at most (the rest are dropped). */
 const MAX_EARLY = 1000;
@@ -93,6 +120,21 @@ function programOf(e: DetectionExpectation): CelProgram {
   return c.program;
 }
 
+/** One expectation in the journal (`bulwark.detections`). */
+export interface DetectionReport {
+  name: string;
+  when: string;
+  deadlineMs: number;
+  match: DetectionMatch | null;
+  control?: string;
+  must?: DetectionMust;
+  rule?: string;
+  /** The first signal of the named rule; null when it did not fire. */
+  ruleFired?: Observation | null;
+  otherRules?: string[];
+  observed?: Partial<Record<SourceClass, Observation>>;
+}
+
 export class DetectionTracker {
   private readonly expectations: Expectation[];
   private readonly seen = new Set<string>();
@@ -104,8 +146,20 @@ export class DetectionTracker {
     private readonly runId: string,
     expectations: readonly DetectionExpectation[],
     private readonly onMatch: (m: DetectionMatch) => void = () => {},
+    /** The class of a signal's source (by default, the formats' defaults: controls.ts). */
+    private readonly classOf: (source: string) => SourceClass = (source) => sourceClassOf(source),
   ) {
-    this.expectations = expectations.map((e) => ({ name: e.name, when: e.when, withinMs: e.withinMs, program: programOf(e) }));
+    this.expectations = expectations.map((e) => ({
+      name: e.name,
+      when: e.when,
+      withinMs: e.withinMs,
+      ...(e.control !== undefined ? { control: e.control } : {}),
+      ...(e.must !== undefined ? { must: e.must } : {}),
+      ...(e.rule !== undefined ? { rule: e.rule } : {}),
+      program: programOf(e),
+      observed: {},
+      otherRules: [],
+    }));
   }
 
   get asked(): boolean {
@@ -156,11 +210,27 @@ export class DetectionTracker {
       fingerprint: s.fingerprint,
     };
     const out: DetectionMatch[] = [];
+    const ttdMs = received - this.injectedAtMs;
+    const cls = this.classOf(s.source);
+    const observation: Observation = { signal: s.id, source: s.source, ttdMs };
     for (const e of this.expectations) {
       // The first receipt counts; a signal found later by the store poll may still be earlier.
-      if (e.match && e.match.receivedAt <= s.receivedAt) continue;
+      const better = (o: Observation | undefined) => o === undefined || o.ttdMs > ttdMs;
+      const fired = e.rule !== undefined && firesRule(s.labels, e.rule);
+      const wanted =
+        better(e.observed[cls]) ||
+        (fired && better(e.ruleFired)) ||
+        (e.rule !== undefined && !fired && e.otherRules.length < MAX_OTHER_RULES) ||
+        (meets(e.must, cls) && (!e.match || e.match.receivedAt > s.receivedAt));
+      if (!wanted) continue;
       if (!matchSignal(e.program, cel, { id: this.runId }).matched) continue;
-      const ttdMs = received - this.injectedAtMs;
+      if (better(e.observed[cls])) e.observed[cls] = observation;
+      if (fired && better(e.ruleFired)) e.ruleFired = observation;
+      if (e.rule !== undefined && !fired) {
+        const other = ruleOf(s.labels);
+        if (other !== undefined && !e.otherRules.includes(other) && e.otherRules.length < MAX_OTHER_RULES) e.otherRules.push(other);
+      }
+      if (!meets(e.must, cls) || (e.match && e.match.receivedAt <= s.receivedAt)) continue;
       const sourceMs = Date.parse(s.time);
       e.match = {
         name: e.name,
@@ -173,6 +243,7 @@ export class DetectionTracker {
         sourceTtdMs: Number.isFinite(sourceMs) ? sourceMs - this.injectedAtMs : ttdMs,
         deadlineMs: e.withinMs,
         late: ttdMs > e.withinMs,
+        class: cls,
       };
       out.push(e.match);
       this.onMatch(e.match);
@@ -182,7 +253,8 @@ export class DetectionTracker {
 
   /** Every expectation has a match (in time or late). */
   allMatched(): boolean {
-    return this.expectations.every((e) => e.match !== undefined);
+    // With a named rule, the wait goes on for that rule after another one met the expectation.
+    return this.expectations.every((e) => e.match !== undefined && (e.rule === undefined || e.ruleFired !== undefined));
   }
 
   /** The latest deadline as an absolute time, once the injection is known. */
@@ -200,17 +272,43 @@ export class DetectionTracker {
   }
 
   /** For decideOutcome. */
-  summary(): { name: string; deadlineMs: number; detectedAfterMs?: number }[] {
+  summary(): { name: string; deadlineMs: number; detectedAfterMs?: number; loggedNotAlerted?: boolean }[] {
     return this.expectations.map((e) => ({
       name: e.name,
       deadlineMs: e.withinMs,
       ...(e.match ? { detectedAfterMs: e.match.ttdMs } : {}),
+      ...(!e.match && e.must === 'alerted' && e.observed.logs ? { loggedNotAlerted: true } : {}),
     }));
   }
 
-  /** What the journal says of each expectation. */
-  report(): { name: string; when: string; deadlineMs: number; match: DetectionMatch | null }[] {
-    return this.expectations.map((e) => ({ name: e.name, when: e.when, deadlineMs: e.withinMs, match: e.match ?? null }));
+  /** For controlResults: what each expectation saw, per class and rule. */
+  evidence(): DetectionEvidence[] {
+    return this.expectations.map((e) => ({
+      name: e.name,
+      ...(e.control !== undefined ? { control: e.control } : {}),
+      ...(e.must !== undefined ? { must: e.must } : {}),
+      ...(e.rule !== undefined ? { rule: e.rule, ruleFired: e.ruleFired !== undefined, otherRules: [...e.otherRules] } : {}),
+      deadlineMs: e.withinMs,
+      ...(e.match ? { metTtdMs: e.match.ttdMs } : {}),
+      observed: {
+        ...(e.observed.alerting ? { alerting: e.observed.alerting.ttdMs } : {}),
+        ...(e.observed.logs ? { logs: e.observed.logs.ttdMs } : {}),
+      },
+    }));
+  }
+
+  /** What the journal says of each expectation (`control`, `must`, `rule` and what was observed only when asked or seen). */
+  report(): DetectionReport[] {
+    return this.expectations.map((e) => ({
+      name: e.name,
+      when: e.when,
+      deadlineMs: e.withinMs,
+      match: e.match ?? null,
+      ...(e.control !== undefined ? { control: e.control } : {}),
+      ...(e.must !== undefined ? { must: e.must } : {}),
+      ...(e.rule !== undefined ? { rule: e.rule, ruleFired: e.ruleFired ?? null, otherRules: [...e.otherRules] } : {}),
+      ...(e.observed.alerting || e.observed.logs ? { observed: { ...e.observed } } : {}),
+    }));
   }
 }
 

@@ -17,7 +17,8 @@ import type { JsonValue } from '../../../core/experiments/types.ts';
 import type { Json } from '../../../core/ledger/entry.ts';
 import { VERSION } from '../../../version.ts';
 import type { ActivityRun } from './activities.ts';
-import type { DetectionMatch } from './detections.ts';
+import type { ControlResult } from '../../../core/experiments/controls.ts';
+import type { DetectionReport } from './detections.ts';
 
 /** Text in outputs longer than this is cut in the journal (the tolerance saw all of it). */
 const MAX_TEXT = 4096;
@@ -45,7 +46,9 @@ export interface BulwarkSection {
   warnings?: string[];
   injections: InjectionRecord[];
   blocked?: { asked: boolean; held: boolean; results: { activity: string; ok: boolean; reason: string }[] };
-  detections: { name: string; when: string; deadlineMs: number; match: DetectionMatch | null }[];
+  detections: DetectionReport[];
+  /** What each control did (core/experiments/controls.ts), once the run is decided. */
+  controls?: ControlResult[];
   timeToDetectMs?: number | null;
   outcome?: string | null;
   reason?: string;

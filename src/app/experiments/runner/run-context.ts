@@ -4,6 +4,7 @@
  * by the bus or the store poll, the abort-condition watchers, the maxDuration timer. One object
  * handed from phase to phase instead of variables shared by closures.
  */
+import { sourceClassOf, type SourceClass } from '../../../core/experiments/controls.ts';
 import { formatDuration } from '../../../core/experiments/duration.ts';
 import type { Experiment } from '../../../core/experiments/types.ts';
 import type { Json } from '../../../core/ledger/entry.ts';
@@ -47,6 +48,8 @@ export interface Execution {
    * has to wait.
    */
   slotsInStore?: boolean;
+  /** Sources declared alerting or logs (coverage settings, `signalSources`); the rest by their format's default. */
+  sourceClasses?: Readonly<Record<string, SourceClass>>;
 }
 
 /** What the phases found, for the outcome (see runSummary in run-execution.ts). */
@@ -136,7 +139,13 @@ export class RunContext {
       dryRun: false,
     };
     this.recorder = new RunRecorder(x.writer, x.runId, x.owner, x.req.actor, x.prepared.secrets, this.journal);
-    this.tracker = new DetectionTracker(x.runId, this.exp.expect?.detected ?? [], (m) => this.detected(m));
+    const declared = x.sourceClasses ?? {};
+    this.tracker = new DetectionTracker(
+      x.runId,
+      this.exp.expect?.detected ?? [],
+      (m) => this.detected(m),
+      (source) => sourceClassOf(source, declared),
+    );
     this.journal.bulwark.detections = this.tracker.report();
     this.loopSignal = AbortSignal.any([x.signal, this.background.signal]);
     this.activityBase = { providers: x.deps.providers, clock: x.deps.clock, runId: x.runId };

@@ -9,14 +9,15 @@
  * what is shared between runs: the concurrency limit, the stop switch, the lease owner and the
  * heartbeat.
  */
-import { decideOutcome, exitCodeFor, type OutcomeDecision, type RunSummary } from '../../../core/experiments/outcome.ts';
+import { controlResults, type ControlResult } from '../../../core/experiments/controls.ts';
+import { decideOutcome, exitCodeFor, type Outcome, type OutcomeDecision, type RunSummary } from '../../../core/experiments/outcome.ts';
 import { formatDuration } from '../../../core/experiments/duration.ts';
 import type { Activity, Step } from '../../../core/experiments/types.ts';
 import { activityOk, runActivity, type ActivityRun } from './activities.ts';
 import { judgeBlocked as blockedVerdict, watchAbortCondition } from './judges.ts';
 import type { DetectionMatch } from './detections.ts';
 import { journalStatus, type InjectionRecord } from './journal.ts';
-import { reportRegression } from './regression.ts';
+import { reportRegression, reportRuleRegressions } from './regression.ts';
 import { runRollbacks } from './rollbacks.ts';
 import { RunContext, type Execution, type Findings } from './run-context.ts';
 import { sleep } from '../../sleep.ts';
@@ -368,6 +369,7 @@ async function finish(run: RunContext, rollbacks: RunSummary['rollbacks'], abort
   const decision = decideOutcome(runSummary(run.found, rollbacks, aborted, run.tracker.summary()));
   const matches = run.tracker.matches();
   const ttdMs = firstTtd(matches);
+  const controls = controlsOf(run, decision.outcome);
   const endedAt = deps.clock.now().toISOString();
   // Done: no more heartbeats (a beat after the last write would find the run done, not held).
   run.unlease();
@@ -378,6 +380,8 @@ async function finish(run: RunContext, rollbacks: RunSummary['rollbacks'], abort
     reason: decision.reason,
     expectationsMet: decision.expectationsMet,
     timeToDetectMs: ttdMs,
+    detections: run.tracker.report(),
+    ...(controls ? { controls } : {}),
   });
   await recorder.write({ state: 'done', outcome: decision.outcome, reason: decision.reason, endedAt, ttdMs, leaseUntil: null }, [
     {
@@ -391,6 +395,7 @@ async function finish(run: RunContext, rollbacks: RunSummary['rollbacks'], abort
         ttdMs,
         injections: journal.bulwark.injections.length,
         detections: matches.length,
+        ...(controls ? { controls: controls.map((c) => ({ control: c.control, results: c.results, findings: c.findings })) } : {}),
       },
     },
   ]);
@@ -407,7 +412,18 @@ async function finish(run: RunContext, rollbacks: RunSummary['rollbacks'], abort
     },
     (message) => run.progress(message.startsWith('could not') ? 'warn' : 'regression', message),
   );
-  return { ...resultOf(run, decision, ttdMs, matches), ...(regression ? { regression } : {}) };
+  const ruleRegressions = await reportRuleRegressions(
+    deps,
+    { id: runId, experiment: exp.title, startedAt: new Date(run.startMs).toISOString(), outcome: decision.outcome },
+    run.tracker.report(),
+    (message) => run.progress(message.startsWith('could not') ? 'warn' : 'regression', message),
+  );
+  return {
+    ...resultOf(run, decision, ttdMs, matches),
+    ...(controls ? { controls } : {}),
+    ...(regression ? { regression } : {}),
+    ...(ruleRegressions.length ? { ruleRegressions } : {}),
+  };
 }
 
 /**
@@ -437,6 +453,26 @@ export function runSummary(
     ...(found.steadyAfter ? { steadyStateAfter: found.steadyAfter } : {}),
   };
 }
+
+/**
+ * What each control did, for a run whose outcome speaks of its controls (not a run that did not
+ * run, was stopped, errored or failed its rollbacks); none when nothing was expected. A block
+ * that held while the steady state deviated did not hold, as in decideOutcome.
+ */
+function controlsOf(run: RunContext, outcome: Outcome): ControlResult[] | undefined {
+  if (!SPEAKS_OF_CONTROLS.includes(outcome)) return undefined;
+  const expect = run.exp.expect;
+  if (!expect || (!expect.blocked && expect.detected.length === 0)) return undefined;
+  const blocked = expect.blocked
+    ? {
+        ...(expect.blocked.control !== undefined ? { control: expect.blocked.control } : {}),
+        held: (run.found.blocked?.held ?? false) && run.found.steadyAfter !== 'deviated',
+      }
+    : undefined;
+  return controlResults({ ...(blocked ? { blocked } : {}), detections: run.tracker.evidence() });
+}
+
+const SPEAKS_OF_CONTROLS: readonly Outcome[] = ['prevented', 'detected', 'detected-late', 'missed'];
 
 /** Time to detect of the run: that of its first match; null without one. */
 export function firstTtd(matches: readonly DetectionMatch[]): number | null {
