@@ -1,0 +1,100 @@
+/**
+ * Applying playbook files: parse (errors with line and column), store as the name's next version
+ * (every version kept) and append `playbook.applied` with the file's digest, in one transaction.
+ * The same file applied again writes nothing. Models are parsed once per file digest.
+ */
+import { createHash } from 'node:crypto';
+import { invalid, notFound } from '../../core/errors.ts';
+import { actorLabel, type Actor } from '../../core/ledger/actor.ts';
+import { parsePlaybookFile } from '../../core/playbooks/playbook-file.ts';
+import type { Playbook } from '../../core/playbooks/types.ts';
+import type { PlaybookRecord } from '../../store/playbooks/port.ts';
+import type { Repos } from '../../store/store.ts';
+import { iso, type AppDeps } from '../deps.ts';
+
+export const sha256Hex = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
+
+/** The playbook in a file, or an `invalid` error naming each line and path to fix. */
+export function playbookOf(file: string): Playbook {
+  const r = parsePlaybookFile(file);
+  if (!r.ok) {
+    const first = r.errors[0]!;
+    throw invalid(
+      `the playbook file has ${r.errors.length === 1 ? 'an error' : `${r.errors.length} errors`}; the first, at line ${first.line}, column ${first.column}${first.path ? ` (${first.path})` : ''}: ${first.message}`,
+      r.errors,
+    );
+  }
+  return r.playbook;
+}
+
+const cache = new Map<string, Playbook>();
+
+/** The model of a stored file (parsed when it was applied); cached by digest. */
+export function modelOf(file: string, sha: string): Playbook {
+  let m = cache.get(sha);
+  if (!m) {
+    m = playbookOf(file);
+    if (cache.size > 500) cache.clear();
+    cache.set(sha, m);
+  }
+  return m;
+}
+
+/** The model a run runs: its version's file. */
+export async function versionModel(repos: Pick<Repos, 'playbooks'>, name: string, version: number): Promise<Playbook> {
+  const v = await repos.playbooks.getVersion(name, version);
+  if (!v) throw notFound(`playbook ${name} has no version ${version}`);
+  return modelOf(v.file, v.fileSha256);
+}
+
+export interface ApplyResult {
+  playbook: PlaybookRecord;
+  model: Playbook;
+  created: boolean;
+  changed: boolean;
+}
+
+/** Store the file as the next version in `tx`, with its ledger entry (also used by promotion). */
+export async function putVersion(tx: Repos, actor: Actor, file: string, model: Playbook, now: string): Promise<PlaybookRecord> {
+  const sha = sha256Hex(file);
+  const stored = await tx.playbooks.putVersion(
+    { name: model.name, title: model.title, file, fileSha256: sha, appliedBy: actorLabel(actor) },
+    now,
+  );
+  await tx.ledger.append(
+    [
+      {
+        actor,
+        kind: 'playbook.applied',
+        subject: `playbook:${model.name}`,
+        data: {
+          name: model.name,
+          version: stored.version,
+          sha256: sha,
+          steps: model.steps.length,
+          modes: Object.fromEntries(model.steps.map((s) => [s.id, s.mode])),
+        },
+      },
+    ],
+    now,
+  );
+  return stored;
+}
+
+export async function applyPlaybook(deps: AppDeps, actor: Actor, file: string): Promise<ApplyResult> {
+  const model = playbookOf(file);
+  const sha = sha256Hex(file);
+  const now = iso(deps.clock);
+  return deps.store.transaction(async (tx) => {
+    const existing = await tx.playbooks.get(model.name);
+    if (existing && existing.fileSha256 === sha) return { playbook: existing, model, created: false, changed: false };
+    const stored = await putVersion(tx, actor, file, model, now);
+    return { playbook: stored, model, created: existing === undefined, changed: true };
+  });
+}
+
+export async function getPlaybook(deps: Pick<AppDeps, 'store'>, name: string): Promise<PlaybookRecord> {
+  const p = await deps.store.playbooks.get(name);
+  if (!p) throw notFound(`no playbook '${name}'; apply one with POST /v1/playbooks (bulwark playbooks apply FILE)`);
+  return p;
+}

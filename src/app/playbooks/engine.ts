@@ -1,0 +1,365 @@
+/**
+ * The playbook engine: advances runs step by step, writing each step's state before it acts and
+ * its outcome after, with the ledger entry, in one transaction each. It holds no run in memory
+ * between steps: a run waiting for a person, a wait's deadline or a retry's backoff is only rows,
+ * and any engine on the database (a restarted process, another replica) picks it up when due by
+ * claiming its lease (store: claimDue). A step that is done is never run again, because the
+ * cursor moves in the same transaction that records it done. An `http` step that was being sent
+ * when its process died is sent again with the same Idempotency-Key, so the service can tell.
+ *
+ * Clock and randomness (backoff jitter) are injected; nothing here sleeps: `tick()` does what is
+ * due now, and the serve job calls it every second and when a person or a signal makes work.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { systemActor, type Actor } from '../../core/ledger/actor.ts';
+import { evaluate, type ExprContext } from '../../core/playbooks/expressions.ts';
+import { backoffMs, guardsHold, prepareRequest, statusOk } from '../../core/playbooks/rules.ts';
+import type { Playbook, Step } from '../../core/playbooks/types.ts';
+import type { PlaybookRunRecord, StepExecutionRecord } from '../../store/playbooks/port.ts';
+import type { Json } from '../../core/ledger/entry.ts';
+import type { Repos } from '../../store/store.ts';
+import type { AppDeps, Random } from '../deps.ts';
+import { versionModel } from './apply-playbook.ts';
+import type { HttpTransport } from './transport.ts';
+
+export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
+
+export interface EngineOptions {
+  transport: HttpTransport;
+  random: Random;
+  /** Who holds the leases this engine takes (`host:pid:nonce` by default). */
+  owner?: string;
+  /** How long a claim holds beyond a step's timeout before another engine may take the run. */
+  leaseMs?: number;
+  /** Runs claimed per tick. */
+  batch?: number;
+  onError?: (err: unknown, runId: string) => void;
+}
+
+const ENGINE: Actor = systemActor('playbooks', 'system');
+type Entry = Parameters<Repos['ledger']['append']>[0][number];
+
+export class PlaybookEngine {
+  readonly owner: string;
+  private readonly leaseMs: number;
+  private readonly batch: number;
+
+  constructor(
+    private readonly deps: AppDeps,
+    private readonly o: EngineOptions,
+  ) {
+    this.owner = o.owner ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+    this.leaseMs = o.leaseMs ?? 30_000;
+    this.batch = o.batch ?? 20;
+  }
+
+  private now(): string {
+    return this.deps.clock.now().toISOString();
+  }
+
+  private later(ms: number): string {
+    return new Date(this.deps.clock.now().getTime() + ms).toISOString();
+  }
+
+  /** Claim what is due and advance each run as far as it goes now; the number of runs advanced. */
+  async tick(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const claimed = await this.deps.store.playbooks.claimDue(this.owner, this.now(), this.later(this.leaseMs), this.batch);
+      await Promise.all(
+        claimed.map((r) =>
+          this.advance(r.id).catch(async (e: unknown) => {
+            this.o.onError?.(e, r.id);
+            await this.release(r.id).catch(() => {});
+          }),
+        ),
+      );
+      total += claimed.length;
+      if (claimed.length < this.batch) return total;
+    }
+  }
+
+  private async release(id: string, wakeAt?: string | null): Promise<void> {
+    await this.deps.store.playbooks.updateRun(
+      id,
+      { leaseOwner: null, leaseUntil: null, ...(wakeAt !== undefined ? { wakeAt } : {}) },
+      { owner: this.owner },
+    );
+  }
+
+  /** One transaction that holds only while this engine owns the run's lease; false when it lost it. */
+  private async write(run: PlaybookRunRecord, fn: (tx: Repos, entries: Entry[]) => Promise<void>): Promise<boolean> {
+    const now = this.now();
+    return this.deps.store.transaction(async (tx) => {
+      const current = await tx.playbooks.getRun(run.id);
+      if (!current || current.leaseOwner !== this.owner) return false;
+      const entries: Entry[] = [];
+      await fn(tx, entries);
+      if (entries.length > 0) await tx.ledger.append(entries, now);
+      return true;
+    });
+  }
+
+  private async advance(id: string): Promise<void> {
+    for (let guard = 0; guard < 1000; guard++) {
+      const run = await this.deps.store.playbooks.getRun(id);
+      if (!run || run.leaseOwner !== this.owner) return;
+      if (run.state !== 'running') return this.release(id);
+      const model = await versionModel(this.deps.store, run.playbook, run.version);
+      if (run.cursor >= model.steps.length) return void (await this.finish(run, 'succeeded', `all ${model.steps.length} steps done`));
+      const steps = await this.deps.store.playbooks.steps(id);
+      const exec = steps[run.cursor]!;
+      const step = model.steps[run.cursor]!;
+      const go = await this.stepOnce(run, model, step, exec, steps);
+      if (!go) return;
+    }
+  }
+
+  private context(run: PlaybookRunRecord, steps: StepExecutionRecord[]): ExprContext {
+    const outputs: Record<string, unknown> = {};
+    for (const s of steps) if (s.state === 'done') outputs[s.stepId] = s.outputs;
+    return { inputs: run.inputs, steps: outputs, trigger: run.trigger, run: { id: run.id, playbook: run.playbook, version: run.version } };
+  }
+
+  /** Do what the step at the cursor needs now; whether to go on to the next one. */
+  private async stepOnce(
+    run: PlaybookRunRecord,
+    model: Playbook,
+    step: Step,
+    exec: StepExecutionRecord,
+    steps: StepExecutionRecord[],
+  ): Promise<boolean> {
+    const now = this.now();
+    const ctx = this.context(run, steps);
+    const base = { run: run.id, step: step.id, index: exec.idx, mode: exec.mode };
+    switch (exec.state) {
+      case 'done':
+      case 'skipped':
+        return this.write(run, async (tx) => void (await tx.playbooks.updateRun(run.id, { cursor: exec.idx + 1, updatedAt: now })));
+      case 'failed':
+      case 'cancelled':
+        await this.finish(run, 'failed', exec.error ?? `step ${step.id} ${exec.state}`);
+        return false;
+      case 'waiting':
+        // A resumed run whose step still waits for a person.
+        await this.write(
+          run,
+          async (tx) =>
+            void (await tx.playbooks.updateRun(run.id, { state: 'waiting', leaseOwner: null, leaseUntil: null, updatedAt: now })),
+        );
+        return false;
+      case 'pending':
+      case 'running':
+      case 'retrying':
+      case 'confirmed':
+        break;
+    }
+    if (exec.state === 'pending') {
+      const outputs = ctx.steps;
+      if (!guardsHold(step, outputs)) {
+        return this.write(run, async (tx, entries) => {
+          await tx.playbooks.updateStep(run.id, exec.idx, { state: 'skipped', finishedAt: now, updatedAt: now }, ['pending']);
+          await tx.playbooks.updateRun(run.id, { cursor: exec.idx + 1, updatedAt: now });
+          entries.push(this.entry(run, 'playbook.step.finished', { ...base, outcome: 'skipped', attempt: 0, error: null, retryAt: null }));
+        });
+      }
+      if (exec.mode !== 'auto') {
+        await this.write(run, async (tx, entries) => {
+          await tx.playbooks.updateStep(run.id, exec.idx, { state: 'waiting', updatedAt: now }, ['pending']);
+          await tx.playbooks.updateRun(run.id, { state: 'waiting', leaseOwner: null, leaseUntil: null, wakeAt: null, updatedAt: now });
+          entries.push(this.entry(run, 'playbook.step.waiting', { ...base, assignee: exec.assignee }));
+        });
+        return false;
+      }
+    }
+    switch (step.kind) {
+      case 'set': {
+        const values: Record<string, unknown> = {};
+        for (const [k, e] of Object.entries(step.set!)) {
+          const v = evaluate(e, ctx);
+          if (!v.ok) return this.fail(run, exec, step, v.message);
+          values[k] = v.value;
+        }
+        return this.done(run, exec, values);
+      }
+      case 'if': {
+        const v = evaluate(step.condition!, ctx);
+        if (!v.ok) return this.fail(run, exec, step, v.message);
+        if (typeof v.value !== 'boolean')
+          return this.fail(run, exec, step, `condition ${step.condition!.source} gave ${JSON.stringify(v.value)}, not a bool`);
+        return this.done(run, exec, { result: v.value });
+      }
+      case 'wait': {
+        if (exec.state === 'running' && exec.startedAt) {
+          const until = new Date(Date.parse(exec.startedAt) + step.waitMs!).toISOString();
+          if (now >= until) return this.done(run, exec, { waitedUntil: until });
+          await this.write(
+            run,
+            async (tx) =>
+              void (await tx.playbooks.updateRun(run.id, { wakeAt: until, leaseOwner: null, leaseUntil: null, updatedAt: now })),
+          );
+          return false;
+        }
+        const until = this.later(step.waitMs!);
+        await this.write(run, async (tx, entries) => {
+          await tx.playbooks.updateStep(run.id, exec.idx, { state: 'running', attempts: 1, startedAt: now, updatedAt: now });
+          await tx.playbooks.updateRun(run.id, { wakeAt: until, leaseOwner: null, leaseUntil: null, updatedAt: now });
+          entries.push(this.entry(run, 'playbook.step.started', { ...base, kind: step.kind, attempt: 1, idempotencyKey: null }));
+        });
+        return false;
+      }
+      case 'http':
+      case 'notify':
+        return this.send(run, exec, step, ctx);
+      case 'checklist':
+        // Only a person completes a checklist (runs.ts); a confirmed one cannot reach here.
+        return this.fail(run, exec, step, 'a checklist is completed by a person');
+    }
+  }
+
+  private async send(run: PlaybookRunRecord, exec: StepExecutionRecord, step: Step, ctx: ExprContext): Promise<boolean> {
+    const prepared = prepareRequest(step, ctx);
+    if (!prepared.ok) return this.fail(run, exec, step, prepared.message);
+    const attempt = exec.attempts + 1;
+    const key = exec.idempotencyKey ?? `${run.id}.${step.id}`;
+    const now = this.now();
+    // Persist before acting: the attempt, its key, and a lease long enough for the call.
+    const began = await this.write(run, async (tx, entries) => {
+      await tx.playbooks.updateStep(run.id, exec.idx, {
+        state: 'running',
+        attempts: attempt,
+        idempotencyKey: key,
+        startedAt: exec.startedAt ?? now,
+        updatedAt: now,
+      });
+      await tx.playbooks.updateRun(run.id, { leaseUntil: this.later(step.timeoutMs + this.leaseMs), updatedAt: now });
+      entries.push(
+        this.entry(run, 'playbook.step.started', {
+          run: run.id,
+          step: step.id,
+          index: exec.idx,
+          mode: exec.mode,
+          kind: step.kind,
+          attempt,
+          idempotencyKey: key,
+        }),
+      );
+    });
+    if (!began) return false;
+    const req = { ...prepared.request, headers: { ...prepared.request.headers, [IDEMPOTENCY_HEADER]: key } };
+    const res = await this.o.transport.send(req, step.timeoutMs);
+    if (res.ok && statusOk(step, res.status)) return this.done(run, { ...exec, attempts: attempt }, { status: res.status, body: res.body });
+    const error = res.ok ? `${req.method} ${req.url} answered ${res.status}` : res.error;
+    if (attempt < step.retry.attempts) {
+      const retryAt = this.later(backoffMs(step.retry, attempt, this.o.random()));
+      const at = this.now();
+      await this.write(run, async (tx, entries) => {
+        await tx.playbooks.updateStep(run.id, exec.idx, { state: 'retrying', error, updatedAt: at });
+        await tx.playbooks.updateRun(run.id, { wakeAt: retryAt, leaseOwner: null, leaseUntil: null, updatedAt: at });
+        entries.push(
+          this.entry(run, 'playbook.step.finished', {
+            run: run.id,
+            step: step.id,
+            index: exec.idx,
+            mode: exec.mode,
+            outcome: 'retrying',
+            attempt,
+            error: error.slice(0, 1000),
+            retryAt,
+          }),
+        );
+      });
+      return false;
+    }
+    return this.fail(run, { ...exec, attempts: attempt }, step, error);
+  }
+
+  private async done(run: PlaybookRunRecord, exec: StepExecutionRecord, outputs: unknown): Promise<boolean> {
+    const now = this.now();
+    return this.write(run, async (tx, entries) => {
+      await tx.playbooks.updateStep(run.id, exec.idx, {
+        state: 'done',
+        outputs,
+        error: null,
+        finishedAt: now,
+        attempts: Math.max(exec.attempts, 1),
+        updatedAt: now,
+      });
+      await tx.playbooks.updateRun(run.id, { cursor: exec.idx + 1, wakeAt: null, updatedAt: now });
+      entries.push(
+        this.entry(run, 'playbook.step.finished', {
+          run: run.id,
+          step: exec.stepId,
+          index: exec.idx,
+          mode: exec.mode,
+          outcome: 'done',
+          attempt: Math.max(exec.attempts, 1),
+          error: null,
+          retryAt: null,
+        }),
+      );
+    });
+  }
+
+  private async fail(run: PlaybookRunRecord, exec: StepExecutionRecord, step: Step, error: string): Promise<false> {
+    const now = this.now();
+    const reason = `step ${step.id} failed: ${error}`.slice(0, 1000);
+    await this.write(run, async (tx, entries) => {
+      await tx.playbooks.updateStep(run.id, exec.idx, {
+        state: 'failed',
+        error: error.slice(0, 1000),
+        finishedAt: now,
+        attempts: Math.max(exec.attempts, 1),
+        updatedAt: now,
+      });
+      await tx.playbooks.updateRun(run.id, {
+        state: 'failed',
+        finishedAt: now,
+        reason,
+        leaseOwner: null,
+        leaseUntil: null,
+        wakeAt: null,
+        updatedAt: now,
+      });
+      entries.push(
+        this.entry(run, 'playbook.step.finished', {
+          run: run.id,
+          step: step.id,
+          index: exec.idx,
+          mode: exec.mode,
+          outcome: 'failed',
+          attempt: Math.max(exec.attempts, 1),
+          error: error.slice(0, 1000),
+          retryAt: null,
+        }),
+      );
+      entries.push(
+        this.entry(run, 'playbook.run.finished', { run: run.id, playbook: run.playbook, version: run.version, outcome: 'failed', reason }),
+      );
+    });
+    return false;
+  }
+
+  private async finish(run: PlaybookRunRecord, outcome: 'succeeded' | 'failed', reason: string): Promise<boolean> {
+    const now = this.now();
+    return this.write(run, async (tx, entries) => {
+      await tx.playbooks.updateRun(run.id, {
+        state: outcome,
+        finishedAt: now,
+        reason,
+        leaseOwner: null,
+        leaseUntil: null,
+        wakeAt: null,
+        updatedAt: now,
+      });
+      entries.push(
+        this.entry(run, 'playbook.run.finished', { run: run.id, playbook: run.playbook, version: run.version, outcome, reason }),
+      );
+    });
+  }
+
+  private entry(run: PlaybookRunRecord, kind: string, data: { [k: string]: Json }): Entry {
+    return { actor: ENGINE, kind, subject: `playbook-run:${run.id}`, data };
+  }
+}
