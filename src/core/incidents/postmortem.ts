@@ -27,7 +27,7 @@ export interface PostmortemEvent {
   seq: number;
   time: string;
   kind: string;
-  /** Who acted, as the short label the records use (`token:ID`, `cli:USER`, a system part). */
+  /** The id of who acted (a principal, a CLI user, a system part): matched against role holders. */
   actor: string;
   data: Record<string, unknown>;
 }

@@ -98,7 +98,7 @@ rules:
   - name: critical-signals
     title: Critical signal
     on: signal
-    match: signal.severity == "critical" && !signal.resolved && signal.source != "bulwark"
+    match: signal.severity == "critical" && signal.source != "bulwark"
     groupBy: [source, labels.alertname]
     window: 1h
     severity: critical
