@@ -1,6 +1,6 @@
 /**
  * `bulwark slo …`: `validate FILE` and `rules FILE` work on files on this machine; `apply FILE`,
- * `status [NAME]` and `delete NAME` are clients of a running server's API (--url or BULWARK_URL,
+ * `status [NAME]`, `kpis` and `delete NAME` are clients of a running server's API (--url or BULWARK_URL,
  * the token in BULWARK_TOKEN), as `bulwark experiments apply` is. Exit codes: 0 done, 1 the
  * server failed or could not be reached, 2 bad input.
  */
@@ -60,6 +60,26 @@ interface StatusView {
   note: string | null;
 }
 
+interface KpiReportView {
+  from: string;
+  to: string;
+  kpis: {
+    title: string;
+    from: string;
+    to: string;
+    group: string | null;
+    status: string;
+    count: number;
+    incomplete: number;
+    refused: number;
+    meanMs: number | null;
+    p50Ms: number | null;
+    p90Ms: number | null;
+    why: string | null;
+  }[];
+}
+
+const secs = (ms: number | null) => (ms === null ? '-' : ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${(ms / 60_000).toFixed(1)} min`);
 const pct = (r: number | null) => (r === null ? '-' : `${(r * 100).toFixed(2)}%`);
 const hours = (ms: number | null) => (ms === null ? 'not burning' : ms === 0 ? 'spent' : `${(ms / 3_600_000).toFixed(1)} h`);
 
@@ -139,6 +159,32 @@ export function sloCommands(program: Command): void {
     if (o.json) return print(JSON.stringify(name ? all[0] : { slos: all }));
     if (all.length === 0) return print('no SLOs applied; apply one with: bulwark slo apply FILE');
     for (const s of all) for (const l of statusLines(s)) print(l);
+  });
+
+  remote(
+    slo
+      .command('kpis')
+      .description('KPIs: time to detect, acknowledge, triage, mitigate, repair and resolve (mean, p50, p90) over a window')
+      .option('--window <duration>', 'how far back from now: 7d, 30d…', '30d')
+      .option('--by <dimension>', 'also per severity, technique or control'),
+  ).action(async (o: RemoteFlags & { window: string; by?: string }) => {
+    if (parsePromDuration(o.window) === undefined) throw malformed(`--window ${o.window}: a duration such as 7d or 30d`);
+    if (o.by !== undefined && !['severity', 'technique', 'control'].includes(o.by)) {
+      throw malformed(`--by ${o.by}: one of severity, technique, control`);
+    }
+    const q = new URLSearchParams({ window: o.window, ...(o.by ? { by: o.by } : {}) });
+    const r = await client(o)<KpiReportView>('GET', `/v1/kpis?${q.toString()}`);
+    if (o.json) return print(JSON.stringify(r));
+    print(`KPIs from ${r.from} to ${r.to}`);
+    for (const k of r.kpis) {
+      const name = k.group === null ? k.title : `  ${k.group}`;
+      const nums =
+        k.status === 'ok'
+          ? `mean ${secs(k.meanMs)}  p50 ${secs(k.p50Ms)}  p90 ${secs(k.p90Ms)}  over ${k.count}${k.incomplete ? `, ${k.incomplete} incomplete left out` : ''}${k.refused ? `, ${k.refused} refused` : ''}`
+          : `no data${k.why ? `: ${k.why}` : ''}`;
+      print(`${name.padEnd(28)} ${nums}`);
+      if (k.group === null) print(`${''.padEnd(28)} (${k.from} → ${k.to})`);
+    }
   });
 
   remote(slo.command('delete').description('delete an SLO from the server (the change is in the ledger)').argument('<name>')).action(

@@ -6,13 +6,65 @@
  */
 import { Gauge, type Registry } from 'prom-client';
 import type { AppDeps } from '../../app/deps.ts';
+import { kpiReport } from '../../app/slos/kpis.ts';
 import { allStatuses, sloRoutes } from '../routes/slos.ts';
+import { kpiRoutes } from '../routes/slos-kpis.ts';
 import type { ServerPart } from '../server-part.ts';
 
 export const slosServer: ServerPart = (ctx) => {
   sloRoutes(ctx.app, ctx.routes, ctx.deps);
+  kpiRoutes(ctx.app, ctx.routes, ctx.deps);
   sloMetrics(ctx.metrics, ctx.deps);
+  kpiMetrics(ctx.metrics, ctx.deps);
 };
+
+const KPI_WINDOW_MS = 30 * 86_400_000;
+
+/**
+ * KPIs over the last 30 days on /metrics: `bulwark_kpi_seconds{kpi, stat=mean|p50|p90}` (absent
+ * without data, never 0) and `bulwark_kpi_pairs{kpi, kind=complete|incomplete|refused}`.
+ */
+export function kpiMetrics(registry: Registry, deps: AppDeps): void {
+  if (registry.getSingleMetric('bulwark_kpi_seconds')) return;
+  let pending: Promise<void> | undefined;
+  const collect = () =>
+    (pending ??= refresh().finally(() => {
+      pending = undefined;
+    }));
+  const seconds = new Gauge({
+    name: 'bulwark_kpi_seconds',
+    help: 'A KPI over the last 30 days, in seconds: mean, p50 or p90 (nearest rank); absent without data',
+    labelNames: ['kpi', 'stat'],
+    registers: [registry],
+    collect,
+  });
+  const pairs = new Gauge({
+    name: 'bulwark_kpi_pairs',
+    help: 'Pairs of instants behind a KPI over the last 30 days: complete, incomplete (left out) or refused (negative, left out)',
+    labelNames: ['kpi', 'kind'],
+    registers: [registry],
+    collect,
+  });
+  async function refresh(): Promise<void> {
+    seconds.reset();
+    pairs.reset();
+    let report;
+    try {
+      report = await kpiReport(deps, { windowMs: KPI_WINDOW_MS });
+    } catch {
+      return;
+    }
+    for (const k of report.kpis) {
+      pairs.set({ kpi: k.kpi, kind: 'complete' }, k.count);
+      pairs.set({ kpi: k.kpi, kind: 'incomplete' }, k.incomplete);
+      pairs.set({ kpi: k.kpi, kind: 'refused' }, k.refused);
+      if (k.meanMs === null) continue;
+      seconds.set({ kpi: k.kpi, stat: 'mean' }, k.meanMs / 1000);
+      seconds.set({ kpi: k.kpi, stat: 'p50' }, k.p50Ms! / 1000);
+      seconds.set({ kpi: k.kpi, stat: 'p90' }, k.p90Ms! / 1000);
+    }
+  }
+}
 
 export function sloMetrics(registry: Registry, deps: AppDeps): void {
   if (registry.getSingleMetric('bulwark_slo_objective_ratio')) return;

@@ -100,7 +100,7 @@ sli:
 describe('signal SLIs through the server', () => {
   it('counts the signals received in the window that match total, good when they match good', async () => {
     const now = clock.now().getTime();
-    const sig = (i: number, severity: 'critical' | 'warning', alertname: string, agoMs: number, resolved = false) => {
+    const sig = (i: number, severity: 'critical' | 'low', alertname: string, agoMs: number, resolved = false) => {
       const at = new Date(now - agoMs).toISOString();
       return {
         id: `sig_${String(i).padStart(32, '0')}`,
@@ -118,10 +118,10 @@ describe('signal SLIs through the server', () => {
     await app.deps.store.signals.insertMany([
       sig(1, 'critical', 'WafBlock', 60_000),
       sig(2, 'critical', 'WafBlock', 120_000),
-      sig(3, 'warning', 'WafBlock', 180_000),
-      sig(4, 'warning', 'Other', 180_000), // not an event: total does not match
-      sig(5, 'warning', 'WafBlock', 180_000, true), // a resolution: not an event
-      sig(6, 'warning', 'WafBlock', 2 * 86_400_000), // before the window
+      sig(3, 'low', 'WafBlock', 180_000),
+      sig(4, 'low', 'Other', 180_000), // not an event: total does not match
+      sig(5, 'low', 'WafBlock', 180_000, true), // a resolution: not an event
+      sig(6, 'low', 'WafBlock', 2 * 86_400_000), // before the window
     ]);
     expect((await app.app.inject({ method: 'POST', url: '/v1/slos', headers: auth(), payload: { file: SIGNALS_FILE } })).statusCode).toBe(
       201,
