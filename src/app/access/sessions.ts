@@ -16,7 +16,8 @@ import {
 } from '../../core/access/session-format.ts';
 import { apiActor } from '../../core/ledger/actor.ts';
 import type { AppDeps } from '../deps.ts';
-import { authenticate, scopesOf } from './tokens.ts';
+import { authenticate, noteUse, scopesOf } from './tokens.ts';
+import { hasSecondFactor, verifySecondFactor } from './second-factor.ts';
 
 /** How often a session's last use is written: its idle limit is kept to this. */
 const TOUCH_EVERY_MS = 60_000;
@@ -29,11 +30,16 @@ export interface OpenedSession {
   principal: Principal;
 }
 
-/** Open a session with a token; refused (unauthenticated) as the token would be. */
+/**
+ * Open a session with a token; refused (unauthenticated) as the token would be. A person with a
+ * second factor must send a code too (a TOTP code or a recovery code): without one the answer is
+ * 401 with `details.secondFactor: "totp"`, which the dashboard takes as its prompt. The session
+ * then starts stepped up.
+ */
 export async function signIn(
   deps: AppDeps,
   token: string,
-  opts: { policy?: SessionPolicy; request?: string } = {},
+  opts: { policy?: SessionPolicy; request?: string; code?: string } = {},
 ): Promise<OpenedSession> {
   const policy = opts.policy ?? DEFAULT_SESSION_POLICY;
   if (typeof token !== 'string' || token.length === 0 || token.length > 200)
@@ -43,7 +49,25 @@ export async function signIn(
   const now = deps.clock.now();
   const minted = mintSession();
   const expiresAt = new Date(now.getTime() + policy.absoluteHours * 3_600_000).toISOString();
-  const principal: Principal = { ...auth.principal, sessionId: minted.id };
+  let secondFactorAt: string | null = null;
+  if (auth.principal.kind === 'person' && (await hasSecondFactor(deps, auth.principal.id))) {
+    if (opts.code === undefined || opts.code === '')
+      throw new DomainError(
+        'unauthenticated',
+        'this person has a second factor: send the current code from the authenticator app (or a recovery code) as "code"',
+        {
+          secondFactor: 'totp',
+        },
+      );
+    const r = await verifySecondFactor(deps, auth.principal.id, apiActor(auth.principal, opts.request), opts.code, {
+      purpose: 'sign-in',
+      allowRecovery: true,
+    });
+    if (!r.ok)
+      throw new DomainError('unauthenticated', `${r.reason}; sign in again with the token and a current code`, { secondFactor: 'totp' });
+    secondFactorAt = deps.clock.now().toISOString();
+  }
+  const principal: Principal = { ...auth.principal, sessionId: minted.id, secondFactorAt };
   await deps.store.transaction(async (tx) => {
     await tx.sessions.insert({
       id: minted.id,
@@ -53,6 +77,7 @@ export async function signIn(
       lastSeenAt: now.toISOString(),
       expiresAt,
       revokedAt: null,
+      secondFactorAt,
     });
     await tx.ledger.append(
       [
@@ -90,6 +115,7 @@ export async function authenticateSession(
   const scopes = await scopesOf(deps, token);
   if (!scopes) return { ok: false, reason: 'the principal of this session is disabled' };
   if (now.getTime() - Date.parse(s.lastSeenAt) >= TOUCH_EVERY_MS) await deps.store.sessions.touch(id, now.toISOString());
+  await noteUse(deps, token);
   return {
     ok: true,
     principal: {
@@ -100,8 +126,33 @@ export async function authenticateSession(
       tokenName: token.name,
       scopes,
       sessionId: id,
+      secondFactorAt: s.secondFactorAt ?? null,
     },
   };
+}
+
+/**
+ * Step up a session: a current code (TOTP, or a recovery code) marks it as verified now, so that
+ * sensitive actions go ahead for the next minutes (core/access/step-up.ts).
+ */
+export async function stepUpSession(
+  deps: AppDeps,
+  principal: Principal,
+  code: string,
+  request?: string,
+): Promise<{ secondFactorAt: string }> {
+  if (!principal.sessionId)
+    throw invalid(
+      'step-up is for dashboard sessions; with a token, send the header "X-Bulwark-Second-Factor: <code>" with the request itself',
+    );
+  if (!(await hasSecondFactor(deps, principal.id)))
+    throw invalid(`${principal.id} has no second factor enrolled; enroll one with POST /v1/second-factor/enroll`);
+  const r = await verifySecondFactor(deps, principal.id, apiActor(principal, request), code, { purpose: 'step-up', allowRecovery: true });
+  if (!r.ok) throw new DomainError('forbidden', r.reason, { reason: 'step_up_failed' });
+  const at = deps.clock.now().toISOString();
+  if (!(await deps.store.sessions.markSecondFactor(principal.sessionId, at)))
+    throw new DomainError('unauthenticated', 'the session has ended; sign in again');
+  return { secondFactorAt: at };
 }
 
 /** Sign out: the session ends at once (false when it had already ended). */

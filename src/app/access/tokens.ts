@@ -37,6 +37,8 @@ export interface TokenView {
   createdBy: string;
   expiresAt: string | null;
   revokedAt: string | null;
+  /** When it was last used, to the minute; null when never (or before this was kept). */
+  lastUsedAt: string | null;
 }
 
 export const viewToken = (t: TokenRecord): TokenView => ({
@@ -48,6 +50,7 @@ export const viewToken = (t: TokenRecord): TokenView => ({
   createdBy: t.createdBy,
   expiresAt: t.expiresAt,
   revokedAt: t.revokedAt,
+  lastUsedAt: t.lastUsedAt ?? null,
 });
 
 export async function createToken(deps: AppDeps, actor: Actor, raw: CreateTokenInput): Promise<{ token: string; view: TokenView }> {
@@ -127,20 +130,32 @@ export async function authenticate(
   if (t.expiresAt && t.expiresAt <= iso(deps.clock)) return { ok: false, reason: 'the token has expired' };
   const scopes = await scopesOf(deps, t);
   if (!scopes) return { ok: false, reason: 'the principal of this token is disabled' };
+  await noteUse(deps, t);
   return {
     ok: true,
     principal: { id: t.principalId, name: t.name, kind: t.principalKind, tokenId: t.id, tokenName: t.name, scopes },
   };
 }
 
+/** How often a token's last use is written: at most once a minute, never a write per request. */
+const USED_EVERY_MS = 60_000;
+
+/** Record a token's use when the last one recorded is a minute old or more (one conditional update). */
+export async function noteUse(deps: AppDeps, t: Pick<TokenRecord, 'id' | 'lastUsedAt'>): Promise<void> {
+  const now = deps.clock.now().getTime();
+  if (t.lastUsedAt && now - Date.parse(t.lastUsedAt) < USED_EVERY_MS) return;
+  await deps.store.tokens.touchUsed(t.id, new Date(now).toISOString(), new Date(now - USED_EVERY_MS).toISOString());
+}
+
 /**
- * What a token may do: its scopes, narrowed to its principal's roles when the principal exists
- * (tokens made before principals, whose principal has no record, keep their scopes alone);
- * undefined when the principal is disabled.
+ * What a token may do: its scopes, narrowed to its principal's roles (plus its active breakglass
+ * grants) when the principal exists (tokens made before principals, whose principal has no
+ * record, keep their scopes alone); undefined when the principal is disabled.
  */
 export async function scopesOf(deps: AppDeps, t: Pick<TokenRecord, 'principalId' | 'scopes'>): Promise<string[] | undefined> {
   const p = await deps.store.principals.get(t.principalId);
   if (!p) return t.scopes;
   if (p.disabledAt) return undefined;
-  return effectiveScopes(t.scopes, p.roles, PERMISSIONS);
+  const grants = await deps.store.breakglass.activePermissions(p.id, iso(deps.clock));
+  return effectiveScopes(t.scopes, p.roles, PERMISSIONS, grants);
 }

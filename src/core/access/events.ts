@@ -1,6 +1,11 @@
-/** Access events: tokens minted and revoked, dashboard sessions opened and ended (never a secret or its hash). */
+/**
+ * Access events: tokens minted and revoked, dashboard sessions opened and ended, second factors,
+ * approvals and breakglass (never a secret, a code or a hash of one).
+ */
 import { z } from 'zod';
 import { event, id, type EventDefinition } from '../ledger/event-catalogue.ts';
+
+const purpose = z.enum(['enroll', 'sign-in', 'step-up', 'request', 'disable']);
 
 export const accessEvents: EventDefinition[] = [
   event(
@@ -30,5 +35,76 @@ export const accessEvents: EventDefinition[] = [
     'principal.disabled',
     'a principal is disabled; its tokens (and so its sessions) are revoked with it',
     z.strictObject({ id, revokedTokens: z.array(id) }),
+  ),
+  event(
+    'second-factor.enrolled',
+    'a person confirms a new TOTP second factor with a first code; recovery codes are minted (never recorded)',
+    z.strictObject({ principal: id, method: z.literal('totp'), recoveryCodes: z.number().int().min(0) }),
+  ),
+  event(
+    'second-factor.verified',
+    'a TOTP code is accepted (sign-in, step-up, one request, disabling); the code is never recorded',
+    z.strictObject({ principal: id, purpose }),
+  ),
+  event(
+    'second-factor.recovery-used',
+    'a recovery code is used (each once); how many are left',
+    z.strictObject({ principal: id, purpose, left: z.number().int().min(0) }),
+  ),
+  event(
+    'second-factor.failed',
+    'a second factor is refused: wrong, malformed or replayed',
+    z.strictObject({
+      principal: id,
+      purpose,
+      method: z.enum(['totp', 'recovery']),
+      reason: z.enum(['wrong', 'malformed', 'replayed']),
+    }),
+  ),
+  event(
+    'second-factor.disabled',
+    'a second factor is removed, by its owner with a current code or reset by an admin',
+    z.strictObject({ principal: id, how: z.string().max(200) }),
+  ),
+  event(
+    'approval.requested',
+    'an action that needs approval is requested: what, on what, the digest of its exact parameters, the policy',
+    z.strictObject({
+      id,
+      kind: id,
+      resource: id,
+      payloadDigest: z.string().max(100),
+      summary: z.string().max(500),
+      reason: z.string().max(2000),
+      policy: z.string().max(10_000),
+      expiresAt: z.string().max(64),
+    }),
+  ),
+  event(
+    'approval.decided',
+    'an approver approves or denies a request, with a reason; the state it leaves the request in',
+    z.strictObject({
+      id,
+      principal: id,
+      decision: z.enum(['approve', 'deny']),
+      reason: z.string().max(2000),
+      state: z.enum(['pending', 'approved', 'denied']),
+    }),
+  ),
+  event(
+    'approval.executed',
+    'an approved action runs: its approval is consumed, once',
+    z.strictObject({ id, kind: id, resource: id, payloadDigest: z.string().max(100) }),
+  ),
+  event('approval.expired', 'a request reached its expiry undecided; it never runs', z.strictObject({ id })),
+  event(
+    'breakglass.invoked',
+    'a principal breaks glass: one permission for a bounded time, with a justification; a review is opened',
+    z.strictObject({ id, principal: id, permission: id, reason: z.string().max(2000), endsAt: z.string().max(64) }),
+  ),
+  event(
+    'breakglass.reviewed',
+    'someone other than the one who broke glass reviews it',
+    z.strictObject({ id, principal: id, reviewer: id, note: z.string().max(2000) }),
   ),
 ];

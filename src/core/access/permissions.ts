@@ -3,7 +3,18 @@
  * `area:*` every verb of an area. Anything not granted is denied.
  */
 /** The permissions of access itself; every other capability declares its own (core/<capability>/permissions.ts). */
-export const ACCESS_PERMISSIONS = ['session:read', 'tokens:read', 'tokens:manage', 'principals:read', 'principals:manage'] as const;
+export const ACCESS_PERMISSIONS = [
+  'session:read',
+  'tokens:read',
+  'tokens:manage',
+  'principals:read',
+  'principals:manage',
+  'approvals:read',
+  'approvals:decide',
+  'breakglass:read',
+  'breakglass:invoke',
+  'breakglass:review',
+] as const;
 
 /**
  * Every permission there is, as a type: access's here, each other capability's added by
@@ -23,6 +34,8 @@ export interface Principal {
   scopes: readonly string[];
   /** The dashboard session the request came through, when it came with the session cookie. */
   sessionId?: string;
+  /** When that session last verified its second factor (step-up), or when this request did. */
+  secondFactorAt?: string | null;
 }
 
 /**

@@ -15,14 +15,19 @@ const READ = (p: Permission) => p.endsWith(':read');
 const RULES: Record<BuiltInRole, { summary: string; grants: (p: Permission) => boolean }> = {
   viewer: { summary: 'reads everything it may see: the ledger, signals, experiments and runs, metrics', grants: READ },
   responder: {
-    summary: 'a viewer who also runs and stops experiments and writes notes to the ledger',
-    grants: (p) => READ(p) || ['experiments:run', 'experiments:stop', 'ledger:write'].includes(p),
+    summary: 'a viewer who also runs and stops experiments, writes notes to the ledger, and may break glass',
+    grants: (p) => READ(p) || ['experiments:run', 'experiments:stop', 'ledger:write', 'breakglass:invoke'].includes(p),
   },
   operator: {
     summary: 'a responder who also applies and deletes experiments and signs checkpoints',
-    grants: (p) => READ(p) || ['experiments:run', 'experiments:stop', 'experiments:write', 'ledger:write', 'ledger:checkpoint'].includes(p),
+    grants: (p) =>
+      READ(p) ||
+      ['experiments:run', 'experiments:stop', 'experiments:write', 'ledger:write', 'ledger:checkpoint', 'breakglass:invoke'].includes(p),
   },
-  approver: { summary: 'a viewer who approves requests of others (approvals come with guarded operations)', grants: READ },
+  approver: {
+    summary: 'a viewer who approves or denies requests of others and reviews breakglass',
+    grants: (p) => READ(p) || ['approvals:decide', 'breakglass:review'].includes(p),
+  },
   admin: { summary: 'everything, including principals, tokens and privileged experiments', grants: () => true },
   'signal-sender': {
     summary: 'a source that posts signals (bind its token to its source: signals:ingest:NAME)',
@@ -50,8 +55,15 @@ function fully(scopes: readonly string[], p: Permission): boolean {
  * The scopes a request carries: the token's scopes narrowed to what the principal's roles grant.
  * A source-bound scope (`signals:ingest:waf`) stays when the roles grant its permission.
  */
-export function effectiveScopes(tokenScopes: readonly string[], roles: readonly string[], all: readonly Permission[]): string[] {
+export function effectiveScopes(
+  tokenScopes: readonly string[],
+  roles: readonly string[],
+  all: readonly Permission[],
+  /** Permissions granted on top of the roles for now: active breakglass grants. */
+  extra: readonly string[] = [],
+): string[] {
   const granted = roleGrants(roles, all);
+  for (const p of all) if (extra.includes(p)) granted.add(p);
   if (granted.size === all.length) return [...tokenScopes];
   const out: string[] = [];
   for (const p of all) if (granted.has(p) && fully(tokenScopes, p)) out.push(p);

@@ -1,9 +1,35 @@
-/** Access in the server: tokens, principals, and the caller's session. */
+/**
+ * Access in the server: tokens, principals, second factors, the caller's session, approvals and
+ * breakglass; the access settings (step-up, rate limits); the approvals service other
+ * capabilities use (`services.approvals`).
+ */
+import { approvalService, type ApprovalService } from '../../app/access/approvals.ts';
+import { approvalRoutes } from '../routes/approvals.ts';
+import { breakglassRoutes } from '../routes/breakglass.ts';
 import { principalRoutes } from '../routes/principals.ts';
+import { secondFactorRoutes } from '../routes/second-factor.ts';
 import { tokenRoutes } from '../routes/tokens.ts';
+import { configureAccess, type AccessSettings } from '../auth.ts';
 import type { ServerPart } from '../server-part.ts';
 
-export const accessServer: ServerPart = ({ app, routes, deps }) => {
+declare module '../server-part.ts' {
+  interface ServerOptions {
+    /** Step-up (how fresh a second factor must be, whether every person needs one) and rate limits. */
+    access?: Partial<AccessSettings>;
+  }
+  interface Services {
+    /** Multi-party approvals: request, status, consume (app/access/approvals.ts). */
+    approvals: ApprovalService;
+  }
+}
+
+export const accessServer: ServerPart = ({ app, routes, deps, options, services }) => {
+  configureAccess(app, options.access ?? {});
   tokenRoutes(app, routes, deps);
   principalRoutes(app, routes, deps);
+  secondFactorRoutes(app, routes, deps);
+  approvalRoutes(app, routes, deps);
+  // Signals is set up after access: its ingest is looked up when a breakglass is invoked.
+  breakglassRoutes(app, routes, deps, () => services.signals);
+  services.approvals = approvalService(deps);
 };

@@ -19,12 +19,14 @@ const TokenView = z.object({
   createdBy: z.string(),
   expiresAt: z.string().nullable(),
   revokedAt: z.string().nullable(),
+  lastUsedAt: z.string().nullable().describe('when it was last used, to the minute'),
 });
 
 export const Session = z.object({
   principal: z.object({ id: z.string(), name: z.string(), kind: z.enum(['person', 'service']) }),
   token: z.object({ id: z.string(), name: z.string() }),
   permissions: z.array(z.string()),
+  secondFactorAt: z.string().nullable().optional().describe('when this session last verified its second factor (step-up)'),
 });
 
 export function tokenRoutes(app: FastifyInstance, r: RouteRegistry, deps: AppDeps, policy: SessionPolicy = DEFAULT_SESSION_POLICY): void {
@@ -71,6 +73,7 @@ export function tokenRoutes(app: FastifyInstance, r: RouteRegistry, deps: AppDep
     principal: { id: principal.id, name: principal.name, kind: principal.kind },
     token: { id: principal.tokenId, name: principal.tokenName },
     permissions: [...principal.scopes],
+    ...(principal.sessionId ? { secondFactorAt: principal.secondFactorAt ?? null } : {}),
   });
 
   r.add(app, {
@@ -91,7 +94,14 @@ export function tokenRoutes(app: FastifyInstance, r: RouteRegistry, deps: AppDep
       'Sign in to the dashboard: present a token once and get a session cookie (HttpOnly, SameSite=Strict, Secure under TLS); the token itself stays out of the browser',
     auth: 'public',
     priority: 'low',
-    body: z.strictObject({ token: z.string().min(1).max(200).describe('an API token, bwk_<id>_<secret>') }),
+    body: z.strictObject({
+      token: z.string().min(1).max(200).describe('an API token, bwk_<id>_<secret>'),
+      code: z
+        .string()
+        .max(40)
+        .optional()
+        .describe('for a person with a second factor: the current code, or a recovery code (without it: 401 with details.secondFactor)'),
+    }),
     status: 201,
     response: Session.extend({ expiresAt: z.string().describe('the absolute end; it ends earlier when idle') }),
     errors: [401, 403],
@@ -99,7 +109,7 @@ export function tokenRoutes(app: FastifyInstance, r: RouteRegistry, deps: AppDep
       // A sign-in from another site's page (login CSRF) is refused; a client without Origin (curl) is not a page.
       if (typeof req.headers.origin === 'string' && !fromThisOrigin(req))
         throw new DomainError('forbidden', 'sign in from the dashboard of this server (the Origin differs)');
-      const opened = await signIn(deps, body.token, { policy, request: req.id });
+      const opened = await signIn(deps, body.token, { policy, request: req.id, code: body.code });
       const maxAgeSeconds = (Date.parse(opened.expiresAt) - deps.clock.now().getTime()) / 1000;
       void reply
         .header('set-cookie', sessionCookie(opened.value, { secure: req.protocol === 'https', maxAgeSeconds }))

@@ -17,6 +17,7 @@ export class KyselySessions implements SessionRepo {
         last_seen_at: s.lastSeenAt,
         expires_at: s.expiresAt,
         revoked_at: s.revokedAt,
+        second_factor_at: s.secondFactorAt ?? null,
       })
       .execute();
   }
@@ -54,6 +55,16 @@ export class KyselySessions implements SessionRepo {
       .executeTakeFirst();
     return Number(r.numDeletedRows);
   }
+
+  async markSecondFactor(id: string, at: string): Promise<boolean> {
+    const r = await this.db
+      .updateTable('sessions')
+      .set({ second_factor_at: at })
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
 }
 
 function rowToSession(r: Database['sessions']): SessionRecord {
@@ -65,5 +76,6 @@ function rowToSession(r: Database['sessions']): SessionRecord {
     lastSeenAt: r.last_seen_at,
     expiresAt: r.expires_at,
     revokedAt: r.revoked_at,
+    secondFactorAt: r.second_factor_at,
   };
 }

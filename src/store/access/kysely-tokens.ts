@@ -20,6 +20,7 @@ export class KyselyTokens implements TokenRepo {
         created_by: t.createdBy,
         expires_at: t.expiresAt,
         revoked_at: t.revokedAt,
+        last_used_at: t.lastUsedAt ?? null,
       })
       .execute();
   }
@@ -42,6 +43,16 @@ export class KyselyTokens implements TokenRepo {
       .executeTakeFirst();
     return Number(r.numUpdatedRows) > 0;
   }
+
+  async touchUsed(id: string, at: string, before: string): Promise<boolean> {
+    const r = await this.db
+      .updateTable('tokens')
+      .set({ last_used_at: at })
+      .where('id', '=', id)
+      .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', before)]))
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
 }
 
 function rowToToken(r: Database['tokens']): TokenRecord {
@@ -56,5 +67,6 @@ function rowToToken(r: Database['tokens']): TokenRecord {
     createdBy: r.created_by,
     expiresAt: r.expires_at,
     revokedAt: r.revoked_at,
+    lastUsedAt: r.last_used_at,
   };
 }

@@ -1,7 +1,8 @@
 /**
  * Access's store part: API tokens and dashboard sessions, stored by hash. The tokens table has no
  * migration of its own (the ledger's 0001 created it, and a shipped migration is never split);
- * sessions came with 0010, principals with 0011. Sessions are not backed up: a restored server starts with none.
+ * sessions came with 0010, principals with 0011, second factors (and a session's step-up time, a token's
+ * last use) with 0017, approvals and breakglass with 0018. Sessions are not backed up: a restored server starts with none.
  */
 import type { StorePart } from '../store-part.ts';
 import { KyselySessions } from './kysely-sessions.ts';
@@ -9,6 +10,11 @@ import { KyselyTokens } from './kysely-tokens.ts';
 import { sessions } from './migrations/0010-sessions.ts';
 import { principals } from './migrations/0011-principals.ts';
 import { KyselyPrincipals } from './kysely-principals.ts';
+import { secondFactors } from './migrations/0017-second-factors.ts';
+import { approvals } from './migrations/0018-approvals.ts';
+import { KyselySecondFactors } from './kysely-second-factors.ts';
+import { KyselyApprovals } from './kysely-approvals.ts';
+import { KyselyBreakglass } from './kysely-breakglass.ts';
 import type {} from './port.ts';
 import type {} from './tables.ts';
 
@@ -17,8 +23,25 @@ export const accessStore: StorePart = {
     { name: 'principals', backup: true },
     { name: 'tokens', backup: true },
     { name: 'sessions', backup: false },
+    { name: 'second_factors', backup: true },
+    { name: 'recovery_codes', backup: true },
+    { name: 'approvals', backup: true },
+    { name: 'approval_decisions', backup: true },
+    { name: 'breakglass', backup: true },
   ],
-  migrations: { '0010_sessions': sessions, '0011_principals': principals },
-  repos: (ctx) => ({ tokens: new KyselyTokens(ctx.db), sessions: new KyselySessions(ctx.db), principals: new KyselyPrincipals(ctx.db) }),
+  migrations: {
+    '0010_sessions': sessions,
+    '0011_principals': principals,
+    '0017_second_factors': secondFactors,
+    '0018_approvals': approvals,
+  },
+  repos: (ctx) => ({
+    tokens: new KyselyTokens(ctx.db),
+    sessions: new KyselySessions(ctx.db),
+    principals: new KyselyPrincipals(ctx.db),
+    secondFactors: new KyselySecondFactors(ctx.db),
+    approvals: new KyselyApprovals(ctx.db),
+    breakglass: new KyselyBreakglass(ctx.db),
+  }),
   contract: async () => (await import('./tokens.contract.ts')).tokensContract,
 };

@@ -12,6 +12,8 @@ export interface TokenRecord {
   createdBy: string;
   expiresAt: string | null;
   revokedAt: string | null;
+  /** When it was last used, to the minute (absent on records written before it was kept). */
+  lastUsedAt?: string | null;
 }
 
 export interface TokenRepo {
@@ -20,6 +22,8 @@ export interface TokenRepo {
   list(): Promise<TokenRecord[]>;
   /** Sets revokedAt; false when no such unrevoked token. */
   revoke(id: string, at: string): Promise<boolean>;
+  /** Set lastUsedAt to `at` when it is unset or before `before`; whether it was written. */
+  touchUsed(id: string, at: string, before: string): Promise<boolean>;
 }
 
 /** A dashboard session (core/access/session-format.ts): the hash of its cookie's value, never the value. */
@@ -33,6 +37,8 @@ export interface SessionRecord {
   /** The absolute end. */
   expiresAt: string;
   revokedAt: string | null;
+  /** When it last verified its second factor (step-up); null when never. */
+  secondFactorAt?: string | null;
 }
 
 export interface SessionRepo {
@@ -44,6 +50,8 @@ export interface SessionRepo {
   revoke(id: string, at: string): Promise<boolean>;
   /** Delete sessions that ended before `before` (expired or revoked); how many. */
   prune(before: string): Promise<number>;
+  /** Record a second factor verified now (step-up); false when no such open session. */
+  markSecondFactor(id: string, at: string): Promise<boolean>;
 }
 
 /** A person or service account, with its groups and roles. */
@@ -70,10 +78,107 @@ export interface PrincipalRepo {
   liveTokens(id: string): Promise<string[]>;
 }
 
+/** A person's TOTP second factor: its secret (see docs/access.md on how it is kept) and the last step accepted. */
+export interface SecondFactorRecord {
+  principalId: string;
+  kind: 'totp';
+  secret: string;
+  createdAt: string;
+  /** Null until a first code confirms the enrollment. */
+  confirmedAt: string | null;
+  lastStep: number | null;
+}
+
+export interface SecondFactorRepo {
+  get(principalId: string): Promise<SecondFactorRecord | undefined>;
+  /** Store a new, unconfirmed factor in place of any unconfirmed one; false when a confirmed one exists. */
+  begin(f: SecondFactorRecord): Promise<boolean>;
+  /** Confirm the pending factor with the step of its first code; false when there is none pending. */
+  confirm(principalId: string, at: string, step: number): Promise<boolean>;
+  /** Accept a step: only when it is after the last one accepted (replays lose, also across replicas). */
+  useStep(principalId: string, step: number): Promise<boolean>;
+  /** Remove the factor and its recovery codes; false when there was none. */
+  remove(principalId: string): Promise<boolean>;
+  /** Replace the recovery codes with these hashes. */
+  setRecoveryCodes(principalId: string, hashes: readonly string[], at: string): Promise<void>;
+  /** Use a recovery code once; false when unknown or used. */
+  useRecoveryCode(principalId: string, hash: string, at: string): Promise<boolean>;
+  recoveryCodesLeft(principalId: string): Promise<number>;
+}
+
+export type ApprovalState = 'pending' | 'approved' | 'denied' | 'executed' | 'expired';
+
+export interface ApprovalRecord {
+  id: string;
+  kind: string;
+  resource: string;
+  payloadDigest: string;
+  summary: string;
+  /** The policy, as JSON (core/access/approval-policy.ts). */
+  policy: string;
+  requestedBy: string;
+  reason: string;
+  requestedAt: string;
+  expiresAt: string;
+  state: ApprovalState;
+  decidedAt: string | null;
+  executedAt: string | null;
+}
+
+export interface ApprovalDecisionRecord {
+  approvalId: string;
+  principalId: string;
+  decision: 'approve' | 'deny';
+  reason: string;
+  groups: string[];
+  roles: string[];
+  decidedAt: string;
+}
+
+export interface ApprovalRepo {
+  insert(a: ApprovalRecord): Promise<void>;
+  get(id: string): Promise<ApprovalRecord | undefined>;
+  /** Newest first; only those in `states` when given. */
+  list(opts: { states?: readonly ApprovalState[]; limit: number }): Promise<ApprovalRecord[]>;
+  /** Insert a decision; false when this principal has decided this request already. */
+  decide(d: ApprovalDecisionRecord): Promise<boolean>;
+  decisions(approvalId: string): Promise<ApprovalDecisionRecord[]>;
+  /** Compare and set the state; false when it was not `from` (another replica moved it first). */
+  setState(id: string, from: ApprovalState, to: ApprovalState, at: string): Promise<boolean>;
+}
+
+export interface BreakglassRecord {
+  id: string;
+  principalId: string;
+  permission: string;
+  reason: string;
+  startedAt: string;
+  endsAt: string;
+  reviewedBy: string | null;
+  reviewedAt: string | null;
+  reviewNote: string | null;
+}
+
+export interface BreakglassRepo {
+  insert(b: BreakglassRecord): Promise<void>;
+  get(id: string): Promise<BreakglassRecord | undefined>;
+  /** Newest first; only unreviewed ones when asked. */
+  list(opts: { unreviewed?: boolean; limit: number }): Promise<BreakglassRecord[]>;
+  /** The principal's newest grant. */
+  latest(principalId: string): Promise<BreakglassRecord | undefined>;
+  /** The permissions of the principal's grants that hold at `at`. */
+  activePermissions(principalId: string, at: string): Promise<string[]>;
+  /** Record the review once; false when already reviewed. */
+  review(id: string, by: string, at: string, note: string): Promise<boolean>;
+}
+
 declare module '../store.ts' {
   interface Repos {
     tokens: TokenRepo;
     sessions: SessionRepo;
     principals: PrincipalRepo;
+    secondFactors: SecondFactorRepo;
+    approvals: ApprovalRepo;
+    breakglass: BreakglassRepo;
   }
 }

@@ -10,6 +10,8 @@ export interface TokensTable {
   created_by: string;
   expires_at: string | null;
   revoked_at: string | null;
+  /** Migration 0017: written at most once a minute per token. */
+  last_used_at: string | null;
 }
 
 /** Dashboard sessions (migration 0010). */
@@ -21,6 +23,8 @@ export interface SessionsTable {
   last_seen_at: string;
   expires_at: string;
   revoked_at: string | null;
+  /** Migration 0017: when the session last verified its second factor (step-up). */
+  second_factor_at: string | null;
 }
 
 /** Principals (migration 0011); groups and roles as JSON arrays. */
@@ -35,10 +39,74 @@ export interface PrincipalsTable {
   disabled_at: string | null;
 }
 
+/** Second factors (migration 0017): the TOTP secret, the last time step accepted. */
+export interface SecondFactorsTable {
+  principal_id: string;
+  kind: string;
+  secret: string;
+  created_at: string;
+  confirmed_at: string | null;
+  last_step: number | null;
+}
+
+/** Recovery codes (migration 0017): hashes only. */
+export interface RecoveryCodesTable {
+  principal_id: string;
+  hash: string;
+  created_at: string;
+  used_at: string | null;
+}
+
+/** Approval requests (migration 0018); the policy as JSON. */
+export interface ApprovalsTable {
+  id: string;
+  kind: string;
+  resource: string;
+  payload_digest: string;
+  summary: string;
+  policy: string;
+  requested_by: string;
+  reason: string;
+  requested_at: string;
+  expires_at: string;
+  state: string;
+  decided_at: string | null;
+  executed_at: string | null;
+}
+
+/** One decision per principal and request (migration 0018); groups and roles as JSON, as they were then. */
+export interface ApprovalDecisionsTable {
+  approval_id: string;
+  principal_id: string;
+  decision: string;
+  reason: string;
+  groups: string;
+  roles: string;
+  decided_at: string;
+}
+
+/** Breakglass grants (migration 0018). */
+export interface BreakglassTable {
+  id: string;
+  principal_id: string;
+  permission: string;
+  reason: string;
+  started_at: string;
+  ends_at: string;
+  reviewed_by: string | null;
+  reviewed_at: string | null;
+  review_note: string | null;
+}
+
 declare module '../schema.ts' {
   interface Database {
     tokens: TokensTable;
     sessions: SessionsTable;
     principals: PrincipalsTable;
+    second_factors: SecondFactorsTable;
+    recovery_codes: RecoveryCodesTable;
+    approvals: ApprovalsTable;
+    approval_decisions: ApprovalDecisionsTable;
+    breakglass: BreakglassTable;
   }
 }

@@ -1,4 +1,8 @@
-/** Access's contract: tokens and sessions stored by hash, revoked once; sessions touched forward only, pruned when over. */
+/**
+ * Access's contract: tokens and sessions stored by hash, revoked once; sessions touched forward
+ * only, pruned when over; second factors accepting each time step once; recovery codes used once;
+ * approvals decided once per principal and executed once; breakglass grants time-boxed, reviewed once.
+ */
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { ContractSuite } from '../store-part.ts';
 import type { Store } from '../store.ts';
@@ -24,6 +28,7 @@ export const tokensContract: ContractSuite = (current) => {
         createdBy: 'test',
         expiresAt: null,
         revokedAt: null,
+        lastUsedAt: null,
       };
       await store.tokens.insert(t);
       expect(await store.tokens.get('tok1')).toEqual(t);
@@ -32,6 +37,11 @@ export const tokensContract: ContractSuite = (current) => {
       expect(await store.tokens.revoke('tok1', NOW)).toBe(true);
       expect(await store.tokens.revoke('tok1', NOW)).toBe(false);
       expect((await store.tokens.list())[0]?.revokedAt).toBe(NOW);
+      // Last use: written when unset or older than the bound, so at most once a minute.
+      expect(await store.tokens.touchUsed('tok1', '2026-01-02T03:05:00.000Z', '2026-01-02T03:04:00.000Z')).toBe(true);
+      expect(await store.tokens.touchUsed('tok1', '2026-01-02T03:05:30.000Z', '2026-01-02T03:04:30.000Z')).toBe(false);
+      expect(await store.tokens.touchUsed('tok1', '2026-01-02T03:06:10.000Z', '2026-01-02T03:05:10.000Z')).toBe(true);
+      expect((await store.tokens.get('tok1'))?.lastUsedAt).toBe('2026-01-02T03:06:10.000Z');
     });
   });
 
@@ -48,6 +58,7 @@ export const tokensContract: ContractSuite = (current) => {
       lastSeenAt: over.lastSeenAt ?? NOW,
       expiresAt: over.expiresAt ?? '2026-01-02T15:04:05.000Z',
       revokedAt: null,
+      secondFactorAt: null,
     });
 
     it('stores sessions by hash, touches them forward only, revokes them once', async () => {
@@ -62,6 +73,13 @@ export const tokensContract: ContractSuite = (current) => {
       expect(await store.sessions.revoke('s1', '2026-01-02T03:11:00.000Z')).toBe(true);
       expect(await store.sessions.revoke('s1', '2026-01-02T03:12:00.000Z')).toBe(false);
       expect(await store.sessions.touch('s1', '2026-01-02T03:20:00.000Z')).toBe(false);
+      expect(await store.sessions.markSecondFactor('s1', '2026-01-02T03:21:00.000Z')).toBe(false);
+    });
+
+    it('records when a session last verified its second factor', async () => {
+      await store.sessions.insert(session('s2'));
+      expect(await store.sessions.markSecondFactor('s2', '2026-01-02T03:06:00.000Z')).toBe(true);
+      expect((await store.sessions.get('s2'))?.secondFactorAt).toBe('2026-01-02T03:06:00.000Z');
     });
 
     it('prunes sessions that ended before a time, and keeps the others', async () => {
@@ -107,6 +125,7 @@ export const tokensContract: ContractSuite = (current) => {
         createdBy: 'test',
         expiresAt: null,
         revokedAt: null,
+        lastUsedAt: null,
       });
       await store.tokens.insert(token('a1'));
       await store.tokens.insert(token('b2'));
@@ -115,6 +134,133 @@ export const tokensContract: ContractSuite = (current) => {
       expect(await store.principals.disable('person:alice', NOW)).toBe(true);
       expect(await store.principals.disable('person:alice', NOW)).toBe(false);
       expect((await store.principals.list()).map((p) => [p.id, p.disabledAt])).toEqual([['person:alice', NOW]]);
+    });
+  });
+
+  describe('second factors', () => {
+    let store: Store;
+    beforeEach(() => {
+      ({ store } = current());
+    });
+    const factor = (secret: string) => ({
+      principalId: 'person:alice',
+      kind: 'totp' as const,
+      secret,
+      createdAt: NOW,
+      confirmedAt: null,
+      lastStep: null,
+    });
+
+    it('replaces an unconfirmed enrollment, keeps a confirmed one, and accepts each time step once', async () => {
+      expect(await store.secondFactors.begin(factor('AAAA'))).toBe(true);
+      expect(await store.secondFactors.begin(factor('BBBB'))).toBe(true);
+      expect((await store.secondFactors.get('person:alice'))?.secret).toBe('BBBB');
+      expect(await store.secondFactors.useStep('person:alice', 5)).toBe(false); // not confirmed yet
+      expect(await store.secondFactors.confirm('person:alice', NOW, 58_910_768)).toBe(true);
+      expect(await store.secondFactors.confirm('person:alice', NOW, 58_910_769)).toBe(false);
+      expect(await store.secondFactors.begin(factor('CCCC'))).toBe(false);
+      expect(await store.secondFactors.useStep('person:alice', 58_910_768)).toBe(false);
+      expect(await store.secondFactors.useStep('person:alice', 58_910_770)).toBe(true);
+      expect(await store.secondFactors.useStep('person:alice', 58_910_769)).toBe(false);
+      expect((await store.secondFactors.get('person:alice'))?.lastStep).toBe(58_910_770);
+    });
+
+    it('uses each recovery code once and removes them with the factor', async () => {
+      await store.secondFactors.begin(factor('AAAA'));
+      await store.secondFactors.setRecoveryCodes('person:alice', ['h1', 'h2'], NOW);
+      expect(await store.secondFactors.recoveryCodesLeft('person:alice')).toBe(2);
+      expect(await store.secondFactors.useRecoveryCode('person:alice', 'h1', NOW)).toBe(true);
+      expect(await store.secondFactors.useRecoveryCode('person:alice', 'h1', NOW)).toBe(false);
+      expect(await store.secondFactors.useRecoveryCode('person:bob', 'h2', NOW)).toBe(false);
+      expect(await store.secondFactors.recoveryCodesLeft('person:alice')).toBe(1);
+      expect(await store.secondFactors.remove('person:alice')).toBe(true);
+      expect(await store.secondFactors.remove('person:alice')).toBe(false);
+      expect(await store.secondFactors.recoveryCodesLeft('person:alice')).toBe(0);
+    });
+  });
+
+  describe('approvals', () => {
+    let store: Store;
+    beforeEach(() => {
+      ({ store } = current());
+    });
+    const approval = (id: string, requestedAt = NOW) => ({
+      id,
+      kind: 'experiment.delete',
+      resource: 'experiment:x',
+      payloadDigest: 'sha256:' + 'a'.repeat(64),
+      summary: 'delete x',
+      policy: '{"rules":[{"count":1}]}',
+      requestedBy: 'person:alice',
+      reason: 'obsolete',
+      requestedAt,
+      expiresAt: '2026-01-03T03:04:05.000Z',
+      state: 'pending' as const,
+      decidedAt: null,
+      executedAt: null,
+    });
+    const decision = (principalId: string, d: 'approve' | 'deny' = 'approve') => ({
+      approvalId: 'a1',
+      principalId,
+      decision: d,
+      reason: 'ok',
+      groups: ['sre'],
+      roles: ['approver'],
+      decidedAt: NOW,
+    });
+
+    it('stores requests, one decision per principal, and moves state by compare and set (executes once)', async () => {
+      await store.approvals.insert(approval('a1'));
+      await store.approvals.insert(approval('a2', '2026-01-02T04:00:00.000Z'));
+      expect(await store.approvals.get('a1')).toEqual(approval('a1'));
+      expect(await store.approvals.decide(decision('person:bob'))).toBe(true);
+      expect(await store.approvals.decide(decision('person:bob', 'deny'))).toBe(false);
+      expect(await store.approvals.decide(decision('person:carol'))).toBe(true);
+      expect((await store.approvals.decisions('a1')).map((d) => [d.principalId, d.decision, d.groups])).toEqual([
+        ['person:bob', 'approve', ['sre']],
+        ['person:carol', 'approve', ['sre']],
+      ]);
+      expect(await store.approvals.setState('a1', 'pending', 'approved', NOW)).toBe(true);
+      expect(await store.approvals.setState('a1', 'pending', 'denied', NOW)).toBe(false);
+      const [first, second] = await Promise.all([
+        store.approvals.setState('a1', 'approved', 'executed', NOW),
+        store.approvals.setState('a1', 'approved', 'executed', NOW),
+      ]);
+      expect([first, second].filter(Boolean)).toHaveLength(1);
+      expect((await store.approvals.get('a1'))?.executedAt).toBe(NOW);
+      expect((await store.approvals.list({ limit: 10 })).map((a) => a.id)).toEqual(['a2', 'a1']);
+      expect((await store.approvals.list({ states: ['pending'], limit: 10 })).map((a) => a.id)).toEqual(['a2']);
+    });
+  });
+
+  describe('breakglass', () => {
+    let store: Store;
+    beforeEach(() => {
+      ({ store } = current());
+    });
+    const grant = (id: string, startedAt: string, endsAt: string) => ({
+      id,
+      principalId: 'person:alice',
+      permission: 'experiments:write',
+      reason: 'outage',
+      startedAt,
+      endsAt,
+      reviewedBy: null,
+      reviewedAt: null,
+      reviewNote: null,
+    });
+
+    it('holds grants for their time only, finds the latest, and is reviewed once', async () => {
+      await store.breakglass.insert(grant('b1', '2026-01-02T01:00:00.000Z', '2026-01-02T01:30:00.000Z'));
+      await store.breakglass.insert(grant('b2', '2026-01-02T03:00:00.000Z', '2026-01-02T03:30:00.000Z'));
+      expect(await store.breakglass.activePermissions('person:alice', NOW)).toEqual(['experiments:write']);
+      expect(await store.breakglass.activePermissions('person:alice', '2026-01-02T03:30:00.000Z')).toEqual([]);
+      expect(await store.breakglass.activePermissions('person:bob', NOW)).toEqual([]);
+      expect((await store.breakglass.latest('person:alice'))?.id).toBe('b2');
+      expect(await store.breakglass.review('b1', 'person:bob', NOW, 'fine')).toBe(true);
+      expect(await store.breakglass.review('b1', 'person:carol', NOW, 'again')).toBe(false);
+      expect((await store.breakglass.list({ unreviewed: true, limit: 10 })).map((b) => b.id)).toEqual(['b2']);
+      expect(await store.breakglass.get('b1')).toMatchObject({ reviewedBy: 'person:bob', reviewNote: 'fine' });
     });
   });
 };
