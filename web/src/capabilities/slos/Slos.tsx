@@ -2,7 +2,7 @@ import { Card, ErrorBanner, Spinner } from '../../components.tsx';
 import { formatCount, formatMs } from '../../format.ts';
 import { useApi, useLoad } from '../../hooks.ts';
 import type { Slo } from '../../types.ts';
-import { loadSlos, percent } from './data.ts';
+import { loadKpis, loadSlos, percent, type Kpi } from './data.ts';
 
 /** The SLOs, lowest remaining budget first: what to fix before shipping more. */
 export function Slos() {
@@ -46,7 +46,72 @@ export function Slos() {
           </table>
         </div>
       )}
+      <Kpis />
     </>
+  );
+}
+
+/** The KPIs over the last 30 days, each named with the two instants it measures between. */
+function Kpis() {
+  const api = useApi();
+  const [report, reload] = useLoad('kpis', (signal) => loadKpis(api, '30d', signal), { keepDataOnError: true });
+  return (
+    <>
+      <h2>KPIs, last 30 days</h2>
+      <ErrorBanner error={report.error} title="Could not load the KPIs" onRetry={reload} />
+      {report.data ? (
+        <div className="table-wrap">
+          <table className="entries kpis" data-testid="kpis">
+            <thead>
+              <tr>
+                <th scope="col">KPI</th>
+                <th scope="col">Mean</th>
+                <th scope="col">p50</th>
+                <th scope="col">p90</th>
+                <th scope="col">Pairs</th>
+              </tr>
+            </thead>
+            <tbody>
+              {report.data.kpis.map((k) => (
+                <KpiRow key={`${k.kpi}/${k.group ?? ''}`} kpi={k} />
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : report.status === 'loading' ? (
+        <Spinner label="Loading…" />
+      ) : null}
+    </>
+  );
+}
+
+function KpiRow({ kpi }: { kpi: Kpi }) {
+  const ms = (v: number | null) => (v === null ? '—' : formatMs(v));
+  return (
+    <tr data-testid="kpi-row" data-kpi={kpi.kpi}>
+      <td>
+        <strong>{kpi.title}</strong>
+        <div className="muted">
+          {kpi.from} → {kpi.to}
+        </div>
+      </td>
+      {kpi.status === 'ok' ? (
+        <>
+          <td data-testid="kpi-mean">{ms(kpi.meanMs)}</td>
+          <td data-testid="kpi-p50">{ms(kpi.p50Ms)}</td>
+          <td data-testid="kpi-p90">{ms(kpi.p90Ms)}</td>
+        </>
+      ) : (
+        <td colSpan={3} className="muted" data-testid="kpi-no-data">
+          no data{kpi.why ? `: ${kpi.why}` : ''}
+        </td>
+      )}
+      <td>
+        {formatCount(kpi.count)}
+        {kpi.incomplete > 0 ? <div className="muted">{formatCount(kpi.incomplete)} incomplete left out</div> : null}
+        {kpi.refused > 0 ? <div className="muted">{formatCount(kpi.refused)} refused (negative)</div> : null}
+      </td>
+    </tr>
   );
 }
 

@@ -8,3 +8,26 @@ export async function loadSlos(api: ApiClient, signal?: AbortSignal): Promise<Sl
 
 export const percent = (ratio: number | null | undefined, digits = 2): string =>
   ratio === null || ratio === undefined || !Number.isFinite(ratio) ? '—' : `${(ratio * 100).toFixed(digits)}%`;
+
+/** One KPI as GET /v1/kpis gives it. */
+export interface Kpi {
+  kpi: string;
+  title: string;
+  from: string;
+  to: string;
+  group: string | null;
+  status: 'ok' | 'no-data';
+  count: number;
+  incomplete: number;
+  refused: number;
+  meanMs: number | null;
+  p50Ms: number | null;
+  p90Ms: number | null;
+  sources: string[];
+  why: string | null;
+}
+
+/** The KPIs over the last `window` (a duration such as 30d). */
+export async function loadKpis(api: ApiClient, window: string, signal?: AbortSignal): Promise<{ from: string; to: string; kpis: Kpi[] }> {
+  return api.get(`/v1/kpis?window=${encodeURIComponent(window)}`, signal);
+}
