@@ -12,4 +12,7 @@ export const incidents = defineCapability({
   reservedPermissions: [SEE_RESTRICTED],
   events: incidentEvents,
   store: incidentsStore,
+  server: async () => (await import('../server/parts/incidents.ts')).incidentsServer,
+  cli: async () => (await import('../cli/incidents.ts')).incidentCommands,
+  jobs: async () => (await import('../cli/jobs/incidents.ts')).incidentJobs,
 });

@@ -1,0 +1,157 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bearer, makeTestApp, type TestApp } from '../../../test/support/app.ts';
+import { ManualClock } from '../../../test/support/clock.ts';
+import { triageOnce } from '../../app/incidents/triage.ts';
+import { commitSignals, evidenceOf } from '../../app/signals/ingest.ts';
+import { systemActor } from '../../core/ledger/actor.ts';
+import { makeSignal } from '../../core/signals/signal.ts';
+
+let t: TestApp;
+const clock = new ManualClock(Date.parse('2026-04-01T08:00:00.000Z'));
+const tokens: Record<string, string> = {};
+const ids: Record<string, string> = {};
+const admin = () => bearer(t.adminToken);
+
+beforeAll(async () => {
+  t = await makeTestApp({ clock });
+  for (const [name, roles] of [
+    ['erin', ['viewer']],
+    ['olga', ['operator']],
+  ] as const) {
+    const p = await t.app.inject({
+      method: 'POST',
+      url: '/v1/principals',
+      headers: admin(),
+      payload: { kind: 'person', name, roles: [...roles] },
+    });
+    expect(p.statusCode, p.body).toBe(201);
+    ids[name] = p.json<{ id: string }>().id;
+    const tok = await t.app.inject({
+      method: 'POST',
+      url: '/v1/tokens',
+      headers: admin(),
+      payload: { name, principal: ids[name], scopes: ['*'] },
+    });
+    tokens[name] = tok.json<{ token: string }>().token;
+  }
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+const inject = (method: 'GET' | 'POST' | 'PUT', url: string, payload?: object, headers = admin()) =>
+  t.app.inject({ method, url, headers, ...(payload ? { payload } : {}) });
+
+describe('incidents over HTTP', () => {
+  it('takes a case from triage to an incident with roles, notes, a pinned signal, evidence and its postmortem', async () => {
+    const now = clock.now().toISOString();
+    const signal = makeSignal({
+      source: 'alertmanager',
+      time: now,
+      receivedAt: now,
+      severity: 'critical',
+      labels: { alertname: 'AdminExposed', service: 'shop' },
+      body: { status: 'firing' },
+      dedup: { kind: 'webhook-id', id: 'admin-1' },
+    });
+    await commitSignals(t.deps, [
+      { actor: systemActor('test'), items: [{ signal, raw: evidenceOf(Buffer.from('{"status":"firing"}'), 'application/json') }] },
+    ]);
+    const [caseId] = (await triageOnce(t.deps)).opened;
+    expect((await inject('GET', '/v1/cases')).json().cases[0]).toMatchObject({ id: caseId, state: 'new', rule: 'critical-signals' });
+    expect((await inject('POST', `/v1/cases/${caseId}/ack`)).json()).toMatchObject({ state: 'triage' });
+    const esc = await inject('POST', `/v1/cases/${caseId}/escalate`, {
+      severity: 'SEV2',
+      priority: 'P1',
+      impactStartedAt: '2026-04-01T07:50:00.000Z',
+    });
+    expect(esc.statusCode, esc.body).toBe(201);
+    const inc = esc.json().incident.id as number;
+    expect((await inject('POST', `/v1/incidents/${inc}/roles`, { role: 'commander', holder: ids.olga })).statusCode).toBe(200);
+    expect((await inject('POST', `/v1/incidents/${inc}/roles`, { role: 'pilot', holder: 'x' })).statusCode).toBe(400);
+    expect((await inject('POST', `/v1/incidents/${inc}/notes`, { text: 'admin panel closed at the proxy' })).statusCode).toBe(201);
+    const pin = await inject('POST', `/v1/incidents/${inc}/pins`, { signal: signal.id });
+    expect(pin.statusCode, pin.body).toBe(201);
+    const added = await inject('POST', `/v1/incidents/${inc}/evidence`, {
+      name: 'proxy.conf',
+      origin: 'proxy-1:/etc/nginx/nginx.conf',
+      text: 'deny all;\n',
+    });
+    expect(added.json()).toMatchObject({ size: 10, mediaType: 'text/plain; charset=utf-8' });
+    expect((await inject('POST', `/v1/incidents/${inc}/evidence`, { name: 'x', origin: 'y', text: 'a', base64: 'YQ==' })).statusCode).toBe(
+      400,
+    );
+    const content = await inject('GET', `/v1/incidents/${inc}/evidence/${added.json().sha256}`);
+    expect(content.body).toBe('deny all;\n');
+    expect((await inject('POST', `/v1/incidents/${inc}/evidence/verify`)).json()).toMatchObject({ ok: true });
+    expect((await inject('POST', `/v1/incidents/${inc}/status`, { status: 'mitigated' })).json()).toMatchObject({ status: 'mitigated' });
+    expect((await inject('POST', `/v1/incidents/${inc}/status`, { status: 'mitigated' })).statusCode).toBe(409);
+    const detail = (await inject('GET', `/v1/incidents/${inc}`)).json();
+    expect(detail.roles).toEqual([{ role: 'commander', holder: ids.olga, from: clock.now().toISOString(), to: null }]);
+    expect(detail.evidence.map((e: { origin: string }) => e.origin).sort()).toEqual([
+      'proxy-1:/etc/nginx/nginx.conf',
+      `signal:${signal.id}`,
+    ]);
+    expect(detail.timeline.map((e: { kind: string }) => e.kind)).toEqual([
+      'case.opened',
+      'case.acknowledged',
+      'incident.declared',
+      'incident.participant.added',
+      'case.escalated',
+      'incident.role.assigned',
+      'incident.participant.added',
+      'incident.note',
+      'incident.signal.pinned',
+      'incident.evidence.added',
+      'incident.evidence.added',
+      'incident.evidence.accessed',
+      'incident.evidence.verified',
+      'incident.status.changed',
+    ]);
+    const pm = (await inject('POST', `/v1/incidents/${inc}/postmortem`)).json();
+    expect(pm.markdown).toContain('- Time to detect: 10m');
+    expect(pm.markdown).toContain('Incident commander assigned.');
+  });
+
+  it('answers 404 for a restricted incident to a non-participant, leaves it out of lists and counts, and shows it once they participate', async () => {
+    const res = await inject('POST', '/v1/incidents', { title: 'Attacker in admin', severity: 'SEV1', priority: 'P1', restricted: true });
+    expect(res.statusCode, res.body).toBe(201);
+    const id = res.json().id as number;
+    const erin = bearer(tokens.erin!);
+    const before = (await inject('GET', '/v1/incidents', undefined, erin)).json();
+    expect(before.incidents.map((i: { id: number }) => i.id)).not.toContain(id);
+    expect((await inject('GET', `/v1/incidents/${id}`, undefined, erin)).statusCode).toBe(404);
+    expect((await inject('GET', `/v1/incidents/${id + 1000}`, undefined, erin)).json().message).toMatch(/^no incident/);
+    expect((await inject('GET', `/v1/incidents/${id}`, undefined, erin)).json().message).toBe(
+      `no incident ${id}; GET /v1/incidents lists them`,
+    );
+    expect((await inject('POST', `/v1/incidents/${id}/participants`, { participant: ids.erin })).statusCode).toBe(200);
+    expect((await inject('GET', `/v1/incidents/${id}`, undefined, erin)).statusCode).toBe(200);
+    const after = (await inject('GET', '/v1/incidents', undefined, erin)).json();
+    expect(after.total).toBe(before.total + 1);
+  });
+
+  it('has no route that changes or deletes evidence (the route table, walked)', () => {
+    const routes = t.routes().filter((r) => r.url.startsWith('/v1/incidents') || r.url.startsWith('/v1/cases'));
+    expect(routes.length).toBeGreaterThan(15);
+    for (const r of routes) {
+      expect(r.method, `${r.method} ${r.url}`).not.toBe('DELETE');
+      if (r.url.includes('evidence')) expect(['GET', 'HEAD', 'POST'], `${r.method} ${r.url}`).toContain(r.method);
+      if (r.url.includes('evidence') && r.method === 'POST')
+        expect(['/v1/incidents/:id/evidence', '/v1/incidents/:id/evidence/verify']).toContain(r.url);
+    }
+  });
+
+  it('applies settings with a new severity model, and refuses a bad file with line and column', async () => {
+    const bad = await inject('PUT', '/v1/incidents/settings', { file: 'apiVersion: bulwark/v1\nkind: IncidentSettings\nseverities: []\n' });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().message).toMatch(/line 3, column 13 \(severities\)/);
+    const ok = await inject('PUT', '/v1/incidents/settings', {
+      file: 'apiVersion: bulwark/v1\nkind: IncidentSettings\nseverities: [{name: critical, means: all hands}]\n',
+    });
+    expect(ok.json()).toMatchObject({ version: 1, severities: [{ name: 'critical' }], rules: [] });
+    expect((await inject('POST', '/v1/incidents', { title: 'x', severity: 'SEV1', priority: 'P1' })).json().message).toMatch(
+      /use one of critical/,
+    );
+  });
+});
