@@ -1,3 +1,56 @@
+/**
+ * Playbooks' job in `bulwark serve`: drives the engine (a tick every second, and at once when a
+ * person, a start or a signal made work) and starts runs from signals whose playbook trigger
+ * matches. Every replica runs it; leases share the runs among them.
+ */
+import { triggerFromSignal } from '../../app/playbooks/triggers.ts';
 import type { JobsPart } from '../jobs-part.ts';
 
-export const playbookJobs: JobsPart = async () => ({ stop: () => {} });
+export const PLAYBOOK_TICK_MS = 1000;
+
+export const playbookJobs: JobsPart = async ({ deps, server, logger }) => {
+  const { engine } = server.playbooks;
+  let running: Promise<void> | undefined;
+  let again = false;
+  let stopped = false;
+  const tick = (): void => {
+    if (stopped) return;
+    if (running) {
+      again = true;
+      return;
+    }
+    running = engine
+      .tick()
+      .then(() => undefined)
+      .catch((e: unknown) => logger.warn({ err: e }, 'playbook engine tick failed'))
+      .finally(() => {
+        running = undefined;
+        if (again) {
+          again = false;
+          tick();
+        }
+      });
+  };
+  server.playbooks.onKick(tick);
+  const off = server.signals.bus.on('signal', (signal) => {
+    triggerFromSignal(deps, signal)
+      .then((r) => {
+        for (const s of r.started) logger.info({ playbook: s.playbook, run: s.run, signal: signal.id }, 'playbook started by a signal');
+        for (const x of r.refused)
+          logger.warn({ playbook: x.playbook, signal: signal.id, reason: x.reason }, 'playbook trigger matched but the run was refused');
+        if (r.started.length > 0) tick();
+      })
+      .catch((e: unknown) => logger.warn({ err: e }, 'playbook trigger failed'));
+  });
+  tick();
+  const timer = setInterval(tick, PLAYBOOK_TICK_MS);
+  timer.unref();
+  return {
+    stop: async () => {
+      stopped = true;
+      off();
+      clearInterval(timer);
+      await running;
+    },
+  };
+};

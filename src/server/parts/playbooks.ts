@@ -1,3 +1,47 @@
+/**
+ * Playbooks in the server: the engine (offered to `bulwark serve`'s job as the `playbooks`
+ * service, which drives it), and the routes, which nudge it when a person or a start made work.
+ */
+import { PlaybookEngine } from '../../app/playbooks/engine.ts';
+import { fetchTransport, type HttpTransport } from '../../app/playbooks/transport.ts';
+import { systemRandom } from '../../app/deps.ts';
+import { playbookRoutes } from '../routes/playbooks.ts';
 import type { ServerPart } from '../server-part.ts';
 
-export const playbooksServer: ServerPart = () => {};
+export interface PlaybookService {
+  engine: PlaybookEngine;
+  /** Ask the driver (the serve job) to tick soon; nothing until one is attached. */
+  kick(): void;
+  /** The serve job attaches its tick here. */
+  onKick(fn: () => void): void;
+}
+
+declare module '../server-part.ts' {
+  interface ServerOptions {
+    playbooks?: {
+      /** How http and notify steps are sent (default: fetch). */
+      transport?: HttpTransport;
+    };
+  }
+  interface Services {
+    playbooks: PlaybookService;
+  }
+}
+
+export const playbooksServer: ServerPart = (ctx) => {
+  const engine = new PlaybookEngine(ctx.deps, {
+    transport: ctx.options.playbooks?.transport ?? fetchTransport,
+    random: systemRandom,
+    onError: (err, run) => ctx.log.error({ err, run }, 'playbook run failed to advance'),
+  });
+  let listener: (() => void) | undefined;
+  const service: PlaybookService = {
+    engine,
+    kick: () => listener?.(),
+    onKick: (fn) => {
+      listener = fn;
+    },
+  };
+  ctx.services.playbooks = service;
+  playbookRoutes(ctx.app, ctx.routes, ctx.deps, { kick: () => service.kick() });
+};

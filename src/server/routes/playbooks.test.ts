@@ -1,0 +1,148 @@
+/**
+ * Playbooks over HTTP, in process: apply (versions kept), a run with a manual step completed from
+ * "my checklist", the toil report proposing automation after two manual completions, a promotion
+ * that the requester cannot approve and a second person can, after which the next run does the
+ * step by itself. Bad input is refused naming what to fix.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bearer, makeTestApp, type TestApp } from '../../../test/support/app.ts';
+import { createToken } from '../../app/access/tokens.ts';
+import { systemActor } from '../../core/ledger/actor.ts';
+
+let t: TestApp;
+let svc: Server;
+let url: string;
+const seen: string[] = [];
+let bobToken: string;
+
+beforeAll(async () => {
+  svc = createServer((req, res) => {
+    seen.push(String(req.headers['idempotency-key']));
+    req.resume();
+    req.on('end', () => res.end('{"ok":true}'));
+  });
+  await new Promise<void>((r) => svc.listen(0, '127.0.0.1', r));
+  url = `http://127.0.0.1:${(svc.address() as AddressInfo).port}/restart`;
+  t = await makeTestApp();
+  bobToken = (await createToken(t.deps, systemActor('test'), { name: 'bob', kind: 'person', admin: true })).token;
+});
+afterAll(async () => {
+  await t?.close();
+  await new Promise((r) => svc.close(r));
+});
+
+const FILE = () => `apiVersion: bulwark/v1
+kind: Playbook
+name: restart-proxy
+title: Restart the proxy
+inputs:
+  host: { type: string, required: true }
+steps:
+  - id: restart
+    title: Restart the proxy
+    mode: manual
+    instructions: systemctl restart proxy on the host
+    http: { url: "${url}", body: { host: "\${{ inputs.host }}" } }
+  - id: done
+    set: { ok: "true" }
+`;
+
+const call = (method: 'GET' | 'POST', path: string, body?: unknown, token = t.adminToken) =>
+  t.app.inject({ method, url: path, headers: bearer(token), ...(body !== undefined ? { payload: body as object } : {}) });
+
+async function runOnce(): Promise<{ id: string; waited: boolean }> {
+  const r = await call('POST', '/v1/playbooks/restart-proxy/runs', { inputs: { host: 'edge-1' } });
+  expect(r.statusCode, r.body).toBe(201);
+  const id = r.json<{ id: string }>().id;
+  await t.playbooks.engine.tick();
+  const list = (await call('GET', '/v1/playbook-checklist')).json<{ steps: { run: string; id: string; mine: boolean }[] }>().steps;
+  const mine = list.find((s) => s.run === id);
+  if (mine) {
+    expect(mine).toMatchObject({ id: 'restart', mine: true });
+    const c = await call('POST', `/v1/playbook-runs/${id}/steps/restart/complete`, {
+      outcome: 'done',
+      notes: 'restarted',
+      timeSpentMs: 300_000,
+    });
+    expect(c.statusCode, c.body).toBe(200);
+    await t.playbooks.engine.tick();
+  }
+  const run = (await call('GET', `/v1/playbook-runs/${id}`)).json<{ state: string; steps: { state: string }[] }>();
+  expect(run.state).toBe('succeeded');
+  return { id, waited: mine !== undefined };
+}
+
+describe('playbook routes', () => {
+  it('applies a file, keeps each version, and refuses a bad one naming the line', async () => {
+    const a = await call('POST', '/v1/playbooks', { file: FILE() });
+    expect(a.statusCode, a.body).toBe(201);
+    expect(a.json()).toMatchObject({
+      name: 'restart-proxy',
+      version: 1,
+      steps: [
+        { id: 'restart', mode: 'manual' },
+        { id: 'done', mode: 'auto' },
+      ],
+    });
+    const again = await call('POST', '/v1/playbooks', { file: FILE() });
+    expect(again.statusCode).toBe(200);
+    const bad = await call('POST', '/v1/playbooks', { file: FILE().replace('mode: manual', 'mode: sometimes') });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json<{ message: string }>().message).toMatch(/line 10, column 11 \(steps\.0\.mode\)/);
+    const dry = await call('POST', '/v1/playbooks/restart-proxy/runs', { inputs: { host: 'edge-9' }, dryRun: true });
+    expect(dry.statusCode).toBe(200);
+    expect(dry.json()).toMatchObject({ dryRun: true, steps: [{ id: 'restart', request: { body: { host: 'edge-9' } } }, { id: 'done' }] });
+    expect((await call('POST', '/v1/playbooks/restart-proxy/runs', { inputs: {} })).statusCode).toBe(400);
+    expect((await call('GET', '/v1/playbooks/nope')).statusCode).toBe(404);
+  });
+
+  it('done by hand twice is proposed for automation; a second person approves; the next run does it by itself', async () => {
+    expect((await runOnce()).waited).toBe(true);
+    expect((await call('GET', '/v1/playbook-toil')).json<{ proposals: unknown[] }>().proposals).toEqual([]);
+    expect((await runOnce()).waited).toBe(true);
+    const toil = (await call('GET', '/v1/playbook-toil')).json<{ rows: unknown[]; proposals: unknown[]; totals: unknown }>();
+    expect(toil.rows).toEqual([
+      expect.objectContaining({ playbook: 'restart-proxy', stepId: 'restart', mode: 'manual', done: 2, timeSpentMs: 600_000 }),
+    ]);
+    expect(toil.proposals).toEqual([expect.objectContaining({ step: 'restart', manualDone: 2, threshold: 2, pending: null })]);
+    expect(seen).toEqual([]); // done by hand: nothing was sent
+
+    const p = await call('POST', '/v1/playbooks/restart-proxy/steps/restart/promotions');
+    expect(p.statusCode, p.body).toBe(201);
+    const id = p.json<{ id: string }>().id;
+    const self = await call('POST', `/v1/playbook-promotions/${id}/approve`);
+    expect(self.statusCode).toBe(403);
+    expect(self.json<{ message: string }>().message).toMatch(/never the requester/);
+    const ok = await call('POST', `/v1/playbook-promotions/${id}/approve`, undefined, bobToken);
+    expect(ok.statusCode, ok.body).toBe(200);
+    expect(ok.json()).toMatchObject({ state: 'approved', version: 2 });
+    const pb = (await call('GET', '/v1/playbooks/restart-proxy')).json<{
+      version: number;
+      steps: { mode: string }[];
+      versions: unknown[];
+      file: string;
+    }>();
+    expect(pb).toMatchObject({ version: 2, steps: [{ mode: 'auto' }, { mode: 'auto' }] });
+    expect(pb.versions).toHaveLength(2);
+
+    const third = await runOnce();
+    expect(third.waited).toBe(false);
+    expect(seen).toEqual([`${third.id}.restart`]);
+    const again = await call('POST', `/v1/playbook-promotions/${id}/reject`, undefined, bobToken);
+    expect(again.statusCode).toBe(409);
+  });
+
+  it('pauses, resumes and cancels over HTTP, and refuses a malformed run id', async () => {
+    const r = (await call('POST', '/v1/playbooks/restart-proxy/runs', { inputs: { host: 'x' } })).json<{ id: string }>();
+    expect((await call('POST', `/v1/playbook-runs/${r.id}/pause`)).json()).toMatchObject({ state: 'paused' });
+    expect((await call('POST', `/v1/playbook-runs/${r.id}/pause`)).statusCode).toBe(409);
+    expect((await call('POST', `/v1/playbook-runs/${r.id}/resume`)).json()).toMatchObject({ state: 'running' });
+    expect((await call('POST', `/v1/playbook-runs/${r.id}/cancel`)).json()).toMatchObject({ state: 'cancelled' });
+    expect((await call('GET', '/v1/playbook-runs/nope')).statusCode).toBe(400);
+    expect((await call('GET', '/v1/playbook-runs?playbook=restart-proxy&state=cancelled')).json<{ runs: unknown[] }>().runs).toHaveLength(
+      1,
+    );
+  });
+});
