@@ -8,12 +8,11 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  CLI_MAIN,
+  bulwarkArgs,
   ExitedEarly,
   REPO_ROOT,
   childEnv,
   killPid,
-  nodeTsArgs,
   spawnBulwark,
   trackChild,
   waitHealthy,
@@ -70,9 +69,9 @@ export function runNode(nodeArgs: readonly string[], opts: RunOptions = {}): Pro
   });
 }
 
-/** Run `bulwark ARGS…` (node --import tsx src/cli/main.ts ARGS…) and collect its output. */
+/** Run `bulwark ARGS…` (node bin/bulwark.mjs ARGS…) and collect its output. */
 export function runCli(args: readonly string[], opts: RunOptions = {}): Promise<CliResult> {
-  return runNode(nodeTsArgs(CLI_MAIN, args), opts);
+  return runNode(bulwarkArgs(args), opts);
 }
 
 /** For failure messages: what a CLI run printed. */

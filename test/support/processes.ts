@@ -14,7 +14,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const CLI_MAIN = path.join(REPO_ROOT, 'src/cli/main.ts');
 /** tsx's loader by absolute URL, so a child can run from any working directory. */
 export const TSX_LOADER = pathToFileURL(path.join(REPO_ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
 
@@ -180,9 +179,19 @@ export function spawnNode(nodeArgs: readonly string[], opts: { env?: Record<stri
   };
 }
 
-/** Spawn `bulwark ARGS…` (node --import tsx src/cli/main.ts ARGS…) as a tracked child. */
+/**
+ * Node arguments that run `bulwark ARGS…` as installed: `bin/bulwark.mjs` with the Node flag of
+ * its shebang line. It loads the TypeScript sources through tsx.
+ */
+export const bulwarkArgs = (args: readonly string[]): string[] => [
+  '--max-semi-space-size=4',
+  path.join(REPO_ROOT, 'bin/bulwark.mjs'),
+  ...args,
+];
+
+/** Spawn `bulwark ARGS…` (node bin/bulwark.mjs ARGS…) as a tracked child. */
 export function spawnBulwark(args: readonly string[], opts: { env?: Record<string, string | undefined>; cwd?: string } = {}): NodeChild {
-  return spawnNode(nodeTsArgs(CLI_MAIN, args), opts);
+  return spawnNode(bulwarkArgs(args), opts);
 }
 
 /** The child exited before it answered; `output` is what it wrote (e.g. EADDRINUSE). */
