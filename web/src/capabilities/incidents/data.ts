@@ -1,0 +1,67 @@
+// Shapes of the incidents API as the dashboard reads them: derived from the routes' response
+// schemas (type-only imports, erased at build time), never copied.
+import type { z } from 'zod';
+import type { ApiClient } from '../../api.ts';
+import type { CaseView, IncidentDetailView, IncidentView } from '../../../../src/server/routes/incidents-views.ts';
+
+export type CaseItem = z.output<typeof CaseView>;
+export type IncidentItem = z.output<typeof IncidentView>;
+export type IncidentDetail = z.output<typeof IncidentDetailView>;
+
+export async function loadIncidents(api: ApiClient, signal?: AbortSignal): Promise<{ incidents: IncidentItem[]; total: number }> {
+  return api.get('/v1/incidents?limit=200', signal);
+}
+
+export async function loadCases(api: ApiClient, signal?: AbortSignal): Promise<CaseItem[]> {
+  return (await api.get<{ cases: CaseItem[] }>('/v1/cases?limit=200', signal)).cases;
+}
+
+export async function loadIncident(api: ApiClient, id: number, signal?: AbortSignal): Promise<IncidentDetail> {
+  return api.get(`/v1/incidents/${id}?limit=1000`, signal);
+}
+
+export const ROLE_TITLES: Record<string, string> = {
+  commander: 'Incident commander',
+  operations: 'Operations lead',
+  communications: 'Communications lead',
+  scribe: 'Scribe',
+};
+
+/** One line for a timeline entry: what happened, from its kind and data. */
+export function describeEvent(kind: string, d: Record<string, unknown>): string {
+  const s = (v: unknown) => (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : JSON.stringify(v));
+  switch (kind) {
+    case 'case.opened':
+      return `Case ${s(d.case)} opened by rule ${s(d.rule)} (${s(d.severity)})`;
+    case 'case.grouped':
+      return `Another ${d.resolved === true ? 'resolution' : 'item'} grouped into case ${s(d.case)}`;
+    case 'case.acknowledged':
+      return `Case acknowledged by ${s(d.by)}`;
+    case 'case.assigned':
+      return `Case assigned to ${s(d.assignee)}`;
+    case 'case.escalated':
+      return `Case ${s(d.case)} escalated into this incident`;
+    case 'incident.declared':
+      return `Declared: ${s(d.severity)}, ${s(d.priority)}${d.restricted === true ? ', restricted' : ''}`;
+    case 'incident.status.changed':
+      return `Status ${s(d.from)} → ${s(d.to)}${d.note ? `: ${s(d.note)}` : ''}`;
+    case 'incident.role.assigned':
+      return `${ROLE_TITLES[s(d.role)] ?? s(d.role)}: ${s(d.holder)}${d.previous ? ' (handoff)' : ''}`;
+    case 'incident.participant.added':
+      return `Participant added: ${s(d.participant)}`;
+    case 'incident.note':
+      return `${d.corrects !== null && d.corrects !== undefined ? `Correction of #${s(d.corrects)}: ` : ''}${s(d.text)}`;
+    case 'incident.signal.pinned':
+      return `Signal ${s(d.signal)} pinned`;
+    case 'incident.evidence.added':
+      return `Evidence ${s(d.name)} collected (${s(d.size)} bytes)`;
+    case 'incident.evidence.accessed':
+      return `Evidence ${s(d.sha256).slice(0, 12)}… read`;
+    case 'incident.evidence.verified':
+      return `Evidence verified: ${s(d.items)} items, ${Array.isArray(d.mismatches) ? d.mismatches.length : 0} mismatches`;
+    case 'incident.postmortem.generated':
+      return 'Postmortem generated';
+    default:
+      return kind;
+  }
+}
