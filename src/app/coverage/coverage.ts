@@ -4,7 +4,14 @@
  * and the settings document, stored with its ledger entry in one transaction.
  */
 import { ATTACK, type AttackTable } from '../../core/coverage/attack.ts';
-import { CoverageAccumulator, evidenceOf, type CoverageMap, type CoverageRun } from '../../core/coverage/map.ts';
+import {
+  CoverageAccumulator,
+  evidenceOf,
+  UNNAMED_CONTROL,
+  type CoverageMap,
+  type CoverageRun,
+  type RunControl,
+} from '../../core/coverage/map.ts';
 import { CoverageSettingsSchema, DEFAULT_SETTINGS, settingsProblems, type CoverageSettings } from '../../core/coverage/settings.ts';
 import { invalid } from '../../core/errors.ts';
 import { actorLabel, type Actor } from '../../core/ledger/actor.ts';
@@ -84,9 +91,33 @@ export async function coverageRuns(deps: Pick<AppDeps, 'store'>): Promise<Covera
   return out;
 }
 
+const RESULT_VALUES: readonly string[] = ['blocked', 'alerted', 'logged', 'none'];
+const msOrNull = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+/**
+ * The per-control results a run recorded (`bulwark.controls`), read tolerantly: undefined for a
+ * run from before they were recorded or a journal that does not hold them; malformed entries left out.
+ */
+export function journalControls(journal: Json): RunControl[] | undefined {
+  if (journal === null || typeof journal !== 'object' || Array.isArray(journal)) return undefined;
+  const b = journal.bulwark;
+  if (b === null || typeof b !== 'object' || Array.isArray(b)) return undefined;
+  const list = b.controls;
+  if (!Array.isArray(list)) return undefined;
+  const out: RunControl[] = [];
+  for (const c of list) {
+    if (c === null || typeof c !== 'object' || Array.isArray(c)) continue;
+    if (typeof c.control !== 'string' || c.control === '' || !Array.isArray(c.results)) continue;
+    const results = c.results.filter((x): x is string => typeof x === 'string' && RESULT_VALUES.includes(x));
+    out.push({ control: c.control, results, alertedTtdMs: msOrNull(c.alertedTtdMs), loggedTtdMs: msOrNull(c.loggedTtdMs) });
+  }
+  return out.length ? out : undefined;
+}
+
 export function toCoverageRun(r: RunRecord, exp: { name: string; techniques: string[] } | undefined): CoverageRun | undefined {
   if (r.dryRun || r.state !== 'done' || r.endedAt === null || evidenceOf(r.outcome) === null) return undefined;
   const techniques = journalTechniques(r.journal) ?? exp?.techniques ?? [];
+  const controls = journalControls(r.journal);
   return {
     id: r.id,
     experiment: exp?.name ?? r.experiment,
@@ -95,16 +126,32 @@ export function toCoverageRun(r: RunRecord, exp: { name: string; techniques: str
     startedAt: r.startedAt,
     endedAt: r.endedAt,
     ttdMs: r.ttdMs,
+    ...(controls ? { controls } : {}),
   };
+}
+
+/**
+ * A run as one control saw it: only that control's result (a run without per-control results is
+ * the control `default`); undefined when the run did not test it.
+ */
+export function forControl(run: CoverageRun, control: string): CoverageRun | undefined {
+  if (!run.controls || run.controls.length === 0) return control === UNNAMED_CONTROL ? run : undefined;
+  const c = run.controls.find((x) => x.control === control);
+  if (!c) return undefined;
+  const ttd = c.alertedTtdMs ?? c.loggedTtdMs ?? null;
+  return { ...run, controls: [c], ttdMs: ttd };
 }
 
 /** The coverage map now, over every run in the store, with the stored settings (or those given). */
 export async function coverageMap(
   deps: Pick<AppDeps, 'store' | 'clock'>,
-  opts: { settings?: CoverageSettings; table?: AttackTable } = {},
+  opts: { settings?: CoverageSettings; table?: AttackTable; control?: string } = {},
 ): Promise<CoverageMap> {
   const settings = opts.settings ?? (await getCoverageSettings(deps)).settings;
   const acc = new CoverageAccumulator(opts.table ?? ATTACK, settings);
-  for (const r of await coverageRuns(deps)) acc.apply(r);
+  for (const r of await coverageRuns(deps)) {
+    const run = opts.control === undefined ? r : forControl(r, opts.control);
+    if (run) acc.apply(run);
+  }
   return acc.map(deps.clock.now());
 }

@@ -200,7 +200,9 @@ describe('VECTR CSV', () => {
         for (const [i, c] of withEvidence.entries()) {
           const row = Object.fromEntries(VECTR_COLUMNS.map((k, j) => [k, rows[i + 1]![j]]));
           expect(row['Technique ID']).toBe(c.technique);
-          expect(row.Outcome).toBe({ blocked: 'Blocked', alerted: 'Detected', none: 'NotDetected' }[c.lastRun!.evidence]);
+          expect(row.Outcome).toBe(
+            { blocked: 'Blocked', alerted: 'Detected', logged: 'NotDetected', none: 'NotDetected' }[c.lastRun!.evidence],
+          );
           expect(row['Detection Time']).toBe(c.lastRun!.ttdMs === null ? '' : new Date(T0 + c.lastRun!.ttdMs).toISOString());
           expect(row.Objective!.replace(/^'/, '')).toBe(c.lastRun!.experiment);
         }

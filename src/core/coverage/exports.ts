@@ -37,6 +37,20 @@ export const CoverageCellSchema = z.strictObject({
   staleAt: z.string().nullable(),
   staleAfterDays: z.number().int(),
   ttd: z.strictObject({ lastMs: nullableMs, p50Ms: nullableMs, p90Ms: nullableMs, samples: z.number().int() }),
+  controls: z.array(
+    z.strictObject({
+      control: z.string(),
+      evidence: z.enum(EVIDENCE),
+      status: z.enum([...EVIDENCE, 'stale']),
+      results: z.array(z.string()),
+      lastRun: z.string(),
+      experiment: z.string(),
+      verifiedAt: z.string(),
+      alertedTtdMs: nullableMs,
+      loggedTtdMs: nullableMs,
+      runs: z.number().int(),
+    }),
+  ),
 });
 
 export const CoverageKrisSchema = z.strictObject({
@@ -46,6 +60,7 @@ export const CoverageKrisSchema = z.strictObject({
   stale: z.number().int(),
   blocked: z.number().int(),
   alerted: z.number().int(),
+  logged: z.number().int(),
   none: z.number().int(),
 });
 
@@ -115,7 +130,12 @@ export function csvField(v: string): string {
   return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
 }
 
-const VECTR_OUTCOME = { blocked: 'Blocked', alerted: 'Detected', none: 'NotDetected' } as const;
+/** A logged-only result is not a detection in VECTR's terms: NotDetected, with Activity Logged Yes. */
+const VECTR_OUTCOME = { blocked: 'Blocked', alerted: 'Detected', logged: 'NotDetected', none: 'NotDetected' } as const;
+
+/** Per control, what the last run showed: `waf: blocked, logged; ids: none`. */
+const controlNotes = (c: CoverageCell): string =>
+  c.controls.map((x) => `${x.control}: ${x.results.join(', ')}${x.status === 'stale' ? ' (stale)' : ''}`).join('; ');
 
 export function vectrCsv(map: CoverageMap, campaign = 'Bulwark'): string {
   const rows = exportedCells(map)
@@ -123,6 +143,13 @@ export function vectrCsv(map: CoverageMap, campaign = 'Bulwark'): string {
     .map((c) => {
       const r = c.lastRun!;
       const detection = r.ttdMs === null ? '' : new Date(Date.parse(r.startedAt) + r.ttdMs).toISOString();
+      // Alert Triggered and Activity Logged from the last run's controls (from its evidence for runs without them).
+      const ofLast = c.controls.filter((x) => x.lastRun === r.id);
+      const alerted = ofLast.length ? ofLast.some((x) => x.results.includes('alerted')) : r.evidence === 'alerted';
+      const logged = ofLast.length
+        ? ofLast.some((x) => x.results.includes('logged') || x.results.includes('alerted'))
+        : r.evidence !== 'none';
+      const notes = controlNotes(c);
       return [
         campaign,
         `${c.technique} ${c.name}`,
@@ -132,9 +159,9 @@ export function vectrCsv(map: CoverageMap, campaign = 'Bulwark'): string {
         c.technique,
         'Completed',
         VECTR_OUTCOME[r.evidence],
-        `run ${r.id}: ${r.outcome}${r.ttdMs === null ? '' : `, time to detect ${r.ttdMs} ms`}; status ${c.status}`,
-        r.evidence === 'alerted' ? 'Yes' : 'No',
-        r.evidence === 'none' ? 'No' : 'Yes',
+        `run ${r.id}: ${r.outcome}${r.ttdMs === null ? '' : `, time to detect ${r.ttdMs} ms`}; status ${c.status}${notes ? `; controls: ${notes}` : ''}`,
+        alerted ? 'Yes' : 'No',
+        logged ? 'Yes' : 'No',
         detection,
         r.startedAt,
         r.at,
@@ -147,8 +174,8 @@ export function vectrCsv(map: CoverageMap, campaign = 'Bulwark'): string {
 /**
  * DeTT&CT's detection score (0–5, -1 none) of a cell, from its evidence alone:
  * alerted in time 4, alerted late 2, blocked 3 (prevented; a detection is not shown by it),
- * none -1; a stale cell scores 1 whatever it was (evidence too old to trust); never exercised
- * gets no score entry.
+ * logged only 1 (the data is there to hunt in, nothing alerts), none -1; a stale cell scores 1
+ * whatever it was (evidence too old to trust); never exercised gets no score entry.
  */
 export function dettectScore(c: CoverageCell): number | null {
   if (c.lastRun === null) return null;
@@ -158,6 +185,8 @@ export function dettectScore(c: CoverageCell): number | null {
       return c.lastRun.outcome === 'detected-late' ? 2 : 4;
     case 'blocked':
       return 3;
+    case 'logged':
+      return 1;
     case 'none':
       return -1;
   }
@@ -185,7 +214,14 @@ export function dettectYaml(map: CoverageMap, name = 'Bulwark coverage'): string
           {
             applicable_to: ['all'],
             comment: '',
-            score_logbook: [{ date, score: c.lastRun!.evidence === 'alerted' ? 3 : 0, auto_generated: true, comment: '' }],
+            score_logbook: [
+              {
+                date,
+                score: c.lastRun!.evidence === 'alerted' || c.lastRun!.evidence === 'logged' ? 3 : 0,
+                auto_generated: true,
+                comment: '',
+              },
+            ],
           },
         ],
       };

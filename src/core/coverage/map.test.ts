@@ -146,6 +146,18 @@ describe('incremental and full computation', () => {
     startedAt: fc.constant(at(T0)),
     endedAt: fc.integer({ min: 0, max: 90 }).map((d) => at(T0 + d * DAY)),
     ttdMs: fc.option(fc.integer({ min: 0, max: 100_000 })),
+    controls: fc.option(
+      fc.uniqueArray(
+        fc.record({
+          control: fc.constantFrom('waf', 'ids', 'default'),
+          results: fc.subarray(['blocked', 'alerted', 'logged', 'none']),
+          alertedTtdMs: fc.option(fc.nat(1000)),
+          loggedTtdMs: fc.option(fc.nat(1000)),
+        }),
+        { selector: (c) => c.control, maxLength: 3 },
+      ),
+      { nil: undefined },
+    ),
   });
 
   it('agree for any runs in any order, at any time', () => {
@@ -153,7 +165,9 @@ describe('incremental and full computation', () => {
       fc.property(fc.array(arbRun, { maxLength: 40 }), fc.integer({ min: 0, max: 200 }), fc.integer(), (runs, nowDay, seed) => {
         const now = new Date(T0 + nowDay * DAY);
         // The first run seen of an id counts: give each id once, then any order agrees.
-        const unique = [...new Map(runs.map((r) => [r.id, r])).values()];
+        const unique = [...new Map(runs.map((r) => [r.id, r])).values()].map(({ controls, ...r }) =>
+          controls === undefined ? r : { ...r, controls },
+        );
         const full = computeCoverage(ATTACK, DEFAULT_SETTINGS, unique, now);
         const key = (id: string) => [...id].reduce((h, ch) => Math.imul(h ^ ch.charCodeAt(0), 16_777_619), seed | 0);
         for (const order of [unique, [...unique].reverse(), [...unique].sort((a, b) => key(a.id) - key(b.id))]) {
@@ -171,5 +185,20 @@ describe('incremental and full computation', () => {
     expect(percentile([], 50)).toBeNull();
     expect(percentile([1, 2, 3, 4], 50)).toBe(2);
     expect(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 90)).toBe(9);
+  });
+});
+
+describe('per-control evidence', () => {
+  it('takes a run’s evidence from its controls: the strongest result, so logged only is logged, not none', () => {
+    const logged = { ...run('r1', 'missed', T0), controls: [{ control: 'waf', results: ['logged'] }] };
+    const m = computeCoverage(ATTACK, DEFAULT_SETTINGS, [logged], new Date(T0));
+    expect(cell(m, 'T1190')).toMatchObject({ status: 'logged', evidence: 'logged' });
+    expect(cell(m, 'T1190').controls).toEqual([
+      expect.objectContaining({ control: 'waf', evidence: 'logged', status: 'logged', results: ['logged'], runs: 1 }),
+    ]);
+    expect(m.kris).toMatchObject({ logged: 1, none: 0 });
+    // Stale at its age, like the cell.
+    const later = computeCoverage(ATTACK, DEFAULT_SETTINGS, [logged], new Date(T0 + 30 * DAY));
+    expect(cell(later, 'T1190').controls[0]!.status).toBe('stale');
   });
 });

@@ -11,9 +11,15 @@
  * | `missed`                      | `none`    |
  * | `not-run`, `aborted`, `errored`, `rollback-failed` | no evidence: the run does not count |
  *
+ * A counted run that recorded per-control results (core/experiments/controls.ts) says more: its
+ * evidence is the strongest result of its controls (blocked, then alerted, then logged, else
+ * none), so a run `missed` because an alert was asked and only a log record came is `logged`,
+ * not `none`. Each cell also keeps, per control, the last result and when it was verified.
+ *
  * `rollback-failed` hides every other result (core/experiments/outcome.ts), so it says nothing
- * about the control either. A cell shows its last counted run's evidence; a `blocked` or
- * `alerted` cell older than its technique's age (30 days by default) is `stale`.
+ * about the control either. A cell shows its last counted run's evidence; a `blocked`,
+ * `alerted` or `logged` cell older than its technique's age (30 days by default) is `stale`,
+ * and so is each control's result on its own.
  *
  * Two forms that agree (a property test holds them to it): `computeCoverage` over every run at
  * once, and `CoverageAccumulator`, which takes one run at a time in O(1) amortised (percentiles
@@ -22,11 +28,11 @@
 import type { AttackTable, AttackTechnique } from './attack.ts';
 import { staleAfterDaysFor, techniquesInScope, type CoverageSettings } from './settings.ts';
 
-export const EVIDENCE = ['blocked', 'alerted', 'none'] as const;
+export const EVIDENCE = ['blocked', 'alerted', 'logged', 'none'] as const;
 export type Evidence = (typeof EVIDENCE)[number];
 
 /** What a cell shows: its last evidence, `stale` when that was coverage and is too old, `never` when in scope and never exercised. */
-export const CELL_STATUSES = ['blocked', 'alerted', 'none', 'stale', 'never', 'out-of-scope'] as const;
+export const CELL_STATUSES = ['blocked', 'alerted', 'logged', 'none', 'stale', 'never', 'out-of-scope'] as const;
 export type CellStatus = (typeof CELL_STATUSES)[number];
 
 const DAY_MS = 86_400_000;
@@ -47,6 +53,39 @@ export function evidenceOf(outcome: string | null): Evidence | null {
   }
 }
 
+/** One control's result in a run: what it did (blocked, alerted, logged or none) and how fast it saw it. */
+export interface RunControl {
+  control: string;
+  results: readonly string[];
+  alertedTtdMs?: number | null;
+  loggedTtdMs?: number | null;
+}
+
+/** The control of runs that recorded no per-control results (their outcome is their one control's result). */
+export const UNNAMED_CONTROL = 'default';
+
+/** The strongest of a set of results: blocked, then alerted, then logged, else none. */
+export function strongestEvidence(results: readonly string[]): Evidence {
+  for (const e of EVIDENCE) if (results.includes(e)) return e;
+  return 'none';
+}
+
+/**
+ * A counted run's evidence: from its controls when it recorded them, else from its outcome;
+ * null when the run does not count.
+ */
+export function runEvidence(run: Pick<CoverageRun, 'outcome' | 'controls'>): Evidence | null {
+  const base = evidenceOf(run.outcome);
+  if (base === null || !run.controls || run.controls.length === 0) return base;
+  return strongestEvidence(run.controls.flatMap((c) => c.results));
+}
+
+/** The run's controls: those it recorded, or its outcome as the one control `default`. */
+function controlsOfRun(run: CoverageRun, evidence: Evidence): RunControl[] {
+  if (run.controls && run.controls.length > 0) return [...run.controls];
+  return [{ control: UNNAMED_CONTROL, results: [evidence], alertedTtdMs: evidence === 'alerted' ? run.ttdMs : null, loggedTtdMs: null }];
+}
+
 /** A finished run, reduced to what coverage reads. */
 export interface CoverageRun {
   id: string;
@@ -59,6 +98,26 @@ export interface CoverageRun {
   /** When it ended (RFC 3339): the time of its evidence. */
   endedAt: string;
   ttdMs: number | null;
+  /** Per-control results, when the run recorded them. */
+  controls?: readonly RunControl[];
+}
+
+/** A control tested against a technique: its last result and when it was verified. */
+export interface CellControl {
+  control: string;
+  /** The last run's result for it, before staleness. */
+  evidence: Evidence;
+  /** What `evidence` is now: `stale` when covered and older than the technique's age. */
+  status: Evidence | 'stale';
+  /** Every fact of that run: blocked, alerted, logged (or none), not collapsed. */
+  results: string[];
+  lastRun: string;
+  experiment: string;
+  verifiedAt: string;
+  alertedTtdMs: number | null;
+  loggedTtdMs: number | null;
+  /** Counted runs that tested it. */
+  runs: number;
 }
 
 export interface LastRun {
@@ -101,6 +160,8 @@ export interface CoverageCell {
   staleAt: string | null;
   staleAfterDays: number;
   ttd: TimeToDetect;
+  /** The controls tested against it, by name. */
+  controls: CellControl[];
 }
 
 export interface CoverageKris {
@@ -113,6 +174,7 @@ export interface CoverageKris {
   stale: number;
   blocked: number;
   alerted: number;
+  logged: number;
   none: number;
 }
 
@@ -148,6 +210,38 @@ interface Acc {
   lastTtd: { ms: number; id: string; ttdMs: number } | null;
   ttds: number[];
   sorted: number[] | null;
+  controls: Map<string, ControlAcc>;
+}
+
+interface ControlAcc {
+  last: Omit<CellControl, 'status' | 'runs'>;
+  lastMs: number;
+  runs: number;
+}
+
+/** Fold one run's controls into a technique's: the later run's result wins, order of arrival aside. */
+function foldControls(into: Map<string, ControlAcc>, run: CoverageRun, evidence: Evidence, endMs: number): void {
+  for (const c of controlsOfRun(run, evidence)) {
+    const last: ControlAcc['last'] = {
+      control: c.control,
+      evidence: strongestEvidence(c.results),
+      results: c.results.length ? [...c.results] : ['none'],
+      lastRun: run.id,
+      experiment: run.experiment,
+      verifiedAt: run.endedAt,
+      alertedTtdMs: c.alertedTtdMs ?? null,
+      loggedTtdMs: c.loggedTtdMs ?? null,
+    };
+    const a = into.get(c.control);
+    if (!a) into.set(c.control, { last, lastMs: endMs, runs: 1 });
+    else {
+      a.runs++;
+      if (later({ ms: endMs, id: run.id }, { ms: a.lastMs, id: a.last.lastRun })) {
+        a.last = last;
+        a.lastMs = endMs;
+      }
+    }
+  }
 }
 
 /** The coverage map built one run at a time; `map(now)` reads it. */
@@ -162,7 +256,7 @@ export class CoverageAccumulator {
 
   /** Take one finished run; a run id seen before, or a run that does not count, changes nothing. */
   apply(run: CoverageRun): void {
-    const evidence = evidenceOf(run.outcome);
+    const evidence = runEvidence(run);
     if (evidence === null || this.seen.has(run.id)) return;
     this.seen.add(run.id);
     const endMs = Date.parse(run.endedAt);
@@ -179,11 +273,12 @@ export class CoverageAccumulator {
     for (const t of new Set(run.techniques)) {
       let a = this.accs.get(t);
       if (!a) {
-        a = { experiments: new Set(), runs: 0, last: null, lastMs: 0, lastTtd: null, ttds: [], sorted: null };
+        a = { experiments: new Set(), runs: 0, last: null, lastMs: 0, lastTtd: null, ttds: [], sorted: null, controls: new Map() };
         this.accs.set(t, a);
       }
       a.experiments.add(run.experiment);
       a.runs++;
+      foldControls(a.controls, run, evidence, endMs);
       if (!a.last || later(key, { ms: a.lastMs, id: a.last.id })) {
         a.last = last;
         a.lastMs = endMs;
@@ -210,6 +305,7 @@ export class CoverageAccumulator {
           runs: a.runs,
           last: a.last,
           ttd: ttdOf(a.sorted, a.lastTtd?.ttdMs ?? null),
+          controls: a.controls,
         };
       },
       [...this.accs.keys()],
@@ -222,6 +318,7 @@ interface Summary {
   runs: number;
   last: LastRun | null;
   ttd: TimeToDetect;
+  controls: Map<string, ControlAcc>;
 }
 
 function ttdOf(sorted: readonly number[], lastMs: number | null): TimeToDetect {
@@ -231,7 +328,7 @@ function ttdOf(sorted: readonly number[], lastMs: number | null): TimeToDetect {
 /** The map over every run at once (the reference the accumulator is checked against). */
 export function computeCoverage(table: AttackTable, settings: CoverageSettings, runs: readonly CoverageRun[], now: Date): CoverageMap {
   const byId = new Map<string, { run: CoverageRun; endMs: number }>();
-  for (const r of runs) if (evidenceOf(r.outcome) !== null && !byId.has(r.id)) byId.set(r.id, { run: r, endMs: Date.parse(r.endedAt) });
+  for (const r of runs) if (runEvidence(r) !== null && !byId.has(r.id)) byId.set(r.id, { run: r, endMs: Date.parse(r.endedAt) });
   const byTechnique = new Map<string, { run: CoverageRun; endMs: number }[]>();
   for (const x of byId.values())
     for (const t of new Set(x.run.techniques)) {
@@ -244,14 +341,17 @@ export function computeCoverage(table: AttackTable, settings: CoverageSettings, 
     const ordered = xs.sort((a, b) => a.endMs - b.endMs || (a.run.id < b.run.id ? -1 : a.run.id > b.run.id ? 1 : 0)).map((x) => x.run);
     const l = ordered[ordered.length - 1]!;
     const withTtd = ordered.filter((r) => r.ttdMs !== null);
+    const controls = new Map<string, ControlAcc>();
+    for (const r of ordered) foldControls(controls, r, runEvidence(r)!, Date.parse(r.endedAt));
     summaries.set(t, {
+      controls,
       experiments: [...new Set(ordered.map((r) => r.experiment))].sort(),
       runs: ordered.length,
       last: {
         id: l.id,
         experiment: l.experiment,
         outcome: l.outcome!,
-        evidence: evidenceOf(l.outcome)!,
+        evidence: runEvidence(l)!,
         startedAt: l.startedAt,
         at: l.endedAt,
         ttdMs: l.ttdMs,
@@ -274,7 +374,7 @@ function assemble(
 ): CoverageMap {
   const scope = techniquesInScope(settings, table);
   const known = new Set(table.techniques.map((t) => t.id));
-  const kris: CoverageKris = { inScope: 0, exercised: 0, neverExercised: 0, stale: 0, blocked: 0, alerted: 0, none: 0 };
+  const kris: CoverageKris = { inScope: 0, exercised: 0, neverExercised: 0, stale: 0, blocked: 0, alerted: 0, logged: 0, none: 0 };
   const cells = table.techniques.map((t) => {
     const c = cellOf(t, scope.has(t.id), summary(t.id), staleAfterDaysFor(settings, t), now);
     if (c.inScope) {
@@ -321,5 +421,13 @@ function cellOf(t: AttackTechnique, inScope: boolean, s: Summary | undefined, st
     staleAt: staleAtMs === null ? null : new Date(staleAtMs).toISOString(),
     staleAfterDays,
     ttd: s?.ttd ?? { lastMs: null, p50Ms: null, p90Ms: null, samples: 0 },
+    controls: s
+      ? [...s.controls.values()]
+          .map(({ last, runs }) => {
+            const staleMs = last.evidence === 'none' ? null : Date.parse(last.verifiedAt) + staleAfterDays * DAY_MS;
+            return { ...last, status: staleMs !== null && now.getTime() >= staleMs ? ('stale' as const) : last.evidence, runs };
+          })
+          .sort((a, b) => (a.control < b.control ? -1 : a.control > b.control ? 1 : 0))
+      : [],
   };
 }

@@ -67,6 +67,7 @@ export const NAVIGATOR_VERSION = '5.2.0';
 export const STATUS_STYLE: Readonly<Record<CellStatus, { color: string; score?: number; label: string }>> = {
   blocked: { color: '#2e7d32', score: 100, label: 'blocked (prevented)' },
   alerted: { color: '#f9a825', score: 67, label: 'alerted (detected, in time or late)' },
+  logged: { color: '#ef6c00', score: 40, label: 'logged, not alerted' },
   stale: { color: '#90a4ae', score: 33, label: 'stale: covered once, not verified within its age' },
   none: { color: '#c62828', score: 0, label: 'none (missed)' },
   never: { color: '#ffffff', label: 'in scope, never exercised' },
@@ -97,6 +98,10 @@ function techniqueOf(c: CoverageCell): z.output<typeof NavigatorTechniqueSchema>
       { name: 'time to detect (p90)', value: ms(c.ttd.p90Ms) },
       { name: 'verified', value: c.verifiedAt ?? 'never' },
       { name: 'experiments', value: c.experiments.join(', ') || '-' },
+      ...c.controls.map((x) => ({
+        name: `control ${x.control}`,
+        value: `${x.results.join(', ')}${x.status === 'stale' ? ' (stale)' : ''}; run ${x.lastRun} at ${x.verifiedAt}`,
+      })),
     ],
   };
 }
@@ -108,13 +113,13 @@ export function layerFromCoverage(map: CoverageMap, name = 'Bulwark coverage'): 
     name,
     versions: { attack: map.attackVersion.split('.')[0]!, navigator: NAVIGATOR_VERSION, layer: '4.5' },
     domain: 'enterprise-attack',
-    description: `Evidence from Bulwark's experiment runs at ${map.at}: ${map.kris.blocked} blocked, ${map.kris.alerted} alerted, ${map.kris.none} none, ${map.kris.stale} stale, ${map.kris.neverExercised} never exercised of ${map.kris.inScope} in scope.`,
+    description: `Evidence from Bulwark's experiment runs at ${map.at}: ${map.kris.blocked} blocked, ${map.kris.alerted} alerted, ${map.kris.logged} logged, ${map.kris.none} none, ${map.kris.stale} stale, ${map.kris.neverExercised} never exercised of ${map.kris.inScope} in scope.`,
     sorting: 3,
     layout: { layout: 'side', showID: true, showName: true, expandedSubtechniques: 'annotated' },
     hideDisabled: false,
     techniques: shown.map(techniqueOf),
     gradient: { colors: ['#c62828', '#f9a825', '#2e7d32'], minValue: 0, maxValue: 100 },
-    legendItems: (['blocked', 'alerted', 'stale', 'none', 'never', 'out-of-scope'] as const).map((s) => ({
+    legendItems: (['blocked', 'alerted', 'logged', 'stale', 'none', 'never', 'out-of-scope'] as const).map((s) => ({
       label: STATUS_STYLE[s].label,
       color: STATUS_STYLE[s].color,
     })),

@@ -15,7 +15,7 @@ import {
   dettectYaml,
   vectrCsv,
 } from '../../core/coverage/exports.ts';
-import { CELL_STATUSES, evidenceOf, type CoverageCell, type CoverageMap } from '../../core/coverage/map.ts';
+import { CELL_STATUSES, runEvidence, type CoverageCell, type CoverageMap } from '../../core/coverage/map.ts';
 import { layerFromCoverage, NavigatorLayerSchema } from '../../core/coverage/navigator.ts';
 import { CoverageSettingsView } from '../../core/coverage/settings.ts';
 import { notFound } from '../../core/errors.ts';
@@ -32,7 +32,17 @@ const list = (what: string) =>
     .describe(`${what}, comma-separated`)
     .transform((s) => (s === undefined || s === '' ? undefined : s.split(',').map((x) => x.trim())));
 
+const control = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, 'a control is a name such as waf (a-z, 0-9, "_", "-", ".")')
+  .optional()
+  .describe("only this control's results (an experiment's expect.*.control; `default` for expectations that name none)");
+
+/** The exports' query: one control's layer, or all of them combined. */
+export const ExportQuery = z.strictObject({ control });
+
 export const CoverageQuery = z.strictObject({
+  control,
   tactic: list('only techniques under one of these tactics (shortnames)'),
   platform: list('only techniques on one of these platforms'),
   status: z
@@ -76,6 +86,17 @@ const RunView = z.object({
   startedAt: z.string(),
   endedAt: z.string().nullable(),
   ttdMs: z.number().nullable(),
+  /** Per-control results, when the run recorded them. */
+  controls: z
+    .array(
+      z.object({
+        control: z.string(),
+        results: z.array(z.string()),
+        alertedTtdMs: z.number().nullable(),
+        loggedTtdMs: z.number().nullable(),
+      }),
+    )
+    .optional(),
 });
 
 export const TechniqueView = z.object({
@@ -116,7 +137,7 @@ export function coverageRoutes(app: FastifyInstance, r: RouteRegistry, deps: App
     response: CoverageView,
     handler: async ({ query }) => {
       const settings = await getCoverageSettings(deps);
-      const map = await coverageMap(deps, { settings: settings.settings });
+      const map = await coverageMap(deps, { settings: settings.settings, ...(query.control ? { control: query.control } : {}) });
       return {
         attackVersion: map.attackVersion,
         attribution: ATTACK.attribution,
@@ -163,10 +184,20 @@ export function coverageRoutes(app: FastifyInstance, r: RouteRegistry, deps: App
               id: c.id,
               experiment: c.experiment,
               outcome: c.outcome,
-              evidence: evidenceOf(c.outcome),
+              evidence: runEvidence(c),
               startedAt: c.startedAt,
               endedAt: c.endedAt,
               ttdMs: c.ttdMs,
+              ...(c.controls
+                ? {
+                    controls: c.controls.map((x) => ({
+                      control: x.control,
+                      results: [...x.results],
+                      alertedTtdMs: x.alertedTtdMs ?? null,
+                      loggedTtdMs: x.loggedTtdMs ?? null,
+                    })),
+                  }
+                : {}),
             });
         }
         if (!page.next) break;
@@ -185,9 +216,13 @@ export function coverageRoutes(app: FastifyInstance, r: RouteRegistry, deps: App
     auth: read,
     priority: 'low',
     response: NavigatorLayerSchema,
-    handler: async ({ reply }) => {
+    query: ExportQuery,
+    handler: async ({ reply, query }) => {
       void reply.header('content-disposition', 'attachment; filename="bulwark-coverage.layer.json"');
-      return layerFromCoverage(await coverageMap(deps));
+      return layerFromCoverage(
+        await coverageMap(deps, query.control ? { control: query.control } : {}),
+        query.control ? `Bulwark coverage: ${query.control}` : undefined,
+      );
     },
   });
 
@@ -199,7 +234,8 @@ export function coverageRoutes(app: FastifyInstance, r: RouteRegistry, deps: App
     auth: read,
     priority: 'low',
     response: CoverageExportSchema,
-    handler: async () => coverageExport(await coverageMap(deps)),
+    query: ExportQuery,
+    handler: async ({ query }) => coverageExport(await coverageMap(deps, query.control ? { control: query.control } : {})),
   });
 
   r.add(app, {
@@ -210,11 +246,12 @@ export function coverageRoutes(app: FastifyInstance, r: RouteRegistry, deps: App
     auth: read,
     priority: 'low',
     produces: 'text/csv',
-    handler: async ({ reply }) =>
+    query: ExportQuery,
+    handler: async ({ reply, query }) =>
       reply
         .header('content-type', 'text/csv; charset=utf-8')
         .header('content-disposition', 'attachment; filename="bulwark-coverage.csv"')
-        .send(vectrCsv(await coverageMap(deps))),
+        .send(vectrCsv(await coverageMap(deps, query.control ? { control: query.control } : {}))),
   });
 
   r.add(app, {
@@ -225,11 +262,12 @@ export function coverageRoutes(app: FastifyInstance, r: RouteRegistry, deps: App
     auth: read,
     priority: 'low',
     produces: 'application/yaml',
-    handler: async ({ reply }) =>
+    query: ExportQuery,
+    handler: async ({ reply, query }) =>
       reply
         .header('content-type', 'application/yaml; charset=utf-8')
         .header('content-disposition', 'attachment; filename="techniques-administration-bulwark.yaml"')
-        .send(dettectYaml(await coverageMap(deps))),
+        .send(dettectYaml(await coverageMap(deps, query.control ? { control: query.control } : {}))),
   });
 
   r.add(app, {

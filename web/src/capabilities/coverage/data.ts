@@ -41,13 +41,14 @@ export interface TechniqueView {
 export const STATUS_INFO: Readonly<Record<CellStatus, { color: string; text: string; label: string }>> = {
   blocked: { color: '#2e7d32', text: '#ffffff', label: 'Blocked' },
   alerted: { color: '#f9a825', text: '#1a1a1a', label: 'Alerted' },
+  logged: { color: '#ef6c00', text: '#ffffff', label: 'Logged, not alerted' },
   stale: { color: '#90a4ae', text: '#1a1a1a', label: 'Stale (unverified)' },
   none: { color: '#c62828', text: '#ffffff', label: 'None (missed)' },
   never: { color: '#ffffff', text: '#1a1a1a', label: 'Never exercised' },
   'out-of-scope': { color: '#e0e0e0', text: '#616161', label: 'Not in scope' },
 };
 
-export const STATUS_ORDER: readonly CellStatus[] = ['blocked', 'alerted', 'stale', 'none', 'never', 'out-of-scope'];
+export const STATUS_ORDER: readonly CellStatus[] = ['blocked', 'alerted', 'logged', 'stale', 'none', 'never', 'out-of-scope'];
 
 export function techniqueHref(id: string): string {
   return `/attack/${encodeURIComponent(id)}`;
