@@ -34,7 +34,7 @@ async function cli(...args: string[]): Promise<string> {
 describe('bulwark playbooks', () => {
   it('validates a file, and names the line of an error', async () => {
     expect(await cli('validate', FIXTURE)).toMatch(/block-sqli-source: .* 5 steps, triggered by signal.labels.alertname/);
-    await expect(cli('validate', path.join(import.meta.dirname, '../core/playbooks/permissions.ts'))).rejects.toThrow(/playbooks.ts:\d+:\d+: /);
+    await expect(cli('validate', path.join(import.meta.dirname, '../core/playbooks/permissions.ts'))).rejects.toThrow(/permissions.ts:\d+:\d+: /);
   });
 
   it('applies, runs, shows the checklist item, records it done, and reports the toil', async () => {
