@@ -1,6 +1,6 @@
 /**
  * `bulwark slo …`: `validate FILE` and `rules FILE` work on files on this machine; `apply FILE`,
- * `status [NAME]`, `kpis` and `delete NAME` are clients of a running server's API (--url or BULWARK_URL,
+ * `status [NAME]`, `kpis`, `kris` and `delete NAME` are clients of a running server's API (--url or BULWARK_URL,
  * the token in BULWARK_TOKEN), as `bulwark experiments apply` is. Exit codes: 0 done, 1 the
  * server failed or could not be reached, 2 bad input.
  */
@@ -186,6 +186,20 @@ export function sloCommands(program: Command): void {
       if (k.group === null) print(`${''.padEnd(28)} (${k.from} → ${k.to})`);
     }
   });
+
+  remote(slo.command('kris').description('KRIs now: each count, its amber and red thresholds and its colour')).action(
+    async (o: RemoteFlags) => {
+      const r = await client(o)<{
+        at: string;
+        kris: { title: string; value: number | null; colour: string; why: string; items: string[] }[];
+      }>('GET', '/v1/kris');
+      if (o.json) return print(JSON.stringify(r));
+      for (const k of r.kris) {
+        print(`${k.colour.toUpperCase().padEnd(8)} ${String(k.value ?? '-').padStart(4)}  ${k.title}  (${k.why})`);
+        if (k.items.length > 0 && k.colour !== 'green') print(`${''.padEnd(15)}${k.items.join(', ')}`);
+      }
+    },
+  );
 
   remote(slo.command('delete').description('delete an SLO from the server (the change is in the ledger)').argument('<name>')).action(
     async (name: string, o: RemoteFlags) => {

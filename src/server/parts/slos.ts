@@ -2,21 +2,67 @@
  * SLOs in the server: their routes, and their metrics on /metrics, computed when scraped:
  * `bulwark_slo_sli_ratio`, `bulwark_slo_objective_ratio`, `bulwark_slo_error_budget_remaining_ratio`,
  * `bulwark_slo_burn_rate{window}`, `bulwark_slo_alert_firing{severity}` and
- * `bulwark_slo_policy_freeze`, each labelled `slo` and `service` (docs/prometheus.md).
+ * `bulwark_slo_policy_freeze`, each labelled `slo` and `service` (docs/prometheus.md); KPIs and KRIs.
  */
 import { Gauge, type Registry } from 'prom-client';
 import type { AppDeps } from '../../app/deps.ts';
 import { kpiReport } from '../../app/slos/kpis.ts';
 import { allStatuses, sloRoutes } from '../routes/slos.ts';
 import { kpiRoutes } from '../routes/slos-kpis.ts';
+import { kriRoutes } from '../routes/slos-kris.ts';
+import { evaluateKris } from '../../app/slos/kris.ts';
+import { KRI_COLOURS } from '../../core/slos/kris.ts';
 import type { ServerPart } from '../server-part.ts';
 
 export const slosServer: ServerPart = (ctx) => {
   sloRoutes(ctx.app, ctx.routes, ctx.deps);
   kpiRoutes(ctx.app, ctx.routes, ctx.deps);
+  kriRoutes(ctx.app, ctx.routes, ctx.deps);
   sloMetrics(ctx.metrics, ctx.deps);
   kpiMetrics(ctx.metrics, ctx.deps);
+  kriMetrics(ctx.metrics, ctx.deps);
 };
+
+/**
+ * KRIs on /metrics: `bulwark_kri_value{kri}` (absent when it could not be counted) and
+ * `bulwark_kri_colour{kri, colour}`, 1 for the KRI's colour and 0 for the others.
+ */
+export function kriMetrics(registry: Registry, deps: AppDeps): void {
+  if (registry.getSingleMetric('bulwark_kri_value')) return;
+  let pending: Promise<void> | undefined;
+  const collect = () =>
+    (pending ??= refresh().finally(() => {
+      pending = undefined;
+    }));
+  const value = new Gauge({
+    name: 'bulwark_kri_value',
+    help: 'A key risk indicator’s count now',
+    labelNames: ['kri'],
+    registers: [registry],
+    collect,
+  });
+  const colour = new Gauge({
+    name: 'bulwark_kri_colour',
+    help: '1 for the colour a key risk indicator is now (green, amber, red, unknown), 0 for the others',
+    labelNames: ['kri', 'colour'],
+    registers: [registry],
+    collect,
+  });
+  async function refresh(): Promise<void> {
+    value.reset();
+    colour.reset();
+    let kris;
+    try {
+      kris = await evaluateKris(deps, await allStatuses(deps));
+    } catch {
+      return;
+    }
+    for (const k of kris) {
+      if (k.value !== null) value.set({ kri: k.kri }, k.value);
+      for (const c of KRI_COLOURS) colour.set({ kri: k.kri, colour: c }, k.colour === c ? 1 : 0);
+    }
+  }
+}
 
 const KPI_WINDOW_MS = 30 * 86_400_000;
 

@@ -2,7 +2,7 @@ import { Card, ErrorBanner, Spinner } from '../../components.tsx';
 import { formatCount, formatMs } from '../../format.ts';
 import { useApi, useLoad } from '../../hooks.ts';
 import type { Slo } from '../../types.ts';
-import { loadKpis, loadSlos, percent, type Kpi } from './data.ts';
+import { loadKpis, loadKris, loadSlos, percent, type Kpi } from './data.ts';
 
 /** The SLOs, lowest remaining budget first: what to fix before shipping more. */
 export function Slos() {
@@ -46,7 +46,51 @@ export function Slos() {
           </table>
         </div>
       )}
+      <Kris />
       <Kpis />
+    </>
+  );
+}
+
+/** The KRI board: each count now, coloured by its thresholds. */
+function Kris() {
+  const api = useApi();
+  const [report, reload] = useLoad('kris', (signal) => loadKris(api, signal), { keepDataOnError: true });
+  return (
+    <>
+      <h2>KRIs</h2>
+      <ErrorBanner error={report.error} title="Could not load the KRIs" onRetry={reload} />
+      {report.data ? (
+        <div className="table-wrap">
+          <table className="entries kris" data-testid="kris">
+            <thead>
+              <tr>
+                <th scope="col">KRI</th>
+                <th scope="col">Now</th>
+                <th scope="col">Colour</th>
+                <th scope="col">Thresholds</th>
+              </tr>
+            </thead>
+            <tbody>
+              {report.data.kris.map((k) => (
+                <tr key={k.kri} data-testid="kri-row" data-kri={k.kri} data-colour={k.colour}>
+                  <td>
+                    <strong>{k.title}</strong>
+                    <div className="muted">{k.items.length > 0 ? k.items.join(', ') : k.description}</div>
+                  </td>
+                  <td data-testid="kri-value">{k.value === null ? '—' : formatCount(k.value)}</td>
+                  <td title={k.why}>{k.colour === 'green' || k.colour === 'unknown' ? k.colour : <strong>{k.colour}</strong>}</td>
+                  <td className="muted">
+                    amber ≥ {k.amber}, red ≥ {k.red}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : report.status === 'loading' ? (
+        <Spinner label="Loading…" />
+      ) : null}
     </>
   );
 }

@@ -31,3 +31,20 @@ export interface Kpi {
 export async function loadKpis(api: ApiClient, window: string, signal?: AbortSignal): Promise<{ from: string; to: string; kpis: Kpi[] }> {
   return api.get(`/v1/kpis?window=${encodeURIComponent(window)}`, signal);
 }
+
+/** One KRI as GET /v1/kris gives it. */
+export interface Kri {
+  kri: string;
+  title: string;
+  description: string;
+  value: number | null;
+  amber: number;
+  red: number;
+  colour: 'green' | 'amber' | 'red' | 'unknown';
+  why: string;
+  items: string[];
+}
+
+export async function loadKris(api: ApiClient, signal?: AbortSignal): Promise<{ at: string; kris: Kri[] }> {
+  return api.get('/v1/kris', signal);
+}
