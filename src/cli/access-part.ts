@@ -1,9 +1,11 @@
-/** Access on the command line: tokens and principals, straight on the database. */
+/** Access on the command line: tokens and principals straight on the database; approvals through the server. */
 import type { Command } from 'commander';
+import { approvalCommands } from './approvals.ts';
 import { principalCommands } from './principals.ts';
 import { tokenCommands } from './tokens.ts';
 
 export function accessCommands(program: Command): void {
   tokenCommands(program);
   principalCommands(program);
+  approvalCommands(program);
 }

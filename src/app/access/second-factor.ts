@@ -35,8 +35,9 @@ export interface SecondFactorStatus {
   recoveryCodesLeft: number;
 }
 
-function personOnly(p: Pick<Principal, 'kind' | 'id'>): void {
-  if (p.kind !== 'person') throw invalid(`${p.id} is a service: second factors are for people (a service's token is its credential)`);
+export function personOnly(p: Pick<Principal, 'kind' | 'id'>): void {
+  if (p.kind !== 'person')
+    throw new DomainError('forbidden', `${p.id} is a service: second factors are for people (a service's token is its credential)`);
 }
 
 export async function secondFactorStatus(deps: AppDeps, principalId: string): Promise<SecondFactorStatus> {

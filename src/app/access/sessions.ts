@@ -17,7 +17,7 @@ import {
 import { apiActor } from '../../core/ledger/actor.ts';
 import type { AppDeps } from '../deps.ts';
 import { authenticate, noteUse, scopesOf } from './tokens.ts';
-import { hasSecondFactor, verifySecondFactor } from './second-factor.ts';
+import { hasSecondFactor, personOnly, verifySecondFactor } from './second-factor.ts';
 
 /** How often a session's last use is written: its idle limit is kept to this. */
 const TOUCH_EVERY_MS = 60_000;
@@ -141,6 +141,7 @@ export async function stepUpSession(
   code: string,
   request?: string,
 ): Promise<{ secondFactorAt: string }> {
+  personOnly(principal);
   if (!principal.sessionId)
     throw invalid(
       'step-up is for dashboard sessions; with a token, send the header "X-Bulwark-Second-Factor: <code>" with the request itself',

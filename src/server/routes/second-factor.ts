@@ -42,7 +42,7 @@ export function secondFactorRoutes(app: FastifyInstance, r: RouteRegistry, deps:
     body: z.strictObject({}).optional().describe('nothing, or an empty object'),
     status: 201,
     response: z.object({ secret: z.string(), uri: z.string() }),
-    errors: [400, 409],
+    errors: [400, 403, 409],
     handler: async ({ principal, reply }) => {
       void reply.header('cache-control', 'no-store');
       return beginEnrollment(deps, principal);
@@ -57,7 +57,7 @@ export function secondFactorRoutes(app: FastifyInstance, r: RouteRegistry, deps:
     auth: { permission: 'session:read' },
     body: z.strictObject({ code: Code }),
     response: z.object({ recoveryCodes: z.array(z.string()) }),
-    errors: [400, 409],
+    errors: [400, 403, 409],
     handler: async ({ body, principal, req, reply }) => {
       void reply.header('cache-control', 'no-store');
       return confirmEnrollment(deps, principal, apiActor(principal, req.id), body.code);
