@@ -1,7 +1,7 @@
 /**
- * Coverage on the command line, over a server's API: `bulwark coverage show [--stale]
- * [--tactic T] [--platform P]`, `bulwark coverage export --format navigator|json|vectr-csv|dettect
- * [--out FILE]`, and `bulwark coverage settings [--set FILE]`. The server is `--url` (env
+ * Coverage on the command line, over a server's API: `bulwark coverage show [--control C]
+ * [--stale] [--tactic T] [--platform P]`, `bulwark coverage export --format
+ * navigator|json|vectr-csv|dettect [--control C] [--out FILE]`, and `bulwark coverage settings [--set FILE]`. The server is `--url` (env
  * BULWARK_URL, default http://127.0.0.1:7600), the token `--token` (env BULWARK_TOKEN). Exit
  * codes: 0 done, 1 the server failed or could not be reached, 2 bad input.
  */
@@ -33,13 +33,15 @@ export function coverageCommands(program: Command): void {
     coverage
       .command('show')
       .description('techniques in scope (or with evidence): status, last run, time to detect, when verified; and the KRIs')
+      .option('--control <name>', "only this control's results (an experiment's expect control, e.g. waf)")
       .option('--stale', 'only techniques whose evidence has gone stale')
       .option('--tactic <shortname>', 'only techniques under this tactic, e.g. initial-access')
       .option('--platform <name>', 'only techniques on this platform, e.g. Linux')
       .option('--all', 'also techniques in scope never exercised (hidden by default)')
       .option('--json', 'print the API answer as JSON'),
-  ).action(async (o: RemoteFlags & { stale?: boolean; tactic?: string; platform?: string; all?: boolean }) => {
+  ).action(async (o: RemoteFlags & { control?: string; stale?: boolean; tactic?: string; platform?: string; all?: boolean }) => {
     const q = new URLSearchParams();
+    if (o.control) q.set('control', o.control);
     if (o.stale) q.set('status', 'stale');
     if (o.tactic) q.set('tactic', o.tactic);
     if (o.platform) q.set('platform', o.platform);
@@ -49,15 +51,19 @@ export function coverageCommands(program: Command): void {
     const k = v.kris;
     print(`ATT&CK v${v.attackVersion} at ${v.at}`);
     print(
-      `in scope ${k.inScope}: blocked ${k.blocked}, alerted ${k.alerted}, none ${k.none}, stale ${k.stale}, never exercised ${k.neverExercised}`,
+      `in scope ${k.inScope}: blocked ${k.blocked}, alerted ${k.alerted}, logged ${k.logged}, none ${k.none}, stale ${k.stale}, never exercised ${k.neverExercised}`,
     );
     const shown = v.techniques.filter((c) => o.all || o.stale || c.runs > 0);
     if (shown.length === 0) print(o.stale ? 'no stale technique' : 'no technique has evidence yet: run an experiment');
     for (const c of shown) {
       const last = c.lastRun ? `${c.lastRun.id} ${c.lastRun.outcome}` : '-';
       print(
-        `${c.technique.padEnd(10)} ${c.status.padEnd(12)} ttd ${ms(c.ttd.lastMs).padEnd(8)} p90 ${ms(c.ttd.p90Ms).padEnd(8)} verified ${(c.verifiedAt ?? 'never').padEnd(24)} ${last}  ${c.name}`,
+        `${c.technique.padEnd(10)} ${c.status.padEnd(12)} ttd ${ms(c.ttd.lastMs).padEnd(8)} p50 ${ms(c.ttd.p50Ms).padEnd(8)} p90 ${ms(c.ttd.p90Ms).padEnd(8)} verified ${(c.verifiedAt ?? 'never').padEnd(24)} ${last}  ${c.name}`,
       );
+      for (const x of c.controls ?? [])
+        print(
+          `           control ${x.control}: ${x.results.join(', ')}${x.status === 'stale' ? ' (stale)' : ''}, run ${x.lastRun} at ${x.verifiedAt}`,
+        );
     }
   });
 
@@ -66,11 +72,13 @@ export function coverageCommands(program: Command): void {
       .command('export')
       .description('the coverage as a Navigator layer (4.5), JSON, VECTR import CSV or a DeTT&CT techniques administration file')
       .requiredOption('--format <format>', EXPORT_FORMATS.join('|'))
+      .option('--control <name>', "one control's results (a layer per control); all controls combined by default")
       .option('--out <file>', 'write to this file instead of standard output'),
-  ).action(async (o: RemoteFlags & { format: string; out?: string }) => {
+  ).action(async (o: RemoteFlags & { format: string; control?: string; out?: string }) => {
     if (!(EXPORT_FORMATS as readonly string[]).includes(o.format))
       throw malformed(`--format ${o.format}: use one of ${EXPORT_FORMATS.join(', ')}`);
-    const text = await client(o, { timeoutMs: 60_000 }).text('GET', `/v1/coverage/export/${o.format as ExportFormat}`);
+    const q = o.control ? `?control=${encodeURIComponent(o.control)}` : '';
+    const text = await client(o, { timeoutMs: 60_000 }).text('GET', `/v1/coverage/export/${o.format as ExportFormat}${q}`);
     if (o.out) await writeFile(o.out, text);
     else process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
   });

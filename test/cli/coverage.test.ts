@@ -60,8 +60,13 @@ describe('bulwark coverage', () => {
     expect(r.stdout).toMatch(/ATT&CK v18\.1/);
     expect(r.stdout).toMatch(/alerted 1/);
     expect(r.stdout).toMatch(/T1190\s+alerted\s+ttd 640 ms/);
+    // A run from before per-control results is its own control, `default`.
+    expect(r.stdout).toMatch(/control default: alerted, run sqli000000000001/);
     const stale = await runCli(['coverage', 'show', '--stale'], { env });
     expect(stale.stdout).toContain('no stale technique');
+    const waf = await runCli(['coverage', 'show', '--control', 'waf'], { env });
+    expect(waf.code, describeRun(waf)).toBe(0);
+    expect(waf.stdout).toContain('no technique has evidence yet');
   }, 30_000);
 
   it('export writes a Navigator layer to a file and VECTR CSV to standard output (the JSON and DeTT&CT exports are the same route family, tested over HTTP); an unknown format is refused with exit 2', async () => {
