@@ -30,7 +30,7 @@ beforeAll(async () => {
   await writeFile(rulesFile, rulesYaml(readFileSync(spec, 'utf8'), spec, 30 * DAY));
 });
 afterAll(async () => {
-  await dir?.remove?.();
+  await dir?.cleanup();
 });
 
 describe.skipIf(!have)('the generated rules in Prometheus (promtool)', () => {
