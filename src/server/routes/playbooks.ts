@@ -96,7 +96,7 @@ export const RunItem = z.object({
   reason: z.string().nullable(),
 });
 
-const RunDetail = RunItem.extend({ steps: z.array(StepView) });
+export const RunDetail = RunItem.extend({ steps: z.array(StepView) });
 
 const PlanView = z.object({
   dryRun: z.literal(true),
@@ -116,7 +116,7 @@ const PlanView = z.object({
   ),
 });
 
-const PromotionView = z.object({
+export const PromotionView = z.object({
   id: z.string(),
   playbook: z.string(),
   step: z.string(),
@@ -130,9 +130,9 @@ const PromotionView = z.object({
   newVersion: z.number().int().nullable(),
 });
 
-const ChecklistItem = StepView.extend({ run: z.string(), playbook: z.string(), version: z.number().int(), mine: z.boolean() });
+export const ChecklistItem = StepView.extend({ run: z.string(), playbook: z.string(), version: z.number().int(), mine: z.boolean() });
 
-const ToilView = z.object({
+export const ToilView = z.object({
   rows: z.array(
     z.object({
       playbook: z.string(),
