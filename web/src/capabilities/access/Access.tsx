@@ -1,0 +1,160 @@
+import { useState } from 'react';
+import { errorMessage } from '../../api.ts';
+import { Card, ConfirmDialog, ErrorBanner, Spinner } from '../../components.tsx';
+import { useApi, useLoad } from '../../hooks.ts';
+import { loadPendingApprovals, loadPrincipals, loadUnreviewedBreakglass, needsStepUp, withStepUp, type PrincipalRow } from './data.ts';
+
+/** People and service accounts (disable one), approvals waiting, and breakglass waiting for review. */
+export function Access() {
+  return (
+    <>
+      <h1>Access</h1>
+      <p className="muted">
+        People and service accounts with their groups and roles. Create them with <code>bulwark principals create</code>; managing them
+        needs a fresh second factor.
+      </p>
+      <Principals />
+      <Waiting />
+    </>
+  );
+}
+
+function Principals() {
+  const api = useApi();
+  const [list, reload] = useLoad('principals', (signal) => loadPrincipals(api, signal), { keepDataOnError: true });
+  const [target, setTarget] = useState<PrincipalRow>();
+  const [code, setCode] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string>();
+
+  async function disable(p: PrincipalRow) {
+    setBusy(true);
+    setError(undefined);
+    try {
+      await withStepUp(api, code, () => api.post(`/v1/principals/${encodeURIComponent(p.id)}/disable`));
+      setTarget(undefined);
+      setCode('');
+      reload();
+    } catch (err) {
+      setError(needsStepUp(err) ? `${errorMessage(err)}` : errorMessage(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <>
+      <h2>Principals</h2>
+      <ErrorBanner error={list.error} title="Could not load the principals" onRetry={reload} />
+      {list.data === undefined ? (
+        list.status === 'loading' ? (
+          <Spinner label="Loading…" />
+        ) : null
+      ) : list.data.length === 0 ? (
+        <Card title="No principals yet">
+          <p className="muted">
+            Create one with <code>bulwark principals create person alice --role operator --group sre</code>.
+          </p>
+        </Card>
+      ) : (
+        <div className="table-wrap">
+          <table className="entries" data-testid="principals">
+            <thead>
+              <tr>
+                <th scope="col">Principal</th>
+                <th scope="col">Roles</th>
+                <th scope="col">Groups</th>
+                <th scope="col">State</th>
+                <th scope="col">
+                  <span className="visually-hidden">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {list.data.map((p) => (
+                <tr key={p.id} data-testid={`principal-${p.id}`}>
+                  <td>
+                    <code>{p.id}</code>
+                  </td>
+                  <td>{p.roles.join(', ')}</td>
+                  <td>{p.groups.join(', ') || '—'}</td>
+                  <td>{p.disabledAt ? `disabled ${p.disabledAt.slice(0, 16).replace('T', ' ')}` : 'active'}</td>
+                  <td>
+                    {p.disabledAt ? null : (
+                      <button type="button" className="button" onClick={() => setTarget(p)} data-testid={`disable-${p.id}`}>
+                        Disable
+                      </button>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <ConfirmDialog
+        open={target !== undefined}
+        title={`Disable ${target?.id ?? ''}?`}
+        confirmLabel="Disable"
+        busyLabel="Disabling…"
+        busy={busy}
+        danger
+        onConfirm={() => target && void disable(target)}
+        onCancel={() => {
+          setTarget(undefined);
+          setError(undefined);
+        }}
+        testId="disable-dialog"
+      >
+        <p>Its tokens are revoked at once, and with them its dashboard sessions, on every server.</p>
+        <label htmlFor="disable-code">Your second-factor code (if you have one)</label>
+        <input
+          id="disable-code"
+          inputMode="numeric"
+          autoComplete="one-time-code"
+          value={code}
+          onChange={(e) => setCode(e.target.value)}
+          data-testid="disable-code"
+        />
+        {error ? (
+          <p className="banner banner-error" role="alert">
+            {error}
+          </p>
+        ) : null}
+      </ConfirmDialog>
+    </>
+  );
+}
+
+/** What waits for someone: approval requests, and breakglass not yet reviewed (always visible). */
+function Waiting() {
+  const api = useApi();
+  const [approvals] = useLoad('approvals-pending', (signal) => loadPendingApprovals(api, signal), { keepDataOnError: true });
+  const [breakglass] = useLoad('breakglass-unreviewed', (signal) => loadUnreviewedBreakglass(api, signal), { keepDataOnError: true });
+  return (
+    <>
+      <h2>Breakglass waiting for review</h2>
+      {breakglass.error ? <ErrorBanner error={breakglass.error} title="Could not load breakglass" /> : null}
+      {breakglass.data?.length === 0 ? <p className="muted">None.</p> : null}
+      <ul data-testid="breakglass-unreviewed">
+        {breakglass.data?.map((b) => (
+          <li key={b.id}>
+            <strong>{b.principalId}</strong> took <code>{b.permission}</code> at {b.startedAt.slice(0, 16).replace('T', ' ')}
+            {b.active ? ' (still active)' : ''}: {b.reason}. Review with <code>POST /v1/breakglass/{b.id}/review</code>.
+          </li>
+        ))}
+      </ul>
+      <h2>Approvals waiting</h2>
+      {approvals.error ? <ErrorBanner error={approvals.error} title="Could not load approvals" /> : null}
+      {approvals.data?.length === 0 ? <p className="muted">None.</p> : null}
+      <ul data-testid="approvals-pending">
+        {approvals.data?.map((a) => (
+          <li key={a.id}>
+            <code>{a.id}</code> {a.kind} on {a.resource} by {a.requestedBy}: “{a.summary}”; needs {a.missing.join('; ')}. Decide with{' '}
+            <code>bulwark approvals approve {a.id}</code>.
+          </li>
+        ))}
+      </ul>
+    </>
+  );
+}
