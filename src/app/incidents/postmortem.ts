@@ -18,7 +18,7 @@ export async function postmortemInput(deps: Pick<AppDeps, 'store'>, tx: Repos, v
     incident: { ...i, severityMeans: settings.severities.find((s) => s.name === i.severity)?.means ?? null },
     roles: await tx.incidents.roles(id),
     events,
-    case: c ? { id: c.id, title: c.title, openedAt: c.openedAt, acknowledgedAt: c.acknowledgedAt, signals: c.items } : null,
+    case: c ? { id: c.id, title: c.title, openedAt: c.openedAt, acknowledgedAt: c.acknowledgedAt, items: c.items } : null,
     evidence: (await tx.incidents.evidence(id)).map((e) => ({ sha256: e.sha256, name: e.name, size: e.size, collectedAt: e.collectedAt })),
   };
 }

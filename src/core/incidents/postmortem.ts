@@ -37,7 +37,7 @@ export interface PostmortemInput {
   roles: readonly RoleInterval[];
   /** Role holders are given by the short labels of the actors that hold them. */
   events: readonly PostmortemEvent[];
-  case: { id: number; title: string; openedAt: string; acknowledgedAt: string | null; signals: number } | null;
+  case: { id: number; title: string; openedAt: string; acknowledgedAt: string | null; items: number } | null;
   evidence: readonly { sha256: string; name: string; size: number; collectedAt: string }[];
 }
 
@@ -127,7 +127,10 @@ export function postmortemMarkdown(p: PostmortemInput): string {
   out.push(`- Priority: ${i.priority}`);
   out.push(`- Status: ${i.status}${i.restricted ? ' (restricted)' : ''}`);
   out.push(`- Declared: ${hhmm(i.declaredAt)}`);
-  if (p.case) out.push(`- From case ${p.case.id}: ${oneLine(p.case.title)} (${p.case.signals} signal${p.case.signals === 1 ? '' : 's'})`);
+  if (p.case)
+    out.push(
+      `- From case ${p.case.id}: ${oneLine(p.case.title)} (${p.case.items} item${p.case.items === 1 ? '' : 's'} grouped: signals or runs)`,
+    );
   out.push('');
   out.push('## Impact', '');
   out.push(`- Impact started: ${i.impactStartedAt ? hhmm(i.impactStartedAt) : 'not recorded (times below count from detection)'}`);
