@@ -1,0 +1,122 @@
+/**
+ * SLO budget evaluation (issue 10, "Benchmark"): S SLOs (100; --slos N), each over D days (30;
+ * --days N) of per-minute SLI events (one event a minute: good and total), evaluated at one
+ * instant with evaluateBudget (budget, burn rate over every alert window, both alerts). Synthetic
+ * events with a fixed seed.
+ *
+ * Each figure is given beside a baseline measured in the same run, on the same events: one pass
+ * that sums good and total over them, the least work any evaluation from raw events must do. The
+ * ratio (evaluation ÷ baseline) is what to compare across machines. Also measured:
+ *
+ * - the same SLOs with a weekly exclusion window (RFC 5545 RRULE, expanded at each evaluation);
+ * - timeslices budgeting (1-minute slices);
+ * - one SLO at 7, 30 and 90 days of history: evaluation is O(history) today (every event of the
+ *   period is read again), which is what the issue's incremental evaluation would change.
+ *
+ *   npx tsx bench/slos.ts [--slos 100] [--days 30]
+ *
+ * Figures are not recorded here: they are run on a quiet machine and written to bench/out.
+ */
+import { performance } from 'node:perf_hooks';
+import { evaluateBudget } from '../src/core/slos/budget.ts';
+import type { Exclusion, SliEvent, Slo } from '../src/core/slos/types.ts';
+
+const arg = (name: string, def: number) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? Number(process.argv[i + 1]) : def;
+};
+const S = arg('--slos', 100);
+const DAYS = arg('--days', 30);
+const MIN = 60_000;
+const DAY = 86_400_000;
+const NOW = Date.parse('2026-06-15T12:00:00.000Z');
+
+let seed = 7;
+const rand = () => (seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0) / 2 ** 32;
+
+function events(days: number): SliEvent[] {
+  const n = Math.floor((days * DAY) / MIN);
+  return Array.from({ length: n }, (_, k) => {
+    const total = 1 + Math.floor(rand() * 20);
+    return { at: NOW - (n - k) * MIN + 1, good: total - (rand() < 0.01 ? 1 : 0), total };
+  });
+}
+
+const weekly: Exclusion = {
+  name: 'sunday',
+  start: '2026-01-04T02:00:00',
+  durationMs: 2 * 3_600_000,
+  rrule: 'FREQ=WEEKLY;BYDAY=SU',
+  timeZone: 'Europe/Paris',
+};
+const slo = (over: Partial<Slo> = {}) => ({
+  objective: 0.99,
+  window: { kind: 'rolling' as const, ms: DAYS * DAY, text: `${DAYS}d` },
+  budgeting: { method: 'occurrences' } as Slo['budgeting'],
+  alerting: { strategy: 'sloth' as const, minEvents: 5, page: true, ticket: true },
+  exclusions: [] as Exclusion[],
+  ...over,
+});
+
+function median(f: () => void, reps = 5): number {
+  const ms: number[] = [];
+  for (let r = 0; r < reps; r++) {
+    const t = performance.now();
+    f();
+    ms.push(performance.now() - t);
+  }
+  ms.sort((a, b) => a - b);
+  return ms[Math.floor(reps / 2)]!;
+}
+
+let sink = 0;
+function baseline(all: readonly SliEvent[][], days = DAYS): void {
+  for (const ev of all) {
+    let good = 0;
+    let total = 0;
+    for (const e of ev) {
+      if (e.at > NOW - days * DAY && e.at <= NOW) {
+        good += e.good;
+        total += e.total;
+      }
+    }
+    sink += good / total;
+  }
+}
+
+function report(label: string, ms: number, base: number): void {
+  process.stdout.write(
+    `${label.padEnd(48)} median ${ms.toFixed(1).padStart(8)} ms   baseline ${base.toFixed(1).padStart(7)} ms   ratio ${(ms / base).toFixed(1)}\n`,
+  );
+}
+
+process.stdout.write(`SLO budgets: ${S} SLOs × ${DAYS} days of per-minute events, node ${process.version}\n`);
+const all = Array.from({ length: S }, () => events(DAYS));
+// Warm both paths up before timing either.
+baseline(all);
+evaluateBudget(slo(), all[0]!, NOW);
+const base = median(() => baseline(all));
+const variants: [string, ReturnType<typeof slo>][] = [
+  ['occurrences', slo()],
+  ['occurrences, weekly exclusion window', slo({ exclusions: [weekly] })],
+  ['timeslices (1m slices, 95%)', slo({ budgeting: { method: 'timeslices', sliceMs: MIN, sliceTarget: 0.95 } })],
+];
+for (const [label, s] of variants) {
+  report(
+    `all ${S} SLOs: ${label}`,
+    median(() => all.forEach((ev) => (sink += evaluateBudget(s, ev, NOW).remaining))),
+    base,
+  );
+}
+
+for (const days of [7, 30, 90]) {
+  const ev = events(days);
+  const s = slo({ window: { kind: 'rolling', ms: days * DAY, text: `${days}d` } });
+  const b = median(() => baseline([ev], days), 9);
+  report(
+    `one SLO, ${days} days of history`,
+    median(() => (sink += evaluateBudget(s, ev, NOW).remaining), 9),
+    b,
+  );
+}
+if (sink === 42) process.stdout.write('\n');
