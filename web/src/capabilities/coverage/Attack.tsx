@@ -1,23 +1,52 @@
-import { useMemo, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import { Card, ErrorBanner, Spinner } from '../../components.tsx';
 import { formatMs, formatTime } from '../../format.ts';
 import { useApi, useLoad } from '../../hooks.ts';
 import { Link } from '../../router.tsx';
-import { loadCoverage, matrixColumns, STATUS_INFO, STATUS_ORDER, techniqueHref, type CoverageCell, type CoverageView } from './data.ts';
+import {
+  controlsOf,
+  loadCoverage,
+  matrixColumns,
+  STATUS_INFO,
+  STATUS_ORDER,
+  techniqueHref,
+  type CoverageCell,
+  type CoverageView,
+} from './data.ts';
 
 /** The ATT&CK page: the matrix, tactics as columns in matrix order, each cell coloured by its evidence. */
 export function Attack() {
   const api = useApi();
-  const [coverage, reload] = useLoad('coverage', (signal) => loadCoverage(api, signal), { keepDataOnError: true });
+  const [control, setControl] = useState('');
+  const [coverage, reload] = useLoad(`coverage-${control}`, (signal) => loadCoverage(api, signal, control), { keepDataOnError: true });
+  // The controls to filter by come from the map of all controls, kept while one is selected.
+  const [controls, setControls] = useState<string[]>([]);
+  useEffect(() => {
+    if (control === '' && coverage.data) setControls(controlsOf(coverage.data));
+  }, [control, coverage.data]);
   return (
     <>
       <ErrorBanner error={coverage.error} title="Could not load the coverage" onRetry={reload} />
-      {coverage.data ? <Matrix view={coverage.data} /> : coverage.status === 'loading' ? <Spinner label="Loading the coverage…" /> : null}
+      {coverage.data ? (
+        <Matrix view={coverage.data} control={control} controls={controls} onControl={setControl} />
+      ) : coverage.status === 'loading' ? (
+        <Spinner label="Loading the coverage…" />
+      ) : null}
     </>
   );
 }
 
-function Matrix({ view }: { view: CoverageView }) {
+function Matrix({
+  view,
+  control,
+  controls,
+  onControl,
+}: {
+  view: CoverageView;
+  control: string;
+  controls: string[];
+  onControl: (c: string) => void;
+}) {
   const [tactic, setTactic] = useState('');
   const [platform, setPlatform] = useState('');
   const platforms = useMemo(() => [...new Set(view.techniques.flatMap((c) => c.platforms))].sort(), [view]);
@@ -28,9 +57,9 @@ function Matrix({ view }: { view: CoverageView }) {
       <Card title="Coverage" testId="coverage-kris">
         <p>
           <strong>{k.inScope}</strong> techniques in scope: <strong data-testid="kri-blocked">{k.blocked}</strong> blocked,{' '}
-          <strong data-testid="kri-alerted">{k.alerted}</strong> alerted, <strong data-testid="kri-none">{k.none}</strong> none,{' '}
-          <strong data-testid="kri-stale">{k.stale}</strong> stale, <strong data-testid="kri-never">{k.neverExercised}</strong> never
-          exercised.
+          <strong data-testid="kri-alerted">{k.alerted}</strong> alerted, <strong data-testid="kri-logged">{k.logged}</strong> logged only,{' '}
+          <strong data-testid="kri-none">{k.none}</strong> none, <strong data-testid="kri-stale">{k.stale}</strong> stale,{' '}
+          <strong data-testid="kri-never">{k.neverExercised}</strong> never exercised.
         </p>
         <p className="muted">
           Evidence from the experiment runs at {formatTime(view.at)}; a covered technique turns stale when not verified within its age (30
@@ -54,6 +83,17 @@ function Matrix({ view }: { view: CoverageView }) {
           ))}
         </ul>
         <p style={{ display: 'flex', gap: '1rem', flexWrap: 'wrap' }}>
+          <label>
+            Control{' '}
+            <select value={control} onChange={(e) => onControl(e.target.value)} data-testid="filter-control">
+              <option value="">all, combined</option>
+              {controls.map((c) => (
+                <option key={c} value={c}>
+                  {c}
+                </option>
+              ))}
+            </select>
+          </label>
           <label>
             Tactic{' '}
             <select value={tactic} onChange={(e) => setTactic(e.target.value)} data-testid="filter-tactic">

@@ -70,6 +70,7 @@ function Detail({ view, onReload }: { view: TechniqueView; onReload: () => void 
           </dd>
         </dl>
       </Card>
+      <Controls cell={c} />
       <TtdChart runs={view.runs} />
       <Card title="Last runs" testId="technique-runs">
         {view.runs.length === 0 ? (
@@ -82,6 +83,7 @@ function Detail({ view, onReload }: { view: TechniqueView; onReload: () => void 
                 <th>Experiment</th>
                 <th>Outcome</th>
                 <th>Evidence</th>
+                <th>Per control</th>
                 <th>Time to detect</th>
                 <th>Ended</th>
               </tr>
@@ -95,6 +97,9 @@ function Detail({ view, onReload }: { view: TechniqueView; onReload: () => void 
                   <td>{r.experiment}</td>
                   <td>{r.outcome}</td>
                   <td>{r.evidence}</td>
+                  <td data-testid="technique-run-controls">
+                    {r.controls?.map((x) => `${x.control}: ${x.results.join(', ')}`).join('; ') ?? '–'}
+                  </td>
                   <td>{ms(r.ttdMs)}</td>
                   <td>{r.endedAt ? formatTime(r.endedAt) : '–'}</td>
                 </tr>
@@ -118,6 +123,55 @@ function Detail({ view, onReload }: { view: TechniqueView; onReload: () => void 
         </Card>
       ) : null}
     </>
+  );
+}
+
+/** The controls tested against the technique: each one's last result (blocked, alerted, logged or none, not collapsed) and when verified. */
+function Controls({ cell }: { cell: CoverageCell }) {
+  if (cell.controls.length === 0) return null;
+  return (
+    <Card title="Controls tested" testId="technique-controls">
+      <table>
+        <thead>
+          <tr>
+            <th>Control</th>
+            <th>Status</th>
+            <th>Last result</th>
+            <th>Alerted after</th>
+            <th>Logged after</th>
+            <th>Last run</th>
+            <th>Verified</th>
+            <th>Runs</th>
+          </tr>
+        </thead>
+        <tbody>
+          {cell.controls.map((x) => {
+            const info = STATUS_INFO[x.status];
+            return (
+              <tr key={x.control} data-testid="technique-control" data-control={x.control} data-status={x.status}>
+                <td>{x.control}</td>
+                <td>
+                  <span
+                    className="badge"
+                    style={{ background: info.color, color: info.text, border: '1px solid #bdbdbd', padding: '0.1rem 0.4rem' }}
+                  >
+                    {info.label}
+                  </span>
+                </td>
+                <td>{x.results.join(', ')}</td>
+                <td>{ms(x.alertedTtdMs)}</td>
+                <td>{ms(x.loggedTtdMs)}</td>
+                <td>
+                  <Link to={`/runs/${encodeURIComponent(x.lastRun)}`}>{x.lastRun}</Link> ({x.experiment})
+                </td>
+                <td>{formatTime(x.verifiedAt)}</td>
+                <td>{x.runs}</td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </Card>
   );
 }
 

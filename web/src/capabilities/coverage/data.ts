@@ -28,6 +28,7 @@ export interface CoverageRunView {
   startedAt: string;
   endedAt: string | null;
   ttdMs: number | null;
+  controls?: { control: string; results: string[]; alertedTtdMs: number | null; loggedTtdMs: number | null }[];
 }
 
 export interface TechniqueView {
@@ -54,8 +55,14 @@ export function techniqueHref(id: string): string {
   return `/attack/${encodeURIComponent(id)}`;
 }
 
-export function loadCoverage(api: ApiClient, signal: AbortSignal): Promise<CoverageView> {
-  return api.get<CoverageView>('/v1/coverage?all=true', signal);
+/** The map; with a control, only that control's results (the API's ?control=). */
+export function loadCoverage(api: ApiClient, signal: AbortSignal, control = ''): Promise<CoverageView> {
+  return api.get<CoverageView>(`/v1/coverage?all=true${control ? `&control=${encodeURIComponent(control)}` : ''}`, signal);
+}
+
+/** Every control tested against some technique, by name. */
+export function controlsOf(view: CoverageView): string[] {
+  return [...new Set(view.techniques.flatMap((c) => c.controls.map((x) => x.control)))].sort();
 }
 
 export function loadTechnique(api: ApiClient, id: string, signal: AbortSignal): Promise<TechniqueView> {

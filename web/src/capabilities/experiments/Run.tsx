@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
 import { ApiError } from '../../api.ts';
 import { Card, ErrorBanner, Spinner } from '../../components.tsx';
-import { isInProgress, isStoppable, loadExperiment, loadRun, RUN_REFRESH_MS, stopRun } from './data.ts';
+import { isInProgress, isStoppable, loadExperiment, loadRun, RUN_REFRESH_MS, runControls, stopRun, type RunControlResult } from './data.ts';
 import { formatDuration, formatMs, formatOffset, formatTime, msBetween, prettyJson } from '../../format.ts';
 import { useApi, useLoad, useRefreshWhile } from '../../hooks.ts';
 import { RunBadge } from './outcomes.tsx';
@@ -131,6 +131,7 @@ export function Run({ id }: { id: string }) {
               >
                 <Timeline run={detail.data.run} events={detail.data.timeline} />
               </Card>
+              <Controls controls={runControls(detail.data.journal)} />
               <Card title="Journal">
                 <details className="journal">
                   <summary>Raw journal (JSON)</summary>
@@ -332,5 +333,58 @@ function Timeline({ run, events }: { run: RunSummary; events: TimelineEvent[] })
         </p>
       ) : null}
     </>
+  );
+}
+
+const yesNo = (v: boolean | null) => (v === null ? '–' : v ? 'yes' : 'no');
+const FINDING_TEXT: Readonly<Record<string, string>> = {
+  'not-blocked': 'not blocked',
+  'logged-not-alerted': 'logged but not alerted',
+  'not-alerted': 'not alerted',
+  'not-logged': 'not logged',
+  'not-detected': 'not detected',
+  'detected-late': 'detected late',
+  'detected-by-another-rule': 'detected by another rule',
+};
+
+/** What each control did in the run: blocked, alerted, logged side by side, and what fell short. */
+function Controls({ controls }: { controls: RunControlResult[] }) {
+  if (controls.length === 0) return null;
+  return (
+    <Card title="Per control" testId="run-controls">
+      <table>
+        <thead>
+          <tr>
+            <th>Control</th>
+            <th>Asked</th>
+            <th>Blocked</th>
+            <th>Alerted</th>
+            <th>Logged</th>
+            <th>Findings</th>
+          </tr>
+        </thead>
+        <tbody>
+          {controls.map((c) => (
+            <tr key={c.control} data-testid="run-control" data-control={c.control}>
+              <td>{c.control}</td>
+              <td>{c.expected.join(', ')}</td>
+              <td>{yesNo(c.blocked)}</td>
+              <td>{c.alerted ? `yes${c.alertedTtdMs !== null ? `, after ${formatMs(c.alertedTtdMs)}` : ''}` : 'no'}</td>
+              <td>{c.logged ? `yes${c.loggedTtdMs !== null ? `, after ${formatMs(c.loggedTtdMs)}` : ''}` : 'no'}</td>
+              <td>
+                {c.details.length === 0
+                  ? 'as asked'
+                  : c.details
+                      .map(
+                        (d) =>
+                          `${FINDING_TEXT[d.finding] ?? d.finding}${d.detection ? ` (${d.detection})` : ''}${d.rules?.length ? `: ${d.rules.join(', ')}` : ''}`,
+                      )
+                      .join('; ')}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </Card>
   );
 }

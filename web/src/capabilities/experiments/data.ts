@@ -56,3 +56,27 @@ export async function stopAll(api: ApiClient): Promise<number> {
 export function deleteExperiment(api: ApiClient, name: string): Promise<DeletedExperiment> {
   return api.delete<DeletedExperiment>(`/v1/experiments/${encodeURIComponent(name)}`);
 }
+
+/** One control's result in a run, as the journal keeps it (`bulwark.controls`). */
+export interface RunControlResult {
+  control: string;
+  expected: string[];
+  blocked: boolean | null;
+  alerted: boolean;
+  logged: boolean;
+  results: string[];
+  alertedTtdMs: number | null;
+  loggedTtdMs: number | null;
+  findings: string[];
+  details: { finding: string; detection?: string; rules?: string[] }[];
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** The per-control results of a run's journal; none for a run from before they were recorded. */
+export function runControls(journal: unknown): RunControlResult[] {
+  if (!isRecord(journal) || !isRecord(journal['bulwark'])) return [];
+  const list = journal['bulwark']['controls'];
+  if (!Array.isArray(list)) return [];
+  return list.filter((c): c is RunControlResult => isRecord(c) && typeof c['control'] === 'string' && Array.isArray(c['results']));
+}
