@@ -2,6 +2,8 @@
  * The demo's SLOs, over the demo experiments (src/demo/experiments/): one per experiment, so that
  * the demo shows a budget intact (SQL injection, prevented), one spent by late or missing
  * detections (login brute force, missed with the default controls), and a time-to-detect SLO.
+ * The SQL injection one has a weekly maintenance window (Sunday 02:00–03:00, Paris) whose runs
+ * are left out of its budget.
  * `bulwark serve --demo` applies them with applySlo (src/app/slos/apply-slo.ts), one call each.
  */
 export const DEMO_SLO_FILES: readonly string[] = [
@@ -21,6 +23,12 @@ alerting:
 policy:
   freezeBelow: 25
   pageOwner: true
+exclusions:
+  - name: sunday-waf-redeploy
+    start: 2026-01-04T02:00
+    duration: 1h
+    rrule: FREQ=WEEKLY;BYDAY=SU
+    timeZone: Europe/Paris
 `,
   `apiVersion: bulwark/v1
 kind: SLO
