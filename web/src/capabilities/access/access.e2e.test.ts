@@ -1,0 +1,93 @@
+/**
+ * Access in Chromium, against an in-process server on loopback serving the built dashboard: a
+ * person with a TOTP second factor signs in (the token, then the code the prompt asks for),
+ * opens the Access page, and disables a principal with a code that steps the session up; no
+ * page reports a Content-Security-Policy violation.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateSync } from 'otplib';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bearer, makeTestApp, type TestApp } from '../../../../test/support/app.ts';
+import { ensureWebBuilt, launchChromium, skipBrowserTests } from '../../../../test/support/browser.ts';
+import { ManualClock } from '../../../../test/support/clock.ts';
+
+const webDir = path.join(fileURLToPath(new URL('../../../', import.meta.url)), 'dist');
+
+describe.skipIf(skipBrowserTests())('access in Chromium', () => {
+  let t: TestApp;
+  let browser: Browser;
+  let page: Page;
+  let base = '';
+  let token = '';
+  let secret = '';
+  const violations: string[] = [];
+  // The server's clock moves a step before each code: each time step is accepted once.
+  const clock = new ManualClock(Date.now());
+  const nextCode = () => {
+    clock.advance(30_000);
+    return generateSync({ secret, epoch: Math.floor(clock.now().getTime() / 1000) });
+  };
+
+  beforeAll(async () => {
+    browser = await launchChromium();
+    ensureWebBuilt();
+    t = await makeTestApp({ webDir, clock });
+    base = await t.app.listen({ host: '127.0.0.1', port: 0 });
+    const admin = bearer(t.adminToken);
+    for (const [kind, name, roles] of [
+      ['person', 'alice', ['admin']],
+      ['service', 'old-ci', ['viewer']],
+    ] as const)
+      await t.app.inject({ method: 'POST', url: '/v1/principals', headers: admin, payload: { kind, name, roles } });
+    token = (
+      await t.app.inject({
+        method: 'POST',
+        url: '/v1/tokens',
+        headers: admin,
+        payload: { name: 'alice', principal: 'person:alice', admin: true },
+      })
+    ).json<{ token: string }>().token;
+    secret = (await t.app.inject({ method: 'POST', url: '/v1/second-factor/enroll', headers: bearer(token) })).json<{ secret: string }>()
+      .secret;
+    const confirmed = await t.app.inject({
+      method: 'POST',
+      url: '/v1/second-factor/confirm',
+      headers: bearer(token),
+      payload: { code: nextCode() },
+    });
+    expect(confirmed.statusCode, confirmed.body).toBe(200);
+    page = await (await browser.newContext()).newPage();
+    page.setDefaultTimeout(15_000);
+    await page.exposeFunction('reportViolation', (v: string) => violations.push(v));
+    await page.addInitScript(() => {
+      document.addEventListener('securitypolicyviolation', (e) =>
+        (window as unknown as { reportViolation: (v: string) => void }).reportViolation(`${e.violatedDirective} ${e.blockedURI}`),
+      );
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close().catch(() => undefined);
+    await t?.close();
+  });
+
+  it('asks for the code after the token, then disables a principal with a fresh code', async () => {
+    await page.goto(`${base}/access`);
+    await page.getByTestId('signin-token').fill(token);
+    await page.getByTestId('signin-submit').click();
+    await page.getByTestId('second-factor-code').fill(nextCode());
+    await page.getByTestId('second-factor-submit').click();
+    await page.getByTestId('principals').waitFor();
+    expect(await page.getByTestId('principal-person:alice').innerText()).toContain('admin');
+
+    await page.getByTestId('disable-service:old-ci').click();
+    await page.getByTestId('disable-code').fill(nextCode());
+    await page.getByTestId('disable-dialog').getByRole('button', { name: 'Disable' }).click();
+    await expect.poll(async () => page.getByTestId('principal-service:old-ci').innerText()).toContain('disabled');
+    const disabled = await t.deps.store.principals.get('service:old-ci');
+    expect(disabled?.disabledAt).not.toBeNull();
+    expect(violations).toEqual([]);
+  }, 60_000);
+});
