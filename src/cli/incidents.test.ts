@@ -1,0 +1,70 @@
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Command } from 'commander';
+import { makeTestApp, type TestApp } from '../../test/support/app.ts';
+import { CliExit } from './exit.ts';
+import { incidentCommands } from './incidents.ts';
+
+let t: TestApp;
+let url: string;
+
+beforeAll(async () => {
+  t = await makeTestApp();
+  await t.app.listen({ port: 0, host: '127.0.0.1' });
+  url = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+/** Run `bulwark …args` in this process against the server over loopback; what it printed. */
+async function cli(...args: string[]): Promise<{ out: string; error?: CliExit }> {
+  const program = new Command().exitOverride();
+  incidentCommands(program);
+  let out = '';
+  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    out += String(chunk);
+    return true;
+  });
+  try {
+    await program.parseAsync(['node', 'bulwark', ...args, '--url', url, '--token', t.adminToken]);
+    return { out };
+  } catch (e) {
+    if (e instanceof CliExit) return { out, error: e };
+    throw e;
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+describe('bulwark incidents and cases (against a server over loopback)', () => {
+  it('declares, assigns, notes, adds and verifies evidence, changes status and writes the postmortem', async () => {
+    expect((await cli('incidents', 'declare', 'Credential stuffing', '--severity', 'SEV2', '--priority', 'P1')).out).toBe(
+      'declared INC-1  active    SEV2  P1  Credential stuffing\n',
+    );
+    expect((await cli('incidents', 'assign', 'INC-1', 'commander', 'person:alice')).out).toBe('commander: person:alice (INC-1)\n');
+    expect((await cli('incidents', 'note', '1', 'blocked at the edge')).out).toBe('noted on INC-1\n');
+    const added = await cli('incidents', 'evidence', 'add', '1', new URL(import.meta.url).pathname, '--origin', 'test');
+    expect(added.out).toMatch(/^added incidents\.test\.ts: \d+ bytes, SHA-256 [0-9a-f]{64}\n$/);
+    expect((await cli('incidents', 'evidence', 'verify', '1')).out).toMatch(
+      /^ok {8}[0-9a-f]{64} {2}incidents\.test\.ts\n1 item verified\n$/,
+    );
+    expect((await cli('incidents', 'status', '1', 'resolved')).out).toContain('resolved');
+    const show = await cli('incidents', 'show', '1');
+    expect(show.out).toContain('commander       person:alice');
+    expect(show.out).toContain('incident.evidence.verified');
+    expect((await cli('incidents', 'postmortem', '1')).out).toContain('# Postmortem: INC-1 Credential stuffing');
+    expect((await cli('incidents', 'list')).out).toBe('INC-1  resolved  SEV2  P1  Credential stuffing\n');
+  });
+
+  it('says what to fix, exit 2: an unknown severity, a case that does not exist, a bad id', async () => {
+    const sev = await cli('incidents', 'declare', 'x', '--severity', 'SEV9');
+    expect(sev.error?.code).toBe(2);
+    expect(sev.error?.message).toMatch(/use one of SEV1, SEV2, SEV3, SEV4/);
+    const missing = await cli('cases', 'ack', '99');
+    expect(missing.error?.code).toBe(2); // what the server refuses is bad input
+    expect(missing.error?.message).toMatch(/no case 99/);
+    expect((await cli('cases', 'show', 'abc')).error?.code).toBe(2);
+    expect((await cli('cases', 'list')).out).toBe('no cases\n');
+  });
+});
