@@ -13,9 +13,11 @@ import { access } from './access.ts';
 import { signals } from './signals.ts';
 import { experiments } from './experiments.ts';
 import { coverage } from './coverage.ts';
+import { incidents } from './incidents.ts';
 import { slos } from './slos.ts';
+import { playbooks } from './playbooks.ts';
 
-export const CAPABILITIES: readonly Capability[] = [operations, ledger, access, signals, experiments, slos, coverage];
+export const CAPABILITIES: readonly Capability[] = [operations, ledger, access, signals, experiments, slos, coverage, incidents, playbooks];
 
 /** Every permission, for `*`, area wildcards and checking scopes. */
 export const PERMISSIONS: readonly Permission[] = CAPABILITIES.flatMap((c) => c.permissions);

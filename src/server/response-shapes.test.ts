@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { bearer, makeTestApp, type TestApp } from '../../test/support/app.ts';
 import { until } from '../../test/support/wait.ts';
 import { PERMISSIONS, RESERVED_PERMISSIONS } from '../capabilities/index.ts';
+import { triageOnce } from '../app/incidents/triage.ts';
 import { RouteRegistry, type AnyRoute } from './route.ts';
 
 let t: TestApp;
@@ -21,7 +22,13 @@ let targetUrl: string;
 
 const key = (r: { method: string; url: string }) => `${r.method} ${r.url}`;
 /** Routes whose success body is not JSON: they declare its media type instead of a schema. */
-const NOT_JSON = ['GET /metrics', 'GET /v1/signals/:id/evidence', 'GET /v1/coverage/export/vectr-csv', 'GET /v1/coverage/export/dettect'];
+const NOT_JSON = [
+  'GET /metrics',
+  'GET /v1/signals/:id/evidence',
+  'GET /v1/coverage/export/vectr-csv',
+  'GET /v1/coverage/export/dettect',
+  'GET /v1/incidents/:id/evidence/:sha256',
+];
 
 beforeAll(async () => {
   t = await makeTestApp();
@@ -120,6 +127,9 @@ describe('real answers parse with their route’s response schema', () => {
 
   let runId: string;
   let signalId: string;
+  let incidentId: number;
+  let caseId: number;
+  let evidenceSha: string;
   const experiment = 'shapes-probe';
 
   it('for POST and DELETE routes given minimal valid input', async () => {
@@ -200,11 +210,59 @@ describe('real answers parse with their route’s response schema', () => {
       ],
     })) as { ids: string[] };
     signalId = accepted.ids[0]!;
+
+    // Incidents: a declared one with evidence, and a case triage opens from a critical alert.
+    incidentId = (
+      (await check('POST', '/v1/incidents', '/v1/incidents', { title: 'Shapes', severity: 'SEV3', priority: 'P3' })) as { id: number }
+    ).id;
+    const evidence = { name: 'shapes.txt', origin: 'shapes', text: 'x' };
+    evidenceSha = (
+      (await check('POST', '/v1/incidents/:id/evidence', `/v1/incidents/${incidentId}/evidence`, evidence)) as { sha256: string }
+    ).sha256;
+    await check('POST', '/v1/incidents/:id/pins', `/v1/incidents/${incidentId}/pins`, { signal: signalId });
+    const critical = { name: 'shapes-critical', labels: { alertname: 'ShapesCritical', severity: 'critical' } };
+    await t.app.inject({
+      method: 'POST',
+      url: '/v1/signals/alertmanager',
+      headers: admin(),
+      payload: {
+        version: '4',
+        status: 'firing',
+        receiver: 'bulwark',
+        groupKey: '{}',
+        groupLabels: {},
+        commonLabels: {},
+        commonAnnotations: {},
+        externalURL: 'http://a:9093',
+        alerts: [
+          {
+            status: 'firing',
+            labels: critical.labels,
+            annotations: {},
+            startsAt: '2026-03-01T10:00:00Z',
+            endsAt: '0001-01-01T00:00:00Z',
+            generatorURL: 'http://p:9090',
+            fingerprint: critical.name,
+          },
+        ],
+      },
+    });
+    caseId = (await triageOnce(t.deps)).opened[0]!;
+    await check('POST', '/v1/cases/:id/ack', `/v1/cases/${caseId}/ack`);
   });
 
   it('for every GET route', async () => {
+    const approval = await t.approvals.request({ id: 'person:shapes' }, { id: 'test', kind: 'system', how: 'system' }, {
+      kind: 'shapes.check',
+      resource: 'shapes',
+      payload: {},
+      summary: 'shapes',
+      reason: 'shapes',
+      policy: { rules: [{ count: 1 }] },
+    });
     // The input of the routes that need some; every other GET route is called bare.
     const urls: Record<string, string> = {
+      '/v1/approvals/:id': `/v1/approvals/${approval.id}`,
       '/v1/ledger/entries/:seq': '/v1/ledger/entries/0',
       '/v1/ledger/proofs/inclusion': '/v1/ledger/proofs/inclusion?seq=0',
       '/v1/ledger/proofs/consistency': '/v1/ledger/proofs/consistency?from=1',
@@ -214,6 +272,9 @@ describe('real answers parse with their route’s response schema', () => {
       '/v1/signals/:id/evidence': `/v1/signals/${signalId}/evidence`,
       '/v1/coverage/techniques/:id': '/v1/coverage/techniques/T1190',
       '/v1/slos/:name': '/v1/slos/shapes-slo',
+      '/v1/cases/:id': `/v1/cases/${caseId}`,
+      '/v1/incidents/:id': `/v1/incidents/${incidentId}`,
+      '/v1/incidents/:id/evidence/:sha256': `/v1/incidents/${incidentId}/evidence/${evidenceSha}`,
     };
     const gets = t.spec.filter((r) => r.method === 'GET');
     for (const r of gets) {

@@ -23,13 +23,6 @@ const PLANNED: readonly (Omit<Section, 'built'> & { order: number })[] = [
       'Triage of signals into cases and incidents, with command roles, a timeline, evidence and blameless postmortems generated from the record.',
   },
   {
-    order: 50,
-    path: '/playbooks',
-    label: 'Playbooks',
-    summary:
-      'Response steps that run as a manual checklist, assisted or automatically, triggered by signals, burn alerts and failed experiments.',
-  },
-  {
     order: 60,
     path: '/operations',
     label: 'Operations',
