@@ -196,7 +196,8 @@ export function sloCommands(program: Command): void {
       if (o.json) return print(JSON.stringify(r));
       for (const k of r.kris) {
         print(`${k.colour.toUpperCase().padEnd(8)} ${String(k.value ?? '-').padStart(4)}  ${k.title}  (${k.why})`);
-        if (k.items.length > 0 && k.colour !== 'green') print(`${''.padEnd(15)}${k.items.join(', ')}`);
+        const more = k.value !== null && k.value > k.items.length ? `, and ${k.value - k.items.length} more` : '';
+        if (k.items.length > 0 && k.colour !== 'green') print(`${''.padEnd(15)}${k.items.join(', ')}${more}`);
       }
     },
   );
