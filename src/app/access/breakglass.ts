@@ -123,6 +123,78 @@ export async function invokeBreakglass(
   return { ...viewOf(record, record.startedAt), alerted };
 }
 
+/**
+ * Break glass on an approval request: it counts as approved at once (the action may run, once,
+ * through consumeApproval), with a written justification. It is a breakglass like any other:
+ * a grant record (permission `approval:<id>`, which grants nothing else) in the same review
+ * queue, the same refusal while the principal's last one is unreviewed, the same signal.
+ */
+export async function breakglassApproval(
+  deps: AppDeps,
+  principal: Principal,
+  actor: Actor,
+  approvalId: string,
+  rawReason: unknown,
+  ingest?: Pick<SignalIngest, 'ingest'>,
+): Promise<BreakglassView & { alerted: boolean }> {
+  const { reason } = parseInput(z.strictObject({ reason: BreakglassInput.shape.reason }), rawReason, 'breakglass');
+  const now = deps.clock.now().toISOString();
+  const record: BreakglassRecord = {
+    id: 'bg_' + randomBytes(9).toString('hex'),
+    principalId: principal.id,
+    permission: `approval:${approvalId}`,
+    reason,
+    startedAt: now,
+    endsAt: now,
+    reviewedBy: null,
+    reviewedAt: null,
+    reviewNote: null,
+  };
+  await deps.store.transaction(async (tx) => {
+    const a = await tx.approvals.get(approvalId);
+    if (!a) throw notFound(`no approval request ${approvalId}`);
+    if (a.state !== 'pending' || now >= a.expiresAt)
+      throw conflict(
+        `approval request ${approvalId} is ${a.state === 'pending' ? 'expired' : a.state}; breakglass bypasses only a pending one`,
+      );
+    const last = await tx.breakglass.latest(principal.id);
+    if (last && !last.reviewedAt)
+      throw conflict(
+        `your last breakglass (${last.id}, ${last.startedAt}) is not reviewed yet; someone else must review it before you break glass again`,
+      );
+    if (!(await tx.approvals.setState(approvalId, 'pending', 'approved', now)))
+      throw conflict(`approval request ${approvalId} was decided meanwhile`);
+    await tx.breakglass.insert(record);
+    await tx.ledger.append(
+      [
+        {
+          actor,
+          kind: 'breakglass.invoked',
+          subject: `breakglass:${record.id}`,
+          data: { id: record.id, principal: principal.id, permission: record.permission, reason, endsAt: record.endsAt },
+        },
+        {
+          actor,
+          kind: 'approval.decided',
+          subject: `approval:${approvalId}`,
+          data: { id: approvalId, principal: principal.id, decision: 'breakglass', reason, state: 'approved' },
+        },
+      ],
+      now,
+    );
+  });
+  let alerted = false;
+  if (ingest) {
+    try {
+      await ingest.ingest(breakglassSubmission(record));
+      alerted = true;
+    } catch {
+      // The approval and its ledger entries stand; the answer says the signal did not go out.
+    }
+  }
+  return { ...viewOf(record, now), alerted };
+}
+
 export async function listBreakglass(deps: AppDeps, opts: { unreviewed?: boolean; limit?: number } = {}): Promise<BreakglassView[]> {
   const now = deps.clock.now().toISOString();
   return (await deps.store.breakglass.list({ unreviewed: opts.unreviewed, limit: opts.limit ?? 100 })).map((b) => viewOf(b, now));

@@ -82,11 +82,11 @@ export const accessEvents: EventDefinition[] = [
   ),
   event(
     'approval.decided',
-    'an approver approves or denies a request, with a reason; the state it leaves the request in',
+    'an approver approves or denies a request (or breaks glass on it), with a reason; the state it leaves the request in',
     z.strictObject({
       id,
       principal: id,
-      decision: z.enum(['approve', 'deny']),
+      decision: z.enum(['approve', 'deny', 'breakglass']),
       reason: z.string().max(2000),
       state: z.enum(['pending', 'approved', 'denied']),
     }),

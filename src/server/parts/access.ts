@@ -3,6 +3,7 @@
  * breakglass; the access settings (step-up, rate limits); the approvals service other
  * capabilities use (`services.approvals`).
  */
+import { Counter } from 'prom-client';
 import { approvalService, type ApprovalService } from '../../app/access/approvals.ts';
 import { approvalRoutes } from '../routes/approvals.ts';
 import { breakglassRoutes } from '../routes/breakglass.ts';
@@ -23,13 +24,25 @@ declare module '../server-part.ts' {
   }
 }
 
-export const accessServer: ServerPart = ({ app, routes, deps, options, services }) => {
+export const accessServer: ServerPart = ({ app, routes, deps, options, services, metrics }) => {
+  const breakglass = new Counter({
+    name: 'bulwark_breakglass_total',
+    help: 'Breakglass invoked through this server, by kind (a permission, or bypassing an approval)',
+    labelNames: ['kind'],
+    registers: [metrics],
+  });
   configureAccess(app, options.access ?? {});
   tokenRoutes(app, routes, deps);
   principalRoutes(app, routes, deps);
   secondFactorRoutes(app, routes, deps);
   approvalRoutes(app, routes, deps);
   // Signals is set up after access: its ingest is looked up when a breakglass is invoked.
-  breakglassRoutes(app, routes, deps, () => services.signals);
+  breakglassRoutes(
+    app,
+    routes,
+    deps,
+    () => services.signals,
+    (kind) => breakglass.inc({ kind }),
+  );
   services.approvals = approvalService(deps);
 };

@@ -189,4 +189,24 @@ describe('breakglass', () => {
     expect((await invoke('alice', 'breakglass:review')).statusCode).toBe(400);
     expect((await invoke('erin')).statusCode).toBe(403); // a viewer has no breakglass right
   });
+
+  it('bypasses a pending approval: it runs once at once, a review is opened, and the metric counts it', async () => {
+    const bypass = (id: string) =>
+      t.app.inject({
+        method: 'POST',
+        url: `/v1/approvals/${id}/breakglass`,
+        headers: bearer(tokens.alice!),
+        payload: { reason: 'checkout is down; delete the broken experiment now' },
+      });
+    const a = await ask();
+    const r = await bypass(a.id);
+    expect(r.statusCode, r.body).toBe(201);
+    expect(r.json()).toMatchObject({ permission: `approval:${a.id}`, alerted: true, reviewedAt: null });
+    expect((await consume(a.id)).ok).toBe(true);
+    expect((await bypass((await ask()).id)).statusCode).toBe(409); // the last one is not reviewed
+    const metrics = await t.app.inject({ url: '/metrics', headers: bearer(t.adminToken) });
+    expect(metrics.body).toMatch(/bulwark_breakglass_total\{kind="approval"\} 1/);
+    const decided = await t.deps.store.ledger.page({ kind: 'approval.decided', limit: 1, order: 'desc' });
+    expect(JSON.parse(decided[0]!.dataJson)).toMatchObject({ id: a.id, decision: 'breakglass', state: 'approved' });
+  });
 });

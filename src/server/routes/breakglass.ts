@@ -1,7 +1,7 @@
 /** /v1/breakglass: take one permission for a bounded time in an emergency, loudly; reviewed afterwards by someone else. */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { BreakglassInput, invokeBreakglass, listBreakglass, reviewBreakglass } from '../../app/access/breakglass.ts';
+import { BreakglassInput, breakglassApproval, invokeBreakglass, listBreakglass, reviewBreakglass } from '../../app/access/breakglass.ts';
 import type { SignalIngest } from '../../app/signals/ingest.ts';
 import type { AppDeps } from '../../app/deps.ts';
 import { apiActor } from '../../core/ledger/actor.ts';
@@ -26,6 +26,8 @@ export function breakglassRoutes(
   deps: AppDeps,
   /** The signal ingest, looked up when used (signals is set up after access). */
   ingest: () => Pick<SignalIngest, 'ingest'> | undefined,
+  /** Counts each breakglass (the metric bulwark_breakglass_total). */
+  onBreakglass: (kind: 'permission' | 'approval') => void = () => undefined,
 ): void {
   r.add(app, {
     method: 'POST',
@@ -38,7 +40,30 @@ export function breakglassRoutes(
     status: 201,
     response: Grant.extend({ alerted: z.boolean().describe('whether the Breakglass signal went out') }),
     errors: [400, 409],
-    handler: async ({ body, principal, req }) => invokeBreakglass(deps, principal, apiActor(principal, req.id), body, ingest()),
+    handler: async ({ body, principal, req }) => {
+      const r = await invokeBreakglass(deps, principal, apiActor(principal, req.id), body, ingest());
+      onBreakglass('permission');
+      return r;
+    },
+  });
+
+  r.add(app, {
+    method: 'POST',
+    url: '/v1/approvals/:id/breakglass',
+    tag: 'access',
+    summary:
+      'Break glass on a pending approval request: it counts as approved at once, with a written justification; a signal goes out and a review is opened',
+    auth: { permission: 'breakglass:invoke' },
+    params: z.strictObject({ id: z.string().regex(/^apr_[a-z0-9x]{16}$/, 'an approval id looks like apr_ and 16 letters or digits') }),
+    body: z.strictObject({ reason: BreakglassInput.shape.reason }),
+    status: 201,
+    response: Grant.extend({ alerted: z.boolean().describe('whether the Breakglass signal went out') }),
+    errors: [400, 404, 409],
+    handler: async ({ params, body, principal, req }) => {
+      const r = await breakglassApproval(deps, principal, apiActor(principal, req.id), params.id, body, ingest());
+      onBreakglass('approval');
+      return r;
+    },
   });
 
   r.add(app, {
