@@ -42,7 +42,7 @@ steps:
   - id: review
     title: Review the client's requests and block it
     mode: manual
-    instructions: Look at the audit log for the reported client (the run's input `client`); block it at the edge if it keeps probing.
+    instructions: Look at the audit log for the reported client (the run's input client); block it at the edge if it keeps probing.
     checklist:
       - Read the client's last requests in the audit log
       - Block the address at the edge if they are hostile
