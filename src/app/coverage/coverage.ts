@@ -114,10 +114,20 @@ export function journalControls(journal: Json): RunControl[] | undefined {
   return out.length ? out : undefined;
 }
 
+/** The experiment's tags when the run ran: the journal keeps the file (Chaos Toolkit's `experiment`). */
+export function journalTags(journal: Json): string[] | undefined {
+  if (journal === null || typeof journal !== 'object' || Array.isArray(journal)) return undefined;
+  const e = journal.experiment;
+  if (e === null || typeof e !== 'object' || Array.isArray(e)) return undefined;
+  const t = e.tags;
+  return Array.isArray(t) ? t.filter((x): x is string => typeof x === 'string').slice(0, 100) : undefined;
+}
+
 export function toCoverageRun(r: RunRecord, exp: { name: string; techniques: string[] } | undefined): CoverageRun | undefined {
   if (r.dryRun || r.state !== 'done' || r.endedAt === null || evidenceOf(r.outcome) === null) return undefined;
   const techniques = journalTechniques(r.journal) ?? exp?.techniques ?? [];
   const controls = journalControls(r.journal);
+  const tags = journalTags(r.journal);
   return {
     id: r.id,
     experiment: exp?.name ?? r.experiment,
@@ -127,6 +137,7 @@ export function toCoverageRun(r: RunRecord, exp: { name: string; techniques: str
     endedAt: r.endedAt,
     ttdMs: r.ttdMs,
     ...(controls ? { controls } : {}),
+    ...(tags && tags.length ? { tags } : {}),
   };
 }
 

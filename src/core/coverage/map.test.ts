@@ -137,6 +137,7 @@ describe('scope', () => {
 });
 
 describe('incremental and full computation', () => {
+  const TAGGED = CoverageSettingsSchema.parse({ staleAfterDays: { tags: { pci: 7, weekly: 20 } } });
   const ids = ['T1190', 'T1110', 'T1110.001', 'T1083', 'T1486', 'T9999'];
   const arbRun = fc.record({
     id: fc.stringMatching(/^[a-z0-9]{4}$/),
@@ -146,6 +147,7 @@ describe('incremental and full computation', () => {
     startedAt: fc.constant(at(T0)),
     endedAt: fc.integer({ min: 0, max: 90 }).map((d) => at(T0 + d * DAY)),
     ttdMs: fc.option(fc.integer({ min: 0, max: 100_000 })),
+    tags: fc.option(fc.subarray(['pci', 'weekly']), { nil: undefined }),
     controls: fc.option(
       fc.uniqueArray(
         fc.record({
@@ -165,13 +167,15 @@ describe('incremental and full computation', () => {
       fc.property(fc.array(arbRun, { maxLength: 40 }), fc.integer({ min: 0, max: 200 }), fc.integer(), (runs, nowDay, seed) => {
         const now = new Date(T0 + nowDay * DAY);
         // The first run seen of an id counts: give each id once, then any order agrees.
-        const unique = [...new Map(runs.map((r) => [r.id, r])).values()].map(({ controls, ...r }) =>
-          controls === undefined ? r : { ...r, controls },
-        );
-        const full = computeCoverage(ATTACK, DEFAULT_SETTINGS, unique, now);
+        const unique = [...new Map(runs.map((r) => [r.id, r])).values()].map(({ controls, tags, ...r }) => ({
+          ...r,
+          ...(controls === undefined ? {} : { controls }),
+          ...(tags === undefined ? {} : { tags }),
+        }));
+        const full = computeCoverage(ATTACK, TAGGED, unique, now);
         const key = (id: string) => [...id].reduce((h, ch) => Math.imul(h ^ ch.charCodeAt(0), 16_777_619), seed | 0);
         for (const order of [unique, [...unique].reverse(), [...unique].sort((a, b) => key(a.id) - key(b.id))]) {
-          const acc = new CoverageAccumulator(ATTACK, DEFAULT_SETTINGS);
+          const acc = new CoverageAccumulator(ATTACK, TAGGED);
           for (const r of order) acc.apply(r);
           expect(acc.map(now)).toEqual(full);
         }
@@ -200,5 +204,22 @@ describe('per-control evidence', () => {
     // Stale at its age, like the cell.
     const later = computeCoverage(ATTACK, DEFAULT_SETTINGS, [logged], new Date(T0 + 30 * DAY));
     expect(cell(later, 'T1190').controls[0]!.status).toBe('stale');
+  });
+});
+
+describe('freshness per tag', () => {
+  it('ages evidence by the tags of the experiment whose run it is, unless the technique has its own age', () => {
+    const settings = CoverageSettingsSchema.parse({ staleAfterDays: { tags: { pci: 7, weekly: 10 }, techniques: { T1083: 60 } } });
+    const runs = [
+      { ...run('r1', 'prevented', T0, ['T1190', 'T1083']), tags: ['pci', 'weekly'] },
+      { ...run('r2', 'prevented', T0, ['T1110.001']), tags: ['other'] },
+    ];
+    const m = computeCoverage(ATTACK, settings, runs, new Date(T0 + 8 * DAY));
+    expect(cell(m, 'T1190')).toMatchObject({ status: 'stale', staleAfterDays: 7 });
+    expect(cell(m, 'T1083')).toMatchObject({ status: 'blocked', staleAfterDays: 60 });
+    expect(cell(m, 'T1110.001')).toMatchObject({ status: 'blocked', staleAfterDays: 30 });
+    // A new run without the tag gives the default age back.
+    const again = computeCoverage(ATTACK, settings, [...runs, run('r3', 'prevented', T0 + DAY, ['T1190'])], new Date(T0 + 8 * DAY));
+    expect(cell(again, 'T1190')).toMatchObject({ status: 'blocked', staleAfterDays: 30 });
   });
 });

@@ -100,6 +100,8 @@ export interface CoverageRun {
   ttdMs: number | null;
   /** Per-control results, when the run recorded them. */
   controls?: readonly RunControl[];
+  /** The experiment's tags when it ran: they can set the age of its evidence (staleAfterDays.tags). */
+  tags?: readonly string[];
 }
 
 /** A control tested against a technique: its last result and when it was verified. */
@@ -211,6 +213,8 @@ interface Acc {
   ttds: number[];
   sorted: number[] | null;
   controls: Map<string, ControlAcc>;
+  /** The tags of the last run. */
+  lastTags: readonly string[];
 }
 
 interface ControlAcc {
@@ -273,7 +277,17 @@ export class CoverageAccumulator {
     for (const t of new Set(run.techniques)) {
       let a = this.accs.get(t);
       if (!a) {
-        a = { experiments: new Set(), runs: 0, last: null, lastMs: 0, lastTtd: null, ttds: [], sorted: null, controls: new Map() };
+        a = {
+          experiments: new Set(),
+          runs: 0,
+          last: null,
+          lastMs: 0,
+          lastTtd: null,
+          ttds: [],
+          sorted: null,
+          controls: new Map(),
+          lastTags: [],
+        };
         this.accs.set(t, a);
       }
       a.experiments.add(run.experiment);
@@ -282,6 +296,7 @@ export class CoverageAccumulator {
       if (!a.last || later(key, { ms: a.lastMs, id: a.last.id })) {
         a.last = last;
         a.lastMs = endMs;
+        a.lastTags = run.tags ?? [];
       }
       if (run.ttdMs !== null) {
         a.ttds.push(run.ttdMs);
@@ -306,6 +321,7 @@ export class CoverageAccumulator {
           last: a.last,
           ttd: ttdOf(a.sorted, a.lastTtd?.ttdMs ?? null),
           controls: a.controls,
+          tags: a.lastTags,
         };
       },
       [...this.accs.keys()],
@@ -319,6 +335,8 @@ interface Summary {
   last: LastRun | null;
   ttd: TimeToDetect;
   controls: Map<string, ControlAcc>;
+  /** The tags of the last run. */
+  tags: readonly string[];
 }
 
 function ttdOf(sorted: readonly number[], lastMs: number | null): TimeToDetect {
@@ -345,6 +363,7 @@ export function computeCoverage(table: AttackTable, settings: CoverageSettings, 
     for (const r of ordered) foldControls(controls, r, runEvidence(r)!, Date.parse(r.endedAt));
     summaries.set(t, {
       controls,
+      tags: l.tags ?? [],
       experiments: [...new Set(ordered.map((r) => r.experiment))].sort(),
       runs: ordered.length,
       last: {
@@ -376,7 +395,8 @@ function assemble(
   const known = new Set(table.techniques.map((t) => t.id));
   const kris: CoverageKris = { inScope: 0, exercised: 0, neverExercised: 0, stale: 0, blocked: 0, alerted: 0, logged: 0, none: 0 };
   const cells = table.techniques.map((t) => {
-    const c = cellOf(t, scope.has(t.id), summary(t.id), staleAfterDaysFor(settings, t), now);
+    const s = summary(t.id);
+    const c = cellOf(t, scope.has(t.id), s, staleAfterDaysFor(settings, t, s?.tags), now);
     if (c.inScope) {
       kris.inScope++;
       if (c.runs > 0) kris.exercised++;

@@ -29,8 +29,9 @@ export const CoverageSettingsSchema = z.strictObject({
       default: days.default(DEFAULT_STALE_AFTER_DAYS),
       techniques: z.record(techniqueId, days).default({}),
       tactics: z.record(z.string().min(1).max(64), days).default({}),
+      tags: z.record(z.string().min(1).max(200), days).default({}).describe("per experiment tag (the file's tags)"),
     })
-    .default({ default: DEFAULT_STALE_AFTER_DAYS, techniques: {}, tactics: {} }),
+    .default({ default: DEFAULT_STALE_AFTER_DAYS, techniques: {}, tactics: {}, tags: {} }),
   signalSources: z
     .record(sourceName, z.enum(SOURCE_CLASSES))
     .refine((r) => Object.keys(r).length <= 1000, 'at most 1000 sources')
@@ -53,6 +54,7 @@ export const CoverageSettingsView = z.object({
     default: z.number().int(),
     techniques: z.record(z.string(), z.number().int()),
     tactics: z.record(z.string(), z.number().int()),
+    tags: z.record(z.string(), z.number().int()),
   }),
   signalSources: z.record(z.string(), z.enum(SOURCE_CLASSES)),
 });
@@ -106,10 +108,16 @@ export function techniquesInScope(s: CoverageSettings, table: AttackTable): Set<
   return out;
 }
 
-/** How many days a technique's evidence stays fresh: its own setting, else the shortest of its tactics', else the default. */
-export function staleAfterDaysFor(s: CoverageSettings, t: Pick<AttackTechnique, 'id' | 'tactics'>): number {
-  const own = s.staleAfterDays.techniques[t.id];
+/**
+ * How many days a technique's evidence stays fresh: its own setting, else the shortest of the
+ * ages of the tags of the experiment whose run is its evidence, else the shortest of its
+ * tactics', else the default.
+ */
+export function staleAfterDaysFor(s: CoverageSettings, t: Pick<AttackTechnique, 'id' | 'tactics'>, tags: readonly string[] = []): number {
+  const own = Object.hasOwn(s.staleAfterDays.techniques, t.id) ? s.staleAfterDays.techniques[t.id] : undefined;
   if (own !== undefined) return own;
+  const byTag = tags.flatMap((x) => (Object.hasOwn(s.staleAfterDays.tags, x) ? [s.staleAfterDays.tags[x]!] : []));
+  if (byTag.length > 0) return Math.min(...byTag);
   const byTactic = t.tactics.flatMap((x) => {
     const d = s.staleAfterDays.tactics[x];
     return d === undefined ? [] : [d];
