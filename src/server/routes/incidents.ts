@@ -241,7 +241,13 @@ export function incidentRoutes(app: FastifyInstance, r: RouteRegistry, deps: App
     tag: 'incidents',
     summary: 'The content of an item of evidence, as collected; the read is recorded in the ledger (custody)',
     auth: { permission: 'incidents:read' },
-    params: z.strictObject({ id: numberId('incident'), sha256: z.string().regex(/^[0-9a-f]{64}$/, 'a SHA-256 in lower-case hex') }),
+    params: z.strictObject({
+      id: numberId('incident'),
+      sha256: z
+        .string()
+        .length(64)
+        .regex(/^[0-9a-f]{64}$/, 'a SHA-256 in lower-case hex'),
+    }),
     produces: 'application/octet-stream',
     errors: [404],
     handler: async ({ params, principal, req, reply }) => {
