@@ -108,6 +108,24 @@ export async function confirmEnrollment(
   return { recoveryCodes: codes };
 }
 
+/** Wrong codes a person may send in a window before every code is refused for the rest of it. */
+export const MAX_FAILURES = 5;
+export const FAILURE_WINDOW_MS = 15 * 60_000;
+
+/**
+ * Whether a person's second factor is throttled: MAX_FAILURES refused codes within the window
+ * (read from the ledger's `second-factor.failed` entries, so it holds across replicas). Six digits
+ * are a small space; this keeps a holder of a stolen token from guessing them.
+ */
+async function throttled(deps: AppDeps, principalId: string, nowMs: number): Promise<boolean> {
+  const since = new Date(nowMs - FAILURE_WINDOW_MS).toISOString();
+  const recent = await deps.store.ledger.page({ kind: 'second-factor.failed', order: 'desc', limit: 200 });
+  const inWindow = recent.filter((e) => e.time >= since);
+  // Under a flood of failures the newest 200 may not reach back over the window: refuse then.
+  if (inWindow.length === recent.length && recent.length === 200) return true;
+  return inWindow.filter((e) => e.subject === `principal:${principalId}`).length >= MAX_FAILURES;
+}
+
 export type FactorResult = { ok: true; method: 'totp' | 'recovery' } | { ok: false; reason: string };
 
 /**
@@ -128,6 +146,13 @@ export async function verifySecondFactor(
   const f = await deps.store.secondFactors.get(principalId);
   if (!f?.confirmedAt) return { ok: false, reason: `${principalId} has no second factor enrolled` };
   const trimmed = typeof code === 'string' ? code.trim() : '';
+  if (await throttled(deps, principalId, now.getTime())) {
+    await recordFailure(deps, principalId, actor, opts.purpose, 'throttled', isTotpCode(trimmed) ? 'totp' : 'recovery');
+    return {
+      ok: false,
+      reason: `too many wrong codes for ${principalId} in the last ${FAILURE_WINDOW_MS / 60_000} minutes; wait, then use a current code`,
+    };
+  }
   if (opts.allowRecovery && isRecoveryCode(trimmed)) {
     const hash = hashRecoveryCode(trimmed);
     const used = await deps.store.transaction(async (tx) => {
@@ -202,7 +227,7 @@ async function recordFailure(
   principalId: string,
   actor: Actor,
   purpose: FactorPurpose,
-  reason: string,
+  reason: 'wrong' | 'malformed' | 'replayed' | 'throttled',
   method: 'totp' | 'recovery',
 ): Promise<void> {
   const at = iso(deps.clock);

@@ -53,12 +53,12 @@ export const accessEvents: EventDefinition[] = [
   ),
   event(
     'second-factor.failed',
-    'a second factor is refused: wrong, malformed or replayed',
+    'a second factor is refused: wrong, malformed, replayed, or throttled after too many wrong codes',
     z.strictObject({
       principal: id,
       purpose,
       method: z.enum(['totp', 'recovery']),
-      reason: z.enum(['wrong', 'malformed', 'replayed']),
+      reason: z.enum(['wrong', 'malformed', 'replayed', 'throttled']),
     }),
   ),
   event(

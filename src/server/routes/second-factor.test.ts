@@ -1,7 +1,8 @@
 /**
  * The second factor over HTTP, on a fake clock with codes made by otplib at that time: enroll
  * (secret once, confirmed by a first code, recovery codes once), sign in with a code, replay
- * refused, one step of skew accepted and two not, recovery codes good once, step-up for
+ * refused, one step of skew accepted and two not, recovery codes good once, every code refused
+ * after five wrong ones in 15 minutes, step-up for
  * sensitive actions (stale after ten minutes; a session stepped up; a header on one request),
  * and the ledger holding every use and failure but never a code or the secret.
  */
@@ -120,6 +121,16 @@ describe('second factor', () => {
     expect((await signIn(alice, recovery[0]!.toUpperCase())).statusCode).toBe(201);
     expect((await signIn(alice, recovery[0])).statusCode).toBe(401);
     expect((await t.app.inject({ url: '/v1/second-factor', headers: bearer(alice) })).json().recoveryCodesLeft).toBe(9);
+  });
+
+  it('refuses every code, even a right one, after five wrong ones in 15 minutes (guessing six digits with a stolen token)', async () => {
+    // The refusals above are five: a replay, three codes outside the window, a used recovery code.
+    const refused = await signIn(alice, code(secret));
+    expect(refused.statusCode).toBe(401);
+    expect(refused.json().message).toMatch(/too many wrong codes/);
+    clock.advance(16 * 60_000);
+    expect((await signIn(alice, code(secret))).statusCode).toBe(201);
+    clock.advance(30_000);
   });
 
   it('needs a fresh second factor for sensitive actions: a code in the header, or a session stepped up within ten minutes', async () => {
