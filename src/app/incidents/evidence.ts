@@ -131,21 +131,34 @@ export async function verifyEvidence(
   const now = iso(deps.clock);
   return deps.store.transaction(async (tx) => {
     await visibleIncident(tx, id, viewer);
-    const recorded = new Map<string, number>();
+    // What the ledger says was collected: each item's digest, size, name, media type and origin.
+    const recorded = new Map<string, { size: number; name: string; mediaType: string; origin: string }>();
     for (const e of (await tx.incidents.timeline(`incident:${id}`, { limit: 1_000_000 })).map(timelineEvent))
-      if (e.kind === 'incident.evidence.added') recorded.set(String(e.data.sha256), Number(e.data.size));
+      if (e.kind === 'incident.evidence.added')
+        recorded.set(String(e.data.sha256), {
+          size: Number(e.data.size),
+          name: String(e.data.name),
+          mediaType: String(e.data.mediaType),
+          origin: String(e.data.origin),
+        });
     const items: EvidenceCheck[] = [];
-    for (const item of await tx.incidents.evidence(id)) {
+    const stored = await tx.incidents.evidence(id);
+    for (const item of stored) {
       const blob = await tx.incidents.getBlob(item.sha256);
+      const r = recorded.get(item.sha256);
       let problem: string | null = null;
       if (!blob) problem = 'the content is missing';
       else if (sha256Hex(blob.bytes) !== item.sha256) problem = `the content hashes to ${sha256Hex(blob.bytes)}, not to its digest`;
-      else if (blob.bytes.length !== blob.size) problem = `the content is ${blob.bytes.length} bytes; ${blob.size} were recorded`;
-      else if (!recorded.has(item.sha256)) problem = 'its collection is not in the ledger';
-      else if (recorded.get(item.sha256) !== blob.size)
-        problem = `the ledger recorded ${recorded.get(item.sha256)} bytes; ${blob.size} are stored`;
+      else if (!r) problem = 'its collection is not in the ledger';
+      else if (blob.bytes.length !== r.size) problem = `the ledger recorded ${r.size} bytes; ${blob.bytes.length} are stored`;
+      else if (item.name !== r.name || item.origin !== r.origin || blob.mediaType !== r.mediaType)
+        problem = `its record differs from the ledger's (name '${r.name}', origin '${r.origin}', media type '${r.mediaType}')`;
       items.push({ sha256: item.sha256, name: item.name, ok: problem === null, problem });
     }
+    // Collected, by the ledger, but no longer stored: removed behind the product's back.
+    for (const [sha256, r] of recorded)
+      if (!stored.some((i) => i.sha256 === sha256))
+        items.push({ sha256, name: r.name, ok: false, problem: 'the ledger records its collection, but it is no longer stored' });
     await record(
       tx,
       [

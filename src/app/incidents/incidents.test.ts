@@ -248,6 +248,15 @@ describe('cases and incidents', () => {
     const v = await verifyEvidence(deps, alice, all, i.id);
     expect(v.ok).toBe(false);
     expect(v.items.find((x) => x.sha256 === log.sha256)!.problem).toMatch(/hashes to .* not to its digest/);
+    // A row renamed, and a row removed: both found against the ledger.
+    await sql`update incident_evidence set name = ${'innocent.log'} where sha256 = ${pinned.sha256}`.execute(db);
+    expect((await verifyEvidence(deps, alice, all, i.id)).items.find((x) => x.sha256 === pinned.sha256)!.problem).toMatch(
+      /differs from the ledger's \(name 'signal-/,
+    );
+    await sql`delete from incident_evidence where sha256 = ${pinned.sha256}`.execute(db);
+    expect((await verifyEvidence(deps, alice, all, i.id)).items.find((x) => x.sha256 === pinned.sha256)!.problem).toMatch(
+      /no longer stored/,
+    );
     const custody = (await kinds(`incident:${i.id}`))
       .map((e) => e.kind)
       .filter((k) => k.startsWith('incident.evidence') || k === 'incident.signal.pinned');
@@ -256,8 +265,7 @@ describe('cases and incidents', () => {
       'incident.evidence.added',
       'incident.evidence.added',
       'incident.evidence.accessed',
-      'incident.evidence.verified',
-      'incident.evidence.verified',
+      ...Array<string>(4).fill('incident.evidence.verified'),
     ]);
     expect((await verifyStore(store)).ok).toBe(true);
   });
