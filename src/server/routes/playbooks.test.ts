@@ -2,24 +2,36 @@
  * Playbooks over HTTP, in process: apply (versions kept), a run with a manual step completed from
  * "my checklist", the toil report proposing automation after two manual completions, a promotion
  * that the requester cannot approve and a second person can, after which the next run does the
- * step by itself. Bad input is refused naming what to fix.
+ * step by itself. Bad input is refused naming what to fix. Then, on the same in-process server
+ * (one app for the three, to keep the suite's time down): `bulwark playbooks …` in process over
+ * loopback, and the demo's playbook started by the shop's report through the serve job.
  */
 import { createServer, type Server } from 'node:http';
+import path from 'node:path';
+import { Command } from 'commander';
+import pino from 'pino';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { bearer, makeTestApp, type TestApp } from '../../../test/support/app.ts';
 import { createToken } from '../../app/access/tokens.ts';
 import { systemActor } from '../../core/ledger/actor.ts';
+import { playbookJobs } from '../../cli/jobs/playbooks.ts';
+import type { JobContext } from '../../cli/jobs-part.ts';
+import { playbookCommands } from '../../cli/playbooks.ts';
+import type { DemoEvent } from '../../demo/audit.ts';
+import { DEMO_PLAYBOOK, startDemoPlaybook } from '../../demo/playbooks.ts';
 
 let t: TestApp;
 let svc: Server;
 let url: string;
 const seen: string[] = [];
 let bobToken: string;
+let shopCalls = 0;
 
 beforeAll(async () => {
   svc = createServer((req, res) => {
-    seen.push(String(req.headers['idempotency-key']));
+    if (req.url?.startsWith('/shop')) shopCalls++;
+    else seen.push(String(req.headers['idempotency-key']));
     req.resume();
     req.on('end', () => res.end('{"ok":true}'));
   });
@@ -144,5 +156,99 @@ describe('playbook routes', () => {
     expect((await call('GET', '/v1/playbook-runs?playbook=restart-proxy&state=cancelled')).json<{ runs: unknown[] }>().runs).toHaveLength(
       1,
     );
+  });
+});
+
+const FIXTURE = path.join(import.meta.dirname, '../../../test/fixtures/playbooks/block-ip.yaml');
+let cliUrl: string;
+
+async function cli(...args: string[]): Promise<string> {
+  const out: string[] = [];
+  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((s) => (out.push(String(s)), true));
+  try {
+    const program = new Command('bulwark').exitOverride();
+    playbookCommands(program);
+    const remoteCmd = !['validate'].includes(args[0]!);
+    await program.parseAsync(['node', 'bulwark', 'playbooks', ...args, ...(remoteCmd ? ['--url', cliUrl, '--token', t.adminToken] : [])]);
+  } finally {
+    spy.mockRestore();
+  }
+  return out.join('');
+}
+
+describe('bulwark playbooks', () => {
+  beforeAll(async () => {
+    cliUrl = await t.app.listen({ port: 0, host: '127.0.0.1' });
+  });
+
+  it('validates a file, and names the line of an error', async () => {
+    expect(await cli('validate', FIXTURE)).toMatch(/block-sqli-source: .* 5 steps, triggered by signal.labels.alertname/);
+    await expect(cli('validate', path.join(import.meta.dirname, '../../core/playbooks/permissions.ts'))).rejects.toThrow(
+      /permissions.ts:\d+:\d+: /,
+    );
+  });
+
+  it('applies, runs, shows the checklist item, records it done, and reports the toil', async () => {
+    expect(await cli('apply', FIXTURE)).toMatch(/applied block-sqli-source \(version 1\)/);
+    expect(await cli('list')).toMatch(/block-sqli-source .* v1 .*block:auto/);
+    expect(await cli('run', 'block-sqli-source', '--input', 'ip=10.0.0.7', '--dry-run')).toMatch(
+      /POST http:\/\/127.0.0.1:9\/v1\/blocklist/,
+    );
+    const started = await cli('run', 'block-sqli-source', '--input', 'ip=10.0.0.7');
+    const id = /started (pbr_[a-z0-9]{16})/.exec(started)![1]!;
+    // The block step calls port 9 (discard, closed here): make it a manual step's turn by skipping ahead.
+    await t.deps.store.playbooks.updateStep(id, 0, { state: 'done', outputs: { status: 200, body: { got: null } } });
+    await t.deps.store.playbooks.updateRun(id, { cursor: 1 });
+    await t.playbooks.engine.tick();
+    const shown = await cli('show-run', id);
+    expect(shown).toMatch(/verify_logs .* waiting/);
+    expect(shown).toMatch(/\[ \] Search the access log for the user agent/);
+    expect(await cli('complete-step', id, 'verify_logs', '--outcome', 'done', '--time', '10m', '--notes', 'nothing else')).toMatch(
+      /recorded verify_logs done/,
+    );
+    expect(await cli('runs', '--playbook', 'block-sqli-source')).toContain(id);
+    expect(await cli('toil')).toMatch(/verify_logs +manual +1 done, 0 failed, 10 min/);
+  });
+});
+
+const until = async (ok: () => Promise<boolean>) => {
+  for (let i = 0; i < 200; i++) {
+    if (await ok()) return;
+    await new Promise((r) => setImmediate(r));
+  }
+  throw new Error('condition not reached');
+};
+
+describe('the demo playbook', () => {
+  it('starts from the shop report, does the automatic step, and waits at the manual checklist', async () => {
+    const job = await playbookJobs({ deps: t.deps, server: t, logger: pino({ level: 'silent' }) } as unknown as JobContext);
+    try {
+      const sink = async (e: DemoEvent) => {
+        const r = await t.app.inject({
+          method: 'POST',
+          url: '/v1/signals/cloudevents',
+          headers: { ...bearer(t.adminToken), 'content-type': 'application/cloudevents+json' },
+          payload: JSON.stringify(e),
+        });
+        expect(r.statusCode, r.body).toBeLessThan(300);
+      };
+      await startDemoPlaybook(t.deps, `${url.replace('/restart', '/shop')}`, sink, new Date());
+      await until(
+        async () => (await t.deps.store.playbooks.listRuns({ playbook: DEMO_PLAYBOOK, state: 'waiting', limit: 5 })).length === 1,
+      );
+      const [run] = await t.deps.store.playbooks.listRuns({ playbook: DEMO_PLAYBOOK, limit: 5 });
+      expect(run!.inputs).toEqual({ client: '203.0.113.7' });
+      expect((await t.deps.store.playbooks.steps(run!.id)).map((s) => [s.stepId, s.state])).toEqual([
+        ['shop_answers', 'done'],
+        ['note', 'done'],
+        ['review', 'waiting'],
+      ]);
+      expect(shopCalls).toBe(1);
+      // A restart of the demo resends the same report: no second run.
+      await startDemoPlaybook(t.deps, `${url.replace('/restart', '/shop')}`, sink, new Date());
+      expect(await t.deps.store.playbooks.listRuns({ playbook: DEMO_PLAYBOOK, limit: 5 })).toHaveLength(1);
+    } finally {
+      await job.stop();
+    }
   });
 });
