@@ -141,10 +141,10 @@ describe.skipIf(skip)('dashboard in Chromium', () => {
     async () => {
       await page
         .getByRole('navigation', { name: 'Main' })
-        .getByRole('link', { name: /^Incidents/ })
+        .getByRole('link', { name: /^Deploys/ })
         .click();
       expect(await page.getByTestId('not-built').innerText()).toContain('Not built yet');
-      expect(new URL(page.url()).pathname).toBe('/incidents');
+      expect(new URL(page.url()).pathname).toBe('/deploys');
       await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Ledger' }).click();
       await page.getByTestId('entry-row').first().waitFor();
     },

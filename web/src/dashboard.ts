@@ -16,13 +16,6 @@ export const parts: readonly (readonly [string, DashboardPart])[] = Object.entri
 /** Capabilities not built yet, at their place in the navigation. */
 const PLANNED: readonly (Omit<Section, 'built'> & { order: number })[] = [
   {
-    order: 40,
-    path: '/incidents',
-    label: 'Incidents',
-    summary:
-      'Triage of signals into cases and incidents, with command roles, a timeline, evidence and blameless postmortems generated from the record.',
-  },
-  {
     order: 60,
     path: '/operations',
     label: 'Operations',
