@@ -3,7 +3,8 @@
  * upstream. The experiment is the built-in SQL injection payload set (technique web.sqli)
  * expecting 403 and a detection on CRS rule 942100; Bulwark tails the WAF's JSON audit log into
  * its signal ingest, the same one the runner listens to. With the engine On the run is
- * `prevented` with a time to detect; with SecRuleEngine Off nothing blocks or logs: `missed`.
+ * `prevented` with a time to detect, and the WAF control both blocked and logged; with
+ * SecRuleEngine DetectionOnly it logged but did not block; with Off nothing blocks or logs: `missed`.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -27,8 +28,17 @@ function sqliExperiment(url: string): { file: string; payloads: number } {
   const file = stringify({
     ...document,
     expect: {
-      blocked: { tolerance: 403 },
-      detected: [{ name: 'crs-942100', when: 'signal.labels.rule == "942100"', within: DETECT_WITHIN }],
+      blocked: { tolerance: 403, control: 'waf' },
+      detected: [
+        {
+          name: 'crs-942100',
+          control: 'waf',
+          must: 'logged',
+          rule: '942100',
+          when: 'signal.source == "modsecurity"',
+          within: DETECT_WITHIN,
+        },
+      ],
     },
   });
   return { file, payloads: (document.method as unknown[]).length };
@@ -37,7 +47,7 @@ function sqliExperiment(url: string): { file: string; payloads: number } {
 describe.skipIf(!wafAvailable())('experiment against nginx + ModSecurity + OWASP CRS', () => {
   let t: TestApp | undefined;
   let upstream: http.Server | undefined;
-  const wafs: Partial<Record<'On' | 'Off', WafProxy>> = {};
+  const wafs: Partial<Record<'On' | 'Off' | 'DetectionOnly', WafProxy>> = {};
   let tailer: LogTailer | undefined;
   /** Run ids that reached the upstream. */
   const reached: string[] = [];
@@ -52,7 +62,9 @@ describe.skipIf(!wafAvailable())('experiment against nginx + ModSecurity + OWASP
     await new Promise<void>((resolve) => upstream!.listen(0, '127.0.0.1', resolve));
     const upstreamPort = (upstream.address() as AddressInfo).port;
     const started = await Promise.allSettled(
-      (['On', 'Off'] as const).map(async (ruleEngine) => (wafs[ruleEngine] = await startWafProxy({ upstreamPort, ruleEngine }))),
+      (['On', 'Off', 'DetectionOnly'] as const).map(
+        async (ruleEngine) => (wafs[ruleEngine] = await startWafProxy({ upstreamPort, ruleEngine })),
+      ),
     );
     const failed = started.find((r) => r.status === 'rejected');
     if (failed) throw failed.reason;
@@ -60,7 +72,7 @@ describe.skipIf(!wafAvailable())('experiment against nginx + ModSecurity + OWASP
     // ModSecurity writes time_stamp in nginx's local zone, which is ours.
     const utcOffsetMinutes = -new Date().getTimezoneOffset();
     tailer = startLogTailer({
-      files: (['On', 'Off'] as const).map((e) => ({
+      files: (['On', 'Off', 'DetectionOnly'] as const).map((e) => ({
         path: wafs[e]!.auditLogPath,
         format: 'modsecurity' as const,
         source: 'modsecurity',
@@ -124,9 +136,24 @@ describe.skipIf(!wafAvailable())('experiment against nginx + ModSecurity + OWASP
     expect(detection).toMatchObject({ ok: true, detail: { source: 'modsecurity', by: 'run-id', ttdMs: run.ttdMs } });
     const signal = await t!.deps.store.signals.get(detection.detail.signalId);
     expect(signal).toMatchObject({ runId: run.id, labels: { rule: '942100', status: '403' } });
+    // The WAF control: blocked (403) and logged (the audit log), the expected rule fired.
+    expect(body.journal.bulwark.controls).toEqual([
+      expect.objectContaining({ control: 'waf', blocked: true, logged: true, results: ['blocked', 'logged'], findings: [] }),
+    ]);
+    expect(body.journal.bulwark.detections[0].ruleFired).toMatchObject({ source: 'modsecurity' });
     console.log(
       `[waf] run ${run.id}: prevented, ${payloads} payloads blocked, audit line matched ${run.ttdMs} ms after the first injection`,
     );
+  });
+
+  it('engine DetectionOnly: the payloads reach the upstream and the audit log records them: logged, not blocked', async () => {
+    const body = await runAgainst(wafs.DetectionOnly!, 'sqli-waf-detection-only');
+    const { run } = body;
+    expect(run.outcome, run.reason).toBe('detected');
+    expect(reached).toContain(run.id);
+    expect(body.journal.bulwark.controls).toEqual([
+      expect.objectContaining({ control: 'waf', blocked: false, logged: true, results: ['logged'], findings: ['not-blocked'] }),
+    ]);
   });
 
   it('engine Off: the payloads reach the upstream and nothing is logged: missed', async () => {
@@ -141,5 +168,14 @@ describe.skipIf(!wafAvailable())('experiment against nginx + ModSecurity + OWASP
       ok: false,
       label: expect.stringMatching(/^no detection 'crs-942100'/),
     });
+    expect(body.journal.bulwark.controls).toEqual([
+      expect.objectContaining({
+        control: 'waf',
+        blocked: false,
+        logged: false,
+        results: ['none'],
+        findings: ['not-blocked', 'not-logged'],
+      }),
+    ]);
   });
 });
