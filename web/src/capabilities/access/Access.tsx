@@ -2,7 +2,15 @@ import { useState } from 'react';
 import { errorMessage } from '../../api.ts';
 import { Card, ConfirmDialog, ErrorBanner, Spinner } from '../../components.tsx';
 import { useApi, useLoad } from '../../hooks.ts';
-import { loadPendingApprovals, loadPrincipals, loadUnreviewedBreakglass, needsStepUp, withStepUp, type PrincipalRow } from './data.ts';
+import {
+  loadPendingApprovals,
+  loadPrincipals,
+  loadUnreviewedBreakglass,
+  needsStepUp,
+  withStepUp,
+  type ApprovalRow,
+  type PrincipalRow,
+} from './data.ts';
 
 /** People and service accounts (disable one), approvals waiting, and breakglass waiting for review. */
 export function Access() {
@@ -129,7 +137,33 @@ function Principals() {
 /** What waits for someone: approval requests, and breakglass not yet reviewed (always visible). */
 function Waiting() {
   const api = useApi();
-  const [approvals] = useLoad('approvals-pending', (signal) => loadPendingApprovals(api, signal), { keepDataOnError: true });
+  const [approvals, reloadApprovals] = useLoad('approvals-pending', (signal) => loadPendingApprovals(api, signal), {
+    keepDataOnError: true,
+  });
+  const [deciding, setDeciding] = useState<{ approval: ApprovalRow; decision: 'approve' | 'deny' }>();
+  const [reason, setReason] = useState('');
+  const [code, setCode] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string>();
+
+  async function decide() {
+    if (!deciding) return;
+    if (reason.trim().length === 0) return setError('Give a reason: it is recorded in the ledger.');
+    setBusy(true);
+    setError(undefined);
+    try {
+      await withStepUp(api, code, () => api.post(`/v1/approvals/${deciding.approval.id}/${deciding.decision}`, { reason: reason.trim() }));
+      setDeciding(undefined);
+      setReason('');
+      setCode('');
+      reloadApprovals();
+    } catch (err) {
+      setError(errorMessage(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+
   const [breakglass] = useLoad('breakglass-unreviewed', (signal) => loadUnreviewedBreakglass(api, signal), { keepDataOnError: true });
   return (
     <>
@@ -149,12 +183,62 @@ function Waiting() {
       {approvals.data?.length === 0 ? <p className="muted">None.</p> : null}
       <ul data-testid="approvals-pending">
         {approvals.data?.map((a) => (
-          <li key={a.id}>
-            <code>{a.id}</code> {a.kind} on {a.resource} by {a.requestedBy}: “{a.summary}”; needs {a.missing.join('; ')}. Decide with{' '}
-            <code>bulwark approvals approve {a.id}</code>.
+          <li key={a.id} data-testid={`approval-${a.id}`}>
+            <code>{a.id}</code> {a.kind} on {a.resource} by {a.requestedBy}: “{a.summary}” ({a.reason}); needs {a.missing.join('; ')}.{' '}
+            <button
+              type="button"
+              className="button"
+              onClick={() => setDeciding({ approval: a, decision: 'approve' })}
+              data-testid={`approve-${a.id}`}
+            >
+              Approve
+            </button>{' '}
+            <button
+              type="button"
+              className="button"
+              onClick={() => setDeciding({ approval: a, decision: 'deny' })}
+              data-testid={`deny-${a.id}`}
+            >
+              Deny
+            </button>
           </li>
         ))}
       </ul>
+      <ConfirmDialog
+        open={deciding !== undefined}
+        title={`${deciding?.decision === 'deny' ? 'Deny' : 'Approve'} ${deciding?.approval.summary ?? ''}?`}
+        confirmLabel={deciding?.decision === 'deny' ? 'Deny' : 'Approve'}
+        busyLabel="Sending…"
+        busy={busy}
+        danger={deciding?.decision === 'deny'}
+        onConfirm={() => void decide()}
+        onCancel={() => {
+          setDeciding(undefined);
+          setError(undefined);
+        }}
+        testId="decide-dialog"
+      >
+        <p>
+          {deciding?.approval.kind} on {deciding?.approval.resource}, asked by {deciding?.approval.requestedBy}. Your decision and reason go
+          into the ledger.
+        </p>
+        <label htmlFor="decide-reason">Reason</label>
+        <input id="decide-reason" value={reason} onChange={(e) => setReason(e.target.value)} data-testid="decide-reason" />
+        <label htmlFor="decide-code">Your second-factor code (if you have one)</label>
+        <input
+          id="decide-code"
+          inputMode="numeric"
+          autoComplete="one-time-code"
+          value={code}
+          onChange={(e) => setCode(e.target.value)}
+          data-testid="decide-code"
+        />
+        {error ? (
+          <p className="banner banner-error" role="alert">
+            {error}
+          </p>
+        ) : null}
+      </ConfirmDialog>
     </>
   );
 }

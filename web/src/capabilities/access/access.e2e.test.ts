@@ -1,7 +1,8 @@
 /**
  * Access in Chromium, against an in-process server on loopback serving the built dashboard: a
  * person with a TOTP second factor signs in (the token, then the code the prompt asks for),
- * opens the Access page, and disables a principal with a code that steps the session up; no
+ * opens the Access page, disables a principal with a code that steps the session up, and
+ * approves another person's request from the page with a reason and a code; no
  * page reports a Content-Security-Policy violation.
  */
 import path from 'node:path';
@@ -73,7 +74,7 @@ describe.skipIf(skipBrowserTests())('access in Chromium', () => {
     await t?.close();
   });
 
-  it('asks for the code after the token, then disables a principal with a fresh code', async () => {
+  it('asks for the code after the token, then disables a principal and approves a request with fresh codes', async () => {
     await page.goto(`${base}/access`);
     await page.getByTestId('signin-token').fill(token);
     await page.getByTestId('signin-submit').click();
@@ -88,6 +89,27 @@ describe.skipIf(skipBrowserTests())('access in Chromium', () => {
     await expect.poll(async () => page.getByTestId('principal-service:old-ci').innerText()).toContain('disabled');
     const disabled = await t.deps.store.principals.get('service:old-ci');
     expect(disabled?.disabledAt).not.toBeNull();
+
+    // A request of someone else waits on the page; alice approves it with her reason and a code.
+    const request = await t.approvals.request(
+      { id: 'person:bob' },
+      { id: 'person:bob', kind: 'person', how: 'api' },
+      {
+        kind: 'experiment.delete',
+        resource: 'experiment:old',
+        payload: { name: 'old' },
+        summary: 'delete old',
+        reason: 'replaced',
+        policy: { rules: [{ count: 1, roles: ['admin'] }] },
+      },
+    );
+    await page.reload();
+    await page.getByTestId(`approve-${request.id}`).click();
+    await page.getByTestId('decide-reason').fill('checked: nothing runs it');
+    await page.getByTestId('decide-code').fill(nextCode());
+    await page.getByTestId('decide-dialog').getByRole('button', { name: 'Approve' }).click();
+    await expect.poll(async () => (await t.approvals.status(request.id)).state).toBe('approved');
+    await expect.poll(async () => page.getByTestId(`approval-${request.id}`).count()).toBe(0);
     expect(violations).toEqual([]);
   }, 60_000);
 });
