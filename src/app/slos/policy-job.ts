@@ -7,7 +7,9 @@ import { systemActor } from '../../core/ledger/actor.ts';
 import { iso, type AppDeps } from '../deps.ts';
 import type { SignalIngest } from '../signals/ingest.ts';
 import { announceBurnAlerts, type BurnAlertChange } from './burn-signals.ts';
-import { sloStatus } from './slo-status.ts';
+import { announceKriColours, type KriColourChange } from './kri-signals.ts';
+import { evaluateKris } from './kris.ts';
+import { sloStatus, type SloStatus } from './slo-status.ts';
 
 export interface PolicyChange {
   name: string;
@@ -18,13 +20,19 @@ export interface PolicyChange {
 
 /**
  * With `ingest`, burn-rate alerts that start or stop firing are announced as signals too
- * (burn-signals.ts); `onAlert` hears each one.
+ * (burn-signals.ts), and so are KRIs that change colour (kri-signals.ts); `onAlert` and `onKri`
+ * hear each one.
  */
 export async function evaluatePolicies(
   deps: AppDeps,
-  opts: { ingest?: Pick<SignalIngest, 'ingest'>; onAlert?: (change: BurnAlertChange) => void } = {},
+  opts: {
+    ingest?: Pick<SignalIngest, 'ingest'>;
+    onAlert?: (change: BurnAlertChange) => void;
+    onKri?: (change: KriColourChange) => void;
+  } = {},
 ): Promise<PolicyChange[]> {
   const changes: PolicyChange[] = [];
+  const statuses: SloStatus[] = [];
   for (const record of await deps.store.slos.list()) {
     let status;
     try {
@@ -32,6 +40,7 @@ export async function evaluatePolicies(
     } catch {
       continue; // A file that no longer parses is reported by GET /v1/slos/{name}; it has no policy state.
     }
+    statuses.push(status);
     if (opts.ingest && status.budget) {
       const alerts = await announceBurnAlerts(
         deps,
@@ -62,6 +71,9 @@ export async function evaluatePolicies(
       return { name: record.name, from: set.from, to: policy.state, why: policy.why };
     });
     if (change) changes.push(change);
+  }
+  if (opts.ingest) {
+    for (const c of await announceKriColours(deps, opts.ingest, await evaluateKris(deps, statuses))) opts.onKri?.(c);
   }
   return changes;
 }

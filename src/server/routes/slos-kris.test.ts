@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { evaluatePolicies } from '../../app/slos/policy-job.ts';
+import type { KriColourChange } from '../../app/slos/kri-signals.ts';
 import type { RunRecord } from '../../store/experiments/port.ts';
 import { makeTestApp, type TestApp } from '../../../test/support/app.ts';
 import { ManualClock } from '../../../test/support/clock.ts';
@@ -101,5 +103,26 @@ describe('KRIs over HTTP', () => {
     expect(text).toContain('bulwark_kri_value{kri="missed-detections-30d"} 3');
     expect(text).toContain('bulwark_kri_colour{kri="missed-detections-30d",colour="amber"} 1');
     expect(text).toContain('bulwark_kri_colour{kri="missed-detections-30d",colour="green"} 0');
+  });
+
+  it('announces a KRI that changes colour as a signal, once; the first look at a green KRI says nothing', async () => {
+    const heard: KriColourChange[] = [];
+    await evaluatePolicies(app.deps, { ingest: app.signals, onKri: (k) => heard.push(k) });
+    const first = new Map(heard.map((k) => [k.kri, k]));
+    expect(first.get('missed-detections-30d')).toMatchObject({ from: null, to: 'amber' });
+    expect(first.has('slos-low-budget')).toBe(true);
+    heard.length = 0;
+    await evaluatePolicies(app.deps, { ingest: app.signals, onKri: (k) => heard.push(k) });
+    expect(heard).toEqual([]);
+    // Three more misses, six in all: red.
+    for (let i = 0; i < 3; i++) await app.deps.store.runs.insert(run('xss', 'missed', 0.5, ['T1190']));
+    await evaluatePolicies(app.deps, { ingest: app.signals, onKri: (k) => heard.push(k) });
+    expect(heard.filter((k) => k.kri === 'missed-detections-30d')).toMatchObject([{ from: 'amber', to: 'red' }]);
+    const signal = await app.deps.store.signals.get(heard.find((k) => k.kri === 'missed-detections-30d')!.signalId);
+    expect(signal).toMatchObject({
+      source: 'bulwark',
+      severity: 'high',
+      labels: { alertname: 'KriColour', kri: 'missed-detections-30d', colour: 'red' },
+    });
   });
 });

@@ -94,6 +94,27 @@ export class KyselySlos implements SloRepo {
     return { from: before.policy_state as 'ok' | 'freeze' | null };
   }
 
+  async setKriColour(kri: string, colour: string, at: string): Promise<{ from: string | null; since: string | null } | undefined> {
+    const before = await this.db.selectFrom('slo_kri_states').select(['colour', 'since']).where('kri', '=', kri).executeTakeFirst();
+    if (!before) {
+      const r = await this.db
+        .insertInto('slo_kri_states')
+        .values({ kri, colour, since: at })
+        .onConflict((oc) => oc.column('kri').doNothing())
+        .executeTakeFirst();
+      return Number(r.numInsertedOrUpdatedRows ?? 0) > 0 ? { from: null, since: null } : undefined;
+    }
+    if (before.colour === colour) return undefined;
+    const r = await this.db
+      .updateTable('slo_kri_states')
+      .set({ colour, since: at })
+      .where('kri', '=', kri)
+      .where('colour', '=', before.colour)
+      .where('since', '=', before.since)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0 ? { from: before.colour, since: before.since } : undefined;
+  }
+
   async setAlertState(
     slo: string,
     severity: 'page' | 'ticket',

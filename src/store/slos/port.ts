@@ -52,6 +52,12 @@ export interface SloRepo {
    * when it was already so. Of two servers evaluating at once, one announces the change.
    */
   setAlertState(slo: string, severity: 'page' | 'ticket', firing: boolean, at: string): Promise<{ since: string | null } | undefined>;
+  /**
+   * Record a KRI's colour when it differs from the one recorded (compare and set): the colour it
+   * left and since when, when this call changed it (both null the first time), undefined when it
+   * was already so. Of two servers evaluating at once, one announces the change.
+   */
+  setKriColour(kri: string, colour: string, at: string): Promise<{ from: string | null; since: string | null } | undefined>;
 }
 
 declare module '../store.ts' {

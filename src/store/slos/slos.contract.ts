@@ -98,4 +98,18 @@ export function sloRepoContract(current: () => { store: Store; fx: StoreFixture 
       expect(both.filter((r) => r !== undefined)).toEqual([{ since: at(2) }]);
     });
   });
+
+  describe('announced KRI colours', () => {
+    it('records a change of colour once (compare and set), and nothing when it is already so', async () => {
+      const { store } = current();
+      expect(await store.slos.setKriColour('missed-detections-30d', 'green', at(0))).toEqual({ from: null, since: null });
+      expect(await store.slos.setKriColour('missed-detections-30d', 'green', at(1))).toBeUndefined();
+      expect(await store.slos.setKriColour('missed-detections-30d', 'red', at(2))).toEqual({ from: 'green', since: at(0) });
+      const both = await Promise.all([
+        store.slos.setKriColour('missed-detections-30d', 'amber', at(3)),
+        store.slos.setKriColour('missed-detections-30d', 'amber', at(3)),
+      ]);
+      expect(both.filter((r) => r !== undefined)).toEqual([{ from: 'red', since: at(2) }]);
+    });
+  });
 }

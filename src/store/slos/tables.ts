@@ -26,9 +26,18 @@ export interface SloAlertStatesTable {
   since: string;
 }
 
+/** KRI colours as last announced (migration 0020). */
+export interface SloKriStatesTable {
+  kri: string;
+  /** green, amber, red or unknown. */
+  colour: string;
+  since: string;
+}
+
 declare module '../schema.ts' {
   interface Database {
     slos: SlosTable;
     slo_alert_states: SloAlertStatesTable;
+    slo_kri_states: SloKriStatesTable;
   }
 }
