@@ -20,6 +20,7 @@ import { applyPlaybook } from './apply-playbook.ts';
 import { PlaybookEngine } from './engine.ts';
 import { cancelRun, completeStep, pauseRun, resumeRun, startRun } from './runs.ts';
 import { fetchTransport } from './transport.ts';
+import { triggerSchedules } from './triggers.ts';
 
 let service: Server;
 let base: string;
@@ -237,5 +238,25 @@ describe('the playbook engine', () => {
     expect('plan' in r && r.plan[0]!.request!.body).toEqual({ ip: '10.1.1.1' });
     expect(await store.playbooks.listRuns({ limit: 5 })).toEqual([]);
     await expect(startRun(deps, alice, 'contain', { inputs: {} })).rejects.toThrow(/input 'ip' is required/);
+  });
+
+  it('starts a scheduled playbook once in each matching minute, however often it looks', async () => {
+    await applyPlaybook(
+      deps,
+      alice,
+      file('  - id: look\n    mode: manual\n    checklist: [Look]\n', "trigger: { manual: false, schedule: '*/5 * * * *' }\n").replace(
+        '  ip: { type: string, required: true }',
+        '  ip: { type: string, default: 10.0.0.1 }',
+      ),
+    );
+    const started = async (iso: string) => (await triggerSchedules(deps, new Date(iso))).started.length;
+    expect(await started('2026-06-01T12:05:10Z')).toBe(1);
+    expect(await started('2026-06-01T12:05:50Z')).toBe(0);
+    expect(await started('2026-06-01T12:06:00Z')).toBe(0);
+    expect(await started('2026-06-01T12:10:00Z')).toBe(1);
+    const runs = await store.playbooks.listRuns({ playbook: 'contain', limit: 5 });
+    expect(runs.map((r) => r.triggerKey).sort()).toEqual(['schedule:2026-06-01T12:05:00.000Z', 'schedule:2026-06-01T12:10:00.000Z']);
+    expect(runs[0]!.inputs).toEqual({ ip: '10.0.0.1' });
+    await expect(startRun(deps, alice, 'contain')).rejects.toThrow(/starts only from its trigger/);
   });
 });

@@ -20,8 +20,8 @@ export const newPlaybookRunId = (): string => `pbr_${Array.from({ length: 16 }, 
 
 export interface StartOptions {
   inputs?: Record<string, unknown>;
-  /** The signal that started it. */
-  trigger?: { id: string; [k: string]: unknown };
+  /** The signal that started it, or the schedule's minute (`kind: 'schedule'`): its id is the run's trigger key. */
+  trigger?: { id: string; kind?: 'schedule'; [k: string]: unknown };
   /** Instead of starting, say what each step would do. */
   dryRun?: boolean;
 }
@@ -87,7 +87,13 @@ export async function startRun(deps: AppDeps, actor: Actor, name: string, o: Sta
           actor,
           kind: 'playbook.run.started',
           subject: `playbook-run:${id}`,
-          data: { run: id, playbook: name, version: rec.version, trigger: o.trigger ? 'signal' : 'manual', signal: o.trigger?.id ?? null },
+          data: {
+            run: id,
+            playbook: name,
+            version: rec.version,
+            trigger: o.trigger ? (o.trigger.kind === 'schedule' ? 'schedule' : 'signal') : 'manual',
+            signal: o.trigger && o.trigger.kind !== 'schedule' ? o.trigger.id : null,
+          },
         },
       ],
       now,

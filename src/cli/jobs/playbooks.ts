@@ -3,7 +3,7 @@
  * person, a start or a signal made work) and starts runs from signals whose playbook trigger
  * matches. Every replica runs it; leases share the runs among them.
  */
-import { triggerFromSignal } from '../../app/playbooks/triggers.ts';
+import { triggerFromSignal, triggerSchedules } from '../../app/playbooks/triggers.ts';
 import type { JobsPart } from '../jobs-part.ts';
 
 export const PLAYBOOK_TICK_MS = 1000;
@@ -42,8 +42,27 @@ export const playbookJobs: JobsPart = async ({ deps, server, logger }) => {
       })
       .catch((e: unknown) => logger.warn({ err: e }, 'playbook trigger failed'));
   });
+  // Scheduled playbooks: looked at once in each minute (the minute is the run's key, so a second
+  // look, or another replica's, starts nothing more).
+  let lastMinute = -1;
+  const schedules = (): void => {
+    const now = deps.clock.now();
+    const minute = Math.floor(now.getTime() / 60_000);
+    if (minute === lastMinute) return;
+    lastMinute = minute;
+    triggerSchedules(deps, now)
+      .then((r) => {
+        for (const s of r.started) logger.info({ playbook: s.playbook, run: s.run }, 'playbook started by its schedule');
+        for (const x of r.refused) logger.warn({ playbook: x.playbook, reason: x.reason }, 'scheduled playbook run refused');
+        if (r.started.length > 0) tick();
+      })
+      .catch((e: unknown) => logger.warn({ err: e }, 'playbook schedules failed'));
+  };
   tick();
-  const timer = setInterval(tick, PLAYBOOK_TICK_MS);
+  const timer = setInterval(() => {
+    schedules();
+    tick();
+  }, PLAYBOOK_TICK_MS);
   timer.unref();
   return {
     stop: async () => {

@@ -20,8 +20,14 @@ export const playbookEvents: EventDefinition[] = [
   ),
   event(
     'playbook.run.started',
-    'a run starts: by a person, or by a signal its trigger matches',
-    z.strictObject({ run, playbook: name, version, trigger: z.enum(['manual', 'signal']), signal: z.string().max(100).nullable() }),
+    'a run starts: by a person, by a signal its trigger matches, or at a minute its schedule matches',
+    z.strictObject({
+      run,
+      playbook: name,
+      version,
+      trigger: z.enum(['manual', 'signal', 'schedule']),
+      signal: z.string().max(100).nullable(),
+    }),
   ),
   event(
     'playbook.step.started',

@@ -44,6 +44,8 @@ describe('playbook files', () => {
       EXAMPLE.replace('          mode: manual\n          instructions', '          mode: auto\n          instructions'),
     );
     expect(!auto.ok && auto.errors[0]!.message).toMatch(/checklist is done by a person/);
+    const cron = parsePlaybookFile(EXAMPLE.replace('trigger:\n', "trigger:\n  schedule: '61 * * * *'\n"));
+    expect(!cron.ok && cron.errors[0]).toMatchObject({ path: 'trigger.schedule', line: 8 });
     const dup = parsePlaybookFile(EXAMPLE.replace('id: tell', 'id: block'));
     expect(!dup.ok && dup.errors[0]!.message).toMatch(/used twice/);
   });

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { Document } from 'yaml';
 import { parseYamlBounded } from '../input/bounded-yaml.ts';
 import { INPUT_LIMITS } from '../input/limits.ts';
+import { tryParseCron, type Cron } from '../experiments/cron.ts';
 import { tryParseDuration } from '../experiments/duration.ts';
 import { checkJsonTemplates, compileExpression, compileTemplate, type CelExpression, type Template } from './expressions.ts';
 import type { InputSpec, Playbook, Step, StepKind, StepMode } from './types.ts';
@@ -133,7 +134,9 @@ export const playbookFileSchema = z.strictObject({
   title: text(200).min(1).optional(),
   description: text(4000).default(''),
   owner: text(200).min(1).optional(),
-  trigger: z.strictObject({ manual: z.boolean().default(true), signal: z.string().max(4096).optional() }).default({ manual: true }),
+  trigger: z
+    .strictObject({ manual: z.boolean().default(true), signal: z.string().max(4096).optional(), schedule: z.string().max(200).optional() })
+    .default({ manual: true }),
   inputs: z.record(z.string().regex(/^[a-z_][a-zA-Z0-9_]{0,62}$/, 'an input name: a-z, A-Z, 0-9 and "_"'), inputSchema).default({}),
   automateAfter: z.number().int().min(1).max(100).default(2),
   steps: z.array(stepSchema).min(1, 'a playbook has at least one step').max(200),
@@ -272,11 +275,21 @@ function build(f: z.output<typeof playbookFileSchema>, problems: Pending[]): Pla
     trigger: {
       manual: f.trigger.manual,
       ...(f.trigger.signal !== undefined ? { signal: expr(f.trigger.signal, ['trigger', 'signal'], 'bool') } : {}),
+      ...(f.trigger.schedule !== undefined ? { schedule: scheduleOf(f.trigger.schedule, problems) } : {}),
     },
     inputs,
     automateAfter: f.automateAfter,
     steps,
   };
+}
+
+function scheduleOf(source: string, problems: Pending[]): { source: string; cron: Cron } {
+  const c = tryParseCron(source);
+  if (!c.ok) {
+    problems.push({ path: ['trigger', 'schedule'], message: c.message });
+    return { source, cron: undefined as never };
+  }
+  return { source, cron: c.cron };
 }
 
 /** What a person does by hand (`checklist`) stays manual; the engine's own logic (`set`, `if`, `wait`) is always automatic. */

@@ -1,4 +1,5 @@
 /** The playbook model: what a playbook file says once parsed (playbook-file.ts). Pure data. */
+import type { Cron } from '../experiments/cron.ts';
 import type { CelExpression, Template } from './expressions.ts';
 
 export const STEP_MODES = ['manual', 'assisted', 'auto'] as const;
@@ -69,6 +70,8 @@ export interface Playbook {
     manual: boolean;
     /** A CEL expression over `signal`: a new signal that makes it true starts a run. */
     signal?: CelExpression;
+    /** A five-field cron in UTC: a run starts at each minute it matches (once across replicas). */
+    schedule?: { source: string; cron: Cron };
   };
   inputs: Record<string, InputSpec>;
   /** Manual completions of a step after which Bulwark proposes automating it. */
