@@ -199,7 +199,14 @@ function SloRow({ slo }: { slo: Slo }) {
           '—'
         )}
       </td>
-      <td data-testid="slo-alerts">{firing.length > 0 ? <strong>{firing.join(', ')}</strong> : <span className="muted">none</span>}</td>
+      <td data-testid="slo-alerts">
+        {firing.length > 0 ? <strong>{firing.join(', ')}</strong> : <span className="muted">none</span>}
+        {st?.exclusion ? (
+          <div className="muted" data-testid="slo-exclusion">
+            excluded: {st.exclusion.name} until {new Date(st.exclusion.until).toLocaleString()}
+          </div>
+        ) : null}
+      </td>
       <td data-testid="slo-policy">
         {slo.policy ? (
           <span title={slo.policy.why}>{slo.policy.state === 'freeze' ? <strong>freeze</strong> : 'ok'}</span>
