@@ -111,7 +111,7 @@ export function sloCommands(program: Command): void {
       for (const w of r.warnings) print(`${file}:${w.line}:${w.column}: warning: ${w.message}`);
       for (const s of r.slos) {
         print(
-          `${s.name}: ${s.displayName} — objective ${pct(s.objective)} over ${s.window.text}, ${s.budgeting.method}, SLI ${s.sli.source}, alerts ${s.alerting.strategy}`,
+          `${s.name}: ${s.displayName} — objective ${pct(s.objective)} over ${s.window.text}, ${s.budgeting.method}, SLI ${s.sli.source}, alerts ${s.alerting.strategy}${s.exclusions.length > 0 ? `, ${s.exclusions.length} exclusion window${s.exclusions.length === 1 ? '' : 's'} (${s.exclusions.map((x) => x.name).join(', ')})` : ''}`,
         );
       }
     });
