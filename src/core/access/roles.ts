@@ -11,22 +11,31 @@ export type BuiltInRole = (typeof BUILT_IN_ROLES)[number];
 
 const READ = (p: Permission) => p.endsWith(':read');
 
+/** What a responder does beyond reading: the work of an incident and its playbooks. */
+const RESPONDS: readonly string[] = [
+  'experiments:run',
+  'experiments:stop',
+  'incidents:write',
+  'playbooks:run',
+  'ledger:write',
+  'breakglass:invoke',
+];
+
 /** What each built-in role grants, as a rule over every permission there is. */
 const RULES: Record<BuiltInRole, { summary: string; grants: (p: Permission) => boolean }> = {
   viewer: { summary: 'reads everything it may see: the ledger, signals, experiments and runs, metrics', grants: READ },
   responder: {
-    summary: 'a viewer who also runs and stops experiments, writes notes to the ledger, and may break glass',
-    grants: (p) => READ(p) || ['experiments:run', 'experiments:stop', 'ledger:write', 'breakglass:invoke'].includes(p),
+    summary:
+      'a viewer who also runs and stops experiments, works cases and incidents, runs playbooks and does their manual steps, writes notes to the ledger, and may break glass',
+    grants: (p) => READ(p) || RESPONDS.includes(p),
   },
   operator: {
-    summary: 'a responder who also applies and deletes experiments and signs checkpoints',
-    grants: (p) =>
-      READ(p) ||
-      ['experiments:run', 'experiments:stop', 'experiments:write', 'ledger:write', 'ledger:checkpoint', 'breakglass:invoke'].includes(p),
+    summary: 'a responder who also applies and deletes experiments and playbooks and signs checkpoints',
+    grants: (p) => READ(p) || RESPONDS.includes(p) || ['experiments:write', 'playbooks:write', 'ledger:checkpoint'].includes(p),
   },
   approver: {
-    summary: 'a viewer who approves or denies requests of others and reviews breakglass',
-    grants: (p) => READ(p) || ['approvals:decide', 'breakglass:review'].includes(p),
+    summary: 'a viewer who approves or denies requests of others (playbook promotions among them) and reviews breakglass',
+    grants: (p) => READ(p) || ['approvals:decide', 'breakglass:review', 'playbooks:approve'].includes(p),
   },
   admin: { summary: 'everything, including principals, tokens and privileged experiments', grants: () => true },
   'signal-sender': {
