@@ -259,4 +259,19 @@ describe('the playbook engine', () => {
     expect(runs[0]!.inputs).toEqual({ ip: '10.0.0.1' });
     await expect(startRun(deps, alice, 'contain')).rejects.toThrow(/starts only from its trigger/);
   });
+
+  it('keeps a run cancelled while its request was in flight cancelled, with one end in the ledger', async () => {
+    script.set('/inflight', ['hang']);
+    const id = await start(`  - id: call
+    mode: auto
+    timeout: 300ms
+    http: { url: "BASE/inflight" }
+`);
+    const ticking = engine().tick();
+    for (let i = 0; i < 100 && !calls.has(`${id}.call`); i++) await new Promise((r) => setTimeout(r, 5));
+    await cancelRun(deps, alice, id);
+    await ticking;
+    expect((await store.playbooks.getRun(id))!.state).toBe('cancelled');
+    expect((await kinds()).filter((k) => k === 'playbook.run.finished')).toHaveLength(1);
+  });
 });

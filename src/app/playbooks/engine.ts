@@ -16,7 +16,7 @@ import { systemActor, type Actor } from '../../core/ledger/actor.ts';
 import { evaluate, type ExprContext } from '../../core/playbooks/expressions.ts';
 import { backoffMs, guardsHold, prepareRequest, statusOk } from '../../core/playbooks/rules.ts';
 import type { Playbook, Step } from '../../core/playbooks/types.ts';
-import type { PlaybookRunRecord, StepExecutionRecord } from '../../store/playbooks/port.ts';
+import { FINAL_RUN_STATES, type PlaybookRunRecord, type StepExecutionRecord } from '../../store/playbooks/port.ts';
 import type { Json } from '../../core/ledger/entry.ts';
 import type { Repos } from '../../store/store.ts';
 import type { AppDeps, Random } from '../deps.ts';
@@ -93,7 +93,8 @@ export class PlaybookEngine {
     const now = this.now();
     return this.deps.store.transaction(async (tx) => {
       const current = await tx.playbooks.getRun(run.id);
-      if (!current || current.leaseOwner !== this.owner) return false;
+      // A run cancelled (or ended) meanwhile keeps its end: a call that was in flight is not recorded over it.
+      if (!current || current.leaseOwner !== this.owner || FINAL_RUN_STATES.includes(current.state)) return false;
       const entries: Entry[] = [];
       await fn(tx, entries);
       if (entries.length > 0) await tx.ledger.append(entries, now);
