@@ -20,8 +20,8 @@ export function CoverageOverview() {
             <span className="stat-label">of {k.inScope} techniques in scope exercised</span>
           </p>
           <p>
-            {k.blocked} blocked, {k.alerted} alerted, {k.none} none; <strong>{k.stale}</strong> stale, <strong>{k.neverExercised}</strong>{' '}
-            never exercised
+            {k.blocked} blocked, {k.alerted} alerted, {k.logged} logged only, {k.none} none; <strong>{k.stale}</strong> stale,{' '}
+            <strong>{k.neverExercised}</strong> never exercised
           </p>
         </>
       ) : coverage.status === 'loading' ? (
