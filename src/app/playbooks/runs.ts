@@ -147,7 +147,7 @@ async function changeState(
   });
 }
 
-/** Cancel a run that has not ended: the steps not done are cancelled; a step being sent finishes but nothing after it runs. */
+/** Cancel a run that has not ended: the steps not done are cancelled; the answer to a request in flight is not recorded over the end. */
 export async function cancelRun(deps: AppDeps, actor: Actor, id: string, reason = 'cancelled by a person'): Promise<PlaybookRunRecord> {
   const now = iso(deps.clock);
   return deps.store.transaction(async (tx) => {
