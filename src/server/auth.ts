@@ -172,7 +172,6 @@ export function registerAuth(app: FastifyInstance, deps: AppDeps): void {
         permission: auth.permission,
       });
     }
-    if ((auth as { stepUp?: boolean }).stepUp === true || isStepUpPermission(auth.permission))
-      await requireStepUp(req, deps, principal, state.settings.stepUp);
+    if (auth.stepUp === true || isStepUpPermission(auth.permission)) await requireStepUp(req, deps, principal, state.settings.stepUp);
   });
 }

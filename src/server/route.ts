@@ -11,7 +11,16 @@ import type { Permission, Principal } from '../core/access/permissions.ts';
 import { invalid } from '../core/errors.ts';
 import { parseInput } from '../core/validate.ts';
 
-export type RouteAuth = 'public' | { permission: Permission };
+export type RouteAuth =
+  | 'public'
+  | {
+      permission: Permission;
+      /**
+       * Needs a second factor verified within the step-up window, on top of the permission
+       * (the permissions in core/access/step-up.ts need one without saying so).
+       */
+      stepUp?: boolean;
+    };
 
 /**
  * Who goes first under overload: `critical` (health, the global stop, signal ingest) is shed
