@@ -162,7 +162,7 @@ export class KyselyPlaybooks implements PlaybookRepo {
       .select((eb) => eb.fn.min('wake_at').as('at'))
       .where('state', '=', 'running')
       .executeTakeFirst();
-    return (r?.at) ?? null;
+    return r?.at ?? null;
   }
 
   async steps(runId: string): Promise<StepExecutionRecord[]> {
@@ -251,7 +251,7 @@ export class KyselyPlaybooks implements PlaybookRepo {
       done: Number(r.done),
       failed: Number(r.failed),
       timeSpentMs: Number(r.time_spent),
-      lastAt: (r.last_at) ?? null,
+      lastAt: r.last_at ?? null,
     }));
   }
 
