@@ -86,7 +86,11 @@ describe.skipIf(skip)('the ATT&CK page in Chromium', () => {
       await put('login-brute-force', 'Brute force is detected', ['T1110.001']);
       await put('file-discovery', 'File discovery is seen', ['T1083']);
       await put('log-tamper', 'Log tampering is seen', ['T1070.002']);
-      await store.runs.insert(run('sqli000000000001', 'SQL injection is blocked', 'prevented', now - HOUR, 180));
+      // Per-control results, as the runner records them for expectations that name their control.
+      await store.runs.insert({
+        ...run('sqli000000000001', 'SQL injection is blocked', 'prevented', now - HOUR, 180),
+        journal: { bulwark: { controls: [{ control: 'waf', results: ['blocked', 'logged'], alertedTtdMs: null, loggedTtdMs: 180 }] } },
+      });
       await store.runs.insert(run('brute00000000001', 'Brute force is detected', 'detected', now - 2 * HOUR, 1500));
       await store.runs.insert(run('disc000000000001', 'File discovery is seen', 'missed', now - 3 * HOUR, null));
       // Detected, but 40 days ago: stale.
@@ -157,6 +161,12 @@ describe.skipIf(skip)('the ATT&CK page in Chromium', () => {
       expect(await page.getByTestId('cell-T1190').count()).toBe(0);
       expect(await page.getByTestId('cell-T1110.001').count()).toBe(1);
       await page.getByTestId('filter-platform').selectOption('');
+      // One control: only what the WAF showed; techniques it was not tested on are never exercised for it.
+      await page.getByTestId('filter-control').selectOption('waf');
+      await page.waitForFunction(() => document.querySelector('[data-testid="cell-T1110.001"]')?.getAttribute('data-status') === 'never');
+      expect(await page.getByTestId('cell-T1190').first().getAttribute('data-status')).toBe('blocked');
+      await page.getByTestId('filter-control').selectOption('');
+      await page.waitForFunction(() => document.querySelector('[data-testid="cell-T1110.001"]')?.getAttribute('data-status') === 'alerted');
     },
     TEST_TIMEOUT,
   );
@@ -174,6 +184,16 @@ describe.skipIf(skip)('the ATT&CK page in Chromium', () => {
       expect(await runs.count()).toBe(1);
       expect(await runs.first().innerText()).toContain('brute00000000001');
       expect(await page.getByTestId('ttd-point').count()).toBe(1);
+      // A run from before per-control results is its own control, `default`.
+      expect(await page.getByTestId('technique-control').first().getAttribute('data-control')).toBe('default');
+      await page.goto(`${baseUrl}/attack/T1190`);
+      const waf = page.locator('[data-testid="technique-control"][data-control="waf"]');
+      await waf.waitFor({ state: 'visible' });
+      expect(await waf.getAttribute('data-status')).toBe('blocked');
+      expect(await waf.innerText()).toContain('blocked, logged');
+      expect(await page.getByTestId('technique-run-controls').first().innerText()).toContain('waf: blocked, logged');
+      await page.goto(`${baseUrl}/attack/T1110.001`);
+      await page.getByTestId('technique-card').waitFor({ state: 'visible' });
     },
     TEST_TIMEOUT,
   );
@@ -211,6 +231,8 @@ expect:
       }
       expect(await page.getByTestId('technique-status').first().getAttribute('data-status'), log()).toBe('blocked');
       expect(await page.getByTestId('technique-run').count()).toBe(1);
+      // The live run recorded its control's result: the file names none, so `default`.
+      expect(await page.getByTestId('technique-run-controls').first().innerText()).toBe('default: blocked');
     },
     TEST_TIMEOUT,
   );
