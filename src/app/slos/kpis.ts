@@ -1,13 +1,14 @@
 /**
  * The KPI report: each provider turns the records it reads into KPI inputs (core/slos/kpis.ts),
- * and the core computes. Experiment runs give time to detect now. The incident KPIs (acknowledge,
- * triage, mitigate, repair, resolve, and time to detect from an incident's impact start) come from
- * a provider the Incidents capability adds to KPI_PROVIDERS; until one feeds them they report
- * "no data", never zero.
+ * and the core computes. Experiment runs give time to detect; cases and incidents give time to
+ * acknowledge, triage, mitigate and resolve, and time to detect from an incident's impact start
+ * (app/incidents/kpis.ts). A KPI nothing feeds (time to repair: incidents record no repair yet)
+ * reports "no data", never zero.
  */
 import { computeKpis, KPI_NAMES, type KpiDimension, type KpiInput, type KpiName, type KpiResult } from '../../core/slos/kpis.ts';
 import type { AppDeps } from '../deps.ts';
 import { runFacts } from './slo-status.ts';
+import { incidentsKpiProvider } from '../incidents/kpis.ts';
 
 export interface KpiProvider {
   name: string;
@@ -51,8 +52,8 @@ export const runsKpiProvider: KpiProvider = {
   },
 };
 
-/** The providers the report reads. The Incidents capability adds its own here. */
-export const KPI_PROVIDERS: readonly KpiProvider[] = [runsKpiProvider];
+/** The providers the report reads: experiment runs, and the records of cases and incidents. */
+export const KPI_PROVIDERS: readonly KpiProvider[] = [runsKpiProvider, incidentsKpiProvider];
 
 export interface KpiReport {
   from: string;
@@ -76,7 +77,7 @@ export async function kpiReport(
       r.status === 'ok'
         ? null
         : s.length === 0
-          ? 'no source feeds it yet: incident records will (the Incidents capability)'
+          ? 'no source feeds it yet'
           : `no complete ${r.title.replace(/^Mean /, '').toLowerCase()} pair in the window from ${s.join(', ')}`;
     return { ...r, sources: s, why };
   });
