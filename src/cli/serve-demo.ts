@@ -23,6 +23,8 @@ import { systemActor } from '../core/ledger/actor.ts';
 import { applySlo } from '../app/slos/apply-slo.ts';
 import { DEMO_SLO_FILES } from '../demo/slos.ts';
 import { applyDemoCoverage } from '../demo/coverage.ts';
+import { applyDemoIncident } from '../demo/incidents.ts';
+import { startDemoPlaybook } from '../demo/playbooks.ts';
 
 export const DEMO_TOKEN_FILE = 'demo-shop.token';
 /** Who applies and starts the demo experiments, as the ledger writes it. */
@@ -94,6 +96,16 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
     for (const file of DEMO_SLO_FILES) slos.push((await applySlo(opts.deps, DEMO_ACTOR, file)).slo.name);
     // The shop's ATT&CK scope (its threat profile), unless the user has set one.
     await applyDemoCoverage(opts.deps);
+    // An incident with a timeline (cases come by themselves: triage opens one for the missed run).
+    await applyDemoIncident(opts.deps);
+    // A playbook the shop's report of a suspicious client starts: an automatic step done, a manual
+    // checklist waiting (sent before the experiments run, so no run's detection window sees it).
+    await startDemoPlaybook(
+      opts.deps,
+      target.url,
+      httpSignalSink(`${opts.bulwarkUrl}/v1/signals/cloudevents`, token, { log: opts.log }),
+      opts.deps.clock.now(),
+    );
     // Once now; the scheduler takes over at the next minute.
     for (const name of names) {
       await opts.runs.start({ name, actor: DEMO_ACTOR, mayPrivileged: false }).catch((e: unknown) => {

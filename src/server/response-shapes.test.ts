@@ -130,6 +130,7 @@ describe('real answers parse with their route’s response schema', () => {
   let incidentId: number;
   let caseId: number;
   let evidenceSha: string;
+  let playbookRunId: string;
   const experiment = 'shapes-probe';
 
   it('for POST and DELETE routes given minimal valid input', async () => {
@@ -249,17 +250,37 @@ describe('real answers parse with their route’s response schema', () => {
     });
     caseId = (await triageOnce(t.deps)).opened[0]!;
     await check('POST', '/v1/cases/:id/ack', `/v1/cases/${caseId}/ack`);
+
+    // Playbooks: one applied, a run waiting at its manual step (on the checklist, in the toil
+    // report once done), and a promotion asked.
+    const playbook = [
+      'apiVersion: bulwark/v1',
+      'kind: Playbook',
+      'name: shapes-playbook',
+      'steps:',
+      '  - id: look',
+      '    mode: manual',
+      '    http: { url: "http://127.0.0.1:1/look" }',
+    ].join('\n');
+    await check('POST', '/v1/playbooks', '/v1/playbooks', { file: playbook });
+    playbookRunId = ((await check('POST', '/v1/playbooks/:name/runs', '/v1/playbooks/shapes-playbook/runs', {})) as { id: string }).id;
+    await t.playbooks.engine.tick();
+    await check('POST', '/v1/playbooks/:name/steps/:step/promotions', '/v1/playbooks/shapes-playbook/steps/look/promotions');
   });
 
   it('for every GET route', async () => {
-    const approval = await t.approvals.request({ id: 'person:shapes' }, { id: 'test', kind: 'system', how: 'system' }, {
-      kind: 'shapes.check',
-      resource: 'shapes',
-      payload: {},
-      summary: 'shapes',
-      reason: 'shapes',
-      policy: { rules: [{ count: 1 }] },
-    });
+    const approval = await t.approvals.request(
+      { id: 'person:shapes' },
+      { id: 'test', kind: 'system', how: 'system' },
+      {
+        kind: 'shapes.check',
+        resource: 'shapes',
+        payload: {},
+        summary: 'shapes',
+        reason: 'shapes',
+        policy: { rules: [{ count: 1 }] },
+      },
+    );
     // The input of the routes that need some; every other GET route is called bare.
     const urls: Record<string, string> = {
       '/v1/approvals/:id': `/v1/approvals/${approval.id}`,
@@ -272,6 +293,8 @@ describe('real answers parse with their route’s response schema', () => {
       '/v1/signals/:id/evidence': `/v1/signals/${signalId}/evidence`,
       '/v1/coverage/techniques/:id': '/v1/coverage/techniques/T1190',
       '/v1/slos/:name': '/v1/slos/shapes-slo',
+      '/v1/playbooks/:name': '/v1/playbooks/shapes-playbook',
+      '/v1/playbook-runs/:id': `/v1/playbook-runs/${playbookRunId}`,
       '/v1/cases/:id': `/v1/cases/${caseId}`,
       '/v1/incidents/:id': `/v1/incidents/${incidentId}`,
       '/v1/incidents/:id/evidence/:sha256': `/v1/incidents/${incidentId}/evidence/${evidenceSha}`,

@@ -1180,7 +1180,8 @@ describe(`every route, ${RUNS} generated requests each, then a sweep of a body i
         // The smallest body it accepted, so that the sweep stays short.
         const [example] = exemplars.get(key)!.sort((a, b) => (a.body?.length ?? 0) - (b.body?.length ?? 0));
         const takesBody = route.body !== undefined || rawBodyOf(route) !== undefined;
-        if (takesBody && RUNS >= 50 && !NEEDS_A_PERSON_OR_CODE.has(key)) expect(example, `${key}: no generated body was accepted, so there is nothing to sweep`).toBeDefined();
+        if (takesBody && RUNS >= 50 && !NEEDS_A_PERSON_OR_CODE.has(key))
+          expect(example, `${key}: no generated body was accepted, so there is nothing to sweep`).toBeDefined();
         if (example) for (const r of sweepRequests(example)) await exchange(route, key, s, r);
       } finally {
         s.ms = performance.now() - started;

@@ -1,6 +1,8 @@
 import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import { errorMessage, signIn } from '../api.ts';
 import type { Session } from '../types.ts';
+import { needsSecondFactor } from '../capabilities/access/data.ts';
+import { SecondFactorPrompt } from '../capabilities/access/SecondFactorPrompt.tsx';
 
 interface SignInProps {
   onSignedIn: (session: Session) => void;
@@ -12,6 +14,8 @@ export function SignIn({ onSignedIn, notice, error: initialError }: SignInProps)
   const [token, setToken] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | undefined>(initialError);
+  /** The token of a person with a second factor, while the code is asked for. */
+  const [awaitingCode, setAwaitingCode] = useState<string>();
   const inputRef = useRef<HTMLInputElement>(null);
   const inputId = useId();
   const helpId = useId();
@@ -36,11 +40,19 @@ export function SignIn({ onSignedIn, notice, error: initialError }: SignInProps)
       const session = await signIn(value);
       onSignedIn(session);
     } catch (err) {
-      setError(errorMessage(err));
       setBusy(false);
+      if (needsSecondFactor(err)) return setAwaitingCode(value);
+      setError(errorMessage(err));
       inputRef.current?.select();
     }
   }
+
+  if (awaitingCode !== undefined)
+    return (
+      <main className="signin">
+        <SecondFactorPrompt token={awaitingCode} onSignedIn={onSignedIn} onCancel={() => setAwaitingCode(undefined)} />
+      </main>
+    );
 
   return (
     <main className="signin">
