@@ -134,6 +134,41 @@ describe('exclusion windows', () => {
     expect(checkRrule('FREQ=WEEKLY;COUNT=3;UNTIL=20270101')).toMatch(/COUNT and UNTIL/);
     expect(checkRrule('RRULE:FREQ=WEEKLY;BYDAY=SU;BYHOUR=0;BYMINUTE=0')).toBeUndefined();
     expect(checkRrule('FREQ=YEARLY;BYMONTH=2,4;BYMONTHDAY=30')).toBeUndefined();
+    // Without a day, the rule recurs on the start's day of the month: it must exist in BYMONTH.
+    expect(checkRrule('FREQ=MONTHLY;BYMONTH=4', 31)).toMatch(/starts on day 31, which never falls in BYMONTH 4/);
+    expect(checkRrule('FREQ=YEARLY;BYMONTH=2', 30)).toMatch(/never falls in BYMONTH 2/);
+    expect(checkRrule('FREQ=YEARLY;BYMONTH=2,4', 30)).toBeUndefined();
+    expect(checkRrule('FREQ=MONTHLY;BYMONTH=4;BYDAY=1SU', 31)).toBeUndefined();
+    expect(checkRrule('FREQ=MONTHLY', 31)).toBeUndefined();
+  });
+
+  it('refuses in the SLO file a recurring window whose start day never falls in its months, naming the field', () => {
+    const file = (start: string) => `apiVersion: bulwark/v1
+kind: SLO
+name: maint
+service: shop
+objective: 99
+window: 30d
+sli: {experiments: {tag: waf}}
+exclusions:
+  - name: quarterly
+    start: ${start}
+    duration: 2h
+    rrule: FREQ=MONTHLY;BYMONTH=4
+`;
+    const bad = parseSloFile(file('2025-01-31T02:00'));
+    expect(bad.ok).toBe(false);
+    if (!bad.ok) {
+      expect(bad.errors).toEqual([
+        expect.objectContaining({
+          path: 'exclusions.0.rrule',
+          line: 12,
+          message: expect.stringMatching(/rrule: the window starts on day 31, which never falls in BYMONTH 4/) as string,
+        }),
+      ]);
+    }
+    const good = parseSloFile(file('2025-01-30T02:00'));
+    expect(good.ok, JSON.stringify(good)).toBe(true);
   });
 
   it('turns a one-off window with an end in its zone into the instants between', () => {

@@ -58,9 +58,10 @@ const ints = (v: string, min: number, max: number, zero = false): number[] | und
  * accepted, or undefined when it is. Accepted: FREQ YEARLY, MONTHLY, WEEKLY or DAILY; INTERVAL;
  * COUNT or UNTIL; WKST; BYDAY (ordinals ±1–4 with MONTHLY or YEARLY); BYMONTH; BYMONTHDAY (29–31
  * only when a BYMONTH month has that day); BYHOUR; BYMINUTE. Each such rule matches at least once
- * every few years.
+ * every few years. `startDay` is the day of the month the window starts on: a MONTHLY or YEARLY
+ * rule without BYMONTHDAY or BYDAY recurs on that day, so it too must fall in a BYMONTH month.
  */
-export function checkRrule(text: string): string | undefined {
+export function checkRrule(text: string, startDay?: number): string | undefined {
   const rule = text.replace(/^RRULE:/i, '');
   if (rule.length === 0 || rule.length > MAX_RRULE_LENGTH) return `an RRULE is 1–${MAX_RRULE_LENGTH} characters, e.g. FREQ=WEEKLY;BYDAY=SU`;
   const parts = new Map<string, string>();
@@ -110,6 +111,11 @@ export function checkRrule(text: string): string | undefined {
     if (ordinals) return 'BYMONTHDAY with an ordinal BYDAY may never match; give one of them';
     const longest = Math.max(...(months ?? [1]).map((mo) => MONTH_DAYS[mo - 1]!));
     if (!days.some((d) => Math.abs(d) <= longest)) return `BYMONTHDAY ${bymonthday} never falls in BYMONTH ${bymonth ?? ''}`.trim();
+  } else if (byday === undefined && months && startDay !== undefined && (freq === 'MONTHLY' || freq === 'YEARLY')) {
+    // The start's day is the rule's day of the month (RFC 5545: taken from DTSTART).
+    const longest = Math.max(...months.map((mo) => MONTH_DAYS[mo - 1]!));
+    if (startDay > longest)
+      return `the window starts on day ${startDay}, which never falls in BYMONTH ${bymonth}; start it on a day those months have, or give BYMONTHDAY`;
   }
   const byhour = parts.get('BYHOUR');
   if (byhour !== undefined && !ints(byhour, 0, 23, true)) return 'BYHOUR lists hours 0–23';

@@ -73,6 +73,12 @@ const exclusionSchema = z
     if (x.end !== undefined && x.rrule !== undefined) {
       ctx.addIssue({ code: 'custom', message: 'a recurring window takes a duration, not an end', path: ['end'] });
     }
+    // The rule alone was checked above; with its start, its day of the month must exist too.
+    const startDay = parseWall(x.start)?.d;
+    if (x.rrule !== undefined && startDay !== undefined && checkRrule(x.rrule) === undefined) {
+      const why = checkRrule(x.rrule, startDay);
+      if (why) ctx.addIssue({ code: 'custom', message: `rrule: ${why}`, path: ['rrule'] });
+    }
   });
 
 const wallMs = (s: string) => {
