@@ -142,7 +142,9 @@ export function registerAuth(app: FastifyInstance, deps: AppDeps): void {
     // Unknown paths go to the not-found handler, which holds no data (404 JSON or the SPA shell).
     if (req.is404) return;
     const state = stateOf(app);
-    const limited = req.url.startsWith('/v1/');
+    // Decided on the matched route, not the raw URL: the router decodes the path, so `/%761/...`
+    // reaches a /v1 route and must be limited like it.
+    const limited = (req.routeOptions.url ?? '').startsWith('/v1/');
     const nowMs = deps.clock.now().getTime();
     if (auth === 'public') {
       // Signing in and other public API routes are held per address (failed sign-ins among them).

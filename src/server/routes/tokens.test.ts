@@ -59,6 +59,18 @@ describe('tokens', () => {
       clock.advance(1_000);
       expect((await get(a.token)).statusCode).toBe(200);
 
+      // A percent-encoded path reaches the same route (the router decodes it) and is limited like it.
+      const c = await mint('c');
+      const encoded = () => t.app.inject({ url: '/%761/session', headers: bearer(c.token) });
+      for (let i = 0; i < 3; i++) expect((await encoded()).statusCode).toBe(200);
+      expect((await encoded()).statusCode).toBe(429);
+      expect((await get(c.token)).statusCode).toBe(429);
+      clock.advance(2_000);
+      const publicEncoded = () => t.app.inject({ method: 'POST', url: '/%761/session', payload: { token: 'x' } });
+      for (let i = 0; i < 2; i++) expect((await publicEncoded()).statusCode).not.toBe(429);
+      expect((await publicEncoded()).statusCode).toBe(429);
+      clock.advance(2_000);
+
       const wrong = 'bwk_aaaaaaaaaaaa_' + 'A'.repeat(43);
       expect((await get(wrong)).statusCode).toBe(401);
       expect((await get(wrong)).statusCode).toBe(401);
