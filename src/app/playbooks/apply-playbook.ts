@@ -4,10 +4,10 @@
  * The same file applied again writes nothing. Models are parsed once per file digest.
  */
 import { createHash } from 'node:crypto';
-import { invalid, notFound } from '../../core/errors.ts';
+import { conflict, DomainError, invalid, notFound } from '../../core/errors.ts';
 import { actorLabel, type Actor } from '../../core/ledger/actor.ts';
 import { parsePlaybookFile } from '../../core/playbooks/playbook-file.ts';
-import type { Playbook } from '../../core/playbooks/types.ts';
+import type { Playbook, Step } from '../../core/playbooks/types.ts';
 import type { PlaybookRecord } from '../../store/playbooks/port.ts';
 import type { Repos } from '../../store/store.ts';
 import { iso, type AppDeps } from '../deps.ts';
@@ -81,13 +81,51 @@ export async function putVersion(tx: Repos, actor: Actor, file: string, model: P
   return stored;
 }
 
-export async function applyPlaybook(deps: AppDeps, actor: Actor, file: string): Promise<ApplyResult> {
+/** Steps whose mode is a choice (an `http` or `notify` step); `set`, `if` and `wait` are always auto, a checklist manual. */
+const chooses = (s: Step) => s.kind === 'http' || s.kind === 'notify';
+
+/**
+ * The two-person rule on apply: a step (same id) that was manual or assisted in the current
+ * version may not become `auto` by applying a file; that is a promotion. A step new in this
+ * version may be declared `auto` only by someone who may approve promotions. The first version
+ * of a playbook is not checked: nothing was done by hand yet.
+ */
+export function autoChangesRefused(current: Playbook, next: Playbook, mayApprove: boolean): DomainError | undefined {
+  const before = new Map(current.steps.map((s) => [s.id, s]));
+  for (const s of next.steps) {
+    if (!chooses(s) || s.mode !== 'auto') continue;
+    const was = before.get(s.id);
+    if (was && was.mode !== 'auto')
+      return conflict(
+        `step ${s.id} of ${current.name} is ${was.mode} in the current version and this file makes it auto; a step becomes ` +
+          `automatic only by promotion, approved by a second person: bulwark playbooks promote ${current.name} ${s.id}`,
+      );
+    if (!was && !mayApprove)
+      return new DomainError(
+        'forbidden',
+        `step ${s.id} is new and declared auto; only someone with playbooks:approve may add an automatic step. ` +
+          `Declare it manual or assisted, and promote it later: bulwark playbooks promote ${current.name} ${s.id}`,
+      );
+  }
+  return undefined;
+}
+
+export interface ApplyOptions {
+  /** Whether the actor may approve promotions (playbooks:approve): needed to add a new automatic step. */
+  mayApprove?: boolean;
+}
+
+export async function applyPlaybook(deps: AppDeps, actor: Actor, file: string, opts: ApplyOptions = {}): Promise<ApplyResult> {
   const model = playbookOf(file);
   const sha = sha256Hex(file);
   const now = iso(deps.clock);
   return deps.store.transaction(async (tx) => {
     const existing = await tx.playbooks.get(model.name);
     if (existing && existing.fileSha256 === sha) return { playbook: existing, model, created: false, changed: false };
+    if (existing) {
+      const refused = autoChangesRefused(modelOf(existing.file, existing.fileSha256), model, opts.mayApprove ?? false);
+      if (refused) throw refused;
+    }
     const stored = await putVersion(tx, actor, file, model, now);
     return { playbook: stored, model, created: existing === undefined, changed: true };
   });

@@ -111,7 +111,8 @@ export async function requestPromotion(deps: AppDeps, actor: Actor, name: string
 /**
  * Approve or reject a promotion. The approver is never the requester (a two-person rule kept
  * here, in the ledger, until Access's multi-party approvals take it over). Approval applies the
- * current version with the step's mode set to `auto`: the next runs do the step by themselves.
+ * version the promotion was requested on with the step's mode set to `auto`, and is refused
+ * (409) when the playbook has moved to another version since: the next runs do the step by themselves.
  */
 export async function decidePromotion(
   deps: AppDeps,
@@ -133,6 +134,12 @@ export async function decidePromotion(
     if (decision === 'approved') {
       const rec = await tx.playbooks.get(p.playbook);
       if (!rec) throw notFound(`playbook ${p.playbook} is gone`);
+      // What the requester asked for is this step in that version; a newer file was never asked about.
+      if (rec.version !== p.fromVersion)
+        throw conflict(
+          `promotion ${id} was requested on version ${p.fromVersion} of ${p.playbook}, which is now at version ${rec.version}; ` +
+            `reject this promotion and request it again on the current version (bulwark playbooks promote ${p.playbook} ${p.stepId})`,
+        );
       const model = modelOf(rec.file, rec.fileSha256);
       const step = model.steps.find((s) => s.id === p.stepId);
       if (!step) throw conflict(`version ${rec.version} of ${p.playbook} has no step ${p.stepId} any more; reject this promotion`);

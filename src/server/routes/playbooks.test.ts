@@ -176,6 +176,53 @@ async function cli(...args: string[]): Promise<string> {
   return out.join('');
 }
 
+describe('the two-person rule on apply and promotion', () => {
+  const TWO = (restartMode: string, extra = '') => `apiVersion: bulwark/v1
+kind: Playbook
+name: two-person
+steps:
+  - id: restart
+    mode: ${restartMode}
+    http: { url: "${url}" }
+${extra}`;
+
+  it('refuses a re-apply that makes a manual step auto (409, pointing at promote) and a new auto step without playbooks:approve (403)', async () => {
+    const writer = (
+      await createToken(t.deps, systemActor('test'), { name: 'wendy', kind: 'person', scopes: ['playbooks:read', 'playbooks:write'] })
+    ).token;
+    expect((await call('POST', '/v1/playbooks', { file: TWO('manual') }, writer)).statusCode).toBe(201);
+    for (const token of [writer, t.adminToken]) {
+      const up = await call('POST', '/v1/playbooks', { file: TWO('auto') }, token);
+      expect(up.statusCode, up.body).toBe(409);
+      expect(up.json<{ message: string }>().message).toMatch(/bulwark playbooks promote two-person restart/);
+    }
+    const newAuto = `  - id: page\n    mode: auto\n    notify: { url: "${url}", message: hi }\n`;
+    const denied = await call('POST', '/v1/playbooks', { file: TWO('assisted', newAuto) }, writer);
+    expect(denied.statusCode, denied.body).toBe(403);
+    expect(denied.json<{ message: string }>().message).toMatch(/playbooks:approve/);
+    expect((await call('GET', '/v1/playbooks/two-person')).json<{ version: number }>().version).toBe(1);
+    // Changing a manual step to assisted is fine; an approver may add a new automatic step.
+    expect((await call('POST', '/v1/playbooks', { file: TWO('assisted') }, writer)).statusCode).toBe(200);
+    expect((await call('POST', '/v1/playbooks', { file: TWO('assisted', newAuto) })).statusCode).toBe(200);
+  });
+
+  it('refuses to approve a promotion once the playbook has moved to another version (409)', async () => {
+    const file = TWO('manual').replace('name: two-person', 'name: two-person-b');
+    expect((await call('POST', '/v1/playbooks', { file })).statusCode).toBe(201);
+    const p = await call('POST', '/v1/playbooks/two-person-b/steps/restart/promotions');
+    expect(p.statusCode, p.body).toBe(201);
+    const id = p.json<{ id: string }>().id;
+    // A different file (another URL) applied after the request: the approver never saw it.
+    const moved = file.replace('/restart', '/elsewhere');
+    expect((await call('POST', '/v1/playbooks', { file: moved })).statusCode).toBe(200);
+    const ok = await call('POST', `/v1/playbook-promotions/${id}/approve`, undefined, bobToken);
+    expect(ok.statusCode, ok.body).toBe(409);
+    expect(ok.json<{ message: string }>().message).toMatch(/requested on version 1 .* now at version 2/);
+    const pb = (await call('GET', '/v1/playbooks/two-person-b')).json<{ version: number; steps: { mode: string }[] }>();
+    expect(pb).toMatchObject({ version: 2, steps: [{ mode: 'manual' }] });
+  });
+});
+
 describe('bulwark playbooks', () => {
   beforeAll(async () => {
     cliUrl = await t.app.listen({ port: 0, host: '127.0.0.1' });

@@ -10,6 +10,7 @@ import type { AppDeps } from '../../app/deps.ts';
 import { applyPlaybook, getPlaybook, modelOf, versionModel } from '../../app/playbooks/apply-playbook.ts';
 import { cancelRun, completeStep, getRun, pauseRun, resumeRun, startRun } from '../../app/playbooks/runs.ts';
 import { decidePromotion, requestPromotion, toilReport } from '../../app/playbooks/toil.ts';
+import { can } from '../../core/access/permissions.ts';
 import { apiActor } from '../../core/ledger/actor.ts';
 import { MAX_PLAYBOOK_FILE_LENGTH, PLAYBOOK_NAME, STEP_ID } from '../../core/playbooks/playbook-file.ts';
 import type { Playbook } from '../../core/playbooks/types.ts';
@@ -259,9 +260,9 @@ export function playbookRoutes(app: FastifyInstance, r: RouteRegistry, deps: App
     body: z.strictObject({ file: z.string().min(1).max(MAX_PLAYBOOK_FILE_LENGTH).describe('the playbook file, YAML or JSON text') }),
     status: 201,
     response: PlaybookItem,
-    errors: [200],
+    errors: [200, 403, 409],
     handler: async ({ body, principal, req, reply }) => {
-      const a = await applyPlaybook(deps, apiActor(principal, req.id), body.file);
+      const a = await applyPlaybook(deps, apiActor(principal, req.id), body.file, { mayApprove: can(principal, 'playbooks:approve') });
       const v = playbookView(a.playbook, a.model);
       return a.created ? v : reply.code(200).send(v);
     },
