@@ -153,6 +153,8 @@ export async function breakglassApproval(
   await deps.store.transaction(async (tx) => {
     const a = await tx.approvals.get(approvalId);
     if (!a) throw notFound(`no approval request ${approvalId}`);
+    if (a.requestedBy === principal.id)
+      throw new DomainError('forbidden', 'you requested this approval: someone else must break glass on your request');
     if (a.state !== 'pending' || now >= a.expiresAt)
       throw conflict(
         `approval request ${approvalId} is ${a.state === 'pending' ? 'expired' : a.state}; breakglass bypasses only a pending one`,

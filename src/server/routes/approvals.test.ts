@@ -3,7 +3,8 @@
  * decides once, two rules over two groups are both required, a denial ends a request, expiry,
  * changed parameters do not run, the approved action runs once (also when two consume at once),
  * an approver with a second factor steps up; breakglass grants one permission for a bounded time,
- * sends a signal, opens a review someone else closes, and blocks the next one until then.
+ * sends a signal, opens a review someone else closes, and blocks the next one until then; nobody
+ * breaks glass on their own approval request.
  */
 import { generateSync } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -198,12 +199,26 @@ describe('breakglass', () => {
         headers: bearer(tokens.alice!),
         payload: { reason: 'checkout is down; delete the broken experiment now' },
       });
-    const a = await ask();
+    const own = await ask();
+    const refused = await bypass(own.id);
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json().message).toMatch(/someone else must break glass on your request/);
+    expect((await t.approvals.status(own.id)).state).toBe('pending');
+    const askAsDave = (payload: unknown) =>
+      t.approvals.request({ id: 'person:dave' }, actor, {
+        kind: 'experiment.delete',
+        resource: 'experiment:checkout-waf',
+        payload,
+        summary: 'delete checkout-waf',
+        reason: 'replaced by checkout-waf-2',
+        policy: twoTeams,
+      });
+    const a = await askAsDave({ name: 'checkout-waf' });
     const r = await bypass(a.id);
     expect(r.statusCode, r.body).toBe(201);
     expect(r.json()).toMatchObject({ permission: `approval:${a.id}`, alerted: true, reviewedAt: null });
     expect((await consume(a.id)).ok).toBe(true);
-    expect((await bypass((await ask()).id)).statusCode).toBe(409); // the last one is not reviewed
+    expect((await bypass((await askAsDave({ name: 'other' })).id)).statusCode).toBe(409); // the last one is not reviewed
     const metrics = await t.app.inject({ url: '/metrics', headers: bearer(t.adminToken) });
     expect(metrics.body).toMatch(/bulwark_breakglass_total\{kind="approval"\} 1/);
     const decided = await t.deps.store.ledger.page({ kind: 'approval.decided', limit: 1, order: 'desc' });
