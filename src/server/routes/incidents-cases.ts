@@ -6,7 +6,17 @@ import { acknowledgeCase, assignCase, closeCase, escalateCase, getCase } from '.
 import { apiActor } from '../../core/ledger/actor.ts';
 import { CASE_STATES, PRIORITIES } from '../../core/incidents/model.ts';
 import type { RouteRegistry } from '../route.ts';
-import { CaseLinkView, CaseView, caseView, IncidentView, incidentView, linkView, numberId } from './incidents-views.ts';
+import {
+  CaseLinkView,
+  CaseView,
+  caseView,
+  caseViewFor,
+  hiddenIncidents,
+  IncidentView,
+  incidentView,
+  linkView,
+  numberId,
+} from './incidents-views.ts';
 
 const who = z.string().min(1).max(200);
 export const declareFields = {
@@ -28,9 +38,13 @@ export function caseRoutes(app: FastifyInstance, r: RouteRegistry, deps: AppDeps
     priority: 'low',
     query: z.strictObject({ state: z.enum(CASE_STATES).optional(), limit: z.coerce.number().int().min(1).max(1000).optional() }),
     response: z.object({ cases: z.array(CaseView) }),
-    handler: async ({ query }) => ({
-      cases: (await deps.store.incidents.listCases({ state: query.state, limit: query.limit ?? 100 })).map(caseView),
-    }),
+    handler: async ({ query, principal }) => {
+      const [cases, hidden] = await Promise.all([
+        deps.store.incidents.listCases({ state: query.state, limit: query.limit ?? 100 }),
+        hiddenIncidents(deps, principal),
+      ]);
+      return { cases: cases.map(caseViewFor(hidden)) };
+    },
   });
 
   r.add(app, {
@@ -42,9 +56,9 @@ export function caseRoutes(app: FastifyInstance, r: RouteRegistry, deps: AppDeps
     params,
     response: z.object({ case: CaseView, links: z.array(CaseLinkView) }),
     errors: [404],
-    handler: async ({ params }) => {
-      const c = await getCase(deps, params.id);
-      return { case: caseView(c.case), links: c.links.map(linkView) };
+    handler: async ({ params, principal }) => {
+      const [c, hidden] = await Promise.all([getCase(deps, params.id), hiddenIncidents(deps, principal)]);
+      return { case: caseViewFor(hidden)(c.case), links: c.links.map(linkView) };
     },
   });
 

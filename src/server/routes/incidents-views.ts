@@ -1,10 +1,12 @@
 /** The response shapes of cases and incidents, shared by their routes and the dashboard's types. */
 import { z } from 'zod';
+import type { AppDeps } from '../../app/deps.ts';
 import type { TimelineEvent } from '../../app/incidents/record.ts';
 import { can, type Principal } from '../../core/access/permissions.ts';
 import { CASE_STATES, INCIDENT_STATUSES, PRIORITIES, ROLES } from '../../core/incidents/model.ts';
 import { SEE_RESTRICTED } from '../../core/incidents/permissions.ts';
 import { SEVERITIES } from '../../core/signals/severity.ts';
+import type { EntryRedactor } from './ledger.ts';
 import type { CaseLink, CaseRecord, EvidenceItem, IncidentRecord, Viewer } from '../../store/incidents/port.ts';
 
 export const numberId = (what: string) =>
@@ -104,3 +106,33 @@ export const timelineView = (e: TimelineEvent): z.output<typeof TimelineView> =>
 
 /** The request's principal as a viewer of incidents. */
 export const viewer = (p: Principal): Viewer => ({ id: p.id, seesRestricted: can(p, SEE_RESTRICTED) });
+
+/** The ids of the restricted incidents the caller may not see, looked up once per request (none when it sees all). */
+export async function hiddenIncidents(deps: AppDeps, p: Principal): Promise<ReadonlySet<number>> {
+  const v = viewer(p);
+  return new Set(v.seesRestricted ? [] : await deps.store.incidents.hiddenIncidents(v));
+}
+
+/**
+ * The ledger entries of restricted incidents the caller may not see: those about `incident:ID`
+ * and the escalation of a case into one. The ledger read routes withhold their actor and data.
+ */
+export const incidentRedactor = (deps: AppDeps): EntryRedactor => ({
+  async forCaller(p) {
+    const hidden = await hiddenIncidents(deps, p);
+    if (hidden.size === 0) return undefined;
+    return (e) => {
+      const m = /^incident:(\d+)$/.exec(e.subject);
+      if (m) return hidden.has(Number(m[1]));
+      if (e.kind !== 'case.escalated' || typeof e.data !== 'object' || e.data === null) return false;
+      const incident = (e.data as { incident?: unknown }).incident;
+      return typeof incident === 'number' && hidden.has(incident);
+    };
+  },
+});
+
+/** A case as the caller may see it: the incident it escalated into only when the caller may see that incident. */
+export const caseViewFor =
+  (hidden: ReadonlySet<number>) =>
+  (c: CaseRecord): z.output<typeof CaseView> =>
+    c.incidentId !== null && hidden.has(c.incidentId) ? { ...c, incidentId: null } : { ...c };

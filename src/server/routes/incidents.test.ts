@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, makeTestApp, type TestApp } from '../../../test/support/app.ts';
 import { ManualClock } from '../../../test/support/clock.ts';
 import { triageOnce } from '../../app/incidents/triage.ts';
+import { verifyStore } from '../../app/ledger/verify.ts';
 import { commitSignals, evidenceOf } from '../../app/signals/ingest.ts';
 import { systemActor } from '../../core/ledger/actor.ts';
 import { makeSignal } from '../../core/signals/signal.ts';
@@ -129,6 +130,66 @@ describe('incidents over HTTP', () => {
     expect((await inject('GET', `/v1/incidents/${id}`, undefined, erin)).statusCode).toBe(200);
     const after = (await inject('GET', '/v1/incidents', undefined, erin)).json();
     expect(after.total).toBe(before.total + 1);
+  });
+
+  it('withholds a restricted incident from the ledger read routes and from its case, for who may not see it', async () => {
+    const now = clock.now().toISOString();
+    const signal = makeSignal({
+      source: 'alertmanager',
+      time: now,
+      receivedAt: now,
+      severity: 'critical',
+      labels: { alertname: 'ExfilSuspected', service: 'billing' },
+      body: { status: 'firing' },
+      dedup: { kind: 'webhook-id', id: 'exfil-1' },
+    });
+    await commitSignals(t.deps, [
+      { actor: systemActor('test'), items: [{ signal, raw: evidenceOf(Buffer.from('{}'), 'application/json') }] },
+    ]);
+    const [caseId] = (await triageOnce(t.deps)).opened;
+    const caseTitle = (await inject('GET', `/v1/cases/${caseId}`)).json().case.title as string;
+    const esc = await inject('POST', `/v1/cases/${caseId}/escalate`, { severity: 'SEV1', priority: 'P1', restricted: true });
+    expect(esc.statusCode, esc.body).toBe(201);
+    const secret = esc.json().incident.id as number;
+    expect((await inject('POST', `/v1/incidents/${secret}/notes`, { text: 'the intruder used svc-backup' })).statusCode).toBe(201);
+    expect((await inject('POST', `/v1/incidents/${secret}/participants`, { participant: ids.olga })).statusCode).toBe(200);
+    const open = (await inject('POST', '/v1/incidents', { title: 'Slow checkout', severity: 'SEV3', priority: 'P3' })).json().id as number;
+    expect((await inject('POST', `/v1/incidents/${open}/notes`, { text: 'cache warmed' })).statusCode).toBe(201);
+
+    type Entry = { seq: number; subject: string; kind: string; actor: unknown; data: unknown; leafHash: string; redacted?: true };
+    const entries = async (kind: string, headers: Record<string, string>) =>
+      (await inject('GET', `/v1/ledger/entries?kind=${kind}&limit=1000`, undefined, headers)).json().entries as Entry[];
+    const erin = bearer(tokens.erin!);
+    const forErin = await entries('incident.note', erin);
+    const hidden = forErin.find((e) => e.subject === `incident:${secret}`)!;
+    expect(hidden).toMatchObject({ kind: 'incident.note', actor: 'redacted', data: null, redacted: true });
+    expect(JSON.stringify(forErin)).not.toContain('svc-backup');
+    expect(forErin.find((e) => e.subject === `incident:${open}`)).toMatchObject({ data: { text: 'cache warmed' } });
+    expect(forErin.find((e) => e.subject === `incident:${open}`)!.redacted).toBeUndefined();
+    const one = (await inject('GET', `/v1/ledger/entries/${hidden.seq}`, undefined, erin)).json();
+    expect(one).toMatchObject({ data: null, redacted: true, leafHash: hidden.leafHash });
+    const escalated = (await entries('case.escalated', erin)).find((e) => e.subject === `case:${caseId}`)!;
+    expect(escalated).toMatchObject({ data: null, redacted: true });
+    const declared = (await entries('incident.declared', erin)).find((e) => e.subject === `incident:${secret}`)!;
+    expect(JSON.stringify(declared)).not.toContain(caseTitle);
+    // The leaf hash is the one a proof includes: a redacted entry is still proven.
+    const proof = (await inject('GET', `/v1/ledger/proofs/inclusion?seq=${hidden.seq}`, undefined, erin)).json();
+    expect(proof.leafHash).toBe(hidden.leafHash);
+
+    // A participant and a holder of incidents:restricted read it in full.
+    for (const headers of [bearer(tokens.olga!), admin()]) {
+      const full = (await entries('incident.note', headers)).find((e) => e.seq === hidden.seq)!;
+      expect(full).toMatchObject({ data: { text: 'the intruder used svc-backup' }, leafHash: hidden.leafHash });
+      expect(full.redacted).toBeUndefined();
+      expect((await inject('GET', `/v1/cases/${caseId}`, undefined, headers)).json().case).toMatchObject({ incidentId: secret });
+    }
+
+    // The case does not point at it for a non-participant; its title is its own, as before escalation.
+    const caseForErin = (await inject('GET', `/v1/cases/${caseId}`, undefined, erin)).json().case;
+    expect(caseForErin).toMatchObject({ id: caseId, incidentId: null, title: caseTitle, state: 'escalated' });
+    const listed = (await inject('GET', '/v1/cases', undefined, erin)).json().cases.find((c: { id: number }) => c.id === caseId);
+    expect(listed).toMatchObject({ incidentId: null });
+    expect((await verifyStore(t.deps.store)).ok).toBe(true);
   });
 
   it('has no route that changes or deletes evidence (the route table, walked)', () => {

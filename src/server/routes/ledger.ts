@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import type { Principal } from '../../core/access/permissions.ts';
 import { notFound } from '../../core/errors.ts';
 import { Actor } from '../../core/ledger/actor.ts';
 import { fromStored, entryLeafHash, type LedgerEntry, type StoredEntry } from '../../core/ledger/entry.ts';
@@ -19,8 +20,12 @@ export const EntryView = z.object({
     .describe('who acted: the principal, the token or session, the request id and how'),
   kind: z.string(),
   subject: z.string(),
-  data: z.unknown(),
+  data: z.unknown().describe('null when redacted'),
   leafHash: hex,
+  redacted: z
+    .literal(true)
+    .optional()
+    .describe('the caller may not read this entry: actor and data are withheld; seq, time, kind, subject and leafHash still prove it'),
 });
 export const CheckpointView = z.object({
   size: z.number().int(),
@@ -47,6 +52,42 @@ export function viewEntry(e: StoredEntry | LedgerEntry) {
   return { ...full, leafHash: entryLeafHash(e).toString('hex') };
 }
 
+/** What a redactor looks at: an entry's kind, subject and data. */
+export interface RedactableEntry {
+  kind: string;
+  subject: string;
+  data: unknown;
+}
+/**
+ * A capability's say over which entries an API caller may read. `forCaller` runs once per
+ * request and returns a test of entries to withhold from that caller, or undefined when it may
+ * read them all (so the per-entry test is cheap: a set lookup, not a query).
+ */
+export interface EntryRedactor {
+  forCaller(principal: Principal): Promise<((e: RedactableEntry) => boolean) | undefined>;
+}
+
+const redactors = new WeakMap<FastifyInstance, EntryRedactor[]>();
+
+/** Withhold some entries from some callers on the ledger read routes of `app`; any part may add one, before or after the ledger's. */
+export function addEntryRedactor(app: FastifyInstance, redactor: EntryRedactor): void {
+  const list = redactors.get(app) ?? [];
+  list.push(redactor);
+  redactors.set(app, list);
+}
+
+type View = ReturnType<typeof viewEntry> & { redacted?: true };
+
+/** The entry views for this caller: those a redactor withholds keep seq, time, kind, subject and leafHash only. */
+async function redactFor(app: FastifyInstance, principal: Principal): Promise<(v: View) => View> {
+  const tests = (await Promise.all((redactors.get(app) ?? []).map((r) => r.forCaller(principal)))).filter((t) => t !== undefined);
+  if (tests.length === 0) return (v) => v;
+  return (v) =>
+    tests.some((t) => t(v))
+      ? { seq: v.seq, time: v.time, actor: 'redacted', kind: v.kind, subject: v.subject, data: null, leafHash: v.leafHash, redacted: true }
+      : v;
+}
+
 export function ledgerRoutes(app: FastifyInstance, r: RouteRegistry, deps: AppDeps, publishers: readonly Publisher[]): void {
   const read = { permission: 'ledger:read' } as const;
 
@@ -64,13 +105,13 @@ export function ledgerRoutes(app: FastifyInstance, r: RouteRegistry, deps: AppDe
       kind: z.string().max(200).optional(),
     }),
     response: EntriesPage,
-    handler: async ({ query }) => {
-      const [rows, head] = await Promise.all([deps.store.ledger.page(query), deps.store.ledger.head()]);
+    handler: async ({ query, principal }) => {
+      const [rows, head, redact] = await Promise.all([deps.store.ledger.page(query), deps.store.ledger.head(), redactFor(app, principal)]);
       const last = rows.at(-1);
       let next: number | null = null;
       if (last && rows.length === query.limit)
         next = query.order === 'asc' ? (last.seq + 1 < head.size ? last.seq + 1 : null) : last.seq > 0 ? last.seq - 1 : null;
-      return { entries: rows.map(viewEntry), next, size: head.size };
+      return { entries: rows.map((e) => redact(viewEntry(e))), next, size: head.size };
     },
   });
 
@@ -83,10 +124,10 @@ export function ledgerRoutes(app: FastifyInstance, r: RouteRegistry, deps: AppDe
     params: z.strictObject({ seq: seqParam }),
     response: EntryView,
     errors: [404],
-    handler: async ({ params }) => {
+    handler: async ({ params, principal }) => {
       const [row] = await deps.store.ledger.page({ from: params.seq, limit: 1, order: 'asc' });
       if (!row || row.seq !== params.seq) throw notFound(`no ledger entry ${params.seq}`);
-      return viewEntry(row);
+      return (await redactFor(app, principal))(viewEntry(row));
     },
   });
 

@@ -115,6 +115,10 @@ export function incidentRepoContract(current: () => { store: Store; fx: StoreFix
         expect(forAlice.incidents.map((i) => i.id)).toContain(secret);
         expect(forAlice.total).toBe(forEve.total + 1);
         expect(await store.incidents.getIncident(secret, { id: 'auditor', seesRestricted: true })).toMatchObject({ restricted: true });
+        expect(await store.incidents.hiddenIncidents(eve)).toContain(secret);
+        expect(await store.incidents.hiddenIncidents(eve)).not.toContain(open);
+        expect(await store.incidents.hiddenIncidents({ id: 'alice', seesRestricted: false })).not.toContain(secret);
+        expect(await store.incidents.hiddenIncidents({ id: 'auditor', seesRestricted: true })).toEqual([]);
         expect(await store.incidents.addParticipant(secret, 'alice', at(1))).toBe(false);
         expect(await store.incidents.participants(secret)).toEqual(['alice']);
       },

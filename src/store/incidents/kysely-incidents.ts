@@ -212,6 +212,28 @@ export class KyselyIncidents implements IncidentRepo {
     return { incidents: rows.map(fromIncident), total: Number(count.n) };
   }
 
+  async hiddenIncidents(viewer: Viewer): Promise<number[]> {
+    if (viewer.seesRestricted) return [];
+    const rows = await this.db
+      .selectFrom('incidents')
+      .select('id')
+      .where('restricted', '=', 1)
+      .where((eb) =>
+        eb.not(
+          eb.exists(
+            eb
+              .selectFrom('incident_participants as p')
+              .select('p.participant')
+              .whereRef('p.incident_id', '=', 'incidents.id')
+              .where('p.participant', '=', viewer.id),
+          ),
+        ),
+      )
+      .orderBy('id', 'asc')
+      .execute();
+    return rows.map((r) => Number(r.id));
+  }
+
   async updateIncident(id: number, expect: IncidentStatus, patch: IncidentPatch): Promise<boolean> {
     const set: Partial<Database['incidents']> = {};
     if (patch.status !== undefined) set.status = patch.status;

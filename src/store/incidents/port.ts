@@ -116,6 +116,8 @@ export interface IncidentRepo {
   getIncident(id: number, viewer?: Viewer): Promise<IncidentRecord | undefined>;
   /** Newest first, those the viewer may see, with their count. */
   listIncidents(q: { viewer: Viewer; status?: IncidentStatus; limit: number }): Promise<{ incidents: IncidentRecord[]; total: number }>;
+  /** The ids of the restricted incidents `viewer` may not see (none when it sees all), ascending. */
+  hiddenIncidents(viewer: Viewer): Promise<number[]>;
   updateIncident(id: number, expect: IncidentStatus, patch: IncidentPatch): Promise<boolean>;
 
   roles(incidentId: number): Promise<RoleInterval[]>;
