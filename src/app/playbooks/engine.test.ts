@@ -274,4 +274,21 @@ describe('the playbook engine', () => {
     expect((await store.playbooks.getRun(id))!.state).toBe('cancelled');
     expect((await kinds()).filter((k) => k === 'playbook.run.finished')).toHaveLength(1);
   });
+  it('refuses a request to a host the file does not allow before sending it, and fails the step saying why', async () => {
+    const id = await start(`  - id: call
+    mode: auto
+    retry: { attempts: 3 }
+    http: { url: "http://169.254.169.254/latest/meta-data/" }
+  - id: other
+    mode: auto
+    http: { url: "https://hooks.example.com/x" }
+`);
+    await engine().tick();
+    expect((await store.playbooks.getRun(id))!.state).toBe('failed');
+    const step = await store.playbooks.getStep(id, 0);
+    expect(step).toMatchObject({ state: 'failed', attempts: 1 });
+    expect(step!.error).toMatch(/refused before sending: 169\.254\.169\.254 is a link-local or cloud metadata address/);
+    expect(calls.size).toBe(0);
+    expect((await kinds()).filter((k) => k === 'playbook.step.started')).toHaveLength(0);
+  });
 });

@@ -212,15 +212,15 @@ export class PlaybookEngine {
       }
       case 'http':
       case 'notify':
-        return this.send(run, exec, step, ctx);
+        return this.send(run, model, exec, step, ctx);
       case 'checklist':
         // Only a person completes a checklist (runs.ts); a confirmed one cannot reach here.
         return this.fail(run, exec, step, 'a checklist is completed by a person');
     }
   }
 
-  private async send(run: PlaybookRunRecord, exec: StepExecutionRecord, step: Step, ctx: ExprContext): Promise<boolean> {
-    const prepared = prepareRequest(step, ctx);
+  private async send(run: PlaybookRunRecord, model: Playbook, exec: StepExecutionRecord, step: Step, ctx: ExprContext): Promise<boolean> {
+    const prepared = prepareRequest(step, ctx, model.allowHosts);
     if (!prepared.ok) return this.fail(run, exec, step, prepared.message);
     const attempt = exec.attempts + 1;
     const key = exec.idempotencyKey ?? `${run.id}.${step.id}`;

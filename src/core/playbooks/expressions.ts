@@ -131,16 +131,21 @@ export function evaluate(expr: CelExpression, ctx: ExprContext): Evaluated {
   }
 }
 
-/** A template's value: the one expression's value when it is nothing else, else the text. */
-export function render(t: Template, ctx: ExprContext): Evaluated {
-  if (t.parts.length === 1 && typeof t.parts[0] !== 'string') return evaluate(t.parts[0]!, ctx);
+/**
+ * A template's value: the one expression's value when it is nothing else, else the text. With
+ * `encode` (a URL), every expression's value is encoded into the text, even when it is the
+ * whole template: a value never supplies the scheme, host, path or query of a URL.
+ */
+export function render(t: Template, ctx: ExprContext, encode?: (s: string) => string): Evaluated {
+  if (!encode && t.parts.length === 1 && typeof t.parts[0] !== 'string') return evaluate(t.parts[0]!, ctx);
   let out = '';
   for (const p of t.parts) {
     if (typeof p === 'string') out += p;
     else {
       const v = evaluate(p, ctx);
       if (!v.ok) return v;
-      out += typeof v.value === 'string' ? v.value : JSON.stringify(v.value);
+      const s = typeof v.value === 'string' ? v.value : JSON.stringify(v.value);
+      out += encode ? encode(s) : s;
     }
   }
   return { ok: true, value: out };

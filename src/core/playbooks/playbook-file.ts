@@ -4,6 +4,7 @@
  * line, column and path of what to fix. Nested `if` steps are flattened into one ordered list,
  * each step guarded by the branch it is in. Pure.
  */
+import { LOOPBACK_HOSTS, validHostEntry } from './safety.ts';
 import { z } from 'zod';
 import type { Document } from 'yaml';
 import { parseYamlBounded } from '../input/bounded-yaml.ts';
@@ -139,6 +140,20 @@ export const playbookFileSchema = z.strictObject({
     .default({ manual: true }),
   inputs: z.record(z.string().regex(/^[a-z_][a-zA-Z0-9_]{0,62}$/, 'an input name: a-z, A-Z, 0-9 and "_"'), inputSchema).default({}),
   automateAfter: z.number().int().min(1).max(100).default(2),
+  safety: z
+    .strictObject({
+      allowHosts: z
+        .array(
+          z
+            .string()
+            .refine(
+              validHostEntry,
+              'a host: a name, *.name, an IP address or an IPv4 CIDR block such as 10.0.0.0/8 (no scheme, port or path)',
+            ),
+        )
+        .max(100),
+    })
+    .optional(),
   steps: z.array(stepSchema).min(1, 'a playbook has at least one step').max(200),
 });
 
@@ -279,6 +294,7 @@ function build(f: z.output<typeof playbookFileSchema>, problems: Pending[]): Pla
     },
     inputs,
     automateAfter: f.automateAfter,
+    allowHosts: f.safety?.allowHosts ?? [...LOOPBACK_HOSTS],
     steps,
   };
 }

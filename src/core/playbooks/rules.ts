@@ -1,5 +1,6 @@
 /** The engine's pure rules: backoff with jitter, guards, what counts as a done HTTP call, the dry run. */
 import { render, renderJson, evaluate, type ExprContext } from './expressions.ts';
+import { urlRefusal } from './safety.ts';
 import type { Playbook, RetryPolicy, Step } from './types.ts';
 
 /**
@@ -36,12 +37,19 @@ export interface PreparedRequest {
 }
 
 /** A step's HTTP request with its expressions evaluated, or why it cannot be. */
-export function prepareRequest(step: Step, ctx: ExprContext): { ok: true; request: PreparedRequest } | { ok: false; message: string } {
+export function prepareRequest(
+  step: Step,
+  ctx: ExprContext,
+  allowHosts: readonly string[],
+): { ok: true; request: PreparedRequest } | { ok: false; message: string } {
   const h = step.http!;
-  const url = render(h.url, ctx);
+  // Values are percent-encoded into the URL: `x/../admin?` stays one path segment's text.
+  const url = render(h.url, ctx, encodeURIComponent);
   if (!url.ok) return url;
   if (typeof url.value !== 'string' || !/^https?:\/\//i.test(url.value))
     return { ok: false, message: `url is ${JSON.stringify(url.value)}, not an http(s) URL` };
+  const refused = urlRefusal(url.value, allowHosts);
+  if (refused) return { ok: false, message: `refused before sending: ${refused}` };
   const headers: Record<string, string> = {};
   for (const [k, t] of Object.entries(h.headers)) {
     const v = render(t, ctx);
@@ -82,7 +90,7 @@ export function planRun(pb: Playbook, inputs: Record<string, unknown>, trigger: 
     switch (s.kind) {
       case 'http':
       case 'notify': {
-        const r = prepareRequest(s, ctx);
+        const r = prepareRequest(s, ctx, pb.allowHosts);
         const what = s.kind === 'notify' ? 'notify (webhook POST)' : 'HTTP request';
         return r.ok
           ? { ...base, action: `${what} ${r.request.method} ${r.request.url}: ${who}`, request: r.request }

@@ -76,5 +76,7 @@ export interface Playbook {
   inputs: Record<string, InputSpec>;
   /** Manual completions of a step after which Bulwark proposes automating it. */
   automateAfter: number;
+  /** The hosts its `http` and `notify` steps may call (`safety.allowHosts`; loopback only by default). */
+  allowHosts: string[];
   steps: Step[];
 }
