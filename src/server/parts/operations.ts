@@ -55,6 +55,7 @@ export const operationsServer: ServerPart = (ctx) => {
     produces: 'text/plain; version=0.0.4',
     handler: async ({ reply }) => reply.header('content-type', metrics.contentType).send(await metrics.metrics()),
   });
+  let openApi: ReturnType<typeof openApiDocument> | undefined;
   routes.add(app, {
     method: 'GET',
     url: '/v1/openapi.json',
@@ -63,7 +64,8 @@ export const operationsServer: ServerPart = (ctx) => {
     auth: { permission: 'api:read' },
     priority: 'low',
     response: OpenApiDocument,
-    // Read when asked: routes of every capability, also those registered after this one.
-    handler: async () => openApiDocument(routes.routes, VERSION),
+    // Built at the first request, once every capability has registered its routes (none can be
+    // added once the server listens), then kept: it is the same for every request.
+    handler: async () => (openApi ??= openApiDocument(routes.routes, VERSION)),
   });
 };
