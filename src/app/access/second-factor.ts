@@ -113,18 +113,16 @@ export const MAX_FAILURES = 5;
 export const FAILURE_WINDOW_MS = 15 * 60_000;
 
 /**
- * Whether a person's second factor is throttled: MAX_FAILURES refused codes within the window
- * (read from the ledger's `second-factor.failed` entries, so it holds across replicas). Six digits
- * are a small space; this keeps a holder of a stolen token from guessing them.
+ * Whether a person's second factor is throttled: MAX_FAILURES refused codes of this person within
+ * the window, counted on their own factor's row (so it holds across replicas, and one person's
+ * wrong codes never hold back another's). A code refused because of the throttle is not counted.
+ * Six digits are a small space; this keeps a holder of a stolen token from guessing them.
  */
 async function throttled(deps: AppDeps, principalId: string, nowMs: number): Promise<boolean> {
-  const since = new Date(nowMs - FAILURE_WINDOW_MS).toISOString();
-  const recent = await deps.store.ledger.page({ kind: 'second-factor.failed', order: 'desc', limit: 200 });
-  const inWindow = recent.filter((e) => e.time >= since);
-  // Under a flood of failures the newest 200 may not reach back over the window: refuse then.
-  if (inWindow.length === recent.length && recent.length === 200) return true;
-  return inWindow.filter((e) => e.subject === `principal:${principalId}`).length >= MAX_FAILURES;
+  return (await deps.store.secondFactors.failures(principalId, windowStart(nowMs))) >= MAX_FAILURES;
 }
+
+const windowStart = (nowMs: number): string => new Date(nowMs - FAILURE_WINDOW_MS).toISOString();
 
 export type FactorResult = { ok: true; method: 'totp' | 'recovery' } | { ok: false; reason: string };
 
@@ -230,8 +228,10 @@ async function recordFailure(
   reason: 'wrong' | 'malformed' | 'replayed' | 'throttled',
   method: 'totp' | 'recovery',
 ): Promise<void> {
-  const at = iso(deps.clock);
+  const now = deps.clock.now();
+  const at = now.toISOString();
   await deps.store.transaction(async (tx) => {
+    if (reason !== 'throttled') await tx.secondFactors.recordFailure(principalId, at, windowStart(now.getTime()));
     await tx.ledger.append(
       [
         {

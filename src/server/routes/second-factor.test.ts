@@ -2,7 +2,7 @@
  * The second factor over HTTP, on a fake clock with codes made by otplib at that time: enroll
  * (secret once, confirmed by a first code, recovery codes once), sign in with a code, replay
  * refused, one step of skew accepted and two not, recovery codes good once, every code refused
- * after five wrong ones in 15 minutes, step-up for
+ * after five wrong ones in 15 minutes (per person; the throttle's own refusals do not count), step-up for
  * sensitive actions (stale after ten minutes; a session stepped up; a header on one request),
  * and the ledger holding every use and failure but never a code or the secret.
  */
@@ -130,6 +130,25 @@ describe('second factor', () => {
     expect(refused.json().message).toMatch(/too many wrong codes/);
     clock.advance(16 * 60_000);
     expect((await signIn(alice, code(secret))).statusCode).toBe(201);
+    clock.advance(30_000);
+  });
+
+  it("counts each person's wrong codes alone, and not those refused by the throttle", async () => {
+    const ben = await person('ben', ['viewer']);
+    const cleo = await person('cleo', ['viewer']);
+    const benSecret = (await enroll(ben)).secret;
+    const cleoSecret = (await enroll(cleo)).secret;
+    const wrong = () => code(benSecret, -300);
+    for (let i = 0; i < 4; i++) expect((await signIn(ben, wrong())).statusCode).toBe(401);
+    expect((await signIn(cleo, code(cleoSecret))).statusCode).toBe(201);
+    expect((await signIn(ben, wrong())).json().message).not.toMatch(/too many/);
+    expect((await signIn(ben, code(benSecret))).json().message).toMatch(/too many wrong codes/);
+    // Ten minutes on, a flood of refused attempts by ben: they neither lock cleo out nor extend ben's window.
+    clock.advance(10 * 60_000);
+    for (let i = 0; i < 200; i++) expect((await signIn(ben, wrong())).statusCode).toBe(401);
+    expect((await signIn(cleo, code(cleoSecret))).statusCode).toBe(201);
+    clock.advance(5 * 60_000 + 30_000);
+    expect((await signIn(ben, code(benSecret))).statusCode).toBe(201);
     clock.advance(30_000);
   });
 

@@ -1,4 +1,5 @@
 /** Second factors and recovery codes: replay refusal and single use as conditional updates, so two replicas cannot both accept. */
+import { sql, type Selectable } from 'kysely';
 import type { Database } from '../schema.ts';
 import type { Db } from '../kysely/util.ts';
 import type { SecondFactorRecord, SecondFactorRepo } from './port.ts';
@@ -85,9 +86,33 @@ export class KyselySecondFactors implements SecondFactorRepo {
       .executeTakeFirst();
     return Number(r?.n ?? 0);
   }
+
+  async recordFailure(principalId: string, at: string, windowStart: string): Promise<number> {
+    // One statement, so two refusals at once both count; every right-hand side sees the old row.
+    const fresh = sql<boolean>`(failures_since is null or failures_since < ${windowStart})`;
+    await this.db
+      .updateTable('second_factors')
+      .set({
+        failures: sql<number>`case when ${fresh} then 1 else failures + 1 end`,
+        failures_since: sql<string>`case when ${fresh} then ${at} else failures_since end`,
+      })
+      .where('principal_id', '=', principalId)
+      .execute();
+    return this.failures(principalId, windowStart);
+  }
+
+  async failures(principalId: string, windowStart: string): Promise<number> {
+    const r = await this.db
+      .selectFrom('second_factors')
+      .select(['failures', 'failures_since'])
+      .where('principal_id', '=', principalId)
+      .executeTakeFirst();
+    if (!r || r.failures_since === null || r.failures_since < windowStart) return 0;
+    return Number(r.failures);
+  }
 }
 
-function rowToFactor(r: Database['second_factors']): SecondFactorRecord {
+function rowToFactor(r: Selectable<Database['second_factors']>): SecondFactorRecord {
   return {
     principalId: r.principal_id,
     kind: 'totp',

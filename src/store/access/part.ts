@@ -2,7 +2,8 @@
  * Access's store part: API tokens and dashboard sessions, stored by hash. The tokens table has no
  * migration of its own (the ledger's 0001 created it, and a shipped migration is never split);
  * sessions came with 0010, principals with 0011, second factors (and a session's step-up time, a token's
- * last use) with 0017, approvals and breakglass with 0018. Sessions are not backed up: a restored server starts with none.
+ * last use) with 0017, approvals and breakglass with 0018, the
+ * per-person count of refused second-factor codes with 0021. Sessions are not backed up: a restored server starts with none.
  */
 import type { StorePart } from '../store-part.ts';
 import { KyselySessions } from './kysely-sessions.ts';
@@ -12,6 +13,7 @@ import { principals } from './migrations/0011-principals.ts';
 import { KyselyPrincipals } from './kysely-principals.ts';
 import { secondFactors } from './migrations/0017-second-factors.ts';
 import { approvals } from './migrations/0018-approvals.ts';
+import { secondFactorFailures } from './migrations/0021-second-factor-failures.ts';
 import { KyselySecondFactors } from './kysely-second-factors.ts';
 import { KyselyApprovals } from './kysely-approvals.ts';
 import { KyselyBreakglass } from './kysely-breakglass.ts';
@@ -34,6 +36,7 @@ export const accessStore: StorePart = {
     '0011_principals': principals,
     '0017_second_factors': secondFactors,
     '0018_approvals': approvals,
+    '0021_second_factor_failures': secondFactorFailures,
   },
   repos: (ctx) => ({
     tokens: new KyselyTokens(ctx.db),

@@ -104,6 +104,14 @@ export interface SecondFactorRepo {
   /** Use a recovery code once; false when unknown or used. */
   useRecoveryCode(principalId: string, hash: string, at: string): Promise<boolean>;
   recoveryCodesLeft(principalId: string): Promise<number>;
+  /**
+   * Count a refused code for this person alone: one more in the window that began at or after
+   * `windowStart`, or the first of a new window beginning at `at`. The count after it (0 when the
+   * person has no factor).
+   */
+  recordFailure(principalId: string, at: string, windowStart: string): Promise<number>;
+  /** Refused codes counted in the window that began at or after `windowStart` (0 when none or older). */
+  failures(principalId: string, windowStart: string): Promise<number>;
 }
 
 export type ApprovalState = 'pending' | 'approved' | 'denied' | 'executed' | 'expired';

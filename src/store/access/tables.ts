@@ -1,4 +1,5 @@
 /** Access's tables: API tokens (created by the ledger's migration 0001, which came first), sessions. */
+import type { Generated } from 'kysely';
 export interface TokensTable {
   id: string;
   name: string;
@@ -47,6 +48,9 @@ export interface SecondFactorsTable {
   created_at: string;
   confirmed_at: string | null;
   last_step: number | null;
+  /** Refused codes in the window that began at failures_since (migration 0021). */
+  failures: Generated<number>;
+  failures_since: string | null;
 }
 
 /** Recovery codes (migration 0017): hashes only. */

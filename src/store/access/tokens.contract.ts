@@ -1,6 +1,7 @@
 /**
  * Access's contract: tokens and sessions stored by hash, revoked once; sessions touched forward
- * only, pruned when over; second factors accepting each time step once; recovery codes used once;
+ * only, pruned when over; second factors accepting each time step once, counting refused codes per
+ * person in a window; recovery codes used once;
  * approvals decided once per principal and executed once; breakglass grants time-boxed, reviewed once.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -163,6 +164,21 @@ export const tokensContract: ContractSuite = (current) => {
       expect(await store.secondFactors.useStep('person:alice', 58_910_770)).toBe(true);
       expect(await store.secondFactors.useStep('person:alice', 58_910_769)).toBe(false);
       expect((await store.secondFactors.get('person:alice'))?.lastStep).toBe(58_910_770);
+    });
+
+    it('counts refused codes per person in a window, also two at once', async () => {
+      await store.secondFactors.begin(factor('AAAA'));
+      await store.secondFactors.begin({ ...factor('BBBB'), principalId: 'person:bob' });
+      const at = (min: number) => new Date(Date.parse(NOW) + min * 60_000).toISOString();
+      expect(await store.secondFactors.failures('person:alice', at(-15))).toBe(0);
+      expect(await store.secondFactors.recordFailure('person:alice', at(0), at(-15))).toBe(1);
+      await Promise.all([1, 2, 3].map(() => store.secondFactors.recordFailure('person:alice', at(1), at(-14))));
+      expect(await store.secondFactors.failures('person:alice', at(-14))).toBe(4);
+      expect(await store.secondFactors.failures('person:bob', at(-14))).toBe(0);
+      // The window began at minute 0: past minute 15 it is over and the next refusal starts another.
+      expect(await store.secondFactors.failures('person:alice', at(1))).toBe(0);
+      expect(await store.secondFactors.recordFailure('person:alice', at(16), at(1))).toBe(1);
+      expect(await store.secondFactors.recordFailure('person:nobody', at(16), at(1))).toBe(0);
     });
 
     it('uses each recovery code once and removes them with the factor', async () => {
