@@ -16,7 +16,7 @@ import { systemActor, type Actor } from '../../core/ledger/actor.ts';
 import { evaluate, type ExprContext } from '../../core/playbooks/expressions.ts';
 import { backoffMs, guardsHold, prepareRequest, statusOk } from '../../core/playbooks/rules.ts';
 import type { Playbook, Step } from '../../core/playbooks/types.ts';
-import { FINAL_RUN_STATES, type PlaybookRunRecord, type StepExecutionRecord } from '../../store/playbooks/port.ts';
+import { RUN_STATES, FINAL_RUN_STATES, type PlaybookRunRecord, type StepExecutionRecord } from '../../store/playbooks/port.ts';
 import type { Json } from '../../core/ledger/entry.ts';
 import type { Repos } from '../../store/store.ts';
 import type { AppDeps, Random } from '../deps.ts';
@@ -38,6 +38,7 @@ export interface EngineOptions {
 }
 
 const ENGINE: Actor = systemActor('playbooks', 'system');
+const ACTIVE_RUN_STATES = RUN_STATES.filter((s) => !FINAL_RUN_STATES.includes(s));
 type Entry = Parameters<Repos['ledger']['append']>[0][number];
 
 export class PlaybookEngine {
@@ -88,13 +89,19 @@ export class PlaybookEngine {
     );
   }
 
-  /** One transaction that holds only while this engine owns the run's lease; false when it lost it. */
+  /**
+   * One transaction that holds only while this engine owns the run's lease; false when it lost it.
+   * It begins with a compare and set on the run (owner is this engine, state not ended), not a
+   * plain read: on PostgreSQL the update locks the row and re-checks the condition against what
+   * a concurrent cancel or lease taker committed, so neither is written over; the lock is held
+   * until this transaction ends.
+   */
   private async write(run: PlaybookRunRecord, fn: (tx: Repos, entries: Entry[]) => Promise<void>): Promise<boolean> {
     const now = this.now();
     return this.deps.store.transaction(async (tx) => {
-      const current = await tx.playbooks.getRun(run.id);
       // A run cancelled (or ended) meanwhile keeps its end: a call that was in flight is not recorded over it.
-      if (!current || current.leaseOwner !== this.owner || FINAL_RUN_STATES.includes(current.state)) return false;
+      const held = await tx.playbooks.updateRun(run.id, { updatedAt: now }, { owner: this.owner, from: ACTIVE_RUN_STATES });
+      if (!held) return false;
       const entries: Entry[] = [];
       await fn(tx, entries);
       if (entries.length > 0) await tx.ledger.append(entries, now);

@@ -9,7 +9,7 @@ import { conflict, DomainError, invalid, notFound } from '../../core/errors.ts';
 import { actorLabel, type Actor } from '../../core/ledger/actor.ts';
 import { resolveInputs } from '../../core/playbooks/playbook-file.ts';
 import { planRun, type PlannedStep } from '../../core/playbooks/rules.ts';
-import { FINAL_RUN_STATES, type PlaybookRunRecord, type StepExecutionRecord } from '../../store/playbooks/port.ts';
+import { FINAL_RUN_STATES, RUN_STATES, type PlaybookRunRecord, type StepExecutionRecord } from '../../store/playbooks/port.ts';
 import { iso, type AppDeps } from '../deps.ts';
 import { getPlaybook, modelOf, versionModel } from './apply-playbook.ts';
 
@@ -154,7 +154,10 @@ export async function cancelRun(deps: AppDeps, actor: Actor, id: string, reason 
     const run = await tx.playbooks.getRun(id);
     if (!run) throw notFound(`no playbook run '${id}'`);
     if (FINAL_RUN_STATES.includes(run.state)) throw conflict(`run ${id} has ended (${run.state}); there is nothing to cancel`);
-    await tx.playbooks.updateRun(id, { state: 'cancelled', finishedAt: now, reason, updatedAt: now, wakeAt: null });
+    // Compare and set: an end the engine committed meanwhile is kept, not written over.
+    const from = RUN_STATES.filter((s) => !FINAL_RUN_STATES.includes(s));
+    if (!(await tx.playbooks.updateRun(id, { state: 'cancelled', finishedAt: now, reason, updatedAt: now, wakeAt: null }, { from })))
+      throw conflict(`run ${id} ended a moment ago; there is nothing to cancel`);
     for (const s of await tx.playbooks.steps(id))
       if (['pending', 'waiting', 'retrying', 'confirmed'].includes(s.state))
         await tx.playbooks.updateStep(id, s.idx, { state: 'cancelled', updatedAt: now }, [s.state]);

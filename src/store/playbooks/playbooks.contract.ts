@@ -138,6 +138,53 @@ export function playbookRepoContract(current: () => { store: Store; fx: StoreFix
       expect((await store.playbooks.listRuns({ playbook: 'pb', state: 'paused', limit: 10 })).map((r) => r.id)).toEqual(['u']);
     });
 
+    it("keeps a cancel committed by another transaction: the engine's conditional update changes nothing", async () => {
+      const { store, fx } = current();
+      await store.playbooks.createRun(run('race'), []);
+      await store.playbooks.claimDue('A', at(1), at(31), 1);
+      const engineWrite = (s: Store) =>
+        s.transaction(async (tx) =>
+          tx.playbooks.updateRun(
+            'race',
+            { state: 'failed', finishedAt: at(3), reason: 'late' },
+            { owner: 'A', from: ['running', 'waiting', 'paused'] },
+          ),
+        );
+      const other = fx.reopen ? await fx.reopen() : undefined;
+      try {
+        if (other) {
+          // PostgreSQL: the cancel holds the row while the engine's update waits for it, then sees the committed cancel.
+          let commit!: () => void;
+          const held = new Promise<void>((r) => (commit = r));
+          let updated!: () => void;
+          const cancelled = new Promise<void>((r) => (updated = r));
+          const cancel = store.transaction(async (tx) => {
+            await tx.playbooks.updateRun('race', { state: 'cancelled', finishedAt: at(2), reason: 'by a person' });
+            updated();
+            await held;
+          });
+          await cancelled;
+          const late = engineWrite(other);
+          await new Promise((r) => setTimeout(r, 30)); // let the engine's update reach the locked row
+          commit();
+          await cancel;
+          expect(await late).toBe(false);
+        } else {
+          await store.playbooks.updateRun('race', { state: 'cancelled', finishedAt: at(2), reason: 'by a person' });
+          expect(await engineWrite(store)).toBe(false);
+        }
+        expect(await store.playbooks.getRun('race')).toMatchObject({ state: 'cancelled', reason: 'by a person' });
+        // A lease taken by another engine after this one's ended: this one's conditional update changes nothing.
+        await store.playbooks.createRun(run('stolen'), []);
+        await store.playbooks.claimDue('A', at(1), at(31), 5);
+        expect((await store.playbooks.claimDue('B', at(40), at(70), 5)).map((r) => r.id)).toContain('stolen');
+        expect(await store.playbooks.updateRun('stolen', { cursor: 3 }, { owner: 'A', from: ['running'] })).toBe(false);
+        expect(await store.playbooks.getRun('stolen')).toMatchObject({ cursor: 0, leaseOwner: 'B' });
+      } finally {
+        await other?.close();
+      }
+    });
+
     it('changes a step by compare and set; lists the steps waiting for a person; sums the toil', async () => {
       const { store } = current();
       await store.playbooks.createRun(run('t1', { state: 'waiting' }), [step('t1', 0, { state: 'waiting', assignee: 'bob' })]);
