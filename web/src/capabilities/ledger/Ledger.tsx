@@ -172,7 +172,8 @@ export function Ledger({ query }: { query: URLSearchParams }) {
 }
 
 function EntryRow({ entry, bad }: { entry: LedgerEntry; bad: boolean }) {
-  const json = compactJson(entry.data);
+  // An entry of a restricted incident the viewer is not part of: its leaf hash, kind and time only.
+  const json = entry.redacted ? 'not shown: a restricted incident' : compactJson(entry.data);
   const long = json.length > DATA_PREVIEW;
   return (
     <tr data-testid="entry-row" data-seq={entry.seq} className={bad ? 'row-bad' : undefined}>
