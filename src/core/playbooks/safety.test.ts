@@ -84,4 +84,20 @@ describe('where playbook steps may send requests', () => {
       { numRuns: 150 },
     );
   });
+  it('never throws on any URL or host, and refuses every metadata form (fuzz)', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ maxLength: 60 }), fc.webUrl()), (u) => {
+        const r = urlRefusal(u, LOOPBACK_HOSTS);
+        isMetadataAddress(u);
+        return r === undefined || typeof r === 'string';
+      }),
+      { numRuns: 150 },
+    );
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }), (a, b) =>
+        /metadata/.test(urlRefusal(`http://169.254.${a}.${b}/`, ['169.254.0.0/16']) ?? ''),
+      ),
+      { numRuns: 100 },
+    );
+  });
 });
