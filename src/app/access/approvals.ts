@@ -177,7 +177,8 @@ export async function decideApproval(
   const record = await deps.store.principals.get(principal.id);
   const approver = { id: principal.id, groups: record?.groups ?? [], roles: record?.roles ?? [] };
   const result = await deps.store.transaction(async (tx) => {
-    const a = await tx.approvals.get(id);
+    // Held to the end: two approvers at once decide one after the other, the second seeing the first.
+    const a = await tx.approvals.getForUpdate(id);
     if (!a) throw notFound(`no approval request ${id}; list them with "bulwark approvals list"`);
     if (a.state === 'pending' && now >= a.expiresAt) {
       // Recorded, then refused outside the transaction (a throw here would undo the record).

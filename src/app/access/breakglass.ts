@@ -87,6 +87,8 @@ export async function invokeBreakglass(
     reviewNote: null,
   };
   await deps.store.transaction(async (tx) => {
+    // Two at once from one principal: the second waits, then finds the first unreviewed.
+    await tx.breakglass.lockPrincipal(principal.id);
     const last = await tx.breakglass.latest(principal.id);
     if (last && !last.reviewedAt)
       throw conflict(
@@ -151,7 +153,7 @@ export async function breakglassApproval(
     reviewNote: null,
   };
   await deps.store.transaction(async (tx) => {
-    const a = await tx.approvals.get(approvalId);
+    const a = await tx.approvals.getForUpdate(approvalId);
     if (!a) throw notFound(`no approval request ${approvalId}`);
     if (a.requestedBy === principal.id)
       throw new DomainError('forbidden', 'you requested this approval: someone else must break glass on your request');
@@ -159,6 +161,7 @@ export async function breakglassApproval(
       throw conflict(
         `approval request ${approvalId} is ${a.state === 'pending' ? 'expired' : a.state}; breakglass bypasses only a pending one`,
       );
+    await tx.breakglass.lockPrincipal(principal.id);
     const last = await tx.breakglass.latest(principal.id);
     if (last && !last.reviewedAt)
       throw conflict(

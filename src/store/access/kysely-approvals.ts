@@ -1,10 +1,14 @@
 /** Approval requests and their decisions; one decision per principal by the primary key, state moves by compare and set. */
 import type { Database } from '../schema.ts';
 import type { Db } from '../kysely/util.ts';
+import type { Dialect } from '../store.ts';
 import type { ApprovalDecisionRecord, ApprovalRecord, ApprovalRepo, ApprovalState } from './port.ts';
 
 export class KyselyApprovals implements ApprovalRepo {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly dialect: Dialect,
+  ) {}
 
   async insert(a: ApprovalRecord): Promise<void> {
     await this.db
@@ -29,6 +33,12 @@ export class KyselyApprovals implements ApprovalRepo {
 
   async get(id: string): Promise<ApprovalRecord | undefined> {
     const r = await this.db.selectFrom('approvals').selectAll().where('id', '=', id).executeTakeFirst();
+    return r ? rowToApproval(r) : undefined;
+  }
+
+  async getForUpdate(id: string): Promise<ApprovalRecord | undefined> {
+    const q = this.db.selectFrom('approvals').selectAll().where('id', '=', id);
+    const r = await (this.dialect === 'postgres' ? q.forUpdate() : q).executeTakeFirst();
     return r ? rowToApproval(r) : undefined;
   }
 

@@ -1,10 +1,18 @@
 /** Breakglass grants: time-boxed, reviewed once by someone else. */
 import type { Database } from '../schema.ts';
+import { sql } from 'kysely';
 import type { Db } from '../kysely/util.ts';
+import type { Dialect } from '../store.ts';
 import type { BreakglassRecord, BreakglassRepo } from './port.ts';
 
+/** The advisory-lock space of breakglass (PostgreSQL): "BWBG". */
+const LOCK_SPACE = 0x42574247;
+
 export class KyselyBreakglass implements BreakglassRepo {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly dialect: Dialect,
+  ) {}
 
   async insert(b: BreakglassRecord): Promise<void> {
     await this.db
@@ -44,6 +52,11 @@ export class KyselyBreakglass implements BreakglassRepo {
       .limit(1)
       .executeTakeFirst();
     return r ? rowToGrant(r) : undefined;
+  }
+
+  async lockPrincipal(principalId: string): Promise<void> {
+    if (this.dialect === 'postgres')
+      await sql`select pg_advisory_xact_lock(${sql.lit(LOCK_SPACE)}, hashtext(${principalId}))`.execute(this.db);
   }
 
   async activePermissions(principalId: string, at: string): Promise<string[]> {

@@ -43,8 +43,8 @@ export const accessStore: StorePart = {
     sessions: new KyselySessions(ctx.db),
     principals: new KyselyPrincipals(ctx.db),
     secondFactors: new KyselySecondFactors(ctx.db),
-    approvals: new KyselyApprovals(ctx.db),
-    breakglass: new KyselyBreakglass(ctx.db),
+    approvals: new KyselyApprovals(ctx.db, ctx.dialect),
+    breakglass: new KyselyBreakglass(ctx.db, ctx.dialect),
   }),
   contract: async () => (await import('./tokens.contract.ts')).tokensContract,
 };

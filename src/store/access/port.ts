@@ -146,6 +146,12 @@ export interface ApprovalDecisionRecord {
 export interface ApprovalRepo {
   insert(a: ApprovalRecord): Promise<void>;
   get(id: string): Promise<ApprovalRecord | undefined>;
+  /**
+   * Read the request and hold it until the caller's transaction ends (PostgreSQL: SELECT … FOR
+   * UPDATE; SQLite's write transaction holds the database already), so deciders go one at a time
+   * and each sees the decisions before it. Call it on a transaction's repos.
+   */
+  getForUpdate(id: string): Promise<ApprovalRecord | undefined>;
   /** Newest first; only those in `states` when given. */
   list(opts: { states?: readonly ApprovalState[]; limit: number }): Promise<ApprovalRecord[]>;
   /** Insert a decision; false when this principal has decided this request already. */
@@ -174,6 +180,13 @@ export interface BreakglassRepo {
   list(opts: { unreviewed?: boolean; limit: number }): Promise<BreakglassRecord[]>;
   /** The principal's newest grant. */
   latest(principalId: string): Promise<BreakglassRecord | undefined>;
+  /**
+   * Hold the principal's breakglass until the caller's transaction ends (PostgreSQL: a
+   * transaction-scoped advisory lock on the principal; SQLite's write transaction holds the
+   * database already), so two at once cannot both find the last one reviewed. Call it on a
+   * transaction's repos, before `latest`.
+   */
+  lockPrincipal(principalId: string): Promise<void>;
   /** The permissions of the principal's grants that hold at `at`. */
   activePermissions(principalId: string, at: string): Promise<string[]>;
   /** Record the review once; false when already reviewed. */

@@ -2,7 +2,8 @@
  * Access's contract: tokens and sessions stored by hash, revoked once; sessions touched forward
  * only, pruned when over; second factors accepting each time step once, counting refused codes per
  * person in a window; recovery codes used once;
- * approvals decided once per principal and executed once; breakglass grants time-boxed, reviewed once.
+ * approvals decided once per principal, one decider at a time, and executed once; breakglass grants
+ * time-boxed, reviewed once, one at a time per principal.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { ContractSuite } from '../store-part.ts';
@@ -247,6 +248,37 @@ export const tokensContract: ContractSuite = (current) => {
       expect((await store.approvals.list({ limit: 10 })).map((a) => a.id)).toEqual(['a2', 'a1']);
       expect((await store.approvals.list({ states: ['pending'], limit: 10 })).map((a) => a.id)).toEqual(['a2']);
     });
+
+    it('holds a request for one decider at a time, so the second sees the first decision', async () => {
+      await store.approvals.insert(approval('a1'));
+      const order: string[] = [];
+      // PostgreSQL: the first holds the request until the second's transaction has begun, so both
+      // run at once. SQLite runs one write transaction at a time: there the second begins after.
+      const overlap = store.dialect === 'postgres';
+      let locked!: () => void;
+      const isLocked = new Promise<void>((r) => (locked = r));
+      let begun!: () => void;
+      const secondBegun = new Promise<void>((r) => (begun = r));
+      const first = store.transaction(async (tx) => {
+        await tx.approvals.getForUpdate('a1');
+        locked();
+        if (overlap) await secondBegun;
+        for (let i = 0; i < 5; i++) await tx.approvals.decisions('a1'); // time for the second to ask
+        await tx.approvals.decide(decision('person:bob'));
+        order.push('first decided');
+        return (await tx.approvals.decisions('a1')).length;
+      });
+      await isLocked;
+      const second = store.transaction(async (tx) => {
+        begun();
+        expect((await tx.approvals.getForUpdate('a1'))?.id).toBe('a1');
+        order.push('second holds');
+        await tx.approvals.decide(decision('person:carol'));
+        return (await tx.approvals.decisions('a1')).length;
+      });
+      expect([await first, await second]).toEqual([1, 2]);
+      expect(order).toEqual(['first decided', 'second holds']);
+    });
   });
 
   describe('breakglass', () => {
@@ -277,6 +309,28 @@ export const tokensContract: ContractSuite = (current) => {
       expect(await store.breakglass.review('b1', 'person:carol', NOW, 'again')).toBe(false);
       expect((await store.breakglass.list({ unreviewed: true, limit: 10 })).map((b) => b.id)).toEqual(['b2']);
       expect(await store.breakglass.get('b1')).toMatchObject({ reviewedBy: 'person:bob', reviewNote: 'fine' });
+    });
+
+    it('lets one breakglass at a time per principal find the last one reviewed', async () => {
+      // PostgreSQL: all three transactions begin before any takes the lock, so they truly overlap.
+      // SQLite runs one write transaction at a time (no waiting there: it would never end).
+      const overlap = store.dialect === 'postgres';
+      let arrived = 0;
+      let allIn!: () => void;
+      const allBegun = new Promise<void>((r) => (allIn = r));
+      const tryBreak = (id: string) =>
+        store.transaction(async (tx) => {
+          if (++arrived === 3) allIn();
+          if (overlap) await allBegun;
+          await tx.breakglass.lockPrincipal('person:alice');
+          const last = await tx.breakglass.latest('person:alice');
+          if (last && !last.reviewedAt) return false;
+          await tx.breakglass.insert(grant(id, NOW, '2026-01-02T03:30:00.000Z'));
+          return true;
+        });
+      const results = await Promise.all([tryBreak('b1'), tryBreak('b2'), tryBreak('b3')]);
+      expect(results.filter(Boolean)).toHaveLength(1);
+      expect(await store.breakglass.list({ limit: 10 })).toHaveLength(1);
     });
   });
 };
