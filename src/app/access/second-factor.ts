@@ -113,15 +113,13 @@ export const MAX_FAILURES = 5;
 export const FAILURE_WINDOW_MS = 15 * 60_000;
 
 /**
- * Whether a person's second factor is throttled: MAX_FAILURES refused codes of this person within
- * the window, counted on their own factor's row (so it holds across replicas, and one person's
- * wrong codes never hold back another's). A code refused because of the throttle is not counted.
- * Six digits are a small space; this keeps a holder of a stolen token from guessing them.
+ * The throttle: each attempt at a code is counted for its person before the code is checked (and
+ * uncounted when the code is accepted), refused when MAX_FAILURES are counted in the window. The
+ * count is on the person's own factor row, so it holds across replicas, one person's wrong codes
+ * never hold back another's, many attempts at once cannot all slip under it, and an attempt
+ * refused by the throttle is not counted. Six digits are a small space; this keeps a holder of a
+ * stolen token from guessing them.
  */
-async function throttled(deps: AppDeps, principalId: string, nowMs: number): Promise<boolean> {
-  return (await deps.store.secondFactors.failures(principalId, windowStart(nowMs))) >= MAX_FAILURES;
-}
-
 const windowStart = (nowMs: number): string => new Date(nowMs - FAILURE_WINDOW_MS).toISOString();
 
 export type FactorResult = { ok: true; method: 'totp' | 'recovery' } | { ok: false; reason: string };
@@ -144,8 +142,9 @@ export async function verifySecondFactor(
   const f = await deps.store.secondFactors.get(principalId);
   if (!f?.confirmedAt) return { ok: false, reason: `${principalId} has no second factor enrolled` };
   const trimmed = typeof code === 'string' ? code.trim() : '';
-  if (await throttled(deps, principalId, now.getTime())) {
-    await recordFailure(deps, principalId, actor, opts.purpose, 'throttled', isTotpCode(trimmed) ? 'totp' : 'recovery');
+  const since = windowStart(now.getTime());
+  if (!(await deps.store.secondFactors.takeAttempt(principalId, at, since, MAX_FAILURES))) {
+    await recordFailure(deps, principalId, actor, opts.purpose, 'throttled', isTotpCode(trimmed) ? 'totp' : 'recovery', true);
     return {
       ok: false,
       reason: `too many wrong codes for ${principalId} in the last ${FAILURE_WINDOW_MS / 60_000} minutes; wait, then use a current code`,
@@ -155,16 +154,17 @@ export async function verifySecondFactor(
     const hash = hashRecoveryCode(trimmed);
     const used = await deps.store.transaction(async (tx) => {
       if (!(await tx.secondFactors.useRecoveryCode(principalId, hash, at))) return false;
+      await tx.secondFactors.refundAttempt(principalId, since);
       const left = await tx.secondFactors.recoveryCodesLeft(principalId);
       await appendUse(tx, at, actor, 'second-factor.recovery-used', { principal: principalId, purpose: opts.purpose, left });
       return true;
     });
     if (used) return { ok: true, method: 'recovery' };
-    await recordFailure(deps, principalId, actor, opts.purpose, 'wrong', 'recovery');
+    await recordFailure(deps, principalId, actor, opts.purpose, 'wrong', 'recovery', true);
     return { ok: false, reason: 'the recovery code is not known or was used already' };
   }
   if (!isTotpCode(trimmed)) {
-    await recordFailure(deps, principalId, actor, opts.purpose, 'malformed', 'totp');
+    await recordFailure(deps, principalId, actor, opts.purpose, 'malformed', 'totp', true);
     return {
       ok: false,
       reason: opts.allowRecovery
@@ -178,12 +178,13 @@ export async function verifySecondFactor(
     (await deps.store.transaction(async (tx) => {
       // The compare and set decides a race between two requests (or replicas) with one code.
       if (!(await tx.secondFactors.useStep(principalId, check.step))) return false;
+      await tx.secondFactors.refundAttempt(principalId, since);
       await appendUse(tx, at, actor, 'second-factor.verified', { principal: principalId, purpose: opts.purpose });
       return true;
     }));
   if (accepted) return { ok: true, method: 'totp' };
   const reason = check.ok ? 'replayed' : check.reason;
-  await recordFailure(deps, principalId, actor, opts.purpose, reason, 'totp');
+  await recordFailure(deps, principalId, actor, opts.purpose, reason, 'totp', true);
   return {
     ok: false,
     reason:
@@ -227,11 +228,13 @@ async function recordFailure(
   purpose: FactorPurpose,
   reason: 'wrong' | 'malformed' | 'replayed' | 'throttled',
   method: 'totp' | 'recovery',
+  /** The attempt was counted already (takeAttempt), or was refused by the throttle: do not count it again. */
+  counted = false,
 ): Promise<void> {
   const now = deps.clock.now();
   const at = now.toISOString();
   await deps.store.transaction(async (tx) => {
-    if (reason !== 'throttled') await tx.secondFactors.recordFailure(principalId, at, windowStart(now.getTime()));
+    if (!counted) await tx.secondFactors.recordFailure(principalId, at, windowStart(now.getTime()));
     await tx.ledger.append(
       [
         {

@@ -152,6 +152,17 @@ describe('second factor', () => {
     clock.advance(30_000);
   });
 
+  it('lets at most five codes through of many sent at once', async () => {
+    const dana = await person('dana', ['viewer']);
+    const danaSecret = (await enroll(dana)).secret;
+    const answers = await Promise.all(Array.from({ length: 20 }, () => signIn(dana, code(danaSecret, -300))));
+    expect(answers.every((r) => r.statusCode === 401)).toBe(true);
+    expect(answers.filter((r) => !/too many wrong codes/.test(r.json().message))).toHaveLength(5);
+    clock.advance(16 * 60_000);
+    expect((await signIn(dana, code(danaSecret))).statusCode).toBe(201);
+    clock.advance(30_000);
+  });
+
   it('needs a fresh second factor for sensitive actions: a code in the header, or a session stepped up within ten minutes', async () => {
     const refused = await makePrincipal(bearer(alice), 'svc-a');
     expect(refused.statusCode).toBe(403);

@@ -101,6 +101,30 @@ export class KyselySecondFactors implements SecondFactorRepo {
     return this.failures(principalId, windowStart);
   }
 
+  async takeAttempt(principalId: string, at: string, windowStart: string, max: number): Promise<boolean> {
+    const fresh = sql<boolean>`(failures_since is null or failures_since < ${windowStart})`;
+    const r = await this.db
+      .updateTable('second_factors')
+      .set({
+        failures: sql<number>`case when ${fresh} then 1 else failures + 1 end`,
+        failures_since: sql<string>`case when ${fresh} then ${at} else failures_since end`,
+      })
+      .where('principal_id', '=', principalId)
+      .where(sql<boolean>`(${fresh} or failures < ${max})`)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  async refundAttempt(principalId: string, windowStart: string): Promise<void> {
+    await this.db
+      .updateTable('second_factors')
+      .set({ failures: sql<number>`failures - 1` })
+      .where('principal_id', '=', principalId)
+      .where('failures', '>', 0)
+      .where('failures_since', '>=', windowStart)
+      .execute();
+  }
+
   async failures(principalId: string, windowStart: string): Promise<number> {
     const r = await this.db
       .selectFrom('second_factors')

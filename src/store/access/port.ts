@@ -110,6 +110,14 @@ export interface SecondFactorRepo {
    * person has no factor).
    */
   recordFailure(principalId: string, at: string, windowStart: string): Promise<number>;
+  /**
+   * Count one attempt at a code before it is checked, unless `max` are counted in the window that
+   * began at or after `windowStart` already: false then (throttled), or when the person has no
+   * factor. One conditional update, so many attempts at once cannot all slip under the limit.
+   */
+  takeAttempt(principalId: string, at: string, windowStart: string, max: number): Promise<boolean>;
+  /** Uncount an attempt whose code was accepted (one, in the current window). */
+  refundAttempt(principalId: string, windowStart: string): Promise<void>;
   /** Refused codes counted in the window that began at or after `windowStart` (0 when none or older). */
   failures(principalId: string, windowStart: string): Promise<number>;
 }

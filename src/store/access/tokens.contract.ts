@@ -182,6 +182,20 @@ export const tokensContract: ContractSuite = (current) => {
       expect(await store.secondFactors.recordFailure('person:nobody', at(16), at(1))).toBe(0);
     });
 
+    it('takes at most the limit of attempts in a window, also many at once, and refunds an accepted one', async () => {
+      await store.secondFactors.begin(factor('AAAA'));
+      const at = (min: number) => new Date(Date.parse(NOW) + min * 60_000).toISOString();
+      const taken = await Promise.all(Array.from({ length: 8 }, () => store.secondFactors.takeAttempt('person:alice', at(0), at(-15), 5)));
+      expect(taken.filter(Boolean)).toHaveLength(5);
+      await store.secondFactors.refundAttempt('person:alice', at(-15));
+      expect(await store.secondFactors.failures('person:alice', at(-15))).toBe(4);
+      expect(await store.secondFactors.takeAttempt('person:alice', at(1), at(-14), 5)).toBe(true);
+      expect(await store.secondFactors.takeAttempt('person:alice', at(1), at(-14), 5)).toBe(false);
+      expect(await store.secondFactors.takeAttempt('person:alice', at(16), at(1), 5)).toBe(true); // a new window
+      expect(await store.secondFactors.failures('person:alice', at(1))).toBe(1);
+      expect(await store.secondFactors.takeAttempt('person:nobody', at(16), at(1), 5)).toBe(false);
+    });
+
     it('uses each recovery code once and removes them with the factor', async () => {
       await store.secondFactors.begin(factor('AAAA'));
       await store.secondFactors.setRecoveryCodes('person:alice', ['h1', 'h2'], NOW);
