@@ -157,7 +157,7 @@ describe('incidents over HTTP', () => {
     expect((await inject('POST', `/v1/incidents/${open}/notes`, { text: 'cache warmed' })).statusCode).toBe(201);
 
     type Entry = { seq: number; subject: string; kind: string; actor: unknown; data: unknown; leafHash: string; redacted?: true };
-    const entries = async (kind: string, headers: Record<string, string>) =>
+    const entries = async (kind: string, headers: { authorization: string }) =>
       (await inject('GET', `/v1/ledger/entries?kind=${kind}&limit=1000`, undefined, headers)).json().entries as Entry[];
     const erin = bearer(tokens.erin!);
     const forErin = await entries('incident.note', erin);
