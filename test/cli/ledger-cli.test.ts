@@ -317,7 +317,8 @@ describe.concurrent('prove-inclusion and prove-consistency check proofs served b
 
   it('accepts a consistency proof from an old size to the current head (exit 0)', { timeout: T }, async ({ expect }) => {
     const p = (await get('/v1/ledger/proofs/consistency?from=3')) as Cons;
-    expect(p.to).toBe(12);
+    // 12 entries written here, and whatever the server announced on its own since (a KRI's colour).
+    expect(p.to).toBeGreaterThanOrEqual(12);
     expect(p.proof.length).toBeGreaterThan(0);
     const r = await runCli(consArgs(p));
     expect(r.code, describeRun(r)).toBe(0);
