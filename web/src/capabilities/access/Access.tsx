@@ -115,20 +115,7 @@ function Principals() {
         testId="disable-dialog"
       >
         <p>Its tokens are revoked at once, and with them its dashboard sessions, on every server.</p>
-        <label htmlFor="disable-code">Your second-factor code (if you have one)</label>
-        <input
-          id="disable-code"
-          inputMode="numeric"
-          autoComplete="one-time-code"
-          value={code}
-          onChange={(e) => setCode(e.target.value)}
-          data-testid="disable-code"
-        />
-        {error ? (
-          <p className="banner banner-error" role="alert">
-            {error}
-          </p>
-        ) : null}
+        <StepUpCode id="disable-code" code={code} setCode={setCode} error={error} />
       </ConfirmDialog>
     </>
   );
@@ -224,21 +211,30 @@ function Waiting() {
         </p>
         <label htmlFor="decide-reason">Reason</label>
         <input id="decide-reason" value={reason} onChange={(e) => setReason(e.target.value)} data-testid="decide-reason" />
-        <label htmlFor="decide-code">Your second-factor code (if you have one)</label>
-        <input
-          id="decide-code"
-          inputMode="numeric"
-          autoComplete="one-time-code"
-          value={code}
-          onChange={(e) => setCode(e.target.value)}
-          data-testid="decide-code"
-        />
-        {error ? (
-          <p className="banner banner-error" role="alert">
-            {error}
-          </p>
-        ) : null}
+        <StepUpCode id="decide-code" code={code} setCode={setCode} error={error} />
       </ConfirmDialog>
+    </>
+  );
+}
+
+/** The second-factor code a sensitive action's dialog asks for (it steps the session up), and the refusal, if any. */
+function StepUpCode({ id, code, setCode, error }: { id: string; code: string; setCode: (code: string) => void; error?: string }) {
+  return (
+    <>
+      <label htmlFor={id}>Your second-factor code (if you have one)</label>
+      <input
+        id={id}
+        inputMode="numeric"
+        autoComplete="one-time-code"
+        value={code}
+        onChange={(e) => setCode(e.target.value)}
+        data-testid={id}
+      />
+      {error ? (
+        <p className="banner banner-error" role="alert">
+          {error}
+        </p>
+      ) : null}
     </>
   );
 }
