@@ -11,5 +11,6 @@ export const access = defineCapability({
   events: accessEvents,
   store: accessStore,
   server: async () => (await import('../server/parts/access.ts')).accessServer,
+  commands: ['principals', 'tokens', 'approvals'],
   cli: async () => (await import('../cli/access-part.ts')).accessCommands,
 });

@@ -30,6 +30,11 @@ export interface Capability {
   readonly server?: () => Promise<ServerPart>;
   /** Its `bulwark` commands. */
   readonly cli?: () => Promise<CliPart>;
+  /**
+   * The names of the top-level commands its `cli` part adds (the registry test holds them to
+   * it): `bulwark NAME …` loads only the part that owns NAME, not every capability's commands.
+   */
+  readonly commands?: readonly string[];
   /** Its background jobs in `bulwark serve` (started in registry order, stopped in reverse). */
   readonly jobs?: () => Promise<JobsPart>;
 }

@@ -11,5 +11,6 @@ export const coverage = defineCapability({
   events: coverageEvents,
   store: coverageStore,
   server: async () => (await import('../server/parts/coverage.ts')).coverageServer,
+  commands: ['coverage'],
   cli: async () => (await import('../cli/coverage.ts')).coverageCommands,
 });

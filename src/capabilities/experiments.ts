@@ -13,6 +13,7 @@ export const experiments = defineCapability({
   events: experimentEvents,
   store: experimentsStore,
   server: async () => (await import('../server/parts/experiments.ts')).experimentsServer,
+  commands: ['experiments', 'runs', 'run', 'techniques'],
   cli: async () => (await import('../cli/experiments-part.ts')).experimentsCommands,
   jobs: async () => (await import('../cli/jobs/experiments.ts')).experimentsJobs,
 });

@@ -13,6 +13,7 @@ export const incidents = defineCapability({
   events: incidentEvents,
   store: incidentsStore,
   server: async () => (await import('../server/parts/incidents.ts')).incidentsServer,
+  commands: ['cases', 'incidents'],
   cli: async () => (await import('../cli/incidents.ts')).incidentCommands,
   jobs: async () => (await import('../cli/jobs/incidents.ts')).incidentJobs,
 });

@@ -11,6 +11,7 @@ export const ledger = defineCapability({
   events: ledgerEvents,
   store: ledgerStore,
   server: async () => (await import('../server/parts/ledger.ts')).ledgerServer,
+  commands: ['ledger'],
   cli: async () => (await import('../cli/ledger.ts')).ledgerCommands,
   jobs: async () => (await import('../cli/jobs/ledger.ts')).ledgerJobs,
 });

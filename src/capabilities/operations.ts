@@ -8,5 +8,6 @@ export const operations = defineCapability({
   permissions: OPERATIONS_PERMISSIONS,
   events: [],
   server: async () => (await import('../server/parts/operations.ts')).operationsServer,
+  commands: ['backup', 'restore'],
   cli: async () => (await import('../cli/backup.ts')).backupCommands,
 });

@@ -12,6 +12,7 @@ export const playbooks = defineCapability({
   events: playbookEvents,
   store: playbooksStore,
   server: async () => (await import('../server/parts/playbooks.ts')).playbooksServer,
+  commands: ['playbooks'],
   cli: async () => (await import('../cli/playbooks.ts')).playbookCommands,
   jobs: async () => (await import('../cli/jobs/playbooks.ts')).playbookJobs,
 });

@@ -67,6 +67,11 @@ describe('the capability registry', () => {
       const program = new Command('bulwark');
       part(program);
       expect(program.commands.length, c.name).toBeGreaterThan(0);
+      // The CLI loads a part by the names it declares: they must be exactly the ones it adds.
+      expect(
+        [...(c.commands ?? [])].sort(),
+        `the top-level commands ${c.name}'s cli part adds, declared in src/capabilities/${c.name}.ts 'commands'`,
+      ).toEqual(program.commands.map((cmd) => cmd.name()).sort());
       for (const cmd of program.commands) {
         expect(seen.get(cmd.name()), `${cmd.name()} of ${c.name}`).toBeUndefined();
         seen.set(cmd.name(), c.name);

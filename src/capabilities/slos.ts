@@ -12,6 +12,7 @@ export const slos = defineCapability({
   events: sloEvents,
   store: slosStore,
   server: async () => (await import('../server/parts/slos.ts')).slosServer,
+  commands: ['slo'],
   cli: async () => (await import('../cli/slos.ts')).sloCommands,
   jobs: async () => (await import('../cli/jobs/slos.ts')).sloJobs,
 });

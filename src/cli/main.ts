@@ -55,8 +55,12 @@ storeOptions(
   },
 );
 
-// Every capability's commands, in registry order.
-for (const capability of CAPABILITIES) (await capability.cli?.())?.(program);
+// The capabilities' commands, in registry order: only the part that owns the command being run
+// (a command loads its own modules, not every capability's), or all of them when the command is
+// none of theirs (help, a typo: commander then lists or suggests every command).
+const command = process.argv.slice(2).find((a) => !a.startsWith('-'));
+const owners = CAPABILITIES.filter((c) => command !== undefined && c.commands?.includes(command));
+if (command !== 'serve') for (const capability of owners.length > 0 ? owners : CAPABILITIES) (await capability.cli?.())?.(program);
 
 // A closed pipe (`bulwark runs show ID | head`) ends the command quietly, not with a stack trace.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {
