@@ -62,7 +62,11 @@ export function coverageCommands(program: Command): void {
       );
       for (const x of c.controls ?? [])
         print(
-          `           control ${x.control}: ${x.results.join(', ')}${x.status === 'stale' ? ' (stale)' : ''}, run ${x.lastRun} at ${x.verifiedAt}`,
+          `           control ${x.control}: ${x.results.join(', ')}${x.status === 'stale' ? ' (stale)' : ''}, run ${x.lastRun} at ${x.verifiedAt}, ttd ${ms(x.ttd.lastMs)} p50 ${ms(x.ttd.p50Ms)} p90 ${ms(x.ttd.p90Ms)} n ${x.ttd.samples}`,
+        );
+      if (c.rollup && c.rollup.exercised > 0)
+        print(
+          `           with sub-techniques: ${c.rollup.status}${c.rollup.weakest ? ` (weakest ${c.rollup.weakest})` : ''}, ${c.rollup.exercised} of ${c.rollup.subtechniques} exercised, oldest verified ${c.rollup.verifiedAt ?? 'never'}`,
         );
     }
   });

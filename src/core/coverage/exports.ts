@@ -11,6 +11,7 @@ export const EXPORT_FORMATS = ['navigator', 'json', 'vectr-csv', 'dettect'] as c
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 const nullableMs = z.number().nullable();
+const TtdSchema = z.strictObject({ lastMs: nullableMs, p50Ms: nullableMs, p90Ms: nullableMs, samples: z.number().int() });
 export const CoverageCellSchema = z.strictObject({
   technique: z.string(),
   name: z.string(),
@@ -36,7 +37,7 @@ export const CoverageCellSchema = z.strictObject({
   verifiedAt: z.string().nullable(),
   staleAt: z.string().nullable(),
   staleAfterDays: z.number().int(),
-  ttd: z.strictObject({ lastMs: nullableMs, p50Ms: nullableMs, p90Ms: nullableMs, samples: z.number().int() }),
+  ttd: TtdSchema,
   controls: z.array(
     z.strictObject({
       control: z.string(),
@@ -48,9 +49,24 @@ export const CoverageCellSchema = z.strictObject({
       verifiedAt: z.string(),
       alertedTtdMs: nullableMs,
       loggedTtdMs: nullableMs,
+      ttd: TtdSchema,
       runs: z.number().int(),
     }),
   ),
+  rollup: z
+    .strictObject({
+      status: z.enum(CELL_STATUSES),
+      weakest: z.string().nullable(),
+      subtechniques: z.number().int(),
+      inScope: z.number().int(),
+      exercised: z.number().int(),
+      verifiedAt: z.string().nullable(),
+      runs: z.number().int(),
+    })
+    .nullable()
+    .describe(
+      'a technique with sub-techniques summarised with them: the weakest status of those in scope and exercised (docs/coverage.md)',
+    ),
 });
 
 export const CoverageKrisSchema = z.strictObject({

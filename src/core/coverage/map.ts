@@ -118,6 +118,8 @@ export interface CellControl {
   verifiedAt: string;
   alertedTtdMs: number | null;
   loggedTtdMs: number | null;
+  /** Its time to detect over every counted run that tested it (a run's: its first alert, else its first log record). */
+  ttd: TimeToDetect;
   /** Counted runs that tested it. */
   runs: number;
 }
@@ -140,6 +142,32 @@ export interface TimeToDetect {
   /** Counted runs with a time to detect. */
   samples: number;
 }
+
+/**
+ * A technique's summary of itself and its sub-techniques (T1059 over T1059.001 …), by one rule:
+ * the members are the technique and its sub-techniques that are in scope and exercised; the
+ * status is the weakest of theirs (none, then stale, then logged, then alerted, then blocked),
+ * the verification the oldest of theirs.
+ */
+export interface CellRollup {
+  /** The weakest member's status; `never` when nothing in scope is exercised, `out-of-scope` when neither it nor a sub-technique is in scope. */
+  status: CellStatus;
+  /** The member whose status that is (the first by id on a tie); null without members. */
+  weakest: string | null;
+  /** Sub-techniques in the table. */
+  subtechniques: number;
+  /** Of them, in scope. */
+  inScope: number;
+  /** Of them, with at least one counted run ("3 of 9 sub-techniques exercised"). */
+  exercised: number;
+  /** The oldest verification of the members: the freshness of the whole. */
+  verifiedAt: string | null;
+  /** Counted runs of the members together (a run of two of them counts twice). */
+  runs: number;
+}
+
+/** Weakness of a status in a roll-up: the lower, the weaker. */
+export const ROLLUP_ORDER: readonly CellStatus[] = ['none', 'stale', 'logged', 'alerted', 'blocked'];
 
 export interface CoverageCell {
   technique: string;
@@ -164,6 +192,8 @@ export interface CoverageCell {
   ttd: TimeToDetect;
   /** The controls tested against it, by name. */
   controls: CellControl[];
+  /** For a technique with sub-techniques, it and them summarised; null for a sub-technique or a technique without any. */
+  rollup: CellRollup | null;
 }
 
 export interface CoverageKris {
@@ -218,10 +248,17 @@ interface Acc {
 }
 
 interface ControlAcc {
-  last: Omit<CellControl, 'status' | 'runs'>;
+  last: Omit<CellControl, 'status' | 'runs' | 'ttd'>;
   lastMs: number;
   runs: number;
+  /** Its time to detect per counted run with one, and the latest of them. */
+  ttds: number[];
+  sorted: number[] | null;
+  lastTtd: { ms: number; id: string; ttdMs: number } | null;
 }
+
+/** A control's time to detect in one run: its first alert, else its first log record (what `?control=` counts too). */
+export const controlTtd = (c: Pick<RunControl, 'alertedTtdMs' | 'loggedTtdMs'>): number | null => c.alertedTtdMs ?? c.loggedTtdMs ?? null;
 
 /** Fold one run's controls into a technique's: the later run's result wins, order of arrival aside. */
 function foldControls(into: Map<string, ControlAcc>, run: CoverageRun, evidence: Evidence, endMs: number): void {
@@ -236,14 +273,23 @@ function foldControls(into: Map<string, ControlAcc>, run: CoverageRun, evidence:
       alertedTtdMs: c.alertedTtdMs ?? null,
       loggedTtdMs: c.loggedTtdMs ?? null,
     };
-    const a = into.get(c.control);
-    if (!a) into.set(c.control, { last, lastMs: endMs, runs: 1 });
-    else {
+    const key = { ms: endMs, id: run.id };
+    let a = into.get(c.control);
+    if (!a) {
+      a = { last, lastMs: endMs, runs: 1, ttds: [], sorted: null, lastTtd: null };
+      into.set(c.control, a);
+    } else {
       a.runs++;
-      if (later({ ms: endMs, id: run.id }, { ms: a.lastMs, id: a.last.lastRun })) {
+      if (later(key, { ms: a.lastMs, id: a.last.lastRun })) {
         a.last = last;
         a.lastMs = endMs;
       }
+    }
+    const ttd = controlTtd(c);
+    if (ttd !== null) {
+      a.ttds.push(ttd);
+      a.sorted = null;
+      if (!a.lastTtd || later(key, a.lastTtd)) a.lastTtd = { ms: endMs, id: run.id, ttdMs: ttd };
     }
   }
 }
@@ -405,6 +451,7 @@ function assemble(
     }
     return c;
   });
+  rollUp(cells);
   return {
     attackVersion: table.version,
     at: now.toISOString(),
@@ -443,11 +490,57 @@ function cellOf(t: AttackTechnique, inScope: boolean, s: Summary | undefined, st
     ttd: s?.ttd ?? { lastMs: null, p50Ms: null, p90Ms: null, samples: 0 },
     controls: s
       ? [...s.controls.values()]
-          .map(({ last, runs }) => {
+          .map((a) => {
+            const { last, runs } = a;
             const staleMs = last.evidence === 'none' ? null : Date.parse(last.verifiedAt) + staleAfterDays * DAY_MS;
-            return { ...last, status: staleMs !== null && now.getTime() >= staleMs ? ('stale' as const) : last.evidence, runs };
+            a.sorted ??= [...a.ttds].sort((x, y) => x - y);
+            return {
+              ...last,
+              status: staleMs !== null && now.getTime() >= staleMs ? ('stale' as const) : last.evidence,
+              ttd: ttdOf(a.sorted, a.lastTtd?.ttdMs ?? null),
+              runs,
+            };
           })
           .sort((a, b) => (a.control < b.control ? -1 : a.control > b.control ? 1 : 0))
       : [],
+    rollup: null,
   };
+}
+
+/**
+ * Each technique with sub-techniques summarised with them (CellRollup says the rule). Cells are
+ * in the table's order; sub-techniques find their parent by id.
+ */
+function rollUp(cells: CoverageCell[]): void {
+  const subsOf = new Map<string, CoverageCell[]>();
+  for (const c of cells)
+    if (c.subtechnique) {
+      const parent = c.technique.split('.')[0]!;
+      const list = subsOf.get(parent);
+      if (list) list.push(c);
+      else subsOf.set(parent, [c]);
+    }
+  for (const c of cells) {
+    const subs = c.subtechnique ? undefined : subsOf.get(c.technique);
+    if (!subs) continue;
+    const family = [c, ...subs];
+    const members = family.filter((x) => x.inScope && x.runs > 0);
+    let weakest: CoverageCell | null = null;
+    let oldest: string | null = null;
+    let runs = 0;
+    for (const m of members) {
+      runs += m.runs;
+      if (weakest === null || ROLLUP_ORDER.indexOf(m.status) < ROLLUP_ORDER.indexOf(weakest.status)) weakest = m;
+      if (m.verifiedAt !== null && (oldest === null || Date.parse(m.verifiedAt) < Date.parse(oldest))) oldest = m.verifiedAt;
+    }
+    c.rollup = {
+      status: weakest ? weakest.status : family.some((x) => x.inScope) ? 'never' : 'out-of-scope',
+      weakest: weakest?.technique ?? null,
+      subtechniques: subs.length,
+      inScope: subs.filter((x) => x.inScope).length,
+      exercised: subs.filter((x) => x.runs > 0).length,
+      verifiedAt: oldest,
+      runs,
+    };
+  }
 }

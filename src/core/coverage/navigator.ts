@@ -76,31 +76,52 @@ export const STATUS_STYLE: Readonly<Record<CellStatus, { color: string; score?: 
 
 const ms = (v: number | null) => (v === null ? '-' : `${v} ms`);
 
+/** What a technique shows: for one with sub-techniques, its roll-up (the weakest of it and them), else its own status. */
+export const shownStatus = (c: CoverageCell): CellStatus => c.rollup?.status ?? c.status;
+
+function rollupNote(c: CoverageCell): string {
+  const r = c.rollup;
+  if (!r) return '';
+  const weakest = r.weakest ? `, weakest ${r.weakest}` : '';
+  const oldest = r.verifiedAt ? `, oldest verified ${r.verifiedAt}` : '';
+  return `roll-up ${r.status}${weakest}: ${r.exercised} of ${r.subtechniques} sub-techniques exercised${oldest}. Own evidence: `;
+}
+
 function techniqueOf(c: CoverageCell): z.output<typeof NavigatorTechniqueSchema> {
-  const style = STATUS_STYLE[c.status];
+  const status = shownStatus(c);
+  const style = STATUS_STYLE[status];
   const last = c.lastRun;
-  const comment = last
+  const own = last
     ? `${c.status}: last run ${last.id} of ${last.experiment} ${last.outcome} at ${last.at}; ${c.runs} counted run(s)`
     : c.inScope
       ? 'in scope, never exercised'
       : 'not in scope';
+  const r = c.rollup;
   return {
     techniqueID: c.technique,
     ...(style.score !== undefined ? { score: style.score } : {}),
     color: style.color,
-    comment,
-    enabled: c.inScope,
+    comment: `${rollupNote(c)}${own}`,
+    enabled: status !== 'out-of-scope',
     metadata: [
       { name: 'status', value: c.status },
+      ...(r
+        ? [
+            { name: 'roll-up', value: `${r.status}${r.weakest ? ` (weakest ${r.weakest})` : ''}` },
+            { name: 'sub-techniques exercised', value: `${r.exercised} of ${r.subtechniques} (${r.inScope} in scope)` },
+            { name: 'roll-up verified (oldest)', value: r.verifiedAt ?? 'never' },
+          ]
+        : []),
       { name: 'last run', value: last?.id ?? '-' },
       { name: 'time to detect (last)', value: ms(c.ttd.lastMs) },
       { name: 'time to detect (p50)', value: ms(c.ttd.p50Ms) },
       { name: 'time to detect (p90)', value: ms(c.ttd.p90Ms) },
+      { name: 'time to detect (n)', value: String(c.ttd.samples) },
       { name: 'verified', value: c.verifiedAt ?? 'never' },
       { name: 'experiments', value: c.experiments.join(', ') || '-' },
       ...c.controls.map((x) => ({
         name: `control ${x.control}`,
-        value: `${x.results.join(', ')}${x.status === 'stale' ? ' (stale)' : ''}; run ${x.lastRun} at ${x.verifiedAt}`,
+        value: `${x.results.join(', ')}${x.status === 'stale' ? ' (stale)' : ''}; run ${x.lastRun} at ${x.verifiedAt}; time to detect last ${ms(x.ttd.lastMs)}, p50 ${ms(x.ttd.p50Ms)}, p90 ${ms(x.ttd.p90Ms)} (n ${x.ttd.samples})`,
       })),
     ],
   };
@@ -108,7 +129,8 @@ function techniqueOf(c: CoverageCell): z.output<typeof NavigatorTechniqueSchema>
 
 /** The coverage as one Navigator layer: every technique in scope or with evidence; out-of-scope ones disabled. */
 export function layerFromCoverage(map: CoverageMap, name = 'Bulwark coverage'): NavigatorLayer {
-  const shown = map.cells.filter((c) => c.inScope || c.runs > 0);
+  // A technique whose sub-techniques are in scope shows their roll-up even when it is not in scope itself.
+  const shown = map.cells.filter((c) => c.inScope || c.runs > 0 || (c.rollup !== null && c.rollup.status !== 'out-of-scope'));
   return {
     name,
     versions: { attack: map.attackVersion.split('.')[0]!, navigator: NAVIGATOR_VERSION, layer: '4.5' },

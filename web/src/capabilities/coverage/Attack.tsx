@@ -158,13 +158,20 @@ function Matrix({
 }
 
 function Cell({ cell, tactic }: { cell: CoverageCell; tactic: string }) {
-  const info = STATUS_INFO[cell.status];
-  const title = `${cell.technique} ${cell.name}: ${info.label}${cell.lastRun ? `; last run ${cell.lastRun.outcome} at ${cell.lastRun.at}` : ''}`;
+  // A technique with sub-techniques is coloured by its roll-up: the weakest of it and them (docs/coverage.md).
+  const status = cell.rollup?.status ?? cell.status;
+  const info = STATUS_INFO[status];
+  const r = cell.rollup;
+  const rollup = r
+    ? `; roll-up of ${r.exercised} of ${r.subtechniques} sub-techniques exercised${r.weakest ? `, weakest ${r.weakest}` : ''}`
+    : '';
+  const title = `${cell.technique} ${cell.name}: ${info.label}${rollup}${cell.lastRun ? `; last run ${cell.lastRun.outcome} at ${cell.lastRun.at}` : ''}`;
   return (
     <Link
       to={techniqueHref(cell.technique)}
       data-testid={`cell-${cell.technique}`}
-      data-status={cell.status}
+      data-status={status}
+      data-own-status={cell.status}
       data-tactic={tactic}
       title={title}
       style={{
@@ -179,6 +186,12 @@ function Cell({ cell, tactic }: { cell: CoverageCell; tactic: string }) {
     >
       <span style={{ fontFamily: 'monospace' }}>{cell.technique}</span> {cell.name}
       {cell.ttd.lastMs !== null ? <span> · {formatMs(cell.ttd.lastMs)}</span> : null}
+      {r && r.exercised > 0 ? (
+        <span data-testid={`rollup-${cell.technique}`}>
+          {' '}
+          · {r.exercised}/{r.subtechniques}
+        </span>
+      ) : null}
     </Link>
   );
 }

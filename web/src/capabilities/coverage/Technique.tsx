@@ -55,8 +55,19 @@ function Detail({ view, onReload }: { view: TechniqueView; onReload: () => void 
           </dd>
           <dt>Time to detect</dt>
           <dd data-testid="technique-ttd">
-            last {ms(c.ttd.lastMs)} · p50 {ms(c.ttd.p50Ms)} · p90 {ms(c.ttd.p90Ms)} ({c.ttd.samples} runs)
+            last {ms(c.ttd.lastMs)} · p50 {ms(c.ttd.p50Ms)} · p90 {ms(c.ttd.p90Ms)} (n = {c.ttd.samples} runs with a detection)
           </dd>
+          {c.rollup ? (
+            <>
+              <dt>With its sub-techniques</dt>
+              <dd data-testid="technique-rollup" data-status={c.rollup.status}>
+                {STATUS_INFO[c.rollup.status].label}
+                {c.rollup.weakest ? ` (weakest: ${c.rollup.weakest})` : ''} · {c.rollup.exercised} of {c.rollup.subtechniques}{' '}
+                sub-techniques exercised ({c.rollup.inScope} in scope) · oldest verified{' '}
+                {c.rollup.verifiedAt ? formatTime(c.rollup.verifiedAt) : 'never'}
+              </dd>
+            </>
+          ) : null}
           <dt>Experiments</dt>
           <dd data-testid="technique-experiments">
             {c.experiments.length === 0
@@ -139,6 +150,7 @@ function Controls({ cell }: { cell: CoverageCell }) {
             <th>Last result</th>
             <th>Alerted after</th>
             <th>Logged after</th>
+            <th>Time to detect (last · p50 · p90, n)</th>
             <th>Last run</th>
             <th>Verified</th>
             <th>Runs</th>
@@ -161,6 +173,9 @@ function Controls({ cell }: { cell: CoverageCell }) {
                 <td>{x.results.join(', ')}</td>
                 <td>{ms(x.alertedTtdMs)}</td>
                 <td>{ms(x.loggedTtdMs)}</td>
+                <td data-testid="technique-control-ttd">
+                  {ms(x.ttd.lastMs)} · {ms(x.ttd.p50Ms)} · {ms(x.ttd.p90Ms)}, n = {x.ttd.samples}
+                </td>
                 <td>
                   <Link to={`/runs/${encodeURIComponent(x.lastRun)}`}>{x.lastRun}</Link> ({x.experiment})
                 </td>
