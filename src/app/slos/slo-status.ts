@@ -1,8 +1,10 @@
 /**
  * An SLO's status now: its SLI events read from the experiment runs the store holds (through the
  * experiments store port, read only), the budget, burn rates and alerts (core/slos/budget.ts), and
- * the budget policy's state. External SLIs (an imported OpenSLO file's queries) have no data here:
- * Bulwark does not query other metric sources yet; their rules come from `bulwark slo rules`.
+ * the budget policy's state. Prometheus SLIs are read from the Prometheus the file names
+ * (prometheus-source.ts); when it cannot answer, the status is unknown, with why, and neither
+ * alerts nor the policy act on it. External SLIs (an imported OpenSLO file's queries to another
+ * source) have no data here; their rules come from `bulwark slo rules`.
  */
 import { alertWindows } from '../../core/slos/alert-windows.ts';
 import { budgetPeriod, evaluateBudget, periodLength, type BudgetStatus } from '../../core/slos/budget.ts';
@@ -15,13 +17,16 @@ import type { RunRecord } from '../../store/experiments/port.ts';
 import type { SloRecord } from '../../store/slos/port.ts';
 import type { AppDeps } from '../deps.ts';
 import { appliedModel } from './apply-slo.ts';
+import { prometheusSliEvents } from './prometheus-source.ts';
 
 export interface SloStatus {
   record: SloRecord;
   model: Slo;
-  /** null for an external SLI: no data Bulwark can read. */
+  /** null for an external SLI (no data Bulwark can read) and for an unknown one. */
   budget: BudgetStatus | null;
   policy: PolicyStatus | null;
+  /** evaluated; unknown (its source could not answer: `note` says why); or not-read (an external source). */
+  state: 'evaluated' | 'unknown' | 'not-read';
   note?: string;
 }
 
@@ -64,7 +69,7 @@ async function signalSliEvents(deps: Pick<AppDeps, 'store'>, sli: Extract<Sli, {
 
 /** The SLI events of an SLO from the runs that ended (or the signals received) in (since, now]. */
 export async function sliEvents(deps: Pick<AppDeps, 'store'>, slo: Slo, since: number, now: number): Promise<SliEvent[]> {
-  if (slo.sli.source === 'external') return [];
+  if (slo.sli.source === 'external' || slo.sli.source === 'prometheus') return [];
   if (slo.sli.source === 'signals') return signalSliEvents(deps, slo.sli, since, now);
   const events: SliEvent[] = [];
   const experiment = slo.sli.select.experiment;
@@ -91,12 +96,21 @@ export async function sloStatus(deps: Pick<AppDeps, 'store' | 'clock'>, record: 
       model,
       budget: null,
       policy: null,
+      state: 'not-read',
       note: `its SLI queries a ${model.sli.type} metric source, which Bulwark does not read yet; evaluate it in Prometheus with the rules of "bulwark slo rules"`,
     };
   }
-  const longest = Math.max(...alertWindows(model.alerting.strategy, periodLength(model, now)).map((w) => w.longMs));
-  const since = Math.min(budgetPeriod(model, now).start, now - longest) - 1;
-  const events = await sliEvents(deps, model, since, now);
+  const pairs = alertWindows(model.alerting.strategy, periodLength(model, now));
+  const longest = Math.max(...pairs.map((w) => w.longMs));
+  const period = budgetPeriod(model, now);
+  let events: SliEvent[];
+  if (model.sli.source === 'prometheus') {
+    const read = await prometheusSliEvents(model.sli, [...pairs.flatMap((p) => [p.shortMs, p.longMs]), now - period.start], now);
+    if (!read.ok) return { record, model, budget: null, policy: null, state: 'unknown', note: `unknown: ${read.why}` };
+    events = read.events;
+  } else {
+    events = await sliEvents(deps, model, Math.min(period.start, now - longest) - 1, now);
+  }
   const budget = evaluateBudget(model, events, now);
-  return { record, model, budget, policy: evaluatePolicy(model.policy, budget, model.owner) };
+  return { record, model, budget, policy: evaluatePolicy(model.policy, budget, model.owner), state: 'evaluated' };
 }

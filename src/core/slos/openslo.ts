@@ -3,7 +3,9 @@
  * inline, read into Bulwark's model. Each objective becomes one SLO (named after the SLO, and
  * after the objective's displayName when there are several). A metric source of `type: Bulwark`
  * names Bulwark's own SLIs (`spec.experiments` or `spec.timeToDetect`, as in Bulwark's format);
- * any other type is kept as queries (external), for rules, since Bulwark does not query it.
+ * a ratioMetric of `type: Prometheus` whose spec names a `url` is read from that Prometheus
+ * (prometheus.ts); any other type is kept as queries (external), for rules, since Bulwark does
+ * not query it.
  *
  * Mapped: ratioMetric (good or bad, and total), thresholdMetric, timeWindow (rolling, or calendar
  * with startTime and timeZone), budgetingMethod (Occurrences, Timeslices, RatioTimeslices),
@@ -23,6 +25,7 @@ import {
   type PendingIssue,
 } from './schema-parts.ts';
 import { isTimeZone, parseWall } from './calendar.ts';
+import { prometheusSliSchema, toPrometheusSli } from './prometheus.ts';
 import type { Budgeting, Sli, Slo, SloWindow } from './types.ts';
 
 const dur = z.string().refine((s) => parseOpenSloDuration(s) !== undefined, 'an OpenSLO duration such as 5m, 1h, 28d, 2w, 1M, 1Q or 1Y');
@@ -164,6 +167,17 @@ export function importOpenSlo(value: unknown): OpenSloImport {
 
   const sli = toSli(d.spec.indicator.spec, errors);
   if (!sli) return { ok: false, errors };
+  if (sli.source === 'prometheus' && d.spec.budgetingMethod !== 'Occurrences') {
+    return {
+      ok: false,
+      errors: [
+        {
+          path: ['spec', 'budgetingMethod'],
+          message: 'a Prometheus SLI Bulwark reads is budgeted by Occurrences (timeslices are not read from Prometheus yet)',
+        },
+      ],
+    };
+  }
 
   const slos: Slo[] = [];
   d.spec.objectives.forEach((o, i) => {
@@ -237,6 +251,8 @@ function toSli(spec: z.output<typeof indicatorSpec>, errors: PendingIssue[]): Sl
     return undefined;
   }
   const src = (rm.good ?? rm.bad)!.metricSource;
+  if (src.type.toLowerCase() === 'prometheus' && typeof src.spec.url === 'string')
+    return prometheusRatio(rm, [...at, 'ratioMetric'], errors);
   if (isBulwark(src.type)) return bulwarkSli(src.spec, [...at, 'ratioMetric', rm.good ? 'good' : 'bad', 'metricSource', 'spec'], errors);
   return {
     source: 'external',
@@ -245,6 +261,56 @@ function toSli(spec: z.output<typeof indicatorSpec>, errors: PendingIssue[]): Sl
     ...(rm.bad ? { bad: queryOf(rm.bad.metricSource.spec) } : {}),
     total: queryOf(rm.total.metricSource.spec),
   };
+}
+
+type RatioMetric = {
+  good?: { metricSource: { type: string; spec: Record<string, unknown> } };
+  bad?: { metricSource: { type: string; spec: Record<string, unknown> } };
+  total: { metricSource: { type: string; spec: Record<string, unknown> } };
+};
+
+/**
+ * A ratioMetric whose Prometheus metric source names its `url`: Bulwark queries that Prometheus
+ * (`spec.query`, or `spec.promql`, per metric; `spec.allowHosts` and `spec.timeout` as in
+ * Bulwark's format). The metrics share one URL.
+ */
+function prometheusRatio(rm: RatioMetric, at: (string | number)[], errors: PendingIssue[]): Sli | undefined {
+  const which = rm.good ? 'good' : 'bad';
+  const first = rm[which]!.metricSource.spec;
+  const q = (m: { metricSource: { type: string; spec: Record<string, unknown> } }) =>
+    m.metricSource.spec.query ?? m.metricSource.spec.promql;
+  for (const k of [which, 'total'] as const) {
+    const m = rm[k]!;
+    if (
+      m.metricSource.type.toLowerCase() !== 'prometheus' ||
+      (m.metricSource.spec.url !== undefined && m.metricSource.spec.url !== first.url)
+    ) {
+      errors.push({
+        path: [...at, k, 'metricSource'],
+        message: `the ${which} and total metrics read the same Prometheus (type Prometheus, one url)`,
+      });
+      return undefined;
+    }
+  }
+  const r = prometheusSliSchema.safeParse({
+    url: first.url,
+    [which]: q(rm[which]!),
+    total: q(rm.total),
+    ...(first.allowHosts !== undefined ? { allowHosts: first.allowHosts } : {}),
+    ...(first.timeout !== undefined ? { timeout: first.timeout } : {}),
+  });
+  if (r.success) return toPrometheusSli(r.data);
+  for (const i of r.error.issues) {
+    const key = String(i.path[0] ?? 'url');
+    const where =
+      key === 'total'
+        ? [...at, 'total', 'metricSource', 'spec', 'query']
+        : key === which
+          ? [...at, which, 'metricSource', 'spec', 'query']
+          : [...at, which, 'metricSource', 'spec', ...i.path.map((p) => p as string | number)];
+    errors.push({ path: where, message: i.message });
+  }
+  return undefined;
 }
 
 const isBulwark = (type: string) => type.toLowerCase() === 'bulwark';

@@ -37,7 +37,7 @@ export function selects(s: RunSelector, r: RunFacts): boolean {
 
 /** The event a run gives an SLI, or undefined when it does not count. */
 export function runEvent(sli: Sli, r: RunFacts): SliEvent | undefined {
-  if (sli.source === 'external' || sli.source === 'signals') return undefined;
+  if (sli.source !== 'experiments' && sli.source !== 'time-to-detect') return undefined;
   if (r.dryRun || r.outcome === null || r.endedAt === null || NEVER_COUNTED.has(r.outcome)) return undefined;
   if (!selects(sli.select, r)) return undefined;
   const at = Date.parse(r.endedAt);

@@ -12,6 +12,7 @@ import { isTimeZone, parseWall, toInstant } from './calendar.ts';
 import { parsePromDuration, type CalendarUnit } from './duration.ts';
 import { checkRrule } from './exclusions.ts';
 import { importOpenSlo } from './openslo.ts';
+import { prometheusSliSchema, toPrometheusSli } from './prometheus.ts';
 import {
   duration,
   normaliseWall,
@@ -115,6 +116,7 @@ export const bulwarkSloSchema = z.strictObject({
     z.strictObject({ experiments: runSelectorSchema }),
     z.strictObject({ timeToDetect: timeToDetectSchema }),
     z.strictObject({ signals: signalSliSchema }),
+    z.strictObject({ prometheus: prometheusSliSchema }),
   ]),
   alerting: z
     .strictObject({
@@ -167,7 +169,21 @@ export function parseSloFile(text: string): SloParse {
   const r = bulwarkSloSchema.safeParse(v);
   if (!r.success)
     return { ok: false, errors: r.error.issues.map((i) => locate({ path: i.path as (string | number)[], message: i.message })) };
+  const limits = prometheusLimits(r.data);
+  if (limits.length > 0) return { ok: false, errors: limits.map(locate) };
   return { ok: true, slos: [fromBulwark(r.data)], warnings: [] };
+}
+
+/** What a Prometheus SLI does not support yet: budgeting by slices, exclusion windows. */
+export function prometheusLimits(f: { sli: object; budgeting: unknown; exclusions: unknown[] }): PendingIssue[] {
+  if (!('prometheus' in f.sli)) return [];
+  const out: PendingIssue[] = [];
+  const b = f.budgeting;
+  if (!(b === 'occurrences' || (typeof b === 'object' && b !== null && (b as { method?: unknown }).method === 'occurrences')))
+    out.push({ path: ['budgeting'], message: 'a Prometheus SLI is budgeted by occurrences (timeslices are not read from Prometheus yet)' });
+  if (f.exclusions.length > 0)
+    out.push({ path: ['exclusions'], message: 'exclusion windows are not applied to a Prometheus SLI yet; leave them out' });
+  return out;
 }
 
 const ANCHORS: Record<(typeof CALENDAR_UNITS)[number], string> = {
@@ -201,6 +217,7 @@ function fromBulwark(f: z.output<typeof bulwarkSloSchema>): Slo {
   let sli: Slo['sli'];
   if ('experiments' in f.sli) sli = { source: 'experiments', select: pickSelector(f.sli.experiments) };
   else if ('signals' in f.sli) sli = { source: 'signals', good: f.sli.signals.good, total: f.sli.signals.total };
+  else if ('prometheus' in f.sli) sli = toPrometheusSli(f.sli.prometheus);
   else {
     const t = f.sli.timeToDetect;
     sli = { source: 'time-to-detect', select: pickSelector(t), thresholdMs: parsePromDuration(t.under)! };

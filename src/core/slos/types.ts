@@ -37,6 +37,8 @@ export type Sli =
    * events, those also matching `good` the good ones; each counts at its receipt.
    */
   | { source: 'signals'; good: string; total: string }
+  /** Queries to an external Prometheus over its HTTP API (prometheus.ts). */
+  | PrometheusSli
   /** Queries to a metric source Bulwark does not read (an imported OpenSLO file): rules only. */
   | {
       source: 'external';
@@ -46,6 +48,20 @@ export type Sli =
       total?: string;
       threshold?: { op: 'lt' | 'lte' | 'gt' | 'gte'; value: number; query: string };
     };
+
+export interface PrometheusSli {
+  source: 'prometheus';
+  /** The base URL: queries go to `${url}/api/v1/query`. */
+  url: string;
+  /** PromQL with `{{.window}}` where the range goes, or a bare series selector; good or bad is given. */
+  good?: string;
+  bad?: string;
+  total: string;
+  /** Hosts Bulwark may call for this SLI (loopback when the file names none). */
+  allowHosts: string[];
+  /** Each query's bound. */
+  timeoutMs: number;
+}
 
 export type AlertStrategy = 'sloth' | 'pyrra';
 

@@ -47,7 +47,7 @@ export const SloItem = z.object({
   objective: z.number().describe('a ratio: 0.99 is 99%'),
   window: z.string(),
   budgeting: z.enum(['occurrences', 'timeslices', 'ratio-timeslices']),
-  sli: z.enum(['experiments', 'time-to-detect', 'signals', 'external']),
+  sli: z.enum(['experiments', 'time-to-detect', 'signals', 'prometheus', 'external']),
   strategy: z.enum(['sloth', 'pyrra']),
   status: z
     .object({
@@ -70,7 +70,10 @@ export const SloItem = z.object({
         .describe('the exclusion window in effect now, and when it ends'),
     })
     .nullable()
-    .describe('null when the SLI is external: Bulwark does not read that metric source'),
+    .describe('null when the SLI is external (Bulwark does not read that metric source) or unknown (its source could not answer)'),
+  state: z
+    .enum(['evaluated', 'unknown', 'not-read'])
+    .describe('unknown: the SLI source (a Prometheus) could not answer, `note` says why; nothing alerts or freezes on it'),
   policy: PolicyView,
   exclusions: z
     .array(
@@ -121,6 +124,7 @@ function view(s: SloStatus): z.output<typeof SloItem> {
           exclusion: b.exclusion,
         }
       : null,
+    state: s.state,
     policy: s.policy ? { ...s.policy, recorded: s.record.policyState } : null,
     exclusions: s.model.exclusions.map((x) => ({ ...x, rrule: x.rrule ?? null })),
     note: s.note ?? null,
