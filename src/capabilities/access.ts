@@ -1,4 +1,4 @@
-/** Access: API tokens with scopes, the session of the caller. */
+/** Access: principals and roles, API tokens, sessions, second factors, approvals, breakglass, sealed secrets. */
 import { ACCESS_PERMISSIONS } from '../core/access/permissions.ts';
 import { accessEvents } from '../core/access/events.ts';
 import { accessStore } from '../store/access/part.ts';
@@ -11,6 +11,6 @@ export const access = defineCapability({
   events: accessEvents,
   store: accessStore,
   server: async () => (await import('../server/parts/access.ts')).accessServer,
-  commands: ['principals', 'tokens', 'approvals'],
+  commands: ['principals', 'tokens', 'approvals', 'secrets'],
   cli: async () => (await import('../cli/access-part.ts')).accessCommands,
 });

@@ -4,11 +4,10 @@
  * Every enrollment, use, failure and recovery is a ledger entry, written in the transaction that
  * records the accepted step or the used recovery code; the entry never holds a code or the secret.
  *
- * How the secret is kept: Bulwark has no key for sealing data yet (the only key facility holds
- * the checkpoint signing key, which rotates and is a signing key), so the TOTP secret is stored
- * as it is in `second_factors.secret`: someone who reads the database can compute codes. They
- * still need the person's token or session to use them. Sealed secrets will close this
- * (docs/threat-model.md).
+ * How the secret is kept: sealed (AES-256-GCM under the key outside the database, with the
+ * person's id as additional data; app/access/sealer.ts), opened only to check a code. Rows
+ * written before sealing are sealed when a server with the key starts (app/access/secrets.ts);
+ * until then they are read as they are.
  */
 import { DomainError, conflict, invalid } from '../../core/errors.ts';
 import type { Principal } from '../../core/access/permissions.ts';
@@ -24,6 +23,8 @@ import {
 import type { Actor } from '../../core/ledger/actor.ts';
 import type { Repos } from '../../store/store.ts';
 import { iso, type AppDeps } from '../deps.ts';
+import { sealContext } from '../../core/access/sealed.ts';
+import { openStored, sealForStorage } from './sealer.ts';
 
 export type FactorPurpose = 'enroll' | 'sign-in' | 'step-up' | 'request' | 'disable';
 
@@ -62,7 +63,7 @@ export async function beginEnrollment(deps: AppDeps, principal: Principal): Prom
   const ok = await deps.store.secondFactors.begin({
     principalId: principal.id,
     kind: 'totp',
-    secret,
+    secret: sealForStorage(deps.secretKeys, secret, sealContext.totp(principal.id)),
     createdAt: iso(deps.clock),
     confirmedAt: null,
     lastStep: null,
@@ -83,7 +84,7 @@ export async function confirmEnrollment(
   const f = await deps.store.secondFactors.get(principal.id);
   if (!f || f.confirmedAt)
     throw conflict(`${principal.id} has no enrollment waiting for its first code; begin one with POST /v1/second-factor/enroll`);
-  const check = checkTotp(f.secret, code, now.getTime(), null);
+  const check = checkTotp(openStored(deps.secretKeys, f.secret, sealContext.totp(principal.id)), code, now.getTime(), null);
   if (!check.ok) {
     await recordFailure(deps, principal.id, actor, 'enroll', check.reason, 'totp');
     throw invalid('the code does not match the secret; type the six digits the authenticator app shows now');
@@ -172,7 +173,7 @@ export async function verifySecondFactor(
         : 'a code is six digits from the authenticator app',
     };
   }
-  const check = checkTotp(f.secret, trimmed, now.getTime(), f.lastStep);
+  const check = checkTotp(openStored(deps.secretKeys, f.secret, sealContext.totp(principalId)), trimmed, now.getTime(), f.lastStep);
   const accepted =
     check.ok &&
     (await deps.store.transaction(async (tx) => {

@@ -1,6 +1,6 @@
 /**
  * Access events: tokens minted and revoked, dashboard sessions opened and ended, second factors,
- * approvals and breakglass (never a secret, a code or a hash of one).
+ * approvals, breakglass, sealed secrets and their key (never a secret, a code or a hash of one).
  */
 import { z } from 'zod';
 import { event, id, type EventDefinition } from '../ledger/event-catalogue.ts';
@@ -106,5 +106,26 @@ export const accessEvents: EventDefinition[] = [
     'breakglass.reviewed',
     'someone other than the one who broke glass reviews it',
     z.strictObject({ id, principal: id, reviewer: id, note: z.string().max(2000) }),
+  ),
+  event(
+    'secret.set',
+    'a sealed secret is set or replaced: its name, version and the id of the key it is sealed under (never the value or a digest of it)',
+    z.strictObject({ name: id, version: z.number().int().min(1), keyId: id }),
+  ),
+  event('secret.deleted', 'a sealed secret is deleted', z.strictObject({ name: id, version: z.number().int().min(1) })),
+  event(
+    'secret-key.rotated',
+    'the sealing key is rotated: every sealed value (secrets, TOTP secrets) is re-sealed under the new key and the old keys are retired',
+    z.strictObject({
+      from: z.array(id),
+      to: id,
+      secrets: z.number().int().min(0),
+      secondFactors: z.number().int().min(0),
+    }),
+  ),
+  event(
+    'second-factor.sealed',
+    'TOTP secrets stored before sealing are sealed in place, once, when a server with the key starts',
+    z.strictObject({ count: z.number().int().min(1), keyId: id }),
   ),
 ];

@@ -14,6 +14,8 @@ export const ACCESS_PERMISSIONS = [
   'breakglass:read',
   'breakglass:invoke',
   'breakglass:review',
+  'secrets:read',
+  'secrets:write',
 ] as const;
 
 /**

@@ -15,6 +15,7 @@ export const STEP_UP_PERMISSIONS: readonly string[] = [
   'approvals:decide',
   'breakglass:invoke',
   'breakglass:review',
+  'secrets:write',
 ];
 
 export interface StepUpPolicy {

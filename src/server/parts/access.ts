@@ -1,9 +1,17 @@
 /**
  * Access in the server: tokens, principals, second factors, the caller's session, approvals and
  * breakglass; the access settings (step-up, rate limits); the approvals service other
- * capabilities use (`services.approvals`).
+ * capabilities use (`services.approvals`); sealed secrets and the resolver the experiment runner
+ * uses (`services.secrets`). The sealing keys are set on `deps.secretKeys` here (unless the caller
+ * gave some), so that the use cases that seal and open TOTP secrets find them.
  */
+import path from 'node:path';
 import { Counter } from 'prom-client';
+import { memorySecretKeys, type SecretKeys } from '../../app/access/sealer.ts';
+import { resolveSecret, sealStoredTotpSecrets } from '../../app/access/secrets.ts';
+import { systemActor } from '../../core/ledger/actor.ts';
+import { DEFAULT_SECRET_KEY_FILE, fileSecretKeys } from '../../store/access/secret-key-file.ts';
+import { secretRoutes } from '../routes/access-secrets.ts';
 import { approvalService, type ApprovalService } from '../../app/access/approvals.ts';
 import { approvalRoutes } from '../routes/approvals.ts';
 import { breakglassRoutes } from '../routes/breakglass.ts';
@@ -11,20 +19,28 @@ import { principalRoutes } from '../routes/principals.ts';
 import { secondFactorRoutes } from '../routes/second-factor.ts';
 import { tokenRoutes } from '../routes/tokens.ts';
 import { configureAccess, type AccessSettings } from '../auth.ts';
-import type { ServerPart } from '../server-part.ts';
+import type { ServerOptions, ServerPart } from '../server-part.ts';
 
 declare module '../server-part.ts' {
   interface ServerOptions {
     /** Step-up (how fresh a second factor must be, whether every person needs one) and rate limits. */
     access?: Partial<AccessSettings>;
+    /**
+     * Sealed secrets: the key file (default `<experiments.stateDir>/secret-keys.json`, the data
+     * directory; created 0600 on first use). Without either, keys are held in memory and lost
+     * with the process (tests).
+     */
+    secrets?: { keyFile?: string };
   }
   interface Services {
     /** Multi-party approvals: request, status, consume (app/access/approvals.ts). */
     approvals: ApprovalService;
+    /** Sealed secrets: the value of one, for the step that uses it (app/access/secrets.ts). */
+    secrets: { resolve(name: string): Promise<string> };
   }
 }
 
-export const accessServer: ServerPart = ({ app, routes, deps, options, services, metrics }) => {
+export const accessServer: ServerPart = async ({ app, routes, deps, options, services, metrics, log }) => {
   const breakglass = new Counter({
     name: 'bulwark_breakglass_total',
     help: 'Breakglass invoked through this server, by kind (a permission, or bypassing an approval)',
@@ -45,4 +61,16 @@ export const accessServer: ServerPart = ({ app, routes, deps, options, services,
     (kind) => breakglass.inc({ kind }),
   );
   services.approvals = approvalService(deps);
+
+  deps.secretKeys ??= secretKeysFor(options);
+  secretRoutes(app, routes, deps);
+  services.secrets = { resolve: (name) => resolveSecret(deps, name) };
+  const sealed = await sealStoredTotpSecrets(deps, systemActor('bulwark'));
+  if (sealed > 0) log.info({ count: sealed }, 'sealed the TOTP secrets stored before sealing');
 };
+
+function secretKeysFor(options: ServerOptions): SecretKeys {
+  const dir = options.experiments?.stateDir;
+  const file = options.secrets?.keyFile ?? (dir ? path.join(dir, DEFAULT_SECRET_KEY_FILE) : undefined);
+  return file ? fileSecretKeys(file) : memorySecretKeys();
+}

@@ -7,6 +7,21 @@ import type { SecondFactorRecord, SecondFactorRepo } from './port.ts';
 export class KyselySecondFactors implements SecondFactorRepo {
   constructor(private readonly db: Db) {}
 
+  async storedSecrets(): Promise<{ principalId: string; secret: string }[]> {
+    const rows = await this.db.selectFrom('second_factors').select(['principal_id', 'secret']).orderBy('principal_id', 'asc').execute();
+    return rows.map((r) => ({ principalId: r.principal_id, secret: r.secret }));
+  }
+
+  async replaceSecret(principalId: string, from: string, to: string): Promise<boolean> {
+    const r = await this.db
+      .updateTable('second_factors')
+      .set({ secret: to })
+      .where('principal_id', '=', principalId)
+      .where('secret', '=', from)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
   async get(principalId: string): Promise<SecondFactorRecord | undefined> {
     const r = await this.db.selectFrom('second_factors').selectAll().where('principal_id', '=', principalId).executeTakeFirst();
     return r ? rowToFactor(r) : undefined;

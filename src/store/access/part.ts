@@ -3,7 +3,8 @@
  * migration of its own (the ledger's 0001 created it, and a shipped migration is never split);
  * sessions came with 0010, principals with 0011, second factors (and a session's step-up time, a token's
  * last use) with 0017, approvals and breakglass with 0018, the
- * per-person count of refused second-factor codes with 0021. Sessions are not backed up: a restored server starts with none.
+ * per-person count of refused second-factor codes with 0021, sealed secrets with 0022 (their key is
+ * never in the database: a backup holds sealed values only, and restoring needs the key file too). Sessions are not backed up: a restored server starts with none.
  */
 import type { StorePart } from '../store-part.ts';
 import { KyselySessions } from './kysely-sessions.ts';
@@ -17,6 +18,8 @@ import { secondFactorFailures } from './migrations/0021-second-factor-failures.t
 import { KyselySecondFactors } from './kysely-second-factors.ts';
 import { KyselyApprovals } from './kysely-approvals.ts';
 import { KyselyBreakglass } from './kysely-breakglass.ts';
+import { KyselySecrets } from './kysely-secrets.ts';
+import { secrets } from './migrations/0022-secrets.ts';
 import type {} from './port.ts';
 import type {} from './tables.ts';
 
@@ -30,6 +33,7 @@ export const accessStore: StorePart = {
     { name: 'approvals', backup: true },
     { name: 'approval_decisions', backup: true },
     { name: 'breakglass', backup: true },
+    { name: 'secrets', backup: true },
   ],
   migrations: {
     '0010_sessions': sessions,
@@ -37,6 +41,7 @@ export const accessStore: StorePart = {
     '0017_second_factors': secondFactors,
     '0018_approvals': approvals,
     '0021_second_factor_failures': secondFactorFailures,
+    '0022_secrets': secrets,
   },
   repos: (ctx) => ({
     tokens: new KyselyTokens(ctx.db),
@@ -45,6 +50,13 @@ export const accessStore: StorePart = {
     secondFactors: new KyselySecondFactors(ctx.db),
     approvals: new KyselyApprovals(ctx.db, ctx.dialect),
     breakglass: new KyselyBreakglass(ctx.db, ctx.dialect),
+    secrets: new KyselySecrets(ctx.db),
   }),
-  contract: async () => (await import('./tokens.contract.ts')).tokensContract,
+  contract: async () => {
+    const [{ tokensContract }, { secretsContract }] = await Promise.all([import('./tokens.contract.ts'), import('./secrets.contract.ts')]);
+    return (current) => {
+      tokensContract(current);
+      secretsContract(current);
+    };
+  },
 };

@@ -120,6 +120,10 @@ export interface SecondFactorRepo {
   refundAttempt(principalId: string, windowStart: string): Promise<void>;
   /** Refused codes counted in the window that began at or after `windowStart` (0 when none or older). */
   failures(principalId: string, windowStart: string): Promise<number>;
+  /** Every factor's stored secret (sealed, or plain from before sealing): for sealing and key rotation. */
+  storedSecrets(): Promise<{ principalId: string; secret: string }[]>;
+  /** Replace a factor's stored secret when it is still `from`; false when it changed or is gone. */
+  replaceSecret(principalId: string, from: string, to: string): Promise<boolean>;
 }
 
 export type ApprovalState = 'pending' | 'approved' | 'denied' | 'executed' | 'expired';
@@ -201,6 +205,35 @@ export interface BreakglassRepo {
   review(id: string, by: string, at: string, note: string): Promise<boolean>;
 }
 
+/** A sealed secret: its value sealed under the key `keyId` (core/access/sealed.ts), never plain. */
+export interface SecretRecord {
+  name: string;
+  /** 1 when first set, one more on each set. */
+  version: number;
+  keyId: string;
+  sealed: string;
+  createdAt: string;
+  createdBy: string;
+  updatedAt: string;
+  updatedBy: string;
+}
+
+/** What may be shown of a secret: everything but the sealed value. */
+export type SecretMeta = Omit<SecretRecord, 'sealed'>;
+
+export interface SecretRepo {
+  get(name: string): Promise<SecretRecord | undefined>;
+  /** By name; without the sealed values. */
+  list(): Promise<SecretMeta[]>;
+  /** Insert a new name; throws when it exists. */
+  insert(r: SecretRecord): Promise<void>;
+  /** Replace the value when the stored version is still `fromVersion`; false otherwise. */
+  update(r: SecretRecord, fromVersion: number): Promise<boolean>;
+  /** Re-seal in place (key rotation), keeping the version, when it is still `fromVersion`. */
+  reseal(name: string, fromVersion: number, keyId: string, sealed: string): Promise<boolean>;
+  delete(name: string): Promise<boolean>;
+}
+
 declare module '../store.ts' {
   interface Repos {
     tokens: TokenRepo;
@@ -209,5 +242,6 @@ declare module '../store.ts' {
     secondFactors: SecondFactorRepo;
     approvals: ApprovalRepo;
     breakglass: BreakglassRepo;
+    secrets: SecretRepo;
   }
 }

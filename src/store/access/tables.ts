@@ -102,6 +102,18 @@ export interface BreakglassTable {
   review_note: string | null;
 }
 
+/** Sealed secrets (migration 0022): the sealed value and the id of its key, never the key. */
+export interface SecretsTable {
+  name: string;
+  version: number;
+  key_id: string;
+  sealed: string;
+  created_at: string;
+  created_by: string;
+  updated_at: string;
+  updated_by: string;
+}
+
 declare module '../schema.ts' {
   interface Database {
     tokens: TokensTable;
@@ -112,5 +124,6 @@ declare module '../schema.ts' {
     approvals: ApprovalsTable;
     approval_decisions: ApprovalDecisionsTable;
     breakglass: BreakglassTable;
+    secrets: SecretsTable;
   }
 }

@@ -1,0 +1,155 @@
+/**
+ * Sealed secrets: set (a new version), list (names, versions, times; never values), delete,
+ * resolve (the value, in the process that uses it; nothing is written), and rotate the key
+ * (re-seal every value under a new key, then retire the old). The ledger records names, versions
+ * and key ids: never a value, nor a digest of one (a digest of a short secret can be guessed).
+ * TOTP secrets written before sealing are sealed in place when a server with the key starts.
+ */
+import { conflict, invalid, notFound } from '../../core/errors.ts';
+import { MAX_SECRET_BYTES, SECRET_NAME, SECRET_NAME_RULE, isSealed, sealContext } from '../../core/access/sealed.ts';
+import type { Actor } from '../../core/ledger/actor.ts';
+import { actorLabel } from '../../core/ledger/actor.ts';
+import type { SecretMeta } from '../../store/access/port.ts';
+import { iso, type AppDeps } from '../deps.ts';
+import { seal, sealedKeyId, unseal, type SecretKeys } from './sealer.ts';
+
+export type SecretView = SecretMeta;
+
+function keysOf(deps: AppDeps): SecretKeys {
+  if (!deps.secretKeys) throw invalid('this process has no sealing key; sealed secrets are managed through a server (bulwark serve)');
+  return deps.secretKeys;
+}
+
+export function checkSecretName(name: string): string {
+  if (!SECRET_NAME.test(name)) throw invalid(`secret name '${name.slice(0, 80)}': ${SECRET_NAME_RULE}`, { path: 'name' });
+  return name;
+}
+
+function checkValue(value: string): string {
+  if (value.length === 0) throw invalid('the secret value is empty; pass the value on stdin or in a file', { path: 'value' });
+  if (Buffer.byteLength(value, 'utf8') > MAX_SECRET_BYTES)
+    throw invalid(`the secret value is over ${MAX_SECRET_BYTES} bytes; a secret is a password, a key or a token`, { path: 'value' });
+  return value;
+}
+
+/** Set a secret's value: version 1 when new, one more otherwise. */
+export async function setSecret(deps: AppDeps, actor: Actor, name: string, value: string): Promise<SecretView> {
+  checkSecretName(name);
+  checkValue(value);
+  const keys = keysOf(deps);
+  const now = iso(deps.clock);
+  const by = actorLabel(actor);
+  const sealed = seal(keys, value, sealContext.secret(name));
+  const keyId = sealedKeyId(sealed)!;
+  return deps.store.transaction(async (tx) => {
+    const old = await tx.secrets.get(name);
+    const record = {
+      name,
+      version: (old?.version ?? 0) + 1,
+      keyId,
+      sealed,
+      createdAt: old?.createdAt ?? now,
+      createdBy: old?.createdBy ?? by,
+      updatedAt: now,
+      updatedBy: by,
+    };
+    if (old) {
+      if (!(await tx.secrets.update(record, old.version))) throw conflict(`secret ${name} changed meanwhile; set it again`);
+    } else await tx.secrets.insert(record);
+    await tx.ledger.append([{ actor, kind: 'secret.set', subject: `secret:${name}`, data: { name, version: record.version, keyId } }], now);
+    return {
+      name,
+      version: record.version,
+      keyId,
+      createdAt: record.createdAt,
+      createdBy: record.createdBy,
+      updatedAt: now,
+      updatedBy: by,
+    };
+  });
+}
+
+export async function listSecrets(deps: AppDeps): Promise<SecretView[]> {
+  return deps.store.secrets.list();
+}
+
+export async function deleteSecret(deps: AppDeps, actor: Actor, name: string): Promise<{ name: string; version: number }> {
+  checkSecretName(name);
+  const now = iso(deps.clock);
+  return deps.store.transaction(async (tx) => {
+    const old = await tx.secrets.get(name);
+    if (!old || !(await tx.secrets.delete(name))) throw notFound(`no secret ${name}; bulwark secrets list shows the names`);
+    await tx.ledger.append([{ actor, kind: 'secret.deleted', subject: `secret:${name}`, data: { name, version: old.version } }], now);
+    return { name, version: old.version };
+  });
+}
+
+/**
+ * The value of a secret, for the step that uses it (the experiment runner). Nothing is written:
+ * the run records which secrets it named, never what they held.
+ */
+export async function resolveSecret(deps: AppDeps, name: string): Promise<string> {
+  checkSecretName(name);
+  const keys = keysOf(deps);
+  const r = await deps.store.secrets.get(name);
+  if (!r) throw notFound(`no sealed secret ${name}; set it with: bulwark secrets set ${name} < FILE`);
+  return unseal(keys, r.sealed, sealContext.secret(name));
+}
+
+/**
+ * Rotate the sealing key: a new key becomes current, every secret and TOTP secret is re-sealed
+ * under it in one transaction (with its ledger entry), then the old keys are retired. A crash
+ * before the retirement leaves both keys in the file, and every value readable.
+ */
+export async function rotateSecretKey(
+  deps: AppDeps,
+  actor: Actor,
+): Promise<{ from: string[]; to: string; secrets: number; secondFactors: number }> {
+  const keys = keysOf(deps);
+  const from = keys.ids();
+  const next = keys.rotate();
+  const now = iso(deps.clock);
+  const result = await deps.store.transaction(async (tx) => {
+    let secrets = 0;
+    for (const meta of await tx.secrets.list()) {
+      const r = await tx.secrets.get(meta.name);
+      if (!r || r.keyId === next.id) continue;
+      const value = unseal(keys, r.sealed, sealContext.secret(r.name));
+      if (!(await tx.secrets.reseal(r.name, r.version, next.id, seal(keys, value, sealContext.secret(r.name)))))
+        throw conflict(`secret ${r.name} changed during the rotation; rotate again`);
+      secrets += 1;
+    }
+    let secondFactors = 0;
+    for (const f of await tx.secondFactors.storedSecrets()) {
+      const context = sealContext.totp(f.principalId);
+      const plain = isSealed(f.secret) ? unseal(keys, f.secret, context) : f.secret;
+      if (!(await tx.secondFactors.replaceSecret(f.principalId, f.secret, seal(keys, plain, context))))
+        throw conflict(`the second factor of ${f.principalId} changed during the rotation; rotate again`);
+      secondFactors += 1;
+    }
+    const data = { from: from.filter((k) => k !== next.id), to: next.id, secrets, secondFactors };
+    await tx.ledger.append([{ actor, kind: 'secret-key.rotated', subject: 'secret-key', data }], now);
+    return data;
+  });
+  keys.retireAllButCurrent();
+  return result;
+}
+
+/** Seal the TOTP secrets stored plain before sealing existed (once; a no-op when none are left). */
+export async function sealStoredTotpSecrets(deps: AppDeps, actor: Actor): Promise<number> {
+  const keys = keysOf(deps);
+  const now = iso(deps.clock);
+  return deps.store.transaction(async (tx) => {
+    let count = 0;
+    for (const f of await tx.secondFactors.storedSecrets()) {
+      if (isSealed(f.secret)) continue;
+      if (await tx.secondFactors.replaceSecret(f.principalId, f.secret, seal(keys, f.secret, sealContext.totp(f.principalId)))) count += 1;
+    }
+    if (count > 0)
+      await tx.ledger.append(
+        [{ actor, kind: 'second-factor.sealed', subject: 'secret-key', data: { count, keyId: keys.current().id } }],
+        now,
+      );
+    return count;
+  });
+}
