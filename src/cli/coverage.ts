@@ -1,7 +1,8 @@
 /**
  * Coverage on the command line, over a server's API: `bulwark coverage show [--control C]
  * [--stale] [--tactic T] [--platform P]`, `bulwark coverage export --format
- * navigator|json|vectr-csv|dettect [--control C] [--out FILE]`, and `bulwark coverage settings [--set FILE]`. The server is `--url` (env
+ * navigator|json|vectr-csv|dettect [--control C] [--out FILE]`, `bulwark coverage settings [--set FILE]`
+ * and `bulwark coverage profile NAME FILE [--in-scope]`. The server is `--url` (env
  * BULWARK_URL, default http://127.0.0.1:7600), the token `--token` (env BULWARK_TOKEN). Exit
  * codes: 0 done, 1 the server failed or could not be reached, 2 bad input.
  */
@@ -10,6 +11,8 @@ import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { EXPORT_FORMATS, type ExportFormat } from '../core/coverage/exports.ts';
 import type { CoverageCell, CoverageKris } from '../core/coverage/map.ts';
+import { parseProfileList } from '../core/coverage/profile-list.ts';
+import type { CoverageSettingsInput } from '../core/coverage/settings.ts';
 import { malformed } from './exit.ts';
 import { client, remote, type RemoteFlags } from './remote.ts';
 
@@ -102,5 +105,40 @@ export function coverageCommands(program: Command): void {
     }
     const r = JSON.parse(await client(o, { timeoutMs: 60_000 }).text('PUT', '/v1/coverage/settings', doc)) as { version: number };
     print(`coverage settings stored as version ${r.version}`);
+  });
+
+  server(
+    coverage
+      .command('profile')
+      .description(
+        "store a threat profile from a list file (technique ids, one a line or comma-separated, # comments; or a Navigator layer such as ATT&CK's group layers) into the settings",
+      )
+      .argument('<name>', 'the profile name, e.g. APT29')
+      .argument('<file>', 'the list file')
+      .option('--in-scope', 'also put the profile in scope (scope.profiles)'),
+  ).action(async (name: string, file: string, o: RemoteFlags & { inScope?: boolean }) => {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (e) {
+      throw malformed(`${file}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    const list = parseProfileList(text);
+    if (!list.ok) throw malformed(`${file}: ${list.message}`);
+    const api = client(o, { timeoutMs: 60_000 });
+    const current = JSON.parse(await api.text('GET', '/v1/coverage/settings')) as { settings: CoverageSettingsInput };
+    const s = current.settings;
+    const scope = s.scope ?? {};
+    const inScope = scope.profiles ?? [];
+    const doc: CoverageSettingsInput = {
+      ...s,
+      profiles: { ...s.profiles, [name]: list.techniques },
+      scope: o.inScope && !inScope.includes(name) ? { ...scope, profiles: [...inScope, name] } : scope,
+    };
+    // The server checks the name and every id against the ATT&CK table and refuses the whole document on a typo.
+    const r = JSON.parse(await api.text('PUT', '/v1/coverage/settings', doc)) as { version: number };
+    print(
+      `threat profile ${name}: ${list.techniques.length} techniques from ${list.form === 'navigator' ? 'a Navigator layer' : 'a list'}${o.inScope ? ', in scope' : ''}; coverage settings stored as version ${r.version}`,
+    );
   });
 }
