@@ -23,6 +23,11 @@ export interface RepoContext {
   isTx: boolean;
   /** Every ledger entry kind with the schema of its data (the registry's LEDGER_EVENTS): the append checks each entry against it. */
   events: EventCatalogue;
+  /**
+   * What a repository remembers between transactions of one store, by key: hints it checks
+   * before it relies on them (another process may have moved on), never a source of truth.
+   */
+  hints: Map<string, unknown>;
 }
 
 export interface TableSpec {

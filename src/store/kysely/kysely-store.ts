@@ -21,8 +21,9 @@ export function reposOver(
   runInTransaction: <T>(fn: (tx: Repos) => Promise<T>) => Promise<T>,
   isTx: boolean,
   events: EventCatalogue,
+  hints: Map<string, unknown>,
 ): Repos {
-  const ctx = { db, dialect, runInTransaction, isTx, events };
+  const ctx = { db, dialect, runInTransaction, isTx, events, hints };
   const repos: Record<string, unknown> = {};
   for (const part of parts) {
     for (const [name, repo] of Object.entries(part.repos(ctx))) {
@@ -60,6 +61,8 @@ export class KyselyStore implements Store {
   private readonly db: Kysely<Database>;
   private readonly parts: readonly StorePart[];
   private readonly events: EventCatalogue;
+  /** The repositories' hints between transactions (RepoContext.hints). */
+  private readonly hints = new Map<string, unknown>();
   private closed = false;
 
   constructor(private readonly opts: KyselyStoreOptions) {
@@ -73,7 +76,7 @@ export class KyselyStore implements Store {
   }
 
   private reposFor(db: Db, runInTransaction: <T>(fn: (tx: Repos) => Promise<T>) => Promise<T>, isTx: boolean): Repos {
-    return reposOver(this.parts, db, this.dialect, runInTransaction, isTx, this.events);
+    return reposOver(this.parts, db, this.dialect, runInTransaction, isTx, this.events, this.hints);
   }
 
   transaction<T>(fn: (tx: Repos) => Promise<T>): Promise<T> {

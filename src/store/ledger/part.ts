@@ -24,7 +24,7 @@ export const ledgerStore: StorePart = {
     '0005_tree_in_entries': treeInEntries,
   },
   repos: (ctx) => ({
-    ledger: new KyselyLedger(ctx.db, ctx.runInTransaction, ctx.isTx, ctx.dialect, ctx.events),
+    ledger: new KyselyLedger(ctx.db, ctx.runInTransaction, ctx.isTx, ctx.dialect, ctx.events, ctx.hints),
     meta: new KyselyMeta(ctx.db),
   }),
   contract: async () => (await import('./ledger.contract.ts')).ledgerContract,
