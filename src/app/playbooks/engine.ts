@@ -13,13 +13,14 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { systemActor, type Actor } from '../../core/ledger/actor.ts';
-import { evaluate, type ExprContext } from '../../core/playbooks/expressions.ts';
+import { evaluate, render, type ExprContext } from '../../core/playbooks/expressions.ts';
 import { backoffMs, guardsHold, prepareRequest, statusOk } from '../../core/playbooks/rules.ts';
 import type { Playbook, Step } from '../../core/playbooks/types.ts';
 import { RUN_STATES, FINAL_RUN_STATES, type PlaybookRunRecord, type StepExecutionRecord } from '../../store/playbooks/port.ts';
 import type { Json } from '../../core/ledger/entry.ts';
 import type { Repos } from '../../store/store.ts';
 import type { AppDeps, Random } from '../deps.ts';
+import { approvalService, type ApprovalService } from '../access/approvals.ts';
 import { versionModel } from './apply-playbook.ts';
 import type { HttpTransport } from './transport.ts';
 
@@ -35,7 +36,23 @@ export interface EngineOptions {
   /** Runs claimed per tick. */
   batch?: number;
   onError?: (err: unknown, runId: string) => void;
+  /** Access's multi-party approvals (`services.approvals`); by default the same functions over `deps`. */
+  approvals?: ApprovalService;
+  /** How often a run waiting for an approval looks at it (10 s by default). */
+  approvalPollMs?: number;
 }
+
+/** The approval an `approval` step asks for: what it is about, and the exact parameters it consumes. */
+export function approvalRef(run: Pick<PlaybookRunRecord, 'id' | 'playbook' | 'version'>, step: string) {
+  return {
+    kind: 'playbook.step',
+    resource: `playbook-run:${run.id}/${step}`,
+    payload: { run: run.id, playbook: run.playbook, version: run.version, step },
+  };
+}
+
+/** Thrown inside a write when a compare and set on the step lost (a signal or a person moved it first): the write is undone. */
+class StepMoved extends Error {}
 
 const ENGINE: Actor = systemActor('playbooks', 'system');
 const ACTIVE_RUN_STATES = RUN_STATES.filter((s) => !FINAL_RUN_STATES.includes(s));
@@ -45,6 +62,8 @@ export class PlaybookEngine {
   readonly owner: string;
   private readonly leaseMs: number;
   private readonly batch: number;
+  private readonly approvals: ApprovalService;
+  private readonly approvalPollMs: number;
 
   constructor(
     private readonly deps: AppDeps,
@@ -53,6 +72,8 @@ export class PlaybookEngine {
     this.owner = o.owner ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
     this.leaseMs = o.leaseMs ?? 30_000;
     this.batch = o.batch ?? 20;
+    this.approvals = o.approvals ?? approvalService(deps);
+    this.approvalPollMs = o.approvalPollMs ?? 10_000;
   }
 
   private now(): string {
@@ -98,15 +119,20 @@ export class PlaybookEngine {
    */
   private async write(run: PlaybookRunRecord, fn: (tx: Repos, entries: Entry[]) => Promise<void>): Promise<boolean> {
     const now = this.now();
-    return this.deps.store.transaction(async (tx) => {
-      // A run cancelled (or ended) meanwhile keeps its end: a call that was in flight is not recorded over it.
-      const held = await tx.playbooks.updateRun(run.id, { updatedAt: now }, { owner: this.owner, from: ACTIVE_RUN_STATES });
-      if (!held) return false;
-      const entries: Entry[] = [];
-      await fn(tx, entries);
-      if (entries.length > 0) await tx.ledger.append(entries, now);
-      return true;
-    });
+    try {
+      return await this.deps.store.transaction(async (tx) => {
+        // A run cancelled (or ended) meanwhile keeps its end: a call that was in flight is not recorded over it.
+        const held = await tx.playbooks.updateRun(run.id, { updatedAt: now }, { owner: this.owner, from: ACTIVE_RUN_STATES });
+        if (!held) return false;
+        const entries: Entry[] = [];
+        await fn(tx, entries);
+        if (entries.length > 0) await tx.ledger.append(entries, now);
+        return true;
+      });
+    } catch (e) {
+      if (e instanceof StepMoved) return false;
+      throw e;
+    }
   }
 
   private async advance(id: string): Promise<void> {
@@ -199,6 +225,7 @@ export class PlaybookEngine {
         return this.done(run, exec, { result: v.value });
       }
       case 'wait': {
+        if (step.waitSignal) return this.waitForSignal(run, exec, step);
         if (exec.state === 'running' && exec.startedAt) {
           const until = new Date(Date.parse(exec.startedAt) + step.waitMs!).toISOString();
           if (now >= until) return this.done(run, exec, { waitedUntil: until });
@@ -223,7 +250,168 @@ export class PlaybookEngine {
       case 'checklist':
         // Only a person completes a checklist (runs.ts); a confirmed one cannot reach here.
         return this.fail(run, exec, step, 'a checklist is completed by a person');
+      case 'approval':
+        return this.approval(run, exec, step, ctx);
     }
+  }
+
+  /**
+   * A `wait` for a signal: the step runs (its start is the window's start) and the run sleeps until
+   * the timeout, holding nothing; a matching signal (signal-waits.ts) finishes the step before
+   * then and wakes the run. At the deadline the step fails, or with `onTimeout: continue` is done
+   * with `timedOut: true`. Both ends are compare and sets on the running step: of a signal and
+   * the deadline, the first to commit wins.
+   */
+  private async waitForSignal(run: PlaybookRunRecord, exec: StepExecutionRecord, step: Step): Promise<boolean> {
+    const w = step.waitSignal!;
+    const now = this.now();
+    if (exec.state !== 'running' || !exec.startedAt) {
+      const until = this.later(w.timeoutMs);
+      await this.write(run, async (tx, entries) => {
+        await tx.playbooks.updateStep(run.id, exec.idx, { state: 'running', attempts: 1, startedAt: now, updatedAt: now });
+        await tx.playbooks.updateRun(run.id, { wakeAt: until, leaseOwner: null, leaseUntil: null, updatedAt: now });
+        entries.push(
+          this.entry(run, 'playbook.step.started', {
+            run: run.id,
+            step: step.id,
+            index: exec.idx,
+            mode: exec.mode,
+            kind: step.kind,
+            attempt: 1,
+            idempotencyKey: null,
+          }),
+        );
+      });
+      return false;
+    }
+    const until = new Date(Date.parse(exec.startedAt) + w.timeoutMs).toISOString();
+    if (now < until) {
+      await this.write(run, async (tx) => {
+        // A signal that matched meanwhile moved the step on: then the run is due now, not at the deadline.
+        const cur = await tx.playbooks.getStep(run.id, exec.idx);
+        await tx.playbooks.updateRun(run.id, {
+          wakeAt: cur?.state === 'running' ? until : null,
+          leaseOwner: null,
+          leaseUntil: null,
+          updatedAt: now,
+        });
+      });
+      return false;
+    }
+    const message = `no signal matched ${w.match.source} within ${w.timeoutMs / 1000}s`;
+    if (w.onTimeout === 'continue') return this.done(run, exec, { timedOut: true, signal: null }, ['running']);
+    return this.fail(run, exec, step, message, ['running']);
+  }
+
+  /**
+   * An `approval` step: ask Access for a multi-party approval with the step's rules, record the
+   * request on the step, and sleep; every `approvalPollMs` (and at the expiry) look at it again.
+   * Approved: the approval is consumed (approved → executed) in the transaction that records the
+   * step done, so it counts once. Denied or expired: the step fails. Nothing is held in memory
+   * meanwhile, so the wait survives restarts and moves between replicas.
+   */
+  private async approval(run: PlaybookRunRecord, exec: StepExecutionRecord, step: Step, ctx: ExprContext): Promise<boolean> {
+    const a = step.approval!;
+    const ref = approvalRef(run, step.id);
+    const recorded = (exec.outputs as { approval?: unknown } | null)?.approval;
+    const now = this.now();
+    if (typeof recorded !== 'string') {
+      // The intent first, then the request, then its id on the step. A crash between the last two
+      // leaves one pending request nobody consumes (it expires); the next attempt asks again.
+      if (exec.state !== 'running') {
+        const began = await this.write(run, async (tx, entries) => {
+          await tx.playbooks.updateStep(run.id, exec.idx, { state: 'running', attempts: 1, startedAt: now, updatedAt: now });
+          entries.push(
+            this.entry(run, 'playbook.step.started', {
+              run: run.id,
+              step: step.id,
+              index: exec.idx,
+              mode: exec.mode,
+              kind: step.kind,
+              attempt: 1,
+              idempotencyKey: null,
+            }),
+          );
+        });
+        if (!began) return false;
+      }
+      const summary = render(a.summary, ctx);
+      const req = await this.approvals.request({ id: `playbook-run:${run.id}` }, ENGINE, {
+        ...ref,
+        summary: (summary.ok ? String(summary.value) : a.summary.source).slice(0, 500) || step.title,
+        reason: `playbook ${run.playbook} (version ${run.version}), run ${run.id}, step ${step.id}`,
+        policy: a.policy,
+      });
+      const at = this.now();
+      await this.write(run, async (tx, entries) => {
+        await tx.playbooks.updateStep(run.id, exec.idx, {
+          outputs: { approval: req.id, state: req.state, expiresAt: req.expiresAt, missing: req.missing },
+          updatedAt: at,
+        });
+        await tx.playbooks.updateRun(run.id, {
+          wakeAt: this.nextLook(req.expiresAt),
+          leaseOwner: null,
+          leaseUntil: null,
+          updatedAt: at,
+        });
+        entries.push(
+          this.entry(run, 'playbook.step.approval-requested', {
+            run: run.id,
+            step: step.id,
+            index: exec.idx,
+            approval: req.id,
+            expiresAt: req.expiresAt,
+          }),
+        );
+      });
+      return false;
+    }
+    const view = await this.approvals.status(recorded);
+    switch (view.state) {
+      case 'approved': {
+        let refused: string | undefined;
+        const approvedBy = view.decisions.filter((d) => d.decision === 'approve').map((d) => d.principal);
+        const ok = await this.write(run, async (tx, entries) => {
+          const r = await this.approvals.consume(ENGINE, { id: recorded, ...ref }, tx);
+          if (!r.ok) {
+            refused = r.reason;
+            return;
+          }
+          await this.doneIn(tx, entries, run, exec, { approval: recorded, state: 'executed', approvedBy }, now);
+        });
+        if (!ok) return false;
+        if (refused !== undefined) return this.fail(run, exec, step, refused);
+        return true;
+      }
+      case 'pending':
+        await this.write(run, async (tx) => {
+          await tx.playbooks.updateStep(run.id, exec.idx, {
+            outputs: { approval: recorded, state: 'pending', expiresAt: view.expiresAt, missing: view.missing },
+            updatedAt: now,
+          });
+          await tx.playbooks.updateRun(run.id, {
+            wakeAt: this.nextLook(view.expiresAt),
+            leaseOwner: null,
+            leaseUntil: null,
+            updatedAt: now,
+          });
+        });
+        return false;
+      case 'denied': {
+        const d = view.decisions.filter((x) => x.decision === 'deny').map((x) => `${x.principal} (${x.reason})`);
+        return this.fail(run, exec, step, `approval ${recorded} was denied by ${d.join(', ') || 'its approvers'}`);
+      }
+      case 'expired':
+        return this.fail(run, exec, step, `approval ${recorded} expired at ${view.expiresAt} without enough approvals`);
+      case 'executed':
+        return this.fail(run, exec, step, `approval ${recorded} was used already; it counts once`);
+    }
+  }
+
+  /** When a run waiting for an approval looks again: after the poll interval, or at the expiry if sooner. */
+  private nextLook(expiresAt: string): string {
+    const poll = this.later(this.approvalPollMs);
+    return expiresAt < poll ? expiresAt : poll;
   }
 
   private async send(run: PlaybookRunRecord, model: Playbook, exec: StepExecutionRecord, step: Step, ctx: ExprContext): Promise<boolean> {
@@ -283,44 +471,64 @@ export class PlaybookEngine {
     return this.fail(run, { ...exec, attempts: attempt }, step, error);
   }
 
-  private async done(run: PlaybookRunRecord, exec: StepExecutionRecord, outputs: unknown): Promise<boolean> {
+  private async done(
+    run: PlaybookRunRecord,
+    exec: StepExecutionRecord,
+    outputs: unknown,
+    from?: readonly StepExecutionRecord['state'][],
+  ): Promise<boolean> {
     const now = this.now();
-    return this.write(run, async (tx, entries) => {
-      await tx.playbooks.updateStep(run.id, exec.idx, {
-        state: 'done',
-        outputs,
-        error: null,
-        finishedAt: now,
-        attempts: Math.max(exec.attempts, 1),
-        updatedAt: now,
-      });
-      await tx.playbooks.updateRun(run.id, { cursor: exec.idx + 1, wakeAt: null, updatedAt: now });
-      entries.push(
-        this.entry(run, 'playbook.step.finished', {
-          run: run.id,
-          step: exec.stepId,
-          index: exec.idx,
-          mode: exec.mode,
-          outcome: 'done',
-          attempt: Math.max(exec.attempts, 1),
-          error: null,
-          retryAt: null,
-        }),
-      );
-    });
+    return this.write(run, (tx, entries) => this.doneIn(tx, entries, run, exec, outputs, now, from));
   }
 
-  private async fail(run: PlaybookRunRecord, exec: StepExecutionRecord, step: Step, error: string): Promise<false> {
+  private async doneIn(
+    tx: Repos,
+    entries: Entry[],
+    run: PlaybookRunRecord,
+    exec: StepExecutionRecord,
+    outputs: unknown,
+    now: string,
+    from?: readonly StepExecutionRecord['state'][],
+  ): Promise<void> {
+    const moved = !(await tx.playbooks.updateStep(
+      run.id,
+      exec.idx,
+      { state: 'done', outputs, error: null, finishedAt: now, attempts: Math.max(exec.attempts, 1), updatedAt: now },
+      from,
+    ));
+    if (moved) throw new StepMoved();
+    await tx.playbooks.updateRun(run.id, { cursor: exec.idx + 1, wakeAt: null, updatedAt: now });
+    entries.push(
+      this.entry(run, 'playbook.step.finished', {
+        run: run.id,
+        step: exec.stepId,
+        index: exec.idx,
+        mode: exec.mode,
+        outcome: 'done',
+        attempt: Math.max(exec.attempts, 1),
+        error: null,
+        retryAt: null,
+      }),
+    );
+  }
+
+  private async fail(
+    run: PlaybookRunRecord,
+    exec: StepExecutionRecord,
+    step: Step,
+    error: string,
+    from?: readonly StepExecutionRecord['state'][],
+  ): Promise<false> {
     const now = this.now();
     const reason = `step ${step.id} failed: ${error}`.slice(0, 1000);
     await this.write(run, async (tx, entries) => {
-      await tx.playbooks.updateStep(run.id, exec.idx, {
-        state: 'failed',
-        error: error.slice(0, 1000),
-        finishedAt: now,
-        attempts: Math.max(exec.attempts, 1),
-        updatedAt: now,
-      });
+      const moved = !(await tx.playbooks.updateStep(
+        run.id,
+        exec.idx,
+        { state: 'failed', error: error.slice(0, 1000), finishedAt: now, attempts: Math.max(exec.attempts, 1), updatedAt: now },
+        from,
+      ));
+      if (moved) throw new StepMoved();
       await tx.playbooks.updateRun(run.id, {
         state: 'failed',
         finishedAt: now,

@@ -1,9 +1,10 @@
 /**
  * Playbooks' job in `bulwark serve`: drives the engine (a tick every second, and at once when a
- * person, a start or a signal made work) and starts runs from signals whose playbook trigger
- * matches. Every replica runs it; leases share the runs among them.
+ * person, a start or a signal made work), starts runs from signals whose playbook trigger
+ * matches, and resumes steps that wait for a signal it matches. Every replica runs it; leases share the runs among them.
  */
 import { triggerFromSignal, triggerSchedules } from '../../app/playbooks/triggers.ts';
+import { resumeSignalWaits } from '../../app/playbooks/signal-waits.ts';
 import type { JobsPart } from '../jobs-part.ts';
 
 export const PLAYBOOK_TICK_MS = 1000;
@@ -41,6 +42,14 @@ export const playbookJobs: JobsPart = async ({ deps, server, logger }) => {
         if (r.started.length > 0) tick();
       })
       .catch((e: unknown) => logger.warn({ err: e }, 'playbook trigger failed'));
+    resumeSignalWaits(deps, signal)
+      .then((r) => {
+        for (const s of r.resumed) logger.info({ run: s.run, step: s.step, signal: signal.id }, 'a signal resumed a waiting playbook step');
+        for (const x of r.errors)
+          logger.warn({ run: x.run, step: x.step, signal: signal.id, reason: x.message }, 'a waiting step could not match a signal');
+        if (r.resumed.length > 0) tick();
+      })
+      .catch((e: unknown) => logger.warn({ err: e }, 'playbook signal waits failed'));
   });
   // Scheduled playbooks: looked at once in each minute (the minute is the run's key, so a second
   // look, or another replica's, starts nothing more).

@@ -1,6 +1,7 @@
 /**
  * Playbook events: versions applied (the file's digest, never the file), runs started and
- * finished, every step execution, decision and confirmation by a person, run controls (pause,
+ * finished, every step execution, decision and confirmation by a person, approvals asked for and
+ * signals that resumed a waiting step, run controls (pause,
  * resume, cancel), and promotions of a step to `auto` (requested, approved or rejected).
  */
 import { z } from 'zod';
@@ -74,6 +75,16 @@ export const playbookEvents: EventDefinition[] = [
       error: z.string().max(1000).nullable(),
       retryAt: z.string().max(40).nullable(),
     }),
+  ),
+  event(
+    'playbook.step.approval-requested',
+    'an approval step asks Access for a multi-party approval (bulwark approvals) and the run waits for it',
+    z.strictObject({ run, step, index: z.number().int(), approval: z.string().max(64), expiresAt: z.string().max(40) }),
+  ),
+  event(
+    'playbook.step.signal-matched',
+    'a signal matches what a waiting step waits for; the step is done and the run goes on',
+    z.strictObject({ run, step, index: z.number().int(), signal: z.string().max(100) }),
   ),
   event(
     'playbook.run.finished',

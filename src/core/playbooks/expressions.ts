@@ -25,6 +25,8 @@ export interface ExprContext {
   steps: Record<string, unknown>;
   trigger: unknown;
   run: { id: string; playbook: string; version: number };
+  /** `signal` in expressions: the signal a `wait` looks at; the trigger when absent. */
+  signal?: unknown;
 }
 
 const MAX_SOURCE = 4096;
@@ -117,7 +119,7 @@ function celContext(ctx: ExprContext) {
     inputs: toCel(ctx.inputs),
     steps: toCel(ctx.steps),
     trigger: toCel(ctx.trigger ?? null),
-    signal: toCel(ctx.trigger ?? null),
+    signal: toCel((ctx.signal !== undefined ? ctx.signal : ctx.trigger) ?? null),
     run: toCel(ctx.run),
   };
 }

@@ -5,6 +5,7 @@
  * each step guarded by the branch it is in. Pure.
  */
 import { LOOPBACK_HOSTS, validHostEntry } from './safety.ts';
+import { ApprovalRule } from '../access/approval-policy.ts';
 import { z } from 'zod';
 import type { Document } from 'yaml';
 import { parseYamlBounded } from '../input/bounded-yaml.ts';
@@ -58,6 +59,22 @@ const notifySchema = z.strictObject({
   headers: z.record(z.string().regex(/^[A-Za-z0-9-]{1,100}$/, 'a header name: letters, digits and "-"'), z.string().max(4096)).default({}),
 });
 
+const waitSignalSchema = z.strictObject({
+  signal: z.string().min(1).max(4096),
+  timeout: duration('timeout', 30 * 86_400_000),
+  onTimeout: z.enum(['fail', 'continue']).default('fail'),
+});
+
+const approvalSchema = z.strictObject({
+  summary: z.string().min(1).max(500).optional(),
+  rules: z.array(ApprovalRule).min(1, 'give at least one rule, e.g. { count: 1, groups: [security] }').max(5),
+  denials: z.number().int().min(1).max(10).optional(),
+  expiresIn: duration('expiresIn', 7 * 86_400_000).default('24h'),
+});
+
+/** What `wait` takes, said once for the errors of both forms. */
+const WAIT_FORMS = 'wait is a duration such as 10m, or { signal: <CEL over signal>, timeout: 30m, onTimeout: fail | continue }';
+
 interface RawStep {
   id: string;
   title?: string | undefined;
@@ -70,11 +87,12 @@ interface RawStep {
   notify?: z.output<typeof notifySchema> | undefined;
   set?: Record<string, string> | undefined;
   if?: { condition: string; then: RawStep[]; else: RawStep[] } | undefined;
-  wait?: string | undefined;
+  wait?: string | z.output<typeof waitSignalSchema> | undefined;
   checklist?: string[] | undefined;
+  approval?: z.output<typeof approvalSchema> | undefined;
 }
 
-const KIND_KEYS = ['http', 'notify', 'set', 'if', 'wait', 'checklist'] as const;
+const KIND_KEYS = ['http', 'notify', 'set', 'if', 'wait', 'checklist', 'approval'] as const;
 
 const stepSchema: z.ZodType<RawStep> = z.lazy(() =>
   z
@@ -104,8 +122,9 @@ const stepSchema: z.ZodType<RawStep> = z.lazy(() =>
           else: z.array(stepSchema).max(100).default([]),
         })
         .optional(),
-      wait: duration('wait').optional(),
+      wait: z.union([duration('wait'), waitSignalSchema]).optional(),
       checklist: z.array(z.string().min(1).max(500)).min(1).max(100).optional(),
+      approval: approvalSchema.optional(),
     })
     .superRefine((s, ctx) => {
       const kinds = KIND_KEYS.filter((k) => s[k] !== undefined);
@@ -177,7 +196,10 @@ export function parsePlaybookFile(textIn: string): PlaybookParse {
   if (!r.success)
     return {
       ok: false,
-      errors: r.error.issues.slice(0, 20).map((i) => locate({ path: i.path as (string | number)[], message: i.message })),
+      errors: r.error.issues
+        .flatMap((i) => unwrapUnion(i))
+        .slice(0, 20)
+        .map(locate),
     };
   const problems: Pending[] = [];
   const playbook = build(r.data, problems);
@@ -269,7 +291,24 @@ function build(f: z.output<typeof playbookFileSchema>, problems: Pending[]): Pla
         };
       }
       if (s.set) step.set = Object.fromEntries(Object.entries(s.set).map(([k, v]) => [k, expr(v, [...path, 'set', k])]));
-      if (s.wait !== undefined) step.waitMs = ms(s.wait);
+      if (typeof s.wait === 'string') step.waitMs = ms(s.wait);
+      else if (s.wait !== undefined)
+        step.waitSignal = {
+          match: expr(s.wait.signal, [...path, 'wait', 'signal'], 'bool'),
+          timeoutMs: ms(s.wait.timeout),
+          onTimeout: s.wait.onTimeout,
+        };
+      if (s.approval) {
+        const a = s.approval;
+        step.approval = {
+          summary: template(a.summary ?? `Playbook ${f.name}, step ${s.title ?? s.id}`, [...path, 'approval', 'summary']),
+          policy: {
+            rules: a.rules,
+            ...(a.denials !== undefined ? { denials: a.denials } : {}),
+            expiresInMinutes: Math.max(1, Math.ceil(ms(a.expiresIn) / 60_000)),
+          },
+        };
+      }
       if (s.checklist) step.items = s.checklist;
       steps.push(step);
       if (s.if) {
@@ -308,18 +347,39 @@ function scheduleOf(source: string, problems: Pending[]): { source: string; cron
   return { source, cron: c.cron };
 }
 
-/** What a person does by hand (`checklist`) stays manual; the engine's own logic (`set`, `if`, `wait`) is always automatic. */
+/**
+ * What a person does by hand (`checklist`) stays manual; the engine's own logic (`set`, `if`,
+ * `wait`) and an `approval` (its approvers are the people) are always automatic.
+ */
 function modeOf(kind: StepKind, given: StepMode | undefined, path: (string | number)[], problems: Pending[]): StepMode {
   if (kind === 'checklist') {
     if (given !== undefined && given !== 'manual') problems.push({ path, message: 'a checklist is done by a person: its mode is manual' });
     return 'manual';
   }
-  if (kind === 'set' || kind === 'if' || kind === 'wait') {
+  if (kind === 'set' || kind === 'if' || kind === 'wait' || kind === 'approval') {
     if (given !== undefined && given !== 'auto')
-      problems.push({ path, message: `a ${kind} step is Bulwark's own logic: its mode is auto` });
+      problems.push({
+        path,
+        message:
+          kind === 'approval'
+            ? 'an approval step waits for its approvers (bulwark approvals): its mode is auto'
+            : `a ${kind} step is Bulwark's own logic: its mode is auto`,
+      });
     return 'auto';
   }
   return given ?? 'manual';
+}
+
+/**
+ * A union's issue (`wait`'s two forms) as the issues of the form the input was meant for: the
+ * branch that got past the type check, or one message naming both forms.
+ */
+function unwrapUnion(i: z.core.$ZodIssue): Pending[] {
+  const path = i.path as (string | number)[];
+  if (i.code !== 'invalid_union') return [{ path, message: i.message }];
+  const branch = i.errors.find((b) => !b.some((e) => e.code === 'invalid_type' && e.path.length === 0));
+  if (!branch) return [{ path, message: WAIT_FORMS }];
+  return branch.map((e) => ({ path: [...path, ...(e.path as (string | number)[])], message: e.message }));
 }
 
 /** Where in the text a path points: its node, or the nearest one above it that exists. */

@@ -113,7 +113,24 @@ export function planRun(pb: Playbook, inputs: Record<string, unknown>, trigger: 
       case 'if':
         return { ...base, action: `if ${s.condition!.source}: the steps of the branch taken run, the others are skipped` };
       case 'wait':
-        return { ...base, action: `wait ${s.waitMs! / 1000}s (no memory held; a restart keeps the deadline)` };
+        return s.waitSignal
+          ? {
+              ...base,
+              action: `wait up to ${s.waitSignal.timeoutMs / 1000}s for a signal where ${s.waitSignal.match.source} (then ${s.waitSignal.onTimeout === 'fail' ? 'the step fails' : 'the run goes on'} if none came)`,
+            }
+          : { ...base, action: `wait ${s.waitMs! / 1000}s (no memory held; a restart keeps the deadline)` };
+      case 'approval': {
+        const rules = s
+          .approval!.policy.rules.map(
+            (r) =>
+              `${r.count} of ${[...(r.groups ?? []).map((g) => `group ${g}`), ...(r.roles ?? []).map((x) => `role ${x}`)].join(' or ') || 'anyone'}`,
+          )
+          .join(' and ');
+        return {
+          ...base,
+          action: `ask for approval (${rules}; expires after ${s.approval!.policy.expiresInMinutes} min) and wait; denied or expired fails the step`,
+        };
+      }
       case 'checklist':
         return { ...base, action: `checklist for a person: ${s.items!.join('; ')}` };
     }

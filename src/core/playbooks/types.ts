@@ -1,11 +1,12 @@
 /** The playbook model: what a playbook file says once parsed (playbook-file.ts). Pure data. */
 import type { Cron } from '../experiments/cron.ts';
+import type { ApprovalPolicy } from '../access/approval-policy.ts';
 import type { CelExpression, Template } from './expressions.ts';
 
 export const STEP_MODES = ['manual', 'assisted', 'auto'] as const;
 export type StepMode = (typeof STEP_MODES)[number];
 
-export const STEP_KINDS = ['http', 'notify', 'set', 'if', 'wait', 'checklist'] as const;
+export const STEP_KINDS = ['http', 'notify', 'set', 'if', 'wait', 'checklist', 'approval'] as const;
 export type StepKind = (typeof STEP_KINDS)[number];
 
 export interface RetryPolicy {
@@ -46,8 +47,12 @@ export interface Step {
   set?: Record<string, CelExpression>;
   /** `if`: the condition; its output is `{ result: bool }`. */
   condition?: CelExpression;
-  /** `wait`: how long. */
+  /** `wait` for a duration: how long. */
   waitMs?: number;
+  /** `wait` for a signal: a CEL match over `signal` (with inputs, steps, run), how long at most, and what a timeout does. */
+  waitSignal?: { match: CelExpression; timeoutMs: number; onTimeout: 'fail' | 'continue' };
+  /** `approval`: Access's multi-party approval the run waits for. */
+  approval?: { summary: Template; policy: ApprovalPolicy };
   /** `checklist`: the items a person ticks. */
   items?: string[];
 }

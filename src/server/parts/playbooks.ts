@@ -6,7 +6,7 @@ import { PlaybookEngine } from '../../app/playbooks/engine.ts';
 import { fetchTransport, type HttpTransport } from '../../app/playbooks/transport.ts';
 import { systemRandom } from '../../app/deps.ts';
 import { playbookRoutes } from '../routes/playbooks.ts';
-import type { ServerPart } from '../server-part.ts';
+import { service as serviceOf, type ServerPart } from '../server-part.ts';
 
 export interface PlaybookService {
   engine: PlaybookEngine;
@@ -32,6 +32,8 @@ export const playbooksServer: ServerPart = (ctx) => {
   const engine = new PlaybookEngine(ctx.deps, {
     transport: ctx.options.playbooks?.transport ?? fetchTransport,
     random: systemRandom,
+    // Access is listed before playbooks (src/capabilities/index.ts): approval steps ask it.
+    approvals: serviceOf(ctx, 'approvals', 'playbooks'),
     onError: (err, run) => ctx.log.error({ err, run }, 'playbook run failed to advance'),
   });
   let listener: (() => void) | undefined;

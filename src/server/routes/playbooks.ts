@@ -13,7 +13,7 @@ import { decidePromotion, requestPromotion, toilReport } from '../../app/playboo
 import { can } from '../../core/access/permissions.ts';
 import { apiActor } from '../../core/ledger/actor.ts';
 import { MAX_PLAYBOOK_FILE_LENGTH, PLAYBOOK_NAME, STEP_ID } from '../../core/playbooks/playbook-file.ts';
-import type { Playbook } from '../../core/playbooks/types.ts';
+import { STEP_KINDS, type Playbook } from '../../core/playbooks/types.ts';
 import {
   RUN_STATES,
   type PlaybookRecord,
@@ -32,7 +32,7 @@ const MODE = z.enum(['manual', 'assisted', 'auto']);
 const StepDef = z.object({
   id: z.string(),
   title: z.string(),
-  kind: z.enum(['http', 'notify', 'set', 'if', 'wait', 'checklist']),
+  kind: z.enum(STEP_KINDS),
   mode: MODE,
   instructions: z.string(),
   items: z.array(z.string()).nullable(),

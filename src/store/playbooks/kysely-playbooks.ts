@@ -221,6 +221,22 @@ export class KyselyPlaybooks implements PlaybookRepo {
     return rows.map((r) => ({ ...fromStep(r), playbook: r.playbook, version: Number(r.version) }));
   }
 
+  async runningWaits(limit: number): Promise<(StepExecutionRecord & { playbook: string; version: number })[]> {
+    const rows = await this.db
+      .selectFrom('playbook_steps as s')
+      .innerJoin('playbook_runs as r', 'r.id', 's.run_id')
+      .selectAll('s')
+      .select(['r.playbook as playbook', 'r.version as version'])
+      .where('s.kind', '=', 'wait')
+      .where('s.state', '=', 'running')
+      .where('r.state', 'in', ['running', 'paused'])
+      .orderBy('s.started_at', 'asc')
+      .orderBy('s.run_id', 'asc')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({ ...fromStep(r), playbook: r.playbook, version: Number(r.version) }));
+  }
+
   async toil(playbook?: string): Promise<ToilRow[]> {
     let q = this.db
       .selectFrom('playbook_steps as s')

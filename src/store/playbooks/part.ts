@@ -3,6 +3,7 @@ import type { StorePart } from '../store-part.ts';
 import { KyselyPlaybooks } from './kysely-playbooks.ts';
 import { playbooks } from './migrations/0015-playbooks.ts';
 import { playbookPromotions } from './migrations/0016-playbook-promotions.ts';
+import { playbookStepKinds } from './migrations/0023-playbook-step-kinds.ts';
 import type {} from './port.ts';
 import type {} from './tables.ts';
 
@@ -14,7 +15,11 @@ export const playbooksStore: StorePart = {
     { name: 'playbook_steps', backup: true },
     { name: 'playbook_promotions', backup: true },
   ],
-  migrations: { '0015_playbooks': playbooks, '0016_playbook_promotions': playbookPromotions },
+  migrations: {
+    '0015_playbooks': playbooks,
+    '0016_playbook_promotions': playbookPromotions,
+    '0023_playbook_step_kinds': playbookStepKinds,
+  },
   repos: (ctx) => ({ playbooks: new KyselyPlaybooks(ctx.db, ctx.dialect) }),
   contract: async () => {
     const { playbookRepoContract } = await import('./playbooks.contract.ts');

@@ -209,6 +209,21 @@ export function playbookRepoContract(current: () => { store: Store; fx: StoreFix
       expect(await store.playbooks.toil('other')).toEqual([]);
     });
 
+    it('lists the wait steps under way in running or paused runs, oldest first', async () => {
+      const { store } = current();
+      const wait = (startedAt: string) => ({ kind: 'wait', mode: 'auto' as const, state: 'running' as const, startedAt });
+      await store.playbooks.createRun(run('w1'), [step('w1', 0, { state: 'done' }), step('w1', 1, wait(at(5)))]);
+      await store.playbooks.createRun(run('w2', { state: 'paused' }), [step('w2', 0, wait(at(2)))]);
+      await store.playbooks.createRun(run('w3', { state: 'failed' }), [step('w3', 0, wait(at(1)))]);
+      await store.playbooks.createRun(run('w4'), [step('w4', 0, { ...wait(at(1)), state: 'done' })]);
+      await store.playbooks.createRun(run('w5'), [step('w5', 0, { ...wait(at(1)), kind: 'http' })]);
+      expect((await store.playbooks.runningWaits(10)).map((s) => [s.runId, s.idx, s.playbook, s.version])).toEqual([
+        ['w2', 0, 'pb', 1],
+        ['w1', 1, 'pb', 1],
+      ]);
+      expect(await store.playbooks.runningWaits(1)).toHaveLength(1);
+    });
+
     it('decides a promotion once', async () => {
       const { store } = current();
       const p = {

@@ -138,6 +138,12 @@ export interface PlaybookRepo {
   /** Steps waiting for a person in runs that wait for one, oldest first. */
   waitingSteps(limit: number): Promise<(StepExecutionRecord & { playbook: string; version: number })[]>;
 
+  /**
+   * `wait` steps under way (state running) in runs that are running or paused, oldest first: the
+   * steps a new signal may resume (those waiting for a duration are among them; the model tells).
+   */
+  runningWaits(limit: number): Promise<(StepExecutionRecord & { playbook: string; version: number })[]>;
+
   /** Manual and assisted step executions a person finished, per playbook, step and mode. */
   toil(playbook?: string): Promise<ToilRow[]>;
 

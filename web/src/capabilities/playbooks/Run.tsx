@@ -3,6 +3,7 @@ import { errorMessage } from '../../api.ts';
 import { ErrorBanner, Spinner } from '../../components.tsx';
 import { compactJson, formatTime } from '../../format.ts';
 import { useApi, useLoad, useRefreshWhile } from '../../hooks.ts';
+import { Link } from '../../router.tsx';
 import { CompleteStep } from './CompleteStep.tsx';
 import { minutes, type PlaybookRunDetail } from './data.ts';
 
@@ -72,6 +73,13 @@ export function PlaybookRun({ id }: { id: string }) {
                 {s.doneBy ? ` by ${s.doneBy}` : ''}
                 {s.timeSpentMs !== null ? `, ${minutes(s.timeSpentMs)}` : ''}
                 {s.error ? <div className="error">{s.error}</div> : null}
+                {s.kind === 'approval' && s.state === 'running' ? <WaitingApproval outputs={s.outputs} /> : null}
+                {s.kind === 'wait' && s.state === 'running' ? (
+                  <div className="muted" data-testid="playbook-step-wait">
+                    Waiting{s.startedAt ? ` since ${formatTime(s.startedAt)}` : ''}: for its duration, or for a signal it matches until its
+                    timeout.
+                  </div>
+                ) : null}
                 {s.notes ? <div className="muted">Notes: {s.notes}</div> : null}
                 {s.outputs !== null && s.state === 'done' ? <div className="muted">Outputs: {compactJson(s.outputs)}</div> : null}
                 {s.state === 'waiting' ? (
@@ -93,5 +101,19 @@ export function PlaybookRun({ id }: { id: string }) {
         </>
       )}
     </>
+  );
+}
+
+/** An approval step under way: the request it waits for, what is missing, and where to decide. */
+function WaitingApproval({ outputs }: { outputs: unknown }) {
+  const o = (outputs ?? {}) as { approval?: string; expiresAt?: string; missing?: string[] };
+  if (!o.approval) return <div className="muted">Asking for approval…</div>;
+  return (
+    <div data-testid="playbook-step-approval" data-approval={o.approval}>
+      Waiting for approval <code>{o.approval}</code>
+      {o.missing && o.missing.length > 0 ? `: ${o.missing.join('; ')}` : ''}
+      {o.expiresAt ? <span className="muted"> (expires {formatTime(o.expiresAt)})</span> : null}. Approvers decide on the{' '}
+      <Link to="/access">Access page</Link> or with <code>bulwark approvals approve {o.approval}</code>.
+    </div>
   );
 }
