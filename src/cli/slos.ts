@@ -48,6 +48,7 @@ interface StatusView {
   displayName: string;
   objective: number;
   window: string;
+  state?: 'evaluated' | 'unknown' | 'not-read';
   status: {
     sli: number | null;
     remaining: number;
@@ -56,7 +57,7 @@ interface StatusView {
     burnRates: { window: string; rate: number | null }[];
     alerts: { severity: string; firing: boolean; why: string }[];
   } | null;
-  policy: { state: string; why: string } | null;
+  policy: { state: string; why: string; postmortem: { evaluated: boolean; why: string } | null } | null;
   note: string | null;
 }
 
@@ -85,7 +86,7 @@ const hours = (ms: number | null) => (ms === null ? 'not burning' : ms === 0 ? '
 
 function statusLines(s: StatusView): string[] {
   const head = `${s.name.padEnd(32)} objective ${pct(s.objective).padEnd(8)} ${s.window}`;
-  if (!s.status) return [head, `  ${s.note ?? 'no data'}`];
+  if (!s.status) return [head, `  ${s.state === 'unknown' ? 'UNKNOWN ' : ''}${s.note ?? 'no data'}`];
   const b = s.status;
   const bar = '█'.repeat(Math.max(0, Math.min(20, Math.round(b.remaining * 20)))).padEnd(20, '·');
   return [
@@ -94,6 +95,7 @@ function statusLines(s: StatusView): string[] {
     `  burn rates: ${b.burnRates.map((r) => `${r.window} ${r.rate === null ? '-' : r.rate.toFixed(2)}`).join('  ')}`,
     ...b.alerts.map((a) => `  ${a.severity.padEnd(6)} ${a.firing ? 'FIRING' : 'ok    '} ${a.why}`),
     ...(s.policy ? [`  policy ${s.policy.state}: ${s.policy.why}`] : []),
+    ...(s.policy?.postmortem ? [`  postmortems: ${s.policy.postmortem.why}`] : []),
   ];
 }
 

@@ -44,10 +44,27 @@ async function fromCoverage(deps: Pick<AppDeps, 'store' | 'clock'>, now: number)
   return { value: idle.length, items: idle };
 }
 
-function fromSlos(statuses: readonly SloStatus[]): { low: KriInput; freezing: KriInput } {
+function fromSlos(statuses: readonly SloStatus[]): { low: KriInput; freezing: KriInput; postmortems: KriInput } {
   const low = statuses.filter((s) => s.budget?.enoughData && s.budget.remaining < 0.1).map((s) => s.record.name);
   const freezing = statuses.filter((s) => s.policy?.state === 'freeze').map((s) => s.record.name);
-  return { low: { value: low.length, items: low }, freezing: { value: freezing.length, items: freezing } };
+  // Each incident once, whichever SLOs require its postmortem; restricted ones counted, not named.
+  const missing = new Map<number, string>();
+  let unreadable: string | undefined;
+  for (const s of statuses) {
+    const c = s.policy?.postmortem;
+    if (!c) continue;
+    if (!c.evaluated) {
+      if (s.model.policy?.postmortemBelow !== undefined) unreadable = c.why;
+      continue;
+    }
+    for (const id of c.missing) missing.set(id, `incident ${id}`);
+    for (const id of c.restricted.missing) if (!missing.has(id)) missing.set(id, 'a restricted incident');
+  }
+  const postmortems: KriInput =
+    unreadable !== undefined && missing.size === 0
+      ? { value: null, unknownBecause: unreadable }
+      : { value: missing.size, items: [...missing.values()] };
+  return { low: { value: low.length, items: low }, freezing: { value: freezing.length, items: freezing }, postmortems };
 }
 
 const unknown = (e: unknown): KriInput => ({ value: null, unknownBecause: `its records could not be read: ${(e as Error).message}` });
@@ -72,5 +89,6 @@ export async function evaluateKris(deps: Pick<AppDeps, 'store' | 'clock'>, statu
   const s = fromSlos(statuses);
   inputs.set('slos-low-budget', s.low);
   inputs.set('slos-freezing', s.freezing);
+  inputs.set('postmortems-missing', s.postmortems);
   return KRI_NAMES.map((k) => evaluateKri(k, inputs.get(k)!));
 }

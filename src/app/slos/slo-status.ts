@@ -17,6 +17,7 @@ import type { RunRecord } from '../../store/experiments/port.ts';
 import type { SloRecord } from '../../store/slos/port.ts';
 import type { AppDeps } from '../deps.ts';
 import { appliedModel } from './apply-slo.ts';
+import { incidentFacts } from './incident-facts.ts';
 import { prometheusSliEvents } from './prometheus-source.ts';
 
 export interface SloStatus {
@@ -112,5 +113,6 @@ export async function sloStatus(deps: Pick<AppDeps, 'store' | 'clock'>, record: 
     events = await sliEvents(deps, model, Math.min(period.start, now - longest) - 1, now);
   }
   const budget = evaluateBudget(model, events, now);
-  return { record, model, budget, policy: evaluatePolicy(model.policy, budget, model.owner), state: 'evaluated' };
+  const incidents = model.policy?.postmortemBelow !== undefined ? await incidentFacts(deps, period.start) : undefined;
+  return { record, model, budget, policy: evaluatePolicy(model.policy, budget, model.owner, incidents), state: 'evaluated' };
 }

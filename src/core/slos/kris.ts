@@ -36,6 +36,13 @@ export const KRI_DEFINITIONS = {
     amber: 1,
     red: 2,
   },
+  'postmortems-missing': {
+    title: 'Incidents missing a postmortem their SLO requires',
+    description:
+      "Incidents in the budget period of an SLO whose budget is at or under its policy's postmortemBelow, without a generated postmortem.",
+    amber: 1,
+    red: 3,
+  },
 } as const;
 
 export type KriName = keyof typeof KRI_DEFINITIONS;

@@ -130,6 +130,7 @@ export const bulwarkSloSchema = z.strictObject({
     .strictObject({
       freezeBelow: z.number().min(0).max(100),
       postmortemAbove: z.number().gt(0).max(100).optional(),
+      postmortemBelow: z.number().min(0).max(100).optional(),
       pageOwner: z.boolean().default(false),
     })
     .optional(),
@@ -238,6 +239,7 @@ function fromBulwark(f: z.output<typeof bulwarkSloSchema>): Slo {
           policy: {
             freezeBelow: f.policy.freezeBelow / 100,
             ...(f.policy.postmortemAbove !== undefined ? { postmortemAbove: f.policy.postmortemAbove / 100 } : {}),
+            ...(f.policy.postmortemBelow !== undefined ? { postmortemBelow: f.policy.postmortemBelow / 100 } : {}),
             pageOwner: f.policy.pageOwner,
           },
         }

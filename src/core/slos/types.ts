@@ -79,6 +79,11 @@ export interface BudgetPolicy {
   freezeBelow: number;
   /** An incident that spent more than this share of the budget requires a postmortem. */
   postmortemAbove?: number;
+  /**
+   * Remaining budget (a ratio; 0 is exhausted) at or under which every incident of the period
+   * requires a postmortem.
+   */
+  postmortemBelow?: number;
   /** Page the owner when the policy freezes. */
   pageOwner: boolean;
 }

@@ -32,7 +32,22 @@ const PolicyView = z
     state: z.enum(['ok', 'freeze']),
     why: z.string(),
     actions: z.array(z.enum(['freeze-non-security-deploys', 'page-owner'])),
-    postmortem: z.object({ evaluated: z.literal(false), why: z.string() }).nullable(),
+    postmortem: z
+      .union([
+        z.object({ evaluated: z.literal(false), why: z.string() }),
+        z.object({
+          evaluated: z.literal(true),
+          required: z.boolean().describe('the remaining budget is at or under postmortemBelow: incidents of the period need a postmortem'),
+          why: z.string(),
+          incidents: z.array(z.object({ id: z.number().int(), postmortem: z.boolean() })).describe('incidents of the period, oldest first'),
+          missing: z.array(z.number().int()).describe('incidents that require a postmortem and have none'),
+          restricted: z
+            .object({ incidents: z.number().int(), missing: z.number().int() })
+            .describe('restricted incidents of the period are counted, not named'),
+        }),
+      ])
+      .nullable()
+      .describe('the postmortem clause (policy.postmortemBelow); null without one'),
     recorded: z.enum(['ok', 'freeze']).nullable().describe("the state the server's periodic evaluation last wrote to the ledger"),
   })
   .nullable();
@@ -125,7 +140,19 @@ function view(s: SloStatus): z.output<typeof SloItem> {
         }
       : null,
     state: s.state,
-    policy: s.policy ? { ...s.policy, recorded: s.record.policyState } : null,
+    policy: s.policy
+      ? {
+          ...s.policy,
+          postmortem:
+            s.policy.postmortem?.evaluated === true
+              ? {
+                  ...s.policy.postmortem,
+                  restricted: { ...s.policy.postmortem.restricted, missing: s.policy.postmortem.restricted.missing.length },
+                }
+              : s.policy.postmortem,
+          recorded: s.record.policyState,
+        }
+      : null,
     exclusions: s.model.exclusions.map((x) => ({ ...x, rrule: x.rrule ?? null })),
     note: s.note ?? null,
     updatedAt: s.record.updatedAt,

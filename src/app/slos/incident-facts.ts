@@ -1,0 +1,45 @@
+/**
+ * The incidents the budget policy's postmortem clause looks at, read from the incidents
+ * capability's store (its port, read only) and the ledger: each incident with when it counts (its
+ * impact start, or its declaration) and whether a postmortem was generated for it
+ * (`incident.postmortem.generated`, docs/incidents.md). Restricted incidents are read too (the
+ * clause counts them without naming them). Nothing of the incidents capability's use cases is
+ * imported: the SLOs read its records as the KPI report does.
+ */
+import type { IncidentFacts } from '../../core/slos/policy.ts';
+import type { AppDeps } from '../deps.ts';
+
+/** The most recent incidents read; older ones are outside any budget period that matters. */
+const LIMIT = 5000;
+const PAGE = 1000;
+const VIEWER = { id: 'system:slo-policy', seesRestricted: true };
+
+/** Every incident at or after `since` (ms) with whether it has a postmortem; or why they could not be read. */
+export async function incidentFacts(deps: Pick<AppDeps, 'store'>, since: number): Promise<IncidentFacts[] | { unreadable: string }> {
+  try {
+    const { incidents } = await deps.store.incidents.listIncidents({ viewer: VIEWER, limit: LIMIT });
+    const recent = incidents
+      .map((i) => ({ id: i.id, at: i.impactStartedAt ?? i.declaredAt, restricted: i.restricted }))
+      .filter((i) => Date.parse(i.at) >= since);
+    if (recent.length === 0) return [];
+    const withPostmortem = new Set<number>();
+    let from: number | undefined;
+    for (;;) {
+      const page = await deps.store.ledger.page({
+        kind: 'incident.postmortem.generated',
+        order: 'desc',
+        limit: PAGE,
+        ...(from !== undefined ? { from } : {}),
+      });
+      for (const e of page) {
+        const id = (JSON.parse(e.dataJson) as { incident?: unknown }).incident;
+        if (typeof id === 'number') withPostmortem.add(id);
+      }
+      if (page.length < PAGE) break;
+      from = page.at(-1)!.seq - 1;
+    }
+    return recent.map((i) => ({ ...i, postmortem: withPostmortem.has(i.id) }));
+  } catch (e) {
+    return { unreadable: (e as Error).message };
+  }
+}
