@@ -9,6 +9,8 @@ import { freePort } from './support/tmp.ts';
 declare module 'vitest' {
   export interface ProvidedContext {
     pgAdminUrl: string | null;
+    /** A database migrated to the latest schema, to copy (CREATE DATABASE … TEMPLATE): see support/postgres.ts. */
+    pgTemplate: string | null;
   }
 }
 
@@ -19,7 +21,9 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   const fromEnv = process.env.DATABASE_URL;
   if (fromEnv) {
     project.provide('pgAdminUrl', fromEnv);
-    return undefined;
+    const template = await createTemplate(fromEnv);
+    project.provide('pgTemplate', template.name);
+    return template.drop;
   }
 
   if (!existsSync(join(PG_BIN, 'initdb'))) {
@@ -28,6 +32,7 @@ export default async function setup(project: TestProject): Promise<(() => Promis
     }
     console.warn('[postgres] PostgreSQL not found: apt-get install postgresql, or set DATABASE_URL. PostgreSQL tests are skipped.');
     project.provide('pgAdminUrl', null);
+    project.provide('pgTemplate', null);
     return undefined;
   }
 
@@ -39,10 +44,45 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   const onExit = (): void => cluster.stopSync('immediate');
   process.once('exit', onExit);
   project.provide('pgAdminUrl', cluster.url);
+  project.provide('pgTemplate', (await createTemplate(cluster.url)).name);
 
   return async () => {
     process.off('exit', onExit);
     cluster.stopSync('fast');
+  };
+}
+
+/**
+ * A database migrated once for the whole run. A test that needs a migrated database copies it
+ * (CREATE DATABASE … TEMPLATE, a file copy) instead of running every migration again: about a
+ * second less per database under load, and the PostgreSQL contract suite makes one per case.
+ */
+async function createTemplate(adminUrl: string): Promise<{ name: string; drop: () => Promise<void> }> {
+  const { openPostgresStore } = await import('../src/store/postgres/open-postgres.ts');
+  const { default: pg } = await import('pg');
+  const name = `bulwark_template_${process.pid}_${Date.now().toString(36)}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE "${name}"`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  // Migrate, then close every connection: a template may have none while it is copied.
+  await (await openPostgresStore(url.toString(), { poolSize: 1 })).close();
+  return {
+    name,
+    drop: async () => {
+      const c = new pg.Client({ connectionString: adminUrl });
+      await c.connect();
+      try {
+        await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      } finally {
+        await c.end();
+      }
+    },
   };
 }
 

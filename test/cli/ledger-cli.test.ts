@@ -659,7 +659,7 @@ describe.concurrent('backup and restore', () => {
       'restores a SQLite backup into PostgreSQL (the format is portable), and restore verifies the ledger there',
       { timeout: T },
       async () => {
-        pg = await createTestDatabase();
+        pg = await createTestDatabase({ migrated: true });
         const dataDir = path.join(root.path, 'restored-pg');
         const r = await runCli(['restore', '--db', pg.url, '--data-dir', dataDir, '--in', backupFile]);
         expect(r.code, describeRun(r)).toBe(0);

@@ -211,7 +211,7 @@ ledgerProperties('sqlite', async () => {
 
 describe.skipIf(!pgAvailable())(`postgres (${pgAvailable() ? 'real server' : skipReasonPg})`, () => {
   ledgerProperties('postgres', async () => {
-    const db: TestDatabase = await createTestDatabase();
+    const db: TestDatabase = await createTestDatabase({ migrated: true });
     const store = await openPostgresStore(db.url);
     return {
       store,

@@ -92,7 +92,7 @@ describe.skipIf(!pgAvailable())('two processes appending to one PostgreSQL ledge
   });
 
   it('gives every one of 2×200 entries its own seq, 0..399 without gaps, and the tree verifies', { timeout: 60_000 }, async () => {
-    db = await createTestDatabase();
+    db = await createTestDatabase({ migrated: true });
     await (await openStore(db.url)).close(); // migrated beforehand: this test is about appends
     const results = await runTogether(db.url, PER_WORKER);
     // Released together, with a pause between batches: the appends must really have interleaved,
@@ -102,7 +102,7 @@ describe.skipIf(!pgAvailable())('two processes appending to one PostgreSQL ledge
   });
 
   it('lets four processes open a fresh database at the same moment (migrations race) and append', { timeout: 60_000 }, async () => {
-    db = await createTestDatabase();
+    db = await createTestDatabase({ migrated: true });
     const results = await runTogether(db.url, 10, true, FRESH_TAGS);
     await checkLog(db.url, results, 10);
   });

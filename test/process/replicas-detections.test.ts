@@ -47,7 +47,7 @@ describe.skipIf(!pgAvailable())('replicas over PostgreSQL', () => {
     'detects on replica A a signal posted to replica B, rolls back runs of dead replicas without a restart, and stops across replicas',
     { timeout: 150_000 },
     async () => {
-      db = await createTestDatabase();
+      db = await createTestDatabase({ migrated: true });
       dir = await tmpDir('bulwark-replicas-');
       const shared = dir.path;
       const dirA = path.join(shared, 'a');

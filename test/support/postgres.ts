@@ -35,12 +35,17 @@ async function withAdmin<T>(url: string, fn: (client: pg.Client) => Promise<T>):
   }
 }
 
-/** An empty database of its own, so test files can run in parallel without sharing state. */
-export async function createTestDatabase(): Promise<TestDatabase> {
+/**
+ * A database of its own, so test files can run in parallel without sharing state: empty, or with
+ * `migrated`, a copy of the run's template (test/global-setup.ts) already at the latest schema,
+ * which is what opening a store on an empty one would make, only faster.
+ */
+export async function createTestDatabase(opts: { migrated?: boolean } = {}): Promise<TestDatabase> {
   const admin = adminUrl();
   if (admin === null) throw new Error(skipReasonPg);
   const name = `bulwark_test_${randomBytes(6).toString('hex')}`;
-  await withAdmin(admin, (c) => c.query(`CREATE DATABASE "${name}"`));
+  const template = opts.migrated ? inject('pgTemplate') : null;
+  await withAdmin(admin, (c) => c.query(template ? `CREATE DATABASE "${name}" TEMPLATE "${template}"` : `CREATE DATABASE "${name}"`));
 
   const url = new URL(admin);
   url.pathname = `/${name}`;

@@ -90,7 +90,7 @@ const fixtures: Record<string, () => Promise<Fixture>> = {
   ...(pgAvailable()
     ? {
         postgres: async () => {
-          const db: TestDatabase = await createTestDatabase();
+          const db: TestDatabase = await createTestDatabase({ migrated: true });
           const a = await openPostgresStore(db.url);
           const b = await openPostgresStore(db.url);
           return {

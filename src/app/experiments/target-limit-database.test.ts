@@ -112,7 +112,7 @@ describe('the per-target limit across processes sharing a database', () => {
 
   describe.skipIf(!pgAvailable())(`on PostgreSQL (${pgAvailable() ? 'real server' : skipReasonPg})`, () => {
     const pgUrl = async () => {
-      const d = await createTestDatabase();
+      const d = await createTestDatabase({ migrated: true });
       cleanups.push(() => d.drop());
       return d.url;
     };

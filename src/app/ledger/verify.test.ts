@@ -245,7 +245,7 @@ describe('the worker path', () => {
 
 describe.skipIf(!pgAvailable())(`on PostgreSQL (${pgAvailable() ? 'real server' : skipReasonPg})`, () => {
   it('gives the same report on both paths, intact and tampered', { timeout: 60_000 }, async () => {
-    const db = await createTestDatabase();
+    const db = await createTestDatabase({ migrated: true });
     const store = await openPostgresStore(db.url);
     try {
       const deps: AppDeps = { store, clock: systemClock, keys: memoryKeyRing(), origin: 'test.local/log' };

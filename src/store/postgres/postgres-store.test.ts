@@ -10,14 +10,14 @@ describe.skipIf(!pgAvailable())(`postgres (${pgAvailable() ? 'real server' : ski
   storeContract(
     'postgres',
     async () => {
-      const dbs = [await createTestDatabase()];
+      const dbs = [await createTestDatabase({ migrated: true })];
       const store = await openPostgresStore(dbs[0]!.url);
       const opened = [store];
       return {
         store,
         reopen: async () => openPostgresStore(dbs[0]!.url),
         fresh: async () => {
-          const d = await createTestDatabase();
+          const d = await createTestDatabase({ migrated: true });
           dbs.push(d);
           const s = await openPostgresStore(d.url);
           opened.push(s);
