@@ -67,4 +67,20 @@ describe('bulwark incidents and cases (against a server over loopback)', () => {
     expect((await cli('cases', 'show', 'abc')).error?.code).toBe(2);
     expect((await cli('cases', 'list')).out).toBe('no cases\n');
   });
+
+  it('keeps tasks and checklists: task add, done, list; checklist add from a template', async () => {
+    await cli('incidents', 'declare', 'Leaked deploy key', '--severity', 'SEV2');
+    const inc = (await cli('incidents', 'list')).out.match(/^INC-(\d+) .*Leaked deploy key$/m)![1]!;
+    expect((await cli('incidents', 'task', 'add', inc, 'Revoke the key', '--owner', 'olga', '--due', '2030-01-01T00:00:00Z')).out).toBe(
+      'added #1    open      olga             2030-01-01T00:00:00.000Z Revoke the key\n',
+    );
+    expect((await cli('incidents', 'task', 'done', inc, '1')).out).toMatch(/^#1 {4}done {6}olga/);
+    const added = await cli('incidents', 'checklist', 'add', `INC-${inc}`, 'verify-recovery-tools');
+    expect(added.out.split('\n')[0]).toBe('added checklist verify-recovery-tools: 3 tasks');
+    const list = (await cli('incidents', 'task', 'list', inc, '--status', 'open')).out.trim().split('\n');
+    expect(list.map((l) => l.slice(0, 4))).toEqual(['#2  ', '#3  ', '#4  ']);
+    expect(list[0]).toMatch(/\[verify-recovery-tools\]$/);
+    expect((await cli('incidents', 'checklist', 'add', inc, 'nope')).error?.message).toMatch(/no checklist template 'nope'/);
+    expect((await cli('incidents', 'task', 'done', inc, 'x')).error?.code).toBe(2);
+  });
 });

@@ -300,6 +300,106 @@ export function incidentCommands(program: Command): void {
     } else process.stdout.write(r.markdown);
   });
 
+  interface TaskView {
+    id: number;
+    title: string;
+    owner: string | null;
+    dueAt: string | null;
+    status: string;
+    checklist: string | null;
+  }
+  const taskLine = (t: TaskView) =>
+    `#${String(t.id).padEnd(4)} ${t.status.padEnd(9)} ${(t.owner ?? '-').padEnd(16)} ${(t.dueAt ?? '-').padEnd(24)} ${t.title}${t.checklist ? `  [${t.checklist}]` : ''}`;
+  const taskNumber = (text: string) => {
+    const n = Number(text.replace(/^#/, ''));
+    if (!Number.isInteger(n) || n < 1) throw malformed(`task ${text}: give its number within the incident, e.g. 3`);
+    return n;
+  };
+
+  const task = inc.command('task').description("an incident's tasks: add, done, reopen, cancel, list");
+  remote(
+    task
+      .command('add')
+      .description('add a task')
+      .argument('<id>', 'the incident')
+      .argument('<title>')
+      .option('--owner <who>', 'who does it')
+      .option('--due <time>', 'when it is due (RFC 3339)'),
+  ).action(async (n: string, title: string, o: RemoteFlags & { owner?: string; due?: string }) => {
+    const t = await client(o)<TaskView>('POST', `/v1/incidents/${id(n, 'incident')}/tasks`, {
+      title,
+      ...(o.owner ? { owner: o.owner } : {}),
+      ...(o.due ? { dueAt: o.due } : {}),
+    });
+    print(o.json ? JSON.stringify(t) : `added ${taskLine(t)}`);
+  });
+  for (const [verb, status, what] of [
+    ['done', 'done', 'mark a task done'],
+    ['reopen', 'open', 'open a done or cancelled task again'],
+    ['cancel', 'cancelled', 'cancel a task'],
+  ] as const)
+    remote(task.command(verb).description(what).argument('<id>', 'the incident').argument('<task>', 'the task number')).action(
+      async (n: string, k: string, o: RemoteFlags) => {
+        const t = await client(o)<TaskView>('POST', `/v1/incidents/${id(n, 'incident')}/tasks/${taskNumber(k)}`, { status });
+        print(o.json ? JSON.stringify(t) : taskLine(t));
+      },
+    );
+  remote(
+    task
+      .command('assign')
+      .description("change a task's owner or due time")
+      .argument('<id>', 'the incident')
+      .argument('<task>', 'the task number')
+      .option('--owner <who>', 'the new owner')
+      .option('--due <time>', 'the new due time (RFC 3339)'),
+  ).action(async (n: string, k: string, o: RemoteFlags & { owner?: string; due?: string }) => {
+    if (!o.owner && !o.due) throw malformed('give --owner, --due or both');
+    const t = await client(o)<TaskView>('POST', `/v1/incidents/${id(n, 'incident')}/tasks/${taskNumber(k)}`, {
+      ...(o.owner ? { owner: o.owner } : {}),
+      ...(o.due ? { dueAt: o.due } : {}),
+    });
+    print(o.json ? JSON.stringify(t) : taskLine(t));
+  });
+  remote(
+    task
+      .command('list')
+      .description("an incident's tasks")
+      .argument('<id>', 'the incident')
+      .option('--status <status>', 'open, done or cancelled'),
+  ).action(async (n: string, o: RemoteFlags & { status?: string }) => {
+    const r = await client(o)<{ tasks: TaskView[] }>(
+      'GET',
+      `/v1/incidents/${id(n, 'incident')}/tasks${o.status ? `?status=${encodeURIComponent(o.status)}` : ''}`,
+    );
+    if (o.json) return print(JSON.stringify(r));
+    if (r.tasks.length === 0) print('no tasks');
+    for (const t of r.tasks) print(taskLine(t));
+  });
+
+  const checklist = inc.command('checklist').description('recovery checklists: templates of tasks');
+  remote(
+    checklist
+      .command('add')
+      .description('add a recovery checklist to an incident: one task per item')
+      .argument('<id>', 'the incident')
+      .argument('<template>', 'e.g. rebuild-from-known-good, rotate-credentials, verify-recovery-tools'),
+  ).action(async (n: string, template: string, o: RemoteFlags) => {
+    const r = await client(o)<{ tasks: TaskView[] }>('POST', `/v1/incidents/${id(n, 'incident')}/checklists`, { template });
+    if (o.json) return print(JSON.stringify(r));
+    print(`added checklist ${template}: ${r.tasks.length} tasks`);
+    for (const t of r.tasks) print(taskLine(t));
+  });
+  remote(checklist.command('list').description('the checklist templates in force')).action(async (o: RemoteFlags) => {
+    const r = await client(o)<{
+      checklists: { name: string; title: string; items: { title: string; owner: string | null; due: string | null }[] }[];
+    }>('GET', '/v1/incidents/checklists');
+    if (o.json) return print(JSON.stringify(r));
+    for (const c of r.checklists) {
+      print(`${c.name}: ${c.title}`);
+      for (const i of c.items) print(`  - ${i.title}${i.owner ? ` (owner: ${i.owner}${i.due ? `, due in ${i.due}` : ''})` : ''}`);
+    }
+  });
+
   const settings = inc.command('settings').description('the severity model, resolution taxonomy and triage rules');
   settings
     .command('validate')

@@ -18,6 +18,7 @@ import { addEvidence, pinSignal, readEvidence, verifyEvidence } from './evidence
 import { addNote, addParticipant, assignIncidentRole, declareIncident, incidentDetail, setIncidentStatus } from './incidents.ts';
 import { postmortemInput } from './postmortem.ts';
 import { applyIncidentSettings } from './settings.ts';
+import { addChecklist, addTask, changeTask } from './tasks.ts';
 import { triageOnce } from './triage.ts';
 
 const GOLDEN = path.resolve(import.meta.dirname, '../../../test/fixtures/incidents/postmortem.golden.md');
@@ -299,6 +300,13 @@ describe('postmortem', () => {
     });
     clock.set('2026-03-01T10:20:00.000Z');
     await setIncidentStatus(deps, alice, all, incident.id, 'mitigated', 'attack traffic blocked');
+    const [first] = await addChecklist(deps, alice, all, incident.id, 'rotate-credentials');
+    await changeTask(deps, bob, all, incident.id, first!.id, { status: 'done' });
+    await addTask(deps, alice, all, incident.id, {
+      title: 'Review the rate limits of every public form',
+      owner: 'platform team',
+      dueAt: '2026-03-08T17:00:00Z',
+    });
     clock.set('2026-03-01T10:45:00.000Z');
     await assignIncidentRole(deps, alice, all, incident.id, 'commander', 'carol');
     await addNote(deps, cliActor('carol'), all, incident.id, 'action: alert on login failure ratio per IP, not only per account', null);

@@ -20,6 +20,13 @@ export async function postmortemInput(deps: Pick<AppDeps, 'store'>, tx: Repos, v
     events,
     case: c ? { id: c.id, title: c.title, openedAt: c.openedAt, acknowledgedAt: c.acknowledgedAt, items: c.items } : null,
     evidence: (await tx.incidents.evidence(id)).map((e) => ({ sha256: e.sha256, name: e.name, size: e.size, collectedAt: e.collectedAt })),
+    openTasks: (await tx.incidents.tasks(id, { status: 'open' })).map((t) => ({
+      id: t.id,
+      title: t.title,
+      owner: t.owner,
+      dueAt: t.dueAt,
+      checklist: t.checklist,
+    })),
   };
 }
 

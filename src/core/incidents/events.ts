@@ -8,12 +8,16 @@ import { z } from 'zod';
 import { event, id, isoTime, type EventDefinition } from '../ledger/event-catalogue.ts';
 import { SEVERITIES } from '../signals/severity.ts';
 import { CASE_STATES, INCIDENT_STATUSES, PRIORITIES, ROLES } from './model.ts';
+import { REPORT_KINDS } from './status-report.ts';
+import { TASK_STATUSES } from './tasks.ts';
 
 const n = z.number().int().min(1);
 const label = z.string().max(400);
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 const source = z.strictObject({ kind: z.enum(['signal', 'run']), id });
 const textField = z.string().max(20_000);
+const taskTitle = z.string().max(500);
+const report = { incident: n, report: n, version: n, sha256 };
 
 export const incidentEvents: EventDefinition[] = [
   event(
@@ -109,4 +113,47 @@ export const incidentEvents: EventDefinition[] = [
     z.strictObject({ incident: n, items: z.number().int().min(0), mismatches: z.array(sha256) }),
   ),
   event('incident.postmortem.generated', 'a postmortem is generated from the record', z.strictObject({ incident: n, sha256 })),
+  event(
+    'incident.task.added',
+    'a task is added to an incident, by hand or from a recovery checklist',
+    z.strictObject({
+      incident: n,
+      task: n,
+      title: taskTitle,
+      owner: label.nullable(),
+      dueAt: isoTime.nullable(),
+      checklist: z.string().max(64).nullable(),
+    }),
+  ),
+  event(
+    'incident.task.changed',
+    "a task's status, owner, due time or title changes (only what changed is named)",
+    z.strictObject({
+      incident: n,
+      task: n,
+      from: z.enum(TASK_STATUSES),
+      changes: z.strictObject({
+        title: taskTitle.optional(),
+        owner: label.nullable().optional(),
+        dueAt: isoTime.nullable().optional(),
+        status: z.enum(TASK_STATUSES).optional(),
+      }),
+    }),
+  ),
+  event(
+    'incident.checklist.added',
+    'a recovery checklist is instantiated from its template as tasks',
+    z.strictObject({ incident: n, checklist: z.string().max(64), tasks: z.array(n) }),
+  ),
+  event(
+    'incident.report.drafted',
+    'a status report is drafted from its template, filled from the record',
+    z.strictObject({ ...report, kind: z.enum(REPORT_KINDS) }),
+  ),
+  event('incident.report.edited', 'a draft status report is edited (a new version)', z.strictObject(report)),
+  event(
+    'incident.report.posted',
+    'a status report is posted; its text is kept, and can no longer change',
+    z.strictObject({ ...report, kind: z.enum(REPORT_KINDS), nextUpdateAt: isoTime.nullable() }),
+  ),
 ];

@@ -1,6 +1,7 @@
 /**
  * The postmortem, generated as Markdown from the record: summary, impact, timeline, detection
- * and the times to detect, acknowledge, mitigate and resolve, and action items. Blameless by
+ * and the times to detect, acknowledge, mitigate and resolve, and action items (the open tasks,
+ * with the owner the author gave them, and notes that start with `action:`). Blameless by
  * construction: whoever acted is named by the command role they held at that moment ("Incident
  * commander"), or "a responder"; only the text people wrote (notes) is quoted as written. Pure:
  * the same record gives the same bytes (a golden-file test holds to it).
@@ -39,6 +40,8 @@ export interface PostmortemInput {
   events: readonly PostmortemEvent[];
   case: { id: number; title: string; openedAt: string; acknowledgedAt: string | null; items: number } | null;
   evidence: readonly { sha256: string; name: string; size: number; collectedAt: string }[];
+  /** The incident's open tasks: the action items, with their owners and due times. */
+  openTasks?: readonly { id: number; title: string; owner: string | null; dueAt: string | null; checklist: string | null }[];
 }
 
 /** `1h 2m 3s`; `0s` for zero; negative durations (a clock mistake in the record) as `-…`. */
@@ -99,6 +102,14 @@ function describe(e: PostmortemEvent, who: string): string | undefined {
       return `Signal \`${String(d.signal)}\` pinned as evidence (${String(d.evidence).slice(0, 12)}…).`;
     case 'incident.evidence.added':
       return `Evidence \`${oneLine(d.name)}\` collected (${String(d.size)} bytes, ${String(d.sha256).slice(0, 12)}…).`;
+    case 'incident.task.added':
+      return d.checklist ? undefined : `Task ${Number(d.task)} added: ${oneLine(d.title)}`;
+    case 'incident.checklist.added':
+      return `Checklist \`${String(d.checklist)}\` added (${Array.isArray(d.tasks) ? d.tasks.length : 0} tasks).`;
+    case 'incident.task.changed': {
+      const c = (d.changes ?? {}) as { status?: string };
+      return c.status ? `Task ${Number(d.task)} ${c.status === 'open' ? 'reopened' : String(c.status)} (${who}).` : undefined;
+    }
     default:
       return undefined;
   }
@@ -166,7 +177,13 @@ export function postmortemMarkdown(p: PostmortemInput): string {
   out.push('');
   out.push('## Action items', '');
   const items = actionItems(p.events);
-  if (items.length === 0) out.push('None recorded (a note that starts with `action:` becomes one).');
+  const tasks = p.openTasks ?? [];
+  if (items.length === 0 && tasks.length === 0)
+    out.push('None recorded (an open task, or a note that starts with `action:`, becomes one).');
+  for (const t of tasks)
+    out.push(
+      `- [ ] ${oneLine(t.title)} (task ${t.id}${t.checklist ? `, checklist \`${t.checklist}\`` : ''}; owner: ${t.owner ? oneLine(t.owner) : 'none yet'}${t.dueAt ? `; due ${hhmm(t.dueAt)}` : ''})`,
+    );
   for (const a of items) out.push(`- [ ] ${a}`);
   out.push('');
   return out.join('\n');

@@ -23,6 +23,9 @@ import { parsePromDuration } from '../slos/duration.ts';
 import { SEVERITIES, type Severity } from '../signals/severity.ts';
 import { OUTCOMES } from '../experiments/outcome.ts';
 import { compileTriage, type TriageOn, type TriageProgram } from './triage-cel.ts';
+import { ROLES } from './model.ts';
+import { DEFAULT_REPORT_TEMPLATES, PLACEHOLDERS, unknownPlaceholders, type ReportKind } from './status-report.ts';
+import { DEFAULT_CHECKLISTS, type ChecklistTemplate } from './tasks.ts';
 
 export const MAX_SETTINGS_LENGTH = INPUT_LIMITS.yaml.length;
 const NAME = /^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$/;
@@ -49,6 +52,10 @@ export interface IncidentSettings {
   severities: SeverityLevel[];
   resolutions: string[];
   rules: TriageRule[];
+  /** Recovery checklists (templates of tasks); the shipped three when the file names none. */
+  checklists: ChecklistTemplate[];
+  /** Status report templates; the shipped ones for a kind the file does not name. */
+  statusReports: Record<ReportKind, string>;
 }
 
 export interface SettingsIssue {
@@ -116,6 +123,26 @@ const ruleSchema = z.strictObject({
   severity: z.union([severity, z.strictObject({ map: z.record(z.string().max(64), severity).default({}), default: severity })]),
 });
 
+const duration = z.string().refine((s) => parsePromDuration(s) !== undefined, 'a duration such as 30m, 4h or 1d');
+const checklistSchema = z.strictObject({
+  name: z.string().regex(NAME, 'a checklist name is 1–64 characters of a-z, 0-9 and "-"'),
+  title: text(200).optional(),
+  items: z
+    .array(
+      z.union([
+        text(500),
+        z.strictObject({
+          title: text(500),
+          owner: z.enum(ROLES, `owner: a command role (${ROLES.join(', ')}); its holder owns the task`).optional(),
+          due: duration.optional(),
+        }),
+      ]),
+    )
+    .min(1)
+    .max(100),
+});
+const template = z.string().min(1).max(20_000);
+
 const schema = z.strictObject({
   apiVersion: z.literal('bulwark/v1'),
   kind: z.literal('IncidentSettings'),
@@ -131,6 +158,8 @@ const schema = z.strictObject({
     .optional(),
   resolutions: z.array(z.string().regex(NAME, 'a resolution is 1–64 characters of a-z, 0-9 and "-"')).min(1).max(50).optional(),
   rules: z.array(ruleSchema).max(200).default([]),
+  checklists: z.array(checklistSchema).max(50).optional(),
+  statusReports: z.strictObject({ tactical: template.optional(), executive: template.optional() }).optional(),
 });
 
 const SIGNAL_FIELDS = /^(source|severity|labels\.[A-Za-z0-9_.:-]{1,128})$/;
@@ -204,8 +233,36 @@ export function parseIncidentSettings(source: string): SettingsParse {
   });
   const resolutions = f.resolutions ?? DEFAULT_RESOLUTIONS;
   if (new Set(resolutions).size !== resolutions.length) errors.push(at(['resolutions'], 'a resolution is listed twice'));
+  const checklists: ChecklistTemplate[] = (f.checklists ?? []).map((c) => ({
+    name: c.name,
+    title: c.title ?? c.name,
+    items: c.items.map((i) =>
+      typeof i === 'string'
+        ? { title: i, owner: null, dueMs: null, due: null }
+        : { title: i.title, owner: i.owner ?? null, dueMs: i.due ? parsePromDuration(i.due)! : null, due: i.due ?? null },
+    ),
+  }));
+  const lists = new Set<string>();
+  checklists.forEach((c, k) => {
+    if (lists.has(c.name)) errors.push(at(['checklists', k, 'name'], `two checklists are named ${c.name}; names are unique`));
+    lists.add(c.name);
+  });
+  const statusReports = { ...DEFAULT_REPORT_TEMPLATES, ...f.statusReports };
+  for (const kind of ['tactical', 'executive'] as const) {
+    const unknown = unknownPlaceholders(statusReports[kind]);
+    if (unknown.length > 0)
+      errors.push(
+        at(
+          ['statusReports', kind],
+          `unknown placeholder${unknown.length === 1 ? '' : 's'} ${unknown.map((u) => `{{${u}}}`).join(', ')}; use ${PLACEHOLDERS.map((p) => `{{${p}}}`).join(', ')}`,
+        ),
+      );
+  }
   if (errors.length > 0) return { ok: false, errors };
-  return { ok: true, settings: { severities, resolutions, rules } };
+  return {
+    ok: true,
+    settings: { severities, resolutions, rules, checklists: f.checklists ? checklists : DEFAULT_CHECKLISTS, statusReports },
+  };
 }
 
 /** The default settings, parsed (they always parse; a test holds to it). */

@@ -203,6 +203,37 @@ describe('incidents over HTTP', () => {
     }
   });
 
+  it('keeps tasks and recovery checklists: add, complete, a checklist from a template; 404 for who may not see the incident', async () => {
+    const templates = (await inject('GET', '/v1/incidents/checklists')).json().checklists.map((c: { name: string }) => c.name);
+    expect(templates).toEqual(['rebuild-from-known-good', 'rotate-credentials', 'verify-recovery-tools']);
+    const inc = (await inject('POST', '/v1/incidents', { title: 'Key leak', severity: 'SEV2', priority: 'P1', restricted: true })).json()
+      .id;
+    const add = await inject('POST', `/v1/incidents/${inc}/tasks`, {
+      title: 'Revoke the key',
+      owner: 'olga',
+      dueAt: '2026-04-01T10:00:00Z',
+    });
+    expect(add.statusCode, add.body).toBe(201);
+    expect(add.json()).toMatchObject({ id: 1, status: 'open', owner: 'olga', dueAt: '2026-04-01T10:00:00.000Z' });
+    const done = await inject('POST', `/v1/incidents/${inc}/tasks/1`, { status: 'done' });
+    expect(done.json()).toMatchObject({ status: 'done', doneAt: clock.now().toISOString() });
+    expect((await inject('POST', `/v1/incidents/${inc}/tasks/1`, { status: 'done' })).statusCode).toBe(409);
+    expect((await inject('POST', `/v1/incidents/${inc}/tasks/7`, { status: 'done' })).statusCode).toBe(404);
+    expect((await inject('POST', `/v1/incidents/${inc}/tasks`, { title: 'x', dueAt: 'soon' })).statusCode).toBe(400);
+    const list = await inject('POST', `/v1/incidents/${inc}/checklists`, { template: 'rotate-credentials' });
+    expect(list.statusCode, list.body).toBe(201);
+    expect(list.json().tasks.map((x: { id: number }) => x.id)).toEqual([2, 3, 4, 5]);
+    expect((await inject('POST', `/v1/incidents/${inc}/checklists`, { template: 'nope' })).json().message).toMatch(
+      /no checklist template 'nope'/,
+    );
+    const open = (await inject('GET', `/v1/incidents/${inc}/tasks?status=open`)).json().tasks;
+    expect(open.map((x: { checklist: string }) => x.checklist)).toEqual(Array(4).fill('rotate-credentials'));
+    expect((await inject('GET', `/v1/incidents/${inc}/tasks`, undefined, bearer(tokens.erin!))).statusCode).toBe(404);
+    const pm = (await inject('POST', `/v1/incidents/${inc}/postmortem`)).json().markdown as string;
+    expect(pm).toContain('- [ ] Rotate them from a clean machine, the most privileged first (task 3, checklist `rotate-credentials`');
+    expect(pm.slice(pm.indexOf('## Action items'))).not.toContain('Revoke the key'); // done: on the timeline, not an action item
+  });
+
   it('applies settings with a new severity model, and refuses a bad file with line and column', async () => {
     const bad = await inject('PUT', '/v1/incidents/settings', { file: 'apiVersion: bulwark/v1\nkind: IncidentSettings\nseverities: []\n' });
     expect(bad.statusCode).toBe(400);

@@ -189,6 +189,63 @@ export function incidentRepoContract(current: () => { store: Store; fx: StoreFix
       expect(await store.incidents.evidence(id)).toEqual([{ ...item, mediaType: 'application/octet-stream', size: 5 }]);
     });
   });
+
+  it('tasks by compare and set, numbered per incident; status reports as versions, the newest per report', async () => {
+    const { store } = current();
+    const id = await store.incidents.nextNumber('incident');
+    await store.incidents.insertIncident(anIncident(id));
+    await step('numbers tasks per incident and moves them by compare and set', async () => {
+      const n1 = await store.incidents.nextNumber(`task:${id}`);
+      const n2 = await store.incidents.nextNumber(`task:${id}`);
+      expect([n1, n2]).toEqual([1, 2]);
+      const t = {
+        incidentId: id,
+        id: n1,
+        title: 'Rotate the deploy key ✓',
+        owner: 'olga',
+        dueAt: at(3600),
+        status: 'open' as const,
+        checklist: 'rotate-credentials',
+        createdAt: at(0),
+        createdBy: 'cli:alice',
+        updatedAt: at(0),
+        doneAt: null,
+      };
+      await store.incidents.insertTask(t);
+      await store.incidents.insertTask({ ...t, id: n2, checklist: null, owner: null, dueAt: null });
+      expect(await store.incidents.getTask(id, n1)).toEqual(t);
+      expect(await store.incidents.updateTask(id, n1, 'done', { status: 'open', updatedAt: at(5) })).toBe(false);
+      expect(await store.incidents.updateTask(id, n1, 'open', { status: 'done', doneAt: at(5), updatedAt: at(5) })).toBe(true);
+      expect((await store.incidents.tasks(id, { status: 'open' })).map((x) => x.id)).toEqual([n2]);
+      expect((await store.incidents.tasks(id)).map((x) => [x.id, x.status, x.doneAt])).toEqual([
+        [n1, 'done', at(5)],
+        [n2, 'open', null],
+      ]);
+    });
+    await step('keeps every version of a report, refuses a version twice, lists the newest of each', async () => {
+      const v = {
+        incidentId: id,
+        report: 1,
+        version: 1,
+        kind: 'tactical' as const,
+        state: 'draft' as const,
+        body: '# one',
+        nextUpdateAt: at(3600),
+        at: at(0),
+        by: 'cli:alice',
+      };
+      expect(await store.incidents.addReportVersion(v)).toBe(true);
+      expect(await store.incidents.addReportVersion({ ...v, body: 'lost' })).toBe(false);
+      expect(await store.incidents.addReportVersion({ ...v, version: 2, state: 'posted', body: '# two' })).toBe(true);
+      expect(await store.incidents.addReportVersion({ ...v, report: 2, kind: 'executive', body: 'exec' })).toBe(true);
+      expect((await store.incidents.reports(id)).map((r) => [r.report, r.version, r.state, r.body])).toEqual([
+        [2, 1, 'draft', 'exec'],
+        [1, 2, 'posted', '# two'],
+      ]);
+      expect((await store.incidents.reportVersions(id, 1)).map((r) => r.body)).toEqual(['# one', '# two']);
+      expect(await store.incidents.reportVersions(id, 9)).toEqual([]);
+    });
+  });
 }
 
 async function step(_name: string, fn: () => Promise<void>): Promise<void> {

@@ -13,16 +13,20 @@ import type {
   IncidentPatch,
   IncidentRecord,
   IncidentRepo,
+  ReportVersion,
   SettingsRecord,
+  TaskPatch,
+  TaskRecord,
   Viewer,
 } from './port.ts';
+import type { TaskStatus } from '../../core/incidents/tasks.ts';
 
 const flag = (b: boolean) => (b ? 1 : 0);
 
 export class KyselyIncidents implements IncidentRepo {
   constructor(private readonly db: Db) {}
 
-  async nextNumber(name: 'case' | 'incident'): Promise<number> {
+  async nextNumber(name: 'case' | 'incident' | `task:${number}` | `report:${number}`): Promise<number> {
     await this.db
       .insertInto('incident_counters')
       .values({ name, value: 0 })
@@ -365,6 +369,139 @@ export class KyselyIncidents implements IncidentRepo {
       size: Number(r.size),
     }));
   }
+
+  async insertTask(t: TaskRecord): Promise<void> {
+    await this.db
+      .insertInto('incident_tasks')
+      .values({
+        incident_id: t.incidentId,
+        id: t.id,
+        title: t.title,
+        owner: t.owner,
+        due_at: t.dueAt,
+        status: t.status,
+        checklist: t.checklist,
+        created_at: t.createdAt,
+        created_by: t.createdBy,
+        updated_at: t.updatedAt,
+        done_at: t.doneAt,
+      })
+      .execute();
+  }
+
+  async getTask(incidentId: number, id: number): Promise<TaskRecord | undefined> {
+    const r = await this.db
+      .selectFrom('incident_tasks')
+      .selectAll()
+      .where('incident_id', '=', incidentId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return r ? fromTask(r) : undefined;
+  }
+
+  async tasks(incidentId: number, q: { status?: TaskStatus } = {}): Promise<TaskRecord[]> {
+    let query = this.db.selectFrom('incident_tasks').selectAll().where('incident_id', '=', incidentId);
+    if (q.status) query = query.where('status', '=', q.status);
+    return (await query.orderBy('id', 'asc').execute()).map(fromTask);
+  }
+
+  async updateTask(incidentId: number, id: number, expect: TaskStatus, patch: TaskPatch): Promise<boolean> {
+    const set: Partial<Database['incident_tasks']> = { updated_at: patch.updatedAt };
+    if (patch.title !== undefined) set.title = patch.title;
+    if (patch.owner !== undefined) set.owner = patch.owner;
+    if (patch.dueAt !== undefined) set.due_at = patch.dueAt;
+    if (patch.status !== undefined) set.status = patch.status;
+    if (patch.doneAt !== undefined) set.done_at = patch.doneAt;
+    const r = await this.db
+      .updateTable('incident_tasks')
+      .set(set)
+      .where('incident_id', '=', incidentId)
+      .where('id', '=', id)
+      .where('status', '=', expect)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  async addReportVersion(v: ReportVersion): Promise<boolean> {
+    const r = await this.db
+      .insertInto('incident_status_reports')
+      .values({
+        incident_id: v.incidentId,
+        report: v.report,
+        version: v.version,
+        kind: v.kind,
+        state: v.state,
+        body: v.body,
+        next_update_at: v.nextUpdateAt,
+        at: v.at,
+        by: v.by,
+      })
+      .onConflict((oc) => oc.columns(['incident_id', 'report', 'version']).doNothing())
+      .executeTakeFirst();
+    return Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
+  }
+
+  async reports(incidentId: number): Promise<ReportVersion[]> {
+    const rows = await this.db
+      .selectFrom('incident_status_reports as r')
+      .selectAll('r')
+      .where('r.incident_id', '=', incidentId)
+      .where((eb) =>
+        eb(
+          'r.version',
+          '=',
+          eb
+            .selectFrom('incident_status_reports as s')
+            .select((e) => e.fn.max('s.version').as('v'))
+            .whereRef('s.incident_id', '=', 'r.incident_id')
+            .whereRef('s.report', '=', 'r.report'),
+        ),
+      )
+      .orderBy('r.report', 'desc')
+      .execute();
+    return rows.map(fromReport);
+  }
+
+  async reportVersions(incidentId: number, report: number): Promise<ReportVersion[]> {
+    const rows = await this.db
+      .selectFrom('incident_status_reports')
+      .selectAll()
+      .where('incident_id', '=', incidentId)
+      .where('report', '=', report)
+      .orderBy('version', 'asc')
+      .execute();
+    return rows.map(fromReport);
+  }
+}
+
+function fromTask(r: Database['incident_tasks']): TaskRecord {
+  return {
+    incidentId: Number(r.incident_id),
+    id: Number(r.id),
+    title: r.title,
+    owner: r.owner,
+    dueAt: r.due_at,
+    status: r.status as TaskRecord['status'],
+    checklist: r.checklist,
+    createdAt: r.created_at,
+    createdBy: r.created_by,
+    updatedAt: r.updated_at,
+    doneAt: r.done_at,
+  };
+}
+
+function fromReport(r: Database['incident_status_reports']): ReportVersion {
+  return {
+    incidentId: Number(r.incident_id),
+    report: Number(r.report),
+    version: Number(r.version),
+    kind: r.kind as ReportVersion['kind'],
+    state: r.state as ReportVersion['state'],
+    body: r.body,
+    nextUpdateAt: r.next_update_at,
+    at: r.at,
+    by: r.by,
+  };
 }
 
 function caseRow(c: CaseRecord): Database['incident_cases'] {

@@ -1,8 +1,9 @@
-/** Incidents' store part: settings, cases, incidents, command roles, participants, timeline and evidence. */
+/** Incidents' store part: settings, cases, incidents, command roles, participants, timeline, evidence, tasks and status reports. */
 import type { StorePart } from '../store-part.ts';
 import { KyselyIncidents } from './kysely-incidents.ts';
 import { incidentCases } from './migrations/0013-incident-cases.ts';
 import { incidents } from './migrations/0014-incidents.ts';
+import { incidentTasksReports } from './migrations/0024-incident-tasks-reports.ts';
 import type {} from './port.ts';
 import type {} from './tables.ts';
 
@@ -18,8 +19,10 @@ export const incidentsStore: StorePart = {
     { name: 'incident_timeline', backup: true },
     { name: 'incident_evidence_blobs', backup: true },
     { name: 'incident_evidence', backup: true },
+    { name: 'incident_tasks', backup: true },
+    { name: 'incident_status_reports', backup: true },
   ],
-  migrations: { '0013_incident_cases': incidentCases, '0014_incidents': incidents },
+  migrations: { '0013_incident_cases': incidentCases, '0014_incidents': incidents, '0024_incident_tasks_reports': incidentTasksReports },
   repos: (ctx) => ({ incidents: new KyselyIncidents(ctx.db) }),
   contract: async () => {
     const { incidentRepoContract } = await import('./incidents.contract.ts');

@@ -6,6 +6,8 @@
 import type { StoredEntry } from '../../core/ledger/entry.ts';
 import type { CaseState, IncidentStatus, Priority, Role, RoleInterval } from '../../core/incidents/model.ts';
 import type { Severity } from '../../core/signals/severity.ts';
+import type { TaskStatus } from '../../core/incidents/tasks.ts';
+import type { ReportKind, ReportState } from '../../core/incidents/status-report.ts';
 
 export interface CaseRecord {
   id: number;
@@ -69,6 +71,37 @@ export interface EvidenceBlob {
   bytes: Buffer;
 }
 
+export interface TaskRecord {
+  incidentId: number;
+  /** Numbered within the incident, from 1. */
+  id: number;
+  title: string;
+  owner: string | null;
+  dueAt: string | null;
+  status: TaskStatus;
+  /** The checklist template it came from, or null for a task added by hand. */
+  checklist: string | null;
+  createdAt: string;
+  createdBy: string;
+  updatedAt: string;
+  doneAt: string | null;
+}
+
+export type TaskPatch = Partial<Pick<TaskRecord, 'title' | 'owner' | 'dueAt' | 'status' | 'doneAt'>> & { updatedAt: string };
+
+/** One version of a status report; a report is its versions, the newest is what it says now. */
+export interface ReportVersion {
+  incidentId: number;
+  report: number;
+  version: number;
+  kind: ReportKind;
+  state: ReportState;
+  body: string;
+  nextUpdateAt: string | null;
+  at: string;
+  by: string;
+}
+
 export interface SettingsRecord {
   file: string;
   fileSha256: string;
@@ -90,7 +123,7 @@ export type IncidentPatch = Partial<Pick<IncidentRecord, 'status' | 'mitigatedAt
 
 export interface IncidentRepo {
   /** The next number of a sequence (`case`, `incident`), in the caller's transaction. */
-  nextNumber(name: 'case' | 'incident'): Promise<number>;
+  nextNumber(name: 'case' | 'incident' | `task:${number}` | `report:${number}`): Promise<number>;
   /** A read position (triage's in the ledger); 0 before any. */
   position(name: string): Promise<number>;
   /** Move a read position from `from` to `to` (compare and set): false when someone else moved it. */
@@ -141,6 +174,20 @@ export interface IncidentRepo {
   /** False when this content is already evidence of this incident. */
   addEvidence(e: Omit<EvidenceItem, 'mediaType' | 'size'>): Promise<boolean>;
   evidence(incidentId: number): Promise<EvidenceItem[]>;
+
+  insertTask(t: TaskRecord): Promise<void>;
+  getTask(incidentId: number, id: number): Promise<TaskRecord | undefined>;
+  /** An incident's tasks by number; by status when given. */
+  tasks(incidentId: number, q?: { status?: TaskStatus }): Promise<TaskRecord[]>;
+  /** Apply the patch when the task is in `expect` (compare and set): false when it was not. */
+  updateTask(incidentId: number, id: number, expect: TaskStatus, patch: TaskPatch): Promise<boolean>;
+
+  /** Add a version; false when that version exists already (someone else edited first). */
+  addReportVersion(v: ReportVersion): Promise<boolean>;
+  /** The newest version of each of an incident's reports, newest report first. */
+  reports(incidentId: number): Promise<ReportVersion[]>;
+  /** Every version of one report, oldest first (empty when there is no such report). */
+  reportVersions(incidentId: number, report: number): Promise<ReportVersion[]>;
 }
 
 declare module '../store.ts' {

@@ -1,4 +1,4 @@
-/** Incidents' tables (migrations 0013 and 0014). Times are RFC 3339 text; flags are 0 or 1. */
+/** Incidents' tables (migrations 0013, 0014 and 0024). Times are RFC 3339 text; flags are 0 or 1. */
 export interface IncidentSettingsTable {
   /** Always 1: one settings document. */
   id: number;
@@ -96,6 +96,33 @@ export interface IncidentEvidenceTable {
   collected_at: string;
 }
 
+export interface IncidentTasksTable {
+  incident_id: number;
+  id: number;
+  title: string;
+  owner: string | null;
+  due_at: string | null;
+  status: string;
+  checklist: string | null;
+  created_at: string;
+  created_by: string;
+  updated_at: string;
+  done_at: string | null;
+}
+
+/** Every version of every status report: never updated, a new version is a new row. */
+export interface IncidentStatusReportsTable {
+  incident_id: number;
+  report: number;
+  version: number;
+  kind: string;
+  state: string;
+  body: string;
+  next_update_at: string | null;
+  at: string;
+  by: string;
+}
+
 declare module '../schema.ts' {
   interface Database {
     incident_settings: IncidentSettingsTable;
@@ -108,5 +135,7 @@ declare module '../schema.ts' {
     incident_timeline: IncidentTimelineTable;
     incident_evidence_blobs: IncidentEvidenceBlobsTable;
     incident_evidence: IncidentEvidenceTable;
+    incident_tasks: IncidentTasksTable;
+    incident_status_reports: IncidentStatusReportsTable;
   }
 }

@@ -3,10 +3,21 @@
 import type { z } from 'zod';
 import type { ApiClient } from '../../api.ts';
 import type { CaseView, IncidentDetailView, IncidentView } from '../../../../src/server/routes/incidents-views.ts';
+import type { ChecklistTemplateView, TaskView } from '../../../../src/server/routes/incidents-work.ts';
 
 export type CaseItem = z.output<typeof CaseView>;
 export type IncidentItem = z.output<typeof IncidentView>;
 export type IncidentDetail = z.output<typeof IncidentDetailView>;
+export type TaskItem = z.output<typeof TaskView>;
+export type ChecklistTemplate = z.output<typeof ChecklistTemplateView>;
+
+export async function loadTasks(api: ApiClient, id: number, signal?: AbortSignal): Promise<TaskItem[]> {
+  return (await api.get<{ tasks: TaskItem[] }>(`/v1/incidents/${id}/tasks`, signal)).tasks;
+}
+
+export async function loadChecklists(api: ApiClient, signal?: AbortSignal): Promise<ChecklistTemplate[]> {
+  return (await api.get<{ checklists: ChecklistTemplate[] }>('/v1/incidents/checklists', signal)).checklists;
+}
 
 export async function loadIncidents(api: ApiClient, signal?: AbortSignal): Promise<{ incidents: IncidentItem[]; total: number }> {
   return api.get('/v1/incidents?limit=200', signal);
@@ -61,6 +72,16 @@ export function describeEvent(kind: string, d: Record<string, unknown>): string 
       return `Evidence verified: ${s(d.items)} items, ${Array.isArray(d.mismatches) ? d.mismatches.length : 0} mismatches`;
     case 'incident.postmortem.generated':
       return 'Postmortem generated';
+    case 'incident.task.added':
+      return `Task ${s(d.task)} added: ${s(d.title)}${d.owner ? ` (${s(d.owner)})` : ''}`;
+    case 'incident.task.changed': {
+      const c = (d.changes ?? {}) as Record<string, unknown>;
+      return `Task ${s(d.task)}: ${Object.entries(c)
+        .map(([k, v]) => `${k} → ${v === null ? 'none' : s(v)}`)
+        .join(', ')}`;
+    }
+    case 'incident.checklist.added':
+      return `Checklist ${s(d.checklist)} added (${Array.isArray(d.tasks) ? d.tasks.length : 0} tasks)`;
     default:
       return kind;
   }

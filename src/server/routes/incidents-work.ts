@@ -1,0 +1,129 @@
+/**
+ * The work of an incident over HTTP: tasks (owner, due time, status) and recovery checklists
+ * made of tasks from the settings' templates. A restricted incident's tasks answer 404 to those
+ * who may not see it, like the incident. Every change is a ledger entry on its timeline.
+ */
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { AppDeps } from '../../app/deps.ts';
+import { currentSettings } from '../../app/incidents/record.ts';
+import { addChecklist, addTask, changeTask, listTasks } from '../../app/incidents/tasks.ts';
+import { apiActor } from '../../core/ledger/actor.ts';
+import { ROLES } from '../../core/incidents/model.ts';
+import { TASK_STATUSES } from '../../core/incidents/tasks.ts';
+import type { TaskRecord } from '../../store/incidents/port.ts';
+import type { RouteRegistry } from '../route.ts';
+import { numberId, viewer } from './incidents-views.ts';
+
+export const TaskView = z.object({
+  incidentId: z.number().int(),
+  id: z.number().int().describe('numbered within the incident'),
+  title: z.string(),
+  owner: z.string().nullable(),
+  dueAt: z.string().nullable(),
+  status: z.enum(TASK_STATUSES),
+  checklist: z.string().nullable().describe('the checklist template it came from'),
+  createdAt: z.string(),
+  createdBy: z.string(),
+  updatedAt: z.string(),
+  doneAt: z.string().nullable(),
+});
+
+export const ChecklistTemplateView = z.object({
+  name: z.string(),
+  title: z.string(),
+  items: z.array(z.object({ title: z.string(), owner: z.enum(ROLES).nullable(), due: z.string().nullable() })),
+});
+
+export const taskView = (t: TaskRecord): z.output<typeof TaskView> => ({ ...t });
+
+const time = z.string().min(1).max(64).describe('RFC 3339');
+
+export function incidentWorkRoutes(app: FastifyInstance, r: RouteRegistry, deps: AppDeps): void {
+  const params = z.strictObject({ id: numberId('incident') });
+
+  r.add(app, {
+    method: 'GET',
+    url: '/v1/incidents/checklists',
+    tag: 'incidents',
+    summary: 'The recovery checklist templates in force (from the settings file, or the shipped three)',
+    auth: { permission: 'incidents:read' },
+    response: z.object({ checklists: z.array(ChecklistTemplateView) }),
+    handler: async () => ({
+      checklists: (await currentSettings(deps)).checklists.map((c) => ({
+        name: c.name,
+        title: c.title,
+        items: c.items.map((i) => ({ title: i.title, owner: i.owner, due: i.due })),
+      })),
+    }),
+  });
+
+  r.add(app, {
+    method: 'GET',
+    url: '/v1/incidents/:id/tasks',
+    tag: 'incidents',
+    summary: "An incident's tasks, by number",
+    auth: { permission: 'incidents:read' },
+    params,
+    query: z.strictObject({ status: z.enum(TASK_STATUSES).optional() }),
+    response: z.object({ tasks: z.array(TaskView) }),
+    errors: [404],
+    handler: async ({ params, query, principal }) => ({
+      tasks: (await listTasks(deps, viewer(principal), params.id, query)).map(taskView),
+    }),
+  });
+
+  r.add(app, {
+    method: 'POST',
+    url: '/v1/incidents/:id/tasks',
+    tag: 'incidents',
+    summary: 'Add a task (open), with an owner and a due time',
+    auth: { permission: 'incidents:write' },
+    params,
+    body: z.strictObject({
+      title: z.string().min(1).max(500),
+      owner: z.string().min(1).max(200).nullable().optional(),
+      dueAt: time.nullable().optional(),
+    }),
+    status: 201,
+    response: TaskView,
+    errors: [404],
+    handler: async ({ params, body, principal, req }) =>
+      taskView(await addTask(deps, apiActor(principal, req.id), viewer(principal), params.id, body)),
+  });
+
+  r.add(app, {
+    method: 'POST',
+    url: '/v1/incidents/:id/tasks/:task',
+    tag: 'incidents',
+    summary: 'Change a task: status (open, done, cancelled), owner, due time or title; only what changes is recorded',
+    auth: { permission: 'incidents:write' },
+    params: z.strictObject({ id: numberId('incident'), task: numberId('task') }),
+    body: z.strictObject({
+      title: z.string().min(1).max(500).optional(),
+      owner: z.string().min(1).max(200).nullable().optional(),
+      dueAt: time.nullable().optional(),
+      status: z.enum(TASK_STATUSES).optional(),
+    }),
+    response: TaskView,
+    errors: [404, 409],
+    handler: async ({ params, body, principal, req }) =>
+      taskView(await changeTask(deps, apiActor(principal, req.id), viewer(principal), params.id, params.task, body)),
+  });
+
+  r.add(app, {
+    method: 'POST',
+    url: '/v1/incidents/:id/checklists',
+    tag: 'incidents',
+    summary: 'Add a recovery checklist from a template: one task per item, owned by the holder of its role',
+    auth: { permission: 'incidents:write' },
+    params,
+    body: z.strictObject({ template: z.string().min(1).max(64) }),
+    status: 201,
+    response: z.object({ tasks: z.array(TaskView) }),
+    errors: [404],
+    handler: async ({ params, body, principal, req }) => ({
+      tasks: (await addChecklist(deps, apiActor(principal, req.id), viewer(principal), params.id, body.template)).map(taskView),
+    }),
+  });
+}
