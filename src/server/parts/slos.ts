@@ -10,12 +10,14 @@ import { kpiReport } from '../../app/slos/kpis.ts';
 import { allStatuses, sloRoutes } from '../routes/slos.ts';
 import { kpiRoutes } from '../routes/slos-kpis.ts';
 import { kriRoutes } from '../routes/slos-kris.ts';
+import { sloSeriesRoutes } from '../routes/slos-series.ts';
 import { evaluateKris } from '../../app/slos/kris.ts';
 import { KRI_COLOURS } from '../../core/slos/kris.ts';
 import type { ServerPart } from '../server-part.ts';
 
 export const slosServer: ServerPart = (ctx) => {
   sloRoutes(ctx.app, ctx.routes, ctx.deps);
+  sloSeriesRoutes(ctx.app, ctx.routes, ctx.deps);
   kpiRoutes(ctx.app, ctx.routes, ctx.deps);
   kriRoutes(ctx.app, ctx.routes, ctx.deps);
   sloMetrics(ctx.metrics, ctx.deps);
