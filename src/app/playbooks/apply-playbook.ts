@@ -122,6 +122,8 @@ export async function applyPlaybook(deps: AppDeps, actor: Actor, file: string, o
   return deps.store.transaction(async (tx) => {
     const existing = await tx.playbooks.get(model.name);
     if (existing && existing.fileSha256 === sha) return { playbook: existing, model, created: false, changed: false };
+    const badCall = await callsRefused(tx, model);
+    if (badCall) throw badCall;
     if (existing) {
       const refused = autoChangesRefused(modelOf(existing.file, existing.fileSha256), model, opts.mayApprove ?? false);
       if (refused) throw refused;
@@ -129,6 +131,46 @@ export async function applyPlaybook(deps: AppDeps, actor: Actor, file: string, o
     const stored = await putVersion(tx, actor, file, model, now);
     return { playbook: stored, model, created: existing === undefined, changed: true };
   });
+}
+
+/** The playbooks a playbook's `playbook` steps call, with the first step calling each. */
+function callsOf(model: Playbook): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const s of model.steps) if (s.call && !out.has(s.call.name)) out.set(s.call.name, s.id);
+  return out;
+}
+
+/**
+ * A playbook may call only playbooks applied already, and never itself, directly or through
+ * others: the calls of the current versions, this one's replaced by the new file's, form no cycle.
+ */
+async function callsRefused(tx: Repos, model: Playbook): Promise<DomainError | undefined> {
+  const mine = callsOf(model);
+  if (mine.size === 0) return undefined;
+  const graph = new Map<string, string[]>();
+  for (const rec of await tx.playbooks.list()) graph.set(rec.name, [...callsOf(modelOf(rec.file, rec.fileSha256)).keys()]);
+  for (const [name, step] of mine)
+    if (name !== model.name && !graph.has(name))
+      return invalid(`step ${step} calls playbook ${name}, which is not applied; apply ${name} first`);
+  graph.set(model.name, [...mine.keys()]);
+  const path: string[] = [];
+  const done = new Set<string>();
+  const visit = (name: string): string[] | undefined => {
+    if (path.includes(name)) return [...path.slice(path.indexOf(name)), name];
+    if (done.has(name)) return undefined;
+    path.push(name);
+    for (const next of graph.get(name) ?? []) {
+      const cycle = visit(next);
+      if (cycle) return cycle;
+    }
+    path.pop();
+    done.add(name);
+    return undefined;
+  };
+  const cycle = visit(model.name);
+  return cycle
+    ? invalid(`playbook calls would form a cycle: ${cycle.join(' → ')}; a playbook may not call itself, even through others`)
+    : undefined;
 }
 
 export async function getPlaybook(deps: Pick<AppDeps, 'store'>, name: string): Promise<PlaybookRecord> {

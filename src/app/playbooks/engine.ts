@@ -22,6 +22,7 @@ import type { Repos } from '../../store/store.ts';
 import type { AppDeps, Random } from '../deps.ts';
 import { approvalService, type ApprovalService } from '../access/approvals.ts';
 import { versionModel } from './apply-playbook.ts';
+import { startRun } from './runs.ts';
 import type { HttpTransport } from './transport.ts';
 
 export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
@@ -40,6 +41,8 @@ export interface EngineOptions {
   approvals?: ApprovalService;
   /** How often a run waiting for an approval looks at it (10 s by default). */
   approvalPollMs?: number;
+  /** How often a run waiting for a child run (a `playbook` step) looks at it (2 s by default). */
+  childPollMs?: number;
 }
 
 /** The approval an `approval` step asks for: what it is about, and the exact parameters it consumes. */
@@ -64,6 +67,7 @@ export class PlaybookEngine {
   private readonly batch: number;
   private readonly approvals: ApprovalService;
   private readonly approvalPollMs: number;
+  private readonly childPollMs: number;
 
   constructor(
     private readonly deps: AppDeps,
@@ -74,6 +78,7 @@ export class PlaybookEngine {
     this.batch = o.batch ?? 20;
     this.approvals = o.approvals ?? approvalService(deps);
     this.approvalPollMs = o.approvalPollMs ?? 10_000;
+    this.childPollMs = o.childPollMs ?? 2_000;
   }
 
   private now(): string {
@@ -224,6 +229,16 @@ export class PlaybookEngine {
           return this.fail(run, exec, step, `condition ${step.condition!.source} gave ${JSON.stringify(v.value)}, not a bool`);
         return this.done(run, exec, { result: v.value });
       }
+      case 'switch': {
+        const v = evaluate(step.switch!.value, ctx);
+        if (!v.ok) return this.fail(run, exec, step, v.message);
+        const key =
+          typeof v.value === 'string' || typeof v.value === 'number' || typeof v.value === 'boolean' ? String(v.value) : undefined;
+        const matched = key !== undefined && step.switch!.cases.includes(key) ? key : 'default';
+        return this.done(run, exec, { value: v.value, case: matched });
+      }
+      case 'playbook':
+        return this.callPlaybook(run, exec, step, ctx);
       case 'wait': {
         if (step.waitSignal) return this.waitForSignal(run, exec, step);
         if (exec.state === 'running' && exec.startedAt) {
@@ -406,6 +421,76 @@ export class PlaybookEngine {
       case 'executed':
         return this.fail(run, exec, step, `approval ${recorded} was used already; it counts once`);
     }
+  }
+
+  /**
+   * A `playbook` step: start a child run of the called playbook (its trigger key names this run
+   * and step, so asking twice, after a crash, finds the same child), record the child on the
+   * step, and look at it every `childPollMs` until it ends. The child succeeded: the step is done
+   * with the child's step outputs; it failed or was cancelled: the step fails.
+   */
+  private async callPlaybook(run: PlaybookRunRecord, exec: StepExecutionRecord, step: Step, ctx: ExprContext): Promise<boolean> {
+    const call = step.call!;
+    const recorded = (exec.outputs as { run?: unknown } | null)?.run;
+    const now = this.now();
+    if (typeof recorded !== 'string') {
+      const inputs: Record<string, unknown> = {};
+      for (const [k, e] of Object.entries(call.inputs)) {
+        const v = evaluate(e, ctx);
+        if (!v.ok) return this.fail(run, exec, step, `input ${k}: ${v.message}`);
+        inputs[k] = v.value;
+      }
+      let child: PlaybookRunRecord;
+      try {
+        const r = await startRun(this.deps, ENGINE, call.name, {
+          inputs,
+          trigger: { id: `run:${run.id}/${step.id}`, kind: 'playbook', parent: run.id, step: step.id, playbook: run.playbook },
+        });
+        if (!('run' in r)) throw new Error('a dry run');
+        child = r.run;
+      } catch (e) {
+        return this.fail(run, exec, step, `playbook ${call.name} did not start: ${(e as Error).message}`);
+      }
+      await this.write(run, async (tx, entries) => {
+        await tx.playbooks.updateStep(run.id, exec.idx, {
+          state: 'running',
+          attempts: 1,
+          startedAt: exec.startedAt ?? now,
+          outputs: { run: child.id, playbook: call.name, state: child.state },
+          updatedAt: now,
+        });
+        await tx.playbooks.updateRun(run.id, { wakeAt: this.later(this.childPollMs), leaseOwner: null, leaseUntil: null, updatedAt: now });
+        entries.push(
+          this.entry(run, 'playbook.step.started', {
+            run: run.id,
+            step: step.id,
+            index: exec.idx,
+            mode: exec.mode,
+            kind: step.kind,
+            attempt: 1,
+            idempotencyKey: child.id,
+          }),
+        );
+      });
+      return false;
+    }
+    const child = await this.deps.store.playbooks.getRun(recorded);
+    if (!child) return this.fail(run, exec, step, `child run ${recorded} is gone`);
+    if (child.state === 'succeeded') {
+      const outputs: Record<string, unknown> = {};
+      for (const s of await this.deps.store.playbooks.steps(child.id)) if (s.state === 'done') outputs[s.stepId] = s.outputs;
+      return this.done(run, exec, { run: child.id, playbook: call.name, state: child.state, outputs });
+    }
+    if (child.state === 'failed' || child.state === 'cancelled')
+      return this.fail(run, exec, step, `child run ${child.id} of ${call.name} ${child.state}: ${child.reason ?? ''}`.trim());
+    await this.write(run, async (tx) => {
+      await tx.playbooks.updateStep(run.id, exec.idx, {
+        outputs: { run: child.id, playbook: call.name, state: child.state },
+        updatedAt: now,
+      });
+      await tx.playbooks.updateRun(run.id, { wakeAt: this.later(this.childPollMs), leaseOwner: null, leaseUntil: null, updatedAt: now });
+    });
+    return false;
   }
 
   /** When a run waiting for an approval looks again: after the poll interval, or at the expiry if sooner. */

@@ -20,8 +20,11 @@ export const newPlaybookRunId = (): string => `pbr_${Array.from({ length: 16 }, 
 
 export interface StartOptions {
   inputs?: Record<string, unknown>;
-  /** The signal that started it, or the schedule's minute (`kind: 'schedule'`): its id is the run's trigger key. */
-  trigger?: { id: string; kind?: 'schedule'; [k: string]: unknown };
+  /**
+   * The signal that started it, the schedule's minute (`kind: 'schedule'`), or the parent run's
+   * step that calls it (`kind: 'playbook'`): its id is the run's trigger key.
+   */
+  trigger?: { id: string; kind?: 'schedule' | 'playbook'; [k: string]: unknown };
   /** Instead of starting, say what each step would do. */
   dryRun?: boolean;
 }
@@ -91,8 +94,8 @@ export async function startRun(deps: AppDeps, actor: Actor, name: string, o: Sta
             run: id,
             playbook: name,
             version: rec.version,
-            trigger: o.trigger ? (o.trigger.kind === 'schedule' ? 'schedule' : 'signal') : 'manual',
-            signal: o.trigger && o.trigger.kind !== 'schedule' ? o.trigger.id : null,
+            trigger: o.trigger ? (o.trigger.kind ?? 'signal') : 'manual',
+            signal: o.trigger && o.trigger.kind === undefined ? o.trigger.id : null,
           },
         },
       ],

@@ -19,7 +19,7 @@ import type { AppDeps } from '../deps.ts';
 import { memoryKeyRing } from '../ledger/key-ring.ts';
 import { applyPlaybook } from './apply-playbook.ts';
 import { PlaybookEngine } from './engine.ts';
-import { pauseRun, resumeRun, startRun } from './runs.ts';
+import { completeStep, pauseRun, resumeRun, startRun } from './runs.ts';
 import { resumeSignalWaits } from './signal-waits.ts';
 import type { HttpTransport } from './transport.ts';
 
@@ -224,5 +224,103 @@ describe('a wait for a signal', () => {
       /CEL syntax error/,
     );
     await expect(applyPlaybook(deps, alice, file(`  - id: w\n    wait: [1]\n`))).rejects.toThrow(/a duration such as 10m, or \{ signal/);
+  });
+});
+
+const named = (name: string, steps: string, inputs = '') => `apiVersion: bulwark/v1
+kind: Playbook
+name: ${name}
+${inputs}steps:
+${steps}`;
+
+describe('a switch', () => {
+  it('runs the steps of the case matched, or of default, and skips the others', async () => {
+    const steps = `  - id: route
+    switch:
+      value: inputs.service
+      cases:
+        checkout:
+          - id: a
+            set: { went: "'checkout'" }
+        "7":
+          - id: b
+            set: { went: "'seven'" }
+      default:
+        - id: c
+          set: { went: "'default'" }
+`;
+    await applyPlaybook(deps, alice, file(steps));
+    const states = async (inputs: Record<string, unknown>) => {
+      const r = await startRun(deps, alice, 'rollback', { inputs });
+      await engine().tick();
+      const id = 'run' in r ? r.run.id : '';
+      return (await store.playbooks.steps(id)).map((s) => `${s.stepId}:${s.state}`).join(' ');
+    };
+    expect(await states({})).toBe('route:done b:skipped a:done c:skipped');
+    expect(await states({ service: 'search' })).toBe('route:done b:skipped a:skipped c:done');
+    await expect(applyPlaybook(deps, alice, file(steps.replace('"7"', 'default')))).rejects.toThrow(/the default branch is switch.default/);
+  });
+});
+
+describe('a playbook step', () => {
+  it('starts a child run, waits for it, takes its outputs; a failed child fails the step', async () => {
+    await applyPlaybook(
+      deps,
+      alice,
+      named(
+        'child',
+        `  - id: ack\n    set: { got: inputs.host }\n  - id: check\n    mode: manual\n    checklist: [Look]\n`,
+        'inputs:\n  host: { type: string, required: true }\n',
+      ),
+    );
+    await applyPlaybook(
+      deps,
+      alice,
+      named(
+        'parent',
+        `  - id: call\n    playbook: { name: child, inputs: { host: "'web-1'" } }\n  - id: after\n    set: { host: steps.call.outputs.ack.got }\n`,
+      ),
+    );
+    const r = await startRun(deps, alice, 'parent', {});
+    const parent = 'run' in r ? r.run.id : '';
+    await engine().tick(); // starts the child
+    await engine().tick(); // the child runs to its manual step
+    const call = (await store.playbooks.steps(parent))[0]!;
+    const child = (call.outputs as { run: string }).run;
+    expect(await store.playbooks.getRun(child)).toMatchObject({ playbook: 'child', state: 'waiting', triggerKey: `run:${parent}/call` });
+    // Asking again (a restart before the record) finds the same child.
+    const again = await startRun(deps, alice, 'child', {
+      inputs: { host: 'web-1' },
+      trigger: { id: `run:${parent}/call`, kind: 'playbook' },
+    });
+    expect('run' in again && again.started).toBe(false);
+    await completeStep(deps, alice, child, 'check', { outcome: 'done' });
+    clock.advance(2000);
+    await engine().tick();
+    expect(await store.playbooks.getRun(parent)).toMatchObject({ state: 'succeeded' });
+    expect((await store.playbooks.steps(parent))[1]).toMatchObject({ outputs: { host: 'web-1' } });
+
+    const r2 = await startRun(deps, alice, 'parent', {});
+    const p2 = 'run' in r2 ? r2.run.id : '';
+    await engine().tick();
+    await engine().tick();
+    const c2 = ((await store.playbooks.steps(p2))[0]!.outputs as { run: string }).run;
+    await completeStep(deps, alice, c2, 'check', { outcome: 'failed', notes: 'not reachable' });
+    clock.advance(2000);
+    await engine().tick();
+    expect(await store.playbooks.getRun(p2)).toMatchObject({ state: 'failed' });
+    expect((await store.playbooks.steps(p2))[0]!.error).toMatch(
+      /child run .* of child failed: step check failed by cli:alice: not reachable/,
+    );
+  });
+
+  it('refuses, at apply, a call to a playbook not applied and any cycle of calls', async () => {
+    const calls = (name: string, callee: string) => named(name, `  - id: go\n    playbook: { name: ${callee} }\n`);
+    await expect(applyPlaybook(deps, alice, calls('a', 'b'))).rejects.toThrow(/calls playbook b, which is not applied/);
+    await expect(applyPlaybook(deps, alice, calls('a', 'a'))).rejects.toThrow(/cannot call itself/);
+    await applyPlaybook(deps, alice, named('c', `  - id: x\n    set: { y: "1" }\n`));
+    await applyPlaybook(deps, alice, calls('b', 'c'));
+    await applyPlaybook(deps, alice, calls('a', 'b'));
+    await expect(applyPlaybook(deps, alice, calls('c', 'a'))).rejects.toThrow(/a cycle: c → a → b → c/);
   });
 });

@@ -21,12 +21,12 @@ export const playbookEvents: EventDefinition[] = [
   ),
   event(
     'playbook.run.started',
-    'a run starts: by a person, by a signal its trigger matches, or at a minute its schedule matches',
+    'a run starts: by a person, by a signal its trigger matches, at a minute its schedule matches, or as the child of another run (a playbook step)',
     z.strictObject({
       run,
       playbook: name,
       version,
-      trigger: z.enum(['manual', 'signal', 'schedule']),
+      trigger: z.enum(['manual', 'signal', 'schedule', 'playbook']),
       signal: z.string().max(100).nullable(),
     }),
   ),

@@ -90,9 +90,11 @@ interface RawStep {
   wait?: string | z.output<typeof waitSignalSchema> | undefined;
   checklist?: string[] | undefined;
   approval?: z.output<typeof approvalSchema> | undefined;
+  switch?: { value: string; cases: Record<string, RawStep[]>; default: RawStep[] } | undefined;
+  playbook?: { name: string; inputs: Record<string, string> } | undefined;
 }
 
-const KIND_KEYS = ['http', 'notify', 'set', 'if', 'wait', 'checklist', 'approval'] as const;
+const KIND_KEYS = ['http', 'notify', 'set', 'if', 'switch', 'wait', 'checklist', 'approval', 'playbook'] as const;
 
 const stepSchema: z.ZodType<RawStep> = z.lazy(() =>
   z
@@ -125,6 +127,23 @@ const stepSchema: z.ZodType<RawStep> = z.lazy(() =>
       wait: z.union([duration('wait'), waitSignalSchema]).optional(),
       checklist: z.array(z.string().min(1).max(500)).min(1).max(100).optional(),
       approval: approvalSchema.optional(),
+      switch: z
+        .strictObject({
+          value: z.string().max(4096),
+          cases: z
+            .record(z.string().min(1).max(100), z.array(stepSchema).max(100))
+            .refine((c) => Object.keys(c).length >= 1 && Object.keys(c).length <= 50, 'a switch has 1 to 50 cases'),
+          default: z.array(stepSchema).max(100).default([]),
+        })
+        .optional(),
+      playbook: z
+        .strictObject({
+          name: z.string().regex(PLAYBOOK_NAME, 'a playbook name is 1–64 characters of a-z, 0-9 and "-"'),
+          inputs: z
+            .record(z.string().regex(/^[a-z_][a-zA-Z0-9_]{0,62}$/, 'an input name: a-z, A-Z, 0-9 and "_"'), z.string().max(4096))
+            .default({}),
+        })
+        .optional(),
     })
     .superRefine((s, ctx) => {
       const kinds = KIND_KEYS.filter((k) => s[k] !== undefined);
@@ -311,10 +330,26 @@ function build(f: z.output<typeof playbookFileSchema>, problems: Pending[]): Pla
       }
       if (s.checklist) step.items = s.checklist;
       steps.push(step);
+      if (s.playbook) {
+        if (s.playbook.name === f.name)
+          problems.push({ path: [...path, 'playbook', 'name'], message: `playbook ${f.name} cannot call itself (a cycle)` });
+        step.call = {
+          name: s.playbook.name,
+          inputs: Object.fromEntries(Object.entries(s.playbook.inputs).map(([k, v]) => [k, expr(v, [...path, 'playbook', 'inputs', k])])),
+        };
+      }
       if (s.if) {
         step.condition = expr(s.if.condition, [...path, 'if', 'condition'], 'bool');
         walk(s.if.then, [...path, 'if', 'then'], [...guards, { step: s.id, branch: true }]);
         walk(s.if.else, [...path, 'if', 'else'], [...guards, { step: s.id, branch: false }]);
+      }
+      if (s.switch) {
+        step.switch = { value: expr(s.switch.value, [...path, 'switch', 'value']), cases: Object.keys(s.switch.cases) };
+        if ('default' in s.switch.cases)
+          problems.push({ path: [...path, 'switch', 'cases', 'default'], message: 'the default branch is switch.default, not a case' });
+        for (const [k, sub] of Object.entries(s.switch.cases))
+          walk(sub, [...path, 'switch', 'cases', k], [...guards, { step: s.id, branch: k }]);
+        walk(s.switch.default, [...path, 'switch', 'default'], [...guards, { step: s.id, branch: 'default' }]);
       }
     });
   };
@@ -356,7 +391,7 @@ function modeOf(kind: StepKind, given: StepMode | undefined, path: (string | num
     if (given !== undefined && given !== 'manual') problems.push({ path, message: 'a checklist is done by a person: its mode is manual' });
     return 'manual';
   }
-  if (kind === 'set' || kind === 'if' || kind === 'wait' || kind === 'approval') {
+  if (kind === 'set' || kind === 'if' || kind === 'switch' || kind === 'wait' || kind === 'approval' || kind === 'playbook') {
     if (given !== undefined && given !== 'auto')
       problems.push({
         path,

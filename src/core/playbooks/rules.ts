@@ -16,9 +16,9 @@ export function backoffMs(policy: RetryPolicy, attempt: number, random: number):
 /** Whether a step's guards hold, given each `if` step's outputs; undefined while an `if` it depends on has not run. */
 export function guardsHold(step: Step, outputs: Record<string, unknown>): boolean | undefined {
   for (const g of step.guards) {
-    const o = outputs[g.step] as { result?: unknown } | undefined;
-    if (o === undefined) return false; // the if was itself skipped
-    if (o.result !== g.branch) return false;
+    const o = outputs[g.step] as { result?: unknown; case?: unknown } | undefined;
+    if (o === undefined) return false; // the if (or switch) was itself skipped
+    if ((typeof g.branch === 'string' ? o.case : o.result) !== g.branch) return false;
   }
   return true;
 }
@@ -112,6 +112,13 @@ export function planRun(pb: Playbook, inputs: Record<string, unknown>, trigger: 
       }
       case 'if':
         return { ...base, action: `if ${s.condition!.source}: the steps of the branch taken run, the others are skipped` };
+      case 'switch':
+        return {
+          ...base,
+          action: `switch on ${s.switch!.value.source}: the steps of the case matched (${[...s.switch!.cases, 'default'].join(', ')}) run, the others are skipped`,
+        };
+      case 'playbook':
+        return { ...base, action: `start a run of playbook ${s.call!.name} and wait for it to end (its failure fails this step)` };
       case 'wait':
         return s.waitSignal
           ? {

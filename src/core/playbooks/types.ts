@@ -6,7 +6,7 @@ import type { CelExpression, Template } from './expressions.ts';
 export const STEP_MODES = ['manual', 'assisted', 'auto'] as const;
 export type StepMode = (typeof STEP_MODES)[number];
 
-export const STEP_KINDS = ['http', 'notify', 'set', 'if', 'wait', 'checklist', 'approval'] as const;
+export const STEP_KINDS = ['http', 'notify', 'set', 'if', 'switch', 'wait', 'checklist', 'approval', 'playbook'] as const;
 export type StepKind = (typeof STEP_KINDS)[number];
 
 export interface RetryPolicy {
@@ -36,8 +36,8 @@ export interface Step {
   mode: StepMode;
   /** Where the step is in the file (for rewriting its mode and for error messages). */
   path: (string | number)[];
-  /** All must hold for the step to run; otherwise it is skipped. */
-  guards: { step: string; branch: boolean }[];
+  /** All must hold for the step to run; otherwise it is skipped. An `if`'s branch is a bool, a `switch`'s its case (`default` for the default). */
+  guards: { step: string; branch: boolean | string }[];
   timeoutMs: number;
   retry: RetryPolicy;
   /** Who should do it when it waits for a person (a principal id); anyone with playbooks:run when absent. */
@@ -47,6 +47,10 @@ export interface Step {
   set?: Record<string, CelExpression>;
   /** `if`: the condition; its output is `{ result: bool }`. */
   condition?: CelExpression;
+  /** `switch`: the value and the cases' keys; its output is `{ value, case }` (the key matched, or `default`). */
+  switch?: { value: CelExpression; cases: string[] };
+  /** `playbook`: the playbook a child run starts of, and its inputs' CEL expressions; the step waits for the child. */
+  call?: { name: string; inputs: Record<string, CelExpression> };
   /** `wait` for a duration: how long. */
   waitMs?: number;
   /** `wait` for a signal: a CEL match over `signal` (with inputs, steps, run), how long at most, and what a timeout does. */
