@@ -1,6 +1,7 @@
 import { Card, ErrorBanner, Spinner } from '../../components.tsx';
 import { formatCount, formatMs } from '../../format.ts';
 import { useApi, useLoad } from '../../hooks.ts';
+import { Link } from '../../router.tsx';
 import type { Slo } from '../../types.ts';
 import { loadKpis, loadKris, loadSlos, percent, type Kpi } from './data.ts';
 
@@ -165,7 +166,9 @@ function SloRow({ slo }: { slo: Slo }) {
   return (
     <tr data-testid="slo-row" data-slo={slo.name}>
       <td>
-        <strong>{slo.displayName || slo.name}</strong>
+        <Link to={`/slos/${slo.name}`}>
+          <strong>{slo.displayName || slo.name}</strong>
+        </Link>
         <div className="muted">
           {slo.name} · {slo.service} · {slo.window} · {slo.strategy}
         </div>

@@ -3,6 +3,7 @@ import type { DashboardPart } from '../../dashboard-part.ts';
 import { useApi, useLoad } from '../../hooks.ts';
 import { Link } from '../../router.tsx';
 import { loadSlos, percent } from './data.ts';
+import { SloPage } from './SloPage.tsx';
 import { Slos } from './Slos.tsx';
 
 function SlosOverview() {
@@ -50,6 +51,12 @@ export const dashboard: DashboardPart = {
       summary: 'Security SLOs with error budgets and multiwindow burn-rate alerts, fed by the experiments.',
     },
   ],
-  page: (path) => (path === '/slos' ? { section: '/slos', title: 'SLOs', element: <Slos /> } : undefined),
+  page(path) {
+    if (path === '/slos') return { section: '/slos', title: 'SLOs', element: <Slos /> };
+    // One SLO's page, with its charts, sits under SLOs in the navigation.
+    const m = /^\/slos\/([a-z0-9-]{1,64})$/.exec(path);
+    if (m) return { section: '/slos', title: `SLO ${m[1]!}`, element: <SloPage key={m[1]} name={m[1]!} /> };
+    return undefined;
+  },
   overview: () => <SlosOverview />,
 };
