@@ -2,7 +2,7 @@
  * Coverage on the command line, over a server's API: `bulwark coverage show [--control C]
  * [--stale] [--tactic T] [--platform P]`, `bulwark coverage export --format
  * navigator|json|vectr-csv|dettect [--control C] [--out FILE]`, `bulwark coverage settings [--set FILE]`
- * and `bulwark coverage profile NAME FILE [--in-scope]`. The server is `--url` (env
+ * `bulwark coverage profile NAME FILE [--in-scope]` and `bulwark coverage import-attire FILE [--window S] [--match host|any]`. The server is `--url` (env
  * BULWARK_URL, default http://127.0.0.1:7600), the token `--token` (env BULWARK_TOKEN). Exit
  * codes: 0 done, 1 the server failed or could not be reached, 2 bad input.
  */
@@ -11,6 +11,7 @@ import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { EXPORT_FORMATS, type ExportFormat } from '../core/coverage/exports.ts';
 import type { CoverageCell, CoverageKris } from '../core/coverage/map.ts';
+import { ATTIRE_MATCHES, DEFAULT_ATTIRE_WINDOW_SECONDS, MAX_ATTIRE_WINDOW_SECONDS, parseAttire } from '../core/coverage/attire.ts';
 import { parseProfileList } from '../core/coverage/profile-list.ts';
 import type { CoverageSettingsInput } from '../core/coverage/settings.ts';
 import { malformed } from './exit.ts';
@@ -105,6 +106,47 @@ export function coverageCommands(program: Command): void {
     }
     const r = JSON.parse(await client(o, { timeoutMs: 60_000 }).text('PUT', '/v1/coverage/settings', doc)) as { version: number };
     print(`coverage settings stored as version ${r.version}`);
+  });
+
+  server(
+    coverage
+      .command('import-attire')
+      .description(
+        "import an ATTiRe log (Atomic Red Team's Invoke-AtomicTest -LoggingModule Attire-ExecutionLogger): each procedure a run of its technique, matched to the signals received",
+      )
+      .argument('<file>', 'the ATTiRe log (JSON)')
+      .option(
+        '--window <seconds>',
+        'how long after a procedure started a signal counts as its detection',
+        String(DEFAULT_ATTIRE_WINDOW_SECONDS),
+      )
+      .option('--match <how>', 'host: signals with a label equal to the target host or ip; any: every signal in the window', 'host'),
+  ).action(async (file: string, o: RemoteFlags & { window: string; match: string }) => {
+    const windowSeconds = Number(o.window);
+    if (!Number.isInteger(windowSeconds) || windowSeconds < 1 || windowSeconds > MAX_ATTIRE_WINDOW_SECONDS)
+      throw malformed(`--window ${o.window}: a whole number of seconds from 1 to ${MAX_ATTIRE_WINDOW_SECONDS}`);
+    if (!(ATTIRE_MATCHES as readonly string[]).includes(o.match)) throw malformed(`--match ${o.match}: use ${ATTIRE_MATCHES.join(' or ')}`);
+    let log: string;
+    try {
+      log = await readFile(file, 'utf8');
+    } catch (e) {
+      throw malformed(`${file}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    // Checked here too, so a broken file is named before anything is sent.
+    const parsed = parseAttire(log);
+    if (!parsed.ok) throw malformed(`${file}: ${parsed.message}`);
+    const r = JSON.parse(
+      await client(o, { timeoutMs: 60_000 }).text('POST', '/v1/coverage/imports/attire', { log, windowSeconds, match: o.match }),
+    ) as {
+      source: string;
+      runs: { id: string; technique: string; procedure: string; outcome: string; ttdMs: number | null; imported: boolean }[];
+    };
+    const fresh = r.runs.filter((x) => x.imported).length;
+    print(`${r.source}: ${r.runs.length} procedure(s), ${fresh} imported, ${r.runs.length - fresh} imported before`);
+    for (const x of r.runs)
+      print(
+        `${x.id} ${x.technique.padEnd(10)} ${x.outcome.padEnd(9)} ttd ${ms(x.ttdMs).padEnd(8)} ${x.imported ? '' : '(before) '}${x.procedure}`,
+      );
   });
 
   server(

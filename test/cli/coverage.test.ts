@@ -1,5 +1,5 @@
 /**
- * `bulwark coverage show|export|settings` over real HTTP against an in-process server on
+ * `bulwark coverage show|export|settings|import-attire|profile` over real HTTP against an in-process server on
  * loopback, its store holding runs as the experiments capability writes them.
  */
 import { readFile, writeFile } from 'node:fs/promises';
@@ -93,5 +93,30 @@ describe('bulwark coverage', () => {
     const b = await runCli(['coverage', 'settings', '--set', bad], { env });
     expect(b.code).toBe(2);
     expect(b.stderr).toContain("unknown tactic 'initial-acess'");
+  }, 30_000);
+
+  it('import-attire imports the published ATTiRe sample: one procedure of T1218.010, missed (no signal names its host)', async () => {
+    const r = await runCli(['coverage', 'import-attire', 'test/fixtures/attire/attire-1.1-readme-sample.json', '--window', '60'], { env });
+    expect(r.code, describeRun(r)).toBe(0);
+    expect(r.stdout).toContain('Invoke-Atomicredteam: 1 procedure(s), 1 imported, 0 imported before');
+    expect(r.stdout).toMatch(/^[a-z0-9]{16} T1218\.010\s+missed\s+ttd -\s+Regsvr32 remote COM scriptlet execution$/m);
+  }, 30_000);
+
+  it('profile stores a threat profile from a list file and puts it in scope; a malformed id is refused naming its line, nothing stored', async () => {
+    const list = path.join(t.dir, 'apt-x.txt');
+    await writeFile(list, '# APT-X\nT1190, T1059.004\nT1083\n');
+    const r = await runCli(['coverage', 'profile', 'APT-X', list, '--in-scope'], { env });
+    expect(r.code, describeRun(r)).toBe(0);
+    expect(r.stdout).toContain('threat profile APT-X: 3 techniques from a list, in scope');
+    const stored = (await t.deps.store.coverageSettings.get())!.settings as { profiles: object; scope: { profiles: string[] } };
+    expect(stored.profiles).toMatchObject({ 'APT-X': ['T1190', 'T1059.004', 'T1083'] });
+    expect(stored.scope.profiles).toEqual(['APT-X']);
+    const bad = path.join(t.dir, 'bad.txt');
+    await writeFile(bad, 'T1190\nT1190.1\n');
+    const b = await runCli(['coverage', 'profile', 'APT-Y', bad], { env });
+    expect(b.code).toBe(2);
+    expect(b.stderr).toContain("line 2: 'T1190.1' is not a technique id");
+    // The server's refusal of an id the table does not know is the settings' (tested above): nothing is stored.
+    expect(((await t.deps.store.coverageSettings.get())!.settings as { profiles: object }).profiles).not.toHaveProperty('APT-Y');
   }, 30_000);
 });

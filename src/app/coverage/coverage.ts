@@ -18,6 +18,7 @@ import { actorLabel, type Actor } from '../../core/ledger/actor.ts';
 import type { Json } from '../../core/ledger/entry.ts';
 import type { RunRecord } from '../../store/experiments/port.ts';
 import type { AppDeps } from '../deps.ts';
+import { externalCoverageRun } from './attire.ts';
 
 export interface StoredSettings {
   settings: CoverageSettings;
@@ -72,7 +73,7 @@ export function journalTechniques(journal: Json): string[] | undefined {
   return Array.isArray(t) && t.every((x) => typeof x === 'string') ? t : undefined;
 }
 
-/** Every finished, counted run as coverage reads it, oldest pages last (the order does not matter to the map). */
+/** Every finished, counted run as coverage reads it, oldest pages last (the order does not matter to the map), and the imported ones. */
 export async function coverageRuns(deps: Pick<AppDeps, 'store'>): Promise<CoverageRun[]> {
   // Runs record the experiment's title; the experiments give its name and techniques.
   const byTitle = new Map<string, { name: string; techniques: string[] }>();
@@ -88,6 +89,8 @@ export async function coverageRuns(deps: Pick<AppDeps, 'store'>): Promise<Covera
     if (!page.next) break;
     cursor = page.next;
   }
+  // Runs other tools executed, imported from their logs (app/coverage/attire.ts).
+  for (const r of await deps.store.coverageExternalRuns.list()) out.push(externalCoverageRun(r));
   return out;
 }
 

@@ -4,9 +4,11 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { externalExperiment, importAttire } from '../../app/coverage/attire.ts';
 import { coverageMap, getCoverageSettings, setCoverageSettings, toCoverageRun } from '../../app/coverage/coverage.ts';
 import type { AppDeps } from '../../app/deps.ts';
 import { ATTACK, parentOf } from '../../core/coverage/attack.ts';
+import { ATTIRE_MATCHES, DEFAULT_ATTIRE_WINDOW_SECONDS, MAX_ATTIRE_WINDOW_SECONDS } from '../../core/coverage/attire.ts';
 import {
   CoverageCellSchema,
   CoverageExportSchema,
@@ -15,7 +17,7 @@ import {
   dettectYaml,
   vectrCsv,
 } from '../../core/coverage/exports.ts';
-import { CELL_STATUSES, runEvidence, type CoverageCell, type CoverageMap } from '../../core/coverage/map.ts';
+import { CELL_STATUSES, evidenceOf, runEvidence, type CoverageCell, type CoverageMap } from '../../core/coverage/map.ts';
 import { layerFromCoverage, NavigatorLayerSchema } from '../../core/coverage/navigator.ts';
 import { CoverageSettingsView } from '../../core/coverage/settings.ts';
 import { notFound } from '../../core/errors.ts';
@@ -97,6 +99,34 @@ const RunView = z.object({
       }),
     )
     .optional(),
+  /** For a run another tool executed, imported from its log: what and where. */
+  external: z
+    .object({ format: z.literal('attire'), source: z.string(), procedure: z.string(), target: z.string(), signalId: z.string().nullable() })
+    .optional(),
+});
+
+/** The largest ATTiRe log the import takes (the server's body limit may be lower: 1 MiB by default). */
+const MAX_ATTIRE_LENGTH = 4 * 1024 * 1024;
+
+export const AttireImportView = z.object({
+  executionId: z.string(),
+  source: z.string(),
+  target: z.object({ host: z.string().nullable(), ip: z.string().nullable(), user: z.string().nullable() }),
+  windowSeconds: z.number().int(),
+  match: z.enum(ATTIRE_MATCHES),
+  runs: z.array(
+    z.object({
+      id: z.string(),
+      technique: z.string(),
+      procedure: z.string(),
+      startedAt: z.string(),
+      endedAt: z.string(),
+      outcome: z.enum(['detected', 'missed']),
+      ttdMs: z.number().nullable(),
+      signalId: z.string().nullable(),
+      imported: z.boolean(),
+    }),
+  ),
 });
 
 export const TechniqueView = z.object({
@@ -203,7 +233,27 @@ export function coverageRoutes(app: FastifyInstance, r: RouteRegistry, deps: App
         if (!page.next) break;
         cursor = page.next;
       }
-      return { technique: cell, subtechniques, applied, runs };
+      // Runs other tools executed (imported ATTiRe logs), merged in by end time.
+      for (const x of await deps.store.coverageExternalRuns.list())
+        if (x.technique === params.id)
+          runs.push({
+            id: x.id,
+            experiment: externalExperiment(x),
+            outcome: x.outcome,
+            evidence: evidenceOf(x.outcome),
+            startedAt: x.startedAt,
+            endedAt: x.endedAt,
+            ttdMs: x.ttdMs,
+            external: {
+              format: 'attire',
+              source: x.source,
+              procedure: x.procedure,
+              target: x.target.host ?? x.target.ip ?? '',
+              signalId: x.signalId,
+            },
+          });
+      runs.sort((a, b) => ((b.endedAt ?? '') < (a.endedAt ?? '') ? -1 : (b.endedAt ?? '') > (a.endedAt ?? '') ? 1 : a.id < b.id ? -1 : 1));
+      return { technique: cell, subtechniques, applied, runs: runs.slice(0, 50) };
     },
   });
 
@@ -268,6 +318,37 @@ export function coverageRoutes(app: FastifyInstance, r: RouteRegistry, deps: App
         .header('content-type', 'application/yaml; charset=utf-8')
         .header('content-disposition', 'attachment; filename="techniques-administration-bulwark.yaml"')
         .send(dettectYaml(await coverageMap(deps, query.control ? { control: query.control } : {}))),
+  });
+
+  r.add(app, {
+    method: 'POST',
+    url: '/v1/coverage/imports/attire',
+    tag: 'coverage',
+    summary:
+      'Import an ATTiRe log (Atomic Red Team’s execution log): each procedure a run of its technique, matched to the signals received to give it an outcome and a time to detect',
+    auth: { permission: 'coverage:write' },
+    body: z.strictObject({
+      log: z.string().min(1).max(MAX_ATTIRE_LENGTH).describe('the ATTiRe log, JSON text'),
+      windowSeconds: z
+        .number()
+        .int()
+        .min(1)
+        .max(MAX_ATTIRE_WINDOW_SECONDS)
+        .optional()
+        .describe(`how long after a procedure started a signal counts as its detection (default ${DEFAULT_ATTIRE_WINDOW_SECONDS})`),
+      match: z
+        .enum(ATTIRE_MATCHES)
+        .optional()
+        .describe('host (default): only signals with a label equal to the target host or ip; any: every signal in the window'),
+    }),
+    status: 201,
+    response: AttireImportView,
+    errors: [400],
+    handler: async ({ body, principal, req }) =>
+      importAttire(deps, apiActor(principal, req.id), body.log, {
+        ...(body.windowSeconds !== undefined ? { windowSeconds: body.windowSeconds } : {}),
+        ...(body.match !== undefined ? { match: body.match } : {}),
+      }),
   });
 
   r.add(app, {

@@ -103,9 +103,16 @@ function Detail({ view, onReload }: { view: TechniqueView; onReload: () => void 
               {view.runs.map((r) => (
                 <tr key={r.id} data-testid="technique-run">
                   <td>
-                    <Link to={`/runs/${encodeURIComponent(r.id)}`}>{r.id}</Link>
+                    {r.external ? (
+                      <span title={`imported from an ATTiRe log of ${r.external.source}`}>{r.id}</span>
+                    ) : (
+                      <Link to={`/runs/${encodeURIComponent(r.id)}`}>{r.id}</Link>
+                    )}
                   </td>
-                  <td>{r.experiment}</td>
+                  <td data-testid={r.external ? 'technique-run-external' : undefined}>
+                    {r.experiment}
+                    {r.external ? ` · ${r.external.procedure} on ${r.external.target}` : ''}
+                  </td>
                   <td>{r.outcome}</td>
                   <td>{r.evidence}</td>
                   <td data-testid="technique-run-controls">

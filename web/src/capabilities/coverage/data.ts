@@ -29,6 +29,8 @@ export interface CoverageRunView {
   endedAt: string | null;
   ttdMs: number | null;
   controls?: { control: string; results: string[]; alertedTtdMs: number | null; loggedTtdMs: number | null }[];
+  /** A run another tool executed, imported from its ATTiRe log. */
+  external?: { format: 'attire'; source: string; procedure: string; target: string; signalId: string | null };
 }
 
 export interface TechniqueView {
