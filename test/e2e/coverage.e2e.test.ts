@@ -132,6 +132,11 @@ describe.skipIf(skip)('the ATT&CK page in Chromium', () => {
       expect(await status('T1083')).toBe('none');
       expect(await status('T1070.002')).toBe('stale');
       expect(await status('T1486')).toBe('never');
+      // A technique with sub-techniques is coloured by its roll-up: T1110 from T1110.001, T1070 from its stale T1070.002.
+      expect(await status('T1110')).toBe('alerted');
+      expect(await page.getByTestId('cell-T1110').first().getAttribute('data-own-status')).toBe('never');
+      expect(await page.getByTestId('rollup-T1110').first().innerText()).toMatch(/1\/\d+/);
+      expect(await status('T1070')).toBe('stale');
       const colour = await page
         .getByTestId('cell-T1190')
         .first()
@@ -191,7 +196,13 @@ describe.skipIf(skip)('the ATT&CK page in Chromium', () => {
       await waf.waitFor({ state: 'visible' });
       expect(await waf.getAttribute('data-status')).toBe('blocked');
       expect(await waf.innerText()).toContain('blocked, logged');
+      // Its time to detect per control: last, p50, p90 and n.
+      expect(await waf.getByTestId('technique-control-ttd').innerText()).toBe('180 ms · 180 ms · 180 ms, n = 1');
       expect(await page.getByTestId('technique-run-controls').first().innerText()).toContain('waf: blocked, logged');
+      await page.goto(`${baseUrl}/attack/T1110`);
+      await page.getByTestId('technique-rollup').waitFor({ state: 'visible' });
+      expect(await page.getByTestId('technique-rollup').getAttribute('data-status')).toBe('alerted');
+      expect(await page.getByTestId('technique-rollup').innerText()).toContain('weakest: T1110.001');
       await page.goto(`${baseUrl}/attack/T1110.001`);
       await page.getByTestId('technique-card').waitFor({ state: 'visible' });
     },
