@@ -239,6 +239,10 @@ export class PlaybookEngine {
       }
       case 'playbook':
         return this.callPlaybook(run, exec, step, ctx);
+      case 'forEach':
+        return this.forEach(run, model, exec, step, ctx);
+      case 'parallel':
+        return this.parallel(run, model, exec, step, ctx);
       case 'wait': {
         if (step.waitSignal) return this.waitForSignal(run, exec, step);
         if (exec.state === 'running' && exec.startedAt) {
@@ -421,6 +425,151 @@ export class PlaybookEngine {
       case 'executed':
         return this.fail(run, exec, step, `approval ${recorded} was used already; it counts once`);
     }
+  }
+
+  /** One http, notify or set action of a forEach or parallel step, sent with its own idempotency key. */
+  private async action(
+    model: Playbook,
+    sub: Step,
+    ctx: ExprContext,
+    key: string,
+  ): Promise<{ ok: true; value: unknown } | { ok: false; error: string }> {
+    if (sub.kind === 'set') {
+      const values: Record<string, unknown> = {};
+      for (const [k, e] of Object.entries(sub.set!)) {
+        const v = evaluate(e, ctx);
+        if (!v.ok) return { ok: false, error: v.message };
+        values[k] = v.value;
+      }
+      return { ok: true, value: values };
+    }
+    const prepared = prepareRequest(sub, ctx, model.allowHosts);
+    if (!prepared.ok) return { ok: false, error: prepared.message };
+    const req = { ...prepared.request, headers: { ...prepared.request.headers, [IDEMPOTENCY_HEADER]: key } };
+    const res = await this.o.transport.send(req, sub.timeoutMs);
+    if (res.ok && statusOk(sub, res.status)) return { ok: true, value: { status: res.status, body: res.body } };
+    return { ok: false, error: res.ok ? `${req.method} ${req.url} answered ${res.status}` : res.error };
+  }
+
+  /** The attempt of a forEach or parallel step begins: persisted, with a lease long enough for `ms` of calls. */
+  private begin(run: PlaybookRunRecord, exec: StepExecutionRecord, step: Step, attempt: number, ms: number): Promise<boolean> {
+    const now = this.now();
+    return this.write(run, async (tx, entries) => {
+      await tx.playbooks.updateStep(run.id, exec.idx, {
+        state: 'running',
+        attempts: attempt,
+        startedAt: exec.startedAt ?? now,
+        updatedAt: now,
+      });
+      await tx.playbooks.updateRun(run.id, { leaseUntil: this.later(ms + this.leaseMs), updatedAt: now });
+      entries.push(
+        this.entry(run, 'playbook.step.started', {
+          run: run.id,
+          step: step.id,
+          index: exec.idx,
+          mode: exec.mode,
+          kind: step.kind,
+          attempt,
+          idempotencyKey: `${run.id}.${step.id}`,
+        }),
+      );
+    });
+  }
+
+  /** An attempt failed: retried after its backoff (what is done so far kept in the outputs), or the step fails. */
+  private async retryOrFail(
+    run: PlaybookRunRecord,
+    exec: StepExecutionRecord,
+    step: Step,
+    attempt: number,
+    error: string,
+    progress: unknown,
+  ): Promise<false> {
+    if (attempt >= step.retry.attempts) return this.fail(run, { ...exec, attempts: attempt }, step, error);
+    const retryAt = this.later(backoffMs(step.retry, attempt, this.o.random()));
+    const at = this.now();
+    await this.write(run, async (tx, entries) => {
+      await tx.playbooks.updateStep(run.id, exec.idx, { state: 'retrying', error: error.slice(0, 1000), outputs: progress, updatedAt: at });
+      await tx.playbooks.updateRun(run.id, { wakeAt: retryAt, leaseOwner: null, leaseUntil: null, updatedAt: at });
+      entries.push(
+        this.entry(run, 'playbook.step.finished', {
+          run: run.id,
+          step: step.id,
+          index: exec.idx,
+          mode: exec.mode,
+          outcome: 'retrying',
+          attempt,
+          error: error.slice(0, 1000),
+          retryAt,
+        }),
+      );
+    });
+    return false;
+  }
+
+  /**
+   * A `forEach` step: its body for each item, one after another, each with the idempotency key
+   * `RUN.STEP.INDEX`; the results so far are persisted after each item, so a restart or a retry
+   * goes on from the first item not done. More items than `max` fails the step before anything is sent.
+   */
+  private async forEach(
+    run: PlaybookRunRecord,
+    model: Playbook,
+    exec: StepExecutionRecord,
+    step: Step,
+    ctx: ExprContext,
+  ): Promise<boolean> {
+    const fe = step.forEach!;
+    const list = evaluate(fe.items, ctx);
+    if (!list.ok) return this.fail(run, exec, step, list.message);
+    if (!Array.isArray(list.value))
+      return this.fail(run, exec, step, `${fe.items.source} gave ${JSON.stringify(list.value)?.slice(0, 100)}, not a list`);
+    const items = list.value as unknown[];
+    if (items.length > fe.max)
+      return this.fail(run, exec, step, `${fe.items.source} has ${items.length} items; this forEach takes at most ${fe.max}`);
+    const results = [...((exec.outputs as { results?: unknown[] } | null)?.results ?? [])];
+    const attempt = exec.attempts + 1;
+    if (!(await this.begin(run, exec, step, attempt, fe.body.timeoutMs))) return false;
+    for (let i = results.length; i < items.length; i++) {
+      const r = await this.action(model, fe.body, { ...ctx, item: items[i], index: i }, `${run.id}.${step.id}.${i}`);
+      if (!r.ok) return this.retryOrFail(run, exec, step, attempt, `item ${i}: ${r.error}`, { results });
+      results.push(r.value);
+      const at = this.now();
+      const kept = await this.write(run, async (tx) => {
+        await tx.playbooks.updateStep(run.id, exec.idx, { outputs: { results }, updatedAt: at });
+        await tx.playbooks.updateRun(run.id, { leaseUntil: this.later(fe.body.timeoutMs + this.leaseMs), updatedAt: at });
+      });
+      if (!kept) return false;
+    }
+    return this.done(run, { ...exec, attempts: attempt }, { results, count: items.length });
+  }
+
+  /**
+   * A `parallel` step: its branches at once, each with the idempotency key `RUN.STEP.BRANCH`.
+   * Done when all are; the branches done are kept when another fails, and a retry sends only the
+   * others. Its outputs are each branch's, by branch id.
+   */
+  private async parallel(
+    run: PlaybookRunRecord,
+    model: Playbook,
+    exec: StepExecutionRecord,
+    step: Step,
+    ctx: ExprContext,
+  ): Promise<boolean> {
+    const branches = step.parallel!;
+    const results: Record<string, unknown> = { ...((exec.outputs as { partial?: Record<string, unknown> } | null)?.partial ?? {}) };
+    const attempt = exec.attempts + 1;
+    if (!(await this.begin(run, exec, step, attempt, Math.max(...branches.map((b) => b.timeoutMs))))) return false;
+    const todo = branches.filter((b) => !(b.id in results));
+    const settled = await Promise.all(todo.map((b) => this.action(model, b, ctx, `${run.id}.${step.id}.${b.id}`)));
+    const failures: string[] = [];
+    todo.forEach((b, i) => {
+      const r = settled[i]!;
+      if (r.ok) results[b.id] = r.value;
+      else failures.push(`${b.id}: ${r.error}`);
+    });
+    if (failures.length > 0) return this.retryOrFail(run, exec, step, attempt, failures.join('; '), { partial: results });
+    return this.done(run, { ...exec, attempts: attempt }, results);
   }
 
   /**

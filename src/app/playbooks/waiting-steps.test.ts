@@ -4,8 +4,10 @@
  * restart, picks it up), resumes when approved (the approval consumed once), fails when denied or
  * expired; a `wait` for a signal resumes on a matching signal and times out when none comes.
  */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../test/support/clock.ts';
 import { tmpDir, type TmpDir } from '../../../test/support/tmp.ts';
 import type { Principal } from '../../core/access/permissions.ts';
@@ -21,7 +23,7 @@ import { applyPlaybook } from './apply-playbook.ts';
 import { PlaybookEngine } from './engine.ts';
 import { completeStep, pauseRun, resumeRun, startRun } from './runs.ts';
 import { resumeSignalWaits } from './signal-waits.ts';
-import type { HttpTransport } from './transport.ts';
+import { fetchTransport, type HttpTransport } from './transport.ts';
 
 let dir: TmpDir;
 let store: Store;
@@ -322,5 +324,95 @@ describe('a playbook step', () => {
     await applyPlaybook(deps, alice, calls('b', 'c'));
     await applyPlaybook(deps, alice, calls('a', 'b'));
     await expect(applyPlaybook(deps, alice, calls('c', 'a'))).rejects.toThrow(/a cycle: c → a → b → c/);
+  });
+});
+
+/** A loopback service counting calls by Idempotency-Key; `fail` holds the paths to answer 500 once. */
+let service: Server;
+let base: string;
+const calls = new Map<string, number>();
+const failOnce = new Set<string>();
+beforeAll(async () => {
+  service = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const key = String(req.headers['idempotency-key']);
+      calls.set(key, (calls.get(key) ?? 0) + 1);
+      const failing = failOnce.delete(req.url ?? '');
+      res.writeHead(failing ? 500 : 200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ path: req.url }));
+    });
+  });
+  await new Promise<void>((r) => service.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(service.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  service.closeAllConnections();
+  await new Promise((r) => service.close(r));
+});
+const httpEngine = () => new PlaybookEngine(deps, { transport: fetchTransport, random: () => 0.5, owner: 'engine-http' });
+
+describe('forEach and parallel steps', () => {
+  it('does the body for each item with its own key, keeps what is done across a retry, and refuses more than max', async () => {
+    const steps = (list: string) =>
+      `  - id: isolate
+    mode: auto
+    retry: { attempts: 2, backoff: 1s }
+    forEach:
+      items: ${list}
+      max: 3
+      do: { http: { url: "BASE/isolate/\${{ item }}", body: { n: "\${{ index }}" } } }
+  - id: after
+    set: { n: steps.isolate.count, second: "steps.isolate.results[1].body.path" }
+`.replaceAll('BASE', base);
+    await applyPlaybook(deps, alice, named('fan', steps(`"['a', 'b', 'c']"`)));
+    failOnce.add('/isolate/b');
+    const r = await startRun(deps, alice, 'fan', {});
+    const id = 'run' in r ? r.run.id : '';
+    await httpEngine().tick();
+    expect((await store.playbooks.steps(id))[0]).toMatchObject({ state: 'retrying', outputs: { results: [{ status: 200 }] } });
+    clock.advance(1000);
+    await httpEngine().tick();
+    expect(await store.playbooks.getRun(id)).toMatchObject({ state: 'succeeded' });
+    expect((await store.playbooks.steps(id))[1]).toMatchObject({ outputs: { n: 3, second: '/isolate/b' } });
+    // a once, b twice (its failure, then the retry with the same key), c once.
+    expect([0, 1, 2].map((i) => calls.get(`${id}.isolate.${i}`))).toEqual([1, 2, 1]);
+
+    await applyPlaybook(deps, alice, named('fan', steps(`"['a', 'b', 'c', 'd']"`)), { mayApprove: true });
+    const r2 = await startRun(deps, alice, 'fan', {});
+    const id2 = 'run' in r2 ? r2.run.id : '';
+    await httpEngine().tick();
+    expect((await store.playbooks.steps(id2))[0]!.error).toMatch(/has 4 items; this forEach takes at most 3/);
+    expect(calls.get(`${id2}.isolate.0`)).toBeUndefined();
+  });
+
+  it('sends parallel branches at once, each with its key, and a retry sends only the branch that failed', async () => {
+    const steps = `  - id: fan
+    mode: auto
+    retry: { attempts: 2, backoff: 1s }
+    parallel:
+      - { id: edge, http: { url: "BASE/edge" } }
+      - { id: chat, notify: { url: "BASE/chat", message: "isolated" } }
+      - { id: note, set: { at: run.id } }
+  - id: after
+    set: { edge: steps.fan.edge.status, chat: steps.fan.chat.body.path }
+`.replaceAll('BASE', base);
+    await applyPlaybook(deps, alice, named('par', steps));
+    failOnce.add('/chat');
+    const r = await startRun(deps, alice, 'par', {});
+    const id = 'run' in r ? r.run.id : '';
+    await httpEngine().tick();
+    clock.advance(1000);
+    await httpEngine().tick();
+    expect(await store.playbooks.getRun(id)).toMatchObject({ state: 'succeeded' });
+    expect((await store.playbooks.steps(id))[1]).toMatchObject({ outputs: { edge: 200, chat: '/chat' } });
+    expect([calls.get(`${id}.fan.edge`), calls.get(`${id}.fan.chat`)]).toEqual([1, 2]);
+    await expect(
+      applyPlaybook(
+        deps,
+        alice,
+        named('bad', `  - id: p\n    parallel:\n      - { id: a, set: { x: "1" } }\n      - { id: b, wait: 5m }\n`),
+      ),
+    ).rejects.toThrow(/a parallel branch does an http, notify or set step, not wait/);
   });
 });

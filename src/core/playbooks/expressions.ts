@@ -27,6 +27,9 @@ export interface ExprContext {
   run: { id: string; playbook: string; version: number };
   /** `signal` in expressions: the signal a `wait` looks at; the trigger when absent. */
   signal?: unknown;
+  /** In a `forEach` body: the item and its index (null elsewhere). */
+  item?: unknown;
+  index?: number;
 }
 
 const MAX_SOURCE = 4096;
@@ -36,7 +39,9 @@ const env = new Environment({ homogeneousAggregateLiterals: false, limits: { max
   .registerVariable('steps', 'map<string, dyn>')
   .registerVariable('trigger', 'dyn')
   .registerVariable('signal', 'dyn')
-  .registerVariable('run', 'map<string, dyn>');
+  .registerVariable('run', 'map<string, dyn>')
+  .registerVariable('item', 'dyn')
+  .registerVariable('index', 'dyn');
 
 const firstLine = (e: unknown) => (e instanceof Error ? e.message : String(e)).split('\n')[0]!.trim();
 
@@ -62,7 +67,9 @@ export function compileExpression(
   }
   if (!checked.valid) {
     const m = firstLine(checked.error);
-    const hint = /Unknown variable/.test(m) ? ' (the variables are inputs, steps, trigger, signal and run)' : '';
+    const hint = /Unknown variable/.test(m)
+      ? ' (the variables are inputs, steps, trigger, signal, run, and item and index in a forEach)'
+      : '';
     return { ok: false, message: `CEL error in '${source}': ${m}${hint}` };
   }
   if (want === 'bool' && checked.type !== 'bool' && checked.type !== 'dyn')
@@ -121,6 +128,8 @@ function celContext(ctx: ExprContext) {
     trigger: toCel(ctx.trigger ?? null),
     signal: toCel((ctx.signal !== undefined ? ctx.signal : ctx.trigger) ?? null),
     run: toCel(ctx.run),
+    item: toCel(ctx.item ?? null),
+    index: toCel(ctx.index ?? null),
   };
 }
 

@@ -91,10 +91,12 @@ interface RawStep {
   checklist?: string[] | undefined;
   approval?: z.output<typeof approvalSchema> | undefined;
   switch?: { value: string; cases: Record<string, RawStep[]>; default: RawStep[] } | undefined;
+  forEach?: { items: string; max: number; do: RawStep } | undefined;
+  parallel?: RawStep[] | undefined;
   playbook?: { name: string; inputs: Record<string, string> } | undefined;
 }
 
-const KIND_KEYS = ['http', 'notify', 'set', 'if', 'switch', 'wait', 'checklist', 'approval', 'playbook'] as const;
+const KIND_KEYS = ['http', 'notify', 'set', 'if', 'switch', 'forEach', 'parallel', 'wait', 'checklist', 'approval', 'playbook'] as const;
 
 const stepSchema: z.ZodType<RawStep> = z.lazy(() =>
   z
@@ -136,6 +138,15 @@ const stepSchema: z.ZodType<RawStep> = z.lazy(() =>
           default: z.array(stepSchema).max(100).default([]),
         })
         .optional(),
+      forEach: z
+        .strictObject({
+          items: z.string().max(4096),
+          max: z.number().int().min(1).max(100).default(20),
+          // The body's id is optional: it is named by the forEach step's.
+          do: z.preprocess((v) => (v && typeof v === 'object' && !Array.isArray(v) && !('id' in v) ? { id: 'each', ...v } : v), stepSchema),
+        })
+        .optional(),
+      parallel: z.array(stepSchema).min(2, 'a parallel has at least two branches').max(20).optional(),
       playbook: z
         .strictObject({
           name: z.string().regex(PLAYBOOK_NAME, 'a playbook name is 1–64 characters of a-z, 0-9 and "-"'),
@@ -260,75 +271,100 @@ function build(f: z.output<typeof playbookFileSchema>, problems: Pending[]): Pla
   }
   const steps: Step[] = [];
   const seen = new Set<string>();
+  const makeStep = (s: RawStep, path: (string | number)[], guards: Step['guards']): Step => {
+    const kind: StepKind = KIND_KEYS.find((k) => s[k] !== undefined)!;
+    const stepMode = modeOf(kind, s.mode, [...path, 'mode'], problems);
+    const step: Step = {
+      id: s.id,
+      title: s.title ?? s.id,
+      instructions: s.instructions,
+      kind,
+      mode: stepMode,
+      path,
+      guards,
+      timeoutMs: ms(s.timeout),
+      retry: { attempts: s.retry.attempts, backoffMs: ms(s.retry.backoff), maxBackoffMs: ms(s.retry.maxBackoff) },
+      ...(s.assignee !== undefined ? { assignee: s.assignee } : {}),
+    };
+    if (s.http) {
+      const h = s.http;
+      const body = h.body;
+      if (body !== undefined) {
+        const p = checkJsonTemplates(body, [...path, 'http', 'body']);
+        if (p) problems.push(p);
+      }
+      if (!/^https?:\/\//i.test(h.url) && !h.url.startsWith('${{'))
+        problems.push({ path: [...path, 'http', 'url'], message: `url '${h.url}' must start with http:// or https://` });
+      step.http = {
+        method: h.method,
+        url: template(h.url, [...path, 'http', 'url']),
+        headers: Object.fromEntries(Object.entries(h.headers).map(([k, v]) => [k, template(v, [...path, 'http', 'headers', k])])),
+        ...(body !== undefined ? { body } : {}),
+        expectStatus: h.expectStatus ?? [],
+      };
+    }
+    if (s.notify) {
+      const n = s.notify;
+      if (!/^https?:\/\//i.test(n.url))
+        problems.push({ path: [...path, 'notify', 'url'], message: `url '${n.url}' must start with http:// or https://` });
+      template(n.message, [...path, 'notify', 'message']);
+      step.http = {
+        method: 'POST',
+        url: template(n.url, [...path, 'notify', 'url']),
+        headers: Object.fromEntries(Object.entries(n.headers).map(([k, v]) => [k, template(v, [...path, 'notify', 'headers', k])])),
+        body: { text: n.message, playbook: '${{ run.playbook }}', run: '${{ run.id }}', step: s.id },
+        expectStatus: [],
+      };
+    }
+    if (s.set) step.set = Object.fromEntries(Object.entries(s.set).map(([k, v]) => [k, expr(v, [...path, 'set', k])]));
+    if (typeof s.wait === 'string') step.waitMs = ms(s.wait);
+    else if (s.wait !== undefined)
+      step.waitSignal = {
+        match: expr(s.wait.signal, [...path, 'wait', 'signal'], 'bool'),
+        timeoutMs: ms(s.wait.timeout),
+        onTimeout: s.wait.onTimeout,
+      };
+    if (s.approval) {
+      const a = s.approval;
+      step.approval = {
+        summary: template(a.summary ?? `Playbook ${f.name}, step ${s.title ?? s.id}`, [...path, 'approval', 'summary']),
+        policy: {
+          rules: a.rules,
+          ...(a.denials !== undefined ? { denials: a.denials } : {}),
+          expiresInMinutes: Math.max(1, Math.ceil(ms(a.expiresIn) / 60_000)),
+        },
+      };
+    }
+    if (s.checklist) step.items = s.checklist;
+    const actions = (sub: RawStep, at: (string | number)[], what: string): Step => {
+      const b = makeStep(sub, at, []);
+      if (b.kind !== 'http' && b.kind !== 'notify' && b.kind !== 'set')
+        problems.push({ path: at, message: `${what} does an http, notify or set step, not ${b.kind}` });
+      return { ...b, mode: step.mode };
+    };
+    if (s.forEach)
+      step.forEach = {
+        items: expr(s.forEach.items, [...path, 'forEach', 'items']),
+        max: s.forEach.max,
+        body: actions(s.forEach.do, [...path, 'forEach', 'do'], 'a forEach'),
+      };
+    if (s.parallel) {
+      const ids = new Set<string>();
+      step.parallel = s.parallel.map((b, j) => {
+        if (ids.has(b.id))
+          problems.push({ path: [...path, 'parallel', j, 'id'], message: `branch id '${b.id}' is used twice in this parallel` });
+        ids.add(b.id);
+        return actions(b, [...path, 'parallel', j], 'a parallel branch');
+      });
+    }
+    return step;
+  };
   const walk = (raw: RawStep[], base: (string | number)[], guards: Step['guards']) => {
     raw.forEach((s, i) => {
       const path = [...base, i];
       if (seen.has(s.id)) problems.push({ path: [...path, 'id'], message: `step id '${s.id}' is used twice; give each step its own id` });
       seen.add(s.id);
-      const kind: StepKind = KIND_KEYS.find((k) => s[k] !== undefined)!;
-      const stepMode = modeOf(kind, s.mode, [...path, 'mode'], problems);
-      const step: Step = {
-        id: s.id,
-        title: s.title ?? s.id,
-        instructions: s.instructions,
-        kind,
-        mode: stepMode,
-        path,
-        guards,
-        timeoutMs: ms(s.timeout),
-        retry: { attempts: s.retry.attempts, backoffMs: ms(s.retry.backoff), maxBackoffMs: ms(s.retry.maxBackoff) },
-        ...(s.assignee !== undefined ? { assignee: s.assignee } : {}),
-      };
-      if (s.http) {
-        const h = s.http;
-        const body = h.body;
-        if (body !== undefined) {
-          const p = checkJsonTemplates(body, [...path, 'http', 'body']);
-          if (p) problems.push(p);
-        }
-        if (!/^https?:\/\//i.test(h.url) && !h.url.startsWith('${{'))
-          problems.push({ path: [...path, 'http', 'url'], message: `url '${h.url}' must start with http:// or https://` });
-        step.http = {
-          method: h.method,
-          url: template(h.url, [...path, 'http', 'url']),
-          headers: Object.fromEntries(Object.entries(h.headers).map(([k, v]) => [k, template(v, [...path, 'http', 'headers', k])])),
-          ...(body !== undefined ? { body } : {}),
-          expectStatus: h.expectStatus ?? [],
-        };
-      }
-      if (s.notify) {
-        const n = s.notify;
-        if (!/^https?:\/\//i.test(n.url))
-          problems.push({ path: [...path, 'notify', 'url'], message: `url '${n.url}' must start with http:// or https://` });
-        template(n.message, [...path, 'notify', 'message']);
-        step.http = {
-          method: 'POST',
-          url: template(n.url, [...path, 'notify', 'url']),
-          headers: Object.fromEntries(Object.entries(n.headers).map(([k, v]) => [k, template(v, [...path, 'notify', 'headers', k])])),
-          body: { text: n.message, playbook: '${{ run.playbook }}', run: '${{ run.id }}', step: s.id },
-          expectStatus: [],
-        };
-      }
-      if (s.set) step.set = Object.fromEntries(Object.entries(s.set).map(([k, v]) => [k, expr(v, [...path, 'set', k])]));
-      if (typeof s.wait === 'string') step.waitMs = ms(s.wait);
-      else if (s.wait !== undefined)
-        step.waitSignal = {
-          match: expr(s.wait.signal, [...path, 'wait', 'signal'], 'bool'),
-          timeoutMs: ms(s.wait.timeout),
-          onTimeout: s.wait.onTimeout,
-        };
-      if (s.approval) {
-        const a = s.approval;
-        step.approval = {
-          summary: template(a.summary ?? `Playbook ${f.name}, step ${s.title ?? s.id}`, [...path, 'approval', 'summary']),
-          policy: {
-            rules: a.rules,
-            ...(a.denials !== undefined ? { denials: a.denials } : {}),
-            expiresInMinutes: Math.max(1, Math.ceil(ms(a.expiresIn) / 60_000)),
-          },
-        };
-      }
-      if (s.checklist) step.items = s.checklist;
+      const step = makeStep(s, path, guards);
       steps.push(step);
       if (s.playbook) {
         if (s.playbook.name === f.name)

@@ -117,6 +117,16 @@ export function planRun(pb: Playbook, inputs: Record<string, unknown>, trigger: 
           ...base,
           action: `switch on ${s.switch!.value.source}: the steps of the case matched (${[...s.switch!.cases, 'default'].join(', ')}) run, the others are skipped`,
         };
+      case 'forEach':
+        return {
+          ...base,
+          action: `for each item of ${s.forEach!.items.source} (at most ${s.forEach!.max}): ${s.forEach!.body.kind}, one after another: ${who}`,
+        };
+      case 'parallel':
+        return {
+          ...base,
+          action: `at once: ${s.parallel!.map((b) => `${b.id} (${b.kind})`).join(', ')}: ${who}`,
+        };
       case 'playbook':
         return { ...base, action: `start a run of playbook ${s.call!.name} and wait for it to end (its failure fails this step)` };
       case 'wait':

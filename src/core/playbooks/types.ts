@@ -6,7 +6,19 @@ import type { CelExpression, Template } from './expressions.ts';
 export const STEP_MODES = ['manual', 'assisted', 'auto'] as const;
 export type StepMode = (typeof STEP_MODES)[number];
 
-export const STEP_KINDS = ['http', 'notify', 'set', 'if', 'switch', 'wait', 'checklist', 'approval', 'playbook'] as const;
+export const STEP_KINDS = [
+  'http',
+  'notify',
+  'set',
+  'if',
+  'switch',
+  'forEach',
+  'parallel',
+  'wait',
+  'checklist',
+  'approval',
+  'playbook',
+] as const;
 export type StepKind = (typeof STEP_KINDS)[number];
 
 export interface RetryPolicy {
@@ -49,6 +61,10 @@ export interface Step {
   condition?: CelExpression;
   /** `switch`: the value and the cases' keys; its output is `{ value, case }` (the key matched, or `default`). */
   switch?: { value: CelExpression; cases: string[] };
+  /** `forEach`: a list (CEL), at most `max` items, and the http, notify or set step done for each (`item` and `index` in its expressions). */
+  forEach?: { items: CelExpression; max: number; body: Step };
+  /** `parallel`: http, notify or set branches sent at once; the outputs by branch id. */
+  parallel?: Step[];
   /** `playbook`: the playbook a child run starts of, and its inputs' CEL expressions; the step waits for the child. */
   call?: { name: string; inputs: Record<string, CelExpression> };
   /** `wait` for a duration: how long. */
