@@ -1,4 +1,7 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Command } from 'commander';
 import { makeTestApp, type TestApp } from '../../test/support/app.ts';
@@ -7,14 +10,17 @@ import { incidentCommands } from './incidents.ts';
 
 let t: TestApp;
 let url: string;
+let dir: string;
 
 beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'bulwark-incidents-cli-'));
   t = await makeTestApp();
   await t.app.listen({ port: 0, host: '127.0.0.1' });
   url = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
 });
 afterAll(async () => {
   await t?.close();
+  await rm(dir, { recursive: true, force: true });
 });
 
 /** Run `bulwark …args` in this process against the server over loopback; what it printed. */
@@ -82,5 +88,21 @@ describe('bulwark incidents and cases (against a server over loopback)', () => {
     expect(list[0]).toMatch(/\[verify-recovery-tools\]$/);
     expect((await cli('incidents', 'checklist', 'add', inc, 'nope')).error?.message).toMatch(/no checklist template 'nope'/);
     expect((await cli('incidents', 'task', 'done', inc, 'x')).error?.code).toBe(2);
+  });
+
+  it('drafts, edits from a file, posts and shows a status report', async () => {
+    await cli('incidents', 'declare', 'Report me', '--severity', 'SEV3');
+    const inc = (await cli('incidents', 'list')).out.match(/^INC-(\d+) .*Report me$/m)![1]!;
+    const draft = await cli('incidents', 'report', 'draft', inc, 'tactical', '--next-update', 'none');
+    expect(draft.out).toMatch(/^report 1 {2}tactical {2}draft {2}v1 /);
+    expect(draft.out).toContain('- Next update: none planned');
+    const file = path.join(dir, 'report.md');
+    await writeFile(file, 'All quiet.\n');
+    expect((await cli('incidents', 'report', 'edit', inc, '1', file, '--expect-version', '1')).out).toMatch(/draft {2}v2 /);
+    expect((await cli('incidents', 'report', 'post', inc, '1')).out).toMatch(/posted v3 /);
+    expect((await cli('incidents', 'report', 'show', inc, '1')).out).toMatch(/posted v3 .*\n\nAll quiet\.\n$/);
+    expect((await cli('incidents', 'report', 'show', inc, '1', '--history')).out.match(/^report 1 /gm)).toHaveLength(3);
+    expect((await cli('incidents', 'report', 'list', inc)).out).toMatch(/^report 1 {2}tactical {2}posted v3 /);
+    expect((await cli('incidents', 'report', 'edit', inc, '1', file)).error?.message).toMatch(/is posted and no longer changes/);
   });
 });

@@ -21,6 +21,12 @@ async function readBytes(file: string): Promise<Buffer> {
   }
 }
 
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 function id(text: string, what: string): number {
   const n = Number(text.replace(/^(INC|CASE)-/i, ''));
   if (!Number.isInteger(n) || n < 1) throw malformed(`${what} ${text}: give its number, e.g. 12`);
@@ -397,6 +403,90 @@ export function incidentCommands(program: Command): void {
     for (const c of r.checklists) {
       print(`${c.name}: ${c.title}`);
       for (const i of c.items) print(`  - ${i.title}${i.owner ? ` (owner: ${i.owner}${i.due ? `, due in ${i.due}` : ''})` : ''}`);
+    }
+  });
+
+  interface ReportView {
+    report: number;
+    version: number;
+    kind: string;
+    state: string;
+    body: string;
+    nextUpdateAt: string | null;
+    at: string;
+    by: string;
+  }
+  const reportLine = (v: ReportView) =>
+    `report ${v.report}  ${v.kind.padEnd(9)} ${v.state.padEnd(6)} v${v.version}  ${v.at} by ${v.by}${v.nextUpdateAt ? `  (next update ${v.nextUpdateAt})` : ''}`;
+  const reportNumber = (text: string) => {
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < 1) throw malformed(`report ${text}: give its number within the incident, e.g. 2`);
+    return n;
+  };
+  const report = inc.command('report').description('status reports (tactical, executive): draft, edit, post, list, show');
+  remote(
+    report
+      .command('draft')
+      .description('draft a status report from its template, filled from the record; prints it')
+      .argument('<id>', 'the incident')
+      .argument('<kind>', 'tactical or executive')
+      .option('--next-update <in>', 'when the next update is due: 30m, 2h, 1d or none'),
+  ).action(async (n: string, kind: string, o: RemoteFlags & { nextUpdate?: string }) => {
+    const v = await client(o)<ReportView>('POST', `/v1/incidents/${id(n, 'incident')}/reports`, {
+      kind,
+      ...(o.nextUpdate ? { nextUpdateIn: o.nextUpdate } : {}),
+    });
+    if (o.json) return print(JSON.stringify(v));
+    print(reportLine(v));
+    process.stdout.write(`\n${v.body}`);
+  });
+  remote(
+    report
+      .command('edit')
+      .description('edit a draft: its new text from a file (- for standard input)')
+      .argument('<id>', 'the incident')
+      .argument('<report>', 'the report number')
+      .argument('<file>')
+      .option('--expect-version <n>', 'refuse when someone edited after this version'),
+  ).action(async (n: string, k: string, file: string, o: RemoteFlags & { expectVersion?: string }) => {
+    const body = file === '-' ? await readStdin() : (await readBytes(file)).toString('utf8');
+    const v = await client(o)<ReportView>('POST', `/v1/incidents/${id(n, 'incident')}/reports/${reportNumber(k)}`, {
+      body,
+      ...(o.expectVersion ? { expectVersion: reportNumber(o.expectVersion) } : {}),
+    });
+    print(o.json ? JSON.stringify(v) : reportLine(v));
+  });
+  remote(
+    report
+      .command('post')
+      .description('post a draft as it stands')
+      .argument('<id>', 'the incident')
+      .argument('<report>', 'the report number'),
+  ).action(async (n: string, k: string, o: RemoteFlags) => {
+    const v = await client(o)<ReportView>('POST', `/v1/incidents/${id(n, 'incident')}/reports/${reportNumber(k)}/post`, {});
+    print(o.json ? JSON.stringify(v) : reportLine(v));
+  });
+  remote(report.command('list').description("an incident's status reports").argument('<id>', 'the incident')).action(
+    async (n: string, o: RemoteFlags) => {
+      const r = await client(o)<{ reports: ReportView[] }>('GET', `/v1/incidents/${id(n, 'incident')}/reports`);
+      if (o.json) return print(JSON.stringify(r));
+      if (r.reports.length === 0) print('no status reports');
+      for (const v of r.reports) print(reportLine(v));
+    },
+  );
+  remote(
+    report
+      .command('show')
+      .description('a status report as it stands now; --history for every version')
+      .argument('<id>', 'the incident')
+      .argument('<report>', 'the report number')
+      .option('--history', 'every version, oldest first'),
+  ).action(async (n: string, k: string, o: RemoteFlags & { history?: boolean }) => {
+    const r = await client(o)<{ versions: ReportView[] }>('GET', `/v1/incidents/${id(n, 'incident')}/reports/${reportNumber(k)}`);
+    if (o.json) return print(JSON.stringify(r));
+    for (const v of o.history ? r.versions : r.versions.slice(-1)) {
+      print(reportLine(v));
+      process.stdout.write(`\n${v.body}${v.body.endsWith('\n') ? '' : '\n'}`);
     }
   });
 

@@ -129,14 +129,15 @@ const checklistSchema = z.strictObject({
   title: text(200).optional(),
   items: z
     .array(
-      z.union([
-        text(500),
+      // An item is a title, or a mapping with its owner and due time.
+      z.preprocess(
+        (v) => (typeof v === 'string' ? { title: v } : v),
         z.strictObject({
           title: text(500),
           owner: z.enum(ROLES, `owner: a command role (${ROLES.join(', ')}); its holder owns the task`).optional(),
           due: duration.optional(),
         }),
-      ]),
+      ),
     )
     .min(1)
     .max(100),
@@ -236,11 +237,12 @@ export function parseIncidentSettings(source: string): SettingsParse {
   const checklists: ChecklistTemplate[] = (f.checklists ?? []).map((c) => ({
     name: c.name,
     title: c.title ?? c.name,
-    items: c.items.map((i) =>
-      typeof i === 'string'
-        ? { title: i, owner: null, dueMs: null, due: null }
-        : { title: i.title, owner: i.owner ?? null, dueMs: i.due ? parsePromDuration(i.due)! : null, due: i.due ?? null },
-    ),
+    items: c.items.map((i) => ({
+      title: i.title,
+      owner: i.owner ?? null,
+      dueMs: i.due ? parsePromDuration(i.due)! : null,
+      due: i.due ?? null,
+    })),
   }));
   const lists = new Set<string>();
   checklists.forEach((c, k) => {

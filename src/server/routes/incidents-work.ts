@@ -1,17 +1,20 @@
 /**
- * The work of an incident over HTTP: tasks (owner, due time, status) and recovery checklists
- * made of tasks from the settings' templates. A restricted incident's tasks answer 404 to those
+ * The work of an incident over HTTP: tasks (owner, due time, status), recovery checklists made
+ * of tasks from the settings' templates, and status reports (drafted from a template, edited,
+ * posted, every version kept). A restricted incident's tasks answer 404 to those
  * who may not see it, like the incident. Every change is a ledger entry on its timeline.
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { AppDeps } from '../../app/deps.ts';
 import { currentSettings } from '../../app/incidents/record.ts';
+import { draftReport, editReport, listReports, postReport, reportHistory } from '../../app/incidents/reports.ts';
 import { addChecklist, addTask, changeTask, listTasks } from '../../app/incidents/tasks.ts';
+import { REPORT_KINDS, REPORT_STATES } from '../../core/incidents/status-report.ts';
 import { apiActor } from '../../core/ledger/actor.ts';
 import { ROLES } from '../../core/incidents/model.ts';
 import { TASK_STATUSES } from '../../core/incidents/tasks.ts';
-import type { TaskRecord } from '../../store/incidents/port.ts';
+import type { ReportVersion, TaskRecord } from '../../store/incidents/port.ts';
 import type { RouteRegistry } from '../route.ts';
 import { numberId, viewer } from './incidents-views.ts';
 
@@ -34,6 +37,20 @@ export const ChecklistTemplateView = z.object({
   title: z.string(),
   items: z.array(z.object({ title: z.string(), owner: z.enum(ROLES).nullable(), due: z.string().nullable() })),
 });
+
+export const ReportView = z.object({
+  incidentId: z.number().int(),
+  report: z.number().int().describe('numbered within the incident'),
+  version: z.number().int().describe('every edit, and the posting, is a new version'),
+  kind: z.enum(REPORT_KINDS),
+  state: z.enum(REPORT_STATES),
+  body: z.string().describe('Markdown'),
+  nextUpdateAt: z.string().nullable(),
+  at: z.string(),
+  by: z.string(),
+});
+
+export const reportView = (v: ReportVersion): z.output<typeof ReportView> => ({ ...v });
 
 export const taskView = (t: TaskRecord): z.output<typeof TaskView> => ({ ...t });
 
@@ -125,5 +142,80 @@ export function incidentWorkRoutes(app: FastifyInstance, r: RouteRegistry, deps:
     handler: async ({ params, body, principal, req }) => ({
       tasks: (await addChecklist(deps, apiActor(principal, req.id), viewer(principal), params.id, body.template)).map(taskView),
     }),
+  });
+
+  const reportParams = z.strictObject({ id: numberId('incident'), report: numberId('status report') });
+  const expectVersion = z.number().int().min(1).optional().describe('the version the edit starts from: a stale one is a 409');
+
+  r.add(app, {
+    method: 'GET',
+    url: '/v1/incidents/:id/reports',
+    tag: 'incidents',
+    summary: "An incident's status reports, each as its newest version, newest report first",
+    auth: { permission: 'incidents:read' },
+    params,
+    response: z.object({ reports: z.array(ReportView) }),
+    errors: [404],
+    handler: async ({ params, principal }) => ({ reports: (await listReports(deps, viewer(principal), params.id)).map(reportView) }),
+  });
+
+  r.add(app, {
+    method: 'POST',
+    url: '/v1/incidents/:id/reports',
+    tag: 'incidents',
+    summary: 'Draft a status report (tactical or executive) from its template, filled from the record',
+    auth: { permission: 'incidents:write' },
+    params,
+    body: z.strictObject({
+      kind: z.enum(REPORT_KINDS),
+      nextUpdateIn: z.string().min(1).max(40).optional().describe('30m, 2h, 1d or none; default 1h (tactical), 4h (executive)'),
+    }),
+    status: 201,
+    response: ReportView,
+    errors: [404],
+    handler: async ({ params, body, principal, req }) =>
+      reportView(await draftReport(deps, apiActor(principal, req.id), viewer(principal), params.id, body)),
+  });
+
+  r.add(app, {
+    method: 'GET',
+    url: '/v1/incidents/:id/reports/:report',
+    tag: 'incidents',
+    summary: 'Every version of a status report, oldest first',
+    auth: { permission: 'incidents:read' },
+    params: reportParams,
+    response: z.object({ versions: z.array(ReportView) }),
+    errors: [404],
+    handler: async ({ params, principal }) => ({
+      versions: (await reportHistory(deps, viewer(principal), params.id, params.report)).map(reportView),
+    }),
+  });
+
+  r.add(app, {
+    method: 'POST',
+    url: '/v1/incidents/:id/reports/:report',
+    tag: 'incidents',
+    summary: 'Edit a draft status report: a new version with this text (409 once posted)',
+    auth: { permission: 'incidents:write' },
+    params: reportParams,
+    body: z.strictObject({ body: z.string().min(1).max(20_000), expectVersion }),
+    response: ReportView,
+    errors: [404, 409],
+    handler: async ({ params, body, principal, req }) =>
+      reportView(await editReport(deps, apiActor(principal, req.id), viewer(principal), params.id, params.report, body)),
+  });
+
+  r.add(app, {
+    method: 'POST',
+    url: '/v1/incidents/:id/reports/:report/post',
+    tag: 'incidents',
+    summary: 'Post a draft status report as it stands; it no longer changes',
+    auth: { permission: 'incidents:write' },
+    params: reportParams,
+    body: z.strictObject({ expectVersion }),
+    response: ReportView,
+    errors: [404, 409],
+    handler: async ({ params, body, principal, req }) =>
+      reportView(await postReport(deps, apiActor(principal, req.id), viewer(principal), params.id, params.report, body)),
   });
 }

@@ -234,6 +234,27 @@ describe('incidents over HTTP', () => {
     expect(pm.slice(pm.indexOf('## Action items'))).not.toContain('Revoke the key'); // done: on the timeline, not an action item
   });
 
+  it('drafts, edits and posts a status report, keeping every version; 404 for who may not see the incident', async () => {
+    const inc = (await inject('POST', '/v1/incidents', { title: 'Outage', severity: 'SEV3', priority: 'P3', restricted: true })).json().id;
+    const draft = await inject('POST', `/v1/incidents/${inc}/reports`, { kind: 'executive', nextUpdateIn: '2h' });
+    expect(draft.statusCode, draft.body).toBe(201);
+    expect(draft.json()).toMatchObject({ report: 1, version: 1, kind: 'executive', state: 'draft' });
+    expect(draft.json().body).toContain('A SEV3 incident');
+    const edit = await inject('POST', `/v1/incidents/${inc}/reports/1`, { body: 'Edited.', expectVersion: 1 });
+    expect(edit.json()).toMatchObject({ version: 2, body: 'Edited.' });
+    expect((await inject('POST', `/v1/incidents/${inc}/reports/1/post`, { expectVersion: 1 })).statusCode).toBe(409);
+    expect((await inject('POST', `/v1/incidents/${inc}/reports/1/post`, {})).json()).toMatchObject({ version: 3, state: 'posted' });
+    expect((await inject('GET', `/v1/incidents/${inc}/reports/1`)).json().versions.map((v: { state: string }) => v.state)).toEqual([
+      'draft',
+      'draft',
+      'posted',
+    ]);
+    expect((await inject('GET', `/v1/incidents/${inc}/reports`)).json().reports).toHaveLength(1);
+    expect((await inject('POST', `/v1/incidents/${inc}/reports`, { kind: 'weekly' })).statusCode).toBe(400);
+    expect((await inject('GET', `/v1/incidents/${inc}/reports`, undefined, bearer(tokens.erin!))).statusCode).toBe(404);
+    expect((await inject('GET', `/v1/incidents/${inc}/reports/1`, undefined, bearer(tokens.erin!))).statusCode).toBe(404);
+  });
+
   it('applies settings with a new severity model, and refuses a bad file with line and column', async () => {
     const bad = await inject('PUT', '/v1/incidents/settings', { file: 'apiVersion: bulwark/v1\nkind: IncidentSettings\nseverities: []\n' });
     expect(bad.statusCode).toBe(400);

@@ -3,13 +3,18 @@
 import type { z } from 'zod';
 import type { ApiClient } from '../../api.ts';
 import type { CaseView, IncidentDetailView, IncidentView } from '../../../../src/server/routes/incidents-views.ts';
-import type { ChecklistTemplateView, TaskView } from '../../../../src/server/routes/incidents-work.ts';
+import type { ChecklistTemplateView, ReportView, TaskView } from '../../../../src/server/routes/incidents-work.ts';
 
 export type CaseItem = z.output<typeof CaseView>;
 export type IncidentItem = z.output<typeof IncidentView>;
 export type IncidentDetail = z.output<typeof IncidentDetailView>;
 export type TaskItem = z.output<typeof TaskView>;
 export type ChecklistTemplate = z.output<typeof ChecklistTemplateView>;
+export type ReportItem = z.output<typeof ReportView>;
+
+export async function loadReports(api: ApiClient, id: number, signal?: AbortSignal): Promise<ReportItem[]> {
+  return (await api.get<{ reports: ReportItem[] }>(`/v1/incidents/${id}/reports`, signal)).reports;
+}
 
 export async function loadTasks(api: ApiClient, id: number, signal?: AbortSignal): Promise<TaskItem[]> {
   return (await api.get<{ tasks: TaskItem[] }>(`/v1/incidents/${id}/tasks`, signal)).tasks;
@@ -80,6 +85,12 @@ export function describeEvent(kind: string, d: Record<string, unknown>): string 
         .map(([k, v]) => `${k} → ${v === null ? 'none' : s(v)}`)
         .join(', ')}`;
     }
+    case 'incident.report.drafted':
+      return `Status report ${s(d.report)} drafted (${s(d.kind)})`;
+    case 'incident.report.edited':
+      return `Status report ${s(d.report)} edited (version ${s(d.version)})`;
+    case 'incident.report.posted':
+      return `Status report ${s(d.report)} posted (${s(d.kind)})`;
     case 'incident.checklist.added':
       return `Checklist ${s(d.checklist)} added (${Array.isArray(d.tasks) ? d.tasks.length : 0} tasks)`;
     default:
