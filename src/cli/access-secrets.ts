@@ -117,11 +117,15 @@ export function secretCommands(program: Command): void {
   remote(
     withCode(secrets.command('rotate-key').description('re-seal every secret and TOTP secret under a new key; the old key is retired')),
   ).action(async (o: Flags) => {
-    const r = await write<{ from: string[]; to: string; secrets: number; secondFactors: number }>(o, 'POST', '/v1/secrets/rotate-key');
+    const r = await write<{ from: string[]; to: string; secrets: number; secondFactors: number; runs: number }>(
+      o,
+      'POST',
+      '/v1/secrets/rotate-key',
+    );
     print(
       o.json
         ? JSON.stringify(r)
-        : `new key ${r.to}; re-sealed ${r.secrets} secrets and ${r.secondFactors} TOTP secrets; retired ${r.from.join(', ') || 'none'}`,
+        : `new key ${r.to}; re-sealed ${r.secrets} secrets, ${r.secondFactors} TOTP secrets and the rollbacks of ${r.runs} runs; retired ${r.from.join(', ') || 'none'}`,
     );
   });
 }

@@ -12,6 +12,7 @@ import { actorLabel } from '../../core/ledger/actor.ts';
 import type { SecretMeta } from '../../store/access/port.ts';
 import { iso, type AppDeps } from '../deps.ts';
 import { seal, sealedKeyId, unseal, type SecretKeys } from './sealer.ts';
+import { resealRollbacksText, rollbacksTextSealed } from './sealed-rollbacks.ts';
 
 export type SecretView = SecretMeta;
 
@@ -104,7 +105,7 @@ export async function resolveSecret(deps: AppDeps, name: string): Promise<string
 export async function rotateSecretKey(
   deps: AppDeps,
   actor: Actor,
-): Promise<{ from: string[]; to: string; secrets: number; secondFactors: number }> {
+): Promise<{ from: string[]; to: string; secrets: number; secondFactors: number; runs: number }> {
   const keys = keysOf(deps);
   const from = keys.ids();
   const next = keys.rotate();
@@ -127,7 +128,15 @@ export async function rotateSecretKey(
         throw conflict(`the second factor of ${f.principalId} changed during the rotation; rotate again`);
       secondFactors += 1;
     }
-    const data = { from: from.filter((k) => k !== next.id), to: next.id, secrets, secondFactors };
+    let runs = 0;
+    for (const r of await tx.runRollbackSeals.list()) {
+      const to = resealRollbacksText(keys, r.runId, r.rollbacks);
+      if (to === undefined) continue;
+      if (!(await tx.runRollbackSeals.replace(r.runId, r.rollbacks, to)))
+        throw conflict(`run ${r.runId} changed during the rotation; rotate again`);
+      runs += 1;
+    }
+    const data = { from: from.filter((k) => k !== next.id), to: next.id, secrets, secondFactors, runs };
     await tx.ledger.append([{ actor, kind: 'secret-key.rotated', subject: 'secret-key', data }], now);
     return data;
   });
@@ -135,21 +144,31 @@ export async function rotateSecretKey(
   return result;
 }
 
-/** Seal the TOTP secrets stored plain before sealing existed (once; a no-op when none are left). */
-export async function sealStoredTotpSecrets(deps: AppDeps, actor: Actor): Promise<number> {
+/**
+ * Seal what was stored plain before sealing existed: TOTP secrets, and the resolved rollbacks
+ * runs keep for recovery. Once (a no-op when nothing plain is left), when a server with the key starts.
+ */
+export async function sealStoredValues(deps: AppDeps, actor: Actor): Promise<{ secondFactors: number; runs: number }> {
   const keys = keysOf(deps);
   const now = iso(deps.clock);
   return deps.store.transaction(async (tx) => {
-    let count = 0;
+    let secondFactors = 0;
     for (const f of await tx.secondFactors.storedSecrets()) {
       if (isSealed(f.secret)) continue;
-      if (await tx.secondFactors.replaceSecret(f.principalId, f.secret, seal(keys, f.secret, sealContext.totp(f.principalId)))) count += 1;
+      if (await tx.secondFactors.replaceSecret(f.principalId, f.secret, seal(keys, f.secret, sealContext.totp(f.principalId))))
+        secondFactors += 1;
     }
-    if (count > 0)
+    let runs = 0;
+    for (const r of await tx.runRollbackSeals.list()) {
+      if (rollbacksTextSealed(r.rollbacks)) continue;
+      const to = resealRollbacksText(keys, r.runId, r.rollbacks);
+      if (to !== undefined && (await tx.runRollbackSeals.replace(r.runId, r.rollbacks, to))) runs += 1;
+    }
+    if (secondFactors + runs > 0)
       await tx.ledger.append(
-        [{ actor, kind: 'second-factor.sealed', subject: 'secret-key', data: { count, keyId: keys.current().id } }],
+        [{ actor, kind: 'secrets.sealed-in-place', subject: 'secret-key', data: { secondFactors, runs, keyId: keys.current().id } }],
         now,
       );
-    return count;
+    return { secondFactors, runs };
   });
 }

@@ -121,11 +121,12 @@ export const accessEvents: EventDefinition[] = [
       to: id,
       secrets: z.number().int().min(0),
       secondFactors: z.number().int().min(0),
+      runs: z.number().int().min(0),
     }),
   ),
   event(
-    'second-factor.sealed',
-    'TOTP secrets stored before sealing are sealed in place, once, when a server with the key starts',
-    z.strictObject({ count: z.number().int().min(1), keyId: id }),
+    'secrets.sealed-in-place',
+    'values stored plain before sealing (TOTP secrets, the rollbacks runs keep for recovery) are sealed in place, once, when a server with the key starts',
+    z.strictObject({ secondFactors: z.number().int().min(0), runs: z.number().int().min(0), keyId: id }),
   ),
 ];

@@ -8,7 +8,7 @@
 import path from 'node:path';
 import { Counter } from 'prom-client';
 import { memorySecretKeys, type SecretKeys } from '../../app/access/sealer.ts';
-import { resolveSecret, sealStoredTotpSecrets } from '../../app/access/secrets.ts';
+import { resolveSecret, sealStoredValues } from '../../app/access/secrets.ts';
 import { systemActor } from '../../core/ledger/actor.ts';
 import { DEFAULT_SECRET_KEY_FILE, fileSecretKeys } from '../../store/access/secret-key-file.ts';
 import { secretRoutes } from '../routes/access-secrets.ts';
@@ -65,8 +65,8 @@ export const accessServer: ServerPart = async ({ app, routes, deps, options, ser
   deps.secretKeys ??= secretKeysFor(options);
   secretRoutes(app, routes, deps);
   services.secrets = { resolve: (name) => resolveSecret(deps, name) };
-  const sealed = await sealStoredTotpSecrets(deps, systemActor('bulwark'));
-  if (sealed > 0) log.info({ count: sealed }, 'sealed the TOTP secrets stored before sealing');
+  const sealed = await sealStoredValues(deps, systemActor('bulwark'));
+  if (sealed.secondFactors + sealed.runs > 0) log.info(sealed, 'sealed the TOTP secrets and run rollbacks stored before sealing');
 };
 
 function secretKeysFor(options: ServerOptions): SecretKeys {

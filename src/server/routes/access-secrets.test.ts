@@ -7,13 +7,16 @@
  * value and every TOTP seed handed out: none may appear.
  */
 import { readFileSync, readdirSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { generateSync } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, makeTestApp, type TestApp } from '../../../test/support/app.ts';
 import { ManualClock } from '../../../test/support/clock.ts';
-import { resolveSecret, sealStoredTotpSecrets } from '../../app/access/secrets.ts';
+import { resolveSecret, sealStoredValues } from '../../app/access/secrets.ts';
 import { isSealed } from '../../core/access/sealed.ts';
+import { openRollbacks, rollbacksOpenable } from '../../app/access/sealed-rollbacks.ts';
 import { systemActor } from '../../core/ledger/actor.ts';
 
 const MARKER = 'MARKER-7f3c9e1a-do-not-store-plain';
@@ -110,8 +113,8 @@ describe('sealed secrets', () => {
     expect(sealedRow).not.toContain(secret);
     // A row as it was written before sealing existed.
     await t.deps.store.secondFactors.replaceSecret('person:bob', sealedRow, secret);
-    expect(await sealStoredTotpSecrets(t.deps, systemActor('bulwark'))).toBe(1);
-    expect(await sealStoredTotpSecrets(t.deps, systemActor('bulwark'))).toBe(0);
+    expect(await sealStoredValues(t.deps, systemActor('bulwark'))).toEqual({ secondFactors: 1, runs: 0 });
+    expect(await sealStoredValues(t.deps, systemActor('bulwark'))).toEqual({ secondFactors: 0, runs: 0 });
     expect(isSealed((await t.deps.store.secondFactors.get('person:bob'))!.secret)).toBe(true);
     const ok = await put({ ...bearer(token), 'x-bulwark-second-factor': code(secret) }, 'bob.key', 'bob-value');
     expect(ok.statusCode, ok.body).toBe(200);
@@ -133,6 +136,76 @@ describe('sealed secrets', () => {
     expect(bob.secret).toContain(`.${r.to}.`);
     const entries = await t.app.inject({ url: '/v1/ledger/entries?kind=secret-key.rotated', headers: admin() });
     expect(entries.json<{ entries: unknown[] }>().entries).toHaveLength(1);
+  });
+
+  it('runs an experiment that names a sealed secret: the value reaches the target, not the journal', async () => {
+    const seen: string[] = [];
+    const target = http.createServer((req, res) => {
+      seen.push(String(req.headers.authorization));
+      req.resume();
+      res.writeHead(200).end('ok');
+    });
+    await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (target.address() as AddressInfo).port;
+      const file = (name: string) => `
+title: A request with a sealed token
+description: the token comes from a sealed secret
+secrets:
+  shop:
+    token: { type: sealed, name: ${name} }
+method:
+  - type: action
+    name: call
+    provider: { type: http, url: 'http://127.0.0.1:${port}/', headers: { authorization: 'Bearer \${token}' }, timeout: 3 }
+rollbacks:
+  - type: action
+    name: undo
+    provider: { type: http, url: 'http://127.0.0.1:${port}/undo', headers: { authorization: 'Bearer \${token}' }, timeout: 3 }
+`;
+      const unset = await t.app.inject({
+        method: 'POST',
+        url: '/v1/experiments',
+        headers: admin(),
+        payload: { file: file('not.set'), name: 'unset' },
+      });
+      expect(unset.statusCode, unset.body).toBe(201);
+      const refused = await t.app.inject({ method: 'POST', url: '/v1/experiments/unset/runs', headers: admin(), payload: {} });
+      expect(refused.statusCode).toBe(400);
+      expect(refused.json().message).toContain('bulwark secrets set not.set');
+      const applied = await t.app.inject({
+        method: 'POST',
+        url: '/v1/experiments',
+        headers: admin(),
+        payload: { file: file('shop.token'), name: 'sealed' },
+      });
+      expect(applied.statusCode, applied.body).toBe(201);
+      expect(applied.body).not.toContain(MARKER);
+      const started = await t.app.inject({ method: 'POST', url: '/v1/experiments/sealed/runs', headers: admin(), payload: {} });
+      expect(started.statusCode, started.body).toBe(202);
+      await t.experiments.idle();
+      expect(seen).toEqual([`Bearer ${MARKER}-2`, `Bearer ${MARKER}-2`]);
+      // The resolved rollbacks kept for recovery are sealed in the run's row, bound to the run.
+      const runId = started.json<{ run: { id: string } }>().run.id;
+      const row = (await t.deps.store.runs.get(runId))!;
+      expect(row.rollbacks).toMatchObject({ sealed: expect.stringMatching(/^bws1\./), hostBound: false });
+      expect(openRollbacks(t.deps.secretKeys, runId, row.rollbacks)).toMatchObject([{ name: 'undo' }]);
+      expect(() => openRollbacks(t.deps.secretKeys, 'another-run', row.rollbacks)).toThrow(/belongs elsewhere/);
+      expect(rollbacksOpenable(undefined, row.rollbacks)).toBe(false);
+      // A row written before sealing: sealed in place when a server with the key starts.
+      const [stored] = (await t.deps.store.runRollbackSeals.list()).filter((r) => r.runId === runId);
+      // (with another value in it: old row versions stay in free pages until a vacuum, and the scan below looks for the marker)
+      const plain = JSON.stringify(openRollbacks(t.deps.secretKeys, runId, row.rollbacks)).replaceAll(MARKER, 'legacy-value');
+      expect(await t.deps.store.runRollbackSeals.replace(runId, stored!.rollbacks, plain)).toBe(true);
+      expect(await sealStoredValues(t.deps, systemActor('bulwark'))).toEqual({ secondFactors: 0, runs: 1 });
+      expect((await t.deps.store.runs.get(runId))!.rollbacks).toMatchObject({ sealed: expect.any(String) });
+      const run = await t.app.inject({ url: `/v1/runs/${runId}`, headers: admin() });
+      expect(run.statusCode, run.body).toBe(200);
+      expect(run.body).toContain('[redacted]');
+      expect(run.body).not.toContain(MARKER);
+    } finally {
+      await new Promise<void>((resolve) => target.close(() => resolve()));
+    }
   });
 
   it('leaves no secret value or TOTP seed in the database files, the ledger or the log', async () => {

@@ -77,6 +77,7 @@ export function secretRoutes(app: FastifyInstance, r: RouteRegistry, deps: AppDe
       to: z.string().describe('the new key id'),
       secrets: z.number().int(),
       secondFactors: z.number().int(),
+      runs: z.number().int().describe('runs whose stored rollbacks (kept for recovery) were re-sealed'),
     }),
     errors: [409],
     handler: async ({ principal, req }) => rotateSecretKey(deps, apiActor(principal, req.id)),

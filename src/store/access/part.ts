@@ -19,6 +19,7 @@ import { KyselySecondFactors } from './kysely-second-factors.ts';
 import { KyselyApprovals } from './kysely-approvals.ts';
 import { KyselyBreakglass } from './kysely-breakglass.ts';
 import { KyselySecrets } from './kysely-secrets.ts';
+import { KyselyRunRollbackSeals } from './kysely-run-rollback-seals.ts';
 import { secrets } from './migrations/0022-secrets.ts';
 import type {} from './port.ts';
 import type {} from './tables.ts';
@@ -51,6 +52,7 @@ export const accessStore: StorePart = {
     approvals: new KyselyApprovals(ctx.db, ctx.dialect),
     breakglass: new KyselyBreakglass(ctx.db, ctx.dialect),
     secrets: new KyselySecrets(ctx.db),
+    runRollbackSeals: new KyselyRunRollbackSeals(ctx.db),
   }),
   contract: async () => {
     const [{ tokensContract }, { secretsContract }] = await Promise.all([import('./tokens.contract.ts'), import('./secrets.contract.ts')]);

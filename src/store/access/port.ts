@@ -234,6 +234,18 @@ export interface SecretRepo {
   delete(name: string): Promise<boolean>;
 }
 
+/**
+ * Experiment runs' stored rollbacks, as the sealing sees them (the runs are experiments' rows;
+ * access re-seals them with everything else it sealed when the key rotates, and seals the rows
+ * written before sealing). The text as stored, never parsed here.
+ */
+export interface RunRollbackSealRepo {
+  /** Every run whose stored rollbacks are not empty: its id and the stored text. */
+  list(): Promise<{ runId: string; rollbacks: string }[]>;
+  /** Replace a run's stored rollbacks when they are still `from`; false otherwise. */
+  replace(runId: string, from: string, to: string): Promise<boolean>;
+}
+
 declare module '../store.ts' {
   interface Repos {
     tokens: TokenRepo;
@@ -243,5 +255,6 @@ declare module '../store.ts' {
     approvals: ApprovalRepo;
     breakglass: BreakglassRepo;
     secrets: SecretRepo;
+    runRollbackSeals: RunRollbackSealRepo;
   }
 }
