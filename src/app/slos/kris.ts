@@ -46,7 +46,11 @@ async function fromCoverage(deps: Pick<AppDeps, 'store' | 'clock'>, now: number)
 
 function fromSlos(statuses: readonly SloStatus[]): { low: KriInput; freezing: KriInput; postmortems: KriInput } {
   const low = statuses.filter((s) => s.budget?.enoughData && s.budget.remaining < 0.1).map((s) => s.record.name);
-  const freezing = statuses.filter((s) => s.policy?.state === 'freeze').map((s) => s.record.name);
+  // An SLO whose source cannot answer (unknown) keeps the state last recorded: an outage of its
+  // Prometheus does not lift a freeze.
+  const freezing = statuses
+    .filter((s) => s.policy?.state === 'freeze' || (s.state === 'unknown' && s.record.policyState === 'freeze'))
+    .map((s) => s.record.name);
   // Each incident once, whichever SLOs require its postmortem; restricted ones counted, not named.
   const missing = new Map<number, string>();
   let unreadable: string | undefined;

@@ -2,7 +2,7 @@
  * SLOs in the server: their routes, and their metrics on /metrics, computed when scraped:
  * `bulwark_slo_sli_ratio`, `bulwark_slo_objective_ratio`, `bulwark_slo_error_budget_remaining_ratio`,
  * `bulwark_slo_burn_rate{window}`, `bulwark_slo_alert_firing{severity}` and
- * `bulwark_slo_policy_freeze`, each labelled `slo` and `service` (docs/prometheus.md); KPIs and KRIs.
+ * `bulwark_slo_policy_freeze` and, for Prometheus SLIs, `bulwark_slo_unknown`, each labelled `slo` and `service` (docs/prometheus.md); KPIs and KRIs.
  */
 import { Gauge, type Registry } from 'prom-client';
 import type { AppDeps } from '../../app/deps.ts';
@@ -131,8 +131,12 @@ export function sloMetrics(registry: Registry, deps: AppDeps): void {
   const burn = gauge('bulwark_slo_burn_rate', 'Error rate ÷ (1 − objective) over each alert window and the period', ['window']);
   const alert = gauge('bulwark_slo_alert_firing', '1 when the multiwindow burn-rate alert of a severity fires', ['severity']);
   const freeze = gauge('bulwark_slo_policy_freeze', '1 when the budget policy freezes deploys that are not security fixes');
+  const unknown = gauge(
+    'bulwark_slo_unknown',
+    '1 when the SLI source (an external Prometheus) could not answer: the other gauges of the SLO are absent',
+  );
   async function refresh(): Promise<void> {
-    for (const g of [sli, objective, remaining, burn, alert, freeze]) g.reset();
+    for (const g of [sli, objective, remaining, burn, alert, freeze, unknown]) g.reset();
     let all;
     try {
       all = await allStatuses(deps);
@@ -142,6 +146,7 @@ export function sloMetrics(registry: Registry, deps: AppDeps): void {
     for (const s of all) {
       const l = { slo: s.record.name, service: s.model.service };
       objective.set(l, s.model.objective);
+      if (s.model.sli.source === 'prometheus') unknown.set(l, s.state === 'unknown' ? 1 : 0);
       const b = s.budget;
       if (!b) continue;
       if (b.sli !== null) sli.set(l, b.sli);

@@ -179,6 +179,9 @@ describe.skipIf(!prometheusAvailable())('SLIs from a real Prometheus', () => {
     expect(rate('1h')).toBeGreaterThan(40);
     expect(s.status.alerts.find((a: { severity: string }) => a.severity === 'page').firing).toBe(true);
     expect(s.policy.state).toBe('freeze');
+    expect((await app.app.inject({ url: '/metrics', headers: auth() })).body).toContain(
+      'bulwark_slo_unknown{slo="shop-availability",service="shop"} 0',
+    );
     // The period's totals are Prometheus's own increase over 7d.
     const total = await prom.query('sum(increase(shop_requests_total{job="shop"}[7d]))');
     expect(Math.abs(s.status.total - total) / total).toBeLessThan(1e-9);
@@ -252,5 +255,8 @@ spec:
     const changes = await evaluatePolicies(app.deps, { ingest: { ingest: async () => ({}) as never }, onAlert: (a) => alerts.push(a) });
     expect(changes.filter((c) => c.name === 'shop-availability')).toEqual([]);
     expect(alerts).toEqual([]);
+    const metrics = (await app.app.inject({ url: '/metrics', headers: auth() })).body;
+    expect(metrics).toContain('bulwark_slo_unknown{slo="shop-availability",service="shop"} 1');
+    expect(metrics).not.toMatch(/bulwark_slo_error_budget_remaining_ratio\{slo="shop-availability"/);
   });
 });
