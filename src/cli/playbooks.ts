@@ -1,12 +1,13 @@
 /**
- * `bulwark playbooks …`: `validate FILE` works on a file on this machine; the others are clients
+ * `bulwark playbooks …`: `validate FILE` and `import-cacao FILE` work on a file on this machine; the others are clients
  * of a running server's API (--url or BULWARK_URL, the token in BULWARK_TOKEN): apply, list, run
- * (or --dry-run), runs, show-run, complete-step, pause, resume, cancel, toil, promote, approve,
+ * (or --dry-run), export-cacao, runs, show-run, complete-step, pause, resume, cancel, toil, promote, approve,
  * reject. Exit codes: 0 done, 1 the server failed or could not be reached, 2 bad input.
  */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { tryParseDuration } from '../core/experiments/duration.ts';
+import { exportCacao, importCacao } from '../core/playbooks/cacao.ts';
 import { parsePlaybookFile } from '../core/playbooks/playbook-file.ts';
 import { malformed } from './exit.ts';
 import { client, remote, type RemoteFlags } from './remote.ts';
@@ -81,6 +82,29 @@ export function playbookCommands(program: Command): void {
       print(`${p.name}: ${p.title} — ${p.steps.length} steps${p.trigger.signal ? `, triggered by ${p.trigger.signal.source}` : ''}`);
       for (const s of p.steps) print(`  ${s.guards.length > 0 ? '  ' : ''}${s.id.padEnd(24)} ${s.kind.padEnd(9)} ${s.mode}`);
     });
+
+  pb.command('import-cacao')
+    .description('map a CACAO v2 JSON playbook to a Bulwark playbook file (printed; apply it with: bulwark playbooks apply)')
+    .argument('<file>')
+    .action(async (file: string) => {
+      const r = importCacao(await readText(file));
+      if (!r.ok) throw malformed(r.errors.map((e) => `${file}: ${e}`).join('\n'));
+      process.stdout.write(r.value.file);
+    });
+
+  remote(
+    pb
+      .command('export-cacao')
+      .description('print an applied playbook (its current version) as a CACAO v2 JSON playbook')
+      .argument('<name>'),
+  ).action(async (name: string, o: RemoteFlags) => {
+    const r = await client(o)<{ file: string }>('GET', `/v1/playbooks/${encodeURIComponent(name)}`);
+    const parsed = parsePlaybookFile(r.file);
+    if (!parsed.ok) throw malformed(`playbook ${name} as stored does not parse: ${parsed.errors[0]?.message ?? ''}`);
+    const out = exportCacao(parsed.playbook, new Date().toISOString());
+    if (!out.ok) throw malformed(out.errors.map((e) => `${name}: ${e}`).join('\n'));
+    print(JSON.stringify(out.value, null, 2));
+  });
 
   remote(
     pb
