@@ -299,3 +299,26 @@ describe('the demo playbook', () => {
     }
   });
 });
+
+describe('CACAO over the API', () => {
+  it('imports a CACAO playbook to a file, applies it, exports it; refuses what cannot be mapped, naming it', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const cacao = await readFile(path.join(import.meta.dirname, '../../../test/fixtures/cacao/soarca-manual-playbook.json'), 'utf8');
+    const imported = await call('POST', '/v1/playbooks/import-cacao', { cacao });
+    expect(imported.statusCode, imported.body).toBe(200);
+    const { name, file } = imported.json<{ name: string; file: string }>();
+    expect(name).toBe('cacao-example-manual');
+    expect((await call('POST', '/v1/playbooks', { file })).statusCode).toBe(201);
+    const exported = await call('GET', `/v1/playbooks/${name}/cacao`);
+    expect(exported.statusCode, exported.body).toBe(200);
+    expect(exported.json()).toMatchObject({ type: 'playbook', spec_version: 'cacao-2.0', name: 'Example manual' });
+
+    const refused = await call('POST', '/v1/playbooks/import-cacao', { cacao: cacao.replace('"type": "manual"', '"type": "bash"') });
+    expect(refused.statusCode).toBe(400);
+    expect(refused.body).toMatch(/a bash command cannot be mapped/);
+    const notExportable = await call('GET', '/v1/playbooks/restart-proxy/cacao');
+    expect(notExportable.statusCode).toBe(409);
+    expect(notExportable.body).toMatch(/step done: a set step has no CACAO counterpart/);
+    expect((await call('GET', '/v1/playbooks/nope/cacao')).statusCode).toBe(404);
+  });
+});

@@ -11,6 +11,8 @@ import { applyPlaybook, getPlaybook, modelOf, versionModel } from '../../app/pla
 import { cancelRun, completeStep, getRun, pauseRun, resumeRun, startRun } from '../../app/playbooks/runs.ts';
 import { decidePromotion, requestPromotion, toilReport } from '../../app/playbooks/toil.ts';
 import { can } from '../../core/access/permissions.ts';
+import { conflict, invalid } from '../../core/errors.ts';
+import { exportCacao, importCacao, MAX_CACAO_LENGTH } from '../../core/playbooks/cacao.ts';
 import { apiActor } from '../../core/ledger/actor.ts';
 import { MAX_PLAYBOOK_FILE_LENGTH, PLAYBOOK_NAME, STEP_ID } from '../../core/playbooks/playbook-file.ts';
 import { STEP_KINDS, type Playbook } from '../../core/playbooks/types.ts';
@@ -265,6 +267,39 @@ export function playbookRoutes(app: FastifyInstance, r: RouteRegistry, deps: App
       const a = await applyPlaybook(deps, apiActor(principal, req.id), body.file, { mayApprove: can(principal, 'playbooks:approve') });
       const v = playbookView(a.playbook, a.model);
       return a.created ? v : reply.code(200).send(v);
+    },
+  });
+
+  r.add(app, {
+    method: 'POST',
+    url: '/v1/playbooks/import-cacao',
+    tag,
+    summary:
+      'Map a CACAO v2 JSON playbook to a playbook file (returned, not applied: apply it with POST /v1/playbooks); what cannot be mapped is refused (400) naming each element',
+    auth: { permission: 'playbooks:write' },
+    body: z.strictObject({ cacao: z.string().min(1).max(MAX_CACAO_LENGTH).describe('the CACAO v2 playbook, JSON text') }),
+    response: z.object({ name: z.string(), file: z.string().describe('the playbook file (YAML)') }),
+    handler: async ({ body }) => {
+      const r = importCacao(body.cacao);
+      if (!r.ok) throw invalid(`the CACAO playbook cannot be mapped: ${r.errors.join('; ')}`, { errors: r.errors });
+      return r.value;
+    },
+  });
+
+  r.add(app, {
+    method: 'GET',
+    url: '/v1/playbooks/:name/cacao',
+    tag,
+    summary: "A playbook's current version as a CACAO v2 JSON playbook; a step with no CACAO counterpart is refused (409) by name",
+    auth: { permission: 'playbooks:read' },
+    params: z.strictObject({ name }),
+    response: z.looseObject({ type: z.literal('playbook'), spec_version: z.literal('cacao-2.0'), id: z.string() }),
+    errors: [404, 409],
+    handler: async ({ params }) => {
+      const rec = await getPlaybook(deps, params.name);
+      const r = exportCacao(modelOf(rec.file, rec.fileSha256), rec.updatedAt);
+      if (!r.ok) throw conflict(`playbook ${params.name} cannot be exported as CACAO: ${r.errors.join('; ')}`, { errors: r.errors });
+      return r.value as { type: 'playbook'; spec_version: 'cacao-2.0'; id: string; [k: string]: unknown };
     },
   });
 
