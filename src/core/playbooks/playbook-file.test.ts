@@ -112,4 +112,33 @@ describe('playbook files', () => {
       { numRuns: 80 },
     );
   });
+
+  it('never throws on any value of the step kinds that wait, branch or fan out (fuzz)', () => {
+    const kinds = ['wait', 'approval', 'switch', 'forEach', 'parallel', 'playbook'] as const;
+    const valid = {
+      wait: { signal: 'signal.resolved', timeout: '5m' },
+      approval: { rules: [{ count: 1 }] },
+      switch: { value: 'inputs.x', cases: { a: [{ id: 'a1', set: { y: '1' } }] } },
+      forEach: { items: '[1, 2]', do: { set: { y: 'item' } } },
+      parallel: [
+        { id: 'p1', set: { y: '1' } },
+        { id: 'p2', set: { y: '2' } },
+      ],
+      playbook: { name: 'other' },
+    };
+    const fileOf = (kind: string, value: unknown) =>
+      JSON.stringify({ apiVersion: 'bulwark/v1', kind: 'Playbook', name: 'fz', steps: [{ id: 's', mode: 'auto', [kind]: value }] });
+    fc.assert(
+      fc.property(fc.constantFrom(...kinds), fc.oneof(fc.jsonValue({ maxDepth: 4 }), fc.constant(undefined)), (kind, v) => {
+        const r = parsePlaybookFile(fileOf(kind, v ?? valid[kind]));
+        if (!r.ok) for (const e of r.errors) expect(e.line).toBeGreaterThanOrEqual(1);
+      }),
+      { numRuns: 150 },
+    );
+    for (const k of kinds) {
+      const r = parsePlaybookFile(fileOf(k, valid[k]));
+      // forEach and parallel take mode auto as given; the others are auto by nature.
+      expect(r.ok, `${k}: ${JSON.stringify(r.ok ? null : r.errors)}`).toBe(true);
+    }
+  });
 });
