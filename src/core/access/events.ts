@@ -108,6 +108,11 @@ export const accessEvents: EventDefinition[] = [
     z.strictObject({ id, principal: id, reviewer: id, note: z.string().max(2000) }),
   ),
   event(
+    'approval-rules.set',
+    'the approval rules are set: which existing actions need multi-party approval, and by whom',
+    z.strictObject({ rules: z.string().max(20_000) }),
+  ),
+  event(
     'secret.set',
     'a sealed secret is set or replaced: its name, version and the id of the key it is sealed under (never the value or a digest of it)',
     z.strictObject({ name: id, version: z.number().int().min(1), keyId: id }),

@@ -11,6 +11,7 @@ export const ACCESS_PERMISSIONS = [
   'principals:manage',
   'approvals:read',
   'approvals:decide',
+  'approvals:configure',
   'breakglass:read',
   'breakglass:invoke',
   'breakglass:review',

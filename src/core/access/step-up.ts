@@ -13,6 +13,7 @@ export const STEP_UP_PERMISSIONS: readonly string[] = [
   'principals:manage',
   'tokens:manage',
   'approvals:decide',
+  'approvals:configure',
   'breakglass:invoke',
   'breakglass:review',
   'secrets:write',

@@ -12,6 +12,7 @@ import { resolveSecret, sealStoredValues } from '../../app/access/secrets.ts';
 import { systemActor } from '../../core/ledger/actor.ts';
 import { DEFAULT_SECRET_KEY_FILE, fileSecretKeys } from '../../store/access/secret-key-file.ts';
 import { secretRoutes } from '../routes/access-secrets.ts';
+import { approvalRuleRoutes } from '../routes/access-approval-rules.ts';
 import { approvalService, type ApprovalService } from '../../app/access/approvals.ts';
 import { approvalRoutes } from '../routes/approvals.ts';
 import { breakglassRoutes } from '../routes/breakglass.ts';
@@ -51,6 +52,7 @@ export const accessServer: ServerPart = async ({ app, routes, deps, options, ser
   tokenRoutes(app, routes, deps);
   principalRoutes(app, routes, deps);
   secondFactorRoutes(app, routes, deps);
+  approvalRuleRoutes(app, routes, deps);
   approvalRoutes(app, routes, deps);
   // Signals is set up after access: its ingest is looked up when a breakglass is invoked.
   breakglassRoutes(
