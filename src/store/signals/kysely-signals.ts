@@ -63,6 +63,7 @@ export class KyselySignals implements SignalRepo {
     if (q.source !== undefined) query = query.where('source', '=', q.source);
     if (q.runId !== undefined) query = query.where('run_id', '=', q.runId);
     if (q.since !== undefined) query = query.where('received_at', '>=', q.since);
+    if (q.until !== undefined) query = query.where('received_at', '<=', q.until);
     const c = q.cursor;
     if (c !== undefined) {
       query = query.where((eb) =>

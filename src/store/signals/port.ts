@@ -23,6 +23,8 @@ export interface SignalQuery {
   runId?: string;
   /** Received at or after this RFC 3339 time. */
   since?: string;
+  /** Received at or before this RFC 3339 time. */
+  until?: string;
   limit: number;
   /** Continue after this position (exclusive). */
   cursor?: SignalCursor;

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { makeSignal, type Signal } from '../../core/signals/signal.ts';
 import type { StoreFixture } from '../store.contract.ts';
 import type { Store } from '../store.ts';
-import type { EvidenceRecord, SignalRecord } from './port.ts';
+import type { EvidenceRecord, SignalCursor, SignalRecord } from './port.ts';
 import { systemActor } from '../../core/ledger/actor.ts';
 
 const digestOf = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
@@ -98,6 +98,25 @@ export function signalRepoContract(current: () => { store: Store; fx: StoreFixtu
       expect(since.signals.map((s) => s.id).sort()).toEqual(
         all
           .slice(20)
+          .map((s) => s.id)
+          .sort(),
+      );
+      // A closed span [since, until], paged: an older stretch of the signals, both ends included.
+      const span: string[] = [];
+      let at: SignalCursor | undefined;
+      do {
+        const page = await store.signals.list({
+          limit: 3,
+          since: all[4]!.receivedAt,
+          until: all[15]!.receivedAt,
+          ...(at ? { cursor: at } : {}),
+        });
+        span.push(...page.signals.map((s) => s.id));
+        at = page.next;
+      } while (at);
+      expect(span.sort()).toEqual(
+        all
+          .slice(4, 16)
           .map((s) => s.id)
           .sort(),
       );
