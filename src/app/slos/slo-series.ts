@@ -9,7 +9,14 @@ import { budgetSeries, seriesStart, type SeriesPoint } from '../../core/slos/ser
 import type { SloRecord } from '../../store/slos/port.ts';
 import type { AppDeps } from '../deps.ts';
 import { appliedModel } from './apply-slo.ts';
-import { sliEvents } from './slo-status.ts';
+import { readSliEvents } from './slo-status.ts';
+
+/**
+ * At most this many runs or signals are read for one series: the span is two periods, and a
+ * signal SLI reads every signal received in it. Past it the series is refused with a note rather
+ * than drawn from part of the events.
+ */
+export const MAX_SERIES_READ = 100_000;
 
 export interface SloSeries {
   from: string;
@@ -19,7 +26,12 @@ export interface SloSeries {
   note: string | null;
 }
 
-export async function sloSeries(deps: Pick<AppDeps, 'store' | 'clock'>, record: SloRecord, points: number): Promise<SloSeries> {
+export async function sloSeries(
+  deps: Pick<AppDeps, 'store' | 'clock'>,
+  record: SloRecord,
+  points: number,
+  maxRead: number = MAX_SERIES_READ,
+): Promise<SloSeries> {
   const model = appliedModel(record);
   const now = deps.clock.now().getTime();
   const from = seriesStart(model, now);
@@ -34,6 +46,14 @@ export async function sloSeries(deps: Pick<AppDeps, 'store' | 'clock'>, record: 
   // The first point looks back over a whole period and the longest alert window.
   const longest = Math.max(...alertWindows(model.alerting.strategy, periodLength(model, from)).map((w) => w.longMs));
   const since = Math.min(from - periodLength(model, from), from - longest) - 1;
-  const events = await sliEvents(deps, model, since, now);
-  return { ...span, points: budgetSeries(model, events, now, points), note: null };
+  const read = await readSliEvents(deps, model, since, now, maxRead);
+  if (read.capped) {
+    const what = model.sli.source === 'signals' ? 'signals were received' : 'runs were recorded';
+    return {
+      ...span,
+      points: [],
+      note: `too many events to chart: more than ${maxRead} ${what} over the span the series needs; narrow the SLI (or shorten its window). The status is still current`,
+    };
+  }
+  return { ...span, points: budgetSeries(model, read.events, now, points), note: null };
 }

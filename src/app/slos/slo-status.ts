@@ -51,41 +51,72 @@ export function runFacts(r: RunRecord): RunFacts {
 const START_SLACK_MS = 86_400_000;
 const PAGE = 500;
 
+/** SLI events as read, and whether reading stopped at the cap on rows read before the span was covered. */
+export interface SliRead {
+  events: SliEvent[];
+  capped: boolean;
+}
+
 /** The SLI events of a signal SLI from the signals received in (since, now], newest first through the signals port. */
-async function signalSliEvents(deps: Pick<AppDeps, 'store'>, sli: Extract<Sli, { source: 'signals' }>, since: number, now: number) {
+async function signalSliEvents(
+  deps: Pick<AppDeps, 'store'>,
+  sli: Extract<Sli, { source: 'signals' }>,
+  since: number,
+  now: number,
+  maxRead: number,
+): Promise<SliRead> {
   const filters = signalFilters(sli);
   const events: SliEvent[] = [];
+  const span = { since: new Date(since).toISOString(), until: new Date(now).toISOString() };
+  let read = 0;
   let cursor: SignalCursor | undefined;
   for (;;) {
-    const page = await deps.store.signals.list({ limit: PAGE, since: new Date(since).toISOString(), ...(cursor ? { cursor } : {}) });
+    const page = await deps.store.signals.list({ limit: Math.min(PAGE, maxRead), ...span, ...(cursor ? { cursor } : {}) });
     for (const s of page.signals) {
       const e = signalEvent(filters, s);
       if (e && e.at > since && e.at <= now) events.push(e);
     }
+    read += page.signals.length;
     if (!page.next) break;
+    if (read >= maxRead) return { events, capped: true };
     cursor = page.next;
   }
-  return events;
+  return { events, capped: false };
 }
 
 /** The SLI events of an SLO from the runs that ended (or the signals received) in (since, now]. */
 export async function sliEvents(deps: Pick<AppDeps, 'store'>, slo: Slo, since: number, now: number): Promise<SliEvent[]> {
-  if (slo.sli.source === 'external' || slo.sli.source === 'prometheus') return [];
-  if (slo.sli.source === 'signals') return signalSliEvents(deps, slo.sli, since, now);
+  return (await readSliEvents(deps, slo, since, now, Infinity)).events;
+}
+
+/**
+ * As sliEvents, reading at most about `maxRead` runs or signals (whole pages): `capped` says the
+ * span held more, and the events are then only the newest part of it.
+ */
+export async function readSliEvents(deps: Pick<AppDeps, 'store'>, slo: Slo, since: number, now: number, maxRead: number): Promise<SliRead> {
+  if (slo.sli.source === 'external' || slo.sli.source === 'prometheus') return { events: [], capped: false };
+  if (slo.sli.source === 'signals') return signalSliEvents(deps, slo.sli, since, now, maxRead);
   const events: SliEvent[] = [];
   const experiment = slo.sli.select.experiment;
+  let read = 0;
   let cursor: { startedAt: string; id: string } | undefined;
   for (;;) {
-    const page = await deps.store.runs.list({ limit: PAGE, ...(experiment ? { experiment } : {}), ...(cursor ? { cursor } : {}) });
+    const page = await deps.store.runs.list({
+      limit: Math.min(PAGE, maxRead),
+      ...(experiment ? { experiment } : {}),
+      ...(cursor ? { cursor } : {}),
+    });
     for (const r of page.runs) {
       const e = runEvent(slo.sli, runFacts(r));
       if (e && e.at > since && e.at <= now) events.push(e);
     }
+    read += page.runs.length;
     const last = page.runs.at(-1);
     if (!page.next || !last || Date.parse(last.startedAt) < since - START_SLACK_MS) break;
+    if (read >= maxRead) return { events, capped: true };
     cursor = page.next;
   }
-  return events;
+  return { events, capped: false };
 }
 
 export async function sloStatus(deps: Pick<AppDeps, 'store' | 'clock'>, record: SloRecord): Promise<SloStatus> {

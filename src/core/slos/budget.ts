@@ -77,7 +77,7 @@ export function periodLength(slo: Pick<Slo, 'window'>, now: number): number {
   return p.end - p.start;
 }
 
-interface Tally {
+export interface Tally {
   good: number;
   total: number;
   /** Bad share spent, in units of the method: events, or slices. */
@@ -114,13 +114,16 @@ function tally(slo: MathSlo, events: readonly SliEvent[], from: number, to: numb
   return { good, total, bad, units: slices.size };
 }
 
+/**
+ * The events of (from, to] tallied with slices counted from `sliceOrigin`: a scan of the events
+ * (evaluateBudget) or an index over sorted events (series.ts), which must give the same tally.
+ */
+export type Tallier = (from: number, to: number, sliceOrigin: number) => Tally;
+
 /** The SLO's budget and alerts at `now` from its events. */
 export function evaluateBudget(slo: MathSlo, all: readonly SliEvent[], now: number, windows?: WindowsSpec): BudgetStatus {
   const { start, end } = budgetPeriod(slo, now);
-  const periodMs = end - start;
-  const errorBudget = 1 - slo.objective;
-  const origin = slo.window.kind === 'calendar' ? start : 0;
-  const pairs = alertWindows(slo.alerting.strategy, periodMs, windows);
+  const pairs = alertWindows(slo.alerting.strategy, end - start, windows);
   // Exclusion windows: their events leave the budget and every burn-rate window alike.
   let events = all;
   let excluded = 0;
@@ -136,8 +139,28 @@ export function evaluateBudget(slo: MathSlo, all: readonly SliEvent[], now: numb
     const active = intervalAt(intervals, now);
     if (active) exclusion = { name: active.name, until: new Date(active.end).toISOString() };
   }
+  return budgetFromTallies(slo, now, (from, to, origin) => tally(slo, events, from, to, origin), excluded, exclusion, windows);
+}
+
+/**
+ * The budget and alerts at `now` from a tallier over the events left after exclusions (`excluded`
+ * and `exclusion` are what the exclusions left out and the one in effect).
+ */
+export function budgetFromTallies(
+  slo: MathSlo,
+  now: number,
+  tallyOf: Tallier,
+  excluded: number,
+  exclusion: BudgetStatus['exclusion'],
+  windows?: WindowsSpec,
+): BudgetStatus {
+  const { start, end } = budgetPeriod(slo, now);
+  const periodMs = end - start;
+  const errorBudget = 1 - slo.objective;
+  const origin = slo.window.kind === 'calendar' ? start : 0;
+  const pairs = alertWindows(slo.alerting.strategy, periodMs, windows);
   // Budgets count up to now: a calendar period's future holds no events yet.
-  const whole = tally(slo, events, start - 1, now, origin);
+  const whole = tallyOf(start - 1, now, origin);
   const b = slo.budgeting;
   const budgetUnits = b.method === 'occurrences' ? whole.total : periodMs / b.sliceMs;
   const consumed = budgetUnits > 0 && whole.units > 0 ? whole.bad / (errorBudget * budgetUnits) : 0;
@@ -146,7 +169,7 @@ export function evaluateBudget(slo: MathSlo, all: readonly SliEvent[], now: numb
   const spans = [...new Set(pairs.flatMap((p) => [p.shortMs, p.longMs]))].sort((a, x) => a - x);
   const rateOf = new Map<number, BurnRate>();
   for (const ms of spans) {
-    const t = tally(slo, events, now - ms, now, origin);
+    const t = tallyOf(now - ms, now, origin);
     rateOf.set(ms, { window: formatPromDuration(ms), ms, rate: t.units === 0 ? null : t.bad / t.units / errorBudget, events: t.total });
   }
   const burnRates = [
