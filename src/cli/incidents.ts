@@ -256,6 +256,21 @@ export function incidentCommands(program: Command): void {
     print(o.json ? JSON.stringify(i) : incidentLine(i));
   });
 
+  remote(
+    inc
+      .command('severity')
+      .description('change the severity (from the severity model)')
+      .argument('<id>')
+      .argument('<severity>')
+      .option('--note <text>', 'why'),
+  ).action(async (n: string, severity: string, o: RemoteFlags & { note?: string }) => {
+    const i = await client(o)<IncidentView>('POST', `/v1/incidents/${id(n, 'incident')}/severity`, {
+      severity,
+      ...(o.note ? { note: o.note } : {}),
+    });
+    print(o.json ? JSON.stringify(i) : incidentLine(i));
+  });
+
   const evidence = inc.command('evidence').description('evidence: add, verify');
   remote(
     evidence

@@ -145,6 +145,27 @@ export function setIncidentStatus(
   });
 }
 
+/** Change the severity, to one of the severity model. */
+export function setIncidentSeverity(
+  deps: AppDeps,
+  actor: Actor,
+  viewer: Viewer,
+  id: number,
+  to: string,
+  note: string | null,
+): Promise<IncidentRecord> {
+  return change(deps, viewer, id, async (tx, i) => {
+    const settings = await currentSettings(deps, tx);
+    if (!settings.severities.some((s) => s.name === to))
+      throw invalid(`severity '${to}' is not in the severity model; use one of ${settings.severities.map((s) => s.name).join(', ')}`);
+    if (i.severity === to) throw conflict(`incident ${id} is ${to} already`);
+    if (i.status === 'closed') throw conflict(`incident ${id} is closed; its severity stays as it was`);
+    if (!(await tx.incidents.updateIncident(id, i.status, { severity: to })))
+      throw conflict(`incident ${id} changed while this request ran; read it again and retry`);
+    return [entry(actor, 'incident.severity.changed', `incident:${id}`, { incident: id, from: i.severity, to, note })];
+  });
+}
+
 /** Assign a command role; the holder becomes a participant (so they see a restricted incident). */
 export function assignIncidentRole(
   deps: AppDeps,

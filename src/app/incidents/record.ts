@@ -8,25 +8,62 @@ import { invalid, notFound } from '../../core/errors.ts';
 import { decodeActor, actorLabel, type Actor } from '../../core/ledger/actor.ts';
 import type { LedgerEntry, NewEntry, StoredEntry } from '../../core/ledger/entry.ts';
 import { defaultSettings, parseIncidentSettings, type IncidentSettings } from '../../core/incidents/settings.ts';
+import { notificationBody, notifyEventOf } from '../../core/incidents/notifications.ts';
 import type { IncidentRecord, Viewer } from '../../store/incidents/port.ts';
 import type { Repos } from '../../store/store.ts';
 import type { AppDeps } from '../deps.ts';
 
-/** Append the entries and put each on its subject's timeline (and on `also`'s). */
+/**
+ * Append the entries and put each on its subject's timeline (and on `also`'s); an entry that is
+ * a notification (declared, severity, role, resolved) goes into the outbox for each webhook that
+ * wants it, in the same transaction, so it is sent even if the server stops right after.
+ */
 export async function record(tx: Repos, entries: readonly NewEntry[], now: string, also: readonly string[] = []): Promise<LedgerEntry[]> {
   if (entries.length === 0) return [];
   const written = await tx.ledger.append(entries, now);
   const bySubject = new Map<string, number[]>();
   for (const e of written) for (const s of [e.subject, ...also]) bySubject.set(s, [...(bySubject.get(s) ?? []), e.seq]);
   for (const [subject, seqs] of bySubject) await tx.incidents.addTimeline(subject, seqs);
+  await enqueueNotifications(tx, written, now);
   return written;
+}
+
+async function enqueueNotifications(tx: Repos, written: readonly LedgerEntry[], now: string): Promise<void> {
+  const due = written
+    .map((e) => ({ e, data: e.data as Record<string, unknown>, event: notifyEventOf(e.kind, e.data as Record<string, unknown>) }))
+    .filter((x) => x.event !== undefined);
+  if (due.length === 0) return;
+  const { notifications } = await settingsIn(tx);
+  if (notifications.webhooks.length === 0) return;
+  for (const { e, data, event } of due) {
+    const incident = await tx.incidents.getIncident(Number(data.incident));
+    if (!incident) continue;
+    for (const hook of notifications.webhooks.filter((h) => h.on.includes(event!)))
+      await tx.incidents.enqueue({
+        webhook: hook.name,
+        event: event!,
+        incidentId: incident.id,
+        body: notificationBody(hook, event!, incident, { seq: e.seq, time: e.time, kind: e.kind, data }),
+        createdAt: now,
+        state: 'pending',
+        attempts: 0,
+        nextAttemptAt: now,
+        deliveredAt: null,
+        lastError: null,
+      });
+  }
 }
 
 export const entry = (actor: Actor, kind: string, subject: string, data: NewEntry['data']): NewEntry => ({ actor, kind, subject, data });
 
 /** The settings in force: the applied file, or the defaults. */
 export async function currentSettings(deps: Pick<AppDeps, 'store'>, tx?: Repos): Promise<IncidentSettings> {
-  const stored = await (tx ?? deps.store).incidents.getSettings();
+  return settingsIn(tx ?? deps.store);
+}
+
+/** The settings in force, read through `repos` (a transaction's, or the store's). */
+export async function settingsIn(repos: Repos): Promise<IncidentSettings> {
+  const stored = await repos.incidents.getSettings();
   if (!stored) return defaultSettings();
   const r = parseIncidentSettings(stored.file);
   if (!r.ok) throw invalid(`the applied incident settings no longer parse (${r.errors[0]!.message}); apply them again`);

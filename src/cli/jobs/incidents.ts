@@ -1,12 +1,17 @@
 /**
  * Incidents' job in `bulwark serve`: triage reads new signals and finished runs from the ledger
  * every few seconds, and soon after a new signal arrives (the signal bus), opening and grouping
- * cases. Its read position is in the database, so a restart continues where it stopped.
+ * cases. Its read position is in the database, so a restart continues where it stopped. It also
+ * sends the notification outbox every few seconds (webhooks' keys from this process's environment).
  */
+import { deliverNotifications } from '../../app/incidents/notify.ts';
 import { triageOnce } from '../../app/incidents/triage.ts';
+import { fetchTransport } from '../../app/playbooks/transport.ts';
 import type { JobsPart } from '../jobs-part.ts';
 
 export const TRIAGE_INTERVAL_MS = 5_000;
+/** How often the notification outbox is looked at (what is due is sent; failures wait their backoff). */
+export const NOTIFY_INTERVAL_MS = 5_000;
 
 export const incidentJobs: JobsPart = async ({ deps, server, logger }) => {
   let running: Promise<void> | undefined;
@@ -33,9 +38,26 @@ export const incidentJobs: JobsPart = async ({ deps, server, logger }) => {
   tick();
   const timer = setInterval(tick, TRIAGE_INTERVAL_MS);
   timer.unref();
+  let sending: Promise<void> | undefined;
+  const send = (): void => {
+    if (sending) return;
+    sending = deliverNotifications(deps, { transport: fetchTransport, env: process.env })
+      .then((r) => {
+        for (const id of r.failed) logger.warn({ notification: id }, 'incident notification given up');
+      })
+      .catch((e: unknown) => logger.warn({ err: e }, 'incident notifications failed'))
+      .finally(() => {
+        sending = undefined;
+      });
+  };
+  send();
+  const notifyTimer = setInterval(send, NOTIFY_INTERVAL_MS);
+  notifyTimer.unref();
   return {
     stop: async () => {
       clearInterval(timer);
+      clearInterval(notifyTimer);
+      await sending;
       unsubscribe?.();
       again = false;
       await running;

@@ -156,4 +156,9 @@ export const incidentEvents: EventDefinition[] = [
     'a status report is posted; its text is kept, and can no longer change',
     z.strictObject({ ...report, kind: z.enum(REPORT_KINDS), nextUpdateAt: isoTime.nullable() }),
   ),
+  event(
+    'incident.severity.changed',
+    "an incident's severity changes",
+    z.strictObject({ incident: n, from: z.string().max(16), to: z.string().max(16), note: textField.nullable() }),
+  ),
 ];

@@ -92,6 +92,8 @@ function describe(e: PostmortemEvent, who: string): string | undefined {
       return `Incident declared by ${who}: ${String(d.severity)}, ${String(d.priority)}${d.restricted === true ? ', restricted' : ''}.`;
     case 'incident.status.changed':
       return `Status ${String(d.from)} → ${String(d.to)} (${who})${d.note ? `: ${oneLine(d.note)}` : '.'}`;
+    case 'incident.severity.changed':
+      return `Severity ${String(d.from)} → ${String(d.to)} (${who})${d.note ? `: ${oneLine(d.note)}` : '.'}`;
     case 'incident.role.assigned':
       return d.previous ? `${roleTitle(d.role)} handed off.` : `${roleTitle(d.role)} assigned.`;
     case 'incident.participant.added':

@@ -26,6 +26,8 @@ import { compileTriage, type TriageOn, type TriageProgram } from './triage-cel.t
 import { ROLES } from './model.ts';
 import { DEFAULT_REPORT_TEMPLATES, PLACEHOLDERS, unknownPlaceholders, type ReportKind } from './status-report.ts';
 import { DEFAULT_CHECKLISTS, type ChecklistTemplate } from './tasks.ts';
+import { DEFAULT_NOTIFICATIONS, NOTIFY_EVENTS, type NotificationSettings } from './notifications.ts';
+import { LOOPBACK_HOSTS, urlRefusal, validHostEntry } from '../playbooks/safety.ts';
 
 export const MAX_SETTINGS_LENGTH = INPUT_LIMITS.yaml.length;
 const NAME = /^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$/;
@@ -56,6 +58,8 @@ export interface IncidentSettings {
   checklists: ChecklistTemplate[];
   /** Status report templates; the shipped ones for a kind the file does not name. */
   statusReports: Record<ReportKind, string>;
+  /** Webhooks told about declarations, severity and role changes and resolutions. */
+  notifications: NotificationSettings;
 }
 
 export interface SettingsIssue {
@@ -143,6 +147,21 @@ const checklistSchema = z.strictObject({
     .max(100),
 });
 const template = z.string().min(1).max(20_000);
+const notificationsSchema = z.strictObject({
+  allowHosts: z.array(z.string().refine(validHostEntry, 'a host name, *.name, an IP address or an IPv4 CIDR block')).max(100).optional(),
+  webhooks: z
+    .array(
+      z.strictObject({
+        name: z.string().regex(NAME, 'a webhook name is 1–64 characters of a-z, 0-9 and "-"'),
+        url: z.string().min(1).max(2000),
+        secretEnv: z.string().regex(/^[A-Z_][A-Z0-9_]{0,127}$/, 'the name of an environment variable, e.g. BULWARK_WEBHOOK_SOC'),
+        on: z.array(z.enum(NOTIFY_EVENTS)).min(1).optional(),
+        restricted: z.boolean().default(false),
+      }),
+    )
+    .max(20)
+    .default([]),
+});
 
 const schema = z.strictObject({
   apiVersion: z.literal('bulwark/v1'),
@@ -161,6 +180,7 @@ const schema = z.strictObject({
   rules: z.array(ruleSchema).max(200).default([]),
   checklists: z.array(checklistSchema).max(50).optional(),
   statusReports: z.strictObject({ tactical: template.optional(), executive: template.optional() }).optional(),
+  notifications: notificationsSchema.optional(),
 });
 
 const SIGNAL_FIELDS = /^(source|severity|labels\.[A-Za-z0-9_.:-]{1,128})$/;
@@ -260,10 +280,32 @@ export function parseIncidentSettings(source: string): SettingsParse {
         ),
       );
   }
+  const allowHosts = f.notifications?.allowHosts ?? [...LOOPBACK_HOSTS];
+  const hooks = new Set<string>();
+  (f.notifications?.webhooks ?? []).forEach((h, k) => {
+    if (hooks.has(h.name)) errors.push(at(['notifications', 'webhooks', k, 'name'], `two webhooks are named ${h.name}; names are unique`));
+    hooks.add(h.name);
+    const refused = urlRefusal(h.url, allowHosts);
+    if (refused)
+      errors.push(
+        at(
+          ['notifications', 'webhooks', k, 'url'],
+          refused
+            .replace(/the playbook's safety\.allowHosts/, 'notifications.allowHosts')
+            .replace(/a playbook never calls it/, 'never called'),
+        ),
+      );
+  });
+  const notifications: NotificationSettings = f.notifications
+    ? {
+        allowHosts,
+        webhooks: f.notifications.webhooks.map((h) => ({ ...h, on: h.on ?? [...NOTIFY_EVENTS] })),
+      }
+    : DEFAULT_NOTIFICATIONS;
   if (errors.length > 0) return { ok: false, errors };
   return {
     ok: true,
-    settings: { severities, resolutions, rules, checklists: f.checklists ? checklists : DEFAULT_CHECKLISTS, statusReports },
+    settings: { severities, resolutions, rules, checklists: f.checklists ? checklists : DEFAULT_CHECKLISTS, statusReports, notifications },
   };
 }
 

@@ -14,6 +14,7 @@ import {
   assignIncidentRole,
   declareIncident,
   incidentDetail,
+  setIncidentSeverity,
   setIncidentStatus,
 } from '../../app/incidents/incidents.ts';
 import { generatePostmortem } from '../../app/incidents/postmortem.ts';
@@ -140,6 +141,22 @@ export function incidentRoutes(app: FastifyInstance, r: RouteRegistry, deps: App
     handler: async ({ params, body, principal, req }) =>
       incidentView(
         await setIncidentStatus(deps, apiActor(principal, req.id), viewer(principal), params.id, body.status, body.note ?? null),
+      ),
+  });
+
+  r.add(app, {
+    method: 'POST',
+    url: '/v1/incidents/:id/severity',
+    tag: 'incidents',
+    summary: 'Change the severity, to one of the severity model (webhooks are told)',
+    auth: { permission: 'incidents:write' },
+    params,
+    body: z.strictObject({ severity: z.string().min(1).max(16), note: z.string().max(20_000).optional() }),
+    response: IncidentView,
+    errors: [404, 409],
+    handler: async ({ params, body, principal, req }) =>
+      incidentView(
+        await setIncidentSeverity(deps, apiActor(principal, req.id), viewer(principal), params.id, body.severity, body.note ?? null),
       ),
   });
 

@@ -245,6 +245,34 @@ export function incidentRepoContract(current: () => { store: Store; fx: StoreFix
       expect((await store.incidents.reportVersions(id, 1)).map((r) => r.body)).toEqual(['# one', '# two']);
       expect(await store.incidents.reportVersions(id, 9)).toEqual([]);
     });
+    await step('keeps notifications until delivered; settles an attempt once (compare and set)', async () => {
+      const item = {
+        webhook: 'soc',
+        event: 'declared',
+        incidentId: id,
+        body: '{"event":"declared"}',
+        createdAt: at(0),
+        state: 'pending' as const,
+        attempts: 0,
+        nextAttemptAt: at(0),
+        deliveredAt: null,
+        lastError: null,
+      };
+      const a = await store.incidents.enqueue(item);
+      const b = await store.incidents.enqueue({ ...item, nextAttemptAt: at(60) });
+      expect((await store.incidents.dueNotifications(at(1), 10)).map((x) => x.id)).toEqual([a]);
+      const retry = { state: 'pending' as const, attempts: 1, nextAttemptAt: at(10), deliveredAt: null, lastError: '503' };
+      expect(await store.incidents.settleNotification(a, 0, retry)).toBe(true);
+      expect(await store.incidents.settleNotification(a, 0, retry)).toBe(false);
+      expect(await store.incidents.dueNotifications(at(5), 10)).toEqual([]);
+      const done = { state: 'delivered' as const, attempts: 2, nextAttemptAt: at(60), deliveredAt: at(60), lastError: null };
+      expect(await store.incidents.settleNotification(a, 1, done)).toBe(true);
+      expect((await store.incidents.dueNotifications(at(60), 10)).map((x) => x.id)).toEqual([b]);
+      expect((await store.incidents.notifications({ incidentId: id, limit: 10 })).map((x) => [x.id, x.state])).toEqual([
+        [b, 'pending'],
+        [a, 'delivered'],
+      ]);
+    });
   });
 }
 

@@ -13,6 +13,7 @@ import type {
   IncidentPatch,
   IncidentRecord,
   IncidentRepo,
+  OutboxItem,
   ReportVersion,
   SettingsRecord,
   TaskPatch,
@@ -26,7 +27,7 @@ const flag = (b: boolean) => (b ? 1 : 0);
 export class KyselyIncidents implements IncidentRepo {
   constructor(private readonly db: Db) {}
 
-  async nextNumber(name: 'case' | 'incident' | `task:${number}` | `report:${number}`): Promise<number> {
+  async nextNumber(name: 'case' | 'incident' | 'outbox' | `task:${number}` | `report:${number}`): Promise<number> {
     await this.db
       .insertInto('incident_counters')
       .values({ name, value: 0 })
@@ -241,6 +242,7 @@ export class KyselyIncidents implements IncidentRepo {
   async updateIncident(id: number, expect: IncidentStatus, patch: IncidentPatch): Promise<boolean> {
     const set: Partial<Database['incidents']> = {};
     if (patch.status !== undefined) set.status = patch.status;
+    if (patch.severity !== undefined) set.severity = patch.severity;
     if (patch.mitigatedAt !== undefined) set.mitigated_at = patch.mitigatedAt;
     if (patch.resolvedAt !== undefined) set.resolved_at = patch.resolvedAt;
     if (patch.closedAt !== undefined) set.closed_at = patch.closedAt;
@@ -472,6 +474,82 @@ export class KyselyIncidents implements IncidentRepo {
       .execute();
     return rows.map(fromReport);
   }
+
+  async enqueue(item: Omit<OutboxItem, 'id'>): Promise<number> {
+    const id = await this.nextNumber('outbox');
+    await this.db
+      .insertInto('incident_outbox')
+      .values({
+        id,
+        webhook: item.webhook,
+        event: item.event,
+        incident_id: item.incidentId,
+        body: item.body,
+        created_at: item.createdAt,
+        state: item.state,
+        attempts: item.attempts,
+        next_attempt_at: item.nextAttemptAt,
+        delivered_at: item.deliveredAt,
+        last_error: item.lastError,
+      })
+      .execute();
+    return id;
+  }
+
+  async dueNotifications(now: string, limit: number): Promise<OutboxItem[]> {
+    const rows = await this.db
+      .selectFrom('incident_outbox')
+      .selectAll()
+      .where('state', '=', 'pending')
+      .where('next_attempt_at', '<=', now)
+      .orderBy('id', 'asc')
+      .limit(limit)
+      .execute();
+    return rows.map(fromOutbox);
+  }
+
+  async settleNotification(
+    id: number,
+    attemptsBefore: number,
+    patch: Pick<OutboxItem, 'state' | 'attempts' | 'nextAttemptAt' | 'deliveredAt' | 'lastError'>,
+  ): Promise<boolean> {
+    const r = await this.db
+      .updateTable('incident_outbox')
+      .set({
+        state: patch.state,
+        attempts: patch.attempts,
+        next_attempt_at: patch.nextAttemptAt,
+        delivered_at: patch.deliveredAt,
+        last_error: patch.lastError,
+      })
+      .where('id', '=', id)
+      .where('state', '=', 'pending')
+      .where('attempts', '=', attemptsBefore)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  async notifications(q: { incidentId?: number; limit: number }): Promise<OutboxItem[]> {
+    let query = this.db.selectFrom('incident_outbox').selectAll();
+    if (q.incidentId !== undefined) query = query.where('incident_id', '=', q.incidentId);
+    return (await query.orderBy('id', 'desc').limit(q.limit).execute()).map(fromOutbox);
+  }
+}
+
+function fromOutbox(r: Database['incident_outbox']): OutboxItem {
+  return {
+    id: Number(r.id),
+    webhook: r.webhook,
+    event: r.event,
+    incidentId: Number(r.incident_id),
+    body: r.body,
+    createdAt: r.created_at,
+    state: r.state as OutboxItem['state'],
+    attempts: Number(r.attempts),
+    nextAttemptAt: r.next_attempt_at,
+    deliveredAt: r.delivered_at,
+    lastError: r.last_error,
+  };
 }
 
 function fromTask(r: Database['incident_tasks']): TaskRecord {

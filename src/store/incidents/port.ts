@@ -102,6 +102,23 @@ export interface ReportVersion {
   by: string;
 }
 
+/** A notification waiting in the outbox, delivered, or given up on. */
+export interface OutboxItem {
+  id: number;
+  webhook: string;
+  /** `declared`, `severity`, `role`, `resolved`. */
+  event: string;
+  incidentId: number;
+  /** The JSON body, exactly as it is signed and sent. */
+  body: string;
+  createdAt: string;
+  state: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  nextAttemptAt: string;
+  deliveredAt: string | null;
+  lastError: string | null;
+}
+
 export interface SettingsRecord {
   file: string;
   fileSha256: string;
@@ -119,11 +136,11 @@ export interface Viewer {
 export type CasePatch = Partial<
   Pick<CaseRecord, 'state' | 'assignee' | 'assignedAt' | 'acknowledgedAt' | 'acknowledgedBy' | 'closedAt' | 'resolution' | 'incidentId'>
 >;
-export type IncidentPatch = Partial<Pick<IncidentRecord, 'status' | 'mitigatedAt' | 'resolvedAt' | 'closedAt'>>;
+export type IncidentPatch = Partial<Pick<IncidentRecord, 'status' | 'severity' | 'mitigatedAt' | 'resolvedAt' | 'closedAt'>>;
 
 export interface IncidentRepo {
   /** The next number of a sequence (`case`, `incident`), in the caller's transaction. */
-  nextNumber(name: 'case' | 'incident' | `task:${number}` | `report:${number}`): Promise<number>;
+  nextNumber(name: 'case' | 'incident' | 'outbox' | `task:${number}` | `report:${number}`): Promise<number>;
   /** A read position (triage's in the ledger); 0 before any. */
   position(name: string): Promise<number>;
   /** Move a read position from `from` to `to` (compare and set): false when someone else moved it. */
@@ -188,6 +205,19 @@ export interface IncidentRepo {
   reports(incidentId: number): Promise<ReportVersion[]>;
   /** Every version of one report, oldest first (empty when there is no such report). */
   reportVersions(incidentId: number, report: number): Promise<ReportVersion[]>;
+
+  /** Put a notification in the outbox (in the caller's transaction). */
+  enqueue(item: Omit<OutboxItem, 'id'>): Promise<number>;
+  /** Pending notifications due at `now`, oldest first. */
+  dueNotifications(now: string, limit: number): Promise<OutboxItem[]>;
+  /** Record an attempt on a pending item (compare and set on its attempts): false when another sender got there first. */
+  settleNotification(
+    id: number,
+    attemptsBefore: number,
+    patch: Pick<OutboxItem, 'state' | 'attempts' | 'nextAttemptAt' | 'deliveredAt' | 'lastError'>,
+  ): Promise<boolean>;
+  /** The outbox, newest first; by incident when given. */
+  notifications(q: { incidentId?: number; limit: number }): Promise<OutboxItem[]>;
 }
 
 declare module '../store.ts' {

@@ -1,4 +1,4 @@
-/** Incidents' tables (migrations 0013, 0014 and 0024). Times are RFC 3339 text; flags are 0 or 1. */
+/** Incidents' tables (migrations 0013, 0014, 0024 and 0029). Times are RFC 3339 text; flags are 0 or 1. */
 export interface IncidentSettingsTable {
   /** Always 1: one settings document. */
   id: number;
@@ -123,6 +123,20 @@ export interface IncidentStatusReportsTable {
   by: string;
 }
 
+export interface IncidentOutboxTable {
+  id: number;
+  webhook: string;
+  event: string;
+  incident_id: number;
+  body: string;
+  created_at: string;
+  state: string;
+  attempts: number;
+  next_attempt_at: string;
+  delivered_at: string | null;
+  last_error: string | null;
+}
+
 declare module '../schema.ts' {
   interface Database {
     incident_settings: IncidentSettingsTable;
@@ -137,5 +151,6 @@ declare module '../schema.ts' {
     incident_evidence: IncidentEvidenceTable;
     incident_tasks: IncidentTasksTable;
     incident_status_reports: IncidentStatusReportsTable;
+    incident_outbox: IncidentOutboxTable;
   }
 }

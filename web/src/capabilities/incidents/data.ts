@@ -61,6 +61,8 @@ export function describeEvent(kind: string, d: Record<string, unknown>): string 
       return `Declared: ${s(d.severity)}, ${s(d.priority)}${d.restricted === true ? ', restricted' : ''}`;
     case 'incident.status.changed':
       return `Status ${s(d.from)} → ${s(d.to)}${d.note ? `: ${s(d.note)}` : ''}`;
+    case 'incident.severity.changed':
+      return `Severity ${s(d.from)} → ${s(d.to)}${d.note ? `: ${s(d.note)}` : ''}`;
     case 'incident.role.assigned':
       return `${ROLE_TITLES[s(d.role)] ?? s(d.role)}: ${s(d.holder)}${d.previous ? ' (handoff)' : ''}`;
     case 'incident.participant.added':
