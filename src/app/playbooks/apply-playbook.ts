@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { conflict, DomainError, invalid, notFound } from '../../core/errors.ts';
 import { actorLabel, type Actor } from '../../core/ledger/actor.ts';
-import { parsePlaybookFile } from '../../core/playbooks/playbook-file.ts';
+import { modeIsChoice, parsePlaybookFile } from '../../core/playbooks/playbook-file.ts';
 import type { Playbook, Step } from '../../core/playbooks/types.ts';
 import type { PlaybookRecord } from '../../store/playbooks/port.ts';
 import type { Repos } from '../../store/store.ts';
@@ -81,30 +81,47 @@ export async function putVersion(tx: Repos, actor: Actor, file: string, model: P
   return stored;
 }
 
-/** Steps whose mode is a choice (an `http` or `notify` step); `set`, `if` and `wait` are always auto, a checklist manual. */
-const chooses = (s: Step) => s.kind === 'http' || s.kind === 'notify';
+/**
+ * Every step whose mode is a choice (the kind's mode rules say so: `http`, `notify`, `forEach`,
+ * `parallel`, and any kind added later that is not fixed), keyed by id: the steps inside `if`
+ * and `switch` branches (flattened into the model's steps) and the body of a `forEach` or the
+ * branches of a `parallel` (`STEP/BODY`), which run in their wrapper's mode.
+ */
+function choosingSteps(model: Playbook): Map<string, Step> {
+  const out = new Map<string, Step>();
+  const add = (key: string, s: Step): void => {
+    if (modeIsChoice(s.kind)) out.set(key, s);
+    if (s.forEach) add(`${key}/${s.forEach.body.id}`, s.forEach.body);
+    for (const b of s.parallel ?? []) add(`${key}/${b.id}`, b);
+  };
+  for (const s of model.steps) add(s.id, s);
+  return out;
+}
 
 /**
- * The two-person rule on apply: a step (same id) that was manual or assisted in the current
- * version may not become `auto` by applying a file; that is a promotion. A step new in this
- * version may be declared `auto` only by someone who may approve promotions. The first version
- * of a playbook is not checked: nothing was done by hand yet.
+ * The two-person rule on apply: a step (same id) whose mode is a choice and that was manual or
+ * assisted in the current version may not become `auto` by applying a file; that is a promotion.
+ * A step new in this version may be declared `auto` only by someone who may approve promotions.
+ * The first version of a playbook is not checked: nothing was done by hand yet.
  */
 export function autoChangesRefused(current: Playbook, next: Playbook, mayApprove: boolean): DomainError | undefined {
-  const before = new Map(current.steps.map((s) => [s.id, s]));
-  for (const s of next.steps) {
-    if (!chooses(s) || s.mode !== 'auto') continue;
-    const was = before.get(s.id);
+  const before = choosingSteps(current);
+  const beforeAny = new Set(current.steps.map((s) => s.id));
+  for (const [key, s] of choosingSteps(next)) {
+    if (s.mode !== 'auto') continue;
+    const was = before.get(key);
+    const top = key.split('/')[0]!;
     if (was && was.mode !== 'auto')
       return conflict(
-        `step ${s.id} of ${current.name} is ${was.mode} in the current version and this file makes it auto; a step becomes ` +
-          `automatic only by promotion, approved by a second person: bulwark playbooks promote ${current.name} ${s.id}`,
+        `step ${key} of ${current.name} is ${was.mode} in the current version and this file makes it auto; a step becomes ` +
+          `automatic only by promotion, approved by a second person: bulwark playbooks promote ${current.name} ${top}`,
       );
+    // A step whose kind had a fixed mode (a `set`) and now has a choice declared auto is new automatic work too.
     if (!was && !mayApprove)
       return new DomainError(
         'forbidden',
-        `step ${s.id} is new and declared auto; only someone with playbooks:approve may add an automatic step. ` +
-          `Declare it manual or assisted, and promote it later: bulwark playbooks promote ${current.name} ${s.id}`,
+        `step ${key} is new${beforeAny.has(top) ? ' as a step whose mode is a choice' : ''} and declared auto; only someone with playbooks:approve may add an automatic step. ` +
+          `Declare it manual or assisted, and promote it later: bulwark playbooks promote ${current.name} ${top}`,
       );
   }
   return undefined;

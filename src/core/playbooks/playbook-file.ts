@@ -419,26 +419,37 @@ function scheduleOf(source: string, problems: Pending[]): { source: string; cron
 }
 
 /**
- * What a person does by hand (`checklist`) stays manual; the engine's own logic (`set`, `if`,
- * `wait`) and an `approval` (its approvers are the people) are always automatic.
+ * The kinds whose mode is fixed, and that mode: what a person does by hand (`checklist`) stays
+ * manual; the engine's own logic (`set`, `if`, `switch`, `wait`, `playbook`) and an `approval`
+ * (its approvers are the people) are always automatic. Every other kind's mode is a choice.
  */
+const FIXED_MODES: ReadonlyMap<StepKind, StepMode> = new Map<StepKind, StepMode>([
+  ['checklist', 'manual'],
+  ['set', 'auto'],
+  ['if', 'auto'],
+  ['switch', 'auto'],
+  ['wait', 'auto'],
+  ['approval', 'auto'],
+  ['playbook', 'auto'],
+]);
+
+/** Whether a step kind's mode is chosen by the file (and so may become `auto` only by the two-person rule). */
+export const modeIsChoice = (kind: StepKind): boolean => !FIXED_MODES.has(kind);
+
 function modeOf(kind: StepKind, given: StepMode | undefined, path: (string | number)[], problems: Pending[]): StepMode {
-  if (kind === 'checklist') {
-    if (given !== undefined && given !== 'manual') problems.push({ path, message: 'a checklist is done by a person: its mode is manual' });
-    return 'manual';
-  }
-  if (kind === 'set' || kind === 'if' || kind === 'switch' || kind === 'wait' || kind === 'approval' || kind === 'playbook') {
-    if (given !== undefined && given !== 'auto')
-      problems.push({
-        path,
-        message:
-          kind === 'approval'
+  const fixed = FIXED_MODES.get(kind);
+  if (fixed === undefined) return given ?? 'manual';
+  if (given !== undefined && given !== fixed)
+    problems.push({
+      path,
+      message:
+        kind === 'checklist'
+          ? 'a checklist is done by a person: its mode is manual'
+          : kind === 'approval'
             ? 'an approval step waits for its approvers (bulwark approvals): its mode is auto'
             : `a ${kind} step is Bulwark's own logic: its mode is auto`,
-      });
-    return 'auto';
-  }
-  return given ?? 'manual';
+    });
+  return fixed;
 }
 
 /**
