@@ -8,7 +8,8 @@ import { ATTACK, type AttackTable } from '../../core/coverage/attack.ts';
 import {
   attireRunId,
   DEFAULT_ATTIRE_WINDOW_SECONDS,
-  detectionOf,
+  detectionIn,
+  indexSignals,
   parseAttire,
   type AttireMatch,
   type AttireTarget,
@@ -20,7 +21,10 @@ import { actorLabel, type Actor } from '../../core/ledger/actor.ts';
 import type { ExternalRunRecord } from '../../store/coverage/port.ts';
 import type { AppDeps } from '../deps.ts';
 
-/** At most this many signals are read to match one log (newest first from its first procedure's start). */
+/**
+ * At most this many signals are read to match one log (those received from its first procedure's
+ * start to its last one's window end). A log whose span holds more is refused, not half-matched.
+ */
 export const MAX_MATCH_SIGNALS = 200_000;
 const PAGE = 1000;
 
@@ -36,18 +40,24 @@ export interface AttireImport {
   })[];
 }
 
-/** The signals received from `since` to `until`, as matching reads them. */
-async function signalsBetween(deps: Pick<AppDeps, 'store'>, since: string, until: string): Promise<MatchableSignal[]> {
+/**
+ * The signals received from `since` to `until` (both included), as matching reads them, paged
+ * within that span; refused past `max` signals: matching against only part of them would record
+ * procedures as missed that were seen.
+ */
+async function signalsBetween(deps: Pick<AppDeps, 'store'>, since: string, until: string, max: number): Promise<MatchableSignal[]> {
   const out: MatchableSignal[] = [];
   let cursor: { receivedAt: string; id: string } | undefined;
-  let read = 0;
   for (;;) {
-    const page = await deps.store.signals.list({ since, limit: PAGE, ...(cursor ? { cursor } : {}) });
+    const page = await deps.store.signals.list({ since, until, limit: PAGE, ...(cursor ? { cursor } : {}) });
     for (const s of page.signals)
-      if (s.receivedAt <= until)
-        out.push({ id: s.id, receivedAt: s.receivedAt, labels: s.labels, resolved: s.resolved, ...(s.runId ? { runId: s.runId } : {}) });
-    read += page.signals.length;
-    if (!page.next || read >= MAX_MATCH_SIGNALS) break;
+      out.push({ id: s.id, receivedAt: s.receivedAt, labels: s.labels, resolved: s.resolved, ...(s.runId ? { runId: s.runId } : {}) });
+    if (out.length > max)
+      throw invalid(
+        `the ATTiRe log cannot be imported: more than ${max} signals were received from ${since} to ${until} (its procedures' span and window); nothing was stored. Import the procedures in smaller logs that span less time, or use a shorter window`,
+        ['procedures'],
+      );
+    if (!page.next) break;
     cursor = page.next;
   }
   return out;
@@ -61,7 +71,7 @@ export async function importAttire(
   deps: Pick<AppDeps, 'store' | 'clock'>,
   actor: Actor,
   text: string,
-  opts: { windowSeconds?: number; match?: AttireMatch } = {},
+  opts: { windowSeconds?: number; match?: AttireMatch; maxSignals?: number } = {},
   table: AttackTable = ATTACK,
 ): Promise<AttireImport> {
   const parsed = parseAttire(text);
@@ -80,11 +90,11 @@ export async function importAttire(
   const starts = log.procedures.map((p) => Date.parse(p.startedAt));
   const since = new Date(Math.min(...starts)).toISOString();
   const until = new Date(Math.max(...starts) + windowMs).toISOString();
-  const signals = await signalsBetween(deps, since, until);
+  const index = indexSignals(await signalsBetween(deps, since, until, opts.maxSignals ?? MAX_MATCH_SIGNALS));
   const now = deps.clock.now().toISOString();
   const by = actorLabel(actor);
   const records: ExternalRunRecord[] = log.procedures.map((p) => {
-    const d = detectionOf(p, log.target, signals, windowMs, match);
+    const d = detectionIn(p, log.target, index, windowMs, match);
     return {
       id: attireRunId(log, p),
       format: 'attire',

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { attireRunId, detectionOf, parseAttire, type MatchableSignal } from './attire.ts';
+import { attireRunId, detectionIn, detectionOf, indexSignals, parseAttire, type MatchableSignal } from './attire.ts';
 
 const SAMPLE = readFileSync(new URL('../../../test/fixtures/attire/attire-1.1-readme-sample.json', import.meta.url), 'utf8');
 const sample = () => JSON.parse(SAMPLE) as Record<string, any>;
@@ -78,6 +78,45 @@ describe('ATTiRe logs', () => {
     expect(detectionOf(p, log.target, signals, 300_000, 'host')).toEqual({ outcome: 'detected', ttdMs: 4200, signalId: 's-ip' });
     expect(detectionOf(p, log.target, signals, 300_000, 'any')).toEqual({ outcome: 'detected', ttdMs: 1000, signalId: 's-other-host' });
     expect(detectionOf(p, log.target, signals, 4000, 'host')).toEqual({ outcome: 'missed', ttdMs: null, signalId: null });
+  });
+
+  it('matches through the index as a pass over every signal does (random signals, targets, windows)', () => {
+    const names = fc.constantFrom('web-1', 'WINDEV2009EVAL', 'windev2009eval', '192.168.204.129', 'db');
+    const signal = fc
+      .record({
+        id: fc.constantFrom('a', 'b', 'c', 'd'),
+        ms: fc.integer({ min: -2000, max: 12_000 }),
+        labels: fc.dictionary(fc.constantFrom('host', 'instance', 'ip'), names, { maxKeys: 3 }),
+        resolved: fc.boolean(),
+        bulwark: fc.boolean(),
+      })
+      .map((x) =>
+        sig(`${x.id}${x.ms}`, x.ms, x.labels, {
+          resolved: x.resolved && x.ms % 3 === 0,
+          ...(x.bulwark && x.ms % 5 === 0 ? { runId: 'r' } : {}),
+        }),
+      );
+    fc.assert(
+      fc.property(
+        fc.array(signal, { maxLength: 30 }),
+        fc.record({ host: fc.option(names, { nil: null }), ip: fc.option(names, { nil: null }), user: fc.constant(null) }),
+        fc.integer({ min: 0, max: 10_000 }),
+        fc.constantFrom('host' as const, 'any' as const),
+        (signals, target, windowMs, match) => {
+          const p = { startedAt: START };
+          expect(detectionIn(p, target, indexSignals(signals), windowMs, match)).toEqual(detectionOf(p, target, signals, windowMs, match));
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('reads the file within the JSON bounds: a log nested past them is refused, not parsed', () => {
+    const deep = `{"procedures": ${'['.repeat(5000)}${']'.repeat(5000)}}`;
+    const r = parseAttire(deep);
+    expect(r).toMatchObject({ ok: false, field: '(file)' });
+    expect(!r.ok && r.message).toMatch(/^\(file\): the JSON nests deeper than 64 levels/);
+    expect(parseAttire('{"a": ').ok).toBe(false);
   });
 
   it('takes any text without throwing: a log or the field at fault', () => {

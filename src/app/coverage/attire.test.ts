@@ -1,0 +1,76 @@
+/**
+ * ATTiRe import against a real SQLite store: the signals matched are those of the log's own span
+ * (an older log is matched to the signals of its time, however many came after), and a span with
+ * more signals than the cap is refused whole, nothing stored, rather than recorded as missed.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../../test/support/clock.ts';
+import { tmpDir, type TmpDir } from '../../../test/support/tmp.ts';
+import { cliActor } from '../../core/ledger/actor.ts';
+import { makeSignal } from '../../core/signals/signal.ts';
+import { openSqliteStore } from '../../store/sqlite/open-sqlite.ts';
+import type { AppDeps } from '../deps.ts';
+import { memoryKeyRing } from '../ledger/key-ring.ts';
+import { importAttire } from './attire.ts';
+
+const SAMPLE = readFileSync(new URL('../../../test/fixtures/attire/attire-1.1-readme-sample.json', import.meta.url), 'utf8');
+const START = Date.parse('2021-10-27T02:02:23.000Z');
+let dir: TmpDir;
+let deps: AppDeps;
+
+function signal(key: string, at: number, host: string) {
+  const receivedAt = new Date(at).toISOString();
+  const s = makeSignal({
+    source: 'alertmanager',
+    time: receivedAt,
+    receivedAt,
+    severity: 'high',
+    labels: { alertname: 'Regsvr32Scriptlet', host },
+    body: { key },
+    dedup: { kind: 'webhook-id', id: key },
+    resolved: false,
+  });
+  return { ...s, rawDigest: '0'.repeat(64) };
+}
+
+beforeEach(async () => {
+  dir = await tmpDir('bulwark-attire-');
+  const store = await openSqliteStore(path.join(dir.path, 'b.db'));
+  deps = { store, clock: new ManualClock(Date.parse('2026-03-01T10:00:00.000Z')), keys: memoryKeyRing(), origin: 'test' };
+});
+afterEach(async () => {
+  await deps.store.close();
+  await dir.cleanup();
+});
+
+describe('importing an older ATTiRe log', () => {
+  it('matches the signals of its own span, whatever number came later', async () => {
+    await deps.store.signals.insertMany([
+      signal('seen', START + 4200, 'WINDEV2009EVAL'),
+      // Years of later signals naming the host: none of them is read.
+      ...Array.from({ length: 30 }, (_, i) => signal(`later-${i}`, Date.parse('2026-02-01T00:00:00.000Z') + i * 1000, 'WINDEV2009EVAL')),
+    ]);
+    let read = 0;
+    const list = deps.store.signals.list.bind(deps.store.signals);
+    deps.store.signals.list = async (q) => {
+      const page = await list(q);
+      read += page.signals.length;
+      return page;
+    };
+    const r = await importAttire(deps, cliActor('alice'), SAMPLE, { maxSignals: 5 });
+    expect(r.runs.map((x) => [x.outcome, x.ttdMs])).toEqual([['detected', 4200]]);
+    expect(read).toBe(1);
+  });
+
+  it('is refused, nothing stored, when its span holds more signals than the cap', async () => {
+    await deps.store.signals.insertMany(Array.from({ length: 6 }, (_, i) => signal(`near-${i}`, START + 10_000 + i, 'web-1')));
+    const before = await deps.store.ledger.head();
+    await expect(importAttire(deps, cliActor('alice'), SAMPLE, { maxSignals: 5 })).rejects.toThrow(
+      /cannot be imported: more than 5 signals were received from 2021-10-27T02:02:23.000Z to 2021-10-27T02:07:23.000Z.*nothing was stored/,
+    );
+    expect(await deps.store.coverageExternalRuns.list()).toEqual([]);
+    expect(await deps.store.ledger.head()).toEqual(before);
+  });
+});
