@@ -291,4 +291,23 @@ describe('the playbook engine', () => {
     expect(calls.size).toBe(0);
     expect((await kinds()).filter((k) => k === 'playbook.step.started')).toHaveLength(0);
   });
+
+  it('sends a parallel branch whose id is also a name every object has (constructor), and keeps its outputs', async () => {
+    const id = await start(`  - id: fan
+    mode: auto
+    parallel:
+      - { id: constructor, http: { url: "BASE/c" } }
+      - { id: edge, http: { url: "BASE/e" } }
+  - id: after
+    if: { condition: "steps.fan.constructor.status == 200", then: [{ id: noted, set: { ok: "true" } }] }
+`);
+    await engine().tick();
+    expect(calls.get(`${id}.fan.constructor`)).toBe(1);
+    expect(calls.get(`${id}.fan.edge`)).toBe(1);
+    // Its outputs read in CEL as any other key (a JSON object is a map there, not an object with a constructor).
+    expect((await store.playbooks.getRun(id))!).toMatchObject({ state: 'succeeded', reason: 'all 3 steps done' });
+    const steps = await store.playbooks.steps(id);
+    expect(steps[0]!.outputs).toMatchObject({ constructor: { status: 200, body: { path: '/c' } }, edge: { status: 200 } });
+    expect(steps.map((s) => s.state)).toEqual(['done', 'done', 'done']);
+  });
 });

@@ -560,7 +560,8 @@ export class PlaybookEngine {
     const results: Record<string, unknown> = { ...((exec.outputs as { partial?: Record<string, unknown> } | null)?.partial ?? {}) };
     const attempt = exec.attempts + 1;
     if (!(await this.begin(run, exec, step, attempt, Math.max(...branches.map((b) => b.timeoutMs))))) return false;
-    const todo = branches.filter((b) => !(b.id in results));
+    // Own keys only: a branch named `constructor` is not "done" because every object has one.
+    const todo = branches.filter((b) => !Object.hasOwn(results, b.id));
     const settled = await Promise.all(todo.map((b) => this.action(model, b, ctx, `${run.id}.${step.id}.${b.id}`)));
     const failures: string[] = [];
     todo.forEach((b, i) => {

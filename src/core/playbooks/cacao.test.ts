@@ -61,6 +61,8 @@ describe('CACAO import', () => {
     expect(variant((w) => (w[action]!.on_completion = 'end--nowhere'))).toEqual([
       `${action} points to end--nowhere, which is not in the workflow`,
     ]);
+    for (const name of ['constructor', 'toString', '__proto__'])
+      expect(variant((w) => (w[action]!.on_completion = name))).toEqual([`${action} points to ${name}, which is not in the workflow`]);
     expect(variant((w) => (w[action]!.type = 'playbook-action'))[0]).toMatch(/playbook-action .* cannot be mapped yet/);
     expect(importCacao('{"type":"playbook","spec_version":"cacao-1.0"}')).toMatchObject({
       ok: false,

@@ -107,7 +107,8 @@ export function importCacao(text: string): Result<{ name: string; file: string }
   };
   const visited = new Set<string>();
   const get = (key: string, from: string): Element | undefined => {
-    const el = c.workflow[key];
+    // Own keys only: `constructor` or `toString` is not an element because every object has one.
+    const el = Object.hasOwn(c.workflow, key) ? c.workflow[key] : undefined;
     if (!el) errors.push(`${from} points to ${key}, which is not in the workflow`);
     return el;
   };
@@ -119,7 +120,9 @@ export function importCacao(text: string): Result<{ name: string; file: string }
     }
     let url = m[2]!;
     if (!/^https?:\/\//i.test(url)) {
-      const target = (el.targets ?? []).map((t) => c.target_definitions?.[t]).find((t) => t?.type === 'http-api');
+      const target = (el.targets ?? [])
+        .map((t) => (c.target_definitions && Object.hasOwn(c.target_definitions, t) ? c.target_definitions[t] : undefined))
+        .find((t) => t?.type === 'http-api');
       const host = target?.address?.dname?.[0] ?? target?.address?.ipv4?.[0] ?? target?.address?.url?.[0];
       if (!host) {
         errors.push(`action ${key}: http-api command '${m[0]}' has a path but no http-api target with an address`);

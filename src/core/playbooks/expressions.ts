@@ -96,13 +96,17 @@ export function compileTemplate(source: string): { ok: true; template: Template 
   return { ok: true, template: { source, parts } };
 }
 
-/** JSON numbers become CEL ints when whole (cel-js uses BigInt). */
+/**
+ * JSON numbers become CEL ints when whole (cel-js uses BigInt); JSON objects become Maps, so a key
+ * every object has (`constructor`, a branch id or a field of a service's answer) is a key like any
+ * other: on a plain object cel-js reads `constructor` as the object's type and fails.
+ */
 export function toCel(v: unknown, depth = 0): unknown {
   if (depth > 64) return null;
   if (typeof v === 'number') return Number.isSafeInteger(v) ? BigInt(v) : v;
   if (Array.isArray(v)) return v.map((x) => toCel(x, depth + 1));
   if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype)
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toCel(x, depth + 1)]));
+    return new Map(Object.entries(v).map(([k, x]) => [k, toCel(x, depth + 1)]));
   return v;
 }
 

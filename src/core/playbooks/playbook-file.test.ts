@@ -63,6 +63,10 @@ describe('playbook files', () => {
     expect(resolveInputs(pb, {})).toMatchObject({ ok: false, message: expect.stringMatching(/input 'ip' is required/) });
     expect(resolveInputs(pb, { ip: 3 })).toMatchObject({ ok: false, message: "input 'ip' is a string, not a number" });
     expect(resolveInputs(pb, { ipp: 'x' })).toMatchObject({ ok: false, message: expect.stringMatching(/not declared/) });
+    // Names every object has are inputs like any other: not declared, refused; declared, not taken from the prototype.
+    expect(resolveInputs(pb, { constructor: 'x' })).toMatchObject({ ok: false, message: expect.stringMatching(/not declared/) });
+    const withCtor = { ...pb, inputs: { ...pb.inputs, constructor: { type: 'string' as const, required: false, description: '' } } };
+    expect(resolveInputs(withCtor, { ip: '10.0.0.1' })).toEqual({ ok: true, values: { ip: '10.0.0.1' } });
   });
 
   it('dry-runs: requests rendered from the inputs, later values marked unresolved', () => {

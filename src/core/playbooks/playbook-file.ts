@@ -381,7 +381,7 @@ function build(f: z.output<typeof playbookFileSchema>, problems: Pending[]): Pla
       }
       if (s.switch) {
         step.switch = { value: expr(s.switch.value, [...path, 'switch', 'value']), cases: Object.keys(s.switch.cases) };
-        if ('default' in s.switch.cases)
+        if (Object.hasOwn(s.switch.cases, 'default'))
           problems.push({ path: [...path, 'switch', 'cases', 'default'], message: 'the default branch is switch.default, not a case' });
         for (const [k, sub] of Object.entries(s.switch.cases))
           walk(sub, [...path, 'switch', 'cases', k], [...guards, { step: s.id, branch: k }]);
@@ -488,13 +488,13 @@ export function resolveInputs(
 ): { ok: true; values: Record<string, unknown> } | { ok: false; message: string } {
   const out: Record<string, unknown> = {};
   for (const k of Object.keys(given))
-    if (!(k in pb.inputs))
+    if (!Object.hasOwn(pb.inputs, k))
       return {
         ok: false,
         message: `input '${k}' is not declared by playbook ${pb.name}; it takes ${Object.keys(pb.inputs).join(', ') || 'no inputs'}`,
       };
   for (const [name, spec] of Object.entries(pb.inputs)) {
-    const v = given[name] ?? spec.default;
+    const v = (Object.hasOwn(given, name) ? given[name] : undefined) ?? spec.default;
     if (v === undefined || v === null) {
       if (spec.required)
         return { ok: false, message: `input '${name}' is required (${spec.type}${spec.description ? `: ${spec.description}` : ''})` };

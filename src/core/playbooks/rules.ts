@@ -16,7 +16,7 @@ export function backoffMs(policy: RetryPolicy, attempt: number, random: number):
 /** Whether a step's guards hold, given each `if` step's outputs; undefined while an `if` it depends on has not run. */
 export function guardsHold(step: Step, outputs: Record<string, unknown>): boolean | undefined {
   for (const g of step.guards) {
-    const o = outputs[g.step] as { result?: unknown; case?: unknown } | undefined;
+    const o = (Object.hasOwn(outputs, g.step) ? outputs[g.step] : undefined) as { result?: unknown; case?: unknown } | undefined;
     if (o === undefined) return false; // the if (or switch) was itself skipped
     if ((typeof g.branch === 'string' ? o.case : o.result) !== g.branch) return false;
   }
