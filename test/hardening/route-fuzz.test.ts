@@ -222,6 +222,14 @@ steps:
 );
 remember('name', 'fuzz-playbook');
 remember('sha256', 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+/** Coverage: a small ATTiRe log that imports (POST /v1/coverage/imports/attire takes it as `log`; the dictionary keeps strings up to 300 characters). */
+remember(
+  'log',
+  JSON.stringify({
+    'execution-data': { 'execution-id': 'fuzz', 'execution-source': 'fuzz', target: { host: 'fuzz-host' } },
+    procedures: [{ 'mitre-technique-id': 'T1190', 'procedure-name': 'fuzz', steps: [{ 'time-start': '2026-01-01T00:00:00.000Z' }] }],
+  }),
+);
 /**
  * Routes that answer 2xx only to a person (the fuzzer's tokens are services) or to a current TOTP
  * code, which no generator can make: they are fuzzed for their refusals, with no accepted body to sweep.
