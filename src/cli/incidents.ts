@@ -505,6 +505,46 @@ export function incidentCommands(program: Command): void {
     }
   });
 
+  const exercise = inc.command('exercise').description('tabletop exercises: an incident in exercise mode, from a scenario file');
+  remote(exercise.command('start').description('start an exercise from a scenario file').argument('<file>')).action(
+    async (file: string, o: RemoteFlags) => {
+      const r = await client(o)<{ incident: IncidentView; injects: number }>('POST', '/v1/incidents/exercises', {
+        file: (await readBytes(file)).toString('utf8'),
+      });
+      print(o.json ? JSON.stringify(r) : `started ${incidentLine(r.incident)}; ${r.injects} inject(s) given`);
+    },
+  );
+  remote(
+    exercise
+      .command('answer')
+      .description("record the team's answer to a question")
+      .argument('<id>')
+      .argument('<question>', 'its id in the scenario')
+      .argument('<text>'),
+  ).action(async (n: string, q: string, text: string, o: RemoteFlags) => {
+    await client(o)('POST', `/v1/incidents/${id(n, 'incident')}/exercise/answers`, { question: q, text });
+    print(`answered ${q}`);
+  });
+  remote(exercise.command('report').description('the report as it stands').argument('<id>'), { json: false }).action(
+    async (n: string, o: RemoteFlags) => {
+      process.stdout.write((await client(o)<{ markdown: string }>('GET', `/v1/incidents/${id(n, 'incident')}/exercise/report`)).markdown);
+    },
+  );
+  remote(
+    exercise
+      .command('end')
+      .description('end the exercise and print its report')
+      .argument('<id>')
+      .option('-o, --output <file>', 'write it to a file'),
+    { json: false },
+  ).action(async (n: string, o: RemoteFlags & { output?: string }) => {
+    const r = await client(o)<{ markdown: string; sha256: string }>('POST', `/v1/incidents/${id(n, 'incident')}/exercise/end`);
+    if (o.output) {
+      await writeFile(o.output, r.markdown);
+      print(`wrote ${o.output} (SHA-256 ${r.sha256})`);
+    } else process.stdout.write(r.markdown);
+  });
+
   const settings = inc.command('settings').description('the severity model, resolution taxonomy and triage rules');
   settings
     .command('validate')

@@ -23,7 +23,7 @@ export interface NewEvidence {
   origin: string;
 }
 
-async function collect(
+export async function collect(
   tx: Repos,
   actor: Actor,
   id: number,

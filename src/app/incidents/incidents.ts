@@ -28,6 +28,7 @@ export async function declareIn(
   input: DeclareInput,
   now: string,
   fromCase: number | null,
+  exercise = false,
 ): Promise<IncidentRecord> {
   const settings = await currentSettings(deps, tx);
   if (!settings.severities.some((s) => s.name === input.severity))
@@ -53,6 +54,7 @@ export async function declareIn(
     caseId: fromCase,
   };
   await tx.incidents.insertIncident(incident);
+  if (exercise) await tx.incidents.markExercise(id); // before its entries, so no webhook is told
   await tx.incidents.addParticipant(id, actor.id, now);
   const subject = `incident:${id}`;
   await record(

@@ -10,7 +10,8 @@
  *   or it was declared).
  *
  * A pair with its end still unknown counts as incomplete, never as zero. Restricted incidents
- * count in the figures (which name no incident) and by severity, as any other.
+ * count in the figures (which name no incident) and by severity, as any other. Tabletop
+ * exercises do not count at all.
  */
 import type { KpiInput } from '../../core/slos/kpis.ts';
 import type { KpiProvider } from '../slos/kpis.ts';
@@ -35,7 +36,9 @@ export const incidentsKpiProvider: KpiProvider = {
       out.push({ kpi: 'time-to-triage', start, end: ms(c.assignedAt), dims });
     }
     const { incidents } = await deps.store.incidents.listIncidents({ viewer: { id: 'system:kpis', seesRestricted: true }, limit: LIMIT });
+    const exercises = new Set(await deps.store.incidents.exerciseIds());
     for (const i of incidents) {
+      if (exercises.has(i.id)) continue; // a tabletop exercise's times are practice, not production
       const declared = Date.parse(i.declaredAt);
       const dims = { severity: [i.severity] };
       out.push({ kpi: 'time-to-mitigate', start: declared, end: ms(i.mitigatedAt), dims });

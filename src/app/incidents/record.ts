@@ -35,9 +35,10 @@ async function enqueueNotifications(tx: Repos, written: readonly LedgerEntry[], 
   if (due.length === 0) return;
   const { notifications } = await settingsIn(tx);
   if (notifications.webhooks.length === 0) return;
+  const exercises = new Set(await tx.incidents.exerciseIds());
   for (const { e, data, event } of due) {
     const incident = await tx.incidents.getIncident(Number(data.incident));
-    if (!incident) continue;
+    if (!incident || exercises.has(incident.id)) continue; // an exercise tells no one outside it
     for (const hook of notifications.webhooks.filter((h) => h.on.includes(event!)))
       await tx.incidents.enqueue({
         webhook: hook.name,

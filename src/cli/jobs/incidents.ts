@@ -2,8 +2,9 @@
  * Incidents' job in `bulwark serve`: triage reads new signals and finished runs from the ledger
  * every few seconds, and soon after a new signal arrives (the signal bus), opening and grouping
  * cases. Its read position is in the database, so a restart continues where it stopped. It also
- * sends the notification outbox every few seconds (webhooks' keys from this process's environment).
+ * gives tabletop exercises' injects when due and sends the notification outbox every few seconds (webhooks' keys from this process's environment).
  */
+import { advanceExercises } from '../../app/incidents/exercises.ts';
 import { deliverNotifications } from '../../app/incidents/notify.ts';
 import { triageOnce } from '../../app/incidents/triage.ts';
 import { fetchTransport } from '../../app/playbooks/transport.ts';
@@ -41,7 +42,8 @@ export const incidentJobs: JobsPart = async ({ deps, server, logger }) => {
   let sending: Promise<void> | undefined;
   const send = (): void => {
     if (sending) return;
-    sending = deliverNotifications(deps, { transport: fetchTransport, env: process.env })
+    sending = advanceExercises(deps)
+      .then(() => deliverNotifications(deps, { transport: fetchTransport, env: process.env }))
       .then((r) => {
         for (const id of r.failed) logger.warn({ notification: id }, 'incident notification given up');
       })

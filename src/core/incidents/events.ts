@@ -161,4 +161,26 @@ export const incidentEvents: EventDefinition[] = [
     "an incident's severity changes",
     z.strictObject({ incident: n, from: z.string().max(16), to: z.string().max(16), note: textField.nullable() }),
   ),
+  event(
+    'incident.exercise.started',
+    'a tabletop exercise starts: an incident in exercise mode, from a scenario file (kept as evidence)',
+    z.strictObject({
+      incident: n,
+      title: z.string().max(300),
+      scenario: sha256,
+      injects: z.number().int().min(0),
+      questions: z.number().int().min(0),
+    }),
+  ),
+  event(
+    'incident.exercise.inject',
+    "an exercise's scripted inject is given to the team, at its offset",
+    z.strictObject({ incident: n, inject: n, text: textField }),
+  ),
+  event(
+    'incident.exercise.answered',
+    "the team answers one of the exercise's questions",
+    z.strictObject({ incident: n, question: z.string().max(32), text: textField }),
+  ),
+  event('incident.exercise.ended', 'a tabletop exercise ends; its report is generated', z.strictObject({ incident: n, report: sha256 })),
 ];

@@ -1,13 +1,16 @@
 /**
  * The work of an incident over HTTP: tasks (owner, due time, status), recovery checklists made
  * of tasks from the settings' templates, and status reports (drafted from a template, edited,
- * posted, every version kept). A restricted incident's tasks answer 404 to those
+ * posted, every version kept), and tabletop exercises (an incident in exercise mode, from a
+ * scenario file). A restricted incident's tasks answer 404 to those
  * who may not see it, like the incident. Every change is a ledger entry on its timeline.
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { AppDeps } from '../../app/deps.ts';
 import { currentSettings } from '../../app/incidents/record.ts';
+import { advanceExercise, answerQuestion, endExercise, exerciseReport, startExercise } from '../../app/incidents/exercises.ts';
+import { visibleIncident } from '../../app/incidents/record.ts';
 import { draftReport, editReport, listReports, postReport, reportHistory } from '../../app/incidents/reports.ts';
 import { addChecklist, addTask, changeTask, listTasks } from '../../app/incidents/tasks.ts';
 import { REPORT_KINDS, REPORT_STATES } from '../../core/incidents/status-report.ts';
@@ -16,7 +19,7 @@ import { ROLES } from '../../core/incidents/model.ts';
 import { TASK_STATUSES } from '../../core/incidents/tasks.ts';
 import type { ReportVersion, TaskRecord } from '../../store/incidents/port.ts';
 import type { RouteRegistry } from '../route.ts';
-import { numberId, viewer } from './incidents-views.ts';
+import { IncidentView, incidentView, numberId, viewer } from './incidents-views.ts';
 
 export const TaskView = z.object({
   incidentId: z.number().int(),
@@ -54,6 +57,7 @@ export const reportView = (v: ReportVersion): z.output<typeof ReportView> => ({ 
 
 export const taskView = (t: TaskRecord): z.output<typeof TaskView> => ({ ...t });
 
+const MAX_SCENARIO_LENGTH = 256 * 1024;
 const time = z.string().min(1).max(64).describe('RFC 3339');
 
 export function incidentWorkRoutes(app: FastifyInstance, r: RouteRegistry, deps: AppDeps): void {
@@ -217,5 +221,76 @@ export function incidentWorkRoutes(app: FastifyInstance, r: RouteRegistry, deps:
     errors: [404, 409],
     handler: async ({ params, body, principal, req }) =>
       reportView(await postReport(deps, apiActor(principal, req.id), viewer(principal), params.id, params.report, body)),
+  });
+
+  r.add(app, {
+    method: 'POST',
+    url: '/v1/incidents/exercises',
+    tag: 'incidents',
+    summary: 'Start a tabletop exercise from a scenario file: an incident in exercise mode, kept out of production KPIs',
+    auth: { permission: 'incidents:write' },
+    body: z.strictObject({ file: z.string().min(1).max(MAX_SCENARIO_LENGTH) }),
+    status: 201,
+    response: z.object({ incident: IncidentView, injects: z.number().int().describe('injects given at the start') }),
+    handler: async ({ body, principal, req }) => {
+      const r = await startExercise(deps, apiActor(principal, req.id), body.file);
+      return { incident: incidentView(r.incident), injects: r.injects };
+    },
+  });
+
+  r.add(app, {
+    method: 'POST',
+    url: '/v1/incidents/:id/exercise/advance',
+    tag: 'incidents',
+    summary: "Give the exercise's injects whose offset has passed (bulwark serve does it every few seconds)",
+    auth: { permission: 'incidents:write' },
+    params,
+    response: z.object({ given: z.number().int() }),
+    errors: [404],
+    handler: async ({ params, principal }) => {
+      await visibleIncident(deps.store, params.id, viewer(principal));
+      return { given: await advanceExercise(deps, params.id) };
+    },
+  });
+
+  r.add(app, {
+    method: 'POST',
+    url: '/v1/incidents/:id/exercise/answers',
+    tag: 'incidents',
+    summary: "Record the team's answer to one of the scenario's questions",
+    auth: { permission: 'incidents:write' },
+    params,
+    body: z.strictObject({ question: z.string().min(1).max(32), text: z.string().min(1).max(20_000) }),
+    status: 201,
+    response: z.object({ question: z.string() }),
+    errors: [404, 409],
+    handler: async ({ params, body, principal, req }) => {
+      await answerQuestion(deps, apiActor(principal, req.id), viewer(principal), params.id, body.question, body.text);
+      return { question: body.question };
+    },
+  });
+
+  r.add(app, {
+    method: 'GET',
+    url: '/v1/incidents/:id/exercise/report',
+    tag: 'incidents',
+    summary: "The exercise's report (Markdown) as it stands",
+    auth: { permission: 'incidents:read' },
+    params,
+    response: z.object({ markdown: z.string() }),
+    errors: [404],
+    handler: async ({ params, principal }) => ({ markdown: await exerciseReport(deps, viewer(principal), params.id) }),
+  });
+
+  r.add(app, {
+    method: 'POST',
+    url: '/v1/incidents/:id/exercise/end',
+    tag: 'incidents',
+    summary: 'End the exercise: no more injects; the report is generated and its digest recorded',
+    auth: { permission: 'incidents:write' },
+    params,
+    response: z.object({ markdown: z.string(), sha256: z.string() }),
+    errors: [404, 409],
+    handler: async ({ params, principal, req }) => endExercise(deps, apiActor(principal, req.id), viewer(principal), params.id),
   });
 }

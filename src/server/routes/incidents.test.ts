@@ -255,6 +255,20 @@ describe('incidents over HTTP', () => {
     expect((await inject('GET', `/v1/incidents/${inc}/reports/1`, undefined, bearer(tokens.erin!))).statusCode).toBe(404);
   });
 
+  it('runs a tabletop exercise: start from a scenario, answer, end with a report', async () => {
+    const file =
+      'apiVersion: bulwark/v1\nkind: TabletopScenario\ntitle: Drill\nseverity: SEV3\ninjects: [{ at: 0m, text: go }]\nquestions: [{ id: q1, at: 0m, text: who? }]\n';
+    const start = await inject('POST', '/v1/incidents/exercises', { file });
+    expect(start.statusCode, start.body).toBe(201);
+    const id = start.json().incident.id as number;
+    expect(start.json()).toMatchObject({ incident: { title: '[Exercise] Drill' }, injects: 1 });
+    expect((await inject('POST', `/v1/incidents/${id}/exercise/answers`, { question: 'q1', text: 'me' })).statusCode).toBe(201);
+    expect((await inject('POST', `/v1/incidents/${id}/exercise/advance`)).json()).toEqual({ given: 0 });
+    expect((await inject('POST', `/v1/incidents/${id}/exercise/end`)).json().markdown).toContain('- Answer, 0s after it was asked: me');
+    expect((await inject('GET', `/v1/incidents/${id - 1}/exercise/report`)).statusCode).toBe(404);
+    expect((await inject('POST', '/v1/incidents/exercises', { file: 'kind: nope' })).statusCode).toBe(400);
+  });
+
   it('applies settings with a new severity model, and refuses a bad file with line and column', async () => {
     const bad = await inject('PUT', '/v1/incidents/settings', { file: 'apiVersion: bulwark/v1\nkind: IncidentSettings\nseverities: []\n' });
     expect(bad.statusCode).toBe(400);

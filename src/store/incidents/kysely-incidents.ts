@@ -475,6 +475,20 @@ export class KyselyIncidents implements IncidentRepo {
     return rows.map(fromReport);
   }
 
+  // The mark is a row of the counters table (`exercise:ID`), the incidents' table of named values.
+  async markExercise(incidentId: number): Promise<void> {
+    await this.db
+      .insertInto('incident_counters')
+      .values({ name: `exercise:${incidentId}`, value: 1 })
+      .onConflict((oc) => oc.column('name').doNothing())
+      .execute();
+  }
+
+  async exerciseIds(): Promise<number[]> {
+    const rows = await this.db.selectFrom('incident_counters').select('name').where('name', 'like', 'exercise:%').execute();
+    return rows.map((r) => Number(r.name.slice('exercise:'.length))).sort((a, b) => a - b);
+  }
+
   async enqueue(item: Omit<OutboxItem, 'id'>): Promise<number> {
     const id = await this.nextNumber('outbox');
     await this.db

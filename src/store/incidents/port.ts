@@ -206,6 +206,11 @@ export interface IncidentRepo {
   /** Every version of one report, oldest first (empty when there is no such report). */
   reportVersions(incidentId: number, report: number): Promise<ReportVersion[]>;
 
+  /** Mark an incident as a tabletop exercise (its times stay out of production KPIs). */
+  markExercise(incidentId: number): Promise<void>;
+  /** The ids of the incidents that are exercises, ascending. */
+  exerciseIds(): Promise<number[]>;
+
   /** Put a notification in the outbox (in the caller's transaction). */
   enqueue(item: Omit<OutboxItem, 'id'>): Promise<number>;
   /** Pending notifications due at `now`, oldest first. */
