@@ -43,14 +43,14 @@ export const GUARDED_ACTION_NAMES = Object.keys(GUARDED_ACTIONS) as GuardedActio
 
 /** The rules: which actions need approval, and by whom. An action not named runs as before. */
 export const ApprovalRules = z.strictObject({
-  actions: z.record(z.string(), ApprovalPolicy).superRefine((actions, ctx) => {
-    for (const k of Object.keys(actions))
-      if (!(GUARDED_ACTION_NAMES as string[]).includes(k))
-        ctx.addIssue({
-          code: 'custom',
-          path: [k],
-          message: `'${k}' is not an action that can need approval; use one of ${GUARDED_ACTION_NAMES.join(', ')}`,
-        });
+  actions: z.partialRecord(z.enum(GUARDED_ACTION_NAMES as [GuardedActionName, ...GuardedActionName[]]), ApprovalPolicy, {
+    // A key outside the enum is reported as unrecognized_keys at run time (the types say invalid_key).
+    error: (issue) => {
+      const code: string = issue.code;
+      return code === 'unrecognized_keys' || code === 'invalid_key'
+        ? `not an action that can need approval; use one of ${GUARDED_ACTION_NAMES.join(', ')}`
+        : undefined;
+    },
   }),
 });
 export type ApprovalRules = z.infer<typeof ApprovalRules>;

@@ -13,15 +13,25 @@ import { consumeApproval, getApproval, requestApproval } from '../../app/access/
 import { getApprovalRules, setApprovalRules } from '../../app/access/approval-rules.ts';
 import type { AppDeps } from '../../app/deps.ts';
 import { ApprovalPolicy } from '../../core/access/approval-policy.ts';
-import { GUARDED_ACTIONS, guardedActionOf } from '../../core/access/guarded-actions.ts';
+import { ApprovalRules, GUARDED_ACTIONS, guardedActionOf } from '../../core/access/guarded-actions.ts';
 import { DomainError } from '../../core/errors.ts';
 import { apiActor } from '../../core/ledger/actor.ts';
 import type { RouteRegistry } from '../route.ts';
+import { ApprovalView } from './approvals.ts';
 
 export const APPROVAL_HEADER = 'x-bulwark-approval';
 export const REASON_HEADER = 'x-bulwark-reason';
 
 const Rules = z.object({ actions: z.record(z.string(), ApprovalPolicy) });
+
+/**
+ * What a guarded action answers (202) when it needs approval: a route that may be guarded declares
+ * its response as `z.union([ItsResult, ApprovalPending])` and 202 among its answers.
+ */
+export const ApprovalPending = z.object({
+  approval: ApprovalView,
+  message: z.string().describe('what is missing, and the header to repeat the request with once approved'),
+});
 
 export function approvalRuleRoutes(app: FastifyInstance, r: RouteRegistry, deps: AppDeps): void {
   r.add(app, {
@@ -41,7 +51,7 @@ export function approvalRuleRoutes(app: FastifyInstance, r: RouteRegistry, deps:
     tag: 'access',
     summary: 'Set which existing actions need multi-party approval: {"actions": {"experiment.delete": {policy}}}',
     auth: { permission: 'approvals:configure' },
-    body: z.unknown(),
+    body: ApprovalRules,
     response: Rules,
     handler: async ({ body, principal, req }) => setApprovalRules(deps, apiActor(principal, req.id), body),
   });

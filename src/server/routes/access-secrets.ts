@@ -10,6 +10,7 @@ import type { AppDeps } from '../../app/deps.ts';
 import { MAX_SECRET_BYTES, SECRET_NAME, SECRET_NAME_RULE } from '../../core/access/sealed.ts';
 import { apiActor } from '../../core/ledger/actor.ts';
 import type { RouteRegistry } from '../route.ts';
+import { ApprovalPending } from './access-approval-rules.ts';
 
 const SecretView = z.object({
   name: z.string(),
@@ -61,8 +62,8 @@ export function secretRoutes(app: FastifyInstance, r: RouteRegistry, deps: AppDe
     summary: 'Delete a sealed secret',
     auth: { permission: 'secrets:write' },
     params: Name,
-    response: z.object({ name: z.string(), version: z.number().int() }),
-    errors: [404],
+    response: z.union([z.object({ name: z.string(), version: z.number().int() }), ApprovalPending]),
+    errors: [202, 404],
     handler: async ({ params, principal, req }) => deleteSecret(deps, apiActor(principal, req.id), params.name),
   });
 
@@ -72,14 +73,16 @@ export function secretRoutes(app: FastifyInstance, r: RouteRegistry, deps: AppDe
     tag: 'access',
     summary: 'Rotate the sealing key: re-seal every secret and TOTP secret under a new key, then retire the old',
     auth: { permission: 'secrets:write' },
-    response: z.object({
-      from: z.array(z.string()).describe('the retired key ids'),
-      to: z.string().describe('the new key id'),
-      secrets: z.number().int(),
-      secondFactors: z.number().int(),
-      runs: z.number().int().describe('runs whose stored rollbacks (kept for recovery) were re-sealed'),
-    }),
-    errors: [409],
+    response: z
+      .object({
+        from: z.array(z.string()).describe('the retired key ids'),
+        to: z.string().describe('the new key id'),
+        secrets: z.number().int(),
+        secondFactors: z.number().int(),
+        runs: z.number().int().describe('runs whose stored rollbacks (kept for recovery) were re-sealed'),
+      })
+      .or(ApprovalPending),
+    errors: [202, 409],
     handler: async ({ principal, req }) => rotateSecretKey(deps, apiActor(principal, req.id)),
   });
 }
