@@ -58,7 +58,7 @@ export interface ApplyResult {
 export async function putVersion(tx: Repos, actor: Actor, file: string, model: Playbook, now: string): Promise<PlaybookRecord> {
   const sha = sha256Hex(file);
   const stored = await tx.playbooks.putVersion(
-    { name: model.name, title: model.title, file, fileSha256: sha, appliedBy: actorLabel(actor) },
+    { name: model.name, title: model.title, file, fileSha256: sha, appliedBy: actorLabel(actor), appliedById: actor.id },
     now,
   );
   await tx.ledger.append(

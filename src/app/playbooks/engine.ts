@@ -355,7 +355,8 @@ export class PlaybookEngine {
         if (!began) return false;
       }
       const summary = render(a.summary, ctx);
-      const req = await this.approvals.request({ id: `playbook-run:${run.id}` }, ENGINE, {
+      // The run's starter is the requester, so Access never lets them approve their own run's step.
+      const req = await this.approvals.request({ id: run.startedById ?? `playbook-run:${run.id}` }, ENGINE, {
         ...ref,
         summary: (summary.ok ? String(summary.value) : a.summary.source).slice(0, 500) || step.title,
         reason: `playbook ${run.playbook} (version ${run.version}), run ${run.id}, step ${step.id}`,
@@ -594,6 +595,7 @@ export class PlaybookEngine {
       try {
         const r = await startRun(this.deps, ENGINE, call.name, {
           inputs,
+          startedById: run.startedById,
           trigger: { id: `run:${run.id}/${step.id}`, kind: 'playbook', parent: run.id, step: step.id, playbook: run.playbook },
         });
         if (!('run' in r)) throw new Error('a dry run');

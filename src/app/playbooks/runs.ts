@@ -27,6 +27,8 @@ export interface StartOptions {
   trigger?: { id: string; kind?: 'schedule' | 'playbook'; [k: string]: unknown };
   /** Instead of starting, say what each step would do. */
   dryRun?: boolean;
+  /** Who the run is started for, when not the actor (a called playbook: its parent's starter). */
+  startedById?: string | null;
 }
 
 export type StartResult = { run: PlaybookRunRecord; started: boolean } | { plan: PlannedStep[] };
@@ -41,6 +43,9 @@ export async function startRun(deps: AppDeps, actor: Actor, name: string, o: Sta
   if (o.dryRun) return { plan: planRun(model, inputs.values, o.trigger ?? null) };
   const now = iso(deps.clock);
   const id = newPlaybookRunId();
+  // The principal an approval step's request names as its requester (so never its approver): the
+  // person who started it, or for a signal's or schedule's run the one who applied this version.
+  const startedById = o.startedById !== undefined ? o.startedById : o.trigger ? rec.appliedById : actor.id;
   const run: PlaybookRunRecord = {
     id,
     playbook: name,
@@ -54,6 +59,7 @@ export async function startRun(deps: AppDeps, actor: Actor, name: string, o: Sta
     leaseOwner: null,
     leaseUntil: null,
     startedBy: actorLabel(actor),
+    startedById,
     createdAt: now,
     updatedAt: now,
     finishedAt: null,

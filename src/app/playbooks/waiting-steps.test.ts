@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { ManualClock } from '../../../test/support/clock.ts';
 import { tmpDir, type TmpDir } from '../../../test/support/tmp.ts';
 import type { Principal } from '../../core/access/permissions.ts';
-import { cliActor } from '../../core/ledger/actor.ts';
+import { cliActor, systemActor } from '../../core/ledger/actor.ts';
 import type { SignalRecord } from '../../store/signals/port.ts';
 import { openSqliteStore } from '../../store/sqlite/open-sqlite.ts';
 import type { Store } from '../../store/store.ts';
@@ -81,7 +81,7 @@ describe('an approval step', () => {
       kind: 'playbook.step',
       resource: `playbook-run:${id}/ask`,
       summary: 'Roll back checkout',
-      requestedBy: `playbook-run:${id}`,
+      requestedBy: 'alice',
       state: 'pending',
     });
     let run = (await store.playbooks.getRun(id))!;
@@ -139,6 +139,26 @@ describe('an approval step', () => {
     await engine().tick();
     expect(await store.playbooks.getRun(expiring)).toMatchObject({ state: 'failed' });
     expect((await store.playbooks.steps(expiring))[0]!.error).toMatch(/expired at .* without enough approvals/);
+  });
+
+  it("names the run's starter as the requester, so they never approve it; a signal's run, who applied the version", async () => {
+    const id = await start(APPROVAL);
+    await engine().tick();
+    const [mine] = await listApprovals(deps);
+    await expect(decideApproval(deps, person('alice'), alice, mine!.id, 'approve', { reason: 'my own' })).rejects.toThrow(
+      /someone else must approve it/,
+    );
+    expect((await store.playbooks.getRun(id))!.startedById).toBe('alice');
+
+    // bob applies the next version; a run a signal starts is bob's: bob cannot approve it, alice can.
+    await applyPlaybook(deps, cliActor('bob'), file(APPROVAL.replace('Roll back', 'Roll')));
+    const r = await startRun(deps, systemActor('playbooks-trigger'), 'rollback', { trigger: { id: 'sig_x' } });
+    const bySignal = 'run' in r ? r.run.id : '';
+    await engine().tick();
+    const req = (await listApprovals(deps)).find((a) => a.resource === `playbook-run:${bySignal}/ask`)!;
+    expect(req.requestedBy).toBe('bob');
+    await expect(decideApproval(deps, person('bob'), alice, req.id, 'approve', { reason: 'mine' })).rejects.toThrow(/someone else/);
+    await decideApproval(deps, person('alice'), alice, req.id, 'approve', { reason: 'fine' });
   });
 
   it('is refused in any mode but auto, and without rules', async () => {

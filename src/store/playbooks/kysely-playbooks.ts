@@ -26,7 +26,7 @@ export class KyselyPlaybooks implements PlaybookRepo {
   ) {}
 
   async putVersion(
-    p: { name: string; title: string; file: string; fileSha256: string; appliedBy: string },
+    p: { name: string; title: string; file: string; fileSha256: string; appliedBy: string; appliedById?: string },
     now: string,
   ): Promise<PlaybookRecord> {
     const stored = await this.db
@@ -40,6 +40,7 @@ export class KyselyPlaybooks implements PlaybookRepo {
         created_at: now,
         updated_at: now,
         applied_by: p.appliedBy,
+        applied_by_id: p.appliedById ?? null,
       })
       .onConflict((oc) =>
         oc.column('name').doUpdateSet({
@@ -48,6 +49,7 @@ export class KyselyPlaybooks implements PlaybookRepo {
           file_sha256: (eb) => eb.ref('excluded.file_sha256'),
           updated_at: (eb) => eb.ref('excluded.updated_at'),
           applied_by: (eb) => eb.ref('excluded.applied_by'),
+          applied_by_id: (eb) => eb.ref('excluded.applied_by_id'),
           version: sql<number>`playbooks.version + 1`,
         }),
       )
@@ -62,6 +64,7 @@ export class KyselyPlaybooks implements PlaybookRepo {
         file_sha256: p.fileSha256,
         applied_at: now,
         applied_by: p.appliedBy,
+        applied_by_id: p.appliedById ?? null,
       })
       .execute();
     return fromPlaybook(stored);
@@ -329,6 +332,7 @@ function fromPlaybook(r: Database['playbooks']): PlaybookRecord {
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     appliedBy: r.applied_by,
+    appliedById: r.applied_by_id ?? null,
   };
 }
 
@@ -340,6 +344,7 @@ function fromVersion(r: Database['playbook_versions']): PlaybookVersionRecord {
     fileSha256: r.file_sha256,
     appliedAt: r.applied_at,
     appliedBy: r.applied_by,
+    appliedById: r.applied_by_id ?? null,
   };
 }
 
@@ -357,6 +362,7 @@ function toRunRow(r: PlaybookRunRecord): RunRow {
     lease_owner: r.leaseOwner,
     lease_until: r.leaseUntil,
     started_by: r.startedBy,
+    started_by_id: r.startedById,
     created_at: r.createdAt,
     updated_at: r.updatedAt,
     finished_at: r.finishedAt,
@@ -378,6 +384,7 @@ function fromRun(r: RunRow): PlaybookRunRecord {
     leaseOwner: r.lease_owner,
     leaseUntil: r.lease_until,
     startedBy: r.started_by,
+    startedById: r.started_by_id ?? null,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     finishedAt: r.finished_at,

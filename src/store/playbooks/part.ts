@@ -4,6 +4,7 @@ import { KyselyPlaybooks } from './kysely-playbooks.ts';
 import { playbooks } from './migrations/0015-playbooks.ts';
 import { playbookPromotions } from './migrations/0016-playbook-promotions.ts';
 import { playbookStepKinds } from './migrations/0023-playbook-step-kinds.ts';
+import { playbookPrincipals } from './migrations/0028-playbook-principals.ts';
 import type {} from './port.ts';
 import type {} from './tables.ts';
 
@@ -19,6 +20,7 @@ export const playbooksStore: StorePart = {
     '0015_playbooks': playbooks,
     '0016_playbook_promotions': playbookPromotions,
     '0023_playbook_step_kinds': playbookStepKinds,
+    '0028_playbook_principals': playbookPrincipals,
   },
   repos: (ctx) => ({ playbooks: new KyselyPlaybooks(ctx.db, ctx.dialect) }),
   contract: async () => {

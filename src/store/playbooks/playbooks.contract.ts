@@ -25,6 +25,7 @@ const run = (id: string, over: Partial<PlaybookRunRecord> = {}): PlaybookRunReco
   leaseOwner: null,
   leaseUntil: null,
   startedBy: 'cli:alice',
+  startedById: 'alice',
   createdAt: at(0),
   updatedAt: at(0),
   finishedAt: null,
@@ -62,7 +63,10 @@ export function playbookRepoContract(current: () => { store: Store; fx: StoreFix
         tx.playbooks.putVersion({ name: 'p', title: 'P', file: 'a: 1\n', fileSha256: 'a'.repeat(64), appliedBy: 'x' }, at(0)),
       );
       const v2 = await store.transaction((tx) =>
-        tx.playbooks.putVersion({ name: 'p', title: 'P ✓', file: 'a: 2\n', fileSha256: 'b'.repeat(64), appliedBy: 'y' }, at(1)),
+        tx.playbooks.putVersion(
+          { name: 'p', title: 'P ✓', file: 'a: 2\n', fileSha256: 'b'.repeat(64), appliedBy: 'y', appliedById: 'yan' },
+          at(1),
+        ),
       );
       expect([v1.version, v2.version]).toEqual([1, 2]);
       expect(await store.playbooks.get('p')).toMatchObject({
@@ -71,12 +75,14 @@ export function playbookRepoContract(current: () => { store: Store; fx: StoreFix
         file: 'a: 2\n',
         createdAt: at(0),
         updatedAt: at(1),
+        appliedById: 'yan',
       });
       expect((await store.playbooks.versions('p')).map((v) => [v.version, v.file])).toEqual([
         [2, 'a: 2\n'],
         [1, 'a: 1\n'],
       ]);
-      expect(await store.playbooks.getVersion('p', 1)).toMatchObject({ fileSha256: 'a'.repeat(64), appliedBy: 'x' });
+      expect(await store.playbooks.getVersion('p', 1)).toMatchObject({ fileSha256: 'a'.repeat(64), appliedBy: 'x', appliedById: null });
+      expect(await store.playbooks.getVersion('p', 2)).toMatchObject({ appliedBy: 'y', appliedById: 'yan' });
       expect(await store.playbooks.get('nope')).toBeUndefined();
     });
 

@@ -10,6 +10,8 @@ export interface PlaybookRecord {
   createdAt: string;
   updatedAt: string;
   appliedBy: string;
+  /** The principal id of who applied the current version (null for versions from before it was kept). */
+  appliedById: string | null;
 }
 
 export interface PlaybookVersionRecord {
@@ -19,6 +21,7 @@ export interface PlaybookVersionRecord {
   fileSha256: string;
   appliedAt: string;
   appliedBy: string;
+  appliedById: string | null;
 }
 
 export const RUN_STATES = ['running', 'waiting', 'paused', 'succeeded', 'failed', 'cancelled'] as const;
@@ -38,6 +41,12 @@ export interface PlaybookRunRecord {
   leaseOwner: string | null;
   leaseUntil: string | null;
   startedBy: string;
+  /**
+   * The principal id of who started it: the person (or service) for a manual start, who applied
+   * the version for a signal's or schedule's run, the parent's starter for a called playbook.
+   * An approval step's request names it as the requester, so that principal never approves it.
+   */
+  startedById: string | null;
   createdAt: string;
   updatedAt: string;
   finishedAt: string | null;
@@ -100,7 +109,10 @@ export interface ToilRow {
 
 export interface PlaybookRepo {
   /** Store the file as the name's next version (the current row and a kept version row). Call inside a transaction. */
-  putVersion(p: { name: string; title: string; file: string; fileSha256: string; appliedBy: string }, now: string): Promise<PlaybookRecord>;
+  putVersion(
+    p: { name: string; title: string; file: string; fileSha256: string; appliedBy: string; appliedById?: string },
+    now: string,
+  ): Promise<PlaybookRecord>;
   get(name: string): Promise<PlaybookRecord | undefined>;
   list(): Promise<PlaybookRecord[]>;
   getVersion(name: string, version: number): Promise<PlaybookVersionRecord | undefined>;

@@ -1,4 +1,4 @@
-/** Playbooks' tables (migrations 0015 and 0016). */
+/** Playbooks' tables (migrations 0015, 0016, 0023 and 0028). */
 export interface PlaybooksTable {
   name: string;
   /** The current version. */
@@ -9,6 +9,8 @@ export interface PlaybooksTable {
   created_at: string;
   updated_at: string;
   applied_by: string;
+  /** The principal id of who applied the current version (null before migration 0028). */
+  applied_by_id: string | null;
 }
 
 /** Every applied version, kept. */
@@ -19,6 +21,7 @@ export interface PlaybookVersionsTable {
   file_sha256: string;
   applied_at: string;
   applied_by: string;
+  applied_by_id: string | null;
 }
 
 export interface PlaybookRunsTable {
@@ -41,6 +44,8 @@ export interface PlaybookRunsTable {
   lease_owner: string | null;
   lease_until: string | null;
   started_by: string;
+  /** The principal id of who started it; for a signal's or schedule's run, who applied its version. */
+  started_by_id: string | null;
   created_at: string;
   updated_at: string;
   finished_at: string | null;
