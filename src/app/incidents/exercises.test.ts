@@ -74,6 +74,8 @@ describe('tabletop exercises', () => {
     expect(markdown).toContain('- Answer, 5m after it was asked: Rebuild fs1 from the golden image');
     expect(markdown).toContain('- Expected: Rebuild from known-good; restore data only');
     await expect(endExercise(deps, alice, all, incident.id)).rejects.toMatchObject({ code: 'conflict' });
+    expect(await store.incidents.exerciseIds()).toEqual([incident.id]);
+    expect(await store.incidents.exerciseIds({ running: true })).toEqual([]);
     const kinds = (await incidentDetail(deps, all, incident.id)).timeline.map((e) => e.kind);
     expect(kinds.filter((k) => k.startsWith('incident.exercise'))).toEqual([
       'incident.exercise.started',

@@ -102,7 +102,7 @@ export async function advanceExercise(deps: AppDeps, id: number): Promise<number
 /** Give what is due in every running exercise (the serve job). */
 export async function advanceExercises(deps: AppDeps): Promise<number> {
   let n = 0;
-  for (const id of await deps.store.incidents.exerciseIds()) n += await advanceExercise(deps, id);
+  for (const id of await deps.store.incidents.exerciseIds({ running: true })) n += await advanceExercise(deps, id);
   return n;
 }
 
@@ -155,6 +155,7 @@ export async function endExercise(deps: AppDeps, actor: Actor, viewer: Viewer, i
     const { events } = await exerciseIn(tx, id);
     if (events.some((e) => e.kind === 'incident.exercise.ended')) throw conflict(`exercise ${id} has ended already`);
     const markdown = await reportIn(tx, viewer, id, now);
+    await tx.incidents.markExerciseEnded(id);
     await record(tx, [entry(actor, 'incident.exercise.ended', `incident:${id}`, { incident: id, report: sha256Hex(markdown) })], now);
     return { markdown, sha256: sha256Hex(markdown) };
   });

@@ -245,6 +245,17 @@ export function incidentRepoContract(current: () => { store: Store; fx: StoreFix
       expect((await store.incidents.reportVersions(id, 1)).map((r) => r.body)).toEqual(['# one', '# two']);
       expect(await store.incidents.reportVersions(id, 9)).toEqual([]);
     });
+    await step('marks exercises, running then ended', async () => {
+      const ex = await store.incidents.nextNumber('incident');
+      await store.incidents.insertIncident(anIncident(ex));
+      await store.incidents.markExercise(ex);
+      await store.incidents.markExercise(ex);
+      expect(await store.incidents.exerciseIds({ running: true })).toContain(ex);
+      await store.incidents.markExerciseEnded(ex);
+      expect(await store.incidents.exerciseIds({ running: true })).not.toContain(ex);
+      expect(await store.incidents.exerciseIds()).toContain(ex);
+      expect(await store.incidents.exerciseIds()).not.toContain(id);
+    });
     await step('keeps notifications until delivered; settles an attempt once (compare and set)', async () => {
       const item = {
         webhook: 'soc',

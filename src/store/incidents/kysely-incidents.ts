@@ -475,7 +475,7 @@ export class KyselyIncidents implements IncidentRepo {
     return rows.map(fromReport);
   }
 
-  // The mark is a row of the counters table (`exercise:ID`), the incidents' table of named values.
+  // The mark is a row of the counters table (`exercise:ID`, 1 running, 2 ended), the incidents' table of named values.
   async markExercise(incidentId: number): Promise<void> {
     await this.db
       .insertInto('incident_counters')
@@ -484,8 +484,14 @@ export class KyselyIncidents implements IncidentRepo {
       .execute();
   }
 
-  async exerciseIds(): Promise<number[]> {
-    const rows = await this.db.selectFrom('incident_counters').select('name').where('name', 'like', 'exercise:%').execute();
+  async markExerciseEnded(incidentId: number): Promise<void> {
+    await this.db.updateTable('incident_counters').set({ value: 2 }).where('name', '=', `exercise:${incidentId}`).execute();
+  }
+
+  async exerciseIds(q: { running?: boolean } = {}): Promise<number[]> {
+    let query = this.db.selectFrom('incident_counters').select('name').where('name', 'like', 'exercise:%');
+    if (q.running) query = query.where('value', '=', 1);
+    const rows = await query.execute();
     return rows.map((r) => Number(r.name.slice('exercise:'.length))).sort((a, b) => a - b);
   }
 

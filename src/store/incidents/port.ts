@@ -208,8 +208,10 @@ export interface IncidentRepo {
 
   /** Mark an incident as a tabletop exercise (its times stay out of production KPIs). */
   markExercise(incidentId: number): Promise<void>;
-  /** The ids of the incidents that are exercises, ascending. */
-  exerciseIds(): Promise<number[]>;
+  /** Mark an exercise as ended (its injects stop). */
+  markExerciseEnded(incidentId: number): Promise<void>;
+  /** The ids of the incidents that are exercises (only those still running when asked), ascending. */
+  exerciseIds(q?: { running?: boolean }): Promise<number[]>;
 
   /** Put a notification in the outbox (in the caller's transaction). */
   enqueue(item: Omit<OutboxItem, 'id'>): Promise<number>;
