@@ -19,7 +19,7 @@ import { ROLES } from '../../core/incidents/model.ts';
 import { TASK_STATUSES } from '../../core/incidents/tasks.ts';
 import type { ReportVersion, TaskRecord } from '../../store/incidents/port.ts';
 import type { RouteRegistry } from '../route.ts';
-import { IncidentView, incidentView, numberId, viewer } from './incidents-views.ts';
+import { hiddenIncidents, IncidentView, incidentView, numberId, viewer } from './incidents-views.ts';
 
 export const TaskView = z.object({
   incidentId: z.number().int(),
@@ -292,5 +292,40 @@ export function incidentWorkRoutes(app: FastifyInstance, r: RouteRegistry, deps:
     response: z.object({ markdown: z.string(), sha256: z.string() }),
     errors: [404, 409],
     handler: async ({ params, principal, req }) => endExercise(deps, apiActor(principal, req.id), viewer(principal), params.id),
+  });
+
+  r.add(app, {
+    method: 'GET',
+    url: '/v1/incidents/notifications',
+    tag: 'incidents',
+    summary: 'The webhook outbox, newest first: pending, delivered and given-up notifications with their attempts and last error',
+    auth: { permission: 'incidents:read' },
+    query: z.strictObject({
+      incident: numberId('incident').optional(),
+      limit: z.coerce.number().int().min(1).max(1000).optional(),
+    }),
+    response: z.object({
+      notifications: z.array(
+        z.object({
+          id: z.number().int(),
+          webhook: z.string(),
+          event: z.string(),
+          incidentId: z.number().int(),
+          state: z.enum(['pending', 'delivered', 'failed']),
+          attempts: z.number().int(),
+          createdAt: z.string(),
+          nextAttemptAt: z.string(),
+          deliveredAt: z.string().nullable(),
+          lastError: z.string().nullable(),
+        }),
+      ),
+    }),
+    handler: async ({ query, principal }) => {
+      const hidden = await hiddenIncidents(deps, principal);
+      const items = await deps.store.incidents.notifications({ incidentId: query.incident, limit: query.limit ?? 100 });
+      return {
+        notifications: items.filter((n) => !hidden.has(n.incidentId)).map(({ body: _body, ...n }) => n),
+      };
+    },
   });
 }

@@ -280,5 +280,14 @@ describe('incidents over HTTP', () => {
     expect((await inject('POST', '/v1/incidents', { title: 'x', severity: 'SEV1', priority: 'P1' })).json().message).toMatch(
       /use one of critical/,
     );
+    // A webhook on a closed loopback port: the declaration waits in the outbox, listed for who may see the incident.
+    const hooked = await inject('PUT', '/v1/incidents/settings', {
+      file: 'apiVersion: bulwark/v1\nkind: IncidentSettings\nnotifications:\n  webhooks: [{ name: soc, url: "http://127.0.0.1:9/x", secretEnv: K }]\n',
+    });
+    expect(hooked.statusCode, hooked.body).toBe(200);
+    const secret = (await inject('POST', '/v1/incidents', { title: 'y', severity: 'SEV2', priority: 'P1', restricted: true })).json().id;
+    const listed = (await inject('GET', `/v1/incidents/notifications?incident=${secret}`)).json().notifications;
+    expect(listed).toEqual([expect.objectContaining({ webhook: 'soc', event: 'declared', state: 'pending', attempts: 0 })]);
+    expect((await inject('GET', '/v1/incidents/notifications', undefined, bearer(tokens.erin!))).json().notifications).toEqual([]);
   });
 });
