@@ -2,8 +2,10 @@
  * The incidents the budget policy's postmortem clause looks at, read from the incidents
  * capability's store (its port, read only) and the ledger: each incident with when it counts (its
  * impact start, or its declaration) and whether a postmortem was generated for it
- * (`incident.postmortem.generated`, docs/incidents.md). Restricted incidents are read too (the
- * clause counts them without naming them). Nothing of the incidents capability's use cases is
+ * (`incident.postmortem.generated`, docs/incidents.md). Restricted incidents are left out unless
+ * the caller may see restricted incidents (`incidents:restricted`; then the clause counts them
+ * without naming them): the status, its counts and the KRI built from it (and the signal announcing
+ * its colour) say nothing of them otherwise. Nothing of the incidents capability's use cases is
  * imported: the SLOs read its records as the KPI report does.
  */
 import type { IncidentFacts } from '../../core/slos/policy.ts';
@@ -14,13 +16,20 @@ const LIMIT = 5000;
 const PAGE = 1000;
 const VIEWER = { id: 'system:slo-policy', seesRestricted: true };
 
-/** Every incident at or after `since` (ms) with whether it has a postmortem; or why they could not be read. */
-export async function incidentFacts(deps: Pick<AppDeps, 'store'>, since: number): Promise<IncidentFacts[] | { unreadable: string }> {
+/**
+ * Every incident at or after `since` (ms) with whether it has a postmortem, restricted ones only
+ * when `seesRestricted`; or why they could not be read.
+ */
+export async function incidentFacts(
+  deps: Pick<AppDeps, 'store'>,
+  since: number,
+  seesRestricted = false,
+): Promise<IncidentFacts[] | { unreadable: string }> {
   try {
     const { incidents } = await deps.store.incidents.listIncidents({ viewer: VIEWER, limit: LIMIT });
     const recent = incidents
       .map((i) => ({ id: i.id, at: i.impactStartedAt ?? i.declaredAt, restricted: i.restricted }))
-      .filter((i) => Date.parse(i.at) >= since);
+      .filter((i) => Date.parse(i.at) >= since && (seesRestricted || !i.restricted));
     if (recent.length === 0) return [];
     const withPostmortem = new Set<number>();
     let from: number | undefined;

@@ -51,7 +51,8 @@ function fromSlos(statuses: readonly SloStatus[]): { low: KriInput; freezing: Kr
   const freezing = statuses
     .filter((s) => s.policy?.state === 'freeze' || (s.state === 'unknown' && s.record.policyState === 'freeze'))
     .map((s) => s.record.name);
-  // Each incident once, whichever SLOs require its postmortem; restricted ones counted, not named.
+  // Each incident once, whichever SLOs require its postmortem (restricted ones are only in statuses
+  // computed for a caller who may see them, and then counted, not named).
   const missing = new Map<number, string>();
   let unreadable: string | undefined;
   for (const s of statuses) {

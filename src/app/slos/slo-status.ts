@@ -119,7 +119,15 @@ export async function readSliEvents(deps: Pick<AppDeps, 'store'>, slo: Slo, sinc
   return { events, capped: false };
 }
 
-export async function sloStatus(deps: Pick<AppDeps, 'store' | 'clock'>, record: SloRecord): Promise<SloStatus> {
+/**
+ * The SLO's status now. Restricted incidents are left out of its postmortem clause unless
+ * `seesRestricted` (a caller holding incidents:restricted), and then counted, not named.
+ */
+export async function sloStatus(
+  deps: Pick<AppDeps, 'store' | 'clock'>,
+  record: SloRecord,
+  opts: { seesRestricted?: boolean } = {},
+): Promise<SloStatus> {
   const model = appliedModel(record);
   const now = deps.clock.now().getTime();
   if (model.sli.source === 'external') {
@@ -144,6 +152,7 @@ export async function sloStatus(deps: Pick<AppDeps, 'store' | 'clock'>, record: 
     events = await sliEvents(deps, model, Math.min(period.start, now - longest) - 1, now);
   }
   const budget = evaluateBudget(model, events, now);
-  const incidents = model.policy?.postmortemBelow !== undefined ? await incidentFacts(deps, period.start) : undefined;
+  const incidents =
+    model.policy?.postmortemBelow !== undefined ? await incidentFacts(deps, period.start, opts.seesRestricted === true) : undefined;
   return { record, model, budget, policy: evaluatePolicy(model.policy, budget, model.owner, incidents), state: 'evaluated' };
 }

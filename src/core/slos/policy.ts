@@ -31,7 +31,11 @@ export type PostmortemClause =
       incidents: { id: number; postmortem: boolean }[];
       /** Those that require a postmortem and have none (empty unless required). */
       missing: number[];
-      /** Restricted incidents of the period, and those of them missing a required postmortem (ids the API does not show). */
+      /**
+       * Restricted incidents of the period, and those of them missing a required postmortem (ids
+       * the API does not show): only when the incidents given include them, which they do only for
+       * a caller who may see restricted incidents (app/slos/incident-facts.ts).
+       */
       restricted: { incidents: number; missing: number[] };
     };
 
