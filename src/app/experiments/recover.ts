@@ -6,16 +6,15 @@
  * recovering at once each run is rolled back by one. The stored rollbacks run, then the run is
  * done with `aborted` (its process died) or `rollback-failed`, decided by decideOutcome.
  *
- * The stored rollbacks are resolved and may hold secret values; the secret values themselves are
- * not known here, so what recovery adds to the journal and the ledger is names, verdicts and
+ * The stored rollbacks are resolved and may hold secret values (so they are stored sealed, and
+ * opened here, app/access/sealed-rollbacks.ts); the secret values themselves are not known here, so what recovery adds to the journal and the ledger is names, verdicts and
  * times only, never an activity's definition or output.
  */
 import { decideOutcome, type Outcome } from '../../core/experiments/outcome.ts';
-import type { Activity } from '../../core/experiments/types.ts';
-import { providerTypeNamed } from '../../core/experiments/providers/index.ts';
 import type { Json } from '../../core/ledger/entry.ts';
 import type { RunRecord } from '../../store/experiments/port.ts';
 import { runRollbacks } from './runner/rollbacks.ts';
+import { openRollbacks, rollbacksHostBound, rollbacksOpenable } from '../access/sealed-rollbacks.ts';
 import { newLeaseOwner, ownerIsDeadHere, ownerIsOnThisHost } from './runner/run-id.ts';
 import type { ExperimentDeps, RunProgress } from './run-experiment.ts';
 import { systemActor } from '../../core/ledger/actor.ts';
@@ -42,7 +41,7 @@ export interface RecoveredRun {
   previousState: string;
 }
 
-type RecoverDeps = Pick<ExperimentDeps, 'store' | 'clock' | 'providers' | 'metrics'>;
+type RecoverDeps = Pick<ExperimentDeps, 'store' | 'clock' | 'providers' | 'metrics' | 'secretKeys'>;
 
 /** Claim every abandoned run and roll it back; returns what was recovered. */
 export async function recoverAbandonedRuns(deps: RecoverDeps, opts: RecoverOptions = {}): Promise<RecoveredRun[]> {
@@ -53,7 +52,10 @@ export async function recoverAbandonedRuns(deps: RecoverDeps, opts: RecoverOptio
   const before = new Map((await deps.store.runs.unfinished()).map((r) => [r.id, r]));
   // A run whose rollbacks act on its host (process, file: the file backups are there too) is
   // rolled back only by a process of that host; the others by anyone.
-  const mine = [...before.values()].filter((r) => !hostBound(r) || r.leaseOwner === null || ownerIsOnThisHost(r.leaseOwner));
+  // Sealed rollbacks are left to a process that holds their key (a server, not a bare CLI).
+  const mine = [...before.values()].filter(
+    (r) => rollbacksOpenable(deps.secretKeys, r.rollbacks) && (!hostBound(r) || r.leaseOwner === null || ownerIsOnThisHost(r.leaseOwner)),
+  );
   const claimed = await deps.store.runs.claimAbandoned(
     owner,
     deps.clock.now().toISOString(),
@@ -62,6 +64,7 @@ export async function recoverAbandonedRuns(deps: RecoverDeps, opts: RecoverOptio
   );
   for (const r of before.values()) {
     if (r.leaseOwner === null || r.leaseOwner === owner || claimed.some((c) => c.id === r.id)) continue;
+    if (!rollbacksOpenable(deps.secretKeys, r.rollbacks)) continue;
     if (!ownerIsDeadHere(r.leaseOwner)) continue;
     const c = await deps.store.runs.claimFrom(r.id, r.leaseOwner, owner, until());
     if (c) claimed.push(c);
@@ -73,8 +76,7 @@ export async function recoverAbandonedRuns(deps: RecoverDeps, opts: RecoverOptio
 
 /** Whether the run's rollbacks act on the host it ran on: host-bound provider types (process, file). */
 export function hostBound(r: RunRecord): boolean {
-  const rollbacks = Array.isArray(r.rollbacks) ? (r.rollbacks as unknown as Activity[]) : [];
-  return rollbacks.some((a) => providerTypeNamed(a.provider?.type)?.hostBound === true);
+  return rollbacksHostBound(r.rollbacks);
 }
 
 async function recoverOne(
@@ -100,7 +102,7 @@ async function recoverOne(
   const records: Json[] = [];
   const events: { name: string; ok: boolean; reason?: string }[] = [];
   try {
-    const rollbacks = Array.isArray(run.rollbacks) ? (run.rollbacks as unknown as Activity[]) : [];
+    const rollbacks = openRollbacks(deps.secretKeys, run.id, run.rollbacks);
     const results = await runRollbacks(
       rollbacks,
       { providers: deps.providers, runId: run.id, clock: deps.clock, timeoutMs: opts.rollbackTimeoutMs ?? 60_000 },

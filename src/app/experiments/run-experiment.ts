@@ -10,6 +10,7 @@ import { conflict } from '../../core/errors.ts';
 import { parseSourceClasses, type ControlResult, type SourceClass } from '../../core/experiments/controls.ts';
 import type { Outcome } from '../../core/experiments/outcome.ts';
 import type { Experiment } from '../../core/experiments/types.ts';
+import { sealedSecretNames } from '../../core/experiments/configuration.ts';
 import type { Json } from '../../core/ledger/entry.ts';
 import type { AppDeps } from '../deps.ts';
 import type { SignalIngest } from '../signals/ingest.ts';
@@ -46,6 +47,28 @@ export interface ExperimentDeps extends AppDeps {
    * (adapters/sqlite-write-thread.ts). Its owner closes it, after the runner's runs have ended.
    */
   runWriter?: RunWriter;
+  /** Sealed secrets (the server's `services.secrets`); without it a file that names one cannot run. */
+  secrets?: { resolve(name: string): Promise<string> };
+}
+
+/**
+ * The values of the sealed secrets a file names, opened here, in the process that runs it. A name
+ * that is not set (or cannot be opened) is left out: resolving the file then says which and how to set it.
+ */
+export async function openSealedSecrets(
+  deps: Pick<ExperimentDeps, 'secrets'>,
+  experiment: Pick<Experiment, 'secrets'>,
+): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const name of sealedSecretNames(experiment)) {
+    if (!deps.secrets) break;
+    try {
+      out[name] = await deps.secrets.resolve(name);
+    } catch {
+      // Reported by resolveConfiguration, with the fix.
+    }
+  }
+  return out;
 }
 
 export interface RunProgress {
@@ -86,6 +109,11 @@ export type ResolvedRunnerOptions = Required<Pick<RunnerOptions, 'leaseMs' | 'he
   Omit<RunnerOptions, 'leaseMs' | 'heartbeatMs' | 'activityTimeoutMs' | 'rollbackTimeoutMs'>;
 
 export interface RunRequest {
+  /**
+   * Values of the sealed secrets the file names, opened by the caller (openSealedSecrets): the
+   * runner registers a run before its first await, so it opens nothing itself.
+   */
+  sealed?: Readonly<Record<string, string>>;
   experiment: Experiment;
   /** Who starts it, as the ledger writes it (`cli:USER`, `token:ID`, `scheduler`). */
   actor: Actor;
@@ -196,6 +224,7 @@ export function createExperimentRunner(deps: ExperimentDeps, opts: RunnerOptions
     const runId = newRunId();
     const prepared = prepareRun({
       experiment: req.experiment,
+      sealed: req.sealed ?? {},
       runId,
       env: req.env ?? {},
       vars: req.vars ?? {},

@@ -25,6 +25,7 @@ import { recoverAbandonedRuns, type RecoveredRun } from './recover.ts';
 import { newLeaseOwner } from './runner/run-id.ts';
 import {
   createExperimentRunner,
+  openSealedSecrets,
   type ActiveRun,
   type ExperimentDeps,
   type ExperimentRunner,
@@ -206,7 +207,8 @@ export function createRunManager(deps: ExperimentDeps, opts: RunManagerOptions =
     // The allow-lists are checked on the file as this run resolves it, so the refusal names the
     // config key; a file that does not resolve is left to the runner, whose message says why.
     // A refusal may quote a resolved argument, so the file's secrets are redacted from it.
-    const resolved = resolveConfiguration(parsed, {}, vars);
+    const sealed = await openSealedSecrets(deps, parsed);
+    const resolved = resolveConfiguration(parsed, {}, vars, sealed);
     try {
       checkPrivileged(resolved.ok ? resolved.value.experiment : parsed, { mayPrivileged: req.mayPrivileged, policy }, 'run');
     } catch (e) {
@@ -219,6 +221,7 @@ export function createRunManager(deps: ExperimentDeps, opts: RunManagerOptions =
     const before = new Set(runner.active().map((a) => a.runId));
     const done: Promise<RunResult> = runner.run({
       experiment,
+      sealed,
       actor: req.actor,
       env: {},
       vars,

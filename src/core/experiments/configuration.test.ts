@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { REDACTED, redactSecrets, resolveConfiguration, substituteString } from './configuration.ts';
+import { REDACTED, redactSecrets, resolveConfiguration, sealedSecretNames, substituteString } from './configuration.ts';
 import { parseExperiment } from './experiment-file.ts';
 import type { Experiment, HttpProvider, ProcessProvider } from './types.ts';
 
@@ -198,5 +198,30 @@ describe('redactSecrets', () => {
   it('returns the value unchanged when there are no secrets', () => {
     const v = { a: 1 };
     expect(redactSecrets(v, {})).toBe(v);
+  });
+});
+
+describe('sealed secrets named in a file', () => {
+  it('takes the values the caller opened, and names the fix for one that is not set', () => {
+    const file = `title: t
+description: d
+secrets:
+  shop:
+    token: { type: sealed, name: shop.token }
+    other: { type: sealed, name: shop.token }
+method:
+  - type: action
+    name: a
+    provider: { type: http, url: 'http://127.0.0.1:1/\${token}' }
+`;
+    const parsed = parseExperiment(file);
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed));
+    expect(sealedSecretNames(parsed.experiment)).toEqual(['shop.token']);
+    const ok = resolveConfiguration(parsed.experiment, {}, {}, { 'shop.token': 's3cr3t' });
+    expect(ok.ok && ok.value.secrets).toEqual({ shop: { token: 's3cr3t', other: 's3cr3t' } });
+    const missing = resolveConfiguration(parsed.experiment, {}, {});
+    expect(!missing.ok && missing.errors[0]?.message).toContain('bulwark secrets set shop.token');
+    const bad = parseExperiment(file.replace('name: shop.token }', 'name: Shop Token }'));
+    expect(!bad.ok && JSON.stringify(bad)).toContain('a sealed secret needs name');
   });
 });

@@ -1,7 +1,8 @@
 /**
  * Configuration and secrets as Chaos Toolkit loads them (inline, or from the environment, with
  * `--var` overriding configuration), and `${name}` substitution where Chaos Toolkit substitutes:
- * provider strings and payloads, regex patterns and JSON paths. The environment is passed in,
+ * provider strings and payloads, regex patterns and JSON paths. The environment and the values
+ * of sealed secrets the file names (`{type: sealed, name}`, opened by the caller) are passed in,
  * never read here. Secrets stay apart from configuration so that journals can redact them.
  */
 import { compileJsonPath } from './tolerance-jsonpath.ts';
@@ -33,6 +34,8 @@ export function resolveConfiguration(
   exp: Experiment,
   env: Record<string, string | undefined>,
   vars: Record<string, string>,
+  /** The values of the sealed secrets the file names, by name (sealedSecretNames); absent ones are reported. */
+  sealed: Readonly<Record<string, string>> = {},
 ): ResolveResult {
   const errors: { path: string; message: string }[] = [];
   const overrides = new Map<string, JsonValue>();
@@ -82,6 +85,15 @@ export function resolveConfiguration(
         values.push([key, entry.value]);
         continue;
       }
+      if (entry.kind === 'sealed') {
+        if (Object.hasOwn(sealed, entry.name)) values.push([key, sealed[entry.name]!]);
+        else
+          errors.push({
+            path: formatPath(['secrets', scope, key]),
+            message: `secret ${scope}.${key} names the sealed secret ${entry.name}, which is not set or cannot be opened here; set it with: bulwark secrets set ${entry.name}`,
+          });
+        continue;
+      }
       const v = readEnv(entry.key);
       if (v === undefined) {
         errors.push({
@@ -107,6 +119,13 @@ export function resolveConfiguration(
   const experiment = substituteExperiment(exp, lookup, errors);
   if (errors.length > 0) return { ok: false, errors };
   return { ok: true, value: { configuration: config, secrets: secretValues, experiment } };
+}
+
+/** The names of the sealed secrets a file's `secrets` name, each once, in file order. */
+export function sealedSecretNames(exp: Pick<Experiment, 'secrets'>): string[] {
+  const names = new Set<string>();
+  for (const keys of Object.values(exp.secrets)) for (const e of Object.values(keys)) if (e.kind === 'sealed') names.add(e.name);
+  return [...names];
 }
 
 function convert(text: string, type: string): { ok: true; value: JsonValue } | { ok: false; message: string } {

@@ -7,6 +7,7 @@
  * such as `toleranse` would otherwise silently turn a hypothesis off.
  */
 import { z } from 'zod';
+import { SECRET_NAME } from '../access/sealed.ts';
 import { compileCel } from './cel.ts';
 import { CONTROL_NAME } from './controls.ts';
 import { tryParseCron } from './cron.ts';
@@ -135,8 +136,20 @@ const secretEntry = custom((v): Check<SecretEntry> => {
     if (typeof key !== 'string' || key === '') return no('an env secret needs key: the name of the environment variable', ['key']);
     return ok({ kind: 'env', key });
   }
+  if (isObject(v) && v['type'] === 'sealed') {
+    const name = v['name'];
+    const extra = Object.keys(v).find((k) => k !== 'type' && k !== 'name');
+    if (extra !== undefined) return no(`unknown key '${extra}' in a sealed secret; allowed: type, name`, [extra]);
+    if (typeof name !== 'string' || !SECRET_NAME.test(name))
+      return no('a sealed secret needs name: the name it was set under (bulwark secrets list), lowercase letters, digits and . _ -', [
+        'name',
+      ]);
+    return ok({ kind: 'sealed', name });
+  }
   if (isObject(v) && v['type'] === 'vault') {
-    return no('vault secrets are not supported; pass the value through the environment: {type: env, key: NAME}');
+    return no(
+      'vault secrets are not supported; name a sealed secret ({type: sealed, name: NAME}) or use the environment: {type: env, key: NAME}',
+    );
   }
   return ok({ kind: 'inline', value: v as JsonValue });
 });

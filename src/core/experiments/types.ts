@@ -43,7 +43,8 @@ export type ConfigEntry =
   { kind: 'inline'; value: JsonValue } | { kind: 'env'; key: string; default?: JsonValue; envVarType?: 'str' | 'int' | 'float' | 'bytes' };
 
 /** A secret value: inline, or read from the environment when the run starts. */
-export type SecretEntry = { kind: 'inline'; value: JsonValue } | { kind: 'env'; key: string };
+/** A secret's value: inline, from the environment, or a sealed secret named (`{type: sealed, name: NAME}`; docs/access.md). */
+export type SecretEntry = { kind: 'inline'; value: JsonValue } | { kind: 'env'; key: string } | { kind: 'sealed'; name: string };
 
 export interface Hypothesis {
   title: string;

@@ -52,6 +52,7 @@ export const experimentsServer: ServerPart = (ctx) => {
       ingest,
       metrics: experimentRunMetrics(ctx.metrics),
       ...(options.experiments?.runWriter ? { runWriter: options.experiments.runWriter } : {}),
+      ...(ctx.services.secrets ? { secrets: ctx.services.secrets } : {}),
     },
     { log: app.log, ...options.experiments?.runner, policy },
   );

@@ -4,6 +4,7 @@
  * the global stop switch. Process and file providers need `experiments:privileged` to apply and
  * to run, and the server's allow-lists.
  */
+import { ApprovalPending } from './access-approval-rules.ts';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { can, type Principal } from '../../core/access/permissions.ts';
@@ -183,8 +184,9 @@ export function experimentRoutes(app: FastifyInstance, r: RouteRegistry, deps: A
       'Delete an experiment: it is no longer listed, run or scheduled (on every server on the database); its runs and ledger entries stay readable. Runs going on are not stopped.',
     auth: { permission: 'experiments:write' },
     params: z.strictObject({ name: experimentName }),
-    response: DeletedView,
-    errors: [404],
+    // 202 with an approval request when the approval rules guard experiment.delete (docs/access.md).
+    response: z.union([DeletedView, ApprovalPending]),
+    errors: [202, 404],
     handler: async ({ params, principal, req }) => {
       const d = await deleteExperiment(deps, actorOf(principal, req), params.name);
       // Read after the commit: what of it is still going, which deleting does not stop.

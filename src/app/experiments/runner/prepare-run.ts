@@ -43,6 +43,8 @@ export interface PrepareInput {
   runId: string;
   env: Record<string, string | undefined>;
   vars?: Record<string, string>;
+  /** Values of the sealed secrets the file names, opened by the caller (openSealedSecrets). */
+  sealed?: Readonly<Record<string, string>>;
   allowHosts?: readonly string[];
   /** Where automatic file backups go: `<stateDir>/backups/<runId>/`. */
   stateDir: string;
@@ -75,7 +77,12 @@ export function prepareRun(input: PrepareInput): PreparedRun {
   }
   // `${bulwark_run_id}` is always this run's id, whatever the file or --var say: a canary must
   // name the run that planted it.
-  const resolved = resolveConfiguration(input.experiment, input.env, { ...(input.vars ?? {}), [RUN_ID_KEY]: input.runId });
+  const resolved = resolveConfiguration(
+    input.experiment,
+    input.env,
+    { ...(input.vars ?? {}), [RUN_ID_KEY]: input.runId },
+    input.sealed ?? {},
+  );
   if (!resolved.ok) {
     throw invalid(
       `the experiment cannot run: ${resolved.errors.map((e) => `${e.path || '(file)'}: ${e.message}`).join('; ')}`,

@@ -16,6 +16,7 @@ import type { PreparedRun } from './prepare-run.ts';
 import { RunRecorder, type LedgerEvent } from './run-recorder.ts';
 import type { LeaseKeeper, RunWriter } from './run-writes.ts';
 import { sleep } from '../../sleep.ts';
+import { sealRollbacks } from '../../access/sealed-rollbacks.ts';
 import type { ExperimentDeps, ResolvedRunnerOptions, RunRequest } from '../run-experiment.ts';
 import { actorLabel } from '../../../core/ledger/actor.ts';
 
@@ -134,7 +135,8 @@ export class RunContext {
       endedAt: null,
       leaseOwner: x.owner,
       leaseUntil: new Date(this.clockMs() + x.options.leaseMs).toISOString(),
-      rollbacks: JSON.parse(JSON.stringify(x.prepared.rollbacks)) as Json,
+      // Resolved, so they may hold secret values: sealed when this process has the key (app/access/sealed-rollbacks.ts).
+      rollbacks: sealRollbacks(x.deps.secretKeys, x.runId, JSON.parse(JSON.stringify(x.prepared.rollbacks)) as Json),
       ttdMs: null,
       dryRun: false,
     };

@@ -81,7 +81,12 @@ function secretsToFile(secrets: Record<string, Record<string, SecretEntry>>): Js
   return Object.fromEntries(
     Object.entries(secrets).map(([scope, keys]) => [
       scope,
-      Object.fromEntries(Object.entries(keys).map(([k, e]) => [k, e.kind === 'env' ? { type: 'env', key: e.key } : e.value])),
+      Object.fromEntries(
+        Object.entries(keys).map(([k, e]) => [
+          k,
+          e.kind === 'env' ? { type: 'env', key: e.key } : e.kind === 'sealed' ? { type: 'sealed', name: e.name } : e.value,
+        ]),
+      ),
     ]),
   );
 }
