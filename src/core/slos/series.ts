@@ -76,7 +76,7 @@ interface Slices {
 /** An index over the events for tallies of any window: what budget.ts's scan counts, in O(log events). */
 export function eventIndex(slo: Pick<Slo, 'budgeting'>, events: readonly SliEvent[]): Tallier {
   const kept = events
-    .filter((e) => e.total > 0)
+    .filter((e) => e.total > 0 && Number.isFinite(e.at))
     .map((e) => ({ at: e.at, good: Math.min(Math.max(e.good, 0), e.total), total: e.total }))
     .sort((a, b) => a.at - b.at);
   const n = kept.length;
