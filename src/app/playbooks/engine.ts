@@ -23,6 +23,7 @@ import type { AppDeps, Random } from '../deps.ts';
 import { approvalService, type ApprovalService } from '../access/approvals.ts';
 import { versionModel } from './apply-playbook.ts';
 import { startRun } from './runs.ts';
+import { catchUpSignalWait } from './signal-waits.ts';
 import type { HttpTransport } from './transport.ts';
 
 export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
@@ -286,7 +287,7 @@ export class PlaybookEngine {
     const now = this.now();
     if (exec.state !== 'running' || !exec.startedAt) {
       const until = this.later(w.timeoutMs);
-      await this.write(run, async (tx, entries) => {
+      const began = await this.write(run, async (tx, entries) => {
         await tx.playbooks.updateStep(run.id, exec.idx, { state: 'running', attempts: 1, startedAt: now, updatedAt: now });
         await tx.playbooks.updateRun(run.id, { wakeAt: until, leaseOwner: null, leaseUntil: null, updatedAt: now });
         entries.push(
@@ -301,6 +302,8 @@ export class PlaybookEngine {
           }),
         );
       });
+      // A signal received since the step began, whose pass looked before this row was committed, counts too.
+      if (began) await catchUpSignalWait(this.deps, run.id, exec.idx).catch((e: unknown) => this.o.onError?.(e, run.id));
       return false;
     }
     const until = new Date(Date.parse(exec.startedAt) + w.timeoutMs).toISOString();

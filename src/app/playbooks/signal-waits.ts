@@ -6,22 +6,34 @@
  * the step moves from running to done by a compare and set, so of two replicas seeing the signal,
  * or a signal and the step's deadline, one wins. Signals received before the wait began do not
  * count. Nothing waits in memory: the waits are rows (store: runningWaits).
+ *
+ * Signals are matched in passes, one at a time (SignalWaitQueue): the signals that arrived while a
+ * pass ran are matched together in the next, the waits are read once per pass (page after page,
+ * none left out), and each version's model and each run's context are read once per pass. A wait
+ * that begins also looks at the signals received since it began (catchUpSignalWait), so a signal
+ * whose pass ran before the waiting row was committed is not lost.
  */
 import { systemActor } from '../../core/ledger/actor.ts';
-import { evaluate } from '../../core/playbooks/expressions.ts';
+import { evaluate, type ExprContext } from '../../core/playbooks/expressions.ts';
+import type { Playbook, Step } from '../../core/playbooks/types.ts';
+import type { PlaybookRunRecord, StepExecutionRecord, WaitCursor } from '../../store/playbooks/port.ts';
 import type { SignalRecord } from '../../store/signals/port.ts';
 import type { AppDeps } from '../deps.ts';
 import { versionModel } from './apply-playbook.ts';
 
-/** Waits looked at per signal (the oldest first). */
-export const MAX_WAITS_PER_SIGNAL = 1000;
+/** Waits read per page of a pass (every page is read). */
+export const WAITS_PAGE = 1000;
+/** Signals matched in one pass at most (the rest in the next). */
+export const MAX_SIGNALS_PER_PASS = 500;
+/** Signals a wait that begins looks back at, at most (newest first, matched oldest first). */
+export const MAX_CATCH_UP_SIGNALS = 2000;
 
 const MATCHER = systemActor('playbooks', 'system');
 
 export interface SignalWaitResult {
-  resumed: { run: string; step: string }[];
-  /** Waits whose expression failed on this signal (a missing field, a wrong type): not resumed. */
-  errors: { run: string; step: string; message: string }[];
+  resumed: { run: string; step: string; signal: string }[];
+  /** Waits whose expression failed on a signal (a missing field, a wrong type): not resumed by it. */
+  errors: { run: string; step: string; signal: string; message: string }[];
 }
 
 export function signalView(signal: SignalRecord) {
@@ -38,80 +50,207 @@ export function signalView(signal: SignalRecord) {
   };
 }
 
-export async function resumeSignalWaits(deps: AppDeps, signal: SignalRecord): Promise<SignalWaitResult> {
+type Wait = Pick<StepExecutionRecord, 'runId' | 'idx' | 'mode' | 'attempts' | 'startedAt'>;
+
+export interface PassOptions {
+  /** Waits read per page (WAITS_PAGE by default). */
+  pageSize?: number;
+}
+
+/** Match signals (one, or the batch of a pass, in order of receipt) against every wait under way. */
+export async function resumeSignalWaits(
+  deps: AppDeps,
+  signals: SignalRecord | readonly SignalRecord[],
+  o: PassOptions = {},
+): Promise<SignalWaitResult> {
   const out: SignalWaitResult = { resumed: [], errors: [] };
-  const view = signalView(signal);
-  const waits = await deps.store.playbooks.runningWaits(MAX_WAITS_PER_SIGNAL);
-  for (const w of waits) {
-    if (w.startedAt !== null && signal.receivedAt < w.startedAt) continue;
-    const model = await versionModel(deps.store, w.playbook, w.version);
-    const step = model.steps[w.idx];
-    if (!step?.waitSignal) continue;
-    const run = await deps.store.playbooks.getRun(w.runId);
-    if (!run) continue;
-    const outputs: Record<string, unknown> = {};
-    for (const s of await deps.store.playbooks.steps(run.id)) if (s.state === 'done') outputs[s.stepId] = s.outputs;
-    const m = evaluate(step.waitSignal.match, {
-      inputs: run.inputs,
-      steps: outputs,
-      trigger: run.trigger,
-      run: { id: run.id, playbook: run.playbook, version: run.version },
-      signal: view,
-    });
+  const list = (Array.isArray(signals) ? [...(signals as readonly SignalRecord[])] : [signals as SignalRecord]).sort((a, b) =>
+    a.receivedAt < b.receivedAt ? -1 : a.receivedAt > b.receivedAt ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
+  );
+  if (list.length === 0) return out;
+  const pageSize = o.pageSize ?? WAITS_PAGE;
+  const models = new Map<string, Promise<Playbook>>();
+  const model = (playbook: string, version: number) => {
+    const key = `${playbook}\u0000${version}`;
+    let m = models.get(key);
+    if (!m) models.set(key, (m = versionModel(deps.store, playbook, version)));
+    return m;
+  };
+  let after: WaitCursor | undefined;
+  for (;;) {
+    const page = await deps.store.playbooks.runningWaits(pageSize, after);
+    for (const w of page) {
+      const m = await model(w.playbook, w.version).catch(() => undefined);
+      const step = m?.steps[w.idx];
+      if (!step?.waitSignal) continue;
+      const candidates = list.filter((s) => w.startedAt === null || s.receivedAt >= w.startedAt);
+      if (candidates.length === 0) continue;
+      await matchOne(deps, w, step, candidates, out);
+    }
+    if (page.length < pageSize) return out;
+    const last = page.at(-1)!;
+    after = { startedAt: last.startedAt!, runId: last.runId, idx: last.idx };
+  }
+}
+
+/**
+ * A `wait` for a signal that has just begun: the signals received since it began (its run's
+ * context read once), oldest first; the first that matches finishes it. Whether one did.
+ */
+export async function catchUpSignalWait(deps: AppDeps, runId: string, idx: number): Promise<boolean> {
+  const run = await deps.store.playbooks.getRun(runId);
+  const w = await deps.store.playbooks.getStep(runId, idx);
+  if (!run || !w || w.state !== 'running' || !w.startedAt) return false;
+  const step = (await versionModel(deps.store, run.playbook, run.version)).steps[idx];
+  if (!step?.waitSignal) return false;
+  const found: SignalRecord[] = [];
+  let cursor: Parameters<AppDeps['store']['signals']['list']>[0]['cursor'];
+  while (found.length < MAX_CATCH_UP_SIGNALS) {
+    const page = await deps.store.signals.list({ since: w.startedAt, limit: 500, ...(cursor ? { cursor } : {}) });
+    found.push(...page.signals);
+    if (!page.next) break;
+    cursor = page.next;
+  }
+  if (found.length === 0) return false;
+  const out: SignalWaitResult = { resumed: [], errors: [] };
+  await matchOne(deps, w, step, found.reverse(), out, run);
+  return out.resumed.length > 0;
+}
+
+/** The first of `signals` (in order) that matches the wait finishes it; the run's context is read once. */
+async function matchOne(
+  deps: AppDeps,
+  w: Wait,
+  step: Step,
+  signals: readonly SignalRecord[],
+  out: SignalWaitResult,
+  known?: PlaybookRunRecord,
+): Promise<void> {
+  const run = known ?? (await deps.store.playbooks.getRun(w.runId));
+  if (!run) return;
+  const outputs: Record<string, unknown> = {};
+  for (const s of await deps.store.playbooks.steps(run.id)) if (s.state === 'done') outputs[s.stepId] = s.outputs;
+  const base: Omit<ExprContext, 'signal'> = {
+    inputs: run.inputs,
+    steps: outputs,
+    trigger: run.trigger,
+    run: { id: run.id, playbook: run.playbook, version: run.version },
+  };
+  for (const signal of signals) {
+    const view = signalView(signal);
+    const m = evaluate(step.waitSignal!.match, { ...base, signal: view });
     if (!m.ok) {
-      out.errors.push({ run: run.id, step: step.id, message: m.message });
+      out.errors.push({ run: run.id, step: step.id, signal: signal.id, message: m.message });
       continue;
     }
     if (m.value !== true) continue;
-    const now = deps.clock.now().toISOString();
-    const won = await deps.store
-      .transaction(async (tx) => {
-        // The run first (its row lock orders this against the engine's write on PostgreSQL), then the step's compare and set.
-        if (!(await tx.playbooks.updateRun(run.id, { cursor: w.idx + 1, wakeAt: null, updatedAt: now }, { from: ['running', 'paused'] })))
-          return false;
-        const moved = await tx.playbooks.updateStep(
-          run.id,
-          w.idx,
-          { state: 'done', outputs: { timedOut: false, signal: view }, error: null, finishedAt: now, updatedAt: now },
-          ['running'],
-        );
-        if (!moved) throw new Lost();
-        await tx.ledger.append(
-          [
-            {
-              actor: MATCHER,
-              kind: 'playbook.step.signal-matched',
-              subject: `playbook-run:${run.id}`,
-              data: { run: run.id, step: step.id, index: w.idx, signal: signal.id },
-            },
-            {
-              actor: MATCHER,
-              kind: 'playbook.step.finished',
-              subject: `playbook-run:${run.id}`,
-              data: {
-                run: run.id,
-                step: step.id,
-                index: w.idx,
-                mode: w.mode,
-                outcome: 'done',
-                attempt: Math.max(w.attempts, 1),
-                error: null,
-                retryAt: null,
-              },
-            },
-          ],
-          now,
-        );
-        return true;
-      })
-      .catch((e: unknown) => {
-        if (e instanceof Lost) return false;
-        throw e;
-      });
-    if (won) out.resumed.push({ run: run.id, step: step.id });
+    if (await finish(deps, run, w, step, signal.id, view)) out.resumed.push({ run: run.id, step: step.id, signal: signal.id });
+    // Won or lost (the deadline, another replica), the step has moved on: no later signal for it.
+    return;
   }
-  return out;
+}
+
+async function finish(
+  deps: AppDeps,
+  run: PlaybookRunRecord,
+  w: Wait,
+  step: Step,
+  signalId: string,
+  view: ReturnType<typeof signalView>,
+): Promise<boolean> {
+  const now = deps.clock.now().toISOString();
+  return deps.store
+    .transaction(async (tx) => {
+      // The run first (its row lock orders this against the engine's write on PostgreSQL), then the step's compare and set.
+      if (!(await tx.playbooks.updateRun(run.id, { cursor: w.idx + 1, wakeAt: null, updatedAt: now }, { from: ['running', 'paused'] })))
+        return false;
+      const moved = await tx.playbooks.updateStep(
+        run.id,
+        w.idx,
+        { state: 'done', outputs: { timedOut: false, signal: view }, error: null, finishedAt: now, updatedAt: now },
+        ['running'],
+      );
+      if (!moved) throw new Lost();
+      await tx.ledger.append(
+        [
+          {
+            actor: MATCHER,
+            kind: 'playbook.step.signal-matched',
+            subject: `playbook-run:${run.id}`,
+            data: { run: run.id, step: step.id, index: w.idx, signal: signalId },
+          },
+          {
+            actor: MATCHER,
+            kind: 'playbook.step.finished',
+            subject: `playbook-run:${run.id}`,
+            data: {
+              run: run.id,
+              step: step.id,
+              index: w.idx,
+              mode: w.mode,
+              outcome: 'done',
+              attempt: Math.max(w.attempts, 1),
+              error: null,
+              retryAt: null,
+            },
+          },
+        ],
+        now,
+      );
+      return true;
+    })
+    .catch((e: unknown) => {
+      if (e instanceof Lost) return false;
+      throw e;
+    });
 }
 
 /** The step was moved on (its deadline, another replica) between the look and the write: undone. */
 class Lost extends Error {}
+
+/**
+ * New signals for the waits, matched one pass at a time: `push` queues a signal and starts a pass
+ * when none runs; a pass takes the queued signals (up to MAX_SIGNALS_PER_PASS) together, and when
+ * it ends the next pass takes what came meanwhile. So a burst of signals is a few passes, not one
+ * scan of every wait per signal.
+ */
+export class SignalWaitQueue {
+  private readonly queue: SignalRecord[] = [];
+  private running: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly deps: AppDeps,
+    private readonly report: (r: SignalWaitResult) => void,
+    private readonly onError: (e: unknown) => void,
+    private readonly o: PassOptions = {},
+  ) {}
+
+  push(signal: SignalRecord): void {
+    if (this.stopped) return;
+    this.queue.push(signal);
+    this.next();
+  }
+
+  /** Resolves when no pass runs and nothing is queued. */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.queue.length = 0;
+    await this.idle();
+  }
+
+  private next(): void {
+    if (this.running || this.queue.length === 0) return;
+    const batch = this.queue.splice(0, MAX_SIGNALS_PER_PASS);
+    this.running = resumeSignalWaits(this.deps, batch, this.o)
+      .then(this.report, this.onError)
+      .finally(() => {
+        this.running = undefined;
+        if (!this.stopped) this.next();
+      });
+  }
+}

@@ -207,7 +207,7 @@ describe('a wait for a signal', () => {
     expect((await resumeSignalWaits(deps, signal({ service: 'checkout' }, false))).resumed).toEqual([]);
     await pauseRun(deps, alice, id);
     const match = signal({ service: 'checkout' }, true);
-    expect((await resumeSignalWaits(deps, match)).resumed).toEqual([{ run: id, step: 'recovered' }]);
+    expect((await resumeSignalWaits(deps, match)).resumed).toEqual([{ run: id, step: 'recovered', signal: match.id }]);
     // Seen again (another replica): nothing more.
     expect((await resumeSignalWaits(deps, match)).resumed).toEqual([]);
     await resumeRun(deps, alice, id);

@@ -4,7 +4,7 @@
  * matches, and resumes steps that wait for a signal it matches. Every replica runs it; leases share the runs among them.
  */
 import { triggerFromSignal, triggerSchedules } from '../../app/playbooks/triggers.ts';
-import { resumeSignalWaits } from '../../app/playbooks/signal-waits.ts';
+import { SignalWaitQueue } from '../../app/playbooks/signal-waits.ts';
 import type { JobsPart } from '../jobs-part.ts';
 
 export const PLAYBOOK_TICK_MS = 1000;
@@ -33,6 +33,17 @@ export const playbookJobs: JobsPart = async ({ deps, server, logger }) => {
       });
   };
   server.playbooks.onKick(tick);
+  // One pass over the waits at a time; the signals that came meanwhile are matched together in the next.
+  const waits = new SignalWaitQueue(
+    deps,
+    (r) => {
+      for (const s of r.resumed) logger.info({ run: s.run, step: s.step, signal: s.signal }, 'a signal resumed a waiting playbook step');
+      for (const x of r.errors)
+        logger.warn({ run: x.run, step: x.step, signal: x.signal, reason: x.message }, 'a waiting step could not match a signal');
+      if (r.resumed.length > 0) tick();
+    },
+    (e) => logger.warn({ err: e }, 'playbook signal waits failed'),
+  );
   const off = server.signals.bus.on('signal', (signal) => {
     triggerFromSignal(deps, signal)
       .then((r) => {
@@ -42,14 +53,7 @@ export const playbookJobs: JobsPart = async ({ deps, server, logger }) => {
         if (r.started.length > 0) tick();
       })
       .catch((e: unknown) => logger.warn({ err: e }, 'playbook trigger failed'));
-    resumeSignalWaits(deps, signal)
-      .then((r) => {
-        for (const s of r.resumed) logger.info({ run: s.run, step: s.step, signal: signal.id }, 'a signal resumed a waiting playbook step');
-        for (const x of r.errors)
-          logger.warn({ run: x.run, step: x.step, signal: signal.id, reason: x.message }, 'a waiting step could not match a signal');
-        if (r.resumed.length > 0) tick();
-      })
-      .catch((e: unknown) => logger.warn({ err: e }, 'playbook signal waits failed'));
+    waits.push(signal);
   });
   // Scheduled playbooks: looked at once in each minute (the minute is the run's key, so a second
   // look, or another replica's, starts nothing more).
@@ -78,6 +82,7 @@ export const playbookJobs: JobsPart = async ({ deps, server, logger }) => {
       stopped = true;
       off();
       clearInterval(timer);
+      await waits.stop();
       await running;
     },
   };

@@ -14,6 +14,7 @@ import type {
   StepExecutionRecord,
   StepState,
   ToilRow,
+  WaitCursor,
 } from './port.ts';
 
 type RunRow = Database['playbook_runs'];
@@ -224,19 +225,28 @@ export class KyselyPlaybooks implements PlaybookRepo {
     return rows.map((r) => ({ ...fromStep(r), playbook: r.playbook, version: Number(r.version) }));
   }
 
-  async runningWaits(limit: number): Promise<(StepExecutionRecord & { playbook: string; version: number })[]> {
-    const rows = await this.db
+  async runningWaits(limit: number, after?: WaitCursor): Promise<(StepExecutionRecord & { playbook: string; version: number })[]> {
+    let q = this.db
       .selectFrom('playbook_steps as s')
       .innerJoin('playbook_runs as r', 'r.id', 's.run_id')
       .selectAll('s')
       .select(['r.playbook as playbook', 'r.version as version'])
       .where('s.kind', '=', 'wait')
       .where('s.state', '=', 'running')
-      .where('r.state', 'in', ['running', 'paused'])
-      .orderBy('s.started_at', 'asc')
-      .orderBy('s.run_id', 'asc')
-      .limit(limit)
-      .execute();
+      // A wait under way has begun; a row without a start is not one (and would page differently on each database).
+      .where('s.started_at', 'is not', null)
+      .where('r.state', 'in', ['running', 'paused']);
+    if (after)
+      q = q.where((eb) =>
+        eb.or([
+          eb('s.started_at', '>', after.startedAt),
+          eb.and([
+            eb('s.started_at', '=', after.startedAt),
+            eb.or([eb('s.run_id', '>', after.runId), eb.and([eb('s.run_id', '=', after.runId), eb('s.idx', '>', after.idx)])]),
+          ]),
+        ]),
+      );
+    const rows = await q.orderBy('s.started_at', 'asc').orderBy('s.run_id', 'asc').orderBy('s.idx', 'asc').limit(limit).execute();
     return rows.map((r) => ({ ...fromStep(r), playbook: r.playbook, version: Number(r.version) }));
   }
 

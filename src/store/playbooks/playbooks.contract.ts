@@ -228,6 +228,18 @@ export function playbookRepoContract(current: () => { store: Store; fx: StoreFix
         ['w1', 1, 'pb', 1],
       ]);
       expect(await store.playbooks.runningWaits(1)).toHaveLength(1);
+      // Pages by keyset: after the last one of a page, the next; ties on the start broken by run and index.
+      await store.playbooks.createRun(run('w6'), [step('w6', 0, wait(at(2))), step('w6', 1, wait(at(2)))]);
+      const seen: string[] = [];
+      let after: { startedAt: string; runId: string; idx: number } | undefined;
+      for (let page = 0; page < 10; page++) {
+        const got = await store.playbooks.runningWaits(1, after);
+        if (got.length === 0) break;
+        const w = got[0]!;
+        seen.push(`${w.runId}.${w.idx}`);
+        after = { startedAt: w.startedAt!, runId: w.runId, idx: w.idx };
+      }
+      expect(seen).toEqual(['w2.0', 'w6.0', 'w6.1', 'w1.1']);
     });
 
     it('decides a promotion once', async () => {

@@ -81,6 +81,13 @@ export type RunPatch = Partial<
   Pick<PlaybookRunRecord, 'state' | 'cursor' | 'wakeAt' | 'leaseOwner' | 'leaseUntil' | 'finishedAt' | 'reason' | 'updatedAt'>
 >;
 
+/** Where a page of running waits ended: the last step's start, run and index. */
+export interface WaitCursor {
+  startedAt: string;
+  runId: string;
+  idx: number;
+}
+
 export interface PromotionRecord {
   id: string;
   playbook: string;
@@ -151,10 +158,11 @@ export interface PlaybookRepo {
   waitingSteps(limit: number): Promise<(StepExecutionRecord & { playbook: string; version: number })[]>;
 
   /**
-   * `wait` steps under way (state running) in runs that are running or paused, oldest first: the
-   * steps a new signal may resume (those waiting for a duration are among them; the model tells).
+   * `wait` steps under way (state running) in runs that are running or paused, oldest first (by
+   * start, run, index): the steps a new signal may resume (those waiting for a duration are among
+   * them; the model tells). With `after`, the page after that step (keyset paging).
    */
-  runningWaits(limit: number): Promise<(StepExecutionRecord & { playbook: string; version: number })[]>;
+  runningWaits(limit: number, after?: WaitCursor): Promise<(StepExecutionRecord & { playbook: string; version: number })[]>;
 
   /** Manual and assisted step executions a person finished, per playbook, step and mode. */
   toil(playbook?: string): Promise<ToilRow[]>;
