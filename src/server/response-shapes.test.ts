@@ -130,6 +130,8 @@ describe('real answers parse with their route’s response schema', () => {
   let incidentId: number;
   let caseId: number;
   let evidenceSha: string;
+  let reportNumber: number;
+  let exerciseId: number;
   let playbookRunId: string;
   const experiment = 'shapes-probe';
 
@@ -221,6 +223,21 @@ describe('real answers parse with their route’s response schema', () => {
       (await check('POST', '/v1/incidents/:id/evidence', `/v1/incidents/${incidentId}/evidence`, evidence)) as { sha256: string }
     ).sha256;
     await check('POST', '/v1/incidents/:id/pins', `/v1/incidents/${incidentId}/pins`, { signal: signalId });
+    await check('POST', '/v1/incidents/:id/tasks', `/v1/incidents/${incidentId}/tasks`, { title: 'Shapes task' });
+    reportNumber = (
+      (await check('POST', '/v1/incidents/:id/reports', `/v1/incidents/${incidentId}/reports`, { kind: 'tactical' })) as { report: number }
+    ).report;
+    const scenario = [
+      'apiVersion: bulwark/v1',
+      'kind: TabletopScenario',
+      'title: Shapes drill',
+      'severity: SEV3',
+      'injects: [{ at: 0m, text: go }]',
+      'questions: [{ id: q1, at: 0m, text: who? }]',
+    ].join('\n');
+    exerciseId = (
+      (await check('POST', '/v1/incidents/exercises', '/v1/incidents/exercises', { file: scenario })) as { incident: { id: number } }
+    ).incident.id;
     const critical = { name: 'shapes-critical', labels: { alertname: 'ShapesCritical', severity: 'critical' } };
     await t.app.inject({
       method: 'POST',
@@ -300,6 +317,10 @@ describe('real answers parse with their route’s response schema', () => {
       '/v1/cases/:id': `/v1/cases/${caseId}`,
       '/v1/incidents/:id': `/v1/incidents/${incidentId}`,
       '/v1/incidents/:id/evidence/:sha256': `/v1/incidents/${incidentId}/evidence/${evidenceSha}`,
+      '/v1/incidents/:id/tasks': `/v1/incidents/${incidentId}/tasks`,
+      '/v1/incidents/:id/reports': `/v1/incidents/${incidentId}/reports`,
+      '/v1/incidents/:id/reports/:report': `/v1/incidents/${incidentId}/reports/${reportNumber}`,
+      '/v1/incidents/:id/exercise/report': `/v1/incidents/${exerciseId}/exercise/report`,
     };
     const gets = t.spec.filter((r) => r.method === 'GET');
     for (const r of gets) {

@@ -208,6 +208,36 @@ rules:
 `,
 );
 remember('severity', 'SEV2');
+/** Incidents: a checklist template, a status report's next update, a tabletop scenario that starts and one of its questions. */
+remember('template', 'rotate-credentials');
+remember('nextUpdateIn', '30m');
+remember('question', 'q1');
+remember(
+  'file',
+  `apiVersion: bulwark/v1
+kind: TabletopScenario
+title: Fuzz drill
+severity: SEV3
+injects: [{ at: 0m, text: go }]
+questions: [{ id: q1, at: 0m, text: who? }]
+`,
+);
+/** Playbooks: a CACAO v2 playbook that imports (start, one manual action, end). */
+remember(
+  'cacao',
+  JSON.stringify({
+    type: 'playbook',
+    spec_version: 'cacao-2.0',
+    id: 'playbook--1',
+    name: 'fuzz',
+    workflow_start: 's',
+    workflow: {
+      s: { type: 'start', on_completion: 'a' },
+      a: { type: 'action', name: 'look', commands: [{ type: 'manual', command: 'look' }], on_completion: 'e' },
+      e: { type: 'end' },
+    },
+  }),
+);
 /** Playbooks: a file that applies (one manual step: no request leaves the machine) and its name. */
 remember(
   'file',
