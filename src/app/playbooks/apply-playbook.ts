@@ -139,6 +139,9 @@ export async function applyPlaybook(deps: AppDeps, actor: Actor, file: string, o
   return deps.store.transaction(async (tx) => {
     const existing = await tx.playbooks.get(model.name);
     if (existing && existing.fileSha256 === sha) return { playbook: existing, model, created: false, changed: false };
+    // Two applies that each add a call (a → b, b → a) would each see no cycle in what the other has not
+    // committed yet: applies with calls take turns, each checking what the one before committed.
+    if (callsOf(model).size > 0) await tx.playbooks.lockCalls();
     const badCall = await callsRefused(tx, model);
     if (badCall) throw badCall;
     if (existing) {

@@ -22,7 +22,7 @@ import type { Repos } from '../../store/store.ts';
 import type { AppDeps, Random } from '../deps.ts';
 import { approvalService, type ApprovalService } from '../access/approvals.ts';
 import { versionModel } from './apply-playbook.ts';
-import { startRun } from './runs.ts';
+import { MAX_CALL_DEPTH, startRun } from './runs.ts';
 import { catchUpSignalWait } from './signal-waits.ts';
 import type { HttpTransport } from './transport.ts';
 
@@ -53,6 +53,13 @@ export function approvalRef(run: Pick<PlaybookRunRecord, 'id' | 'playbook' | 've
     resource: `playbook-run:${run.id}/${step}`,
     payload: { run: run.id, playbook: run.playbook, version: run.version, step },
   };
+}
+
+/** How many calls below its root a run is (0: started by a person, a signal or a schedule). */
+function callDepth(run: Pick<PlaybookRunRecord, 'trigger'>): number {
+  const t = run.trigger as { kind?: unknown; depth?: unknown } | null;
+  if (!t || t.kind !== 'playbook') return 0;
+  return typeof t.depth === 'number' && Number.isSafeInteger(t.depth) && t.depth > 0 ? t.depth : 1;
 }
 
 /** Thrown inside a write when a compare and set on the step lost (a signal or a person moved it first): the write is undone. */
@@ -588,6 +595,15 @@ export class PlaybookEngine {
     const recorded = (exec.outputs as { run?: unknown } | null)?.run;
     const now = this.now();
     if (typeof recorded !== 'string') {
+      // However applies raced, calls never nest without end: a run at the deepest level may not call.
+      const depth = callDepth(run) + 1;
+      if (depth > MAX_CALL_DEPTH)
+        return this.fail(
+          run,
+          exec,
+          step,
+          `playbook calls nest ${depth} deep here (${run.playbook} calling ${call.name}); at most ${MAX_CALL_DEPTH} levels are run, so a cycle of calls ends`,
+        );
       const inputs: Record<string, unknown> = {};
       for (const [k, e] of Object.entries(call.inputs)) {
         const v = evaluate(e, ctx);
@@ -599,7 +615,7 @@ export class PlaybookEngine {
         const r = await startRun(this.deps, ENGINE, call.name, {
           inputs,
           startedById: run.startedById,
-          trigger: { id: `run:${run.id}/${step.id}`, kind: 'playbook', parent: run.id, step: step.id, playbook: run.playbook },
+          trigger: { id: `run:${run.id}/${step.id}`, kind: 'playbook', parent: run.id, step: step.id, playbook: run.playbook, depth },
         });
         if (!('run' in r)) throw new Error('a dry run');
         child = r.run;

@@ -10,10 +10,14 @@ import { actorLabel, type Actor } from '../../core/ledger/actor.ts';
 import { resolveInputs } from '../../core/playbooks/playbook-file.ts';
 import { planRun, type PlannedStep } from '../../core/playbooks/rules.ts';
 import { FINAL_RUN_STATES, RUN_STATES, type PlaybookRunRecord, type StepExecutionRecord } from '../../store/playbooks/port.ts';
+import type { Repos } from '../../store/store.ts';
 import { iso, type AppDeps } from '../deps.ts';
 import { getPlaybook, modelOf, versionModel } from './apply-playbook.ts';
 
 const forbidden = (m: string) => new DomainError('forbidden', m);
+
+/** How deep `playbook` steps may nest: a run this many calls below one a person, signal or schedule started does not call further. */
+export const MAX_CALL_DEPTH = 8;
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 export const newPlaybookRunId = (): string => `pbr_${Array.from({ length: 16 }, () => ALPHABET[randomInt(ALPHABET.length)]).join('')}`;
@@ -156,39 +160,58 @@ async function changeState(
   });
 }
 
-/** Cancel a run that has not ended: the steps not done are cancelled; the answer to a request in flight is not recorded over the end. */
+/**
+ * Cancel a run that has not ended: the steps not done are cancelled; the answer to a request in
+ * flight is not recorded over the end. The runs of playbooks it called that have not ended are
+ * cancelled with it (and theirs), in the same transaction.
+ */
 export async function cancelRun(deps: AppDeps, actor: Actor, id: string, reason = 'cancelled by a person'): Promise<PlaybookRunRecord> {
   const now = iso(deps.clock);
   return deps.store.transaction(async (tx) => {
     const run = await tx.playbooks.getRun(id);
     if (!run) throw notFound(`no playbook run '${id}'`);
     if (FINAL_RUN_STATES.includes(run.state)) throw conflict(`run ${id} has ended (${run.state}); there is nothing to cancel`);
-    // Compare and set: an end the engine committed meanwhile is kept, not written over.
-    const from = RUN_STATES.filter((s) => !FINAL_RUN_STATES.includes(s));
-    if (!(await tx.playbooks.updateRun(id, { state: 'cancelled', finishedAt: now, reason, updatedAt: now, wakeAt: null }, { from })))
-      throw conflict(`run ${id} ended a moment ago; there is nothing to cancel`);
-    for (const s of await tx.playbooks.steps(id))
-      if (['pending', 'waiting', 'retrying', 'confirmed'].includes(s.state))
-        await tx.playbooks.updateStep(id, s.idx, { state: 'cancelled', updatedAt: now }, [s.state]);
-    await tx.ledger.append(
-      [
-        {
-          actor,
-          kind: 'playbook.run.finished',
-          subject: `playbook-run:${id}`,
-          data: {
-            run: id,
-            playbook: run.playbook,
-            version: run.version,
-            outcome: 'cancelled',
-            reason: `${reason} (${actorLabel(actor)})`.slice(0, 1000),
-          },
-        },
-      ],
-      now,
-    );
+    if (!(await cancelIn(tx, actor, run, reason, now, 0))) throw conflict(`run ${id} ended a moment ago; there is nothing to cancel`);
     return (await tx.playbooks.getRun(id))!;
   });
+}
+
+/** Cancel one run in `tx` (compare and set), then the runs its `playbook` steps are waiting for; whether it was cancelled. */
+async function cancelIn(tx: Repos, actor: Actor, run: PlaybookRunRecord, reason: string, now: string, depth: number): Promise<boolean> {
+  const id = run.id;
+  // Compare and set: an end the engine committed meanwhile is kept, not written over.
+  const from = RUN_STATES.filter((s) => !FINAL_RUN_STATES.includes(s));
+  if (!(await tx.playbooks.updateRun(id, { state: 'cancelled', finishedAt: now, reason, updatedAt: now, wakeAt: null }, { from })))
+    return false;
+  const steps = await tx.playbooks.steps(id);
+  for (const s of steps)
+    if (['pending', 'waiting', 'retrying', 'confirmed'].includes(s.state))
+      await tx.playbooks.updateStep(id, s.idx, { state: 'cancelled', updatedAt: now }, [s.state]);
+  await tx.ledger.append(
+    [
+      {
+        actor,
+        kind: 'playbook.run.finished',
+        subject: `playbook-run:${id}`,
+        data: {
+          run: id,
+          playbook: run.playbook,
+          version: run.version,
+          outcome: 'cancelled',
+          reason: `${reason} (${actorLabel(actor)})`.slice(0, 1000),
+        },
+      },
+    ],
+    now,
+  );
+  if (depth > MAX_CALL_DEPTH) return true;
+  for (const s of steps) {
+    const child = s.kind === 'playbook' && s.state === 'running' ? (s.outputs as { run?: unknown } | null)?.run : undefined;
+    if (typeof child !== 'string') continue;
+    const c = await tx.playbooks.getRun(child);
+    if (c && !FINAL_RUN_STATES.includes(c.state)) await cancelIn(tx, actor, c, `its parent run ${id} was cancelled`, now, depth + 1);
+  }
+  return true;
 }
 
 export interface Completion {

@@ -21,7 +21,7 @@ import type { AppDeps } from '../deps.ts';
 import { memoryKeyRing } from '../ledger/key-ring.ts';
 import { applyPlaybook } from './apply-playbook.ts';
 import { PlaybookEngine } from './engine.ts';
-import { completeStep, pauseRun, resumeRun, startRun } from './runs.ts';
+import { cancelRun, completeStep, MAX_CALL_DEPTH, pauseRun, resumeRun, startRun } from './runs.ts';
 import { resumeSignalWaits } from './signal-waits.ts';
 import { fetchTransport, type HttpTransport } from './transport.ts';
 
@@ -334,6 +334,38 @@ describe('a playbook step', () => {
     expect((await store.playbooks.steps(p2))[0]!.error).toMatch(
       /child run .* of child failed: step check failed by cli:alice: not reachable/,
     );
+  });
+
+  it('stops calls nesting deeper than the limit at run time (the step fails saying so), and a cancel reaches the children', async () => {
+    // p0 calls p1 … calls p10, which waits for a person: deeper than the limit.
+    await applyPlaybook(deps, alice, named('p10', `  - id: look\n    mode: manual\n    checklist: [Look]\n`));
+    for (let i = 9; i >= 0; i--) await applyPlaybook(deps, alice, named(`p${i}`, `  - id: go\n    playbook: { name: p${i + 1} }\n`));
+    const r = await startRun(deps, alice, 'p0', {});
+    const root = 'run' in r ? r.run.id : '';
+    for (let i = 0; i <= MAX_CALL_DEPTH + 1; i++) await engine().tick();
+    const chain = [root];
+    for (;;) {
+      const child = ((await store.playbooks.steps(chain.at(-1)!))[0]!.outputs as { run?: string } | null)?.run;
+      if (!child) break;
+      chain.push(child);
+    }
+    expect(chain).toHaveLength(MAX_CALL_DEPTH + 1); // the root and 8 levels of calls
+    const deepest = (await store.playbooks.getRun(chain.at(-1)!))!;
+    expect(deepest).toMatchObject({ playbook: `p${MAX_CALL_DEPTH}`, state: 'failed' });
+    expect(deepest.reason).toMatch(/playbook calls nest 9 deep here \(p8 calling p9\); at most 8 levels are run/);
+
+    // Another root whose chain is short enough: cancelling it cancels its child and grandchild.
+    const r2 = await startRun(deps, alice, 'p8', {});
+    const top = 'run' in r2 ? r2.run.id : '';
+    await engine().tick();
+    await engine().tick();
+    await engine().tick();
+    const mid = ((await store.playbooks.steps(top))[0]!.outputs as { run: string }).run;
+    const leaf = ((await store.playbooks.steps(mid))[0]!.outputs as { run: string }).run;
+    expect((await store.playbooks.getRun(leaf))!.state).toBe('waiting');
+    await cancelRun(deps, alice, top);
+    expect((await store.playbooks.getRun(mid))!).toMatchObject({ state: 'cancelled', reason: `its parent run ${top} was cancelled` });
+    expect((await store.playbooks.getRun(leaf))!).toMatchObject({ state: 'cancelled', reason: `its parent run ${mid} was cancelled` });
   });
 
   it('refuses, at apply, a call to a playbook not applied and any cycle of calls', async () => {

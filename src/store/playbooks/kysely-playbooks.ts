@@ -20,6 +20,9 @@ import type {
 type RunRow = Database['playbook_runs'];
 type StepRow = Database['playbook_steps'];
 
+/** The advisory lock space of applies with calls ("BWPC"). */
+const CALLS_LOCK_SPACE = 0x42575043;
+
 export class KyselyPlaybooks implements PlaybookRepo {
   constructor(
     private readonly db: Db,
@@ -69,6 +72,10 @@ export class KyselyPlaybooks implements PlaybookRepo {
       })
       .execute();
     return fromPlaybook(stored);
+  }
+
+  async lockCalls(): Promise<void> {
+    if (this.dialect === 'postgres') await sql`select pg_advisory_xact_lock(${sql.lit(CALLS_LOCK_SPACE)}, 0)`.execute(this.db);
   }
 
   async get(name: string): Promise<PlaybookRecord | undefined> {

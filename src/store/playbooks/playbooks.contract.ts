@@ -242,6 +242,29 @@ export function playbookRepoContract(current: () => { store: Store; fx: StoreFix
       expect(seen).toEqual(['w2.0', 'w6.0', 'w6.1', 'w1.1']);
     });
 
+    it('lets applies with calls take turns: a second lockCalls waits for the first transaction to end', async () => {
+      const { store } = current();
+      const order: string[] = [];
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      const first = store.transaction(async (tx) => {
+        await tx.playbooks.lockCalls();
+        order.push('first locked');
+        await held;
+        await tx.playbooks.putVersion({ name: 'a', title: 'A', file: 'a\n', fileSha256: 'c'.repeat(64), appliedBy: 'x' }, at(0));
+        order.push('first ends');
+      });
+      while (order.length === 0) await new Promise((r) => setImmediate(r));
+      const second = store.transaction(async (tx) => {
+        await tx.playbooks.lockCalls();
+        order.push(`second locked, sees ${(await tx.playbooks.list()).length}`);
+      });
+      for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+      release();
+      await Promise.all([first, second]);
+      expect(order).toEqual(['first locked', 'first ends', 'second locked, sees 1']);
+    });
+
     it('decides a promotion once', async () => {
       const { store } = current();
       const p = {

@@ -123,6 +123,12 @@ export interface PlaybookRepo {
   get(name: string): Promise<PlaybookRecord | undefined>;
   list(): Promise<PlaybookRecord[]>;
   getVersion(name: string, version: number): Promise<PlaybookVersionRecord | undefined>;
+  /**
+   * Inside a transaction: wait for, and hold until it ends, the one lock of applies whose file
+   * calls playbooks, so their cycle checks see one another's versions (PostgreSQL: an advisory
+   * transaction lock; SQLite serialises writing transactions already, so nothing to do).
+   */
+  lockCalls(): Promise<void>;
   /** Every version of a playbook, newest first (files included). */
   versions(name: string): Promise<PlaybookVersionRecord[]>;
 
