@@ -6,7 +6,9 @@ import { memoryKeyRing } from '../app/ledger/key-ring.ts';
 import { openSqliteStore } from '../store/sqlite/open-sqlite.ts';
 import type { Store } from '../store/store.ts';
 import { incidentDetail } from '../app/incidents/incidents.ts';
-import { applyDemoIncident } from './incidents.ts';
+import { listReports } from '../app/incidents/reports.ts';
+import { listTasks } from '../app/incidents/tasks.ts';
+import { applyDemoIncident, DEMO_INCIDENT_TITLE } from './incidents.ts';
 
 let dir: TmpDir;
 let store: Store;
@@ -20,7 +22,7 @@ afterEach(async () => {
 });
 
 describe('the demo incident', () => {
-  it('is declared once with roles, evidence and a timeline; a restart declares nothing more', async () => {
+  it('is declared once with roles, evidence, a timeline, a checklist and a posted report; a restart declares nothing more', async () => {
     const deps = { store, clock: new ManualClock(), keys: memoryKeyRing(), origin: 'test' };
     const id = await applyDemoIncident(deps);
     expect(id).toBe(1);
@@ -29,6 +31,13 @@ describe('the demo incident', () => {
     expect(d.roles.map((r) => r.role)).toEqual(['commander', 'scribe']);
     expect(d.evidence).toHaveLength(1);
     expect(d.timeline.length).toBeGreaterThan(8);
+    // The credentials checklist, its tasks owned by the role holders, and a posted report.
+    const tasks = await listTasks(deps, { id: 'x', seesRestricted: true }, id!);
+    expect(tasks.length).toBeGreaterThan(0);
+    expect(tasks.every((t) => t.status === 'open')).toBe(true);
+    const reports = await listReports(deps, { id: 'x', seesRestricted: true }, id!);
+    expect(reports.map((r) => [r.kind, r.state])).toEqual([['tactical', 'posted']]);
+    expect(reports[0]!.body).toContain(DEMO_INCIDENT_TITLE);
     expect(await applyDemoIncident(deps)).toBeUndefined();
   });
 });

@@ -1,13 +1,16 @@
 /**
  * The demo's incident: declared once at the first start (an incident already there means the
- * demo, or the user, has one), with command roles, a handoff, notes, a piece of evidence and a
- * status change, so the Incidents page has a timeline to show at once. Cases come by themselves:
+ * demo, or the user, has one), with command roles, a handoff, notes, a piece of evidence, a
+ * status change, a recovery checklist and a posted status report, so the Incidents page has a
+ * timeline to show at once. Cases come by themselves:
  * the login brute force experiment is missed with the demo's default controls, and the default
  * triage rule `missed-detection` opens a case for it within seconds of the first run.
  */
 import type { AppDeps } from '../app/deps.ts';
 import { addEvidence } from '../app/incidents/evidence.ts';
 import { addNote, assignIncidentRole, declareIncident, setIncidentStatus } from '../app/incidents/incidents.ts';
+import { draftReport, postReport } from '../app/incidents/reports.ts';
+import { addChecklist } from '../app/incidents/tasks.ts';
 import { systemActor } from '../core/ledger/actor.ts';
 
 export const DEMO_INCIDENT_TITLE = 'Demo: credential stuffing against the shop login';
@@ -40,5 +43,10 @@ export async function applyDemoIncident(deps: AppDeps): Promise<number | undefin
   });
   await setIncidentStatus(deps, commander, all, i.id, 'mitigated', 'rate limit per address on /login');
   await addNote(deps, commander, all, i.id, 'action: alert on the failed-login ratio per address, not only per account', null);
+  // Recovery: the credentials checklist (its tasks go to the holders of their roles), and a
+  // tactical status report drafted from the record and posted.
+  await addChecklist(deps, commander, all, i.id, 'rotate-credentials');
+  const report = await draftReport(deps, commander, all, i.id, { kind: 'tactical' });
+  await postReport(deps, commander, all, i.id, report.report);
   return i.id;
 }
