@@ -44,6 +44,24 @@ describe('secret key file', () => {
     writeFileSync(junk, '{"format":"x"}', { mode: 0o600 });
     expect(() => fileSecretKeys(junk)).toThrow(/not a Bulwark key file/);
     writeFileSync(junk, 'nope', { mode: 0o600 });
-    expect(() => fileSecretKeys(junk)).toThrow(/not JSON/);
+    expect(() => fileSecretKeys(junk)).toThrow(/not valid JSON/);
+  });
+
+  it('says where a corrupt key file breaks, never quoting its text (key material)', () => {
+    const file = path.join(dir.path, 'corrupt.json');
+    const key = Buffer.alloc(32, 7).toString('base64');
+    for (const text of [`{"format":"bulwark-secret-keys/1","keys":{"0123456789abcdef":"${key}" x}}`, `${key}`, `{"keys":"${key}`]) {
+      writeFileSync(file, text, { mode: 0o600 });
+      let message = '';
+      try {
+        fileSecretKeys(file);
+      } catch (e) {
+        message = (e as Error).message;
+      }
+      expect(message).toMatch(/is not valid JSON/);
+      expect(message).not.toContain(key.slice(0, 8));
+    }
+    writeFileSync(file, `{"format":"bulwark-secret-keys/1","keys":{"0123456789abcdef":"${key}" x}}`, { mode: 0o600 });
+    expect(() => fileSecretKeys(file)).toThrow(/at position \d+/);
   });
 });

@@ -56,7 +56,9 @@ export function fileSecretKeys(file: string): SecretKeys {
     try {
       parsed = JSON.parse(readFileSync(file, 'utf8')) as KeyFile;
     } catch (e) {
-      throw new Error(`the secret key file ${file} is not JSON: ${(e as Error).message}`);
+      // Only where: JSON.parse's message quotes the text around the fault, which is key material.
+      const at = /position (\d+)/.exec((e as Error).message)?.[1];
+      throw new Error(`the secret key file ${file} is not valid JSON${at === undefined ? '' : ` (at position ${at})`}`);
     }
     if (parsed?.format !== FORMAT || typeof parsed.keys !== 'object' || parsed.keys === null)
       throw new Error(`the secret key file ${file} is not a Bulwark key file (format ${FORMAT})`);
