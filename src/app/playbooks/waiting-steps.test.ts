@@ -159,6 +159,15 @@ describe('an approval step', () => {
     expect(req.requestedBy).toBe('bob');
     await expect(decideApproval(deps, person('bob'), alice, req.id, 'approve', { reason: 'mine' })).rejects.toThrow(/someone else/);
     await decideApproval(deps, person('alice'), alice, req.id, 'approve', { reason: 'fine' });
+
+    // A called playbook's run is its parent's starter's: carol starts the parent, carol is the requester.
+    await applyPlaybook(deps, alice, named('outer', `  - id: call\n    playbook: { name: rollback }\n`));
+    const outer = await startRun(deps, cliActor('carol'), 'outer', {});
+    await engine().tick();
+    await engine().tick();
+    const child = ((await store.playbooks.steps('run' in outer ? outer.run.id : ''))[0]!.outputs as { run: string }).run;
+    expect((await store.playbooks.getRun(child))!.startedById).toBe('carol');
+    expect((await listApprovals(deps)).find((a) => a.resource === `playbook-run:${child}/ask`)!.requestedBy).toBe('carol');
   });
 
   it('is refused in any mode but auto, and without rules', async () => {
