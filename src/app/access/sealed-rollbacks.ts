@@ -54,3 +54,14 @@ export function resealRollbacksText(keys: SecretKeys, runId: string, text: strin
 
 /** Whether a stored text holds sealed rollbacks. */
 export const rollbacksTextSealed = (text: string): boolean => isSealedRollbacks(JSON.parse(text) as Json);
+
+/** The key id a run's stored rollbacks are sealed under (undefined when plain or not JSON). */
+export function rollbacksTextKeyId(text: string): string | undefined {
+  let stored: Json;
+  try {
+    stored = JSON.parse(text) as Json;
+  } catch {
+    return undefined;
+  }
+  return isSealedRollbacks(stored) ? sealedKeyId(stored.sealed) : undefined;
+}

@@ -36,8 +36,8 @@ export function memorySecretKeys(): SecretKeys {
       keys.set(current.id, current);
       return current;
     },
-    retireAllButCurrent: () => {
-      const gone = [...keys.keys()].filter((k) => k !== current.id);
+    retire: (ids) => {
+      const gone = ids.filter((k) => k !== current.id && keys.has(k));
       for (const k of gone) keys.delete(k);
       return gone;
     },

@@ -60,13 +60,18 @@ export async function hasSecondFactor(deps: Pick<AppDeps, 'store'>, principalId:
 export async function beginEnrollment(deps: AppDeps, principal: Principal): Promise<{ secret: string; uri: string }> {
   personOnly(principal);
   const secret = newTotpSecret();
-  const ok = await deps.store.secondFactors.begin({
-    principalId: principal.id,
-    kind: 'totp',
-    secret: sealForStorage(deps.secretKeys, secret, sealContext.totp(principal.id)),
-    createdAt: iso(deps.clock),
-    confirmedAt: null,
-    lastStep: null,
+  // Sealed inside the transaction, under the sealing lock a key rotation takes too: a seed sealed
+  // under a key the rotation is retiring would be lost with it.
+  const ok = await deps.store.transaction(async (tx) => {
+    await tx.secrets.lockForSealing();
+    return tx.secondFactors.begin({
+      principalId: principal.id,
+      kind: 'totp',
+      secret: sealForStorage(deps.secretKeys, secret, sealContext.totp(principal.id)),
+      createdAt: iso(deps.clock),
+      confirmedAt: null,
+      lastStep: null,
+    });
   });
   if (!ok) throw conflict(`${principal.id} has a second factor already; disable it first (with a current code) to enroll another`);
   return { secret, uri: totpUri(secret, principal.id.replace(/^person:/, '')) };

@@ -10,9 +10,10 @@ import { MAX_SECRET_BYTES, SECRET_NAME, SECRET_NAME_RULE, isSealed, sealContext 
 import type { Actor } from '../../core/ledger/actor.ts';
 import { actorLabel } from '../../core/ledger/actor.ts';
 import type { SecretMeta } from '../../store/access/port.ts';
+import type { Repos } from '../../store/store.ts';
 import { iso, type AppDeps } from '../deps.ts';
 import { seal, sealedKeyId, unseal, type SecretKeys } from './sealer.ts';
-import { resealRollbacksText, rollbacksTextSealed } from './sealed-rollbacks.ts';
+import { resealRollbacksText, rollbacksTextKeyId, rollbacksTextSealed } from './sealed-rollbacks.ts';
 
 export type SecretView = SecretMeta;
 
@@ -33,20 +34,28 @@ function checkValue(value: string): string {
   return value;
 }
 
-/** Set a secret's value: version 1 when new, one more otherwise. */
+/**
+ * Set a secret's value: version 1 when new, one more than the name's last version otherwise (a
+ * deleted name goes on counting). Sealed inside the transaction, under the sealing lock a key
+ * rotation takes too, so that a value is never sealed under a key a rotation is retiring; the
+ * row's key id is the one the sealed text names.
+ */
 export async function setSecret(deps: AppDeps, actor: Actor, name: string, value: string): Promise<SecretView> {
   checkSecretName(name);
   checkValue(value);
   const keys = keysOf(deps);
   const now = iso(deps.clock);
   const by = actorLabel(actor);
-  const sealed = seal(keys, value, sealContext.secret(name));
-  const keyId = sealedKeyId(sealed)!;
   return deps.store.transaction(async (tx) => {
+    await tx.secrets.lockForSealing();
     const old = await tx.secrets.get(name);
+    const last = old?.version ?? (await tx.secrets.lastVersion(name));
+    const version = last + 1;
+    const sealed = seal(keys, value, sealContext.secret(name, version));
+    const keyId = sealedKeyId(sealed)!;
     const record = {
       name,
-      version: (old?.version ?? 0) + 1,
+      version,
       keyId,
       sealed,
       createdAt: old?.createdAt ?? now,
@@ -54,19 +63,10 @@ export async function setSecret(deps: AppDeps, actor: Actor, name: string, value
       updatedAt: now,
       updatedBy: by,
     };
-    if (old) {
-      if (!(await tx.secrets.update(record, old.version))) throw conflict(`secret ${name} changed meanwhile; set it again`);
-    } else await tx.secrets.insert(record);
-    await tx.ledger.append([{ actor, kind: 'secret.set', subject: `secret:${name}`, data: { name, version: record.version, keyId } }], now);
-    return {
-      name,
-      version: record.version,
-      keyId,
-      createdAt: record.createdAt,
-      createdBy: record.createdBy,
-      updatedAt: now,
-      updatedBy: by,
-    };
+    const stored = last > 0 ? await tx.secrets.update(record, last) : await tx.secrets.insert(record);
+    if (!stored) throw conflict(`secret ${name} changed meanwhile; set it again`);
+    await tx.ledger.append([{ actor, kind: 'secret.set', subject: `secret:${name}`, data: { name, version, keyId } }], now);
+    return { name, version, keyId, createdAt: record.createdAt, createdBy: record.createdBy, updatedAt: now, updatedBy: by };
   });
 }
 
@@ -94,29 +94,52 @@ export async function resolveSecret(deps: AppDeps, name: string): Promise<string
   const keys = keysOf(deps);
   const r = await deps.store.secrets.get(name);
   if (!r) throw notFound(`no sealed secret ${name}; set it with: bulwark secrets set ${name} < FILE`);
-  return unseal(keys, r.sealed, sealContext.secret(name));
+  return unseal(keys, r.sealed, sealContext.secret(name, r.version));
 }
 
 /**
- * Rotate the sealing key: a new key becomes current, every secret and TOTP secret is re-sealed
- * under it in one transaction (with its ledger entry), then the old keys are retired. A crash
- * before the retirement leaves both keys in the file, and every value readable.
+ * The key ids the database names: sealed secrets, sealed TOTP secrets and runs' sealed rollbacks.
+ * A server refuses to start when its key file lacks one of them (server/parts/access.ts), and a
+ * rotation retires only keys no longer named here.
+ */
+export async function referencedKeyIds(repos: Pick<Repos, 'secrets' | 'secondFactors' | 'runRollbackSeals'>): Promise<string[]> {
+  const ids = new Set<string>();
+  for (const s of await repos.secrets.list()) ids.add(s.keyId);
+  for (const f of await repos.secondFactors.storedSecrets()) {
+    const id = sealedKeyId(f.secret);
+    if (id) ids.add(id);
+  }
+  for (const r of await repos.runRollbackSeals.list()) {
+    const id = rollbacksTextKeyId(r.rollbacks);
+    if (id) ids.add(id);
+  }
+  return [...ids].sort();
+}
+
+/**
+ * Rotate the sealing key: under the sealing lock, a new key becomes current and every secret,
+ * TOTP secret and run's rollbacks is re-sealed under it in one transaction (with its ledger
+ * entry); then the old keys that nothing in the database names any more are retired. A crash
+ * before the retirement leaves both keys in the file, and every value readable; a key still
+ * named (a run that sealed its rollbacks meanwhile) stays until the next rotation.
  */
 export async function rotateSecretKey(
   deps: AppDeps,
   actor: Actor,
 ): Promise<{ from: string[]; to: string; secrets: number; secondFactors: number; runs: number }> {
   const keys = keysOf(deps);
-  const from = keys.ids();
-  const next = keys.rotate();
   const now = iso(deps.clock);
   const result = await deps.store.transaction(async (tx) => {
+    await tx.secrets.lockForSealing();
+    const from = keys.ids();
+    const next = keys.rotate();
     let secrets = 0;
     for (const meta of await tx.secrets.list()) {
       const r = await tx.secrets.get(meta.name);
-      if (!r || r.keyId === next.id) continue;
-      const value = unseal(keys, r.sealed, sealContext.secret(r.name));
-      if (!(await tx.secrets.reseal(r.name, r.version, next.id, seal(keys, value, sealContext.secret(r.name)))))
+      if (!r || sealedKeyId(r.sealed) === next.id) continue;
+      const context = sealContext.secret(r.name, r.version);
+      const sealed = seal(keys, unseal(keys, r.sealed, context), context);
+      if (!(await tx.secrets.reseal(r.name, r.version, sealedKeyId(sealed)!, sealed)))
         throw conflict(`secret ${r.name} changed during the rotation; rotate again`);
       secrets += 1;
     }
@@ -140,7 +163,8 @@ export async function rotateSecretKey(
     await tx.ledger.append([{ actor, kind: 'secret-key.rotated', subject: 'secret-key', data }], now);
     return data;
   });
-  keys.retireAllButCurrent();
+  const named = new Set(await referencedKeyIds(deps.store));
+  keys.retire(result.from.filter((id) => !named.has(id)));
   return result;
 }
 

@@ -31,8 +31,11 @@ export interface SecretKeys {
   get(id: string): SecretKey | undefined;
   /** Make a new key current; the old ones stay readable until retired. */
   rotate(): SecretKey;
-  /** Forget every key but the current one. */
-  retireAllButCurrent(): string[];
+  /**
+   * Forget these keys (never the current one): the caller has checked that nothing stored still
+   * names them. Returns the ids actually retired.
+   */
+  retire(ids: readonly string[]): string[];
   /** The ids of every key held. */
   ids(): string[];
 }
@@ -67,10 +70,11 @@ export function parseSealed(text: string): SealedParts | undefined {
 
 /**
  * The additional data a value is sealed with: where it belongs. A ciphertext copied to another
- * row (another secret's name, another person's factor) fails to open there.
+ * row (another secret's name, another person's factor) fails to open there; a secret's version is
+ * part of it, so an older ciphertext of the same name put back in the row fails too.
  */
 export const sealContext = {
-  secret: (name: string) => `bulwark:secret:${name}`,
+  secret: (name: string, version: number) => `bulwark:secret:${name}:v${version}`,
   totp: (principalId: string) => `bulwark:totp:${principalId}`,
   rollbacks: (runId: string) => `bulwark:run-rollbacks:${runId}`,
 } as const;

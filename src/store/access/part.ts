@@ -51,7 +51,7 @@ export const accessStore: StorePart = {
     secondFactors: new KyselySecondFactors(ctx.db),
     approvals: new KyselyApprovals(ctx.db, ctx.dialect),
     breakglass: new KyselyBreakglass(ctx.db, ctx.dialect),
-    secrets: new KyselySecrets(ctx.db),
+    secrets: new KyselySecrets(ctx.db, ctx.dialect),
     runRollbackSeals: new KyselyRunRollbackSeals(ctx.db),
   }),
   contract: async () => {

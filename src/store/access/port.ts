@@ -222,15 +222,29 @@ export interface SecretRecord {
 export type SecretMeta = Omit<SecretRecord, 'sealed'>;
 
 export interface SecretRepo {
+  /**
+   * Take the sealing lock for the rest of the transaction: setting a secret, beginning a TOTP
+   * enrollment and rotating the key take it before they seal, so that nothing is sealed under a
+   * key a rotation is replacing. PostgreSQL: a transaction-scoped advisory lock; SQLite: the
+   * write transaction is the lock already.
+   */
+  lockForSealing(): Promise<void>;
+  /** A live secret (a deleted name's tombstone is not one). */
   get(name: string): Promise<SecretRecord | undefined>;
-  /** By name; without the sealed values. */
+  /**
+   * The last version a name had, live or deleted (0 when never set): a name set again after a
+   * delete goes on from there, so an old ciphertext never matches a new version.
+   */
+  lastVersion(name: string): Promise<number>;
+  /** By name; without the sealed values; live secrets only. */
   list(): Promise<SecretMeta[]>;
-  /** Insert a new name; throws when it exists. */
-  insert(r: SecretRecord): Promise<void>;
-  /** Replace the value when the stored version is still `fromVersion`; false otherwise. */
+  /** Insert a new name; false when the name has a row already (a concurrent first set). */
+  insert(r: SecretRecord): Promise<boolean>;
+  /** Replace the value (of a live secret or a tombstone) when the stored version is still `fromVersion`; false otherwise. */
   update(r: SecretRecord, fromVersion: number): Promise<boolean>;
   /** Re-seal in place (key rotation), keeping the version, when it is still `fromVersion`. */
   reseal(name: string, fromVersion: number, keyId: string, sealed: string): Promise<boolean>;
+  /** Delete a live secret, keeping its name and last version as a tombstone; false when there was none. */
   delete(name: string): Promise<boolean>;
 }
 

@@ -104,9 +104,10 @@ export function fileSecretKeys(file: string): SecretKeys {
       write();
       return k;
     },
-    retireAllButCurrent: () => {
+    retire: (ids) => {
       refresh();
-      const gone = [...keys.keys()].filter((id) => id !== currentId);
+      const gone = ids.filter((id) => id !== currentId && keys.has(id));
+      if (gone.length === 0) return [];
       for (const id of gone) keys.delete(id);
       write();
       return gone;
