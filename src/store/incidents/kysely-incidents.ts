@@ -475,24 +475,22 @@ export class KyselyIncidents implements IncidentRepo {
     return rows.map(fromReport);
   }
 
-  // The mark is a row of the counters table (`exercise:ID`, 1 running, 2 ended), the incidents' table of named values.
   async markExercise(incidentId: number): Promise<void> {
     await this.db
-      .insertInto('incident_counters')
-      .values({ name: `exercise:${incidentId}`, value: 1 })
-      .onConflict((oc) => oc.column('name').doNothing())
+      .insertInto('incident_exercises')
+      .values({ incident_id: incidentId, state: 'running' })
+      .onConflict((oc) => oc.column('incident_id').doNothing())
       .execute();
   }
 
   async markExerciseEnded(incidentId: number): Promise<void> {
-    await this.db.updateTable('incident_counters').set({ value: 2 }).where('name', '=', `exercise:${incidentId}`).execute();
+    await this.db.updateTable('incident_exercises').set({ state: 'ended' }).where('incident_id', '=', incidentId).execute();
   }
 
   async exerciseIds(q: { running?: boolean } = {}): Promise<number[]> {
-    let query = this.db.selectFrom('incident_counters').select('name').where('name', 'like', 'exercise:%');
-    if (q.running) query = query.where('value', '=', 1);
-    const rows = await query.execute();
-    return rows.map((r) => Number(r.name.slice('exercise:'.length))).sort((a, b) => a - b);
+    let query = this.db.selectFrom('incident_exercises').select('incident_id').orderBy('incident_id', 'asc');
+    if (q.running) query = query.where('state', '=', 'running');
+    return (await query.execute()).map((r) => Number(r.incident_id));
   }
 
   async enqueue(item: Omit<OutboxItem, 'id'>): Promise<number> {

@@ -4,6 +4,7 @@ import { KyselyIncidents } from './kysely-incidents.ts';
 import { incidentCases } from './migrations/0013-incident-cases.ts';
 import { incidents } from './migrations/0014-incidents.ts';
 import { incidentTasksReports } from './migrations/0024-incident-tasks-reports.ts';
+import { incidentExercises } from './migrations/0025-incident-exercises.ts';
 import { incidentOutbox } from './migrations/0029-incident-outbox.ts';
 import type {} from './port.ts';
 import type {} from './tables.ts';
@@ -23,11 +24,13 @@ export const incidentsStore: StorePart = {
     { name: 'incident_tasks', backup: true },
     { name: 'incident_status_reports', backup: true },
     { name: 'incident_outbox', backup: true },
+    { name: 'incident_exercises', backup: true },
   ],
   migrations: {
     '0013_incident_cases': incidentCases,
     '0014_incidents': incidents,
     '0024_incident_tasks_reports': incidentTasksReports,
+    '0025_incident_exercises': incidentExercises,
     '0029_incident_outbox': incidentOutbox,
   },
   repos: (ctx) => ({ incidents: new KyselyIncidents(ctx.db) }),

@@ -137,6 +137,11 @@ export interface IncidentOutboxTable {
   last_error: string | null;
 }
 
+export interface IncidentExercisesTable {
+  incident_id: number;
+  state: 'running' | 'ended';
+}
+
 declare module '../schema.ts' {
   interface Database {
     incident_settings: IncidentSettingsTable;
@@ -152,5 +157,6 @@ declare module '../schema.ts' {
     incident_tasks: IncidentTasksTable;
     incident_status_reports: IncidentStatusReportsTable;
     incident_outbox: IncidentOutboxTable;
+    incident_exercises: IncidentExercisesTable;
   }
 }
