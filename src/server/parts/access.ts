@@ -5,10 +5,11 @@
  * uses (`services.secrets`). The sealing keys are set on `deps.secretKeys` here (unless the caller
  * gave some), so that the use cases that seal and open TOTP secrets find them.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Counter } from 'prom-client';
 import { memorySecretKeys, type SecretKeys } from '../../app/access/sealer.ts';
-import { resolveSecret, sealStoredValues } from '../../app/access/secrets.ts';
+import { referencedKeyIds, resolveSecret, sealStoredValues } from '../../app/access/secrets.ts';
 import { systemActor } from '../../core/ledger/actor.ts';
 import { DEFAULT_SECRET_KEY_FILE, fileSecretKeys } from '../../store/access/secret-key-file.ts';
 import { secretRoutes } from '../routes/access-secrets.ts';
@@ -21,6 +22,7 @@ import { secondFactorRoutes } from '../routes/second-factor.ts';
 import { tokenRoutes } from '../routes/tokens.ts';
 import { configureAccess, type AccessSettings } from '../auth.ts';
 import type { ServerOptions, ServerPart } from '../server-part.ts';
+import type { Store } from '../../store/store.ts';
 
 declare module '../server-part.ts' {
   interface ServerOptions {
@@ -28,8 +30,9 @@ declare module '../server-part.ts' {
     access?: Partial<AccessSettings>;
     /**
      * Sealed secrets: the key file (default `<experiments.stateDir>/secret-keys.json`, the data
-     * directory; created 0600 on first use). Without either, keys are held in memory and lost
-     * with the process (tests).
+     * directory; created 0600 on first use, and only while the database names no key). The
+     * server refuses to start when the keys lack one the database names. Without either, keys
+     * are held in memory and lost with the process (tests).
      */
     secrets?: { keyFile?: string };
   }
@@ -64,15 +67,39 @@ export const accessServer: ServerPart = async ({ app, routes, deps, options, ser
   );
   services.approvals = approvalService(deps);
 
-  deps.secretKeys ??= secretKeysFor(options);
+  deps.secretKeys ??= await secretKeysFor(options, deps.store);
+  await checkKeysCoverDatabase(deps.secretKeys, deps.store);
   secretRoutes(app, routes, deps);
   services.secrets = { resolve: (name) => resolveSecret(deps, name) };
   const sealed = await sealStoredValues(deps, systemActor('bulwark'));
   if (sealed.secondFactors + sealed.runs > 0) log.info(sealed, 'sealed the TOTP secrets and run rollbacks stored before sealing');
 };
 
-function secretKeysFor(options: ServerOptions): SecretKeys {
+/**
+ * The keys from the key file (`--secrets-key-file`, `secrets.keyFile`, BULWARK_SECRETS_KEY_FILE,
+ * else `<dataDir>/secret-keys.json`). A missing file is created only when the database names no
+ * key: a replica or a restore without the file must not seal under a key of its own.
+ */
+async function secretKeysFor(options: ServerOptions, store: Store): Promise<SecretKeys> {
   const dir = options.experiments?.stateDir;
   const file = options.secrets?.keyFile ?? (dir ? path.join(dir, DEFAULT_SECRET_KEY_FILE) : undefined);
-  return file ? fileSecretKeys(file) : memorySecretKeys();
+  if (!file) return memorySecretKeys();
+  if (!existsSync(file)) {
+    const named = await referencedKeyIds(store);
+    if (named.length > 0) throw missingKeys(named, `the key file ${file}`, 'does not exist');
+  }
+  return fileSecretKeys(file);
 }
+
+/** Refuse to start when the database names a key the keys lack (a replica or a restore given another key file). */
+async function checkKeysCoverDatabase(keys: SecretKeys, store: Store): Promise<void> {
+  const missing = (await referencedKeyIds(store)).filter((id) => keys.get(id) === undefined);
+  if (missing.length > 0) throw missingKeys(missing, keys.where, 'lacks them');
+}
+
+const missingKeys = (ids: string[], where: string, what: string): Error =>
+  new Error(
+    `the database holds values sealed under key${ids.length > 1 ? 's' : ''} ${ids.join(', ')} and ${where} ${what}; ` +
+      'start with the key file they were sealed with (--secrets-key-file, secrets.keyFile in the config or BULWARK_SECRETS_KEY_FILE): ' +
+      'every replica on one database needs the same key file, and a restore needs the key file backed up with the database (docs/access.md)',
+  );

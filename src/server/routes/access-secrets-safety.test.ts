@@ -1,30 +1,50 @@
 /**
- * Sealed secrets under replicas and races, on a real SQLite file: a secret set or a TOTP
- * enrollment begun while another replica rotates the key is sealed under the new key;
+ * Sealed secrets under replicas, restores and races, on a real SQLite file: a server refuses to
+ * start when its key file lacks a key the database names (and never makes one then); a secret set
+ * or a TOTP enrollment begun while another replica rotates the key is sealed under the new key;
  * versions go on after a delete and are bound into the sealing; a first set that loses to a
  * concurrent one is a 409.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, makeTestApp, type TestApp } from '../../../test/support/app.ts';
+import { tmpDir } from '../../../test/support/tmp.ts';
 import type { AppDeps } from '../../app/deps.ts';
 import type { Principal } from '../../core/access/permissions.ts';
 import { referencedKeyIds, resolveSecret, rotateSecretKey, setSecret } from '../../app/access/secrets.ts';
 import { beginEnrollment } from '../../app/access/second-factor.ts';
 import { systemActor } from '../../core/ledger/actor.ts';
+import { createServer } from '../create-server.ts';
+import { createLogger } from '../logging.ts';
 import type { Store } from '../../store/store.ts';
 
 let t: TestApp;
+let other: { path: string; cleanup(): Promise<void> };
 beforeAll(async () => {
   t = await makeTestApp();
+  other = await tmpDir('bulwark-replica-');
 });
 afterAll(async () => {
   await t?.close();
+  await other?.cleanup();
 });
 
 const admin = () => bearer(t.adminToken);
 const put = (name: string, value: string) =>
   t.app.inject({ method: 'PUT', url: `/v1/secrets/${name}`, headers: admin(), payload: { value } });
 const actor = systemActor('test');
+
+/** A second server on the same database, as a replica or a restore would start. */
+const startReplica = (keyFile: string) =>
+  createServer({
+    deps: { ...t.deps, secretKeys: undefined },
+    logger: createLogger('silent', new Writable({ write: (_c, _e, cb) => cb() }), 'json'),
+    webDir: path.join(other.path, 'no-web'),
+    secrets: { keyFile },
+    experiments: { stateDir: other.path },
+  });
 
 /** The deps with every transaction (and a second factor's begin) held until `gate` opens: a replica waiting on the database. */
 function held(deps: AppDeps, gate: Promise<void>): AppDeps {
@@ -54,8 +74,21 @@ function held(deps: AppDeps, gate: Promise<void>): AppDeps {
 }
 
 describe('sealed secrets: replicas, restores and races', () => {
-  beforeAll(async () => {
+  it('refuses to start a replica whose key file lacks the keys the database names, and makes no key then', async () => {
     expect((await put('shop.token', 'v1')).statusCode).toBe(200);
+    const named = await referencedKeyIds(t.deps.store);
+    expect(named).toEqual([t.deps.secretKeys!.current().id]);
+    const missingFile = path.join(other.path, 'secret-keys.json');
+    await expect(startReplica(missingFile)).rejects.toThrow(new RegExp(`${named[0]}.*${missingFile}.* does not exist`));
+    expect(() => readFileSync(missingFile)).toThrow(/ENOENT/);
+    // Another key file (a replica that made its own): refused, naming the key and the file.
+    const { fileSecretKeys } = await import('../../store/access/secret-key-file.ts');
+    const own = path.join(other.path, 'own-keys.json');
+    fileSecretKeys(own);
+    await expect(startReplica(own)).rejects.toThrow(new RegExp(`${named[0]}.*${own} lacks them`));
+    // The shared key file: starts.
+    const ok = await startReplica(path.join(t.dir, 'secret-keys.json'));
+    await ok.app.close();
   });
 
   it('seals a secret set, and a TOTP enrollment begun, during a rotation by another replica under the new key', async () => {
