@@ -176,6 +176,8 @@ export async function sealStoredValues(deps: AppDeps, actor: Actor): Promise<{ s
   const keys = keysOf(deps);
   const now = iso(deps.clock);
   return deps.store.transaction(async (tx) => {
+    // Under the sealing lock, like every sealing a rotation could otherwise miss.
+    await tx.secrets.lockForSealing();
     let secondFactors = 0;
     for (const f of await tx.secondFactors.storedSecrets()) {
       if (isSealed(f.secret)) continue;
