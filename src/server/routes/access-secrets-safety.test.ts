@@ -15,6 +15,8 @@ import type { AppDeps } from '../../app/deps.ts';
 import type { Principal } from '../../core/access/permissions.ts';
 import { referencedKeyIds, resolveSecret, rotateSecretKey, setSecret } from '../../app/access/secrets.ts';
 import { beginEnrollment } from '../../app/access/second-factor.ts';
+import { seal } from '../../app/access/sealer.ts';
+import { sealContext } from '../../core/access/sealed.ts';
 import { systemActor } from '../../core/ledger/actor.ts';
 import { createServer } from '../create-server.ts';
 import { createLogger } from '../logging.ts';
@@ -113,6 +115,40 @@ describe('sealed secrets: replicas, restores and races', () => {
     expect((await t.deps.store.secrets.get('late.token'))!.keyId).toBe(rotated.to);
     expect((await t.deps.store.secondFactors.get('person:carol'))!.secret).toContain(`.${rotated.to}.`);
     expect(await referencedKeyIds(t.deps.store)).toEqual([rotated.to]);
+  });
+
+  it('keeps an old key that something sealed under it meanwhile still names, and retires it at the next rotation', async () => {
+    const keys = t.deps.secretKeys!;
+    const old = keys.current();
+    // A TOTP enrollment sealed under the old key lands after the rotation's transaction commits
+    // (a writer outside the sealing lock), before the old keys are retired.
+    const late: AppDeps = {
+      ...t.deps,
+      store: new Proxy(t.deps.store, {
+        get(target, p, receiver) {
+          if (p !== 'transaction') return Reflect.get(target, p, receiver) as unknown;
+          return async (fn: Parameters<Store['transaction']>[0]) => {
+            const out = await target.transaction(fn);
+            await target.secondFactors.begin({
+              principalId: 'person:dave',
+              kind: 'totp',
+              secret: seal({ ...keys, current: () => old }, 'JBSWY3DPEHPK3PXP', sealContext.totp('person:dave')),
+              createdAt: '2026-03-01T10:00:00.000Z',
+              confirmedAt: null,
+              lastStep: null,
+            });
+            return out;
+          };
+        },
+      }),
+    };
+    const first = await rotateSecretKey(late, actor);
+    expect(first.from).toContain(old.id);
+    expect(keys.get(old.id)).toBeDefined();
+    expect(Object.keys(JSON.parse(readFileSync(path.join(t.dir, 'secret-keys.json'), 'utf8')).keys)).toContain(old.id);
+    const second = await rotateSecretKey(t.deps, actor);
+    expect(keys.ids()).toEqual([second.to]);
+    expect(await referencedKeyIds(t.deps.store)).toEqual([second.to]);
   });
 
   it('goes on counting versions after a delete, and refuses an older ciphertext put back in the row', async () => {
