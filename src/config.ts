@@ -164,6 +164,12 @@ const Schema = z.strictObject({
         .describe('how often to look for runs abandoned by a process that died; 0: at start only; default 15'),
     })
     .prefault({}),
+  /** Sealed secrets: the key file every replica on the database shares (docs/access.md); default `<dataDir>/secret-keys.json`. */
+  secrets: z
+    .strictObject({
+      keyFile: z.string().min(1).optional().describe('the sealing key file; every replica on one database needs the same one'),
+    })
+    .prefault({}),
 });
 
 export type Config = Readonly<z.infer<typeof Schema> & { db: string; webDir: string }>;
@@ -188,6 +194,7 @@ const ENV: Record<string, string[]> = {
   BULWARK_CHECKPOINT_KEY_NAME: ['checkpoint', 'keyName'],
   BULWARK_CHECKPOINT_FILE: ['checkpoint', 'publishFile'],
   BULWARK_CHECKPOINT_WEBHOOK: ['checkpoint', 'webhookUrl'],
+  BULWARK_SECRETS_KEY_FILE: ['secrets', 'keyFile'],
 };
 
 function setPath(target: Raw, keys: string[], value: unknown): void {
@@ -248,6 +255,7 @@ export function loadConfig(flags: Record<string, unknown> = {}, env: NodeJS.Proc
   return Object.freeze({
     ...c,
     checkpoint: Object.freeze({ ...c.checkpoint }),
+    secrets: Object.freeze({ ...c.secrets }),
     signals: Object.freeze({
       webhooks: Object.freeze({ ...c.signals.webhooks }),
       files: Object.freeze([...c.signals.files]) as typeof c.signals.files,

@@ -24,6 +24,7 @@ storeOptions(
     .option('--checkpoint-interval <seconds>', 'sign a checkpoint this often when the log grew (0: never)')
     .option('--checkpoint-file <file>', 'publish every checkpoint to this file')
     .option('--checkpoint-webhook <url>', 'POST every checkpoint to this URL')
+    .option('--secrets-key-file <file>', "sealed secrets' key file, shared by every replica (env BULWARK_SECRETS_KEY_FILE)")
     .option('--demo', 'also run the demo shop on loopback and its experiments, every minute'),
 ).action(
   async (
@@ -35,6 +36,7 @@ storeOptions(
       checkpointInterval?: string;
       checkpointFile?: string;
       checkpointWebhook?: string;
+      secretsKeyFile?: string;
       demo?: boolean;
     },
   ) => {
@@ -49,6 +51,7 @@ storeOptions(
         'checkpoint.intervalSeconds': o.checkpointInterval,
         'checkpoint.publishFile': o.checkpointFile,
         'checkpoint.webhookUrl': o.checkpointWebhook,
+        'secrets.keyFile': o.secretsKeyFile,
       }),
       { demo: !!o.demo },
     );

@@ -47,8 +47,9 @@ export async function serve(config: Config, opts: { demo?: boolean } = {}): Prom
     maxInFlight: config.maxInFlight,
     overload: { maxEventLoopDelayMs: config.maxEventLoopDelayMs, maxHeapFraction: config.maxHeapFraction },
     publishers,
-    // Sealed secrets' key file: <dataDir>/secret-keys.json unless given (docs/access.md).
-    ...(process.env.BULWARK_SECRETS_KEY_FILE ? { secrets: { keyFile: process.env.BULWARK_SECRETS_KEY_FILE } } : {}),
+    // Sealed secrets' key file: <dataDir>/secret-keys.json unless given (--secrets-key-file,
+    // secrets.keyFile, BULWARK_SECRETS_KEY_FILE; docs/access.md).
+    ...(config.secrets.keyFile ? { secrets: { keyFile: config.secrets.keyFile } } : {}),
     signals: { webhooks: config.signals.webhooks, ...(writes ? { commit: (subs) => writes.commitSignals(subs) } : {}) },
     experiments: {
       stateDir: config.dataDir,
