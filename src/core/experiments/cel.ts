@@ -5,6 +5,7 @@
  * with its reason, never a crash of the run.
  */
 import { Environment, type ParseResult } from '@marcbachmann/cel-js';
+import { toCel } from '../cel-values.ts';
 
 /** A signal as the matcher sees it; times are epoch milliseconds or RFC 3339 strings. */
 export interface CelSignal {
@@ -99,17 +100,6 @@ export function compileCel(source: string): CelCompile {
   return { ok: true, program: { source, evaluate: program } };
 }
 
-/** JSON numbers become CEL ints when whole (cel-js uses BigInt), so `body.count + 1` works. */
-function toCel(v: unknown, depth = 0): unknown {
-  if (depth > 64) return null;
-  if (typeof v === 'number') return Number.isSafeInteger(v) ? BigInt(v) : v;
-  if (Array.isArray(v)) return v.map((x) => toCel(x, depth + 1));
-  if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toCel(x, depth + 1)]));
-  }
-  return v;
-}
-
 function toDate(t: number | string): Date {
   return new Date(typeof t === 'number' ? t : Date.parse(t));
 }
@@ -130,7 +120,7 @@ export function matchSignal(program: CelProgram, signal: CelSignal, run: CelRun)
     return { matched: false, reason: 'signal time or receivedAt is not a valid time' };
   }
   const context = {
-    signal: { ...signal, time, receivedAt, labels: { ...signal.labels }, body: toCel(signal.body) },
+    signal: { ...signal, time, receivedAt, labels: new Map(Object.entries(signal.labels)), body: toCel(signal.body) },
     run: { id: run.id },
   };
   let result: unknown;

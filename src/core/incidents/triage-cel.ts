@@ -4,6 +4,7 @@
  * rather than never matching. An error while matching one item is a non-match, never a crash.
  */
 import { Environment, type ParseResult } from '@marcbachmann/cel-js';
+import { toCel } from '../cel-values.ts';
 
 export interface TriageSignal {
   id: string;
@@ -87,16 +88,6 @@ export function compileTriage(source: string, on: TriageOn): { ok: true; program
   return { ok: true, program: { source, on, evaluate: program } };
 }
 
-function toCel(v: unknown, depth = 0): unknown {
-  if (depth > 64) return null;
-  if (typeof v === 'number') return Number.isSafeInteger(v) ? BigInt(v) : v;
-  if (Array.isArray(v)) return v.map((x) => toCel(x, depth + 1));
-  if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toCel(x, depth + 1)]));
-  }
-  return v;
-}
-
 /** Whether the program matches the item; an evaluation error or a non-bool is a non-match. */
 export function matches(program: TriageProgram, item: { signal: TriageSignal } | { run: TriageRun }): boolean {
   let context: Record<string, unknown>;
@@ -106,7 +97,7 @@ export function matches(program: TriageProgram, item: { signal: TriageSignal } |
     const time = new Date(Date.parse(s.time));
     const receivedAt = new Date(Date.parse(s.receivedAt));
     if (Number.isNaN(time.getTime()) || Number.isNaN(receivedAt.getTime())) return false;
-    context = { signal: { ...s, time, receivedAt, labels: { ...s.labels }, body: toCel(s.body) } };
+    context = { signal: { ...s, time, receivedAt, labels: new Map(Object.entries(s.labels)), body: toCel(s.body) } };
   } else {
     if (program.on !== 'run') return false;
     context = { run: { ...item.run } };

@@ -7,6 +7,7 @@
  * is read; an error while evaluating is a value, never a throw.
  */
 import { Environment, type ParseResult } from '@marcbachmann/cel-js';
+import { toCel } from '../cel-values.ts';
 
 export interface CelExpression {
   readonly source: string;
@@ -94,20 +95,6 @@ export function compileTemplate(source: string): { ok: true; template: Template 
   if (parts.some((p) => typeof p === 'string' && p.includes('${{')))
     return { ok: false, message: `'${source}' opens a \${{ without closing it with }}` };
   return { ok: true, template: { source, parts } };
-}
-
-/**
- * JSON numbers become CEL ints when whole (cel-js uses BigInt); JSON objects become Maps, so a key
- * every object has (`constructor`, a branch id or a field of a service's answer) is a key like any
- * other: on a plain object cel-js reads `constructor` as the object's type and fails.
- */
-export function toCel(v: unknown, depth = 0): unknown {
-  if (depth > 64) return null;
-  if (typeof v === 'number') return Number.isSafeInteger(v) ? BigInt(v) : v;
-  if (Array.isArray(v)) return v.map((x) => toCel(x, depth + 1));
-  if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype)
-    return new Map(Object.entries(v).map(([k, x]) => [k, toCel(x, depth + 1)]));
-  return v;
 }
 
 /** CEL values back to JSON: BigInts to numbers, maps to objects, other types to their text. */
