@@ -500,7 +500,12 @@ export class PlaybookEngine {
     const retryAt = this.later(backoffMs(step.retry, attempt, this.o.random()));
     const at = this.now();
     await this.write(run, async (tx, entries) => {
-      await tx.playbooks.updateStep(run.id, exec.idx, { state: 'retrying', error: error.slice(0, 1000), outputs: progress, updatedAt: at });
+      await tx.playbooks.updateStep(run.id, exec.idx, {
+        state: 'retrying',
+        error: error.slice(0, 1000),
+        ...(progress !== undefined && { outputs: progress }),
+        updatedAt: at,
+      });
       await tx.playbooks.updateRun(run.id, { wakeAt: retryAt, leaseOwner: null, leaseUntil: null, updatedAt: at });
       entries.push(
         this.entry(run, 'playbook.step.finished', {
@@ -703,28 +708,7 @@ export class PlaybookEngine {
     const res = await this.o.transport.send(req, step.timeoutMs);
     if (res.ok && statusOk(step, res.status)) return this.done(run, { ...exec, attempts: attempt }, { status: res.status, body: res.body });
     const error = res.ok ? `${req.method} ${req.url} answered ${res.status}` : res.error;
-    if (attempt < step.retry.attempts) {
-      const retryAt = this.later(backoffMs(step.retry, attempt, this.o.random()));
-      const at = this.now();
-      await this.write(run, async (tx, entries) => {
-        await tx.playbooks.updateStep(run.id, exec.idx, { state: 'retrying', error, updatedAt: at });
-        await tx.playbooks.updateRun(run.id, { wakeAt: retryAt, leaseOwner: null, leaseUntil: null, updatedAt: at });
-        entries.push(
-          this.entry(run, 'playbook.step.finished', {
-            run: run.id,
-            step: step.id,
-            index: exec.idx,
-            mode: exec.mode,
-            outcome: 'retrying',
-            attempt,
-            error: error.slice(0, 1000),
-            retryAt,
-          }),
-        );
-      });
-      return false;
-    }
-    return this.fail(run, { ...exec, attempts: attempt }, step, error);
+    return this.retryOrFail(run, exec, step, attempt, error, undefined);
   }
 
   private async done(
