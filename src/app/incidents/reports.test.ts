@@ -84,6 +84,16 @@ describe('status reports', () => {
       code: 'invalid',
     });
     await expect(reportHistory(deps, all, i.id, 9)).rejects.toMatchObject({ code: 'not_found' });
+    // A next update past 30 days is refused, naming the limit, and nothing is drafted.
+    const open = await declareIncident(deps, alice, { title: 'Slow leak', severity: 'SEV3', priority: 'P3' });
+    await expect(draftReport(deps, alice, all, open.id, { kind: 'tactical', nextUpdateIn: '275000y' })).rejects.toMatchObject({
+      code: 'invalid',
+      message: expect.stringMatching(/nextUpdateIn '275000y' is longer than 30d/),
+    });
+    expect(await listReports(deps, all, open.id)).toEqual([]);
+    expect(await draftReport(deps, alice, all, open.id, { kind: 'tactical', nextUpdateIn: '30d' })).toMatchObject({
+      nextUpdateAt: new Date(clock.now().getTime() + 30 * 86_400_000).toISOString(),
+    });
     await expect(listReports(deps, { id: 'mallory', seesRestricted: false }, 99)).rejects.toMatchObject({ code: 'not_found' });
     expect((await listReports(deps, all, i.id)).map((r) => r.kind)).toEqual(['executive']);
   });

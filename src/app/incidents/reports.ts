@@ -16,15 +16,23 @@ import { currentSettings, entry, record, sha256Hex, visibleIncident } from './re
 /** When the next update is due, by default, after a report of each kind. */
 export const DEFAULT_NEXT_UPDATE: Record<ReportKind, string> = { tactical: '1h', executive: '4h' };
 
+/** The furthest a report may put its next update: a status report is not a plan for next quarter. */
+export const MAX_NEXT_UPDATE = '30d';
+const MAX_NEXT_UPDATE_MS = 30 * 86_400_000;
+
 export interface DraftInput {
   kind: ReportKind;
-  /** `30m`, `2h`…, or `none`; the kind's default when absent. Ignored once the incident is resolved. */
+  /** `30m`, `2h`… up to MAX_NEXT_UPDATE, or `none`; the kind's default when absent. Ignored once the incident is resolved. */
   nextUpdateIn?: string;
 }
 
 export async function draftReport(deps: AppDeps, actor: Actor, viewer: Viewer, id: number, input: DraftInput): Promise<ReportVersion> {
   const inMs = input.nextUpdateIn === 'none' ? null : parsePromDuration(input.nextUpdateIn ?? DEFAULT_NEXT_UPDATE[input.kind]);
   if (inMs === undefined) throw invalid(`nextUpdateIn '${input.nextUpdateIn}' is not a duration; give one such as 30m, 2h or 1d, or none`);
+  if (inMs !== null && inMs > MAX_NEXT_UPDATE_MS)
+    throw invalid(
+      `nextUpdateIn '${input.nextUpdateIn}' is longer than ${MAX_NEXT_UPDATE}: the next update is due at most ${MAX_NEXT_UPDATE} after the report; give a shorter duration, or none`,
+    );
   const now = iso(deps.clock);
   return deps.store.transaction(async (tx) => {
     const i = await visibleIncident(tx, id, viewer);
