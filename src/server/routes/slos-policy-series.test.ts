@@ -2,13 +2,15 @@
  * One server for two things an SLO page shows: the postmortem clause of the budget policy, with
  * real incidents (while the budget is exhausted every incident of the period requires a
  * postmortem; one without is named in the policy and counted by the KRI postmortems-missing;
- * restricted ones are left out of both; generating the postmortem through the incidents' route
+ * restricted ones are left out of both for a reader who may not see them (counted, not named, for one who may); generating the postmortem through the incidents' route
  * clears it), and GET /v1/slos/{name}/series behind the charts. Each part sets the clock it needs
  * and counts runs of its own technique.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../store/experiments/port.ts';
 import { makeTestApp, type TestApp } from '../../../test/support/app.ts';
+import { createToken } from '../../app/access/tokens.ts';
+import { systemActor } from '../../core/ledger/actor.ts';
 import { ManualClock } from '../../../test/support/clock.ts';
 
 const clock = new ManualClock();
@@ -70,8 +72,8 @@ policy:
     expect(res.statusCode, res.body).toBe(201);
     return res.json<{ id: number }>().id;
   };
-  const policy = async () => {
-    const res = await app.app.inject({ method: 'GET', url: '/v1/slos/waf-blocks', headers: auth() });
+  const policy = async (headers = auth()) => {
+    const res = await app.app.inject({ method: 'GET', url: '/v1/slos/waf-blocks', headers });
     expect(res.statusCode, res.body).toBe(200);
     return res.json<any>().policy;
   };
@@ -92,8 +94,14 @@ policy:
     const old = await declare('last month', { impactStartedAt: new Date(ago(20 * 24 * 60)).toISOString() });
     const a = await declare('WAF bypass');
     const b = await declare('credential stuffing', { restricted: true });
-    const p = await policy();
+    // A reader without incidents:restricted: the restricted incident is left out altogether.
+    const reader = (await createToken(app.deps, systemActor('test'), { name: 'slo reader', scopes: ['slos:read'] })).token;
+    const p = await policy({ authorization: `Bearer ${reader}` });
     expect(p.postmortem).toMatchObject({ evaluated: true, required: true, missing: [a], restricted: { incidents: 0, missing: 0 } });
+    // One who may see restricted incidents: counted, never named.
+    const admin = (await policy()).postmortem;
+    expect(admin).toMatchObject({ missing: [a], restricted: { incidents: 1, missing: 1 } });
+    expect(JSON.stringify(admin)).not.toContain('credential stuffing');
     expect(p.postmortem.incidents.map((i: { id: number }) => i.id)).toEqual([a]);
     expect(p.postmortem.incidents.map((i: { id: number }) => i.id)).not.toContain(old);
     expect(p.postmortem.why).toMatch(/is exhausted: each of the 1 incident of the period requires a postmortem; 1 has none/);

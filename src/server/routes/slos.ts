@@ -9,6 +9,8 @@ import type { AppDeps } from '../../app/deps.ts';
 import { applySlo, deleteSlo, getSlo } from '../../app/slos/apply-slo.ts';
 import { sloStatus, type SloStatus } from '../../app/slos/slo-status.ts';
 import { apiActor } from '../../core/ledger/actor.ts';
+import { can, type Principal } from '../../core/access/permissions.ts';
+import { SEE_RESTRICTED } from '../../core/incidents/permissions.ts';
 import { MAX_SLO_FILE_LENGTH, SLO_NAME } from '../../core/slos/slo-file.ts';
 import type { RouteRegistry } from '../route.ts';
 
@@ -159,9 +161,12 @@ function view(s: SloStatus): z.output<typeof SloItem> {
   };
 }
 
+/** Whether the caller may count restricted incidents in a postmortem clause (never named either way). */
+const restrictedFor = (p: Principal) => ({ seesRestricted: can(p, SEE_RESTRICTED) });
+
 /** Every SLO's status, lowest remaining budget first (SLOs without data last). */
-export async function allStatuses(deps: AppDeps): Promise<SloStatus[]> {
-  const all = await Promise.all((await deps.store.slos.list()).map((r) => sloStatus(deps, r)));
+export async function allStatuses(deps: AppDeps, opts: { seesRestricted?: boolean } = {}): Promise<SloStatus[]> {
+  const all = await Promise.all((await deps.store.slos.list()).map((r) => sloStatus(deps, r, opts)));
   const key = (s: SloStatus) => s.budget?.remaining ?? Infinity;
   return all.sort((a, b) => key(a) - key(b) || (a.record.name < b.record.name ? -1 : 1));
 }
@@ -179,7 +184,7 @@ export function sloRoutes(app: FastifyInstance, r: RouteRegistry, deps: AppDeps)
     errors: [200],
     handler: async ({ body, principal, req, reply }) => {
       const applied = await applySlo(deps, apiActor(principal, req.id), body.file);
-      const v = view(await sloStatus(deps, applied.slo));
+      const v = view(await sloStatus(deps, applied.slo, restrictedFor(principal)));
       return applied.created ? v : reply.code(200).send(v);
     },
   });
@@ -192,7 +197,7 @@ export function sloRoutes(app: FastifyInstance, r: RouteRegistry, deps: AppDeps)
     auth: { permission: 'slos:read' },
     priority: 'low',
     response: z.object({ slos: z.array(SloItem) }),
-    handler: async () => ({ slos: (await allStatuses(deps)).map(view) }),
+    handler: async ({ principal }) => ({ slos: (await allStatuses(deps, restrictedFor(principal))).map(view) }),
   });
 
   r.add(app, {
@@ -204,9 +209,9 @@ export function sloRoutes(app: FastifyInstance, r: RouteRegistry, deps: AppDeps)
     params: z.strictObject({ name: sloName }),
     response: SloDetail,
     errors: [404],
-    handler: async ({ params }) => {
+    handler: async ({ params, principal }) => {
       const rec = await getSlo(deps, params.name);
-      return { ...view(await sloStatus(deps, rec)), file: rec.file };
+      return { ...view(await sloStatus(deps, rec, restrictedFor(principal))), file: rec.file };
     },
   });
 
