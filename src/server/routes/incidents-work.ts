@@ -172,7 +172,12 @@ export function incidentWorkRoutes(app: FastifyInstance, r: RouteRegistry, deps:
     params,
     body: z.strictObject({
       kind: z.enum(REPORT_KINDS),
-      nextUpdateIn: z.string().min(1).max(40).optional().describe('30m, 2h, 1d (at most 30d) or none; default 1h (tactical), 4h (executive)'),
+      nextUpdateIn: z
+        .string()
+        .min(1)
+        .max(40)
+        .optional()
+        .describe('30m, 2h, 1d (at most 30d) or none; default 1h (tactical), 4h (executive)'),
     }),
     status: 201,
     response: ReportView,
