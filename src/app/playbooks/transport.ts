@@ -3,10 +3,8 @@
  * real loopback service and the demo against its own. The fetch implementation bounds the wait
  * (the step's timeout) and what it reads of the answer.
  */
-import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
 import type { PreparedRequest } from '../../core/playbooks/rules.ts';
-import { isMetadataAddress } from '../../core/playbooks/safety.ts';
+import { pinnedRequest, type Resolve } from '../net/pinned-request.ts';
 
 export type HttpOutcome = { ok: true; status: number; body: unknown } | { ok: false; error: string };
 
@@ -16,40 +14,44 @@ export interface HttpTransport {
 
 const MAX_BODY = 64 * 1024;
 
-export const fetchTransport: HttpTransport = {
-  async send(req, timeoutMs) {
-    try {
-      // The file's allowHosts were checked on the name; a name that resolves to a metadata address is refused too.
-      const host = new URL(req.url).hostname.replace(/^\[|\]$/g, '');
-      if (isIP(host) === 0) {
-        const addrs = await lookup(host, { all: true });
-        const bad = addrs.find((a) => isMetadataAddress(a.address));
-        if (bad)
-          return {
-            ok: false,
-            error: `${req.method} ${req.url}: refused, ${host} resolves to ${bad.address}, a link-local or cloud metadata address`,
-          };
+/**
+ * The file's allowHosts were checked on the name; the connection resolves the name once and
+ * refuses a link-local or cloud metadata address before connecting (net/pinned-request.ts), so a
+ * name cannot answer one address to a check and another to the request. No redirect is followed.
+ */
+export function pinnedTransport(resolve?: Resolve): HttpTransport {
+  return {
+    async send(req, timeoutMs) {
+      const res = await pinnedRequest(
+        req.url,
+        {
+          method: req.method,
+          headers: { ...(req.body !== undefined ? { 'content-type': 'application/json' } : {}), ...req.headers },
+          ...(req.body !== undefined ? { body: JSON.stringify(req.body) } : {}),
+          timeoutMs,
+          maxBytes: MAX_BODY,
+          overflow: 'truncate',
+        },
+        resolve,
+      );
+      if (!res.ok) {
+        const why =
+          res.reason === 'metadata'
+            ? `refused, ${res.detail}: a link-local or cloud metadata address`
+            : res.detail.startsWith('no answer within')
+              ? `no answer within ${timeoutMs} ms (the step's timeout)`
+              : res.detail;
+        return { ok: false, error: `${req.method} ${req.url}: ${why}` };
       }
-      const res = await fetch(req.url, {
-        method: req.method,
-        headers: { ...(req.body !== undefined ? { 'content-type': 'application/json' } : {}), ...req.headers },
-        ...(req.body !== undefined ? { body: JSON.stringify(req.body) } : {}),
-        signal: AbortSignal.timeout(timeoutMs),
-        redirect: 'manual',
-      });
-      const text = (await res.text()).slice(0, MAX_BODY);
-      let body: unknown = text;
+      let body: unknown = res.text;
       try {
-        body = text === '' ? null : JSON.parse(text);
+        body = res.text === '' ? null : JSON.parse(res.text);
       } catch {
         // not JSON: kept as text
       }
       return { ok: true, status: res.status, body };
-    } catch (e) {
-      const err = e as Error & { cause?: Error };
-      const why =
-        err.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms (the step's timeout)` : (err.cause?.message ?? err.message);
-      return { ok: false, error: `${req.method} ${req.url}: ${why}` };
-    }
-  },
-};
+    },
+  };
+}
+
+export const fetchTransport: HttpTransport = pinnedTransport();

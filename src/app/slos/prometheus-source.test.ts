@@ -8,7 +8,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pinnedGet, type Resolve } from './pinned-get.ts';
+import { pinnedGet, type Resolve } from '../net/pinned-request.ts';
 import { instantQuery } from './prometheus-source.ts';
 
 let server: http.Server;

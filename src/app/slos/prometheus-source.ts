@@ -3,7 +3,7 @@
  * (`GET {url}/api/v1/query?query=…&time=…`, at the evaluation instant), each bounded by the SLI's
  * timeout, sent only to the hosts the file allows (checked again here, and never to a name that
  * resolves to a link-local or metadata address: the address checked is the one connected to,
- * pinned-get.ts), no redirects followed, at most 1 MiB read. Any failure (Prometheus down, slow,
+ * net/pinned-request.ts), no redirects followed, at most 1 MiB read. Any failure (Prometheus down, slow,
  * a PromQL error, an answer that is not one number) makes the whole SLI unknown, with why: never
  * a guess, so never a false page. Why is a fixed sentence, not the connection's error or the
  * answer's text: the status note must not tell an open port from a closed one, or show what some
@@ -11,7 +11,7 @@
  */
 import { nestedEvents, prometheusUrlRefusal, readInstant, windowQuery, type WindowCounts } from '../../core/slos/prometheus.ts';
 import type { PrometheusSli, SliEvent } from '../../core/slos/types.ts';
-import { pinnedGet, type Resolve } from './pinned-get.ts';
+import { pinnedGet, type Resolve } from '../net/pinned-request.ts';
 
 const MAX_ANSWER = 1024 * 1024;
 

@@ -1,5 +1,6 @@
 /**
- * A GET to a host a file names, where the address checked is the address connected to: the
+ * A request to a host a file names (a Prometheus SLI, a playbook's http step, an incident
+ * webhook), where the address checked is the address connected to: the
  * name is resolved once, by the connection's own lookup, which refuses a link-local or cloud
  * metadata address before any connection is made. A separate lookup before fetch() would check
  * one answer and connect to another (DNS rebinding: a name that answers a harmless address, then
@@ -45,18 +46,36 @@ export function guardedLookup(resolve: Resolve = systemResolve) {
   };
 }
 
+/** What to send; `body` is sent as is (the caller sets its content type). */
+export interface PinnedRequest {
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string;
+  timeoutMs: number;
+  maxBytes: number;
+  /** An answer longer than maxBytes: a failure (the default), or its first maxBytes. */
+  overflow?: 'fail' | 'truncate';
+}
+
 /** GET `url` with the guarded lookup: at most `maxBytes` of the answer, everything within `timeoutMs`. */
 export function pinnedGet(
   url: string,
   opts: { timeoutMs: number; maxBytes: number; headers?: Record<string, string> },
   resolve: Resolve = systemResolve,
 ): Promise<PinnedAnswer> {
+  return pinnedRequest(url, opts, resolve);
+}
+
+/** Send a request with the guarded lookup: at most `maxBytes` of the answer, everything within `timeoutMs`. */
+export function pinnedRequest(url: string, opts: PinnedRequest, resolve: Resolve = systemResolve): Promise<PinnedAnswer> {
   let u: URL;
   try {
     u = new URL(url);
   } catch {
     return Promise.resolve({ ok: false, reason: 'failed', detail: 'not a URL' });
   }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:')
+    return Promise.resolve({ ok: false, reason: 'failed', detail: 'not an http(s) URL' });
   const host = u.hostname.replace(/^\[|\]$/g, '');
   if (isIP(host) !== 0 && isMetadataAddress(host)) return Promise.resolve({ ok: false, reason: 'metadata', detail: host });
   return new Promise((done) => {
@@ -71,20 +90,27 @@ export function pinnedGet(
       req.destroy();
       finish({ ok: false, reason: 'failed', detail: `no answer within ${opts.timeoutMs} ms` });
     }, opts.timeoutMs);
-    const get = u.protocol === 'https:' ? https.get : http.get;
-    const req = get(u, { headers: opts.headers ?? {}, lookup: guardedLookup(resolve), agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (c: Buffer) => {
-        size += c.byteLength;
-        if (size > opts.maxBytes) {
-          req.destroy();
-          finish({ ok: false, reason: 'failed', detail: `the answer is larger than ${opts.maxBytes} bytes` });
-        } else chunks.push(c);
-      });
-      res.on('end', () => finish({ ok: true, status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', (e) => finish({ ok: false, reason: 'failed', detail: e.message }));
-    });
+    const send = u.protocol === 'https:' ? https.request : http.request;
+    const req = send(
+      u,
+      { method: opts.method ?? 'GET', headers: opts.headers ?? {}, lookup: guardedLookup(resolve), agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.byteLength;
+          if (size > opts.maxBytes) {
+            req.destroy();
+            if (opts.overflow === 'truncate') {
+              chunks.push(c.subarray(0, c.byteLength - (size - opts.maxBytes)));
+              finish({ ok: true, status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') });
+            } else finish({ ok: false, reason: 'failed', detail: `the answer is larger than ${opts.maxBytes} bytes` });
+          } else chunks.push(c);
+        });
+        res.on('end', () => finish({ ok: true, status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', (e) => finish({ ok: false, reason: 'failed', detail: e.message }));
+      },
+    );
     req.on('error', (e) =>
       finish(
         e instanceof MetadataRefusal
@@ -92,5 +118,6 @@ export function pinnedGet(
           : { ok: false, reason: 'failed', detail: e.message },
       ),
     );
+    req.end(opts.body);
   });
 }
