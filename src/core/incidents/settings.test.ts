@@ -63,6 +63,15 @@ rules:
     expect(!r.ok && r.errors[0]!.message).toMatch(/a mapping with apiVersion bulwark\/v1 and kind IncidentSettings/);
   });
 
+  it("refuses a checklist item due more than a year after it is added (a date past the calendar's range)", () => {
+    const r = parseIncidentSettings(`apiVersion: bulwark/v1
+kind: IncidentSettings
+checklists:
+  - { name: far, items: [{ title: later, due: 275000y }] }
+`);
+    expect(!r.ok && r.errors.map((e) => e.message).join('\n')).toMatch(/a due time is at most 366d after the checklist is added/);
+  });
+
   it('never throws on any input, and every error has a position (fuzz)', () => {
     const fragments = fc.constantFrom(
       'apiVersion: bulwark/v1\n',

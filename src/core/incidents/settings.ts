@@ -127,7 +127,12 @@ const ruleSchema = z.strictObject({
   severity: z.union([severity, z.strictObject({ map: z.record(z.string().max(64), severity).default({}), default: severity })]),
 });
 
-const duration = z.string().refine((s) => parsePromDuration(s) !== undefined, 'a duration such as 30m, 4h or 1d');
+/** A checklist item's due time, from when the checklist is added: at most a year (a time beyond dates' range would be no time at all). */
+const MAX_DUE_MS = 366 * 86_400_000;
+const duration = z
+  .string()
+  .refine((s) => parsePromDuration(s) !== undefined, 'a duration such as 30m, 4h or 1d')
+  .refine((s) => (parsePromDuration(s) ?? 0) <= MAX_DUE_MS, 'a due time is at most 366d after the checklist is added');
 const checklistSchema = z.strictObject({
   name: z.string().regex(NAME, 'a checklist name is 1–64 characters of a-z, 0-9 and "-"'),
   title: text(200).optional(),
