@@ -66,8 +66,17 @@ describe.skipIf(!pgAvailable())('replicas over PostgreSQL', () => {
           '  recoverIntervalSeconds: 1',
         ].join('\n'),
       );
+      // Replicas share one sealing key file (docs/operations.md): a replica that recovers another's
+      // runs opens the rollbacks that replica sealed.
+      const keyFile = path.join(shared, 'secret-keys.json');
       const start = (d: string, expectToken = false) =>
-        startServer({ dir: d, db: db!.url, expectToken, checkpointInterval: 0, extraArgs: ['--config', config] });
+        startServer({
+          dir: d,
+          db: db!.url,
+          expectToken,
+          checkpointInterval: 0,
+          extraArgs: ['--config', config, '--secrets-key-file', keyFile],
+        });
       const a = await start(dirA, true);
       servers.push(a);
       const b = await start(dirB);
