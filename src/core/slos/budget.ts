@@ -202,6 +202,45 @@ export function budgetFromTallies(
   };
 }
 
+/** What an interval spent of its SLO's budget (consumedBetween). */
+export interface IntervalSpend {
+  /** The budget period the share is of: the one that holds `to`. */
+  period: { start: string; end: string };
+  /** Bad units (events, or slices' spent share) in (from, to], exclusions left out. */
+  bad: number;
+  /** Events in (from, to] (their total), exclusions left out. */
+  events: number;
+  /** bad ÷ the budget of the period (in the method's units): a share, 0 when there is no budget yet. */
+  consumed: number;
+}
+
+/**
+ * The share of the budget that the events of (from, to] spent: their bad units over the error
+ * budget of the period that holds `to` (for occurrences, (1 − objective) × that period's events up
+ * to `to`; for timeslices, × its slices). An interval starting at the period's start spends what
+ * the status at `to` says is consumed; one reaching back before it counts its earlier events too,
+ * against the same budget. A slice cut by `from` counts with its events inside the interval. Pure.
+ */
+export function consumedBetween(slo: MathSlo, all: readonly SliEvent[], from: number, to: number): IntervalSpend {
+  const { start, end } = budgetPeriod(slo, to);
+  const origin = slo.window.kind === 'calendar' ? start : 0;
+  let events = all;
+  if (slo.exclusions && slo.exclusions.length > 0) {
+    const intervals = exclusionIntervals(slo.exclusions, Math.min(start, from), to + 1);
+    events = all.filter((e) => intervalAt(intervals, e.at) === undefined);
+  }
+  const b = slo.budgeting;
+  const whole = tally(slo, events, start - 1, to, origin);
+  const part = from < to ? tally(slo, events, from, to, origin) : { bad: 0, total: 0 };
+  const budgetUnits = (1 - slo.objective) * (b.method === 'occurrences' ? whole.total : (end - start) / b.sliceMs);
+  return {
+    period: { start: new Date(start).toISOString(), end: new Date(end).toISOString() },
+    bad: part.bad,
+    events: part.total,
+    consumed: budgetUnits > 0 ? part.bad / budgetUnits : 0,
+  };
+}
+
 function alertState(severity: 'page' | 'ticket', all: AlertWindow[], rateOf: Map<number, BurnRate>, minEvents: number): AlertState {
   const mine = all.filter((p) => p.severity === severity);
   const states = mine.map((p) => {

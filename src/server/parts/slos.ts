@@ -14,6 +14,22 @@ import { sloSeriesRoutes } from '../routes/slos-series.ts';
 import { evaluateKris } from '../../app/slos/kris.ts';
 import { KRI_COLOURS } from '../../core/slos/kris.ts';
 import type { ServerPart } from '../server-part.ts';
+import { budgetConsumed, type BudgetConsumed } from '../../app/slos/budget-consumed.ts';
+
+/** What the SLOs offer other capabilities in the server. */
+export interface SloService {
+  /**
+   * The share of SLO `name`'s error budget spent in (from, to] (app/slos/budget-consumed.ts);
+   * undefined when there is no such SLO. A RangeError for a time that is not one or from after to.
+   */
+  budgetConsumed(name: string, from: Date | string | number, to: Date | string | number): Promise<BudgetConsumed | undefined>;
+}
+
+declare module '../server-part.ts' {
+  interface Services {
+    slos: SloService;
+  }
+}
 
 export const slosServer: ServerPart = (ctx) => {
   sloRoutes(ctx.app, ctx.routes, ctx.deps);
@@ -21,6 +37,7 @@ export const slosServer: ServerPart = (ctx) => {
   kpiRoutes(ctx.app, ctx.routes, ctx.deps);
   kriRoutes(ctx.app, ctx.routes, ctx.deps);
   sloMetrics(ctx.metrics, ctx.deps);
+  ctx.services.slos = { budgetConsumed: (name, from, to) => budgetConsumed(ctx.deps, name, from, to) };
   kpiMetrics(ctx.metrics, ctx.deps);
   kriMetrics(ctx.metrics, ctx.deps);
 };
