@@ -21,6 +21,7 @@ import { hasSecondFactor, verifySecondFactor } from '../app/access/second-factor
 import { authenticateSession } from '../app/access/sessions.ts';
 import { authenticate } from '../app/access/tokens.ts';
 import type { AppDeps } from '../app/deps.ts';
+import { requireConditional } from './access-conditions.ts';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -169,11 +170,8 @@ export function registerAuth(app: FastifyInstance, deps: AppDeps): void {
       if (!t.ok) return tooMany(reply, t.retryAfterSeconds, `token "${principal.tokenName}"`);
     }
     if (!auth) throw new DomainError('forbidden', 'this route declares no permission, so it is denied');
-    if (!can(principal, auth.permission)) {
-      throw new DomainError('forbidden', `token "${principal.tokenName}" lacks the permission ${auth.permission}`, {
-        permission: auth.permission,
-      });
-    }
+    // Not granted by the scopes: a custom role with a condition may grant it on this route's resource.
+    if (!can(principal, auth.permission)) await requireConditional(app, req, deps, principal, auth.permission);
     if (auth.stepUp === true || isStepUpPermission(auth.permission)) await requireStepUp(req, deps, principal, state.settings.stepUp);
   });
 }

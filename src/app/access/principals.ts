@@ -11,6 +11,7 @@ import { actorLabel, type Actor } from '../../core/ledger/actor.ts';
 import { parseInput } from '../../core/validate.ts';
 import type { PrincipalRecord } from '../../store/access/port.ts';
 import { iso, type AppDeps } from '../deps.ts';
+import { checkRoleNames } from './custom-roles.ts';
 
 const NAME = /^[a-z0-9][a-z0-9._@-]{0,62}$/;
 
@@ -19,8 +20,8 @@ export const CreatePrincipalInput = z.strictObject({
   name: z.string().regex(NAME, 'a name is 1–63 lowercase letters, digits and . _ @ -, starting with a letter or digit'),
   groups: z.array(z.string().regex(NAME, 'a group is named like a principal')).max(50).default([]),
   roles: z
-    .array(z.enum(BUILT_IN_ROLES))
-    .min(1, 'give at least one role: ' + BUILT_IN_ROLES.join(', '))
+    .array(z.string().max(63))
+    .min(1, `give at least one role: a built-in one (${BUILT_IN_ROLES.join(', ')}) or a custom role applied with bulwark roles apply`)
     .max(10),
 });
 export type CreatePrincipalInput = z.input<typeof CreatePrincipalInput>;
@@ -45,6 +46,7 @@ export async function createPrincipal(deps: AppDeps, actor: Actor, raw: CreatePr
   };
   await deps.store.transaction(async (tx) => {
     if (await tx.principals.get(record.id)) throw conflict(`principal ${record.id} exists; principals are never renamed or reused`);
+    await checkRoleNames(tx, record.roles);
     await tx.principals.insert(record);
     await tx.ledger.append(
       [
@@ -77,5 +79,32 @@ export async function disablePrincipal(deps: AppDeps, actor: Actor, id: string):
     for (const t of revoked) await tx.tokens.revoke(t, now);
     await tx.ledger.append([{ actor, kind: 'principal.disabled', subject: `principal:${id}`, data: { id, revokedTokens: revoked } }], now);
     return { ...viewPrincipal({ ...p, disabledAt: now }), revokedTokens: revoked };
+  });
+}
+
+export const SetRolesInput = z.strictObject({
+  roles: z
+    .array(z.string().max(63))
+    .min(1, `give at least one role: a built-in one (${BUILT_IN_ROLES.join(', ')}) or a custom role`)
+    .max(10),
+});
+export type SetRolesInput = z.input<typeof SetRolesInput>;
+
+/** Set a principal's roles (built-in and custom), all of them at once; its tokens act within the new ones from the next request. */
+export async function setPrincipalRoles(deps: AppDeps, actor: Actor, id: string, raw: SetRolesInput): Promise<PrincipalView> {
+  const input = parseInput(SetRolesInput, raw, 'roles');
+  const roles = [...new Set(input.roles)];
+  const now = iso(deps.clock);
+  return deps.store.transaction(async (tx) => {
+    const p = await tx.principals.get(id);
+    if (!p) throw notFound(`no principal ${id}`);
+    if (p.disabledAt) throw conflict(`principal ${id} was disabled at ${p.disabledAt}; its roles no longer matter`);
+    await checkRoleNames(tx, roles);
+    await tx.principals.setRoles(id, roles);
+    await tx.ledger.append(
+      [{ actor, kind: 'principal.roles-changed', subject: `principal:${id}`, data: { id, from: p.roles, to: roles } }],
+      now,
+    );
+    return viewPrincipal({ ...p, roles });
   });
 }

@@ -11,6 +11,7 @@ import { parseInput } from '../../core/validate.ts';
 import { mintToken, tokenId, tokenMatches } from '../../core/access/token-format.ts';
 import type { TokenRecord } from '../../store/access/port.ts';
 import { iso, type AppDeps } from '../deps.ts';
+import { unconditionalGrants } from './custom-roles.ts';
 import { actorLabel, type Actor } from '../../core/ledger/actor.ts';
 
 export const CreateTokenInput = z.strictObject({
@@ -148,14 +149,17 @@ export async function noteUse(deps: AppDeps, t: Pick<TokenRecord, 'id' | 'lastUs
 }
 
 /**
- * What a token may do: its scopes, narrowed to its principal's roles (plus its active breakglass
- * grants) when the principal exists (tokens made before principals, whose principal has no
- * record, keep their scopes alone); undefined when the principal is disabled.
+ * What a token may do: its scopes, narrowed to its principal's roles (built-in, and custom ones
+ * without a condition; plus its active breakglass grants) when the principal exists (tokens
+ * made before principals, whose principal has no record, keep their scopes alone); undefined
+ * when the principal is disabled. Custom roles with a condition are asked per request
+ * (conditionalAccess in custom-roles.ts).
  */
 export async function scopesOf(deps: AppDeps, t: Pick<TokenRecord, 'principalId' | 'scopes'>): Promise<string[] | undefined> {
   const p = await deps.store.principals.get(t.principalId);
   if (!p) return t.scopes;
   if (p.disabledAt) return undefined;
   const grants = await deps.store.breakglass.activePermissions(p.id, iso(deps.clock));
-  return effectiveScopes(t.scopes, p.roles, PERMISSIONS, grants);
+  const custom = await unconditionalGrants(deps, p.roles);
+  return effectiveScopes(t.scopes, p.roles, PERMISSIONS, custom.length > 0 ? [...grants, ...custom] : grants);
 }

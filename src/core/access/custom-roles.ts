@@ -11,15 +11,18 @@
  * ```
  *
  * Conditions are type-checked when the file is read; an expression that fails to evaluate (a
- * missing label, a wrong type) denies. Wiring into every route's check is not built yet: the
- * model and its evaluation are here, with their tests.
+ * missing label, a wrong type) denies. Roles are stored by app/access/custom-roles.ts; a role
+ * without a condition adds its grants to a principal's roles, and one with a condition is
+ * evaluated by the auth hook on the one resource a route names (server/access-conditions.ts).
  */
 import { Environment, type ParseResult } from '@marcbachmann/cel-js';
 import { z } from 'zod';
+import { toCel } from '../cel-values.ts';
 import { parseYamlBounded } from '../input/bounded-yaml.ts';
 import { BUILT_IN_ROLES } from './roles.ts';
 
-const NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+/** A custom role's name. */
+export const ROLE_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 const PERMISSION = /^([a-z]+:[a-z*-]+|\*)$/;
 const MAX_CONDITION = 2048;
 
@@ -39,6 +42,8 @@ export interface CustomRole {
   condition?: string;
   /** Compiled once when read. */
   program?: ParseResult;
+  /** Set when a stored condition no longer compiles: the role then allows nothing. */
+  broken?: string;
 }
 
 export interface ConditionInput {
@@ -51,7 +56,7 @@ const RoleFile = z.strictObject({
   roles: z
     .array(
       z.strictObject({
-        name: z.string().regex(NAME, 'a role name is 1–63 lowercase letters, digits and . _ -'),
+        name: z.string().regex(ROLE_NAME, 'a role name is 1–63 lowercase letters, digits and . _ -'),
         description: z.string().max(500).default(''),
         grants: z
           .array(z.string().regex(PERMISSION, 'a grant is a permission like experiments:run, an area like experiments:*, or *'))
@@ -113,8 +118,22 @@ export function readRoles(text: string, knownPermissions: readonly string[]): Re
   return errors.length > 0 ? { ok: false, errors } : { ok: true, roles };
 }
 
+/** A stored role as the model reads it: its condition compiled again (it was checked when applied). */
+export function roleFrom(r: { name: string; description: string; grants: readonly string[]; condition: string | null }): CustomRole {
+  const role: CustomRole = { name: r.name, description: r.description, grants: [...r.grants] };
+  if (r.condition === null) return role;
+  const c = compileCondition(r.condition);
+  // A stored condition that no longer compiles (the variables changed) grants nothing: deny.
+  return c.ok ? { ...role, condition: r.condition, program: c.program } : { ...role, condition: r.condition, broken: c.message };
+}
+
+/** The permissions out of `all` that the role's grants name (ignoring its condition). */
+export function grantedPermissions<P extends string>(role: Pick<CustomRole, 'grants'>, all: readonly P[]): P[] {
+  return all.filter((p) => roleCovers(role, p));
+}
+
 /** Whether the role grants `permission` (ignoring its condition). */
-export function roleCovers(role: CustomRole, permission: string): boolean {
+export function roleCovers(role: Pick<CustomRole, 'grants'>, permission: string): boolean {
   const area = permission.split(':')[0];
   return role.grants.some((g) => g === '*' || g === permission || g === `${area}:*`);
 }
@@ -126,13 +145,17 @@ export function roleCovers(role: CustomRole, permission: string): boolean {
 export function roleAllows(role: CustomRole, input: ConditionInput): { allowed: boolean; reason: string } {
   if (!roleCovers(role, input.request.permission))
     return { allowed: false, reason: `${role.name} does not grant ${input.request.permission}` };
+  if (role.broken !== undefined)
+    return { allowed: false, reason: `the condition of ${role.name} does not compile (denied): ${role.broken}` };
   if (!role.program) return { allowed: true, reason: `${role.name} grants ${input.request.permission}` };
   let result: unknown;
   try {
+    // Labels as a Map (core/cel-values.ts): a label named like an object's own key (`constructor`)
+    // is a label like any other, never the object's type.
     result = role.program({
       principal: { ...input.principal, groups: [...input.principal.groups], roles: [...input.principal.roles] },
       request: { ...input.request },
-      resource: { ...input.resource, labels: { ...input.resource.labels } },
+      resource: { ...input.resource, labels: toCel({ ...input.resource.labels }) },
     });
   } catch (e) {
     return { allowed: false, reason: `the condition of ${role.name} failed to evaluate (denied): ${firstLine(e)}` };

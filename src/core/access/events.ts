@@ -134,4 +134,25 @@ export const accessEvents: EventDefinition[] = [
     'values stored plain before sealing (TOTP secrets, the rollbacks runs keep for recovery) are sealed in place, once, when a server with the key starts',
     z.strictObject({ secondFactors: z.number().int().min(0), runs: z.number().int().min(0), keyId: id }),
   ),
+  event(
+    'role.applied',
+    'a custom role is created or changed from a roles file: its grants and condition as applied, and its new version',
+    z.strictObject({
+      name: id,
+      version: z.number().int().min(1),
+      description: z.string().max(500),
+      grants: z.array(id),
+      condition: z.string().max(2048).nullable(),
+    }),
+  ),
+  event(
+    'role.deleted',
+    'a custom role is deleted (no principal holds it any more)',
+    z.strictObject({ name: id, version: z.number().int().min(1) }),
+  ),
+  event(
+    'principal.roles-changed',
+    "a principal's roles are set: built-in and custom roles, before and after",
+    z.strictObject({ id, from: z.array(id), to: z.array(id) }),
+  ),
 ];

@@ -17,6 +17,8 @@ export const ACCESS_PERMISSIONS = [
   'breakglass:review',
   'secrets:read',
   'secrets:write',
+  'roles:read',
+  'roles:manage',
 ] as const;
 
 /**

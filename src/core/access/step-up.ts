@@ -17,6 +17,7 @@ export const STEP_UP_PERMISSIONS: readonly string[] = [
   'breakglass:invoke',
   'breakglass:review',
   'secrets:write',
+  'roles:manage',
 ];
 
 export interface StepUpPolicy {

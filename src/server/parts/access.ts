@@ -20,6 +20,9 @@ import { breakglassRoutes } from '../routes/breakglass.ts';
 import { principalRoutes } from '../routes/principals.ts';
 import { secondFactorRoutes } from '../routes/second-factor.ts';
 import { tokenRoutes } from '../routes/tokens.ts';
+import { roleRoutes } from '../routes/access-roles.ts';
+import { registerResourceKind } from '../access-conditions.ts';
+import { experimentLabels } from '../../app/access/resource-labels.ts';
 import { configureAccess, type AccessSettings } from '../auth.ts';
 import type { ServerOptions, ServerPart } from '../server-part.ts';
 import type { Store } from '../../store/store.ts';
@@ -54,6 +57,14 @@ export const accessServer: ServerPart = async ({ app, routes, deps, options, ser
   configureAccess(app, options.access ?? {});
   tokenRoutes(app, routes, deps);
   principalRoutes(app, routes, deps);
+  roleRoutes(app, routes, deps);
+  // The resource conditional roles are evaluated on: an experiment, for the routes under its name.
+  registerResourceKind(app, {
+    kind: 'experiment',
+    route: '/v1/experiments/:name',
+    param: 'name',
+    labels: (n) => experimentLabels(deps, n),
+  });
   secondFactorRoutes(app, routes, deps);
   approvalRuleRoutes(app, routes, deps);
   approvalRoutes(app, routes, deps);

@@ -41,6 +41,15 @@ export class KyselyPrincipals implements PrincipalRepo {
     return Number(r.numUpdatedRows) > 0;
   }
 
+  async setRoles(id: string, roles: readonly string[]): Promise<boolean> {
+    const r = await this.db
+      .updateTable('principals')
+      .set({ roles: JSON.stringify(roles) })
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
   async liveTokens(id: string): Promise<string[]> {
     const rows = await this.db
       .selectFrom('tokens')

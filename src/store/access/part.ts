@@ -4,7 +4,8 @@
  * sessions came with 0010, principals with 0011, second factors (and a session's step-up time, a token's
  * last use) with 0017, approvals and breakglass with 0018, the
  * per-person count of refused second-factor codes with 0021, sealed secrets with 0022 (their key is
- * never in the database: a backup holds sealed values only, and restoring needs the key file too). Sessions are not backed up: a restored server starts with none.
+ * never in the database: a backup holds sealed values only, and restoring needs the key file too),
+ * custom roles with 0030. Sessions are not backed up: a restored server starts with none.
  */
 import type { StorePart } from '../store-part.ts';
 import { KyselySessions } from './kysely-sessions.ts';
@@ -21,6 +22,8 @@ import { KyselyBreakglass } from './kysely-breakglass.ts';
 import { KyselySecrets } from './kysely-secrets.ts';
 import { KyselyRunRollbackSeals } from './kysely-run-rollback-seals.ts';
 import { secrets } from './migrations/0022-secrets.ts';
+import { customRoles } from './migrations/0030-custom-roles.ts';
+import { KyselyCustomRoles } from './kysely-custom-roles.ts';
 import type {} from './port.ts';
 import type {} from './tables.ts';
 
@@ -35,6 +38,7 @@ export const accessStore: StorePart = {
     { name: 'approval_decisions', backup: true },
     { name: 'breakglass', backup: true },
     { name: 'secrets', backup: true },
+    { name: 'custom_roles', backup: true },
   ],
   migrations: {
     '0010_sessions': sessions,
@@ -43,6 +47,7 @@ export const accessStore: StorePart = {
     '0018_approvals': approvals,
     '0021_second_factor_failures': secondFactorFailures,
     '0022_secrets': secrets,
+    '0030_custom_roles': customRoles,
   },
   repos: (ctx) => ({
     tokens: new KyselyTokens(ctx.db),
@@ -53,12 +58,18 @@ export const accessStore: StorePart = {
     breakglass: new KyselyBreakglass(ctx.db, ctx.dialect),
     secrets: new KyselySecrets(ctx.db, ctx.dialect),
     runRollbackSeals: new KyselyRunRollbackSeals(ctx.db),
+    customRoles: new KyselyCustomRoles(ctx.db),
   }),
   contract: async () => {
-    const [{ tokensContract }, { secretsContract }] = await Promise.all([import('./tokens.contract.ts'), import('./secrets.contract.ts')]);
+    const [{ tokensContract }, { secretsContract }, { customRolesContract }] = await Promise.all([
+      import('./tokens.contract.ts'),
+      import('./secrets.contract.ts'),
+      import('./custom-roles.contract.ts'),
+    ]);
     return (current) => {
       tokensContract(current);
       secretsContract(current);
+      customRolesContract(current);
     };
   },
 };

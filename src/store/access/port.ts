@@ -76,6 +76,8 @@ export interface PrincipalRepo {
   disable(id: string, at: string): Promise<boolean>;
   /** The ids of its tokens not yet revoked. */
   liveTokens(id: string): Promise<string[]>;
+  /** Replace its roles; false when no such principal. */
+  setRoles(id: string, roles: readonly string[]): Promise<boolean>;
 }
 
 /** A person's TOTP second factor: its secret (see docs/access.md on how it is kept) and the last step accepted. */
@@ -260,6 +262,39 @@ export interface RunRollbackSealRepo {
   replace(runId: string, from: string, to: string): Promise<boolean>;
 }
 
+/** A custom role (core/access/custom-roles.ts) as stored: its grants and the source of its condition. */
+export interface CustomRoleRecord {
+  name: string;
+  /** 1 when first applied, one more at each change (a name applied again after a delete goes on). */
+  version: number;
+  description: string;
+  grants: string[];
+  /** The CEL condition's source; null when the role has none. */
+  condition: string | null;
+  createdAt: string;
+  createdBy: string;
+  updatedAt: string;
+  updatedBy: string;
+}
+
+export interface CustomRoleRepo {
+  /** A live role (a deleted name's tombstone is not one). */
+  get(name: string): Promise<CustomRoleRecord | undefined>;
+  /** The live roles of these names, by name (unknown names left out). */
+  getMany(names: readonly string[]): Promise<CustomRoleRecord[]>;
+  /** Every live role, by name. */
+  list(): Promise<CustomRoleRecord[]>;
+  /** The last version a name had, live or deleted (0 when never applied). */
+  lastVersion(name: string): Promise<number>;
+  /**
+   * Write the role when the stored version is still `fromVersion` (0: the name has no row yet, a
+   * tombstone included); false otherwise (a concurrent apply won).
+   */
+  put(r: CustomRoleRecord, fromVersion: number): Promise<boolean>;
+  /** Delete a live role still at `fromVersion`, keeping a tombstone; false otherwise. */
+  delete(name: string, fromVersion: number, at: string): Promise<boolean>;
+}
+
 declare module '../store.ts' {
   interface Repos {
     tokens: TokenRepo;
@@ -270,5 +305,6 @@ declare module '../store.ts' {
     breakglass: BreakglassRepo;
     secrets: SecretRepo;
     runRollbackSeals: RunRollbackSealRepo;
+    customRoles: CustomRoleRepo;
   }
 }

@@ -114,6 +114,20 @@ export interface SecretsTable {
   updated_by: string;
 }
 
+/** Custom roles (migration 0030): grants as JSON, the condition's source; a tombstone keeps `deleted_at`. */
+export interface CustomRolesTable {
+  name: string;
+  version: number;
+  description: string;
+  grants: string;
+  condition: string | null;
+  created_at: string;
+  created_by: string;
+  updated_at: string;
+  updated_by: string;
+  deleted_at: string | null;
+}
+
 declare module '../schema.ts' {
   interface Database {
     tokens: TokensTable;
@@ -125,5 +139,6 @@ declare module '../schema.ts' {
     approval_decisions: ApprovalDecisionsTable;
     breakglass: BreakglassTable;
     secrets: SecretsTable;
+    custom_roles: CustomRolesTable;
   }
 }
