@@ -13,12 +13,23 @@
  * - one SLO at 7, 30 and 90 days of history: evaluation is O(history) today (every event of the
  *   period is read again), which is what the issue's incremental evaluation would change.
  *
- *   npx tsx bench/slos.ts [--slos 100] [--days 30]
+ * Incremental evaluation (core/slos/live-budget.ts), the server's way:
+ *
+ * - L SLOs (1,000; --live N) over D days of per-minute events, each built from its events (what a
+ *   server does at start), then all evaluated at one instant; the memory they hold (heap and
+ *   array buffers, after a collection when run with --expose-gc); a sample checked against the
+ *   full evaluation;
+ * - the per-event update (an append and the SLO's new status) at 7, 30 and 90 days of history:
+ *   flat, where the full evaluation grows with history.
+ *
+ *   npx tsx bench/slos.ts [--slos 100] [--days 30] [--live 1000]
+ *   node --expose-gc --import tsx bench/slos.ts     (memory after a collection)
  *
  * Figures are not recorded here: they are run on a quiet machine and written to bench/out.
  */
 import { performance } from 'node:perf_hooks';
 import { evaluateBudget } from '../src/core/slos/budget.ts';
+import { LiveBudget } from '../src/core/slos/live-budget.ts';
 import type { Exclusion, SliEvent, Slo } from '../src/core/slos/types.ts';
 
 const arg = (name: string, def: number) => {
@@ -117,6 +128,64 @@ for (const days of [7, 30, 90]) {
     `one SLO, ${days} days of history`,
     median(() => (sink += evaluateBudget(s, ev, NOW).remaining), 9),
     b,
+  );
+}
+
+// Incremental evaluation.
+const L = arg('--live', 1000);
+const gc = (globalThis as { gc?: () => void }).gc;
+const mem = () => {
+  gc?.();
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
+};
+const mb = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+process.stdout.write(
+  `\nIncremental: ${L} SLOs × ${DAYS} days of per-minute events${gc ? '' : ' (memory without --expose-gc: no collection before measuring)'}\n`,
+);
+const before = mem();
+const lives: LiveBudget[] = [];
+let buildMs = 0;
+let checked = 0;
+for (let i = 0; i < L; i++) {
+  const ev = events(DAYS);
+  const t = performance.now();
+  const live = LiveBudget.from(slo(), ev);
+  buildMs += performance.now() - t;
+  if (i < 3) {
+    // The sample: the live status equals the full evaluation's.
+    const a = live.status(NOW);
+    const b = evaluateBudget(slo(), ev, NOW);
+    if (Math.abs(a.consumed - b.consumed) > 1e-9 * Math.max(1, b.consumed) || a.total !== b.total)
+      throw new Error('live ≠ full evaluation');
+    checked++;
+  }
+  lives.push(live);
+}
+const held = mem() - before;
+const evalAll = median(() => lives.forEach((l) => (sink += l.status(NOW).remaining)));
+const evalLater = median(() => lives.forEach((l, i) => (sink += l.status(NOW + 60_000 + i).remaining)));
+process.stdout.write(
+  `all ${L} SLOs: built from their events ${buildMs.toFixed(0)} ms (once, at start); evaluate all: median ${evalAll.toFixed(1)} ms; a minute later ${evalLater.toFixed(1)} ms\n` +
+    `memory held: ${mb(held)} (${(held / L / 1024).toFixed(0)} KiB per SLO, ${(held / (L * ((DAYS * DAY) / MIN))).toFixed(1)} bytes per event); ${checked} checked against the full evaluation\n`,
+);
+lives.length = 0;
+
+const N = 20_000;
+for (const days of [7, 30, 90]) {
+  const s = slo({ window: { kind: 'rolling', ms: days * DAY, text: `${days}d` } });
+  const live = LiveBudget.from(s, events(days));
+  live.status(NOW);
+  let t = NOW;
+  const per = median(() => {
+    for (let k = 0; k < N; k++) {
+      t += MIN;
+      live.add({ at: t, good: k % 97 === 0 ? 0 : 5, total: 5 });
+      sink += live.status(t).remaining;
+    }
+  }, 5);
+  process.stdout.write(
+    `one SLO, ${days} days of history: per new event (append + new status) median ${((per / N) * 1000).toFixed(1)} µs; events kept ${live.stats().events}\n`,
   );
 }
 if (sink === 42) process.stdout.write('\n');

@@ -158,7 +158,7 @@ export function budgetFromTallies(
   const periodMs = end - start;
   const errorBudget = 1 - slo.objective;
   const origin = slo.window.kind === 'calendar' ? start : 0;
-  const pairs = alertWindows(slo.alerting.strategy, periodMs, windows);
+  const { pairs, spans, names } = windowPlan(slo.alerting.strategy, periodMs, windows);
   // Budgets count up to now: a calendar period's future holds no events yet.
   const whole = tallyOf(start - 1, now, origin);
   const b = slo.budgeting;
@@ -166,15 +166,15 @@ export function budgetFromTallies(
   const consumed = budgetUnits > 0 && whole.units > 0 ? whole.bad / (errorBudget * budgetUnits) : 0;
   const sli = whole.units === 0 ? null : b.method === 'occurrences' ? whole.good / whole.total : 1 - whole.bad / whole.units;
 
-  const spans = [...new Set(pairs.flatMap((p) => [p.shortMs, p.longMs]))].sort((a, x) => a - x);
   const rateOf = new Map<number, BurnRate>();
-  for (const ms of spans) {
+  for (let i = 0; i < spans.length; i++) {
+    const ms = spans[i]!;
     const t = tallyOf(now - ms, now, origin);
-    rateOf.set(ms, { window: formatPromDuration(ms), ms, rate: t.units === 0 ? null : t.bad / t.units / errorBudget, events: t.total });
+    rateOf.set(ms, { window: names[i]!, ms, rate: t.units === 0 ? null : t.bad / t.units / errorBudget, events: t.total });
   }
   const burnRates = [
     ...rateOf.values(),
-    { window: formatPromDuration(periodMs), ms: periodMs, rate: sli === null ? null : (1 - sli) / errorBudget, events: whole.total },
+    { window: names[spans.length]!, ms: periodMs, rate: sli === null ? null : (1 - sli) / errorBudget, events: whole.total },
   ];
 
   const fastLong = rateOf.get(pairs[0]!.longMs)!.rate;
@@ -239,6 +239,37 @@ export function consumedBetween(slo: MathSlo, all: readonly SliEvent[], from: nu
     events: part.total,
     consumed: budgetUnits > 0 ? part.bad / budgetUnits : 0,
   };
+}
+
+export interface WindowPlan {
+  pairs: AlertWindow[];
+  /** The alert windows' distinct lengths, shortest first. */
+  spans: number[];
+  /** Each span's name as Prometheus prints it, then the period's. */
+  names: string[];
+  longest: number;
+}
+const plans = new Map<string, WindowPlan>();
+const specIds = new WeakMap<WindowsSpec, number>();
+let nextSpecId = 1;
+
+/** The alert windows of a strategy and period, computed once (statuses are evaluated often, with few periods). */
+export function windowPlan(strategy: Slo['alerting']['strategy'], periodMs: number, windows?: WindowsSpec): WindowPlan {
+  let spec = 0;
+  if (windows) {
+    spec = specIds.get(windows) ?? specIds.set(windows, nextSpecId++).get(windows)!;
+  }
+  const key = `${strategy}:${periodMs}:${spec}`;
+  let plan = plans.get(key);
+  if (!plan) {
+    const pairs = alertWindows(strategy, periodMs, windows);
+    const spans = [...new Set(pairs.flatMap((p) => [p.shortMs, p.longMs]))].sort((a, x) => a - x);
+    plan = { pairs, spans, names: [...spans, periodMs].map(formatPromDuration), longest: spans.at(-1)! };
+    // Calendar periods vary in length by a few hours at most; the cache stays small, but is bounded.
+    if (plans.size > 1000) plans.clear();
+    plans.set(key, plan);
+  }
+  return plan;
 }
 
 function alertState(severity: 'page' | 'ticket', all: AlertWindow[], rateOf: Map<number, BurnRate>, minEvents: number): AlertState {

@@ -19,8 +19,8 @@
  * - A calendar window's slices count from the period's start: a new period rebuilds the slices
  *   once.
  */
-import { alertWindows, type WindowsSpec } from './alert-windows.ts';
-import { budgetFromTallies, budgetPeriod, type BudgetStatus, type Tally } from './budget.ts';
+import type { WindowsSpec } from './alert-windows.ts';
+import { budgetFromTallies, budgetPeriod, windowPlan, type BudgetStatus, type Tally } from './budget.ts';
 import { exclusionIntervals, intervalAt, type Interval } from './exclusions.ts';
 import type { Exclusion, Slo, SliEvent } from './types.ts';
 
@@ -149,7 +149,7 @@ export class LiveBudget {
   status(now: number): BudgetStatus {
     const { start, end } = budgetPeriod(this.slo, now);
     const periodMs = end - start;
-    const longest = Math.max(...alertWindows(this.slo.alerting.strategy, periodMs, this.windows).map((p) => p.longMs));
+    const { longest } = windowPlan(this.slo.alerting.strategy, periodMs, this.windows);
     const reach = Math.min(start, now - longest) - 1;
     if (reach < this.dropped) throw new Error('an instant earlier than the history this budget keeps: build it again from the events');
     this.periodStart = start;
