@@ -1,9 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import path, { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { killPid, markOwned, reapOrphans } from './support/processes.ts';
+import { bundleCli } from './support/cli-bundle.ts';
+import { REPO_ROOT, isAlive, killPid, markOwned, reapOrphans } from './support/processes.ts';
 import { freePort } from './support/tmp.ts';
 
 declare module 'vitest' {
@@ -11,13 +12,57 @@ declare module 'vitest' {
     pgAdminUrl: string | null;
     /** A database migrated to the latest schema, to copy (CREATE DATABASE … TEMPLATE): see support/postgres.ts. */
     pgTemplate: string | null;
+    /** The CLI bundled for this run, which runCli() and spawnBulwark() run: see support/cli-bundle.ts. */
+    cliBundle: string | null;
   }
 }
 
 const PG_BIN = '/usr/lib/postgresql/15/bin';
 const DIR_PREFIX = 'bulwark-pg-';
 
-export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const dropBundle = await provideCliBundle(project);
+  const dropPostgres = await setupPostgres(project);
+  return async () => {
+    await dropPostgres?.();
+    dropBundle();
+  };
+}
+
+const BUNDLE_DIRS = path.join(REPO_ROOT, 'node_modules/.cache/bulwark-cli');
+
+/**
+ * Bundle the CLI once for the whole run (about a second): each `bulwark` the tests spawn then
+ * starts from one file instead of compiling its sources through tsx (see support/cli-bundle.ts).
+ * TEST_BULWARK_CLI=bin runs the installed bin instead.
+ */
+async function provideCliBundle(project: TestProject): Promise<() => void> {
+  if (process.env.TEST_BULWARK_CLI === 'bin') {
+    project.provide('cliBundle', null);
+    return () => undefined;
+  }
+  mkdirSync(BUNDLE_DIRS, { recursive: true });
+  // Bundles of runs that died without their teardown (the directory names their pid).
+  for (const name of readdirSync(BUNDLE_DIRS)) {
+    const pid = Number(/^run-(\d+)-/.exec(name)?.[1]);
+    if (Number.isInteger(pid) && pid > 0 && !isAlive(pid)) rmSync(path.join(BUNDLE_DIRS, name), { recursive: true, force: true });
+  }
+  const dir = mkdtempSync(path.join(BUNDLE_DIRS, `run-${process.pid}-`));
+  const drop = (): void => rmSync(dir, { recursive: true, force: true });
+  try {
+    project.provide('cliBundle', await bundleCli(REPO_ROOT, dir));
+  } catch (e) {
+    drop();
+    throw new Error(`bundling the CLI for the tests failed (TEST_BULWARK_CLI=bin runs bin/bulwark.mjs instead): ${(e as Error).message}`);
+  }
+  process.once('exit', drop);
+  return () => {
+    process.off('exit', drop);
+    drop();
+  };
+}
+
+async function setupPostgres(project: TestProject): Promise<(() => Promise<void>) | undefined> {
   const fromEnv = process.env.DATABASE_URL;
   if (fromEnv) {
     project.provide('pgAdminUrl', fromEnv);

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { inject } from 'vitest';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 /** tsx's loader by absolute URL, so a child can run from any working directory. */
@@ -183,11 +184,38 @@ export function spawnNode(nodeArgs: readonly string[], opts: { env?: Record<stri
  * Node arguments that run `bulwark ARGS…` as installed: `bin/bulwark.mjs` with the Node flag of
  * its shebang line. It loads the TypeScript sources through tsx.
  */
-export const bulwarkArgs = (args: readonly string[]): string[] => [
+export const installedBinArgs = (args: readonly string[]): string[] => [
   '--max-semi-space-size=4',
   path.join(REPO_ROOT, 'bin/bulwark.mjs'),
   ...args,
 ];
+
+let cliFile: string | undefined;
+
+/**
+ * The file that runs `bulwark` in this test run: the CLI bundled once by test/global-setup.ts
+ * (test/support/cli-bundle.ts: the same sources, started without compiling ~550 modules through
+ * tsx), or bin/bulwark.mjs when there is no bundle (outside vitest, or TEST_BULWARK_CLI=bin).
+ */
+export function bulwarkCliFile(): string {
+  if (cliFile === undefined) {
+    cliFile = path.join(REPO_ROOT, 'bin/bulwark.mjs');
+    if (process.env.TEST_BULWARK_CLI !== 'bin' && process.env.VITEST) {
+      try {
+        cliFile = inject('cliBundle') ?? cliFile;
+      } catch {
+        // not in a test worker (global setup, a script): the installed bin
+      }
+    }
+  }
+  return cliFile;
+}
+
+/**
+ * Node arguments that run `bulwark ARGS…`: bulwarkCliFile() with the Node flag of the bin's
+ * shebang line. Tests about the bin itself use installedBinArgs().
+ */
+export const bulwarkArgs = (args: readonly string[]): string[] => ['--max-semi-space-size=4', bulwarkCliFile(), ...args];
 
 /** Spawn `bulwark ARGS…` (node bin/bulwark.mjs ARGS…) as a tracked child. */
 export function spawnBulwark(args: readonly string[], opts: { env?: Record<string, string | undefined>; cwd?: string } = {}): NodeChild {
