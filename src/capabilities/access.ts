@@ -11,6 +11,6 @@ export const access = defineCapability({
   events: accessEvents,
   store: accessStore,
   server: async () => (await import('../server/parts/access.ts')).accessServer,
-  commands: ['principals', 'tokens', 'approvals', 'secrets'],
+  commands: ['principals', 'tokens', 'approvals', 'secrets', 'roles'],
   cli: async () => (await import('../cli/access-part.ts')).accessCommands,
 });

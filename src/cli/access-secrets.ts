@@ -30,8 +30,8 @@ function checkName(name: string): string {
   return name;
 }
 
-/** A write: the shared client sends no second-factor header, so this one does. */
-async function write<T>(flags: Flags, method: 'PUT' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
+/** A write: the shared client sends no second-factor header, so this one does (custom roles use it too). */
+export async function write<T>(flags: Flags, method: 'PUT' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
   const root = (flags.url ?? process.env.BULWARK_URL ?? DEFAULT_URL).replace(/\/+$/, '');
   const token = flags.token ?? process.env.BULWARK_TOKEN;
   if (!token) throw malformed('a token is needed: set BULWARK_TOKEN (or pass --token)');
