@@ -5,7 +5,7 @@
  * last use) with 0017, approvals and breakglass with 0018, the
  * per-person count of refused second-factor codes with 0021, sealed secrets with 0022 (their key is
  * never in the database: a backup holds sealed values only, and restoring needs the key file too),
- * custom roles with 0030. Sessions are not backed up: a restored server starts with none.
+ * custom roles with 0030, security keys (WebAuthn) and single-use sign-in challenges with 0031. Sessions are not backed up: a restored server starts with none.
  */
 import type { StorePart } from '../store-part.ts';
 import { KyselySessions } from './kysely-sessions.ts';
@@ -24,6 +24,10 @@ import { KyselyRunRollbackSeals } from './kysely-run-rollback-seals.ts';
 import { secrets } from './migrations/0022-secrets.ts';
 import { customRoles } from './migrations/0030-custom-roles.ts';
 import { KyselyCustomRoles } from './kysely-custom-roles.ts';
+import { webauthn } from './migrations/0031-webauthn.ts';
+import { KyselyAccessChallenges, KyselyWebAuthn } from './kysely-webauthn.ts';
+import type {} from './webauthn-port.ts';
+import type {} from './webauthn-tables.ts';
 import type {} from './port.ts';
 import type {} from './tables.ts';
 
@@ -39,6 +43,8 @@ export const accessStore: StorePart = {
     { name: 'breakglass', backup: true },
     { name: 'secrets', backup: true },
     { name: 'custom_roles', backup: true },
+    { name: 'webauthn_credentials', backup: true },
+    { name: 'access_challenges', backup: false },
   ],
   migrations: {
     '0010_sessions': sessions,
@@ -48,6 +54,7 @@ export const accessStore: StorePart = {
     '0021_second_factor_failures': secondFactorFailures,
     '0022_secrets': secrets,
     '0030_custom_roles': customRoles,
+    '0031_webauthn': webauthn,
   },
   repos: (ctx) => ({
     tokens: new KyselyTokens(ctx.db),
@@ -59,16 +66,20 @@ export const accessStore: StorePart = {
     secrets: new KyselySecrets(ctx.db, ctx.dialect),
     runRollbackSeals: new KyselyRunRollbackSeals(ctx.db),
     customRoles: new KyselyCustomRoles(ctx.db),
+    webauthn: new KyselyWebAuthn(ctx.db),
+    accessChallenges: new KyselyAccessChallenges(ctx.db),
   }),
   contract: async () => {
-    const [{ tokensContract }, { secretsContract }, { customRolesContract }] = await Promise.all([
+    const [{ tokensContract }, { secretsContract }, { webauthnContract }, { customRolesContract }] = await Promise.all([
       import('./tokens.contract.ts'),
       import('./secrets.contract.ts'),
+      import('./webauthn.contract.ts'),
       import('./custom-roles.contract.ts'),
     ]);
     return (current) => {
       tokensContract(current);
       secretsContract(current);
+      webauthnContract(current);
       customRolesContract(current);
     };
   },
