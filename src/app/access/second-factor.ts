@@ -51,9 +51,14 @@ export async function secondFactorStatus(deps: AppDeps, principalId: string): Pr
   };
 }
 
-/** Whether the principal has a confirmed second factor (the step-up check asks). */
+/**
+ * Whether the principal has a confirmed second factor (the step-up check asks): a TOTP factor or
+ * a security key (app/access/webauthn.ts). A suspended key counts: a person whose only key was
+ * cloned is held to a factor they cannot give until an admin resets it, never let through without one.
+ */
 export async function hasSecondFactor(deps: Pick<AppDeps, 'store'>, principalId: string): Promise<boolean> {
-  return !!(await deps.store.secondFactors.get(principalId))?.confirmedAt;
+  if ((await deps.store.secondFactors.get(principalId))?.confirmedAt) return true;
+  return (await deps.store.webauthn.list(principalId)).length > 0;
 }
 
 /** Begin enrolling: a new secret, shown this once (also as an otpauth:// URI for a QR code). */

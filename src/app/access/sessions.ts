@@ -18,6 +18,8 @@ import { apiActor } from '../../core/ledger/actor.ts';
 import type { AppDeps } from '../deps.ts';
 import { authenticate, noteUse, scopesOf } from './tokens.ts';
 import { hasSecondFactor, personOnly, verifySecondFactor } from './second-factor.ts';
+import { requireAssertion } from './webauthn.ts';
+import type { AuthenticationAnswer } from '../../core/access/webauthn.ts';
 
 /** How often a session's last use is written: its idle limit is kept to this. */
 const TOUCH_EVERY_MS = 60_000;
@@ -33,13 +35,13 @@ export interface OpenedSession {
 /**
  * Open a session with a token; refused (unauthenticated) as the token would be. A person with a
  * second factor must send a code too (a TOTP code or a recovery code): without one the answer is
- * 401 with `details.secondFactor: "totp"`, which the dashboard takes as its prompt. The session
- * then starts stepped up.
+ * 401 with `details.secondFactor` (and `details.methods`), which the dashboard takes as its prompt;
+ * a person with a security key may answer with it instead (`webauthn`). The session then starts stepped up.
  */
 export async function signIn(
   deps: AppDeps,
   token: string,
-  opts: { policy?: SessionPolicy; request?: string; code?: string } = {},
+  opts: { policy?: SessionPolicy; request?: string; code?: string; webauthn?: AuthenticationAnswer } = {},
 ): Promise<OpenedSession> {
   const policy = opts.policy ?? DEFAULT_SESSION_POLICY;
   if (typeof token !== 'string' || token.length === 0 || token.length > 200)
@@ -51,21 +53,14 @@ export async function signIn(
   const expiresAt = new Date(now.getTime() + policy.absoluteHours * 3_600_000).toISOString();
   let secondFactorAt: string | null = null;
   if (auth.principal.kind === 'person' && (await hasSecondFactor(deps, auth.principal.id))) {
-    if (opts.code === undefined || opts.code === '')
-      throw new DomainError(
-        'unauthenticated',
-        'this person has a second factor: send the current code from the authenticator app (or a recovery code) as "code"',
-        {
-          secondFactor: 'totp',
-        },
-      );
-    const r = await verifySecondFactor(deps, auth.principal.id, apiActor(auth.principal, opts.request), opts.code, {
-      purpose: 'sign-in',
-      allowRecovery: true,
-    });
-    if (!r.ok)
-      throw new DomainError('unauthenticated', `${r.reason}; sign in again with the token and a current code`, { secondFactor: 'totp' });
-    secondFactorAt = deps.clock.now().toISOString();
+    if (opts.webauthn !== undefined) {
+      const actor = apiActor(auth.principal, opts.request);
+      await requireAssertion(deps, deps.webauthn, auth.principal.id, actor, opts.webauthn, 'sign-in', 'unauthenticated');
+      secondFactorAt = deps.clock.now().toISOString();
+    } else {
+      if (opts.code === undefined || opts.code === '') throw await secondFactorNeeded(deps, auth.principal.id);
+      secondFactorAt = await signInCode(deps, auth.principal, opts.code, opts.request);
+    }
   }
   const principal: Principal = { ...auth.principal, sessionId: minted.id, secondFactorAt };
   await deps.store.transaction(async (tx) => {
@@ -92,6 +87,35 @@ export async function signIn(
     );
   });
   return { value: minted.value, id: minted.id, expiresAt, principal };
+}
+
+/**
+ * The refusal that prompts for a second factor: `details.secondFactor` names the one to ask for
+ * (`totp` when the person has an authenticator app, else `webauthn`), `details.methods` all of them.
+ */
+async function secondFactorNeeded(deps: AppDeps, principalId: string): Promise<DomainError> {
+  const totp = !!(await deps.store.secondFactors.get(principalId))?.confirmedAt;
+  const keys = (await deps.store.webauthn.list(principalId)).some((k) => !k.suspendedAt);
+  const methods = [...(keys ? ['webauthn'] : []), ...(totp ? ['totp'] : [])];
+  const how = [
+    ...(keys ? ['answer with a security key (POST /v1/session/webauthn/options, then "webauthn")'] : []),
+    ...(totp ? ['send the current code from the authenticator app (or a recovery code) as "code"'] : []),
+  ];
+  return new DomainError('unauthenticated', `this person has a second factor: ${how.join(', or ') || 'ask an admin to reset it'}`, {
+    secondFactor: totp ? 'totp' : 'webauthn',
+    methods,
+  });
+}
+
+/** A sign-in's TOTP (or recovery) code: when it was verified, or the refusal. */
+async function signInCode(deps: AppDeps, principal: Principal, code: string, request?: string): Promise<string> {
+  const r = await verifySecondFactor(deps, principal.id, apiActor(principal, request), code, {
+    purpose: 'sign-in',
+    allowRecovery: true,
+  });
+  if (!r.ok)
+    throw new DomainError('unauthenticated', `${r.reason}; sign in again with the token and a current code`, { secondFactor: 'totp' });
+  return deps.clock.now().toISOString();
 }
 
 /** The principal a session cookie stands for, or why it does not (any failure reads the same to the caller). */

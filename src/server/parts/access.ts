@@ -19,6 +19,7 @@ import { approvalRoutes } from '../routes/approvals.ts';
 import { breakglassRoutes } from '../routes/breakglass.ts';
 import { principalRoutes } from '../routes/principals.ts';
 import { secondFactorRoutes } from '../routes/second-factor.ts';
+import { webauthnRoutes } from '../routes/access-webauthn.ts';
 import { tokenRoutes } from '../routes/tokens.ts';
 import { roleRoutes } from '../routes/access-roles.ts';
 import { registerResourceKind } from '../access-conditions.ts';
@@ -66,6 +67,8 @@ export const accessServer: ServerPart = async ({ app, routes, deps, options, ser
     labels: (n) => experimentLabels(deps, n),
   });
   secondFactorRoutes(app, routes, deps);
+  if (options.webauthn) deps.webauthn = options.webauthn;
+  webauthnRoutes(app, routes, deps);
   approvalRuleRoutes(app, routes, deps);
   approvalRoutes(app, routes, deps);
   // Signals is set up after access: its ingest is looked up when a breakglass is invoked.

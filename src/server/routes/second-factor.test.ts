@@ -96,7 +96,7 @@ describe('second factor', () => {
   it('asks a person with a second factor for a code at sign-in, and refuses a replayed one', async () => {
     const without = await signIn(alice);
     expect(without.statusCode).toBe(401);
-    expect(without.json().details).toEqual({ secondFactor: 'totp' });
+    expect(without.json().details).toEqual({ secondFactor: 'totp', methods: ['totp'] });
     const c = code(secret);
     const ok = await signIn(alice, c);
     expect(ok.statusCode, ok.body).toBe(201);

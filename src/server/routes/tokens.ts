@@ -1,3 +1,4 @@
+import { AuthenticationAnswer } from '../../core/access/webauthn.ts';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { CreateTokenInput, createToken, listTokens, revokeToken } from '../../app/access/tokens.ts';
@@ -101,6 +102,9 @@ export function tokenRoutes(app: FastifyInstance, r: RouteRegistry, deps: AppDep
         .max(40)
         .optional()
         .describe('for a person with a second factor: the current code, or a recovery code (without it: 401 with details.secondFactor)'),
+      webauthn: AuthenticationAnswer.optional().describe(
+        "for a person with a security key, instead of code: navigator.credentials.get()'s answer to POST /v1/session/webauthn/options",
+      ),
     }),
     status: 201,
     response: Session.extend({ expiresAt: z.string().describe('the absolute end; it ends earlier when idle') }),
@@ -109,7 +113,7 @@ export function tokenRoutes(app: FastifyInstance, r: RouteRegistry, deps: AppDep
       // A sign-in from another site's page (login CSRF) is refused; a client without Origin (curl) is not a page.
       if (typeof req.headers.origin === 'string' && !fromThisOrigin(req))
         throw new DomainError('forbidden', 'sign in from the dashboard of this server (the Origin differs)');
-      const opened = await signIn(deps, body.token, { policy, request: req.id, code: body.code });
+      const opened = await signIn(deps, body.token, { policy, request: req.id, code: body.code, webauthn: body.webauthn });
       const maxAgeSeconds = (Date.parse(opened.expiresAt) - deps.clock.now().getTime()) / 1000;
       void reply
         .header('set-cookie', sessionCookie(opened.value, { secure: req.protocol === 'https', maxAgeSeconds }))
