@@ -10,6 +10,7 @@ import { HASH_BYTES, homeOf, packTrees, slotOf, splitHashes } from './tree-layou
 import { toBuf, type Db } from '../kysely/util.ts';
 import { invalid } from '../../core/errors.ts';
 import { encodeActor } from '../../core/ledger/actor.ts';
+import { preparedSql } from '../postgres/prepared-pool.ts';
 
 /** Rows per INSERT: 7 parameters each, well under SQLite's 32,766 and PostgreSQL's 65,535. */
 const ROWS_PER_INSERT = 1000;
@@ -241,15 +242,18 @@ export class KyselyLedger implements LedgerRepo {
    */
   private hintedInsertSql(): string {
     return this.compiledOnce('hinted-insert', () =>
-      [
-        'with head as (update "ledger_head" set "size" = $1, "root" = $2, "frontier" = $3',
-        ' where "id" = 1 and "size" = $4 and "root" = $5 returning 1),',
-        ' appended as (insert into "ledger_entries" ("seq", "time", "actor", "kind", "subject", "data", "tree")',
-        ' select * from unnest($6::bigint[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::bytea[])',
-        ' where exists (select 1 from head)',
-        ' returning "seq", "time", "actor", "kind", "subject", "data")',
-        ' select * from appended',
-      ].join(''),
+      preparedSql(
+        'ledger-append-on-hint',
+        [
+          'with head as (update "ledger_head" set "size" = $1, "root" = $2, "frontier" = $3',
+          ' where "id" = 1 and "size" = $4 and "root" = $5 returning 1),',
+          ' appended as (insert into "ledger_entries" ("seq", "time", "actor", "kind", "subject", "data", "tree")',
+          ' select * from unnest($6::bigint[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::bytea[])',
+          ' where exists (select 1 from head)',
+          ' returning "seq", "time", "actor", "kind", "subject", "data")',
+          ' select * from appended',
+        ].join(''),
+      ),
     );
   }
 

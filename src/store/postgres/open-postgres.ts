@@ -6,6 +6,7 @@ import pg from 'pg';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { KyselyStore } from '../kysely/kysely-store.ts';
 import { migrateToLatest } from '../migrations/index.ts';
+import { preparingPool } from './prepared-pool.ts';
 import type { Database as Schema } from '../schema.ts';
 
 const INT8_OID = 20;
@@ -23,7 +24,7 @@ export async function openPostgresStore(url: string, opts: { poolSize?: number }
   });
   // A pool error on an idle client (server restart) must not crash the process.
   pool.on('error', () => {});
-  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }) });
   await migrateToLatest(db, 'postgres');
   return new KyselyStore({
     db,
