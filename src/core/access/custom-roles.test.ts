@@ -1,7 +1,7 @@
 /** Custom roles from YAML with CEL conditions: allowed and refused by resource labels; an expression that fails to evaluate denies; bad files refused naming what to fix. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { readRoles, roleAllows, type ConditionInput } from './custom-roles.ts';
+import { grantedPermissions, readRoles, roleAllows, roleFrom, type ConditionInput } from './custom-roles.ts';
 
 const KNOWN = ['experiments:read', 'experiments:run', 'experiments:write', 'session:read'];
 const FILE = `
@@ -39,6 +39,23 @@ describe('custom roles', () => {
     expect(roleAllows(team, input({}))).toMatchObject({ allowed: false, reason: expect.stringContaining('failed to evaluate') });
     expect(roleAllows(tier, input({ team: 'checkout' }))).toMatchObject({ allowed: false });
     expect(roleAllows(tier, input({ tier: 'staging' }))).toMatchObject({ allowed: true });
+  });
+
+  it('reads a label named like an object key as a label, never as the object type', () => {
+    expect(roleAllows(tier, input({ tier: 'staging', constructor: 'x' }))).toMatchObject({ allowed: true });
+    const c = roleFrom({ name: 'c', description: '', grants: ['experiments:run'], condition: 'resource.labels.constructor == "x"' });
+    expect(roleAllows(c, input({ constructor: 'x' }))).toMatchObject({ allowed: true });
+    expect(roleAllows(c, input({}))).toMatchObject({ allowed: false });
+  });
+
+  it('denies on a stored condition that no longer compiles, and expands grants to permissions', () => {
+    const broken = roleFrom({ name: 'b', description: '', grants: ['experiments:*'], condition: 'resource.nope == 1' });
+    expect(roleAllows(broken, input({ team: 'checkout' }))).toMatchObject({
+      allowed: false,
+      reason: expect.stringContaining('does not compile'),
+    });
+    expect(grantedPermissions(broken, KNOWN)).toEqual(['experiments:read', 'experiments:run', 'experiments:write']);
+    expect(grantedPermissions({ grants: ['*'] }, KNOWN)).toEqual(KNOWN);
   });
 
   it('refuses bad files naming what to fix', () => {
