@@ -16,6 +16,8 @@ import { burnSubmission } from '../slos/burn-signals.ts';
 import { acknowledgeCase, assignCase, closeCase, escalateCase, getCase } from './cases.ts';
 import { addEvidence, pinSignal, readEvidence, verifyEvidence } from './evidence.ts';
 import { addNote, addParticipant, assignIncidentRole, declareIncident, incidentDetail, setIncidentStatus } from './incidents.ts';
+import { applySlo } from '../slos/apply-slo.ts';
+import { incidentLinks } from './links.ts';
 import { postmortemInput } from './postmortem.ts';
 import { applyIncidentSettings } from './settings.ts';
 import { addChecklist, addTask, changeTask } from './tasks.ts';
@@ -274,6 +276,49 @@ describe('cases and incidents', () => {
 
 describe('postmortem', () => {
   it('of a scripted incident equals the golden file (fixed clock): times, durations, roles not names', async () => {
+    // An SLO over the runs of a credential stuffing drill, and its runs: hourly until the impact
+    // (the last one before it missed), two missed inside the impact window, one detected after.
+    await applySlo(
+      deps,
+      alice,
+      'apiVersion: bulwark/v1\nkind: SLO\nname: login-detects\nservice: login\nobjective: 90\nwindow: 7d\nsli:\n  experiments:\n    technique: T1110.004\n',
+    );
+    await store.experiments.put(
+      {
+        name: 'stuffing-drill',
+        title: 'Credential stuffing drill',
+        description: '',
+        techniques: ['T1110.004'],
+        file: 'x',
+        fileSha256: '0'.repeat(64),
+        schedule: null,
+        privileged: false,
+        appliedBy: 'cli:alice',
+      },
+      '2026-02-28T00:00:00.000Z',
+    );
+    const ends = [
+      ...Array.from({ length: 10 }, (_, k) => `2026-03-01T0${k}:30:00.000Z`),
+      '2026-03-01T09:45:00.000Z',
+      '2026-03-01T10:05:00.000Z',
+      '2026-03-01T10:50:00.000Z',
+    ];
+    for (const [k, end] of ends.entries())
+      await store.runs.insert({
+        id: `pmrun${String(k).padStart(11, '0')}`,
+        experiment: 'Credential stuffing drill',
+        state: 'done',
+        outcome: k >= 9 && k <= 11 ? 'missed' : 'detected',
+        reason: 'test',
+        startedAt: end,
+        endedAt: end,
+        leaseOwner: null,
+        leaseUntil: null,
+        rollbacks: [],
+        journal: { bulwark: { techniques: ['T1110.004'] } },
+        ttdMs: null,
+        dryRun: false,
+      });
     clock.set('2026-03-01T09:55:00.000Z');
     await ingest('pm-1', { alertname: 'CredentialStuffing', service: 'login' });
     clock.advance(30_000);
@@ -287,6 +332,8 @@ describe('postmortem', () => {
       priority: 'P1',
       impactStartedAt: '2026-03-01T09:40:00.000Z',
       title: 'Credential stuffing against login',
+      slos: ['login-detects'],
+      techniques: ['T1110'],
     });
     await assignIncidentRole(deps, alice, all, incident.id, 'commander', 'alice');
     await assignIncidentRole(deps, alice, all, incident.id, 'scribe', 'bob');
@@ -312,7 +359,8 @@ describe('postmortem', () => {
     await addNote(deps, cliActor('carol'), all, incident.id, 'action: alert on login failure ratio per IP, not only per account', null);
     clock.set('2026-03-01T11:30:00.000Z');
     await setIncidentStatus(deps, cliActor('carol'), all, incident.id, 'resolved', null);
-    const md = postmortemMarkdown(await store.transaction((tx) => postmortemInput(deps, tx, all, incident.id)));
+    const links = await incidentLinks(deps, all, incident.id);
+    const md = postmortemMarkdown(await store.transaction((tx) => postmortemInput(deps, tx, all, incident.id, links)));
     if (process.env.UPDATE_GOLDEN === '1') await writeFile(GOLDEN, md);
     expect(md).toBe(await readFile(GOLDEN, 'utf8'));
     expect(md).not.toMatch(/alice|bob|carol/);

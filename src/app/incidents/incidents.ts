@@ -10,6 +10,7 @@ import { assignRole, statusMove, type IncidentStatus, type Priority, type Role, 
 import type { EvidenceItem, IncidentPatch, IncidentRecord, Viewer } from '../../store/incidents/port.ts';
 import type { Repos } from '../../store/store.ts';
 import { iso, type AppDeps } from '../deps.ts';
+import { linkIn } from './links.ts';
 import { currentSettings, entry, record, timelineEvent, visibleIncident, type TimelineEvent } from './record.ts';
 
 export interface DeclareInput {
@@ -18,6 +19,10 @@ export interface DeclareInput {
   priority: Priority;
   restricted?: boolean;
   impactStartedAt?: string | null;
+  /** SLOs the incident affected (by name; each must exist). */
+  slos?: readonly string[];
+  /** ATT&CK techniques seen in it (`T1110`, `T1110.004`). */
+  techniques?: readonly string[];
 }
 
 /** Declare inside a transaction: the incident, its declarer as participant, and their entries. */
@@ -70,6 +75,7 @@ export async function declareIn(
         fromCase,
       }),
       entry(actor, 'incident.participant.added', subject, { incident: id, participant: actor.id }),
+      ...(await linkIn(tx, actor, id, { slos: input.slos ?? [], techniques: input.techniques ?? [] }, now)),
     ],
     now,
   );

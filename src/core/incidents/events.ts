@@ -112,6 +112,21 @@ export const incidentEvents: EventDefinition[] = [
     "an incident's evidence is rehashed",
     z.strictObject({ incident: n, items: z.number().int().min(0), mismatches: z.array(sha256) }),
   ),
+  event(
+    'incident.linked',
+    'SLOs the incident affected and ATT&CK techniques seen in it are linked to it (only the new links are named)',
+    z.strictObject({ incident: n, slos: z.array(z.string().max(64)).max(50), techniques: z.array(z.string().max(16)).max(50) }),
+  ),
+  event(
+    'incident.postmortem.saved',
+    'a version of the postmortem document is saved: generated from the record, or edited by a person (its digest, not its text)',
+    z.strictObject({ incident: n, version: n, source: z.enum(['generated', 'edited']), sha256, size: z.number().int().min(0) }),
+  ),
+  event(
+    'incident.exported',
+    'an incident is exported as one file (its format and the ledger size it was read at)',
+    z.strictObject({ incident: n, format: z.enum(['json', 'markdown']), ledgerSize: z.number().int().min(0) }),
+  ),
   event('incident.postmortem.generated', 'a postmortem is generated from the record', z.strictObject({ incident: n, sha256 })),
   event(
     'incident.task.added',

@@ -6,7 +6,9 @@
  * commander"), or "a responder"; only the text people wrote (notes) is quoted as written. Pure:
  * the same record gives the same bytes (a golden-file test holds to it).
  */
+import { budgetLines, coverageLines, type IncidentLinks } from './links.ts';
 import { ROLE_TITLES, type IncidentStatus, type Priority, type RoleInterval } from './model.ts';
+import { repairOf, type RecoveryTaskState } from './repair.ts';
 
 export interface PostmortemIncident {
   id: number;
@@ -42,6 +44,10 @@ export interface PostmortemInput {
   evidence: readonly { sha256: string; name: string; size: number; collectedAt: string }[];
   /** The incident's open tasks: the action items, with their owners and due times. */
   openTasks?: readonly { id: number; title: string; owner: string | null; dueAt: string | null; checklist: string | null }[];
+  /** The tasks from recovery checklists: when the last was done is when the incident was repaired. */
+  recovery?: readonly RecoveryTaskState[];
+  /** The SLOs it affected with the budget spent, the experiments that exercise its techniques. */
+  links?: IncidentLinks;
 }
 
 /** `1h 2m 3s`; `0s` for zero; negative durations (a clock mistake in the record) as `-…`. */
@@ -98,6 +104,16 @@ function describe(e: PostmortemEvent, who: string): string | undefined {
       return d.previous ? `${roleTitle(d.role)} handed off.` : `${roleTitle(d.role)} assigned.`;
     case 'incident.participant.added':
       return undefined;
+    case 'incident.linked': {
+      const list = (v: unknown) => (Array.isArray(v) ? v.map((x) => `\`${String(x)}\``).join(', ') : '');
+      const parts = [
+        Array.isArray(d.slos) && d.slos.length ? `SLO ${list(d.slos)}` : '',
+        Array.isArray(d.techniques) && d.techniques.length ? `technique ${list(d.techniques)}` : '',
+      ].filter(Boolean);
+      return `Linked: ${parts.join('; ')}.`;
+    }
+    case 'incident.postmortem.saved':
+      return undefined;
     case 'incident.note':
       return `Note (${who})${d.corrects !== null && d.corrects !== undefined ? `, correcting entry ${Number(d.corrects)}` : ''}: ${oneLine(d.text)}`;
     case 'incident.signal.pinned':
@@ -150,6 +166,7 @@ export function postmortemMarkdown(p: PostmortemInput): string {
   out.push(`- Mitigated: ${i.mitigatedAt ? hhmm(i.mitigatedAt) : 'not yet'}`);
   out.push(`- Resolved: ${i.resolvedAt ? hhmm(i.resolvedAt) : 'not yet'}`);
   out.push(`- Duration of impact: ${i.resolvedAt ? span(start, i.resolvedAt) : 'ongoing'}`);
+  if (p.links) out.push(...budgetLines(p.links));
   out.push('');
   out.push('## Detection', '');
   out.push(`- Detected: ${hhmm(detectedAt)} (${p.case ? `case ${p.case.id} opened by triage` : 'declared by hand'})`);
@@ -157,7 +174,20 @@ export function postmortemMarkdown(p: PostmortemInput): string {
   out.push(`- Time to acknowledge: ${span(detectedAt, ackAt)}`);
   out.push(`- Time to mitigate: ${span(start, i.mitigatedAt)}`);
   out.push(`- Time to resolve: ${span(start, i.resolvedAt)}`);
+  if (p.recovery) {
+    const r = repairOf(p.recovery);
+    out.push(
+      `- Time to repair (detection → the last recovery task done): ${
+        r.state === 'repaired'
+          ? span(detectedAt, r.at)
+          : r.state === 'open'
+            ? `not yet (${r.open} recovery task${r.open === 1 ? '' : 's'} open)`
+            : 'not recorded (no recovery checklist)'
+      }`,
+    );
+  }
   out.push('');
+  if (p.links) out.push('## Coverage by experiments', '', ...coverageLines(p.links), '');
   out.push('## Command roles', '');
   if (p.roles.length === 0) out.push('No command roles were assigned.');
   for (const r of [...p.roles].sort((a, b) => Date.parse(a.from) - Date.parse(b.from) || a.role.localeCompare(b.role)))

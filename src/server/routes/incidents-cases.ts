@@ -24,6 +24,8 @@ export const declareFields = {
   priority: z.enum(PRIORITIES),
   restricted: z.boolean().optional().describe('visible only to participants and to incidents:restricted'),
   impactStartedAt: z.iso.datetime().optional().describe('when the impact began, if known (RFC 3339)'),
+  slos: z.array(z.string().min(1).max(64)).max(50).optional().describe('SLOs the incident affected, by name'),
+  techniques: z.array(z.string().min(1).max(16)).max(50).optional().describe('ATT&CK techniques seen in it (T1110, T1110.004)'),
 };
 
 export function caseRoutes(app: FastifyInstance, r: RouteRegistry, deps: AppDeps): void {

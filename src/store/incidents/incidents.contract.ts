@@ -285,6 +285,50 @@ export function incidentRepoContract(current: () => { store: Store; fx: StoreFix
       ]);
     });
   });
+
+  it('links once each; postmortem versions kept, a version saved once; recovery tasks read across incidents', async () => {
+    const { store } = current();
+    const id = await store.incidents.nextNumber('incident');
+    await store.incidents.insertIncident(anIncident(id));
+    const link = { kind: 'slo' as const, ref: 'login-waf', addedAt: at(0), addedBy: 'cli:alice' };
+    expect(await store.incidents.addLink(id, link)).toBe(true);
+    expect(await store.incidents.addLink(id, { ...link, addedAt: at(5) })).toBe(false);
+    expect(await store.incidents.addLink(id, { ...link, kind: 'technique', ref: 'T1110.004' })).toBe(true);
+    expect(await store.incidents.links(id)).toEqual([link, { ...link, kind: 'technique', ref: 'T1110.004' }]);
+    expect(await store.incidents.links(id + 1)).toEqual([]);
+    const v = {
+      incidentId: id,
+      version: 1,
+      source: 'generated' as const,
+      body: '# Postmortem ✓\n',
+      sha256: 'a'.repeat(64),
+      at: at(0),
+      by: 'cli:alice',
+    };
+    expect(await store.incidents.addPostmortemVersion(v)).toBe(true);
+    expect(await store.incidents.addPostmortemVersion({ ...v, body: 'someone else' })).toBe(false);
+    expect(await store.incidents.addPostmortemVersion({ ...v, version: 2, source: 'edited', body: 'edited' })).toBe(true);
+    expect((await store.incidents.postmortemVersions(id)).map((x) => [x.version, x.source, x.body])).toEqual([
+      [1, 'generated', '# Postmortem ✓\n'],
+      [2, 'edited', 'edited'],
+    ]);
+    const task = { incidentId: id, id: 1, title: 't', owner: null, dueAt: null, status: 'done' as const, checklist: 'rotate-credentials' };
+    const times = { createdAt: at(0), createdBy: 'x', updatedAt: at(9), doneAt: at(9) };
+    await store.incidents.insertTask({ ...task, ...times });
+    await store.incidents.insertTask({ ...task, ...times, id: 2, checklist: null });
+    expect((await store.incidents.recoveryTasks()).filter((t) => t.incidentId === id)).toEqual([
+      { incidentId: id, status: 'done', doneAt: at(9) },
+    ]);
+    await expect(
+      store.transaction(async (tx) => {
+        await tx.incidents.addLink(id, { ...link, ref: 'other' });
+        await tx.incidents.addPostmortemVersion({ ...v, version: 3 });
+        throw new Error('rolled back');
+      }),
+    ).rejects.toThrow('rolled back');
+    expect((await store.incidents.links(id)).length).toBe(2);
+    expect((await store.incidents.postmortemVersions(id)).length).toBe(2);
+  });
 }
 
 async function step(_name: string, fn: () => Promise<void>): Promise<void> {

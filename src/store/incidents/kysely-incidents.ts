@@ -10,10 +10,13 @@ import type {
   CaseRecord,
   EvidenceBlob,
   EvidenceItem,
+  IncidentLink,
   IncidentPatch,
   IncidentRecord,
   IncidentRepo,
   OutboxItem,
+  PostmortemVersion,
+  RecoveryTask,
   ReportVersion,
   SettingsRecord,
   TaskPatch,
@@ -473,6 +476,64 @@ export class KyselyIncidents implements IncidentRepo {
       .orderBy('version', 'asc')
       .execute();
     return rows.map(fromReport);
+  }
+
+  async recoveryTasks(): Promise<RecoveryTask[]> {
+    const rows = await this.db
+      .selectFrom('incident_tasks')
+      .select(['incident_id', 'status', 'done_at'])
+      .where('checklist', 'is not', null)
+      .orderBy('incident_id', 'asc')
+      .orderBy('id', 'asc')
+      .execute();
+    return rows.map((r) => ({ incidentId: Number(r.incident_id), status: r.status as TaskStatus, doneAt: r.done_at }));
+  }
+
+  async addLink(incidentId: number, link: IncidentLink): Promise<boolean> {
+    const r = await this.db
+      .insertInto('incident_links')
+      .values({ incident_id: incidentId, kind: link.kind, ref: link.ref, added_at: link.addedAt, added_by: link.addedBy })
+      .onConflict((oc) => oc.columns(['incident_id', 'kind', 'ref']).doNothing())
+      .executeTakeFirst();
+    return Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
+  }
+
+  async links(incidentId: number): Promise<IncidentLink[]> {
+    const rows = await this.db
+      .selectFrom('incident_links')
+      .selectAll()
+      .where('incident_id', '=', incidentId)
+      .orderBy('kind', 'asc')
+      .orderBy('ref', 'asc')
+      .execute();
+    return rows.map((r) => ({ kind: r.kind as IncidentLink['kind'], ref: r.ref, addedAt: r.added_at, addedBy: r.added_by }));
+  }
+
+  async addPostmortemVersion(v: PostmortemVersion): Promise<boolean> {
+    const r = await this.db
+      .insertInto('incident_postmortems')
+      .values({ incident_id: v.incidentId, version: v.version, source: v.source, body: v.body, sha256: v.sha256, at: v.at, by: v.by })
+      .onConflict((oc) => oc.columns(['incident_id', 'version']).doNothing())
+      .executeTakeFirst();
+    return Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
+  }
+
+  async postmortemVersions(incidentId: number): Promise<PostmortemVersion[]> {
+    const rows = await this.db
+      .selectFrom('incident_postmortems')
+      .selectAll()
+      .where('incident_id', '=', incidentId)
+      .orderBy('version', 'asc')
+      .execute();
+    return rows.map((r) => ({
+      incidentId: Number(r.incident_id),
+      version: Number(r.version),
+      source: r.source as PostmortemVersion['source'],
+      body: r.body,
+      sha256: r.sha256,
+      at: r.at,
+      by: r.by,
+    }));
   }
 
   async markExercise(incidentId: number): Promise<void> {

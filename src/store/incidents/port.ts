@@ -119,6 +119,32 @@ export interface OutboxItem {
   lastError: string | null;
 }
 
+/** What an incident is linked to: an SLO it affected (by name), an ATT&CK technique noted on it. */
+export interface IncidentLink {
+  kind: 'slo' | 'technique';
+  ref: string;
+  addedAt: string;
+  addedBy: string;
+}
+
+/** One version of an incident's postmortem document; the newest is what it says now. */
+export interface PostmortemVersion {
+  incidentId: number;
+  version: number;
+  source: 'generated' | 'edited';
+  body: string;
+  sha256: string;
+  at: string;
+  by: string;
+}
+
+/** A task from a recovery checklist, as time to repair reads it. */
+export interface RecoveryTask {
+  incidentId: number;
+  status: TaskStatus;
+  doneAt: string | null;
+}
+
 export interface SettingsRecord {
   file: string;
   fileSha256: string;
@@ -212,6 +238,19 @@ export interface IncidentRepo {
   markExerciseEnded(incidentId: number): Promise<void>;
   /** The ids of the incidents that are exercises (only those still running when asked), ascending. */
   exerciseIds(q?: { running?: boolean }): Promise<number[]>;
+
+  /** Every task added from a recovery checklist, of every incident. */
+  recoveryTasks(): Promise<RecoveryTask[]>;
+
+  /** False when the incident has that link already. */
+  addLink(incidentId: number, link: IncidentLink): Promise<boolean>;
+  /** An incident's links, by kind then ref. */
+  links(incidentId: number): Promise<IncidentLink[]>;
+
+  /** Add a postmortem version; false when that version exists already (someone else saved first). */
+  addPostmortemVersion(v: PostmortemVersion): Promise<boolean>;
+  /** Every version of an incident's postmortem, oldest first (empty before the first). */
+  postmortemVersions(incidentId: number): Promise<PostmortemVersion[]>;
 
   /** Put a notification in the outbox (in the caller's transaction). */
   enqueue(item: Omit<OutboxItem, 'id'>): Promise<number>;

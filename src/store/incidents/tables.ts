@@ -1,4 +1,4 @@
-/** Incidents' tables (migrations 0013, 0014, 0024 and 0029). Times are RFC 3339 text; flags are 0 or 1. */
+/** Incidents' tables (migrations 0013, 0014, 0024, 0025, 0029 and 0033). Times are RFC 3339 text; flags are 0 or 1. */
 export interface IncidentSettingsTable {
   /** Always 1: one settings document. */
   id: number;
@@ -142,6 +142,27 @@ export interface IncidentExercisesTable {
   state: 'running' | 'ended';
 }
 
+/** An incident's links: `slo` (an SLO it affected, by name) and `technique` (an ATT&CK technique noted on it). */
+export interface IncidentLinksTable {
+  incident_id: number;
+  kind: string;
+  ref: string;
+  added_at: string;
+  added_by: string;
+}
+
+/** Every version of every postmortem document: never updated, a new version is a new row. */
+export interface IncidentPostmortemsTable {
+  incident_id: number;
+  version: number;
+  /** `generated` (from the record) or `edited` (by a person). */
+  source: string;
+  body: string;
+  sha256: string;
+  at: string;
+  by: string;
+}
+
 declare module '../schema.ts' {
   interface Database {
     incident_settings: IncidentSettingsTable;
@@ -158,5 +179,7 @@ declare module '../schema.ts' {
     incident_status_reports: IncidentStatusReportsTable;
     incident_outbox: IncidentOutboxTable;
     incident_exercises: IncidentExercisesTable;
+    incident_links: IncidentLinksTable;
+    incident_postmortems: IncidentPostmortemsTable;
   }
 }
