@@ -41,7 +41,16 @@ ${inner.replace(/^/gm, '      ').trimEnd()}
 
 describe('the two-person rule on apply', () => {
   it('holds for every kind whose mode is a choice: forEach and parallel too, nested in if and switch', () => {
-    expect(STEP_KINDS.filter(modeIsChoice)).toEqual(['http', 'notify', 'forEach', 'parallel']);
+    expect(STEP_KINDS.filter(modeIsChoice)).toEqual([
+      'http',
+      'notify',
+      'forEach',
+      'parallel',
+      'process',
+      'incident',
+      'case',
+      'run-experiment',
+    ]);
     for (const wrap of [(s: string) => s, inIf, inSwitch])
       for (const step of [forEach, parallel]) {
         const refused = autoChangesRefused(pb(wrap(step('manual'))), pb(wrap(step('auto'))), true);

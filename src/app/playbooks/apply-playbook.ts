@@ -8,6 +8,8 @@ import { conflict, DomainError, invalid, notFound } from '../../core/errors.ts';
 import { actorLabel, type Actor } from '../../core/ledger/actor.ts';
 import { modeIsChoice, parsePlaybookFile } from '../../core/playbooks/playbook-file.ts';
 import type { Playbook, Step } from '../../core/playbooks/types.ts';
+import type { Template } from '../../core/playbooks/expressions.ts';
+import { describeProcessRefusal, processRefusals, type ExecutableEntry } from '../../core/experiments/process-policy.ts';
 import type { PlaybookRecord } from '../../store/playbooks/port.ts';
 import type { Repos } from '../../store/store.ts';
 import { iso, type AppDeps } from '../deps.ts';
@@ -130,10 +132,50 @@ export function autoChangesRefused(current: Playbook, next: Playbook, mayApprove
 export interface ApplyOptions {
   /** Whether the actor may approve promotions (playbooks:approve): needed to add a new automatic step. */
   mayApprove?: boolean;
+  /** Whether the actor holds experiments:privileged: needed for `process` steps, as for an experiment's process. */
+  mayPrivileged?: boolean;
+  /** The server's allow-list (`experiments.allowExecutables`): `process` steps are judged by it at apply too. */
+  allowExecutables?: readonly ExecutableEntry[];
+}
+
+/**
+ * `process` steps start programs on the server's host: applying a playbook with one needs
+ * experiments:privileged, and what is known before the run (an executable, variable names, fixed
+ * arguments) must be allowed by the server's allow-list, as for an experiment. Values with
+ * expressions are judged again when the step runs.
+ */
+export function processStepsRefused(model: Playbook, o: ApplyOptions): DomainError | undefined {
+  const steps = model.steps.filter((s) => s.kind === 'process');
+  if (steps.length === 0) return undefined;
+  if (!o.mayPrivileged)
+    return new DomainError(
+      'forbidden',
+      `steps ${steps.map((s) => s.id).join(', ')} start processes on the server's host; to apply the playbook the token needs the permission experiments:privileged`,
+      { permission: 'experiments:privileged' },
+    );
+  const entries = o.allowExecutables ?? [];
+  for (const s of steps) {
+    const p = s.process!;
+    // A template's source keeps its `${{ … }}`: judged when the step runs (deferTemplates).
+    const fixed = (t: Template) => t.source;
+    const provider = {
+      path: fixed(p.path),
+      arguments:
+        p.arguments.kind === 'shell'
+          ? { kind: 'shell' as const, line: fixed(p.arguments.line) }
+          : { kind: 'argv' as const, argv: p.arguments.argv.map(fixed) },
+      env: Object.fromEntries(Object.entries(p.env).map(([k, v]) => [k, 'source' in v ? fixed(v) : '${{ }}'])),
+    };
+    const refused = processRefusals(provider, entries, { deferTemplates: true });
+    if (refused.length > 0) return invalid(`step ${s.id} ${describeProcessRefusal(refused[0]!, entries)}`, { path: s.path.join('.') });
+  }
+  return undefined;
 }
 
 export async function applyPlaybook(deps: AppDeps, actor: Actor, file: string, opts: ApplyOptions = {}): Promise<ApplyResult> {
   const model = playbookOf(file);
+  const processRefusal = processStepsRefused(model, opts);
+  if (processRefusal) throw processRefusal;
   const sha = sha256Hex(file);
   const now = iso(deps.clock);
   return deps.store.transaction(async (tx) => {

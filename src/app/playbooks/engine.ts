@@ -12,9 +12,24 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { DomainError } from '../../core/errors.ts';
 import { systemActor, type Actor } from '../../core/ledger/actor.ts';
 import { evaluate, render, type ExprContext } from '../../core/playbooks/expressions.ts';
-import { backoffMs, guardsHold, prepareRequest, statusOk } from '../../core/playbooks/rules.ts';
+import {
+  backoffMs,
+  guardsHold,
+  prepareProcess,
+  prepareRequest,
+  renderIncidentOp,
+  statusOk,
+  type PreparedRequest,
+} from '../../core/playbooks/rules.ts';
+import { describeProcessRefusal, processRefusals, type ExecutableEntry } from '../../core/experiments/process-policy.ts';
+import type { ProcessProvider, ProcessResult } from '../../core/experiments/providers/process.ts';
+import type { RunManager } from '../experiments/run-manager.ts';
+import type { ProviderContext } from '../experiments/runner/providers.ts';
+import { applyIncidentOp, storeIn } from './incident-steps.ts';
+import { openSecrets, redactor, type SecretResolver } from './step-secrets.ts';
 import type { Playbook, Step } from '../../core/playbooks/types.ts';
 import { RUN_STATES, FINAL_RUN_STATES, type PlaybookRunRecord, type StepExecutionRecord } from '../../store/playbooks/port.ts';
 import type { Json } from '../../core/ledger/entry.ts';
@@ -42,9 +57,24 @@ export interface EngineOptions {
   approvals?: ApprovalService;
   /** How often a run waiting for an approval looks at it (10 s by default). */
   approvalPollMs?: number;
-  /** How often a run waiting for a child run (a `playbook` step) looks at it (2 s by default). */
+  /** How often a run waiting for a child run (a `playbook` step) or an experiment's outcome looks at it (2 s by default). */
   childPollMs?: number;
+  /** Sealed secrets (`services.secrets`): opened when a step that names one is executed, and only then. */
+  secrets?: SecretResolver;
+  /**
+   * `process` steps: the server's allow-list (`experiments.allowExecutables`, the experiments'
+   * rule) and how a process starts (the experiments' process provider). Absent: refused.
+   */
+  process?: {
+    allowExecutables: readonly ExecutableEntry[];
+    run: (p: ProcessProvider, ctx: ProviderContext) => Promise<ProcessResult>;
+  };
+  /** `run-experiment` steps: the experiments capability's run manager (`services.experiments`). Absent: refused. */
+  experiments?: Pick<RunManager, 'start'>;
 }
+
+/** What a process step keeps of its output, per stream. */
+export const PROCESS_OUTPUT_CHARS = 4000;
 
 /** The approval an `approval` step asks for: what it is about, and the exact parameters it consumes. */
 export function approvalRef(run: Pick<PlaybookRunRecord, 'id' | 'playbook' | 'version'>, step: string) {
@@ -68,6 +98,19 @@ class StepMoved extends Error {}
 const ENGINE: Actor = systemActor('playbooks', 'system');
 const ACTIVE_RUN_STATES = RUN_STATES.filter((s) => !FINAL_RUN_STATES.includes(s));
 type Entry = Parameters<Repos['ledger']['append']>[0][number];
+/** Incidents and cases as the engine sees them: restricted ones only when it opened them. */
+const ENGINE_VIEWER = { id: ENGINE.id, seesRestricted: false };
+
+interface StartOptions {
+  attempt: number;
+  idempotencyKey: string | null;
+  /** The step's start (the window of a wait): the first start's by default. */
+  startedAt?: string;
+  /** More of the step's row to write with its start (its key, outputs). */
+  step?: Parameters<Repos['playbooks']['updateStep']>[2];
+  /** The run's row to write with it (a lease long enough for the call, or a wake time). */
+  run?: Parameters<Repos['playbooks']['updateRun']>[1];
+}
 
 export class PlaybookEngine {
   readonly owner: string;
@@ -263,11 +306,11 @@ export class PlaybookEngine {
           );
           return false;
         }
-        const until = this.later(step.waitMs!);
-        await this.write(run, async (tx, entries) => {
-          await tx.playbooks.updateStep(run.id, exec.idx, { state: 'running', attempts: 1, startedAt: now, updatedAt: now });
-          await tx.playbooks.updateRun(run.id, { wakeAt: until, leaseOwner: null, leaseUntil: null, updatedAt: now });
-          entries.push(this.entry(run, 'playbook.step.started', { ...base, kind: step.kind, attempt: 1, idempotencyKey: null }));
+        await this.markStarted(run, exec, step, {
+          attempt: 1,
+          idempotencyKey: null,
+          startedAt: now,
+          run: { wakeAt: this.later(step.waitMs!), leaseOwner: null, leaseUntil: null },
         });
         return false;
       }
@@ -279,7 +322,190 @@ export class PlaybookEngine {
         return this.fail(run, exec, step, 'a checklist is completed by a person');
       case 'approval':
         return this.approval(run, exec, step, ctx);
+      case 'process':
+        return this.runProcess(run, exec, step, ctx);
+      case 'incident':
+      case 'case':
+        return this.incidentOp(run, exec, step, ctx);
+      case 'run-experiment':
+        return this.runExperiment(run, exec, step, ctx);
     }
+  }
+
+  /**
+   * A step's start, in `tx`: the step running (its attempt, its start, its idempotency key), what
+   * else the caller writes with it, and the `playbook.step.started` entry.
+   */
+  private async startIn(tx: Repos, entries: Entry[], run: PlaybookRunRecord, exec: StepExecutionRecord, step: Step, o: StartOptions) {
+    const now = this.now();
+    await tx.playbooks.updateStep(run.id, exec.idx, {
+      state: 'running',
+      attempts: o.attempt,
+      startedAt: o.startedAt ?? exec.startedAt ?? now,
+      updatedAt: now,
+      ...o.step,
+    });
+    if (o.run) await tx.playbooks.updateRun(run.id, { ...o.run, updatedAt: now });
+    entries.push(
+      this.entry(run, 'playbook.step.started', {
+        run: run.id,
+        step: step.id,
+        index: exec.idx,
+        mode: exec.mode,
+        kind: step.kind,
+        attempt: o.attempt,
+        idempotencyKey: o.idempotencyKey,
+      }),
+    );
+  }
+
+  /** A step's start, persisted before it acts; false when this engine lost the run meanwhile. */
+  private markStarted(run: PlaybookRunRecord, exec: StepExecutionRecord, step: Step, o: StartOptions): Promise<boolean> {
+    return this.write(run, (tx, entries) => this.startIn(tx, entries, run, exec, step, o));
+  }
+
+  /**
+   * A `process` step: the command with its expressions evaluated and its sealed secrets opened,
+   * judged by the server's allow-list exactly as an experiment's process is (an executable not
+   * listed, a variable or arguments its entry does not allow: the step fails, naming the config
+   * key), then started by the experiments' process provider with `BULWARK_RUN` set to the step's
+   * idempotency key (`RUN.STEP`: a process started again after a crash can tell). Done when it
+   * exits with a status of `expectStatus` (0 by default); its outputs are the status and the
+   * first PROCESS_OUTPUT_CHARS of stdout and stderr, secrets' values masked.
+   */
+  private async runProcess(run: PlaybookRunRecord, exec: StepExecutionRecord, step: Step, ctx: ExprContext): Promise<boolean> {
+    const pr = this.o.process;
+    if (!pr) return this.fail(run, exec, step, 'this engine starts no processes (process steps run in bulwark serve)');
+    const prepared = prepareProcess(step, ctx);
+    if (!prepared.ok) return this.fail(run, exec, step, prepared.message);
+    const opened = await openSecrets(this.o.secrets, prepared.process.secretEnv);
+    if (!opened.ok) return this.fail(run, exec, step, opened.message);
+    const mask = redactor(opened.values);
+    const provider: ProcessProvider = {
+      type: 'process',
+      ...prepared.process.provider,
+      env: { ...prepared.process.provider.env, ...opened.byKey },
+      timeoutMs: step.timeoutMs,
+      secrets: [],
+    };
+    const refused = processRefusals(provider, pr.allowExecutables);
+    if (refused.length > 0) return this.fail(run, exec, step, `this step ${describeProcessRefusal(refused[0]!, pr.allowExecutables)}`);
+    const attempt = exec.attempts + 1;
+    const key = exec.idempotencyKey ?? `${run.id}.${step.id}`;
+    const began = await this.markStarted(run, exec, step, {
+      attempt,
+      idempotencyKey: key,
+      step: { idempotencyKey: key },
+      run: { leaseUntil: this.later(step.timeoutMs + this.leaseMs) },
+    });
+    if (!began) return false;
+    let res: ProcessResult;
+    try {
+      res = await pr.run(provider, { runId: key, signal: new AbortController().signal, sent: () => {} });
+    } catch (e) {
+      return this.retryOrFail(run, exec, step, attempt, mask((e as Error).message ?? String(e)), undefined);
+    }
+    const outputs = {
+      status: res.status,
+      stdout: mask(res.stdout.slice(0, PROCESS_OUTPUT_CHARS)),
+      stderr: mask(res.stderr.slice(0, PROCESS_OUTPUT_CHARS)),
+    };
+    if (step.process!.expectStatus.includes(res.status)) return this.done(run, { ...exec, attempts: attempt }, outputs);
+    const tail = outputs.stderr.trim().slice(-300);
+    return this.retryOrFail(
+      run,
+      exec,
+      step,
+      attempt,
+      `${provider.path} exited with status ${res.status}${tail ? `: ${tail}` : ''}`,
+      undefined,
+    );
+  }
+
+  /**
+   * An `incident` or `case` step: the incidents capability's use case runs in this engine's
+   * transaction, with the step's start and its end, so it happens once or not at all. A refusal
+   * (an unknown incident, a status move its model forbids) is the step's failure, retried as its
+   * retry policy says.
+   */
+  private async incidentOp(run: PlaybookRunRecord, exec: StepExecutionRecord, step: Step, ctx: ExprContext): Promise<boolean> {
+    const op = step.incidentOp!;
+    const fields = renderIncidentOp(op, ctx);
+    if (!fields.ok) return this.fail(run, exec, step, fields.message);
+    const attempt = exec.attempts + 1;
+    const now = this.now();
+    try {
+      return await this.write(run, async (tx, entries) => {
+        await this.startIn(tx, entries, run, exec, step, { attempt, idempotencyKey: null });
+        const outputs = await applyIncidentOp({ ...this.deps, store: storeIn(tx) }, ENGINE, ENGINE_VIEWER, op.op, fields.value);
+        await this.doneIn(tx, entries, run, { ...exec, attempts: attempt }, outputs, now);
+      });
+    } catch (e) {
+      if (e instanceof DomainError) return this.retryOrFail(run, exec, step, attempt, e.message, undefined);
+      throw e;
+    }
+  }
+
+  /**
+   * A `run-experiment` step: start a run of the applied experiment through the experiments' run
+   * manager (never privileged: an experiment with process or file activities is refused), record
+   * its id on the step, and look at it every `childPollMs` until it has an outcome. Outputs:
+   * `run`, `outcome`, `ttdMs`. With `expect`, another outcome fails the step; no outcome within
+   * `within` fails it too (the experiment run goes on; its rollbacks are its own).
+   */
+  private async runExperiment(run: PlaybookRunRecord, exec: StepExecutionRecord, step: Step, ctx: ExprContext): Promise<boolean> {
+    const e = step.experiment!;
+    const recorded = (exec.outputs as { run?: unknown } | null)?.run;
+    const now = this.now();
+    if (typeof recorded !== 'string') {
+      if (!this.o.experiments)
+        return this.fail(run, exec, step, 'this engine runs no experiments (run-experiment steps run in bulwark serve)');
+      const vars: Record<string, string> = {};
+      for (const [k, t] of Object.entries(e.vars)) {
+        const v = render(t, ctx);
+        if (!v.ok) return this.fail(run, exec, step, `vars.${k}: ${v.message}`);
+        vars[k] = typeof v.value === 'string' ? v.value : JSON.stringify(v.value);
+      }
+      let started: { id: string; state: string };
+      try {
+        started = await this.o.experiments.start({ name: e.name, actor: ENGINE, vars, mayPrivileged: false });
+      } catch (err) {
+        return this.fail(run, exec, step, `experiment ${e.name} did not start: ${(err as Error).message}`);
+      }
+      await this.markStarted(run, exec, step, {
+        attempt: 1,
+        idempotencyKey: started.id,
+        step: { outputs: { run: started.id, experiment: e.name, state: started.state } },
+        run: { wakeAt: this.later(this.childPollMs), leaseOwner: null, leaseUntil: null },
+      });
+      return false;
+    }
+    const r = await this.deps.store.runs.get(recorded);
+    if (!r) return this.fail(run, exec, step, `experiment run ${recorded} is gone`);
+    if (r.state === 'done' && r.outcome !== null) {
+      if (e.expect.length > 0 && !e.expect.includes(r.outcome))
+        return this.fail(
+          run,
+          exec,
+          step,
+          `experiment ${e.name} run ${r.id} ended ${r.outcome}; this step expects ${e.expect.join(' or ')}`,
+        );
+      return this.done(run, exec, { run: r.id, experiment: e.name, outcome: r.outcome, ttdMs: r.ttdMs, reason: r.reason });
+    }
+    const deadline = new Date(Date.parse(exec.startedAt ?? now) + e.withinMs).toISOString();
+    if (now >= deadline)
+      return this.fail(run, exec, step, `experiment ${e.name} run ${r.id} had no outcome within ${e.withinMs / 1000}s (it is ${r.state})`);
+    const poll = this.later(this.childPollMs);
+    await this.write(run, async (tx) => {
+      await tx.playbooks.updateStep(run.id, exec.idx, { outputs: { run: r.id, experiment: e.name, state: r.state }, updatedAt: now });
+      await tx.playbooks.updateRun(run.id, {
+        wakeAt: poll < deadline ? poll : deadline,
+        leaseOwner: null,
+        leaseUntil: null,
+        updatedAt: now,
+      });
+    });
+    return false;
   }
 
   /**
@@ -293,21 +519,11 @@ export class PlaybookEngine {
     const w = step.waitSignal!;
     const now = this.now();
     if (exec.state !== 'running' || !exec.startedAt) {
-      const until = this.later(w.timeoutMs);
-      const began = await this.write(run, async (tx, entries) => {
-        await tx.playbooks.updateStep(run.id, exec.idx, { state: 'running', attempts: 1, startedAt: now, updatedAt: now });
-        await tx.playbooks.updateRun(run.id, { wakeAt: until, leaseOwner: null, leaseUntil: null, updatedAt: now });
-        entries.push(
-          this.entry(run, 'playbook.step.started', {
-            run: run.id,
-            step: step.id,
-            index: exec.idx,
-            mode: exec.mode,
-            kind: step.kind,
-            attempt: 1,
-            idempotencyKey: null,
-          }),
-        );
+      const began = await this.markStarted(run, exec, step, {
+        attempt: 1,
+        idempotencyKey: null,
+        startedAt: now,
+        run: { wakeAt: this.later(w.timeoutMs), leaseOwner: null, leaseUntil: null },
       });
       // A signal received since the step began, whose pass looked before this row was committed, counts too.
       if (began) await catchUpSignalWait(this.deps, run.id, exec.idx).catch((e: unknown) => this.o.onError?.(e, run.id));
@@ -348,20 +564,7 @@ export class PlaybookEngine {
       // The intent first, then the request, then its id on the step. A crash between the last two
       // leaves one pending request nobody consumes (it expires); the next attempt asks again.
       if (exec.state !== 'running') {
-        const began = await this.write(run, async (tx, entries) => {
-          await tx.playbooks.updateStep(run.id, exec.idx, { state: 'running', attempts: 1, startedAt: now, updatedAt: now });
-          entries.push(
-            this.entry(run, 'playbook.step.started', {
-              run: run.id,
-              step: step.id,
-              index: exec.idx,
-              mode: exec.mode,
-              kind: step.kind,
-              attempt: 1,
-              idempotencyKey: null,
-            }),
-          );
-        });
+        const began = await this.markStarted(run, exec, step, { attempt: 1, idempotencyKey: null, startedAt: now });
         if (!began) return false;
       }
       const summary = render(a.summary, ctx);
@@ -456,34 +659,20 @@ export class PlaybookEngine {
     }
     const prepared = prepareRequest(sub, ctx, model.allowHosts);
     if (!prepared.ok) return { ok: false, error: prepared.message };
-    const req = { ...prepared.request, headers: { ...prepared.request.headers, [IDEMPOTENCY_HEADER]: key } };
+    const opened = await this.withSecrets(prepared.request);
+    if (!opened.ok) return { ok: false, error: opened.message };
+    const req = { ...opened.request, headers: { ...opened.request.headers, [IDEMPOTENCY_HEADER]: key } };
     const res = await this.o.transport.send(req, sub.timeoutMs);
-    if (res.ok && statusOk(sub, res.status)) return { ok: true, value: { status: res.status, body: res.body } };
-    return { ok: false, error: res.ok ? `${req.method} ${req.url} answered ${res.status}` : res.error };
+    if (res.ok && statusOk(sub, res.status)) return { ok: true, value: { status: res.status, body: opened.mask(res.body) } };
+    return { ok: false, error: res.ok ? `${req.method} ${req.url} answered ${res.status}` : opened.mask(res.error) };
   }
 
   /** The attempt of a forEach or parallel step begins: persisted, with a lease long enough for `ms` of calls. */
   private begin(run: PlaybookRunRecord, exec: StepExecutionRecord, step: Step, attempt: number, ms: number): Promise<boolean> {
-    const now = this.now();
-    return this.write(run, async (tx, entries) => {
-      await tx.playbooks.updateStep(run.id, exec.idx, {
-        state: 'running',
-        attempts: attempt,
-        startedAt: exec.startedAt ?? now,
-        updatedAt: now,
-      });
-      await tx.playbooks.updateRun(run.id, { leaseUntil: this.later(ms + this.leaseMs), updatedAt: now });
-      entries.push(
-        this.entry(run, 'playbook.step.started', {
-          run: run.id,
-          step: step.id,
-          index: exec.idx,
-          mode: exec.mode,
-          kind: step.kind,
-          attempt,
-          idempotencyKey: `${run.id}.${step.id}`,
-        }),
-      );
+    return this.markStarted(run, exec, step, {
+      attempt,
+      idempotencyKey: `${run.id}.${step.id}`,
+      run: { leaseUntil: this.later(ms + this.leaseMs) },
     });
   }
 
@@ -627,26 +816,11 @@ export class PlaybookEngine {
       } catch (e) {
         return this.fail(run, exec, step, `playbook ${call.name} did not start: ${(e as Error).message}`);
       }
-      await this.write(run, async (tx, entries) => {
-        await tx.playbooks.updateStep(run.id, exec.idx, {
-          state: 'running',
-          attempts: 1,
-          startedAt: exec.startedAt ?? now,
-          outputs: { run: child.id, playbook: call.name, state: child.state },
-          updatedAt: now,
-        });
-        await tx.playbooks.updateRun(run.id, { wakeAt: this.later(this.childPollMs), leaseOwner: null, leaseUntil: null, updatedAt: now });
-        entries.push(
-          this.entry(run, 'playbook.step.started', {
-            run: run.id,
-            step: step.id,
-            index: exec.idx,
-            mode: exec.mode,
-            kind: step.kind,
-            attempt: 1,
-            idempotencyKey: child.id,
-          }),
-        );
+      await this.markStarted(run, exec, step, {
+        attempt: 1,
+        idempotencyKey: child.id,
+        step: { outputs: { run: child.id, playbook: call.name, state: child.state } },
+        run: { wakeAt: this.later(this.childPollMs), leaseOwner: null, leaseUntil: null },
       });
       return false;
     }
@@ -680,35 +854,36 @@ export class PlaybookEngine {
     if (!prepared.ok) return this.fail(run, exec, step, prepared.message);
     const attempt = exec.attempts + 1;
     const key = exec.idempotencyKey ?? `${run.id}.${step.id}`;
-    const now = this.now();
+    const opened = await this.withSecrets(prepared.request);
+    if (!opened.ok) return this.fail(run, exec, step, opened.message);
     // Persist before acting: the attempt, its key, and a lease long enough for the call.
-    const began = await this.write(run, async (tx, entries) => {
-      await tx.playbooks.updateStep(run.id, exec.idx, {
-        state: 'running',
-        attempts: attempt,
-        idempotencyKey: key,
-        startedAt: exec.startedAt ?? now,
-        updatedAt: now,
-      });
-      await tx.playbooks.updateRun(run.id, { leaseUntil: this.later(step.timeoutMs + this.leaseMs), updatedAt: now });
-      entries.push(
-        this.entry(run, 'playbook.step.started', {
-          run: run.id,
-          step: step.id,
-          index: exec.idx,
-          mode: exec.mode,
-          kind: step.kind,
-          attempt,
-          idempotencyKey: key,
-        }),
-      );
+    const began = await this.markStarted(run, exec, step, {
+      attempt,
+      idempotencyKey: key,
+      step: { idempotencyKey: key },
+      run: { leaseUntil: this.later(step.timeoutMs + this.leaseMs) },
     });
     if (!began) return false;
-    const req = { ...prepared.request, headers: { ...prepared.request.headers, [IDEMPOTENCY_HEADER]: key } };
+    const req = { ...opened.request, headers: { ...opened.request.headers, [IDEMPOTENCY_HEADER]: key } };
     const res = await this.o.transport.send(req, step.timeoutMs);
-    if (res.ok && statusOk(step, res.status)) return this.done(run, { ...exec, attempts: attempt }, { status: res.status, body: res.body });
-    const error = res.ok ? `${req.method} ${req.url} answered ${res.status}` : res.error;
+    if (res.ok && statusOk(step, res.status))
+      return this.done(run, { ...exec, attempts: attempt }, { status: res.status, body: opened.mask(res.body) });
+    const error = res.ok ? `${req.method} ${req.url} answered ${res.status}` : opened.mask(res.error);
     return this.retryOrFail(run, exec, step, attempt, error, undefined);
+  }
+
+  /**
+   * The request with its secret headers opened (just before it is sent, never stored), and a mask
+   * that hides their values in what comes back (an echoing service, an error quoting a header).
+   */
+  private async withSecrets(
+    r: PreparedRequest,
+  ): Promise<{ ok: true; request: PreparedRequest; mask: <T>(v: T) => T } | { ok: false; message: string }> {
+    const { secretHeaders, ...request } = r;
+    if (!secretHeaders) return { ok: true, request, mask: (v) => v };
+    const opened = await openSecrets(this.o.secrets, secretHeaders);
+    if (!opened.ok) return opened;
+    return { ok: true, request: { ...request, headers: { ...request.headers, ...opened.byKey } }, mask: redactor(opened.values) };
   }
 
   private async done(

@@ -356,7 +356,17 @@ export function exportCacao(pb: Playbook, at: string): Result<Record<string, unk
         command: `${h.method} ${u[2] || '/'} HTTP/1.1`,
         ...(h.body !== undefined ? { content: JSON.stringify(h.body) } : {}),
         ...(Object.keys(h.headers).length > 0
-          ? { headers: Object.fromEntries(Object.entries(h.headers).map(([k, v]) => [k, [v.source]])) }
+          ? {
+              headers: Object.fromEntries(
+                Object.entries(h.headers).map(([k, v]) => {
+                  if (!('source' in v)) {
+                    errors.push(`step ${s.id}: header ${k} is the sealed secret ${v.secret}; CACAO has no reference to a sealed secret`);
+                    return [k, []];
+                  }
+                  return [k, [v.source]];
+                }),
+              ),
+            }
           : {}),
       },
       target: tid,
@@ -425,6 +435,10 @@ export function exportCacao(pb: Playbook, at: string): Result<Record<string, unk
         case 'approval':
         case 'forEach':
         case 'playbook':
+        case 'process':
+        case 'incident':
+        case 'case':
+        case 'run-experiment':
           errors.push(`step ${s.id}: a ${s.kind} step has no CACAO counterpart`);
       }
       after = k;

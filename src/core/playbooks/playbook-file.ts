@@ -6,6 +6,9 @@
  */
 import { LOOPBACK_HOSTS, validHostEntry } from './safety.ts';
 import { ApprovalRule } from '../access/approval-policy.ts';
+import { SECRET_NAME, SECRET_NAME_RULE } from '../access/sealed.ts';
+import { OUTCOMES } from '../experiments/outcome.ts';
+import { INCIDENT_STATUSES } from '../incidents/model.ts';
 import { z } from 'zod';
 import type { Document } from 'yaml';
 import { parseYamlBounded } from '../input/bounded-yaml.ts';
@@ -13,7 +16,7 @@ import { INPUT_LIMITS } from '../input/limits.ts';
 import { tryParseCron, type Cron } from '../experiments/cron.ts';
 import { tryParseDuration } from '../experiments/duration.ts';
 import { checkJsonTemplates, compileExpression, compileTemplate, type CelExpression, type Template } from './expressions.ts';
-import type { InputSpec, Playbook, Step, StepKind, StepMode } from './types.ts';
+import type { IncidentOp, InputSpec, Playbook, SecretRef, Step, StepKind, StepMode } from './types.ts';
 
 export const PLAYBOOK_NAME = /^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$/;
 export const STEP_ID = /^[a-z][a-z0-9_]{0,62}$/;
@@ -45,10 +48,21 @@ const jsonValue: z.ZodType<unknown> = z.lazy(() =>
   z.union([z.string().max(8192), z.number(), z.boolean(), z.null(), z.array(jsonValue).max(200), z.record(z.string().max(200), jsonValue)]),
 );
 
+/** A sealed secret by name: `{secret: NAME}`, or `{type: sealed, name: NAME}` as experiment files write it. */
+const secretName = z.string().regex(SECRET_NAME, SECRET_NAME_RULE);
+const secretRef = z.union([
+  z.strictObject({ secret: secretName }),
+  z.strictObject({ type: z.literal('sealed'), name: secretName }).transform((r) => ({ secret: r.name })),
+]);
+/** A header or variable value: a template, or a sealed secret opened only when the step is executed. */
+const valueOrSecret = z.union([z.string().max(4096), secretRef]);
+type RawValue = string | SecretRef;
+const headerName = z.string().regex(/^[A-Za-z0-9-]{1,100}$/, 'a header name: letters, digits and "-"');
+
 const httpSchema = z.strictObject({
   method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']).default('POST'),
   url: z.string().min(1).max(2048),
-  headers: z.record(z.string().regex(/^[A-Za-z0-9-]{1,100}$/, 'a header name: letters, digits and "-"'), z.string().max(4096)).default({}),
+  headers: z.record(headerName, valueOrSecret).default({}),
   body: jsonValue.optional(),
   expectStatus: z.array(z.number().int().min(100).max(599)).min(1).max(50).optional(),
 });
@@ -56,7 +70,58 @@ const httpSchema = z.strictObject({
 const notifySchema = z.strictObject({
   url: z.string().min(1).max(2048),
   message: z.string().min(1).max(4096),
-  headers: z.record(z.string().regex(/^[A-Za-z0-9-]{1,100}$/, 'a header name: letters, digits and "-"'), z.string().max(4096)).default({}),
+  headers: z.record(headerName, valueOrSecret).default({}),
+});
+
+const processSchema = z.strictObject({
+  path: z.string().min(1).max(1024),
+  /** A list: argv, no shell. A string: a command line for `/bin/sh -c` (as experiments' process provider). */
+  arguments: z.union([z.array(z.string().max(4096)).max(100), z.string().max(8192)]).default([]),
+  env: z.record(z.string().min(1).max(100), valueOrSecret).default({}),
+  expectStatus: z.array(z.number().int().min(0).max(255)).min(1).max(50).optional(),
+});
+
+const ref = z.union([z.string().min(1).max(4096), z.number().int().min(1)]).transform(String);
+const t = (max: number) => z.string().min(1).max(max);
+const incidentSchema = z
+  .strictObject({
+    open: z
+      .strictObject({
+        title: t(200),
+        severity: t(100),
+        priority: t(100).default('P3'),
+        restricted: z.boolean().default(false),
+      })
+      .optional(),
+    note: z.strictObject({ incident: ref, text: t(4000) }).optional(),
+    status: z
+      .strictObject({
+        incident: ref,
+        to: t(100).describe(INCIDENT_STATUSES.join(', ')),
+        note: t(2000).optional(),
+      })
+      .optional(),
+    task: z
+      .strictObject({ incident: ref, title: t(500), owner: t(200).optional(), dueIn: duration('dueIn', 366 * 86_400_000).optional() })
+      .optional(),
+  })
+  .refine((o) => Object.keys(o).length === 1, 'an incident step does one of: open, note, status, task');
+const caseSchema = z
+  .strictObject({
+    acknowledge: z.strictObject({ case: ref }).optional(),
+    close: z.strictObject({ case: ref, resolution: t(100), note: t(2000).optional() }).optional(),
+    escalate: z.strictObject({ case: ref, severity: t(100), priority: t(100).default('P3'), title: t(200).optional() }).optional(),
+  })
+  .refine((o) => Object.keys(o).length === 1, 'a case step does one of: acknowledge, close, escalate');
+
+const experimentSchema = z.strictObject({
+  name: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$/, 'an experiment name: a-z, 0-9 and "-"'),
+  vars: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'a variable name'), z.string().max(4096)).default({}),
+  expect: z
+    .array(z.enum(OUTCOMES, { message: `an outcome: ${OUTCOMES.join(', ')}` }))
+    .max(OUTCOMES.length)
+    .default([]),
+  within: duration('within', 86_400_000).default('1h'),
 });
 
 const waitSignalSchema = z.strictObject({
@@ -94,9 +159,29 @@ interface RawStep {
   forEach?: { items: string; max: number; do: RawStep } | undefined;
   parallel?: RawStep[] | undefined;
   playbook?: { name: string; inputs: Record<string, string> } | undefined;
+  process?: z.output<typeof processSchema> | undefined;
+  incident?: z.output<typeof incidentSchema> | undefined;
+  case?: z.output<typeof caseSchema> | undefined;
+  'run-experiment'?: z.output<typeof experimentSchema> | undefined;
 }
 
-const KIND_KEYS = ['http', 'notify', 'set', 'if', 'switch', 'forEach', 'parallel', 'wait', 'checklist', 'approval', 'playbook'] as const;
+const KIND_KEYS = [
+  'http',
+  'notify',
+  'set',
+  'if',
+  'switch',
+  'forEach',
+  'parallel',
+  'wait',
+  'checklist',
+  'approval',
+  'playbook',
+  'process',
+  'incident',
+  'case',
+  'run-experiment',
+] as const;
 
 const stepSchema: z.ZodType<RawStep> = z.lazy(() =>
   z
@@ -155,6 +240,10 @@ const stepSchema: z.ZodType<RawStep> = z.lazy(() =>
             .default({}),
         })
         .optional(),
+      process: processSchema.optional(),
+      incident: incidentSchema.optional(),
+      case: caseSchema.optional(),
+      'run-experiment': experimentSchema.optional(),
     })
     .superRefine((s, ctx) => {
       const kinds = KIND_KEYS.filter((k) => s[k] !== undefined);
@@ -254,6 +343,7 @@ function build(f: z.output<typeof playbookFileSchema>, problems: Pending[]): Pla
     }
     return c.template;
   };
+  const valueOf = (v: RawValue, path: (string | number)[]) => (typeof v === 'string' ? template(v, path) : v);
   const inputs: Record<string, InputSpec> = {};
   for (const [name, i] of Object.entries(f.inputs)) {
     inputs[name] = {
@@ -298,7 +388,7 @@ function build(f: z.output<typeof playbookFileSchema>, problems: Pending[]): Pla
       step.http = {
         method: h.method,
         url: template(h.url, [...path, 'http', 'url']),
-        headers: Object.fromEntries(Object.entries(h.headers).map(([k, v]) => [k, template(v, [...path, 'http', 'headers', k])])),
+        headers: Object.fromEntries(Object.entries(h.headers).map(([k, v]) => [k, valueOf(v, [...path, 'http', 'headers', k])])),
         ...(body !== undefined ? { body } : {}),
         expectStatus: h.expectStatus ?? [],
       };
@@ -311,7 +401,7 @@ function build(f: z.output<typeof playbookFileSchema>, problems: Pending[]): Pla
       step.http = {
         method: 'POST',
         url: template(n.url, [...path, 'notify', 'url']),
-        headers: Object.fromEntries(Object.entries(n.headers).map(([k, v]) => [k, template(v, [...path, 'notify', 'headers', k])])),
+        headers: Object.fromEntries(Object.entries(n.headers).map(([k, v]) => [k, valueOf(v, [...path, 'notify', 'headers', k])])),
         body: { text: n.message, playbook: '${{ run.playbook }}', run: '${{ run.id }}', step: s.id },
         expectStatus: [],
       };
@@ -336,6 +426,34 @@ function build(f: z.output<typeof playbookFileSchema>, problems: Pending[]): Pla
       };
     }
     if (s.checklist) step.items = s.checklist;
+    if (s.process) {
+      const p = s.process;
+      const at = [...path, 'process'];
+      if (!p.path.startsWith('/') && !p.path.startsWith('${{'))
+        problems.push({
+          path: [...at, 'path'],
+          message: `path '${p.path}' must be absolute (the server's allow-list names absolute paths)`,
+        });
+      step.process = {
+        path: template(p.path, [...at, 'path']),
+        arguments:
+          typeof p.arguments === 'string'
+            ? { kind: 'shell', line: template(p.arguments, [...at, 'arguments']) }
+            : { kind: 'argv', argv: p.arguments.map((a, i) => template(a, [...at, 'arguments', i])) },
+        env: Object.fromEntries(Object.entries(p.env).map(([k, v]) => [k, valueOf(v, [...at, 'env', k])])),
+        expectStatus: p.expectStatus ?? [0],
+      };
+    }
+    if (s.incident || s.case) step.incidentOp = incidentOpOf(s, path, template);
+    if (s['run-experiment']) {
+      const e = s['run-experiment'];
+      step.experiment = {
+        name: e.name,
+        vars: Object.fromEntries(Object.entries(e.vars).map(([k, v]) => [k, template(v, [...path, 'run-experiment', 'vars', k])])),
+        expect: e.expect,
+        withinMs: ms(e.within),
+      };
+    }
     const actions = (sub: RawStep, at: (string | number)[], what: string): Step => {
       const b = makeStep(sub, at, []);
       if (b.kind !== 'http' && b.kind !== 'notify' && b.kind !== 'set')
@@ -406,6 +524,70 @@ function build(f: z.output<typeof playbookFileSchema>, problems: Pending[]): Pla
     automateAfter: f.automateAfter,
     allowHosts: f.safety?.allowHosts ?? [...LOOPBACK_HOSTS],
     steps,
+  };
+}
+
+/** An `incident` or `case` step's operation, its texts compiled as templates. */
+function incidentOpOf(
+  s: RawStep,
+  path: (string | number)[],
+  template: (source: string, path: (string | number)[]) => Template,
+): IncidentOp {
+  const at = (...p: string[]) => [...path, ...p];
+  const opt = (v: string | undefined, ...p: string[]) => (v !== undefined ? template(v, at(...p)) : undefined);
+  const i = s.incident;
+  if (i?.open)
+    return {
+      op: 'open',
+      title: template(i.open.title, at('incident', 'open', 'title')),
+      severity: template(i.open.severity, at('incident', 'open', 'severity')),
+      priority: template(i.open.priority, at('incident', 'open', 'priority')),
+      restricted: i.open.restricted,
+    };
+  if (i?.note)
+    return {
+      op: 'note',
+      incident: template(i.note.incident, at('incident', 'note', 'incident')),
+      text: template(i.note.text, at('incident', 'note', 'text')),
+    };
+  if (i?.status) {
+    const note = opt(i.status.note, 'incident', 'status', 'note');
+    return {
+      op: 'status',
+      incident: template(i.status.incident, at('incident', 'status', 'incident')),
+      to: template(i.status.to, at('incident', 'status', 'to')),
+      ...(note ? { note } : {}),
+    };
+  }
+  if (i?.task) {
+    const owner = opt(i.task.owner, 'incident', 'task', 'owner');
+    return {
+      op: 'task',
+      incident: template(i.task.incident, at('incident', 'task', 'incident')),
+      title: template(i.task.title, at('incident', 'task', 'title')),
+      ...(owner ? { owner } : {}),
+      ...(i.task.dueIn !== undefined ? { dueInMs: ms(i.task.dueIn) } : {}),
+    };
+  }
+  const c = s.case!;
+  if (c.acknowledge) return { op: 'acknowledge-case', case: template(c.acknowledge.case, at('case', 'acknowledge', 'case')) };
+  if (c.close) {
+    const note = opt(c.close.note, 'case', 'close', 'note');
+    return {
+      op: 'close-case',
+      case: template(c.close.case, at('case', 'close', 'case')),
+      resolution: template(c.close.resolution, at('case', 'close', 'resolution')),
+      ...(note ? { note } : {}),
+    };
+  }
+  const e = c.escalate!;
+  const title = opt(e.title, 'case', 'escalate', 'title');
+  return {
+    op: 'escalate-case',
+    case: template(e.case, at('case', 'escalate', 'case')),
+    severity: template(e.severity, at('case', 'escalate', 'severity')),
+    priority: template(e.priority, at('case', 'escalate', 'priority')),
+    ...(title ? { title } : {}),
   };
 }
 

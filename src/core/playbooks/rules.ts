@@ -1,7 +1,8 @@
 /** The engine's pure rules: backoff with jitter, guards, what counts as a done HTTP call, the dry run. */
 import { render, renderJson, evaluate, type ExprContext } from './expressions.ts';
 import { urlRefusal } from './safety.ts';
-import type { Playbook, RetryPolicy, Step } from './types.ts';
+import { isSecretRef, type IncidentOp, type Playbook, type RetryPolicy, type Step } from './types.ts';
+import type { ProcessProvider } from '../experiments/providers/process.ts';
 
 /**
  * The wait before attempt `attempt + 1` (attempt counts from 1): exponential from backoffMs, capped
@@ -34,6 +35,8 @@ export interface PreparedRequest {
   url: string;
   headers: Record<string, string>;
   body?: unknown;
+  /** Headers whose value is a sealed secret, by name: opened only when the request is sent. */
+  secretHeaders?: Record<string, string>;
 }
 
 /** A step's HTTP request with its expressions evaluated, or why it cannot be. */
@@ -51,15 +54,101 @@ export function prepareRequest(
   const refused = urlRefusal(url.value, allowHosts);
   if (refused) return { ok: false, message: `refused before sending: ${refused}` };
   const headers: Record<string, string> = {};
+  const secretHeaders: Record<string, string> = {};
   for (const [k, t] of Object.entries(h.headers)) {
+    if (isSecretRef(t)) {
+      secretHeaders[k] = t.secret;
+      continue;
+    }
     const v = render(t, ctx);
     if (!v.ok) return v;
     headers[k] = typeof v.value === 'string' ? v.value : JSON.stringify(v.value);
   }
-  if (h.body === undefined) return { ok: true, request: { method: h.method, url: url.value, headers } };
+  const secrets = Object.keys(secretHeaders).length > 0 ? { secretHeaders } : {};
+  if (h.body === undefined) return { ok: true, request: { method: h.method, url: url.value, headers, ...secrets } };
   const body = renderJson(h.body, ctx);
   if (!body.ok) return body;
-  return { ok: true, request: { method: h.method, url: url.value, headers, body: body.value } };
+  return { ok: true, request: { method: h.method, url: url.value, headers, body: body.value, ...secrets } };
+}
+
+/** A `process` step's command, its expressions evaluated; variables that are sealed secrets named, not opened. */
+export interface PreparedProcess {
+  provider: Pick<ProcessProvider, 'path' | 'arguments' | 'env'>;
+  /** Variables whose value is a sealed secret, by name: opened only when the process starts. */
+  secretEnv: Record<string, string>;
+}
+
+const asText = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
+
+export function prepareProcess(step: Step, ctx: ExprContext): { ok: true; process: PreparedProcess } | { ok: false; message: string } {
+  const p = step.process!;
+  const path = render(p.path, ctx);
+  if (!path.ok) return path;
+  if (typeof path.value !== 'string' || !path.value.startsWith('/'))
+    return { ok: false, message: `path is ${JSON.stringify(path.value)}, not an absolute path` };
+  let args: ProcessProvider['arguments'];
+  if (p.arguments.kind === 'shell') {
+    const line = render(p.arguments.line, ctx);
+    if (!line.ok) return line;
+    args = { kind: 'shell', line: asText(line.value) };
+  } else {
+    const argv: string[] = [];
+    for (const a of p.arguments.argv) {
+      const v = render(a, ctx);
+      if (!v.ok) return v;
+      argv.push(asText(v.value));
+    }
+    args = { kind: 'argv', argv };
+  }
+  const env: Record<string, string> = {};
+  const secretEnv: Record<string, string> = {};
+  for (const [k, t] of Object.entries(p.env)) {
+    if (isSecretRef(t)) {
+      secretEnv[k] = t.secret;
+      continue;
+    }
+    const v = render(t, ctx);
+    if (!v.ok) return v;
+    env[k] = asText(v.value);
+  }
+  return { ok: true, process: { provider: { path: path.value, arguments: args, env }, secretEnv } };
+}
+
+/** Render each template field of an incident or case operation to text; the first failure. */
+export function renderIncidentOp(
+  op: IncidentOp,
+  ctx: ExprContext,
+): { ok: true; value: Record<string, unknown> } | { ok: false; message: string } {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(op)) {
+    if (v !== null && typeof v === 'object' && 'parts' in v) {
+      const r = render(v as Parameters<typeof render>[0], ctx);
+      if (!r.ok) return { ok: false, message: `${k}: ${r.message}` };
+      out[k] = r.value;
+    } else out[k] = v;
+  }
+  return { ok: true, value: out };
+}
+
+/** What an incident or case operation does, in words (the dry run, the checklist of a manual step). */
+export function describeIncidentOp(op: IncidentOp): string {
+  const src = (t: { source: string } | undefined) => (t ? t.source : '');
+  switch (op.op) {
+    case 'open':
+      return `open an incident "${src(op.title)}" (severity ${src(op.severity)}, priority ${src(op.priority)}${op.restricted ? ', restricted' : ''})`;
+    case 'note':
+      return `add a note to incident ${src(op.incident)}: ${src(op.text)}`;
+    case 'status':
+      return `set incident ${src(op.incident)}'s status to ${src(op.to)}`;
+    case 'task':
+      return `add the task "${src(op.title)}" to incident ${src(op.incident)}`;
+    case 'acknowledge-case':
+      return `acknowledge case ${src(op.case)}`;
+    case 'close-case':
+      return `close case ${src(op.case)} as ${src(op.resolution)}`;
+    case 'escalate-case':
+      return `escalate case ${src(op.case)} into an incident (severity ${src(op.severity)}, priority ${src(op.priority)})`;
+  }
 }
 
 /** What one step of a dry run would do. */
@@ -150,6 +239,28 @@ export function planRun(pb: Playbook, inputs: Record<string, unknown>, trigger: 
       }
       case 'checklist':
         return { ...base, action: `checklist for a person: ${s.items!.join('; ')}` };
+      case 'process': {
+        const r = prepareProcess(s, ctx);
+        const secret =
+          r.ok && Object.keys(r.process.secretEnv).length > 0 ? ` (sealed secrets: ${Object.values(r.process.secretEnv).join(', ')})` : '';
+        if (!r.ok) return { ...base, action: `start a process of the server's allow-list: ${who}`, unresolved: r.message };
+        const p = r.process.provider;
+        const cmd =
+          p.arguments.kind === 'shell'
+            ? `sh -c ${JSON.stringify(`${p.path} ${p.arguments.line}`)}`
+            : [p.path, ...p.arguments.argv].join(' ');
+        return { ...base, action: `start ${cmd}${secret}, done on exit status ${s.process!.expectStatus.join(' or ')}: ${who}` };
+      }
+      case 'incident':
+      case 'case':
+        return { ...base, action: `${describeIncidentOp(s.incidentOp!)}: ${who}` };
+      case 'run-experiment': {
+        const e = s.experiment!;
+        return {
+          ...base,
+          action: `run experiment ${e.name} and wait up to ${e.withinMs / 1000}s for its outcome${e.expect.length > 0 ? ` (done when ${e.expect.join(' or ')})` : ''}: ${who}`,
+        };
+      }
     }
   });
 }

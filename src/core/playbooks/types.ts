@@ -18,6 +18,10 @@ export const STEP_KINDS = [
   'checklist',
   'approval',
   'playbook',
+  'process',
+  'incident',
+  'case',
+  'run-experiment',
 ] as const;
 export type StepKind = (typeof STEP_KINDS)[number];
 
@@ -29,10 +33,22 @@ export interface RetryPolicy {
   maxBackoffMs: number;
 }
 
+/**
+ * A sealed secret named where a value goes (`{secret: NAME}`, or `{type: sealed, name: NAME}` as
+ * experiments write it): opened only when the step is executed, never put in the expression
+ * context, a run row, an output, a log line or the ledger.
+ */
+export interface SecretRef {
+  secret: string;
+}
+
+export const isSecretRef = (v: unknown): v is SecretRef =>
+  typeof v === 'object' && v !== null && typeof (v as { secret?: unknown }).secret === 'string';
+
 export interface HttpAction {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   url: Template;
-  headers: Record<string, Template>;
+  headers: Record<string, Template | SecretRef>;
   /** A JSON value whose strings may hold `${{ … }}` expressions; absent for no body. */
   body?: unknown;
   /** Status codes that count as done (default 200–299). */
@@ -75,6 +91,41 @@ export interface Step {
   approval?: { summary: Template; policy: ApprovalPolicy };
   /** `checklist`: the items a person ticks. */
   items?: string[];
+  /** `process`: an executable of the server's allow-list (`experiments.allowExecutables`), started as experiments start one. */
+  process?: ProcessAction;
+  /** `incident` and `case`: one operation of the incidents capability. */
+  incidentOp?: IncidentOp;
+  /** `run-experiment`: start a run of an applied experiment and wait for its outcome. */
+  experiment?: ExperimentAction;
+}
+
+export interface ProcessAction {
+  path: Template;
+  /** argv without a shell, or a command line run through `/bin/sh -c "PATH LINE"`. */
+  arguments: { kind: 'argv'; argv: Template[] } | { kind: 'shell'; line: Template };
+  env: Record<string, Template | SecretRef>;
+  /** Exit statuses that count as done (default [0]). */
+  expectStatus: number[];
+}
+
+/** An operation on incidents or cases, through the incidents capability's use cases. */
+export type IncidentOp =
+  | { op: 'open'; title: Template; severity: Template; priority: Template; restricted: boolean }
+  | { op: 'note'; incident: Template; text: Template }
+  | { op: 'status'; incident: Template; to: Template; note?: Template }
+  | { op: 'task'; incident: Template; title: Template; owner?: Template; dueInMs?: number }
+  | { op: 'acknowledge-case'; case: Template }
+  | { op: 'close-case'; case: Template; resolution: Template; note?: Template }
+  | { op: 'escalate-case'; case: Template; severity: Template; priority: Template; title?: Template };
+
+export interface ExperimentAction {
+  /** The applied experiment's name. */
+  name: string;
+  vars: Record<string, Template>;
+  /** Outcomes that count as done; empty: any outcome (read it as steps.ID.outcome). */
+  expect: string[];
+  /** How long to wait for the outcome before the step fails. */
+  withinMs: number;
 }
 
 export interface InputSpec {

@@ -11,6 +11,7 @@ import { applyPlaybook, getPlaybook, modelOf, versionModel } from '../../app/pla
 import { cancelRun, completeStep, getRun, pauseRun, resumeRun, startRun } from '../../app/playbooks/runs.ts';
 import { decidePromotion, requestPromotion, toilReport } from '../../app/playbooks/toil.ts';
 import { can } from '../../core/access/permissions.ts';
+import type { ExecutableEntry } from '../../core/experiments/process-policy.ts';
 import { conflict, invalid } from '../../core/errors.ts';
 import { exportCacao, importCacao, MAX_CACAO_LENGTH } from '../../core/playbooks/cacao.ts';
 import { apiActor } from '../../core/ledger/actor.ts';
@@ -247,6 +248,8 @@ const promotionView = (p: PromotionRecord): z.input<typeof PromotionView> => ({
 
 /** What the routes need besides the store: a nudge to the engine when a person or a start made work. */
 export interface PlaybookRouteOptions {
+  /** The server's executable allow-list: process steps are judged by it at apply. */
+  allowExecutables?: readonly ExecutableEntry[];
   kick(): void;
 }
 
@@ -264,7 +267,11 @@ export function playbookRoutes(app: FastifyInstance, r: RouteRegistry, deps: App
     response: PlaybookItem,
     errors: [200, 403, 409],
     handler: async ({ body, principal, req, reply }) => {
-      const a = await applyPlaybook(deps, apiActor(principal, req.id), body.file, { mayApprove: can(principal, 'playbooks:approve') });
+      const a = await applyPlaybook(deps, apiActor(principal, req.id), body.file, {
+        mayApprove: can(principal, 'playbooks:approve'),
+        mayPrivileged: can(principal, 'experiments:privileged'),
+        allowExecutables: o.allowExecutables ?? [],
+      });
       const v = playbookView(a.playbook, a.model);
       return a.created ? v : reply.code(200).send(v);
     },
