@@ -12,6 +12,7 @@ import { commitSignals, evidenceOf } from '../signals/ingest.ts';
 import { kpiReport } from '../slos/kpis.ts';
 import { acknowledgeCase, assignCase, escalateCase } from './cases.ts';
 import { declareIncident, setIncidentStatus } from './incidents.ts';
+import { addChecklist, changeTask } from './tasks.ts';
 import { triageOnce } from './triage.ts';
 
 let dir: TmpDir;
@@ -69,18 +70,28 @@ describe('the incident KPIs', () => {
     // Mitigated 30 minutes after it was declared, resolved 60 minutes after.
     clock.advance(30 * MIN);
     await setIncidentStatus(deps, alice, all, incident.id, 'mitigated', null);
-    clock.advance(30 * MIN);
+    // Its recovery checklist: every task done (one cancelled) 10 minutes after: repaired then.
+    const tasks = await addChecklist(deps, alice, all, incident.id, 'rotate-credentials');
+    clock.advance(10 * MIN);
+    for (const [k, task] of tasks.entries())
+      await changeTask(deps, alice, all, incident.id, task.id, { status: k === 0 ? 'cancelled' : 'done' });
+    clock.advance(20 * MIN);
     await setIncidentStatus(deps, alice, all, incident.id, 'resolved', null);
-    // A second incident, declared and never mitigated: an incomplete pair, not a zero.
-    await declareIncident(deps, alice, { title: 'open', severity: 'SEV3', priority: 'P3' });
+    // A second incident, declared and never mitigated: an incomplete pair, not a zero; its
+    // recovery checklist still open: an incomplete repair.
+    const open = await declareIncident(deps, alice, { title: 'open', severity: 'SEV3', priority: 'P3' });
+    await addChecklist(deps, alice, all, open.id, 'rotate-credentials');
+    // A third without a recovery checklist records no repair at all.
+    await declareIncident(deps, alice, { title: 'no checklist', severity: 'SEV4', priority: 'P4' });
 
     expect(await kpi('time-to-acknowledge')).toMatchObject({ status: 'ok', count: 1, meanMs: 4 * MIN });
     expect(await kpi('time-to-triage')).toMatchObject({ status: 'ok', count: 1, meanMs: 10 * MIN });
-    expect(await kpi('time-to-mitigate')).toMatchObject({ status: 'ok', count: 1, incomplete: 1, meanMs: 30 * MIN });
-    expect(await kpi('time-to-resolve')).toMatchObject({ status: 'ok', count: 1, incomplete: 1, meanMs: 60 * MIN });
+    expect(await kpi('time-to-mitigate')).toMatchObject({ status: 'ok', count: 1, incomplete: 2, meanMs: 30 * MIN });
+    expect(await kpi('time-to-resolve')).toMatchObject({ status: 'ok', count: 1, incomplete: 2, meanMs: 60 * MIN });
     // Impact started 40 minutes before the escalation, 30 before the case opened: detected then.
     expect(await kpi('time-to-detect')).toMatchObject({ status: 'ok', count: 1, meanMs: 30 * MIN });
-    expect(await kpi('time-to-repair')).toMatchObject({ status: 'no-data', why: 'no source feeds it yet' });
+    // Detected when the case opened; repaired 50 minutes later (the last recovery task done).
+    expect(await kpi('time-to-repair')).toMatchObject({ status: 'ok', count: 1, incomplete: 1, meanMs: 50 * MIN });
 
     const bySeverity = await kpiReport(deps, { windowMs: 86_400_000, by: 'severity' });
     expect(bySeverity.kpis.filter((k) => k.kpi === 'time-to-mitigate').map((k) => [k.group, k.count, k.incomplete])).toEqual(
