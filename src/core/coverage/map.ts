@@ -80,12 +80,6 @@ export function runEvidence(run: Pick<CoverageRun, 'outcome' | 'controls'>): Evi
   return strongestEvidence(run.controls.flatMap((c) => c.results));
 }
 
-/** The run's controls: those it recorded, or its outcome as the one control `default`. */
-function controlsOfRun(run: CoverageRun, evidence: Evidence): RunControl[] {
-  if (run.controls && run.controls.length > 0) return [...run.controls];
-  return [{ control: UNNAMED_CONTROL, results: [evidence], alertedTtdMs: evidence === 'alerted' ? run.ttdMs : null, loggedTtdMs: null }];
-}
-
 /** A finished run, reduced to what coverage reads. */
 export interface CoverageRun {
   id: string;
@@ -227,77 +221,100 @@ export function percentile(sorted: readonly number[], p: number): number | null 
   return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!;
 }
 
-/** Whether run a is later evidence than b: by end time, then by id (so that the order runs arrive in does not matter). */
-function later(a: { ms: number; id: string }, b: { ms: number; id: string }): boolean {
-  return a.ms !== b.ms ? a.ms > b.ms : a.id > b.id;
-}
-
-interface Acc {
-  experiments: Set<string>;
-  runs: number;
-  last: LastRun | null;
-  /** When the last run ended, in ms. */
-  lastMs: number;
-  /** The latest counted run with a time to detect: its end (ms), id and time to detect. */
-  lastTtd: { ms: number; id: string; ttdMs: number } | null;
-  ttds: number[];
-  sorted: number[] | null;
-  controls: Map<string, ControlAcc>;
-  /** The tags of the last run. */
-  lastTags: readonly string[];
-}
-
-interface ControlAcc {
-  last: Omit<CellControl, 'status' | 'runs' | 'ttd'>;
-  lastMs: number;
-  runs: number;
-  /** Its time to detect per counted run with one, and the latest of them. */
-  ttds: number[];
-  sorted: number[] | null;
-  lastTtd: { ms: number; id: string; ttdMs: number } | null;
-}
-
 /** A control's time to detect in one run: its first alert, else its first log record (what `?control=` counts too). */
 export const controlTtd = (c: Pick<RunControl, 'alertedTtdMs' | 'loggedTtdMs'>): number | null => c.alertedTtdMs ?? c.loggedTtdMs ?? null;
 
-/** Fold one run's controls into a technique's: the later run's result wins, order of arrival aside. */
-function foldControls(into: Map<string, ControlAcc>, run: CoverageRun, evidence: Evidence, endMs: number): void {
-  for (const c of controlsOfRun(run, evidence)) {
-    const last: ControlAcc['last'] = {
-      control: c.control,
-      evidence: strongestEvidence(c.results),
-      results: c.results.length ? [...c.results] : ['none'],
-      lastRun: run.id,
-      experiment: run.experiment,
-      verifiedAt: run.endedAt,
-      alertedTtdMs: c.alertedTtdMs ?? null,
-      loggedTtdMs: c.loggedTtdMs ?? null,
-    };
-    const key = { ms: endMs, id: run.id };
-    let a = into.get(c.control);
-    if (!a) {
-      a = { last, lastMs: endMs, runs: 1, ttds: [], sorted: null, lastTtd: null };
-      into.set(c.control, a);
-    } else {
-      a.runs++;
-      if (later(key, { ms: a.lastMs, id: a.last.lastRun })) {
-        a.last = last;
-        a.lastMs = endMs;
-      }
+/** Whether the run (ms, id) is later evidence than (bMs, bId): by end time, then by id (so that the order runs arrive in does not matter). */
+const later = (ms: number, id: string, bMs: number, bId: string): boolean => (ms !== bMs ? ms > bMs : id > bId);
+
+/** Times to detect, kept as they come; sorted (numerically, natively) only when read after a change. */
+class Samples {
+  private readonly values: number[] = [];
+  private sorted: Float64Array | null = null;
+  /** The latest run with a time to detect: its end, its id, and that time. */
+  private lastEnd = 0;
+  private lastId = '';
+  private lastMs: number | null = null;
+
+  add(endMs: number, id: string, ms: number): void {
+    this.values.push(ms);
+    this.sorted = null;
+    if (this.lastMs === null || later(endMs, id, this.lastEnd, this.lastId)) {
+      this.lastEnd = endMs;
+      this.lastId = id;
+      this.lastMs = ms;
     }
-    const ttd = controlTtd(c);
-    if (ttd !== null) {
-      a.ttds.push(ttd);
-      a.sorted = null;
-      if (!a.lastTtd || later(key, a.lastTtd)) a.lastTtd = { ms: endMs, id: run.id, ttdMs: ttd };
-    }
+  }
+
+  read(): TimeToDetect {
+    const n = this.values.length;
+    if (n === 0) return { lastMs: null, p50Ms: null, p90Ms: null, samples: 0 };
+    const sorted = (this.sorted ??= Float64Array.from(this.values).sort());
+    return { lastMs: this.lastMs, p50Ms: rank(sorted, 50), p90Ms: rank(sorted, 90), samples: n };
   }
 }
 
-/** The coverage map built one run at a time; `map(now)` reads it. */
+/** Nearest rank of a non-empty sorted array (as `percentile`). */
+const rank = (sorted: Float64Array, p: number): number =>
+  sorted[Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length))) - 1]!;
+
+/** A control tested against a technique, as the accumulator keeps it. */
+interface ControlAcc {
+  /** The last run that tested it, and when that ended. */
+  last: CoverageRun;
+  lastEnd: number;
+  /** Its result in that run; null for the control `default` of a run that recorded none (made from the run when read). */
+  result: RunControl | null;
+  runs: number;
+  ttd: Samples;
+}
+
+/** A technique as the accumulator keeps it: references to runs, counts and numbers; the cell is built when the map is read. */
+interface Acc {
+  /** The experiments, one bit per experiment number (names are numbered once per run, not hashed per technique). */
+  experiments: Uint32Array;
+  /** Their names sorted, kept until another experiment joins. */
+  sortedExperiments: string[] | null;
+  runs: number;
+  last: CoverageRun;
+  lastEnd: number;
+  lastEvidence: Evidence;
+  ttd: Samples;
+  /** By the control's number. */
+  controls: Map<number, ControlAcc>;
+}
+
+/** The strongest evidence of a run's controls, without building a list of their results. */
+function strongestOfControls(controls: readonly RunControl[]): Evidence {
+  let best = EVIDENCE.length - 1;
+  for (const c of controls)
+    for (const r of c.results) {
+      const i = EVIDENCE.indexOf(r as Evidence);
+      if (i >= 0 && i < best) best = i;
+    }
+  return EVIDENCE[best]!;
+}
+
+/** The result of the control `default` in a run that recorded no controls: its outcome's evidence, its time to detect when alerted. */
+function unnamedResult(run: CoverageRun): RunControl {
+  const evidence = evidenceOf(run.outcome) ?? 'none';
+  return { control: UNNAMED_CONTROL, results: [evidence], alertedTtdMs: evidence === 'alerted' ? run.ttdMs : null, loggedTtdMs: null };
+}
+
+/**
+ * The coverage map built one run at a time, in O(1) amortised per run (its techniques and
+ * controls), allocating almost nothing per run; `map(now)` reads it, sorting only the times to
+ * detect and the experiment names that changed since the last read.
+ */
 export class CoverageAccumulator {
   private readonly accs = new Map<string, Acc>();
   private readonly seen = new Set<string>();
+  /** Experiment and control names, numbered in the order they first came. */
+  private readonly experimentNo = new Map<string, number>();
+  private readonly experimentNames: string[] = [];
+  private readonly controlNo = new Map<string, number>();
+  /** The numbers of the controls of the run being applied (reused). */
+  private readonly scratch: number[] = [];
 
   constructor(
     private readonly table: AttackTable,
@@ -306,12 +323,194 @@ export class CoverageAccumulator {
 
   /** Take one finished run; a run id seen before, or a run that does not count, changes nothing. */
   apply(run: CoverageRun): void {
-    const evidence = runEvidence(run);
-    if (evidence === null || this.seen.has(run.id)) return;
-    this.seen.add(run.id);
+    const base = evidenceOf(run.outcome);
+    if (base === null) return;
+    const seen = this.seen.size;
+    if (this.seen.add(run.id).size === seen) return;
+    const { id, techniques: ts, ttdMs } = run;
+    const recorded = run.controls !== undefined && run.controls.length > 0 ? run.controls : null;
+    const evidence = recorded ? strongestOfControls(recorded) : base;
     const endMs = Date.parse(run.endedAt);
-    const key = { ms: endMs, id: run.id };
-    const last: LastRun = {
+    const exp = this.number(this.experimentNo, run.experiment, this.experimentNames);
+    const word = exp >>> 5;
+    const bit = 1 << (exp & 31);
+    const nos = this.scratch;
+    nos.length = 0;
+    if (recorded) for (const c of recorded) nos.push(this.number(this.controlNo, c.control));
+    else nos.push(this.number(this.controlNo, UNNAMED_CONTROL));
+    const unnamedTtd = !recorded && evidence === 'alerted' ? ttdMs : null;
+    for (let i = 0; i < ts.length; i++) {
+      const t = ts[i]!;
+      if (ts.indexOf(t) < i) continue; // named twice: once
+      let a = this.accs.get(t);
+      if (!a) {
+        a = {
+          experiments: new Uint32Array((this.experimentNames.length >>> 5) + 1),
+          sortedExperiments: null,
+          runs: 0,
+          last: run,
+          lastEnd: endMs,
+          lastEvidence: evidence,
+          ttd: new Samples(),
+          controls: new Map(),
+        };
+        this.accs.set(t, a);
+      } else if (endMs !== a.lastEnd ? endMs > a.lastEnd : id > a.last.id) {
+        a.last = run;
+        a.lastEnd = endMs;
+        a.lastEvidence = evidence;
+      }
+      if (word >= a.experiments.length) {
+        const grown = new Uint32Array(Math.max(word + 1, a.experiments.length * 2));
+        grown.set(a.experiments);
+        a.experiments = grown;
+      }
+      if ((a.experiments[word]! & bit) === 0) {
+        a.experiments[word]! |= bit;
+        a.sortedExperiments = null;
+      }
+      a.runs++;
+      if (ttdMs !== null) a.ttd.add(endMs, id, ttdMs);
+      for (let k = 0; k < nos.length; k++) {
+        const c = recorded ? recorded[k]! : null;
+        // Later evidence than what a cell holds (later(), written out so that the held run's id is read only on a tie).
+        let ca = a.controls.get(nos[k]!);
+        if (!ca) {
+          ca = { last: run, lastEnd: endMs, result: c, runs: 0, ttd: new Samples() };
+          a.controls.set(nos[k]!, ca);
+        } else if (endMs !== ca.lastEnd ? endMs > ca.lastEnd : id > ca.last.id) {
+          ca.last = run;
+          ca.lastEnd = endMs;
+          ca.result = c;
+        }
+        ca.runs++;
+        const ttd = c ? controlTtd(c) : unnamedTtd;
+        if (ttd !== null) ca.ttd.add(endMs, id, ttd);
+      }
+    }
+  }
+
+  /** The number of a name, given it when it first comes. */
+  private number(numbers: Map<string, number>, name: string, names?: string[]): number {
+    let n = numbers.get(name);
+    if (n === undefined) {
+      n = numbers.size;
+      numbers.set(name, n);
+      names?.push(name);
+    }
+    return n;
+  }
+
+  /** A technique's experiment names, sorted (kept until another joins). */
+  private experimentsOf(a: Acc): string[] {
+    if (a.sortedExperiments === null) {
+      const names: string[] = [];
+      for (let w = 0; w < a.experiments.length; w++)
+        for (let bits = a.experiments[w]!; bits !== 0; bits &= bits - 1)
+          names.push(this.experimentNames[w * 32 + 31 - Math.clz32(bits & -bits)]!);
+      a.sortedExperiments = names.sort();
+    }
+    return a.sortedExperiments;
+  }
+
+  map(now: Date): CoverageMap {
+    const { table, settings, accs } = this;
+    const scope = techniquesInScope(settings, table);
+    const nowMs = now.getTime();
+    const kris: CoverageKris = { inScope: 0, exercised: 0, neverExercised: 0, stale: 0, blocked: 0, alerted: 0, logged: 0, none: 0 };
+    const cells = table.techniques.map((t) => {
+      const a = accs.get(t.id);
+      const c = cellOf(t, scope.has(t.id), a, a ? this.experimentsOf(a) : [], staleAfterDaysFor(settings, t, a?.last.tags), nowMs);
+      if (c.inScope) {
+        kris.inScope++;
+        if (c.runs > 0) kris.exercised++;
+        if (c.status === 'never') kris.neverExercised++;
+        else if (c.status !== 'out-of-scope') kris[c.status]++;
+      }
+      return c;
+    });
+    rollUp(cells);
+    const known = new Set(table.techniques.map((t) => t.id));
+    return {
+      attackVersion: table.version,
+      at: now.toISOString(),
+      cells,
+      kris,
+      unknownTechniques: [...accs.keys()].filter((id) => !known.has(id)).sort(),
+    };
+  }
+}
+
+/** The map over every run at once: the accumulator fed every run (map-reference.ts is the straightforward form it is tested against). */
+export function computeCoverage(table: AttackTable, settings: CoverageSettings, runs: readonly CoverageRun[], now: Date): CoverageMap {
+  const acc = new CoverageAccumulator(table, settings);
+  for (const r of runs) acc.apply(r);
+  return acc.map(now);
+}
+
+const byName = (a: CellControl, b: CellControl): number => (a.control < b.control ? -1 : a.control > b.control ? 1 : 0);
+
+function cellOf(
+  t: AttackTechnique,
+  inScope: boolean,
+  a: Acc | undefined,
+  experiments: readonly string[],
+  staleAfterDays: number,
+  nowMs: number,
+): CoverageCell {
+  const base = {
+    technique: t.id,
+    name: t.name,
+    tactics: t.tactics,
+    platforms: t.platforms,
+    subtechnique: t.subtechnique,
+    inScope,
+  };
+  if (!a)
+    return {
+      ...base,
+      status: inScope ? 'never' : 'out-of-scope',
+      evidence: null,
+      experiments: [],
+      runs: 0,
+      lastRun: null,
+      verifiedAt: null,
+      staleAt: null,
+      staleAfterDays,
+      ttd: { lastMs: null, p50Ms: null, p90Ms: null, samples: 0 },
+      controls: [],
+      rollup: null,
+    };
+  const { last: run, lastEvidence: evidence } = a;
+  const ageMs = staleAfterDays * DAY_MS;
+  const staleAtMs = evidence !== 'none' ? a.lastEnd + ageMs : null;
+  const status: CellStatus = !inScope ? 'out-of-scope' : staleAtMs !== null && nowMs >= staleAtMs ? 'stale' : evidence;
+  const controls: CellControl[] = [];
+  for (const ca of a.controls.values()) {
+    const { last } = ca;
+    const c = ca.result ?? unnamedResult(last);
+    const ev = strongestEvidence(c.results);
+    controls.push({
+      control: c.control,
+      evidence: ev,
+      results: c.results.length ? [...c.results] : ['none'],
+      lastRun: last.id,
+      experiment: last.experiment,
+      verifiedAt: last.endedAt,
+      alertedTtdMs: c.alertedTtdMs ?? null,
+      loggedTtdMs: c.loggedTtdMs ?? null,
+      status: ev !== 'none' && nowMs >= ca.lastEnd + ageMs ? 'stale' : ev,
+      ttd: ca.ttd.read(),
+      runs: ca.runs,
+    });
+  }
+  return {
+    ...base,
+    status,
+    evidence,
+    experiments: [...experiments],
+    runs: a.runs,
+    lastRun: {
       id: run.id,
       experiment: run.experiment,
       outcome: run.outcome!,
@@ -319,190 +518,12 @@ export class CoverageAccumulator {
       startedAt: run.startedAt,
       at: run.endedAt,
       ttdMs: run.ttdMs,
-    };
-    for (const t of new Set(run.techniques)) {
-      let a = this.accs.get(t);
-      if (!a) {
-        a = {
-          experiments: new Set(),
-          runs: 0,
-          last: null,
-          lastMs: 0,
-          lastTtd: null,
-          ttds: [],
-          sorted: null,
-          controls: new Map(),
-          lastTags: [],
-        };
-        this.accs.set(t, a);
-      }
-      a.experiments.add(run.experiment);
-      a.runs++;
-      foldControls(a.controls, run, evidence, endMs);
-      if (!a.last || later(key, { ms: a.lastMs, id: a.last.id })) {
-        a.last = last;
-        a.lastMs = endMs;
-        a.lastTags = run.tags ?? [];
-      }
-      if (run.ttdMs !== null) {
-        a.ttds.push(run.ttdMs);
-        a.sorted = null;
-        if (!a.lastTtd || later(key, a.lastTtd)) a.lastTtd = { ms: endMs, id: run.id, ttdMs: run.ttdMs };
-      }
-    }
-  }
-
-  map(now: Date): CoverageMap {
-    return assemble(
-      this.table,
-      this.settings,
-      now,
-      (id) => {
-        const a = this.accs.get(id);
-        if (!a) return undefined;
-        a.sorted ??= [...a.ttds].sort((x, y) => x - y);
-        return {
-          experiments: [...a.experiments].sort(),
-          runs: a.runs,
-          last: a.last,
-          ttd: ttdOf(a.sorted, a.lastTtd?.ttdMs ?? null),
-          controls: a.controls,
-          tags: a.lastTags,
-        };
-      },
-      [...this.accs.keys()],
-    );
-  }
-}
-
-interface Summary {
-  experiments: string[];
-  runs: number;
-  last: LastRun | null;
-  ttd: TimeToDetect;
-  controls: Map<string, ControlAcc>;
-  /** The tags of the last run. */
-  tags: readonly string[];
-}
-
-function ttdOf(sorted: readonly number[], lastMs: number | null): TimeToDetect {
-  return { lastMs, p50Ms: percentile(sorted, 50), p90Ms: percentile(sorted, 90), samples: sorted.length };
-}
-
-/** The map over every run at once (the reference the accumulator is checked against). */
-export function computeCoverage(table: AttackTable, settings: CoverageSettings, runs: readonly CoverageRun[], now: Date): CoverageMap {
-  const byId = new Map<string, { run: CoverageRun; endMs: number }>();
-  for (const r of runs) if (runEvidence(r) !== null && !byId.has(r.id)) byId.set(r.id, { run: r, endMs: Date.parse(r.endedAt) });
-  const byTechnique = new Map<string, { run: CoverageRun; endMs: number }[]>();
-  for (const x of byId.values())
-    for (const t of new Set(x.run.techniques)) {
-      const list = byTechnique.get(t);
-      if (list) list.push(x);
-      else byTechnique.set(t, [x]);
-    }
-  const summaries = new Map<string, Summary>();
-  for (const [t, xs] of byTechnique) {
-    const ordered = xs.sort((a, b) => a.endMs - b.endMs || (a.run.id < b.run.id ? -1 : a.run.id > b.run.id ? 1 : 0)).map((x) => x.run);
-    const l = ordered[ordered.length - 1]!;
-    const withTtd = ordered.filter((r) => r.ttdMs !== null);
-    const controls = new Map<string, ControlAcc>();
-    for (const r of ordered) foldControls(controls, r, runEvidence(r)!, Date.parse(r.endedAt));
-    summaries.set(t, {
-      controls,
-      tags: l.tags ?? [],
-      experiments: [...new Set(ordered.map((r) => r.experiment))].sort(),
-      runs: ordered.length,
-      last: {
-        id: l.id,
-        experiment: l.experiment,
-        outcome: l.outcome!,
-        evidence: runEvidence(l)!,
-        startedAt: l.startedAt,
-        at: l.endedAt,
-        ttdMs: l.ttdMs,
-      },
-      ttd: ttdOf(
-        withTtd.map((r) => r.ttdMs!).sort((a, b) => a - b),
-        withTtd.length ? withTtd[withTtd.length - 1]!.ttdMs : null,
-      ),
-    });
-  }
-  return assemble(table, settings, now, (id) => summaries.get(id), [...summaries.keys()]);
-}
-
-function assemble(
-  table: AttackTable,
-  settings: CoverageSettings,
-  now: Date,
-  summary: (id: string) => Summary | undefined,
-  exercisedIds: string[],
-): CoverageMap {
-  const scope = techniquesInScope(settings, table);
-  const known = new Set(table.techniques.map((t) => t.id));
-  const kris: CoverageKris = { inScope: 0, exercised: 0, neverExercised: 0, stale: 0, blocked: 0, alerted: 0, logged: 0, none: 0 };
-  const cells = table.techniques.map((t) => {
-    const s = summary(t.id);
-    const c = cellOf(t, scope.has(t.id), s, staleAfterDaysFor(settings, t, s?.tags), now);
-    if (c.inScope) {
-      kris.inScope++;
-      if (c.runs > 0) kris.exercised++;
-      if (c.status === 'never') kris.neverExercised++;
-      else if (c.status !== 'out-of-scope') kris[c.status]++;
-    }
-    return c;
-  });
-  rollUp(cells);
-  return {
-    attackVersion: table.version,
-    at: now.toISOString(),
-    cells,
-    kris,
-    unknownTechniques: exercisedIds.filter((id) => !known.has(id)).sort(),
-  };
-}
-
-function cellOf(t: AttackTechnique, inScope: boolean, s: Summary | undefined, staleAfterDays: number, now: Date): CoverageCell {
-  const last = s?.last ?? null;
-  const evidence = last?.evidence ?? null;
-  const staleAtMs = last && evidence !== 'none' ? Date.parse(last.at) + staleAfterDays * DAY_MS : null;
-  const status: CellStatus = !inScope
-    ? 'out-of-scope'
-    : evidence === null
-      ? 'never'
-      : staleAtMs !== null && now.getTime() >= staleAtMs
-        ? 'stale'
-        : evidence;
-  return {
-    technique: t.id,
-    name: t.name,
-    tactics: t.tactics,
-    platforms: t.platforms,
-    subtechnique: t.subtechnique,
-    inScope,
-    status,
-    evidence,
-    experiments: s?.experiments ?? [],
-    runs: s?.runs ?? 0,
-    lastRun: last,
-    verifiedAt: last?.at ?? null,
+    },
+    verifiedAt: run.endedAt,
     staleAt: staleAtMs === null ? null : new Date(staleAtMs).toISOString(),
     staleAfterDays,
-    ttd: s?.ttd ?? { lastMs: null, p50Ms: null, p90Ms: null, samples: 0 },
-    controls: s
-      ? [...s.controls.values()]
-          .map((a) => {
-            const { last, runs } = a;
-            const staleMs = last.evidence === 'none' ? null : Date.parse(last.verifiedAt) + staleAfterDays * DAY_MS;
-            a.sorted ??= [...a.ttds].sort((x, y) => x - y);
-            return {
-              ...last,
-              status: staleMs !== null && now.getTime() >= staleMs ? ('stale' as const) : last.evidence,
-              ttd: ttdOf(a.sorted, a.lastTtd?.ttdMs ?? null),
-              runs,
-            };
-          })
-          .sort((a, b) => (a.control < b.control ? -1 : a.control > b.control ? 1 : 0))
-      : [],
+    ttd: a.ttd.read(),
+    controls: controls.sort(byName),
     rollup: null,
   };
 }
