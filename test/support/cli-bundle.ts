@@ -14,7 +14,7 @@
  * in processes.ts); BULWARK_TEST_CLI=bin makes every spawn use it (to check the bundle changes
  * nothing).
  */
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build, type Plugin } from 'esbuild';
@@ -24,14 +24,54 @@ export const CLI_BUNDLE_NAME = 'bulwark-cli.mjs';
 
 const IMPORT_META = /\bimport\.meta\.(url|dirname|filename)\b/g;
 
+/**
+ * The worker threads the sources start with startTsWorker(new URL('./FILE.ts', import.meta.url))
+ * (src/app/ts-worker.ts): each becomes an entry of the bundle too, and the bundle's startTsWorker
+ * starts the bundled file instead of registering tsx in the thread, which would compile the
+ * worker's sources again in every process.
+ */
+const WORKER_CALL = /startTsWorker\(\s*new URL\(\s*'(\.{1,2}\/[^']+\.ts)'\s*,\s*import\.meta\.url\s*\)/g;
+const TS_WORKER = 'app/ts-worker.ts';
+const START_TS_WORKER = 'export function startTsWorker(';
+
+async function findWorkers(srcDir: string): Promise<string[]> {
+  const found = new Set<string>();
+  for (const entry of await readdir(srcDir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile() || !entry.name.endsWith('.ts') || entry.name.endsWith('.test.ts')) continue;
+    const file = path.join(entry.parentPath, entry.name);
+    for (const m of (await readFile(file, 'utf8')).matchAll(WORKER_CALL)) found.add(path.resolve(path.dirname(file), m[1]!));
+  }
+  return [...found].sort();
+}
+
+const workerEntryName = (srcDir: string, file: string): string =>
+  `workers/${path.relative(srcDir, file).replace(/\.ts$/, '').replaceAll(path.sep, '-')}`;
+
+/**
+ * src/app/ts-worker.ts as bundled: its startTsWorker looks the module up among the bundled
+ * workers first, and falls back to tsx for any other (or when the file no longer has the
+ * function this expects, so the bundle stays correct, only slower).
+ */
+function bundledWorkerStart(text: string, workers: Record<string, string>): string {
+  if (!text.includes(START_TS_WORKER)) return text;
+  return `${text.replace(START_TS_WORKER, 'function startTsWorkerThroughTsx(')}
+const BUNDLED_WORKERS: Record<string, string> = ${JSON.stringify(workers)};
+export function startTsWorker(module: URL, options: Omit<WorkerOptions, 'eval'> = {}): Worker {
+  const bundled = BUNDLED_WORKERS[module.href];
+  return bundled === undefined ? startTsWorkerThroughTsx(module, options) : new Worker(new URL(bundled), options);
+}
+`;
+}
+
 /** Give every source its own import.meta.url / dirname / filename, as literal strings. */
-function ownImportMeta(srcDir: string): Plugin {
+function ownImportMeta(srcDir: string, workers: Record<string, string>): Plugin {
   const filter = new RegExp(`^${srcDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}.*\\.ts$`);
   return {
     name: 'own-import-meta',
     setup(b) {
       b.onLoad({ filter }, async (args) => {
-        const text = await readFile(args.path, 'utf8');
+        let text = await readFile(args.path, 'utf8');
+        if (args.path === path.join(srcDir, TS_WORKER)) text = bundledWorkerStart(text, workers);
         const contents = text.replace(IMPORT_META, (_, prop: string) =>
           JSON.stringify(prop === 'url' ? pathToFileURL(args.path).href : prop === 'dirname' ? path.dirname(args.path) : args.path),
         );
@@ -47,8 +87,15 @@ function ownImportMeta(srcDir: string): Plugin {
  */
 export async function bundleCli(repoRoot: string, outDir: string): Promise<string> {
   const srcDir = path.join(repoRoot, 'src') + path.sep;
+  const entryPoints: Record<string, string> = { 'bulwark-cli': path.join(repoRoot, 'src/cli/main.ts') };
+  const workers: Record<string, string> = {};
+  for (const file of await findWorkers(srcDir)) {
+    const name = workerEntryName(srcDir, file);
+    entryPoints[name] = file;
+    workers[pathToFileURL(file).href] = pathToFileURL(path.join(outDir, `${name}.mjs`)).href;
+  }
   await build({
-    entryPoints: { 'bulwark-cli': path.join(repoRoot, 'src/cli/main.ts') },
+    entryPoints,
     outdir: outDir,
     outExtension: { '.js': '.mjs' },
     // Chunks: what the sources load with import() (the HTTP stack for serve, a capability's
@@ -61,7 +108,7 @@ export async function bundleCli(repoRoot: string, outDir: string): Promise<strin
     platform: 'node',
     format: 'esm',
     target: 'node20',
-    plugins: [ownImportMeta(srcDir), externalPackages()],
+    plugins: [ownImportMeta(srcDir, workers), externalPackages()],
     logLevel: 'silent',
     // A shebang in main.ts would land in the middle of the file; the bundle is run by `node FILE`.
     banner: {
