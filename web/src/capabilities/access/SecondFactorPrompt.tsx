@@ -2,10 +2,11 @@ import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import { errorMessage } from '../../api.ts';
 import type { Session } from '../../types.ts';
 import { signInWithCode } from './data.ts';
+import { signInWithKey, webauthnSupported } from './webauthn.ts';
 
 /**
  * The sign-in's second step for a person with a second factor: the six digits from the
- * authenticator app (or a recovery code). The token was typed in the step before; it is sent
+ * authenticator app (or a recovery code), or a security key (the browser asks to touch it). The token was typed in the step before; it is sent
  * again with the code and then forgotten.
  */
 export function SecondFactorPrompt({
@@ -25,6 +26,17 @@ export function SecondFactorPrompt({
   const helpId = useId();
 
   useEffect(() => ref.current?.focus(), []);
+
+  async function useKey() {
+    setBusy(true);
+    setError(undefined);
+    try {
+      onSignedIn(await signInWithKey(token));
+    } catch (err) {
+      setError(errorMessage(err));
+      setBusy(false);
+    }
+  }
 
   async function submit(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
@@ -76,6 +88,13 @@ export function SecondFactorPrompt({
       <button type="submit" className="button button-primary" disabled={busy} data-testid="second-factor-submit">
         {busy ? 'Checking…' : 'Sign in'}
       </button>{' '}
+      {webauthnSupported() ? (
+        <>
+          <button type="button" className="button" onClick={() => void useKey()} disabled={busy} data-testid="second-factor-key">
+            Use a security key
+          </button>{' '}
+        </>
+      ) : null}
       <button type="button" className="button" onClick={onCancel} disabled={busy}>
         Back
       </button>

@@ -67,7 +67,9 @@ export function needsStepUp(err: unknown): boolean {
 
 /** Whether a sign-in was refused because the person has a second factor and sent no (good) code. */
 export function needsSecondFactor(err: unknown): boolean {
-  return err instanceof ApiError && err.status === 401 && (err.details as { secondFactor?: unknown } | undefined)?.secondFactor === 'totp';
+  const method =
+    err instanceof ApiError && err.status === 401 ? (err.details as { secondFactor?: unknown } | undefined)?.secondFactor : undefined;
+  return method === 'totp' || method === 'webauthn';
 }
 
 /**
