@@ -2,6 +2,8 @@ import { useState } from 'react';
 import { errorMessage } from '../../api.ts';
 import { Card, ConfirmDialog, ErrorBanner, Spinner } from '../../components.tsx';
 import { useApi, useLoad } from '../../hooks.ts';
+import { Link } from '../../router.tsx';
+import { StepUpCode } from './StepUpCode.tsx';
 import {
   loadPendingApprovals,
   loadPrincipals,
@@ -20,6 +22,17 @@ export function Access() {
       <p className="muted">
         People and service accounts with their groups and roles. Create them with <code>bulwark principals create</code>; managing them
         needs a fresh second factor.
+      </p>
+      <p>
+        <Link to="/access/secrets" className="button" data-testid="link-secrets">
+          Sealed secrets
+        </Link>{' '}
+        <Link to="/access/approval-rules" className="button" data-testid="link-approval-rules">
+          Approval rules
+        </Link>{' '}
+        <Link to="/access/security-keys" className="button" data-testid="link-security-keys">
+          Your security keys
+        </Link>
       </p>
       <Principals />
       <Waiting />
@@ -213,28 +226,6 @@ function Waiting() {
         <input id="decide-reason" value={reason} onChange={(e) => setReason(e.target.value)} data-testid="decide-reason" />
         <StepUpCode id="decide-code" code={code} setCode={setCode} error={error} />
       </ConfirmDialog>
-    </>
-  );
-}
-
-/** The second-factor code a sensitive action's dialog asks for (it steps the session up), and the refusal, if any. */
-function StepUpCode({ id, code, setCode, error }: { id: string; code: string; setCode: (code: string) => void; error?: string }) {
-  return (
-    <>
-      <label htmlFor={id}>Your second-factor code (if you have one)</label>
-      <input
-        id={id}
-        inputMode="numeric"
-        autoComplete="one-time-code"
-        value={code}
-        onChange={(e) => setCode(e.target.value)}
-        data-testid={id}
-      />
-      {error ? (
-        <p className="banner banner-error" role="alert">
-          {error}
-        </p>
-      ) : null}
     </>
   );
 }

@@ -37,6 +37,82 @@ export interface BreakglassRow {
   reviewedAt: string | null;
 }
 
+/** A sealed secret as GET /v1/secrets lists it: never its value. */
+export interface SecretRow {
+  name: string;
+  version: number;
+  keyId: string;
+  createdAt: string;
+  createdBy: string;
+  updatedAt: string;
+  updatedBy: string;
+}
+
+export interface ApprovalRuleRow {
+  count: number;
+  groups?: string[];
+  roles?: string[];
+}
+
+export interface ApprovalPolicyRow {
+  rules: ApprovalRuleRow[];
+  denials?: number;
+  expiresInMinutes?: number;
+}
+
+/** GET /v1/approvals/rules: the policy of each guarded action, and the actions that can have one. */
+export interface ApprovalRulesView {
+  actions: Record<string, ApprovalPolicyRow>;
+  guardable: string[];
+}
+
+/** What a guarded action answers (202) while it waits for approval. */
+export interface ApprovalPending {
+  approval: { id: string; state: string };
+  message: string;
+}
+
+export async function loadSecrets(api: ApiClient, signal?: AbortSignal): Promise<SecretRow[]> {
+  return (await api.get<{ secrets: SecretRow[] }>('/v1/secrets', signal)).secrets;
+}
+
+export function loadApprovalRules(api: ApiClient, signal?: AbortSignal): Promise<ApprovalRulesView> {
+  return api.get<ApprovalRulesView>('/v1/approvals/rules', signal);
+}
+
+/**
+ * A PUT with a JSON body, from the signed-in session (the shared client has no PUT): the same
+ * cookie, headers and errors as its other calls.
+ */
+export async function putJson<T>(path: string, body: unknown): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(path, {
+      method: 'PUT',
+      headers: { Accept: 'application/json', 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+      credentials: 'same-origin',
+      cache: 'no-store',
+    });
+  } catch {
+    throw new ApiError(0, 'network', 'Cannot reach the Bulwark server. Check that it is running and try again.');
+  }
+  const parsed = (await res.json().catch(() => undefined)) as { error?: string; message?: string; details?: unknown } | undefined;
+  if (!res.ok)
+    throw new ApiError(
+      res.status,
+      parsed?.error ?? 'http_error',
+      parsed?.message ?? `The server answered HTTP ${res.status}`,
+      parsed?.details,
+    );
+  return parsed as T;
+}
+
+/** Whether an answer is a guarded action waiting for approval (202) rather than its result. */
+export function isApprovalPending(v: unknown): v is ApprovalPending {
+  return typeof v === 'object' && v !== null && 'approval' in v && 'message' in v;
+}
+
 export async function loadPrincipals(api: ApiClient, signal?: AbortSignal): Promise<PrincipalRow[]> {
   return (await api.get<{ principals: PrincipalRow[] }>('/v1/principals', signal)).principals;
 }

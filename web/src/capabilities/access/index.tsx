@@ -3,6 +3,9 @@ import type { DashboardPart } from '../../dashboard-part.ts';
 import { useApi, useLoad } from '../../hooks.ts';
 import { Link } from '../../router.tsx';
 import { Access } from './Access.tsx';
+import { ApprovalRules } from './ApprovalRules.tsx';
+import { Secrets } from './Secrets.tsx';
+import { SecurityKeys } from './SecurityKeys.tsx';
 import { loadPendingApprovals, loadUnreviewedBreakglass } from './data.ts';
 
 /** What waits on people: approvals to decide, breakglass to review. */
@@ -41,6 +44,12 @@ export const dashboard: DashboardPart = {
       summary: 'People and service accounts, approvals waiting and breakglass to review.',
     },
   ],
-  page: (path) => (path === '/access' ? { section: '/access', title: 'Access', element: <Access /> } : undefined),
+  page: (path) => {
+    if (path === '/access') return { section: '/access', title: 'Access', element: <Access /> };
+    if (path === '/access/secrets') return { section: '/access', title: 'Sealed secrets', element: <Secrets /> };
+    if (path === '/access/approval-rules') return { section: '/access', title: 'Approval rules', element: <ApprovalRules /> };
+    if (path === '/access/security-keys') return { section: '/access', title: 'Security keys', element: <SecurityKeys /> };
+    return undefined;
+  },
   overview: () => <AccessOverview />,
 };
