@@ -4,13 +4,24 @@
  * whose SLI queries it over the HTTP API, and Bulwark's burn rates compared with the ratio
  * Prometheus itself gives. Then the failures: Prometheus stopped (status unknown, no page, no
  * freeze), a PromQL error, hosts the file does not allow.
+ *
+ * And the other way round: Prometheus evaluating the rules Bulwark generates for one of its own
+ * SLOs (core/slos/counter-series.ts) over the SLI events Bulwark read from its runs, backfilled as
+ * counters with one sample a minute (on the minute, so every window starts on a sample), and Bulwark's /metrics as Bulwark served it at the same
+ * instant: the burn rate of every alert window that the rules give equals Bulwark's own.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import { evaluatePolicies } from '../../app/slos/policy-job.ts';
+import { appliedModel } from '../../app/slos/apply-slo.ts';
+import { sliEvents } from '../../app/slos/slo-status.ts';
+import { counterSamples, counterSpec } from '../../core/slos/counter-series.ts';
+import { slothRules, type RecordingRule } from '../../core/slos/sloth-rules.ts';
+import type { RunRecord } from '../../store/experiments/port.ts';
 import { makeTestApp, type TestApp } from '../../../test/support/app.ts';
 import { ManualClock } from '../../../test/support/clock.ts';
 import { killPid, markOwned, pidFromFile, reapOrphans, stopPid, trackChild } from '../../../test/support/processes.ts';
@@ -37,7 +48,7 @@ const HOURS = 30;
  * 10 requests a minute for 30 hours; none bad except in the last hour, where 5 of 10 are: an
  * error ratio of 0.5 over 1h (a burn rate of 50 at 99%), far above the page factor.
  */
-function openMetrics(): string {
+function openMetrics(more = ''): string {
   const lines = ['# HELP shop_requests Requests to the shop.', '# TYPE shop_requests counter'];
   const bad: string[] = ['# HELP shop_requests_bad Requests that failed.', '# TYPE shop_requests_bad counter'];
   let total = 0;
@@ -48,13 +59,15 @@ function openMetrics(): string {
     lines.push(`shop_requests_total{job="shop"} ${total} ${t / 1000}`);
     bad.push(`shop_requests_bad_total{job="shop"} ${failed} ${t / 1000}`);
   }
-  return [...lines, ...bad, '# EOF', ''].join('\n');
+  return [...lines, ...bad, more, '# EOF', ''].join('\n');
 }
 
 interface Prom {
   url: string;
   stop(): Promise<void>;
   query(expr: string): Promise<number>;
+  /** The instant query's first value at NOW, or null when nothing matched. */
+  queryMaybe(expr: string): Promise<number | null>;
 }
 
 function run(bin: string, args: string[], cwd: string): Promise<string> {
@@ -68,8 +81,8 @@ function run(bin: string, args: string[], cwd: string): Promise<string> {
   });
 }
 
-/** Prometheus over a TSDB backfilled with `data` (OpenMetrics), scraping nothing. */
-async function startSeededPrometheus(data: string): Promise<Prom> {
+/** Prometheus over a TSDB backfilled with `data` (OpenMetrics), scraping nothing, with a rule file when given. */
+async function startSeededPrometheus(data: string, rules?: string): Promise<Prom> {
   reapOrphans(PREFIX, (dir) => {
     const pid = pidFromFile(path.join(dir, 'prometheus.pid'), dir);
     if (pid !== undefined) killPid(pid, 'SIGKILL');
@@ -79,7 +92,14 @@ async function startSeededPrometheus(data: string): Promise<Prom> {
   const tsdb = path.join(dir.path, 'tsdb');
   await writeFile(path.join(dir.path, 'data.om'), data);
   await run(PROMTOOL_BIN, ['tsdb', 'create-blocks-from', 'openmetrics', '--max-block-duration=96h', 'data.om', tsdb], dir.path);
-  await writeFile(path.join(dir.path, 'prometheus.yml'), 'global:\n  evaluation_interval: 1m\n');
+  if (rules !== undefined) {
+    await writeFile(path.join(dir.path, 'rules.yml'), rules);
+    await run(PROMTOOL_BIN, ['check', 'rules', 'rules.yml'], dir.path);
+  }
+  await writeFile(
+    path.join(dir.path, 'prometheus.yml'),
+    rules === undefined ? 'global:\n  evaluation_interval: 1m\n' : 'global:\n  evaluation_interval: 1s\nrule_files: [rules.yml]\n',
+  );
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const child: ChildProcess = spawn(
@@ -104,11 +124,13 @@ async function startSeededPrometheus(data: string): Promise<Prom> {
       if (child.exitCode === null && child.signalCode === null) await stopPid(child.pid!, exited, 'SIGTERM', 10_000);
       await dir.cleanup();
     })());
-  const query = async (expr: string) => {
+  const queryMaybe = async (expr: string) => {
     const res = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(expr)}&time=${NOW / 1000}`);
     const body = (await res.json()) as { data: { result: { value: [number, string] }[] } };
-    return Number(body.data.result[0]!.value[1]);
+    const first = body.data.result[0];
+    return first ? Number(first.value[1]) : null;
   };
+  const query = async (expr: string) => (await queryMaybe(expr))!;
   try {
     await until(
       'Prometheus /-/ready',
@@ -125,7 +147,7 @@ async function startSeededPrometheus(data: string): Promise<Prom> {
     await stop();
     throw e;
   }
-  return { url, stop, query };
+  return { url, stop, query, queryMaybe };
 }
 
 const FILE = (url: string, extra = '') => `apiVersion: bulwark/v1
@@ -144,6 +166,78 @@ policy:
   freezeBelow: 50
 `;
 
+const RULES_FILE = `apiVersion: bulwark/v1
+kind: SLO
+name: waf-rules
+service: shop
+objective: 99
+window: 30d
+sli:
+  experiments:
+    experiment: waf-rules
+`;
+
+/**
+ * Runs of one experiment over the last 3 days and 2 hours, each ending 30 s into a minute (never
+ * on a window's edge): one every 20 minutes, one in 9 missed, then one every 2 minutes in the last
+ * hour, one in 3 missed.
+ */
+function ruleRuns(): RunRecord[] {
+  const runs: RunRecord[] = [];
+  const add = (minutesAgo: number, missed: boolean) => {
+    const end = new Date(NOW - minutesAgo * 60_000 - 30_000).toISOString();
+    runs.push({
+      id: `rr${String(runs.length).padStart(14, '0')}`,
+      experiment: 'waf-rules',
+      state: 'done',
+      outcome: missed ? 'missed' : 'detected',
+      reason: 'test',
+      startedAt: end,
+      endedAt: end,
+      leaseOwner: null,
+      leaseUntil: null,
+      rollbacks: [],
+      journal: { bulwark: { techniques: ['T1190'], detections: [{ name: 'waf' }] } },
+      ttdMs: null,
+      dryRun: false,
+    });
+  };
+  for (let m = 60; m < (3 * 24 + 2) * 60; m += 20) add(m, m % 9 === 0);
+  for (let m = 0; m < 60; m += 2) add(m, m % 3 === 0);
+  return runs;
+}
+
+/**
+ * The rule check's data, from a running Bulwark: the SLO applied, its SLI events as counters
+ * every minute up to NOW, Bulwark's own burn-rate gauges from its /metrics at NOW, and the rules.
+ */
+async function seedRuleCheck(app: TestApp): Promise<{ data: string; rules: string; recordings: RecordingRule[] }> {
+  for (const r of ruleRuns()) await app.deps.store.runs.insert(r);
+  const auth = { authorization: `Bearer ${app.adminToken}` };
+  const applied = await app.app.inject({ method: 'POST', url: '/v1/slos', headers: auth, payload: { file: RULES_FILE } });
+  expect(applied.statusCode, applied.body).toBe(201);
+  const model = appliedModel((await app.deps.store.slos.get('waf-rules'))!);
+  const from = NOW - (3 * 24 + 3) * 3_600_000;
+  const events = await sliEvents(app.deps, model, from, NOW);
+  const instants: number[] = [];
+  for (let t = from; t <= NOW; t += 60_000) instants.push(t);
+  const metrics = (await app.app.inject({ url: '/metrics', headers: auth })).body;
+  const gauges = metrics
+    .split('\n')
+    .filter((l) => l.startsWith('bulwark_slo_burn_rate{slo="waf-rules"'))
+    .map((l) => `${l} ${NOW / 1000}`);
+  expect(gauges.length).toBeGreaterThan(0);
+  const data = [
+    counterSamples(model, events, instants),
+    '# HELP bulwark_slo_burn_rate Burn rate.',
+    '# TYPE bulwark_slo_burn_rate gauge',
+    ...gauges,
+  ].join('\n');
+  const groups = slothRules(counterSpec(model), { periodMs: 30 * 86_400_000, version: 'test' });
+  const recordings = groups.flatMap((g) => g.rules).filter((r): r is RecordingRule => 'record' in r);
+  return { data, rules: stringify({ groups }, { lineWidth: 0 }), recordings };
+}
+
 describe.skipIf(!prometheusAvailable())('SLIs from a real Prometheus', () => {
   let prom: Prom;
   let app: TestApp;
@@ -156,9 +250,50 @@ describe.skipIf(!prometheusAvailable())('SLIs from a real Prometheus', () => {
   };
   const apply = (file: string) => app.app.inject({ method: 'POST', url: '/v1/slos', headers: auth(), payload: { file } });
 
+  let seeded: Awaited<ReturnType<typeof seedRuleCheck>>;
+
   beforeAll(async () => {
-    [prom, app] = await Promise.all([startSeededPrometheus(openMetrics()), makeTestApp({ clock })]);
-  }, 20_000);
+    app = await makeTestApp({ clock });
+    seeded = await seedRuleCheck(app);
+    prom = await startSeededPrometheus(openMetrics(seeded.data), seeded.rules);
+  }, 30_000);
+
+  it("evaluates the rules Bulwark generated over Bulwark's SLI series: at the same instant, its burn rates equal Bulwark's own", async () => {
+    // The rule file loaded, and every rule of it evaluates.
+    await until(
+      'the rules evaluated once',
+      async () => {
+        const res = await fetch(`${prom.url}/api/v1/rules`);
+        const body = (await res.json()) as { data: { groups: { rules: { health: string; lastError?: string }[] }[] } };
+        const rules = body.data.groups.flatMap((g) => g.rules);
+        for (const r of rules) expect(r.health, r.lastError).not.toBe('err');
+        return rules.length === seeded.recordings.length + 2 && rules.every((r) => r.health === 'ok');
+      },
+      10_000,
+    );
+    const auth = { authorization: `Bearer ${app.adminToken}` };
+    const s = (await app.app.inject({ url: '/v1/slos/waf-rules', headers: auth })).json<any>();
+    const budget = 1 - 0.99;
+    let compared = 0;
+    for (const w of ['5m', '30m', '1h', '2h', '6h', '1d', '3d']) {
+      const own = s.status.burnRates.find((r: { window: string }) => r.window === w).rate as number | null;
+      const rule = seeded.recordings.find((r) => r.record === `slo:sli_error:ratio_rate${w}`)!;
+      const ratio = await prom.queryMaybe(rule.expr);
+      const served = await prom.queryMaybe(`bulwark_slo_burn_rate{slo="waf-rules",window="${w}"}`);
+      if (own === null) {
+        // No run in the window: no burn rate from Bulwark, none from the rule (0 ÷ 0).
+        expect(ratio === null || Number.isNaN(ratio), w).toBe(true);
+        expect(served, w).toBeNull();
+        continue;
+      }
+      const rel = (x: number) => Math.abs(x - own) / Math.max(Math.abs(own), 1e-300);
+      expect(rel(ratio! / budget), `the rules' burn rate over ${w}: ${ratio! / budget} vs ${own}`).toBeLessThan(1e-9);
+      expect(rel(served!), `the /metrics burn rate over ${w}`).toBeLessThan(1e-9);
+      compared++;
+    }
+    expect(compared).toBeGreaterThanOrEqual(6);
+    expect(s.status.alerts.find((a: { severity: string }) => a.severity === 'page').firing).toBe(true);
+  });
   afterAll(async () => {
     await Promise.all([prom?.stop(), app?.close()]);
   });
@@ -253,10 +388,11 @@ spec:
     expect(s.note).toMatch(/gave no query result \(unreachable, too slow/);
     expect(s.note).not.toMatch(/ECONNREFUSED/);
     expect(s.policy).toBeNull();
-    const alerts: unknown[] = [];
+    const alerts: { slo: string }[] = [];
     const changes = await evaluatePolicies(app.deps, { ingest: { ingest: async () => ({}) as never }, onAlert: (a) => alerts.push(a) });
     expect(changes.filter((c) => c.name === 'shop-availability')).toEqual([]);
-    expect(alerts).toEqual([]);
+    // The rule check's own SLO (waf-rules, from runs) pages; nothing of the unknown one does.
+    expect(alerts.filter((a) => a.slo === 'shop-availability')).toEqual([]);
     const metrics = (await app.app.inject({ url: '/metrics', headers: auth() })).body;
     expect(metrics).toContain('bulwark_slo_unknown{slo="shop-availability",service="shop"} 1');
     expect(metrics).not.toMatch(/bulwark_slo_error_budget_remaining_ratio\{slo="shop-availability"/);
