@@ -3,7 +3,6 @@ import { errorMessage } from '../../api.ts';
 import { Card, ConfirmDialog, ErrorBanner, Spinner } from '../../components.tsx';
 import { useApi, useLoad } from '../../hooks.ts';
 import { needsStepUp } from './data.ts';
-import { StepUpCode } from './StepUpCode.tsx';
 import { loadKeys, registerKey, stepUpWithKey, webauthnSupported, type KeyRow } from './webauthn.ts';
 
 /**
@@ -128,7 +127,15 @@ export function SecurityKeys() {
             <h2>Add a key</h2>
             <label htmlFor="key-name">Name</label>
             <input id="key-name" value={name} maxLength={64} onChange={(e) => setName(e.target.value)} data-testid="key-name" />
-            <StepUpCode id="key-code" code={code} setCode={setCode} />
+            <label htmlFor="key-code">Your second-factor code (if you use an authenticator app)</label>
+            <input
+              id="key-code"
+              inputMode="numeric"
+              autoComplete="one-time-code"
+              value={code}
+              onChange={(e) => setCode(e.target.value)}
+              data-testid="key-code"
+            />
             <p className="help">Without a code, a key you have registered already confirms the change.</p>
             <button type="submit" className="button button-primary" disabled={busy || !supported} data-testid="add-key-submit">
               {busy ? 'Waiting for the key…' : 'Register a key'}
