@@ -27,6 +27,7 @@
  *
  * Figures are not recorded here: they are run on a quiet machine and written to bench/out.
  */
+import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { evaluateBudget } from '../src/core/slos/budget.ts';
 import { LiveBudget } from '../src/core/slos/live-budget.ts';
@@ -101,7 +102,10 @@ function report(label: string, ms: number, base: number): void {
   );
 }
 
-process.stdout.write(`SLO budgets: ${S} SLOs × ${DAYS} days of per-minute events, node ${process.version}\n`);
+process.stdout.write(
+  `SLO budgets: ${S} SLOs × ${DAYS} days of per-minute events, node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, ` +
+    `${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, load ${os.loadavg()[0]!.toFixed(2)}\n`,
+);
 const all = Array.from({ length: S }, () => events(DAYS));
 // Warm both paths up before timing either.
 baseline(all);
