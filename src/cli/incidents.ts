@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { parseIncidentSettings } from '../core/incidents/settings.ts';
 import { CliExit, malformed } from './exit.ts';
+import { incidentLinkCommands } from './incidents-links.ts';
 import { client, remote, type RemoteFlags } from './remote.ts';
 
 const print = (s: string): void => void process.stdout.write(`${s}\n`);
@@ -161,17 +162,35 @@ export function incidentCommands(program: Command): void {
       .requiredOption('--severity <sev>', 'from the severity model, e.g. SEV2')
       .option('--priority <p>', 'P1–P4', 'P2')
       .option('--restricted', 'visible only to participants')
-      .option('--impact-start <time>', 'when the impact began (RFC 3339)'),
-  ).action(async (title: string, o: RemoteFlags & { severity: string; priority: string; restricted?: boolean; impactStart?: string }) => {
-    const i = await client(o)<IncidentView>('POST', '/v1/incidents', {
-      title,
-      severity: o.severity,
-      priority: o.priority,
-      ...(o.restricted ? { restricted: true } : {}),
-      ...(o.impactStart ? { impactStartedAt: o.impactStart } : {}),
-    });
-    print(o.json ? JSON.stringify(i) : `declared ${incidentLine(i)}`);
-  });
+      .option('--impact-start <time>', 'when the impact began (RFC 3339)')
+      .option('--slo <name>', 'an SLO it affected (repeat for more)', (v: string, p: string[]) => [...p, v], [])
+      .option('--technique <id>', 'an ATT&CK technique seen, e.g. T1110.004 (repeat for more)', (v: string, p: string[]) => [...p, v], []),
+  ).action(
+    async (
+      title: string,
+      o: RemoteFlags & {
+        severity: string;
+        priority: string;
+        restricted?: boolean;
+        impactStart?: string;
+        slo: string[];
+        technique: string[];
+      },
+    ) => {
+      const i = await client(o)<IncidentView>('POST', '/v1/incidents', {
+        title,
+        severity: o.severity,
+        priority: o.priority,
+        ...(o.restricted ? { restricted: true } : {}),
+        ...(o.impactStart ? { impactStartedAt: o.impactStart } : {}),
+        ...(o.slo.length ? { slos: o.slo } : {}),
+        ...(o.technique.length ? { techniques: o.technique } : {}),
+      });
+      print(o.json ? JSON.stringify(i) : `declared ${incidentLine(i)}`);
+    },
+  );
+
+  incidentLinkCommands(inc);
 
   remote(
     inc.command('list').description('incidents you may see').option('--status <status>', 'active, mitigated, resolved or closed'),
