@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureWebBuilt, launchChromium, skipBrowserTests } from '../support/browser.ts';
 import { mintToken } from '../support/cli.ts';
@@ -59,6 +59,27 @@ describe.skipIf(skip)('dashboard in Chromium', () => {
     await dir?.cleanup();
   }, TEST_TIMEOUT);
 
+  /**
+   * Wait until `locator` is visible; on timeout, fail with what the page shows instead (its URL,
+   * an error banner, its text) and the server's output, not only "Timeout exceeded".
+   */
+  async function shown(locator: Locator, what: string): Promise<void> {
+    try {
+      await locator.waitFor({ state: 'visible' });
+    } catch (e) {
+      const banner = await page.getByTestId('error-banner').allInnerTexts();
+      const text = (
+        await page
+          .locator('body')
+          .innerText({ timeout: 2_000 })
+          .catch(() => '(no body)')
+      ).slice(0, 2_000);
+      throw new Error(
+        `${what} not shown at ${page.url()}: ${(e as Error).message.split('\n')[0]}\nerror banner: ${JSON.stringify(banner)}\npage text:\n${text}\n--- server ---\n${log()}`,
+      );
+    }
+  }
+
   async function verifyStatus(expected: 'ok' | 'failed'): Promise<string> {
     const result = page.locator(`[data-testid="verify-result"][data-status="${expected}"]`);
     try {
@@ -76,6 +97,8 @@ describe.skipIf(skip)('dashboard in Chromium', () => {
       const res = await page.goto(`${baseUrl}/ledger`);
       expect(res?.status()).toBe(200);
       expect(res?.headers()['content-security-policy']).toContain("frame-ancestors 'none'");
+      // The page runs (its script loaded): the sign-in form is there.
+      await shown(page.getByTestId('signin-token'), 'the sign-in form');
       await page.getByTestId('signin-token').fill('bwk_this_token_does_not_exist');
       await page.getByTestId('signin-submit').click();
 
@@ -100,7 +123,7 @@ describe.skipIf(skip)('dashboard in Chromium', () => {
       await page.getByTestId('signin-token').fill(token);
       await page.getByTestId('signin-submit').click();
 
-      await page.getByTestId('entry-row').first().waitFor();
+      await shown(page.getByTestId('entry-row').first(), 'the ledger entries');
       expect(new URL(page.url()).pathname).toBe('/ledger');
       expect((await page.getByTestId('principal').innerText()).trim()).not.toBe('');
       // The token is not kept by the page: the session is an HttpOnly, SameSite=Strict cookie.
@@ -146,7 +169,7 @@ describe.skipIf(skip)('dashboard in Chromium', () => {
       expect(await page.getByTestId('not-built').innerText()).toContain('Not built yet');
       expect(new URL(page.url()).pathname).toBe('/deploys');
       await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Ledger' }).click();
-      await page.getByTestId('entry-row').first().waitFor();
+      await shown(page.getByTestId('entry-row').first(), 'the ledger entries');
     },
     TEST_TIMEOUT,
   );
@@ -181,7 +204,7 @@ describe.skipIf(skip)('dashboard in Chromium', () => {
       expect(await row.locator('td').nth(1).innerText()).toBe(`${(slo.objective * 100).toFixed(2)}%`);
       expect(await row.getByTestId('slo-remaining').innerText()).toContain(`${(slo.status!.remaining * 100).toFixed(2)}%`);
       await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Ledger' }).click();
-      await page.getByTestId('entry-row').first().waitFor();
+      await shown(page.getByTestId('entry-row').first(), 'the ledger entries');
     },
     TEST_TIMEOUT,
   );
@@ -221,12 +244,12 @@ describe.skipIf(skip)('dashboard in Chromium', () => {
     'signs out',
     async () => {
       await page.getByTestId('signout').click();
-      await page.getByTestId('signin-token').waitFor();
+      await shown(page.getByTestId('signin-token'), 'the sign-in form');
       expect((await page.context().cookies()).find((c) => c.name === 'bulwark_session')).toBeUndefined();
       // The session ended on the server: its cookie, replayed, opens nothing.
       expect((await fetch(`${baseUrl}/v1/session`, { headers: { cookie: sessionCookie } })).status).toBe(401);
       await page.reload();
-      await page.getByTestId('signin-token').waitFor();
+      await shown(page.getByTestId('signin-token'), 'the sign-in form');
     },
     TEST_TIMEOUT,
   );
