@@ -151,4 +151,30 @@ describe('matching signals to waits', () => {
     expect(await store.playbooks.getRun(id)).toMatchObject({ state: 'succeeded' });
     expect((await store.playbooks.steps(id))[1]).toMatchObject({ outputs: { by: early.id } });
   });
+
+  it('bounds its queue: a signal past the bound is counted, and the waits catch up on it from the store', async () => {
+    const runs = await waiting(['a', 'b']);
+    const told: ({ overflowed: number } | { caughtUp: number })[] = [];
+    const results: SignalWaitResult[] = [];
+    const q = new SignalWaitQueue(
+      deps,
+      (r) => results.push(r),
+      (e) => {
+        throw e;
+      },
+      { maxQueued: 3 },
+      (e) => told.push(e),
+    );
+    // The first starts a pass at once (it leaves the queue); three fill it; the matching two find it full.
+    const flood = [signal('n1'), signal('n2'), signal('n3'), signal('n4'), signal('a'), signal('b')];
+    await store.signals.insertMany(flood);
+    for (const s of flood) q.push(s);
+    expect(q.queued).toBe(3);
+    expect(q.overflowed).toBe(2);
+    await q.idle();
+    expect(results.flatMap((r) => r.resumed)).toEqual([]);
+    expect(told).toEqual([{ overflowed: 1 }, { overflowed: 2 }, { caughtUp: 2 }]);
+    for (const id of runs) expect((await store.playbooks.steps(id))[0]!.state).toBe('done');
+    await q.stop();
+  });
 });

@@ -25,6 +25,8 @@ import { versionModel } from './apply-playbook.ts';
 export const WAITS_PAGE = 1000;
 /** Signals matched in one pass at most (the rest in the next). */
 export const MAX_SIGNALS_PER_PASS = 500;
+/** Signals queued for the waits at most; past it a signal is counted (overflowed) and found by a catch-up pass instead. */
+export const MAX_QUEUED_SIGNALS = 10_000;
 /** Signals a wait that begins looks back at, at most (newest first, matched oldest first). */
 export const MAX_CATCH_UP_SIGNALS = 2000;
 
@@ -209,25 +211,69 @@ async function finish(
 class Lost extends Error {}
 
 /**
+ * Every wait under way looks at the signals received since it began (catchUpSignalWait), page by
+ * page: what a pass does for signals the queue could not hold. The number of waits resumed.
+ */
+export async function catchUpAllWaits(deps: AppDeps, o: PassOptions = {}): Promise<number> {
+  const pageSize = o.pageSize ?? WAITS_PAGE;
+  let after: WaitCursor | undefined;
+  let resumed = 0;
+  for (;;) {
+    const page = await deps.store.playbooks.runningWaits(pageSize, after);
+    for (const w of page) if (await catchUpSignalWait(deps, w.runId, w.idx)) resumed++;
+    if (page.length < pageSize) return resumed;
+    const last = page.at(-1)!;
+    after = { startedAt: last.startedAt!, runId: last.runId, idx: last.idx };
+  }
+}
+
+export interface QueueOptions extends PassOptions {
+  /** Signals queued at most (MAX_QUEUED_SIGNALS by default). */
+  maxQueued?: number;
+}
+
+/**
  * New signals for the waits, matched one pass at a time: `push` queues a signal and starts a pass
  * when none runs; a pass takes the queued signals (up to MAX_SIGNALS_PER_PASS) together, and when
  * it ends the next pass takes what came meanwhile. So a burst of signals is a few passes, not one
  * scan of every wait per signal.
+ *
+ * The queue is bounded (`maxQueued`): a signal that finds it full is not queued but counted
+ * (`overflowed`), and once the queue is drained a catch-up pass has every wait under way look at
+ * the signals stored since it began, so an overflowed signal still resumes what it matches, only
+ * later. Memory stays bounded under a flood; nothing is dropped unseen.
  */
 export class SignalWaitQueue {
   private readonly queue: SignalRecord[] = [];
   private running: Promise<void> | undefined;
   private stopped = false;
+  private catchUpDue = false;
+  /** Signals that found the queue full, since the queue was made. */
+  overflowed = 0;
 
   constructor(
     private readonly deps: AppDeps,
     private readonly report: (r: SignalWaitResult) => void,
     private readonly onError: (e: unknown) => void,
-    private readonly o: PassOptions = {},
+    private readonly o: QueueOptions = {},
+    /** Told when a signal overflows (with the count so far) and when a catch-up pass ends (with the waits it resumed). */
+    private readonly onOverflow?: (e: { overflowed: number } | { caughtUp: number }) => void,
   ) {}
+
+  /** Signals waiting for a pass. */
+  get queued(): number {
+    return this.queue.length;
+  }
 
   push(signal: SignalRecord): void {
     if (this.stopped) return;
+    if (this.queue.length >= (this.o.maxQueued ?? MAX_QUEUED_SIGNALS)) {
+      this.overflowed++;
+      this.catchUpDue = true;
+      this.onOverflow?.({ overflowed: this.overflowed });
+      this.next();
+      return;
+    }
     this.queue.push(signal);
     this.next();
   }
@@ -244,7 +290,18 @@ export class SignalWaitQueue {
   }
 
   private next(): void {
-    if (this.running || this.queue.length === 0) return;
+    if (this.running) return;
+    if (this.queue.length === 0) {
+      if (!this.catchUpDue || this.stopped) return;
+      this.catchUpDue = false;
+      this.running = catchUpAllWaits(this.deps, this.o)
+        .then((n) => this.onOverflow?.({ caughtUp: n }), this.onError)
+        .finally(() => {
+          this.running = undefined;
+          if (!this.stopped) this.next();
+        });
+      return;
+    }
     const batch = this.queue.splice(0, MAX_SIGNALS_PER_PASS);
     this.running = resumeSignalWaits(this.deps, batch, this.o)
       .then(this.report, this.onError)

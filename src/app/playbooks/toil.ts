@@ -61,6 +61,27 @@ export async function toilReport(deps: Pick<AppDeps, 'store'>, playbook?: string
   };
 }
 
+/**
+ * The toil KRI's count (the SLOs capability's KRI board, `toil-due-for-automation`): the steps
+ * done by hand at least their playbook's `automateAfter` times and still not automatic, each named
+ * `PLAYBOOK/STEP` with the times done by hand, the time people spent on it, and the playbook's
+ * owner (its team) when the file names one.
+ */
+export async function toilKri(deps: Pick<AppDeps, 'store'>): Promise<{ value: number; items: string[] }> {
+  const report = await toilReport(deps);
+  const owners = new Map<string, string | undefined>();
+  for (const rec of await deps.store.playbooks.list()) owners.set(rec.name, modelOf(rec.file, rec.fileSha256).owner);
+  const spent = new Map<string, number>();
+  for (const r of report.rows) spent.set(`${r.playbook}/${r.stepId}`, (spent.get(`${r.playbook}/${r.stepId}`) ?? 0) + r.timeSpentMs);
+  const items = report.proposals.map((p) => {
+    const key = `${p.playbook}/${p.step}`;
+    const minutes = Math.round((spent.get(key) ?? 0) / 60_000);
+    const owner = owners.get(p.playbook);
+    return `${key}: ${p.manualDone}× by hand, ${minutes} min${owner ? `, ${owner}` : ''}`;
+  });
+  return { value: items.length, items };
+}
+
 /** Ask that a step become automatic; a second person decides. */
 export async function requestPromotion(deps: AppDeps, actor: Actor, name: string, stepId: string): Promise<PromotionRecord> {
   const now = iso(deps.clock);

@@ -43,6 +43,18 @@ export const playbookJobs: JobsPart = async ({ deps, server, logger }) => {
       if (r.resumed.length > 0) tick();
     },
     (e) => logger.warn({ err: e }, 'playbook signal waits failed'),
+    {},
+    // A flood past the queue's bound: counted and logged (the first, then every 1,000th), and the
+    // waits catch up from the stored signals once the queue is drained.
+    (e) => {
+      if ('overflowed' in e) {
+        if (e.overflowed === 1 || e.overflowed % 1000 === 0)
+          logger.warn({ overflowed: e.overflowed }, 'playbook signal queue full; the waits will catch up from stored signals');
+      } else {
+        logger.info({ resumed: e.caughtUp }, 'playbook waits caught up on signals the queue could not hold');
+        if (e.caughtUp > 0) tick();
+      }
+    },
   );
   const off = server.signals.bus.on('signal', (signal) => {
     triggerFromSignal(deps, signal)
