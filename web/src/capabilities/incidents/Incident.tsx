@@ -3,10 +3,12 @@ import { formatTime } from '../../format.ts';
 import { useApi, useLoad } from '../../hooks.ts';
 import { Link } from '../../router.tsx';
 import { describeEvent, loadIncident, ROLE_TITLES } from './data.ts';
+import { Links } from './Links.tsx';
+import { Postmortem } from './Postmortem.tsx';
 import { Reports } from './Reports.tsx';
 import { Tasks } from './Tasks.tsx';
 
-/** One incident: its command roles as intervals, its tasks, its status reports, its evidence, and its timeline (its ledger entries). */
+/** One incident: its command roles as intervals, the budget it spent and the experiments covering it, its tasks, its status reports, its evidence, and its timeline (its ledger entries). */
 export function Incident({ id }: { id: number }) {
   const api = useApi();
   const [detail, reload] = useLoad(`incident-${id}`, (signal) => loadIncident(api, id, signal), { keepDataOnError: true });
@@ -44,8 +46,10 @@ export function Incident({ id }: { id: number }) {
               </ul>
             )}
           </Card>
+          <Links id={id} onChange={reload} />
           <Tasks id={id} onChange={reload} />
           <Reports id={id} onChange={reload} />
+          <Postmortem id={id} onChange={reload} />
           <Card title="Evidence" testId="incident-evidence">
             {d.evidence.length === 0 ? (
               <p className="muted">None collected.</p>

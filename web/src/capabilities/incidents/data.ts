@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import type { ApiClient } from '../../api.ts';
 import type { CaseView, IncidentDetailView, IncidentView } from '../../../../src/server/routes/incidents-views.ts';
 import type { ChecklistTemplateView, ReportView, TaskView } from '../../../../src/server/routes/incidents-work.ts';
+import type { LinksView, PostmortemVersionView } from '../../../../src/server/routes/incidents-links.ts';
 
 export type CaseItem = z.output<typeof CaseView>;
 export type IncidentItem = z.output<typeof IncidentView>;
@@ -11,6 +12,26 @@ export type IncidentDetail = z.output<typeof IncidentDetailView>;
 export type TaskItem = z.output<typeof TaskView>;
 export type ChecklistTemplate = z.output<typeof ChecklistTemplateView>;
 export type ReportItem = z.output<typeof ReportView>;
+
+export type IncidentLinks = z.output<typeof LinksView>;
+export type PostmortemVersion = z.output<typeof PostmortemVersionView>;
+export type PostmortemDocument = PostmortemVersion & { markdown: string };
+
+export async function loadLinks(api: ApiClient, id: number, signal?: AbortSignal): Promise<IncidentLinks> {
+  return api.get(`/v1/incidents/${id}/links`, signal);
+}
+
+/** The versions of the postmortem, and the newest with its text. */
+export async function loadPostmortem(
+  api: ApiClient,
+  id: number,
+  signal?: AbortSignal,
+): Promise<{ versions: PostmortemVersion[]; current: PostmortemDocument | null }> {
+  const { versions } = await api.get<{ versions: PostmortemVersion[] }>(`/v1/incidents/${id}/postmortem/versions`, signal);
+  const last = versions.at(-1);
+  const current = last ? await api.get<PostmortemDocument>(`/v1/incidents/${id}/postmortem/versions/${last.version}`, signal) : null;
+  return { versions, current };
+}
 
 export async function loadReports(api: ApiClient, id: number, signal?: AbortSignal): Promise<ReportItem[]> {
   return (await api.get<{ reports: ReportItem[] }>(`/v1/incidents/${id}/reports`, signal)).reports;
@@ -79,6 +100,12 @@ export function describeEvent(kind: string, d: Record<string, unknown>): string 
       return `Evidence verified: ${s(d.items)} items, ${Array.isArray(d.mismatches) ? d.mismatches.length : 0} mismatches`;
     case 'incident.postmortem.generated':
       return 'Postmortem generated';
+    case 'incident.postmortem.saved':
+      return `Postmortem version ${String(d.version)} saved (${String(d.source)})`;
+    case 'incident.linked':
+      return `Linked ${[...(Array.isArray(d.slos) ? d.slos.map((x) => `SLO ${String(x)}`) : []), ...(Array.isArray(d.techniques) ? d.techniques.map(String) : [])].join(', ')}`;
+    case 'incident.exported':
+      return `Exported (${String(d.format)})`;
     case 'incident.task.added':
       return `Task ${s(d.task)} added: ${s(d.title)}${d.owner ? ` (${s(d.owner)})` : ''}`;
     case 'incident.task.changed': {
