@@ -280,8 +280,8 @@ interface Acc {
   lastEnd: number;
   lastEvidence: Evidence;
   ttd: Samples;
-  /** By the control's number. */
-  controls: Map<number, ControlAcc>;
+  /** By the control's number (holes for controls not tested against it). */
+  controls: (ControlAcc | undefined)[];
 }
 
 /** The strongest evidence of a run's controls, without building a list of their results. */
@@ -352,7 +352,7 @@ export class CoverageAccumulator {
           lastEnd: endMs,
           lastEvidence: evidence,
           ttd: new Samples(),
-          controls: new Map(),
+          controls: [],
         };
         this.accs.set(t, a);
       } else if (endMs !== a.lastEnd ? endMs > a.lastEnd : id > a.last.id) {
@@ -374,10 +374,10 @@ export class CoverageAccumulator {
       for (let k = 0; k < nos.length; k++) {
         const c = recorded ? recorded[k]! : null;
         // Later evidence than what a cell holds (later(), written out so that the held run's id is read only on a tie).
-        let ca = a.controls.get(nos[k]!);
+        let ca = a.controls[nos[k]!];
         if (!ca) {
           ca = { last: run, lastEnd: endMs, result: c, runs: 0, ttd: new Samples() };
-          a.controls.set(nos[k]!, ca);
+          a.controls[nos[k]!] = ca;
         } else if (endMs !== ca.lastEnd ? endMs > ca.lastEnd : id > ca.last.id) {
           ca.last = run;
           ca.lastEnd = endMs;
@@ -486,7 +486,8 @@ function cellOf(
   const staleAtMs = evidence !== 'none' ? a.lastEnd + ageMs : null;
   const status: CellStatus = !inScope ? 'out-of-scope' : staleAtMs !== null && nowMs >= staleAtMs ? 'stale' : evidence;
   const controls: CellControl[] = [];
-  for (const ca of a.controls.values()) {
+  for (const ca of a.controls) {
+    if (ca === undefined) continue;
     const { last } = ca;
     const c = ca.result ?? unnamedResult(last);
     const ev = strongestEvidence(c.results);
