@@ -20,8 +20,8 @@ import {
   type CustomRole,
 } from '../../core/access/custom-roles.ts';
 import { can, type Permission, type Principal } from '../../core/access/permissions.ts';
-import { BUILT_IN_ROLES, isBuiltInRole, roleSummary } from '../../core/access/roles.ts';
-import { conflict, invalid, notFound } from '../../core/errors.ts';
+import { BUILT_IN_ROLES, isBuiltInRole, roleGrants, roleSummary } from '../../core/access/roles.ts';
+import { DomainError, conflict, invalid, notFound } from '../../core/errors.ts';
 import { actorLabel, type Actor } from '../../core/ledger/actor.ts';
 import type { CustomRoleRecord } from '../../store/access/port.ts';
 import { iso, type AppDeps } from '../deps.ts';
@@ -54,16 +54,53 @@ const sameRole = (a: CustomRole, b: CustomRoleRecord): boolean =>
   a.description === b.description && JSON.stringify(a.grants) === JSON.stringify(b.grants) && (a.condition ?? null) === b.condition;
 
 /**
+ * Nobody grants what they do not hold: a caller who may manage roles or principals but not, say,
+ * `secrets:write` cannot make a role with it, or give a principal a role with it (one could
+ * otherwise widen a role one holds oneself). `grantor` is the caller's request (its scopes);
+ * the command line, which works on the database directly, passes none.
+ */
+function checkGrantor(grantor: Pick<Principal, 'scopes'> | undefined, what: string, permissions: Iterable<Permission>): void {
+  if (!grantor) return;
+  const missing = [...new Set(permissions)].filter((p) => !can(grantor, p));
+  if (missing.length > 0)
+    throw new DomainError(
+      'forbidden',
+      `${what} grants ${missing.slice(0, 8).join(', ')}${missing.length > 8 ? ` and ${missing.length - 8} more` : ''}, which you do not hold yourself; only someone who holds a permission may grant it`,
+      { missing },
+    );
+}
+
+/** What these roles (built-in and custom records) grant together, ignoring conditions. */
+async function grantsOfRoles(repos: Pick<AppDeps['store'], 'customRoles'>, roles: readonly string[]): Promise<Permission[]> {
+  const out = [...roleGrants(roles, PERMISSIONS)];
+  for (const r of await repos.customRoles.getMany(roles.filter((x) => !isBuiltInRole(x)))) out.push(...grantedPermissions(r, PERMISSIONS));
+  return out;
+}
+
+/** Refuse giving a principal roles that grant what the grantor does not hold (only the roles it does not hold yet are looked at). */
+export async function checkRolesGrantable(
+  repos: Pick<AppDeps['store'], 'customRoles'>,
+  grantor: Pick<Principal, 'scopes'> | undefined,
+  added: readonly string[],
+): Promise<void> {
+  if (!grantor || added.length === 0) return;
+  checkGrantor(grantor, `role ${added.join(', ')}`, await grantsOfRoles(repos, added));
+}
+
+/**
  * Apply a roles file: each role created or changed (its version one more), unchanged ones left
- * as they are; roles the file does not name are kept (delete them by name). All or nothing.
+ * as they are; roles the file does not name are kept (delete them by name). All or nothing. A
+ * role may grant only what `grantor` holds.
  */
 export async function applyRoles(
   deps: AppDeps,
   actor: Actor,
   text: string,
+  grantor?: Pick<Principal, 'scopes'>,
 ): Promise<{ roles: { name: string; version: number; change: RoleChange }[] }> {
   const read = validateRoles(text);
   if (!read.ok) refuse(read.errors);
+  for (const role of read.roles) checkGrantor(grantor, `role ${role.name}`, grantedPermissions(role, PERMISSIONS));
   const now = iso(deps.clock);
   const by = actorLabel(actor);
   return deps.store.transaction(async (tx) => {

@@ -11,7 +11,8 @@ import { actorLabel, type Actor } from '../../core/ledger/actor.ts';
 import { parseInput } from '../../core/validate.ts';
 import type { PrincipalRecord } from '../../store/access/port.ts';
 import { iso, type AppDeps } from '../deps.ts';
-import { checkRoleNames } from './custom-roles.ts';
+import type { Principal } from '../../core/access/permissions.ts';
+import { checkRoleNames, checkRolesGrantable } from './custom-roles.ts';
 
 const NAME = /^[a-z0-9][a-z0-9._@-]{0,62}$/;
 
@@ -31,7 +32,13 @@ export type PrincipalView = PrincipalRecord;
 
 export const viewPrincipal = (p: PrincipalRecord): PrincipalView => ({ ...p });
 
-export async function createPrincipal(deps: AppDeps, actor: Actor, raw: CreatePrincipalInput): Promise<PrincipalView> {
+/** Create a principal; through the API its roles may grant only what `grantor` (the caller's request) holds. */
+export async function createPrincipal(
+  deps: AppDeps,
+  actor: Actor,
+  raw: CreatePrincipalInput,
+  grantor?: Pick<Principal, 'scopes'>,
+): Promise<PrincipalView> {
   const input = parseInput(CreatePrincipalInput, raw, 'principal');
   const now = iso(deps.clock);
   const record: PrincipalRecord = {
@@ -47,6 +54,7 @@ export async function createPrincipal(deps: AppDeps, actor: Actor, raw: CreatePr
   await deps.store.transaction(async (tx) => {
     if (await tx.principals.get(record.id)) throw conflict(`principal ${record.id} exists; principals are never renamed or reused`);
     await checkRoleNames(tx, record.roles);
+    await checkRolesGrantable(tx, grantor, record.roles);
     await tx.principals.insert(record);
     await tx.ledger.append(
       [
@@ -90,8 +98,18 @@ export const SetRolesInput = z.strictObject({
 });
 export type SetRolesInput = z.input<typeof SetRolesInput>;
 
-/** Set a principal's roles (built-in and custom), all of them at once; its tokens act within the new ones from the next request. */
-export async function setPrincipalRoles(deps: AppDeps, actor: Actor, id: string, raw: SetRolesInput): Promise<PrincipalView> {
+/**
+ * Set a principal's roles (built-in and custom), all of them at once; its tokens act within the
+ * new ones from the next request. A role it did not hold may grant only what `grantor` (the
+ * caller's request; none from the command line) holds.
+ */
+export async function setPrincipalRoles(
+  deps: AppDeps,
+  actor: Actor,
+  id: string,
+  raw: SetRolesInput,
+  grantor?: Pick<Principal, 'scopes'>,
+): Promise<PrincipalView> {
   const input = parseInput(SetRolesInput, raw, 'roles');
   const roles = [...new Set(input.roles)];
   const now = iso(deps.clock);
@@ -100,6 +118,11 @@ export async function setPrincipalRoles(deps: AppDeps, actor: Actor, id: string,
     if (!p) throw notFound(`no principal ${id}`);
     if (p.disabledAt) throw conflict(`principal ${id} was disabled at ${p.disabledAt}; its roles no longer matter`);
     await checkRoleNames(tx, roles);
+    await checkRolesGrantable(
+      tx,
+      grantor,
+      roles.filter((r) => !p.roles.includes(r)),
+    );
     await tx.principals.setRoles(id, roles);
     await tx.ledger.append(
       [{ actor, kind: 'principal.roles-changed', subject: `principal:${id}`, data: { id, from: p.roles, to: roles } }],

@@ -154,6 +154,28 @@ describe('custom roles', () => {
     ).toBe(403);
   });
 
+  it('lets nobody grant what they do not hold, in a role or to a principal', async () => {
+    const roleAdmin =
+      'roles:\n  - name: role-admin\n    grants: [roles:manage, roles:read, principals:manage, principals:read, ledger:read, session:read]\n';
+    expect((await inject('POST', '/v1/roles', admin(), { file: roleAdmin })).statusCode).toBe(200);
+    const hank = await person('hank', [], ['role-admin']);
+    // Widening a role one holds, or making one with more than one holds: refused, nothing stored.
+    const widen = await inject('POST', '/v1/roles', bearer(hank), {
+      file: roleAdmin.replace('ledger:read,', 'ledger:read, ledger:write,'),
+    });
+    expect(widen.statusCode).toBe(403);
+    expect(widen.json()).toMatchObject({ details: { missing: ['ledger:write'] } });
+    expect((await inject('GET', '/v1/roles/role-admin', admin())).json().version).toBe(1);
+    const within = await inject('POST', '/v1/roles', bearer(hank), { file: 'roles:\n  - name: reader\n    grants: [ledger:read]\n' });
+    expect(within.statusCode, within.body).toBe(200);
+    // Giving a principal a role with more than one holds: refused, on create and on set.
+    expect((await inject('POST', '/v1/principals', bearer(hank), { kind: 'person', name: 'ivan', roles: ['admin'] })).statusCode).toBe(403);
+    const ivan = await inject('POST', '/v1/principals', bearer(hank), { kind: 'person', name: 'ivan', roles: ['reader'] });
+    expect(ivan.statusCode, ivan.body).toBe(201);
+    expect((await inject('PUT', '/v1/principals/person:ivan/roles', bearer(hank), { roles: ['reader', 'operator'] })).statusCode).toBe(403);
+    expect((await t.deps.store.principals.get('person:ivan'))?.roles).toEqual(['reader']);
+  });
+
   it('needs a fresh second factor to change roles, and keeps a held role', async () => {
     const frank = await person('frank', [], ['admin']);
     const { secret } = (await inject('POST', '/v1/second-factor/enroll', bearer(frank))).json<{ secret: string }>();

@@ -2,7 +2,8 @@
  * /v1/roles: custom roles (a roles file applied, listed, shown, deleted; the built-in roles listed
  * beside them) and a principal's roles set. Changing roles needs `roles:manage`, and setting a
  * principal's `principals:manage`: both step-up permissions, so a person with a second factor sends
- * a fresh code.
+ * a fresh code. Nobody grants what they do not hold: a role applied, or a role given to a
+ * principal, may name only permissions the caller's own request has (403 naming the others).
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
@@ -83,8 +84,8 @@ export function roleRoutes(app: FastifyInstance, r: RouteRegistry, deps: AppDeps
     response: z.object({
       roles: z.array(z.object({ name: z.string(), version: z.number().int(), change: z.enum(['created', 'changed', 'unchanged']) })),
     }),
-    errors: [409],
-    handler: async ({ body, principal, req }) => applyRoles(deps, apiActor(principal, req.id), body.file),
+    errors: [403, 409],
+    handler: async ({ body, principal, req }) => applyRoles(deps, apiActor(principal, req.id), body.file, principal),
   });
 
   r.add(app, {
@@ -130,7 +131,7 @@ export function roleRoutes(app: FastifyInstance, r: RouteRegistry, deps: AppDeps
     }),
     body: SetRolesInput,
     response: PrincipalView,
-    errors: [404, 409],
-    handler: async ({ params, body, principal, req }) => setPrincipalRoles(deps, apiActor(principal, req.id), params.id, body),
+    errors: [403, 404, 409],
+    handler: async ({ params, body, principal, req }) => setPrincipalRoles(deps, apiActor(principal, req.id), params.id, body, principal),
   });
 }

@@ -38,8 +38,8 @@ export function principalRoutes(app: FastifyInstance, r: RouteRegistry, deps: Ap
     body: CreatePrincipalInput,
     status: 201,
     response: PrincipalView,
-    errors: [409],
-    handler: async ({ body, principal, req }) => createPrincipal(deps, apiActor(principal, req.id), body),
+    errors: [403, 409],
+    handler: async ({ body, principal, req }) => createPrincipal(deps, apiActor(principal, req.id), body, principal),
   });
 
   r.add(app, {
