@@ -22,12 +22,24 @@
  * - the per-event update (an append and the SLO's new status) at 7, 30 and 90 days of history:
  *   flat, where the full evaluation grows with history.
  *
- *   npx tsx bench/slos.ts [--slos 100] [--days 30] [--live 1000]
+ * With --prometheus P: P SLOs' (20) events of the last D days as counters, one sample a minute,
+ * backfilled into a real Prometheus (promtool) that loads the Sloth rules Bulwark generates for
+ * them (core/slos/counter-series.ts) and evaluates them every 5 s; the sum over its rule groups
+ * of `prometheus_rule_group_last_duration_seconds` (its own /metrics, after three evaluations)
+ * beside Bulwark's evaluation of the same SLOs over the same events (full and incremental).
+ *
+ *   npx tsx bench/slos.ts [--slos 100] [--days 30] [--live 1000] [--prometheus 20]
  *   node --expose-gc --import tsx bench/slos.ts     (memory after a collection)
  *
  * Figures are not recorded here: they are run on a quiet machine and written to bench/out.
  */
+import { spawn, spawnSync } from 'node:child_process';
+import { createWriteStream, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import { counterSamples, counterSpec } from '../src/core/slos/counter-series.ts';
+import { slothRules } from '../src/core/slos/sloth-rules.ts';
 import { performance } from 'node:perf_hooks';
 import { evaluateBudget } from '../src/core/slos/budget.ts';
 import { LiveBudget } from '../src/core/slos/live-budget.ts';
@@ -192,4 +204,88 @@ for (const days of [7, 30, 90]) {
     `one SLO, ${days} days of history: per new event (append + new status) median ${((per / N) * 1000).toFixed(1)} µs; events kept ${live.stats().events}\n`,
   );
 }
+const P = process.argv.includes('--prometheus') ? arg('--prometheus', 20) : 0;
+if (P > 0) await prometheusRun(P);
 if (sink === 42) process.stdout.write('\n');
+
+async function prometheusRun(count: number): Promise<void> {
+  if (!existsSync('/usr/bin/prometheus') || !existsSync('/usr/bin/promtool')) {
+    process.stdout.write('\nPrometheus: not installed (apt-get install prometheus); skipped\n');
+    return;
+  }
+  // Prometheus evaluates at wall-clock time: the data ends at the last whole minute.
+  const now = Math.floor(Date.now() / MIN) * MIN;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bulwark-bench-slo-prom-'));
+  try {
+    const instants: number[] = [];
+    for (let t = now - DAYS * DAY; t <= now; t += MIN) instants.push(t);
+    const models = Array.from({ length: count }, (_, i) => ({ name: `bench-${i}`, service: 'bench', objective: 0.99, description: '' }));
+    const evs = models.map(() => events(DAYS).map((e) => ({ ...e, at: e.at - NOW + now - 30_000 })));
+    const out = createWriteStream(path.join(dir, 'data.om'));
+    models.forEach((m, i) => {
+      const lines = counterSamples(m, evs[i]!, instants).split('\n');
+      out.write(`${(i === 0 ? lines : lines.slice(2)).join('\n')}\n`);
+    });
+    out.end('# EOF\n');
+    await new Promise<void>((resolve) => out.on('finish', () => resolve()));
+    const groups = models.flatMap((m) => slothRules(counterSpec(m), { periodMs: DAYS * DAY, version: 'bench' }));
+    writeFileSync(path.join(dir, 'rules.yml'), stringify({ groups }, { lineWidth: 0 }));
+    writeFileSync(path.join(dir, 'prometheus.yml'), 'global:\n  evaluation_interval: 5s\nrule_files: [rules.yml]\n');
+    const t = performance.now();
+    const backfill = spawnSync(
+      '/usr/bin/promtool',
+      ['tsdb', 'create-blocks-from', 'openmetrics', '--max-block-duration=744h', 'data.om', 'tsdb'],
+      {
+        cwd: dir,
+        encoding: 'utf8',
+      },
+    );
+    if (backfill.status !== 0) throw new Error(`promtool: ${backfill.stderr}`);
+    const backfillMs = performance.now() - t;
+    const port = 19_000 + Math.floor(Math.random() * 1000);
+    const prom = spawn(
+      '/usr/bin/prometheus',
+      [
+        '--config.file=prometheus.yml',
+        '--storage.tsdb.path=tsdb',
+        '--storage.tsdb.retention.time=10y',
+        `--web.listen-address=127.0.0.1:${port}`,
+      ],
+      { cwd: dir, stdio: 'ignore' },
+    );
+    try {
+      const url = `http://127.0.0.1:${port}`;
+      // Three evaluations of every group after it is ready.
+      let durations: number[] = [];
+      for (let i = 0; i < 240; i++) {
+        await new Promise((r) => setTimeout(r, 500));
+        const body = await fetch(`${url}/metrics`)
+          .then((r) => r.text())
+          .catch(() => '');
+        const evals = [...body.matchAll(/^prometheus_rule_evaluations_total\{[^}]*\} (\S+)$/gm)].map((m) => Number(m[1]));
+        const rules = groups.reduce((n, g) => n + g.rules.length, 0);
+        if (evals.length > 0 && evals.reduce((a, b) => a + b, 0) >= 3 * rules) {
+          durations = [...body.matchAll(/^prometheus_rule_group_last_duration_seconds\{[^}]*\} (\S+)$/gm)].map((m) => Number(m[1]));
+          break;
+        }
+      }
+      if (durations.length === 0) throw new Error('Prometheus did not evaluate its rules within 2 minutes');
+      const promMs = durations.reduce((a, b) => a + b, 0) * 1000;
+      const s = slo({ window: { kind: 'rolling', ms: DAYS * DAY, text: `${DAYS}d` } });
+      const full = median(() => evs.forEach((ev) => (sink += evaluateBudget(s, ev, now).remaining)));
+      const lives = evs.map((ev) => LiveBudget.from(s, ev));
+      const live = median(() => lives.forEach((l) => (sink += l.status(now).remaining)));
+      process.stdout.write(
+        `\nPrometheus (${count} SLOs, ${DAYS} days, one sample a minute; backfill ${(backfillMs / 1000).toFixed(1)} s): ` +
+          `its rule groups' last evaluation, summed over ${durations.length} groups: ${promMs.toFixed(1)} ms\n` +
+          `Bulwark, the same SLOs over the same events: full evaluation ${full.toFixed(1)} ms (ratio Prometheus ÷ Bulwark ${(promMs / full).toFixed(2)}); ` +
+          `incremental ${live.toFixed(2)} ms (ratio ${(promMs / live).toFixed(0)})\n`,
+      );
+    } finally {
+      prom.kill('SIGTERM');
+      await new Promise((r) => prom.once('exit', r));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
