@@ -21,8 +21,17 @@ const PG_BIN = '/usr/lib/postgresql/15/bin';
 const DIR_PREFIX = 'bulwark-pg-';
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const dropBundle = await provideCliBundle(project);
-  const dropPostgres = await setupPostgres(project);
+  // esbuild bundles in its own process while PostgreSQL starts (initdb and pg_ctl block this one).
+  const bundled = provideCliBundle(project);
+  bundled.catch(() => undefined); // its error is thrown below, once PostgreSQL is up
+  let dropPostgres: (() => Promise<void>) | undefined;
+  try {
+    dropPostgres = await setupPostgres(project);
+  } catch (e) {
+    await bundled.then((drop) => drop()).catch(() => undefined);
+    throw e;
+  }
+  const dropBundle = await bundled;
   return async () => {
     await dropPostgres?.();
     dropBundle();
