@@ -407,8 +407,9 @@ export class PlaybookEngine {
     }
     const outputs = {
       status: res.status,
-      stdout: mask(res.stdout.slice(0, PROCESS_OUTPUT_CHARS)),
-      stderr: mask(res.stderr.slice(0, PROCESS_OUTPUT_CHARS)),
+      // Masked whole, then cut: a value straddling the cut leaves none of itself behind.
+      stdout: mask(res.stdout).slice(0, PROCESS_OUTPUT_CHARS),
+      stderr: mask(res.stderr).slice(0, PROCESS_OUTPUT_CHARS),
     };
     if (step.process!.expectStatus.includes(res.status)) return this.done(run, { ...exec, attempts: attempt }, outputs);
     const tail = outputs.stderr.trim().slice(-300);

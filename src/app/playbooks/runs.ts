@@ -33,6 +33,33 @@ export interface StartOptions {
   dryRun?: boolean;
   /** Who the run is started for, when not the actor (a called playbook: its parent's starter). */
   startedById?: string | null;
+  /**
+   * Whether the person starting it holds experiments:privileged. A person's start of a playbook
+   * whose steps (or those of the playbooks it calls) start processes needs it, as running an
+   * experiment with a process does: the run's inputs are that person's to choose.
+   */
+  mayPrivileged?: boolean;
+}
+
+/** The first playbook, from `name` through the playbooks its steps call, that has a `process` step. */
+async function startsProcesses(deps: AppDeps, name: string): Promise<string | undefined> {
+  const seen = new Set<string>();
+  const queue = [name];
+  while (queue.length > 0 && seen.size <= 64) {
+    const next = queue.shift()!;
+    if (seen.has(next)) continue;
+    seen.add(next);
+    let model;
+    try {
+      const rec = await getPlaybook(deps, next);
+      model = modelOf(rec.file, rec.fileSha256);
+    } catch {
+      continue; // a call to a playbook deleted since: the call step fails when it runs
+    }
+    if (model.steps.some((st) => st.kind === 'process')) return next;
+    for (const st of model.steps) if (st.call) queue.push(st.call.name);
+  }
+  return undefined;
 }
 
 export type StartResult = { run: PlaybookRunRecord; started: boolean } | { plan: PlannedStep[] };
@@ -45,6 +72,15 @@ export async function startRun(deps: AppDeps, actor: Actor, name: string, o: Sta
   const inputs = resolveInputs(model, o.inputs ?? {});
   if (!inputs.ok) throw invalid(inputs.message);
   if (o.dryRun) return { plan: planRun(model, inputs.values, o.trigger ?? null) };
+  if (!o.trigger && o.mayPrivileged !== true) {
+    const withProcess = await startsProcesses(deps, name);
+    if (withProcess !== undefined)
+      throw new DomainError(
+        'forbidden',
+        `playbook ${withProcess === name ? name : `${withProcess} (called by ${name})`} starts processes on the server's host with inputs you choose; to start it the token needs the permission experiments:privileged`,
+        { permission: 'experiments:privileged' },
+      );
+  }
   const now = iso(deps.clock);
   const id = newPlaybookRunId();
   // The principal an approval step's request names as its requester (so never its approver): the

@@ -108,7 +108,7 @@ const pb = (steps: string) =>
 const apply = (steps: string) => applyPlaybook(deps, alice, pb(steps), { mayApprove: true, mayPrivileged: true, allowExecutables: ALLOW });
 
 async function runToEnd(e = engine()) {
-  const r = await startRun(deps, alice, 'kinds');
+  const r = await startRun(deps, alice, 'kinds', { mayPrivileged: true });
   if (!('run' in r)) throw new Error('dry run');
   for (let i = 0; i < 20; i++) {
     await e.tick();
@@ -150,6 +150,23 @@ describe('process steps', () => {
     expect(run.state).toBe('failed');
     expect(steps[0]!.attempts).toBe(2);
     expect(run.reason).toMatch(/exited with status 0/);
+  });
+});
+
+describe('starting a run of a playbook that starts processes', () => {
+  it("needs experiments:privileged of the person, also through a playbook it calls; a trigger's run is the applier's", async () => {
+    await apply(`  - id: hello\n    mode: auto\n    process: { path: /bin/echo, arguments: ["restart", "\${{ inputs.host }}"] }\n`);
+    await expect(startRun(deps, alice, 'kinds')).rejects.toThrow(/playbook kinds starts processes .*experiments:privileged/);
+    await applyPlaybook(
+      deps,
+      alice,
+      `apiVersion: bulwark/v1\nkind: Playbook\nname: caller\nsteps:\n  - id: call\n    mode: auto\n    playbook: { name: kinds }\n`,
+      { mayApprove: true },
+    );
+    await expect(startRun(deps, alice, 'caller')).rejects.toThrow(/playbook kinds \(called by caller\) starts processes/);
+    expect(await store.playbooks.listRuns({ limit: 10 })).toHaveLength(0);
+    const r = await startRun(deps, alice, 'kinds', { mayPrivileged: true });
+    expect('run' in r).toBe(true);
   });
 });
 

@@ -44,13 +44,23 @@ export async function openSecrets(resolver: SecretResolver | undefined, refs: Re
   return { ok: true, byKey, values };
 }
 
+/** The shortest start of a value, left at the end of a text, that is masked as the value cut short. */
+const PARTIAL_MIN = 4;
+
 /** Replace every opened value in a string, or in the strings of a JSON value, by `[sealed secret NAME]`. */
 export function redactor(values: Readonly<Record<string, string>>): <T>(v: T) => T {
   const pairs = Object.entries(values)
     .filter(([, v]) => v.length > 0)
     .sort((a, b) => b[1].length - a[1].length);
   if (pairs.length === 0) return (v) => v;
-  const text = (s: string) => pairs.reduce((acc, [name, v]) => acc.split(v).join(`[sealed secret ${name}]`), s);
+  const text = (s: string) => {
+    const out = pairs.reduce((acc, [name, v]) => acc.split(v).join(`[sealed secret ${name}]`), s);
+    // Output cut short by a size limit may end in the first characters of a value: those go too.
+    for (const [name, v] of pairs)
+      for (let k = Math.min(v.length - 1, out.length); k >= PARTIAL_MIN; k--)
+        if (out.endsWith(v.slice(0, k))) return `${out.slice(0, out.length - k)}[sealed secret ${name}, cut]`;
+    return out;
+  };
   const walk = (v: unknown, depth: number): unknown => {
     if (typeof v === 'string') return text(v);
     if (depth > 64 || v === null || typeof v !== 'object') return v;

@@ -434,6 +434,14 @@ function build(f: z.output<typeof playbookFileSchema>, problems: Pending[]): Pla
           path: [...at, 'path'],
           message: `path '${p.path}' must be absolute (the server's allow-list names absolute paths)`,
         });
+      // A value put into a shell's command line is read by the shell (quotes, `;`, `$(…)`): a run's
+      // inputs or a signal's fields would become commands. Expressions go in argv, one value an argument.
+      if (typeof p.arguments === 'string' && p.arguments.includes('${{'))
+        problems.push({
+          path: [...at, 'arguments'],
+          message:
+            'a command line for /bin/sh cannot hold expressions: the shell would read a value as code; give arguments as a list (argv), one value per argument',
+        });
       step.process = {
         path: template(p.path, [...at, 'path']),
         arguments:

@@ -93,10 +93,17 @@ export function prepareProcess(step: Step, ctx: ExprContext): { ok: true; proces
     args = { kind: 'shell', line: asText(line.value) };
   } else {
     const argv: string[] = [];
-    for (const a of p.arguments.argv) {
+    for (const [i, a] of p.arguments.argv.entries()) {
       const v = render(a, ctx);
       if (!v.ok) return v;
-      argv.push(asText(v.value));
+      const text = asText(v.value);
+      // A value from an expression (a run's input, a signal's field) is one argument, never an option.
+      if (a.parts.some((x) => typeof x !== 'string') && text.startsWith('-'))
+        return {
+          ok: false,
+          message: `argument ${i} is ${JSON.stringify(text.slice(0, 40))}, computed from an expression and starting with '-', which the program would read as an option`,
+        };
+      argv.push(text);
     }
     args = { kind: 'argv', argv };
   }

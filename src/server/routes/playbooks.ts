@@ -353,7 +353,11 @@ export function playbookRoutes(app: FastifyInstance, r: RouteRegistry, deps: App
     response: RunItem,
     errors: [200, 404],
     handler: async ({ params, body, principal, req, reply }) => {
-      const r0 = await startRun(deps, apiActor(principal, req.id), params.name, { inputs: body.inputs, dryRun: body.dryRun });
+      const r0 = await startRun(deps, apiActor(principal, req.id), params.name, {
+        inputs: body.inputs,
+        dryRun: body.dryRun,
+        mayPrivileged: can(principal, 'experiments:privileged'),
+      });
       if ('plan' in r0) return reply.code(200).send(PlanView.parse({ dryRun: true, steps: r0.plan }));
       o.kick();
       return runView(r0.run);
