@@ -41,6 +41,13 @@ class Col {
     }
     this.a[this.n++] = v;
   }
+  /** Room for `n` values in all, so that building from known events does not double past them. */
+  reserve(n: number): void {
+    if (n <= this.a.length) return;
+    const b = new Float64Array(n);
+    b.set(this.a.subarray(0, this.n));
+    this.a = b;
+  }
   get last(): number {
     return this.a[this.n - 1]!;
   }
@@ -109,6 +116,11 @@ export class LiveBudget {
   /** A live budget over events (any order): what a server builds from its store at start. */
   static from(slo: LiveSlo, events: readonly SliEvent[], windows?: WindowsSpec): LiveBudget {
     const live = new LiveBudget(slo, windows);
+    // Room for every event (and a little for the next ones): the columns then hold what they need.
+    const room = events.length + 64;
+    live.at.reserve(room);
+    live.cg.reserve(room + 1);
+    live.ct.reserve(room + 1);
     for (const e of [...events].sort((a, b) => a.at - b.at)) live.add(e);
     return live;
   }
