@@ -20,6 +20,7 @@ import { breakglassRoutes } from '../routes/breakglass.ts';
 import { principalRoutes } from '../routes/principals.ts';
 import { secondFactorRoutes } from '../routes/second-factor.ts';
 import { webauthnRoutes } from '../routes/access-webauthn.ts';
+import { oidcRoutes } from '../routes/access-oidc.ts';
 import { tokenRoutes } from '../routes/tokens.ts';
 import { roleRoutes } from '../routes/access-roles.ts';
 import { registerResourceKind } from '../access-conditions.ts';
@@ -69,6 +70,8 @@ export const accessServer: ServerPart = async ({ app, routes, deps, options, ser
   secondFactorRoutes(app, routes, deps);
   if (options.webauthn) deps.webauthn = options.webauthn;
   webauthnRoutes(app, routes, deps);
+  if (options.oidc) deps.oidc = options.oidc;
+  oidcRoutes(app, routes, deps);
   approvalRuleRoutes(app, routes, deps);
   approvalRoutes(app, routes, deps);
   // Signals is set up after access: its ingest is looked up when a breakglass is invoked.

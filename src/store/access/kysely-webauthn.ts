@@ -117,16 +117,19 @@ export class KyselyAccessChallenges implements AccessChallengeRepo {
       .where('expires_at', '>', now)
       .returningAll()
       .executeTakeFirst();
-    if (!r) return undefined;
-    return {
-      id: r.id,
-      kind: r.kind as AccessChallengeRecord['kind'],
-      principalId: r.principal_id,
-      purpose: r.purpose,
-      data: r.data,
-      createdAt: r.created_at,
-      expiresAt: r.expires_at,
-    };
+    return r ? toChallenge(r) : undefined;
+  }
+
+  async peek(id: string, kind: AccessChallengeRecord['kind'], purpose: string, now: string): Promise<AccessChallengeRecord | undefined> {
+    const r = await this.db
+      .selectFrom('access_challenges')
+      .selectAll()
+      .where('id', '=', id)
+      .where('kind', '=', kind)
+      .where('purpose', '=', purpose)
+      .where('expires_at', '>', now)
+      .executeTakeFirst();
+    return r ? toChallenge(r) : undefined;
   }
 
   async prune(before: string): Promise<number> {
@@ -147,5 +150,17 @@ function toRecord(r: Selectable<Database['webauthn_credentials']>): WebAuthnCred
     createdAt: r.created_at,
     lastUsedAt: r.last_used_at,
     suspendedAt: r.suspended_at,
+  };
+}
+
+function toChallenge(r: Selectable<Database['access_challenges']>): AccessChallengeRecord {
+  return {
+    id: r.id,
+    kind: r.kind as AccessChallengeRecord['kind'],
+    principalId: r.principal_id,
+    purpose: r.purpose,
+    data: r.data,
+    createdAt: r.created_at,
+    expiresAt: r.expires_at,
   };
 }

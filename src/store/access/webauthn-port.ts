@@ -55,6 +55,8 @@ export interface AccessChallengeRepo {
    * answers at once (or two replicas) cannot both take it.
    */
   take(id: string, kind: AccessChallengeRecord['kind'], purpose: string, now: string): Promise<AccessChallengeRecord | undefined>;
+  /** Read a challenge without taking it (undefined when unknown, of another kind or purpose, or expired at `now`). */
+  peek(id: string, kind: AccessChallengeRecord['kind'], purpose: string, now: string): Promise<AccessChallengeRecord | undefined>;
   /** Delete challenges that expired before `before`; how many. */
   prune(before: string): Promise<number>;
 }

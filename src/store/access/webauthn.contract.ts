@@ -67,6 +67,8 @@ export const webauthnContract: ContractSuite = (current) => {
       await expect(store.accessChallenges.insert(c('c1'))).rejects.toThrow();
       expect(await store.accessChallenges.take('c1', 'oidc', 'step-up', NOW)).toBeUndefined();
       expect(await store.accessChallenges.take('c1', 'webauthn', 'sign-in', NOW)).toBeUndefined();
+      expect(await store.accessChallenges.peek('c1', 'webauthn', 'sign-in', NOW)).toBeUndefined();
+      expect(await store.accessChallenges.peek('c1', 'webauthn', 'step-up', NOW)).toEqual(c('c1'));
       expect(await store.accessChallenges.take('c1', 'webauthn', 'step-up', NOW)).toEqual(c('c1'));
       expect(await store.accessChallenges.take('c1', 'webauthn', 'step-up', NOW)).toBeUndefined();
       // Expired: never taken, and pruned.
