@@ -5,6 +5,7 @@ import { useApi, useLoad } from '../../hooks.ts';
 import { Link } from '../../router.tsx';
 import { StepUpCode } from './StepUpCode.tsx';
 import {
+  loadRoles,
   loadPendingApprovals,
   loadPrincipals,
   loadUnreviewedBreakglass,
@@ -35,6 +36,7 @@ export function Access() {
         </Link>
       </p>
       <Principals />
+      <Roles />
       <Waiting />
     </>
   );
@@ -130,6 +132,54 @@ function Principals() {
         <p>Its tokens are revoked at once, and with them its dashboard sessions, on every server.</p>
         <StepUpCode id="disable-code" code={code} setCode={setCode} error={error} />
       </ConfirmDialog>
+    </>
+  );
+}
+
+/** The roles principals can hold: the custom ones (grants, condition) and the built-in ones. */
+function Roles() {
+  const api = useApi();
+  const [roles, reload] = useLoad('roles', (signal) => loadRoles(api, signal), { keepDataOnError: true });
+  return (
+    <>
+      <h2>Roles</h2>
+      <ErrorBanner error={roles.error} title="Could not load the roles" onRetry={reload} />
+      {roles.data === undefined ? null : (
+        <>
+          {roles.data.custom.length === 0 ? (
+            <p className="muted" data-testid="roles-none">
+              No custom roles. Apply a file of them with <code>bulwark roles apply roles.yaml</code> (docs/access.md).
+            </p>
+          ) : (
+            <div className="table-wrap">
+              <table className="entries" data-testid="roles">
+                <thead>
+                  <tr>
+                    <th scope="col">Role</th>
+                    <th scope="col">Grants</th>
+                    <th scope="col">Only where</th>
+                    <th scope="col">Version</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {roles.data.custom.map((r) => (
+                    <tr key={r.name} data-testid={`role-${r.name}`}>
+                      <td>
+                        <code>{r.name}</code>
+                        {r.description ? <div className="muted">{r.description}</div> : null}
+                      </td>
+                      <td>{r.grants.join(', ')}</td>
+                      <td>{r.condition ? <code>{r.condition}</code> : 'always'}</td>
+                      <td>v{r.version}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
+          <p className="muted">Built in: {roles.data.builtIn.map((b) => b.name).join(', ')}.</p>
+        </>
+      )}
     </>
   );
 }

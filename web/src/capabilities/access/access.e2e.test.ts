@@ -2,7 +2,8 @@
  * Access in Chromium, against an in-process server on loopback serving the built dashboard: a
  * person with a TOTP second factor signs in (the token, then the code the prompt asks for),
  * opens the Access page, disables a principal with a code that steps the session up, and
- * approves another person's request from the page with a reason and a code; then, on the sealed
+ * approves another person's request from the page with a reason and a code; sees a custom role
+ * listed with its condition; then, on the sealed
  * secrets page, sets a secret that is sealed (the runner's resolver opens it) and never shown back
  * (not in the page, not in the form once sent) and deletes one, and on the approval rules page
  * configures a rule (two rules, AND) that then holds the next delete of a secret; each change
@@ -134,7 +135,17 @@ describe.skipIf(skipBrowserTests())('access in Chromium', () => {
   }
 
   it('sets a secret without showing it back, deletes one, and configures an approval rule that then holds a delete', async () => {
+    const applied = await t.app.inject({
+      method: 'POST',
+      url: '/v1/roles',
+      headers: bearer(t.adminToken),
+      payload: {
+        file: 'roles:\n  - name: team-runner\n    grants: [experiments:run]\n    condition: resource.labels.team in principal.groups\n',
+      },
+    });
+    expect(applied.statusCode, applied.body).toBe(200);
     await page.goto(`${base}/access`);
+    expect(await page.getByTestId('role-team-runner').innerText()).toContain('resource.labels.team in principal.groups');
     await page.getByTestId('link-secrets').click();
     await page.getByTestId('secrets-empty').waitFor();
     await setSecret('shop.token', MARKER);

@@ -72,6 +72,16 @@ export interface ApprovalPending {
   message: string;
 }
 
+/** GET /v1/roles: the built-in roles and the custom ones. */
+export interface RolesView {
+  builtIn: { name: string; summary: string }[];
+  custom: { name: string; version: number; description: string; grants: string[]; condition: string | null; updatedAt: string }[];
+}
+
+export function loadRoles(api: ApiClient, signal?: AbortSignal): Promise<RolesView> {
+  return api.get<RolesView>('/v1/roles', signal);
+}
+
 export async function loadSecrets(api: ApiClient, signal?: AbortSignal): Promise<SecretRow[]> {
   return (await api.get<{ secrets: SecretRow[] }>('/v1/secrets', signal)).secrets;
 }
