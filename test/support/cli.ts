@@ -109,6 +109,8 @@ export interface ServerOptions {
   env?: Record<string, string | undefined>;
   /** Wait for the first-start admin token on stderr and fail without one. */
   expectToken?: boolean;
+  /** Run bin/bulwark.mjs itself rather than this run's CLI bundle (processes.ts: bulwarkCliFile()). */
+  installedBin?: boolean;
   healthTimeoutMs?: number;
 }
 
@@ -140,7 +142,7 @@ async function startOnce(opts: ServerOptions, port: number): Promise<RunningServ
     opts.logLevel ?? 'warn',
     ...(opts.extraArgs ?? []),
   ];
-  const proc = spawnBulwark(args, { env: opts.env });
+  const proc = spawnBulwark(args, { env: opts.env, installedBin: opts.installedBin });
   const url = `http://127.0.0.1:${port}`;
   const describe = () => `--- stderr ---\n${proc.stderr().slice(-4000)}\n--- stdout ---\n${proc.stdout().slice(-4000)}`;
   try {

@@ -218,8 +218,11 @@ export function bulwarkCliFile(): string {
 export const bulwarkArgs = (args: readonly string[]): string[] => ['--max-semi-space-size=4', bulwarkCliFile(), ...args];
 
 /** Spawn `bulwark ARGS…` (node bin/bulwark.mjs ARGS…) as a tracked child. */
-export function spawnBulwark(args: readonly string[], opts: { env?: Record<string, string | undefined>; cwd?: string } = {}): NodeChild {
-  return spawnNode(bulwarkArgs(args), opts);
+export function spawnBulwark(
+  args: readonly string[],
+  opts: { env?: Record<string, string | undefined>; cwd?: string; installedBin?: boolean } = {},
+): NodeChild {
+  return spawnNode(opts.installedBin ? installedBinArgs(args) : bulwarkArgs(args), opts);
 }
 
 /** The child exited before it answered; `output` is what it wrote (e.g. EADDRINUSE). */
