@@ -137,6 +137,7 @@ async function refusals() {
 
 describe('OIDC sign-in', () => {
   it('signs a known person in end to end: the session cookie works; the state is spent', async () => {
+    expect((await t.app.inject({ url: '/v1/oidc' })).json()).toEqual({ configured: true });
     const { res, again } = await signIn();
     expect(res.statusCode, res.body).toBe(303);
     expect(res.headers.location).toBe('/');

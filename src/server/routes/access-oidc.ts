@@ -65,6 +65,17 @@ export function oidcRoutes(app: FastifyInstance, r: RouteRegistry, deps: AppDeps
 
   r.add(app, {
     method: 'GET',
+    url: '/v1/oidc',
+    tag: 'access',
+    summary: 'Whether this server offers OIDC sign-in (the sign-in page shows its button then)',
+    auth: 'public',
+    priority: 'low',
+    response: z.object({ configured: z.boolean() }),
+    handler: async () => ({ configured: deps.oidc !== undefined }),
+  });
+
+  r.add(app, {
+    method: 'GET',
     url: '/v1/oidc/start',
     tag: 'access',
     summary: 'Sign in through the OIDC provider: a redirect (303) to it, with a state, a nonce and a PKCE challenge for this browser',

@@ -3,6 +3,7 @@ import { errorMessage, signIn } from '../api.ts';
 import type { Session } from '../types.ts';
 import { needsSecondFactor } from '../capabilities/access/data.ts';
 import { SecondFactorPrompt } from '../capabilities/access/SecondFactorPrompt.tsx';
+import { OidcButton, OidcSecondFactor, oidcSecondFactorPending } from '../capabilities/access/OidcSignIn.tsx';
 
 interface SignInProps {
   onSignedIn: (session: Session) => void;
@@ -16,6 +17,8 @@ export function SignIn({ onSignedIn, notice, error: initialError }: SignInProps)
   const [error, setError] = useState<string | undefined>(initialError);
   /** The token of a person with a second factor, while the code is asked for. */
   const [awaitingCode, setAwaitingCode] = useState<string>();
+  /** Back from the OIDC provider, with a second factor to give. */
+  const [oidcPending, setOidcPending] = useState(oidcSecondFactorPending);
   const inputRef = useRef<HTMLInputElement>(null);
   const inputId = useId();
   const helpId = useId();
@@ -46,6 +49,13 @@ export function SignIn({ onSignedIn, notice, error: initialError }: SignInProps)
       inputRef.current?.select();
     }
   }
+
+  if (oidcPending)
+    return (
+      <main className="signin">
+        <OidcSecondFactor onSignedIn={onSignedIn} onCancel={() => setOidcPending(false)} />
+      </main>
+    );
 
   if (awaitingCode !== undefined)
     return (
@@ -94,6 +104,7 @@ export function SignIn({ onSignedIn, notice, error: initialError }: SignInProps)
         <button type="submit" className="button button-primary" disabled={busy} data-testid="signin-submit">
           {busy ? 'Signing in…' : 'Sign in'}
         </button>
+        <OidcButton />
       </form>
     </main>
   );
