@@ -249,6 +249,9 @@ export interface ExportVerification {
 }
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+/** A list of objects from a field of an untrusted file: anything else counts as empty. */
+const arr = <T>(v: readonly T[] | undefined): Partial<T>[] =>
+  Array.isArray(v) ? (v as unknown[]).filter((x): x is Partial<T> => x !== null && typeof x === 'object' && !Array.isArray(x)) : [];
 
 /**
  * Check an export (parsed JSON) against the ledger: its shape, each entry's leaf hash from its
@@ -298,13 +301,13 @@ export async function verifyIncidentExport(deps: Pick<AppDeps, 'store'>, value: 
     byKind.set(stored.kind, [...(byKind.get(stored.kind) ?? []), d]);
   }
   const named = (kinds: string[], pred: (d: Record<string, unknown>) => boolean) => kinds.some((k) => (byKind.get(k) ?? []).some(pred));
-  for (const p of x.postmortem ?? []) {
+  for (const p of arr(x.postmortem)) {
     if (typeof p?.body !== 'string') continue;
     const sha = sha256Hex(p.body);
     if (!named(['incident.postmortem.saved'], (d) => d.version === p.version && d.sha256 === sha))
       problems.push(`postmortem version ${p.version}: its text is not the one the ledger recorded`);
   }
-  for (const r of x.reports ?? []) {
+  for (const r of arr(x.reports)) {
     if (typeof r?.body !== 'string') continue;
     const sha = sha256Hex(r.body);
     if (
@@ -315,7 +318,7 @@ export async function verifyIncidentExport(deps: Pick<AppDeps, 'store'>, value: 
     )
       problems.push(`status report ${r.report} version ${r.version}: its text is not the one the ledger recorded`);
   }
-  for (const e of x.evidence ?? [])
+  for (const e of arr(x.evidence))
     if (!named(['incident.evidence.added', 'incident.signal.pinned'], (d) => d.sha256 === e?.sha256 || d.evidence === e?.sha256))
       problems.push(`evidence ${String(e?.sha256).slice(0, 16)}…: no ledger entry collected it`);
   return { ok: problems.length === 0, incident: id, entries: x.timeline.length, problems: problems.slice(0, 100) };

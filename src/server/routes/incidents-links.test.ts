@@ -4,6 +4,7 @@
  * generated, edited, a stale edit refused; the export verifies against the ledger, and a tampered
  * one does not. Restricted incidents answer 404 to a non-participant on each of these routes.
  */
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, makeTestApp, type TestApp } from '../../../test/support/app.ts';
 import { ManualClock } from '../../../test/support/clock.ts';
@@ -165,5 +166,32 @@ describe('incident links, postmortem versions and export over HTTP', () => {
     for (const url of [`/v1/incidents/${id}/links`, `/v1/incidents/${id}/postmortem/versions`, `/v1/incidents/${id}/export`])
       expect((await inject('GET', url, undefined, vic)).statusCode, url).toBe(404);
     expect((await inject('GET', `/v1/incidents/${id}/links`)).statusCode).toBe(200);
+  });
+
+  it('the export check answers 200 or a clear 400 for any JSON, never 500 (fuzz)', async () => {
+    const entry = fc.record(
+      { seq: fc.oneof(fc.integer({ min: -2, max: 5 }), fc.string()), kind: fc.string(), data: fc.jsonValue(), leafHash: fc.string() },
+      { requiredKeys: [] },
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record(
+          {
+            format: fc.constantFrom('bulwark-incident-export/1', 'other'),
+            timeline: fc.oneof(fc.array(entry, { maxLength: 4 }), fc.jsonValue()),
+            incident: fc.jsonValue(),
+            postmortem: fc.oneof(fc.array(fc.record({ version: fc.integer(), body: fc.string() }), { maxLength: 2 }), fc.jsonValue()),
+            reports: fc.jsonValue(),
+            evidence: fc.jsonValue(),
+          },
+          { requiredKeys: ['format'] },
+        ),
+        async (body) => {
+          const r = await inject('POST', '/v1/incidents/exports/verify', body);
+          expect([200, 400], r.body).toContain(r.statusCode);
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 });
