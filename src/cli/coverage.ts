@@ -2,7 +2,7 @@
  * Coverage on the command line, over a server's API: `bulwark coverage show [--control C]
  * [--stale] [--tactic T] [--platform P]`, `bulwark coverage export --format
  * navigator|json|vectr-csv|dettect [--control C] [--out FILE]`, `bulwark coverage settings [--set FILE]`
- * `bulwark coverage profile NAME FILE [--in-scope]` and `bulwark coverage import-attire FILE [--window S] [--match host|any]`. The server is `--url` (env
+ * `bulwark coverage profile NAME FILE [--in-scope]` and `bulwark coverage import-attire FILE [--window S] [--match host|any] [--deadline S]`. The server is `--url` (env
  * BULWARK_URL, default http://127.0.0.1:7600), the token `--token` (env BULWARK_TOKEN). Exit
  * codes: 0 done, 1 the server failed or could not be reached, 2 bad input.
  */
@@ -120,11 +120,15 @@ export function coverageCommands(program: Command): void {
         'how long after a procedure started a signal counts as its detection',
         String(DEFAULT_ATTIRE_WINDOW_SECONDS),
       )
-      .option('--match <how>', 'host: signals with a label equal to the target host or ip; any: every signal in the window', 'host'),
-  ).action(async (file: string, o: RemoteFlags & { window: string; match: string }) => {
+      .option('--match <how>', 'host: signals with a label equal to the target host or ip; any: every signal in the window', 'host')
+      .option('--deadline <seconds>', 'a detection after this many seconds is detected-late (less than the window); none by default'),
+  ).action(async (file: string, o: RemoteFlags & { window: string; match: string; deadline?: string }) => {
     const windowSeconds = Number(o.window);
     if (!Number.isInteger(windowSeconds) || windowSeconds < 1 || windowSeconds > MAX_ATTIRE_WINDOW_SECONDS)
       throw malformed(`--window ${o.window}: a whole number of seconds from 1 to ${MAX_ATTIRE_WINDOW_SECONDS}`);
+    const deadlineSeconds = o.deadline === undefined ? undefined : Number(o.deadline);
+    if (deadlineSeconds !== undefined && !(Number.isInteger(deadlineSeconds) && deadlineSeconds >= 0 && deadlineSeconds < windowSeconds))
+      throw malformed(`--deadline ${o.deadline}: a whole number of seconds from 0 to less than the window (${windowSeconds})`);
     if (!(ATTIRE_MATCHES as readonly string[]).includes(o.match)) throw malformed(`--match ${o.match}: use ${ATTIRE_MATCHES.join(' or ')}`);
     let log: string;
     try {
@@ -136,7 +140,12 @@ export function coverageCommands(program: Command): void {
     const parsed = parseAttire(log);
     if (!parsed.ok) throw malformed(`${file}: ${parsed.message}`);
     const r = JSON.parse(
-      await client(o, { timeoutMs: 60_000 }).text('POST', '/v1/coverage/imports/attire', { log, windowSeconds, match: o.match }),
+      await client(o, { timeoutMs: 60_000 }).text('POST', '/v1/coverage/imports/attire', {
+        log,
+        windowSeconds,
+        match: o.match,
+        ...(deadlineSeconds !== undefined ? { deadlineSeconds } : {}),
+      }),
     ) as {
       source: string;
       runs: { id: string; technique: string; procedure: string; outcome: string; ttdMs: number | null; imported: boolean }[];

@@ -14,6 +14,7 @@ import { openSqliteStore } from '../../store/sqlite/open-sqlite.ts';
 import type { AppDeps } from '../deps.ts';
 import { memoryKeyRing } from '../ledger/key-ring.ts';
 import { importAttire } from './attire.ts';
+import { coverageMap } from './coverage.ts';
 
 const SAMPLE = readFileSync(new URL('../../../test/fixtures/attire/attire-1.1-readme-sample.json', import.meta.url), 'utf8');
 const START = Date.parse('2021-10-27T02:02:23.000Z');
@@ -69,6 +70,38 @@ describe('importing an older ATTiRe log', () => {
     const before = await deps.store.ledger.head();
     await expect(importAttire(deps, cliActor('alice'), SAMPLE, { maxSignals: 5 })).rejects.toThrow(
       /cannot be imported: more than 5 signals were received from 2021-10-27T02:02:23.000Z to 2021-10-27T02:07:23.000Z.*nothing was stored/,
+    );
+    expect(await deps.store.coverageExternalRuns.list()).toEqual([]);
+    expect(await deps.store.ledger.head()).toEqual(before);
+  });
+});
+
+describe('a deadline for imported runs', () => {
+  it('records a detection after the deadline as detected-late, keeps its time to detect, and the map counts it as alerted', async () => {
+    await deps.store.signals.insertMany([signal('seen', START + 4200, 'WINDEV2009EVAL')]);
+    const r = await importAttire(deps, cliActor('alice'), SAMPLE, { deadlineSeconds: 3 });
+    expect(r.deadlineSeconds).toBe(3);
+    expect(r.runs.map((x) => [x.outcome, x.ttdMs])).toEqual([['detected-late', 4200]]);
+    // Stored as such, with the deadline in its ledger entry.
+    expect((await deps.store.coverageExternalRuns.list()).map((x) => x.outcome)).toEqual(['detected-late']);
+    const [entry] = await deps.store.ledger.page({ limit: 1, order: 'desc', kind: 'coverage.attire-imported' });
+    expect(JSON.parse(entry!.dataJson)).toMatchObject({ deadlineSeconds: 3, runs: [{ outcome: 'detected-late', ttdMs: 4200 }] });
+    const cell = (await coverageMap(deps)).cells.find((c) => c.technique === r.runs[0]!.technique)!;
+    expect([cell.lastRun?.outcome, cell.evidence, cell.ttd.lastMs]).toEqual(['detected-late', 'alerted', 4200]);
+  });
+
+  it('keeps a detection within the deadline detected, and without a deadline every detection in the window is in time', async () => {
+    await deps.store.signals.insertMany([signal('seen', START + 4200, 'WINDEV2009EVAL')]);
+    expect((await importAttire(deps, cliActor('alice'), SAMPLE, { deadlineSeconds: 5 })).runs[0]!.outcome).toBe('detected');
+    // The same log again, without a deadline: left as it was.
+    const again = await importAttire(deps, cliActor('alice'), SAMPLE);
+    expect([again.deadlineSeconds, again.runs[0]!.outcome, again.runs[0]!.imported]).toEqual([null, 'detected', false]);
+  });
+
+  it('refuses a deadline not shorter than the window, naming it, with nothing stored', async () => {
+    const before = await deps.store.ledger.head();
+    await expect(importAttire(deps, cliActor('alice'), SAMPLE, { windowSeconds: 60, deadlineSeconds: 60 })).rejects.toThrow(
+      /deadlineSeconds 60 must be a whole number of seconds from 0 to less than the window \(60\)/,
     );
     expect(await deps.store.coverageExternalRuns.list()).toEqual([]);
     expect(await deps.store.ledger.head()).toEqual(before);

@@ -10,6 +10,7 @@ import {
   DEFAULT_ATTIRE_WINDOW_SECONDS,
   detectionIn,
   indexSignals,
+  withDeadline,
   parseAttire,
   type AttireMatch,
   type AttireTarget,
@@ -33,6 +34,8 @@ export interface AttireImport {
   source: string;
   target: AttireTarget;
   windowSeconds: number;
+  /** A detection after this many seconds is `detected-late`; null: no deadline (every detection in the window is in time). */
+  deadlineSeconds: number | null;
   match: AttireMatch;
   runs: (Pick<ExternalRunRecord, 'id' | 'technique' | 'procedure' | 'startedAt' | 'endedAt' | 'outcome' | 'ttdMs' | 'signalId'> & {
     /** False when the same procedure of the same log was imported before (left as it was). */
@@ -71,7 +74,7 @@ export async function importAttire(
   deps: Pick<AppDeps, 'store' | 'clock'>,
   actor: Actor,
   text: string,
-  opts: { windowSeconds?: number; match?: AttireMatch; maxSignals?: number } = {},
+  opts: { windowSeconds?: number; deadlineSeconds?: number; match?: AttireMatch; maxSignals?: number } = {},
   table: AttackTable = ATTACK,
 ): Promise<AttireImport> {
   const parsed = parseAttire(text);
@@ -86,6 +89,12 @@ export async function importAttire(
       );
   const windowSeconds = opts.windowSeconds ?? DEFAULT_ATTIRE_WINDOW_SECONDS;
   const match = opts.match ?? 'host';
+  const deadlineSeconds = opts.deadlineSeconds ?? null;
+  if (deadlineSeconds !== null && !(Number.isInteger(deadlineSeconds) && deadlineSeconds >= 0 && deadlineSeconds < windowSeconds))
+    throw invalid(
+      `the ATTiRe log cannot be imported: deadlineSeconds ${deadlineSeconds} must be a whole number of seconds from 0 to less than the window (${windowSeconds}): a detection after the window is missed, not late`,
+      ['deadlineSeconds'],
+    );
   const windowMs = windowSeconds * 1000;
   const starts = log.procedures.map((p) => Date.parse(p.startedAt));
   const since = new Date(Math.min(...starts)).toISOString();
@@ -94,7 +103,7 @@ export async function importAttire(
   const now = deps.clock.now().toISOString();
   const by = actorLabel(actor);
   const records: ExternalRunRecord[] = log.procedures.map((p) => {
-    const d = detectionIn(p, log.target, index, windowMs, match);
+    const d = withDeadline(detectionIn(p, log.target, index, windowMs, match), deadlineSeconds === null ? null : deadlineSeconds * 1000);
     return {
       id: attireRunId(log, p),
       format: 'attire',
@@ -129,6 +138,7 @@ export async function importAttire(
               target: { host: log.target.host, ip: log.target.ip, user: log.target.user },
               windowSeconds,
               match,
+              ...(deadlineSeconds !== null ? { deadlineSeconds } : {}),
               runs: fresh.map((r) => ({
                 id: r.id,
                 technique: r.technique,
@@ -149,6 +159,7 @@ export async function importAttire(
       source: log.source,
       target: log.target,
       windowSeconds,
+      deadlineSeconds,
       match,
       runs: records.map((r, i) => ({
         id: r.id,
@@ -168,7 +179,7 @@ export async function importAttire(
 /** The experiment name an imported run counts under in the map: its tool's, marked as imported. */
 export const externalExperiment = (r: Pick<ExternalRunRecord, 'source'>): string => `${r.source} (ATTiRe)`;
 
-/** An imported run as coverage reads it: its one technique, its outcome, no per-control results (the control `default`). */
+/** An imported run as coverage reads it: its one technique, its outcome (detected-late counts as alerted, as a native run's), no per-control results (the control `default`). */
 export function externalCoverageRun(r: ExternalRunRecord): CoverageRun {
   return {
     id: r.id,

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { attireRunId, detectionIn, detectionOf, indexSignals, parseAttire, type MatchableSignal } from './attire.ts';
+import { attireRunId, detectionIn, detectionOf, indexSignals, parseAttire, withDeadline, type MatchableSignal } from './attire.ts';
 
 const SAMPLE = readFileSync(new URL('../../../test/fixtures/attire/attire-1.1-readme-sample.json', import.meta.url), 'utf8');
 const sample = () => JSON.parse(SAMPLE) as Record<string, any>;
@@ -78,6 +78,15 @@ describe('ATTiRe logs', () => {
     expect(detectionOf(p, log.target, signals, 300_000, 'host')).toEqual({ outcome: 'detected', ttdMs: 4200, signalId: 's-ip' });
     expect(detectionOf(p, log.target, signals, 300_000, 'any')).toEqual({ outcome: 'detected', ttdMs: 1000, signalId: 's-other-host' });
     expect(detectionOf(p, log.target, signals, 4000, 'host')).toEqual({ outcome: 'missed', ttdMs: null, signalId: null });
+  });
+
+  it('holds a detection to a deadline: past it detected-late, at it or before detected, a miss stays missed', () => {
+    const seen = { outcome: 'detected' as const, ttdMs: 4200, signalId: 's1' };
+    expect(withDeadline(seen, 4199)).toEqual({ ...seen, outcome: 'detected-late' });
+    expect(withDeadline(seen, 4200)).toEqual(seen);
+    expect(withDeadline(seen, null)).toEqual(seen);
+    const missed = { outcome: 'missed' as const, ttdMs: null, signalId: null };
+    expect(withDeadline(missed, 0)).toEqual(missed);
   });
 
   it('matches through the index as a pass over every signal does (random signals, targets, windows)', () => {

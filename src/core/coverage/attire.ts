@@ -147,8 +147,12 @@ export interface MatchableSignal {
 export const ATTIRE_MATCHES = ['host', 'any'] as const;
 export type AttireMatch = (typeof ATTIRE_MATCHES)[number];
 
+/** An imported run's outcome: seen in time, seen after the deadline (when one is given), or not seen within the window. */
+export const ATTIRE_OUTCOMES = ['detected', 'detected-late', 'missed'] as const;
+export type AttireOutcome = (typeof ATTIRE_OUTCOMES)[number];
+
 export interface AttireDetection {
-  outcome: 'detected' | 'missed';
+  outcome: AttireOutcome;
   ttdMs: number | null;
   signalId: string | null;
 }
@@ -177,6 +181,16 @@ export function detectionOf(
     if (!best || ms < best.ms || (ms === best.ms && s.id < best.id)) best = { ms, id: s.id };
   }
   return best ? { outcome: 'detected', ttdMs: best.ms, signalId: best.id } : { outcome: 'missed', ttdMs: null, signalId: null };
+}
+
+/**
+ * A detection held to a deadline: `detected-late` when its time to detect is past `deadlineMs`
+ * (as a native run's detection past its deadline), unchanged without a deadline or when missed.
+ */
+export function withDeadline(d: AttireDetection, deadlineMs: number | null): AttireDetection {
+  return deadlineMs !== null && d.outcome === 'detected' && d.ttdMs !== null && d.ttdMs > deadlineMs
+    ? { ...d, outcome: 'detected-late' }
+    : d;
 }
 
 /** Signals that can detect a procedure, indexed for matching: by label value (lower case) and all together, each by receipt. */

@@ -18,13 +18,15 @@ export const coverageEvents: EventDefinition[] = [
       target: z.strictObject({ host: z.string().nullable(), ip: z.string().nullable(), user: z.string().nullable() }),
       windowSeconds: z.number().int(),
       match: z.enum(['host', 'any']),
+      /** The deadline imported runs were held to, when one was given (a detection after it is detected-late). */
+      deadlineSeconds: z.number().int().optional(),
       runs: z.array(
         z.strictObject({
           id: z.string(),
           technique: z.string(),
           procedure: z.string(),
           startedAt: z.string(),
-          outcome: z.enum(['detected', 'missed']),
+          outcome: z.enum(['detected', 'detected-late', 'missed']),
           ttdMs: z.number().nullable(),
           signalId: z.string().nullable(),
         }),

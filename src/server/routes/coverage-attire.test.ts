@@ -113,6 +113,8 @@ describe('POST /v1/coverage/imports/attire', () => {
     const noTime = await post('/v1/coverage/imports/attire', { log: JSON.stringify(bad) });
     expect(noTime.json().message).toContain('procedures[0].steps[0].time-start: missing');
     expect((await post('/v1/coverage/imports/attire', { log: SAMPLE, windowSeconds: 0 })).statusCode).toBe(400);
+    const late = await post('/v1/coverage/imports/attire', { log: SAMPLE, windowSeconds: 60, deadlineSeconds: 60 });
+    expect([late.statusCode, late.json().message]).toEqual([400, expect.stringContaining('deadlineSeconds 60 must be')]);
     expect(await t.deps.store.coverageExternalRuns.list()).toHaveLength(1);
   });
 });

@@ -8,7 +8,7 @@ import { externalExperiment, importAttire } from '../../app/coverage/attire.ts';
 import { coverageMap, getCoverageSettings, setCoverageSettings, toCoverageRun } from '../../app/coverage/coverage.ts';
 import type { AppDeps } from '../../app/deps.ts';
 import { ATTACK, parentOf } from '../../core/coverage/attack.ts';
-import { ATTIRE_MATCHES, DEFAULT_ATTIRE_WINDOW_SECONDS, MAX_ATTIRE_WINDOW_SECONDS } from '../../core/coverage/attire.ts';
+import { ATTIRE_MATCHES, ATTIRE_OUTCOMES, DEFAULT_ATTIRE_WINDOW_SECONDS, MAX_ATTIRE_WINDOW_SECONDS } from '../../core/coverage/attire.ts';
 import {
   CoverageCellSchema,
   CoverageExportSchema,
@@ -113,6 +113,7 @@ export const AttireImportView = z.object({
   source: z.string(),
   target: z.object({ host: z.string().nullable(), ip: z.string().nullable(), user: z.string().nullable() }),
   windowSeconds: z.number().int(),
+  deadlineSeconds: z.number().int().nullable(),
   match: z.enum(ATTIRE_MATCHES),
   runs: z.array(
     z.object({
@@ -121,7 +122,7 @@ export const AttireImportView = z.object({
       procedure: z.string(),
       startedAt: z.string(),
       endedAt: z.string(),
-      outcome: z.enum(['detected', 'missed']),
+      outcome: z.enum(ATTIRE_OUTCOMES),
       ttdMs: z.number().nullable(),
       signalId: z.string().nullable(),
       imported: z.boolean(),
@@ -336,6 +337,15 @@ export function coverageRoutes(app: FastifyInstance, r: RouteRegistry, deps: App
         .max(MAX_ATTIRE_WINDOW_SECONDS)
         .optional()
         .describe(`how long after a procedure started a signal counts as its detection (default ${DEFAULT_ATTIRE_WINDOW_SECONDS})`),
+      deadlineSeconds: z
+        .number()
+        .int()
+        .min(0)
+        .max(MAX_ATTIRE_WINDOW_SECONDS - 1)
+        .optional()
+        .describe(
+          'a detection after this many seconds is detected-late (less than the window); none by default: every detection in the window is in time',
+        ),
       match: z
         .enum(ATTIRE_MATCHES)
         .optional()
@@ -347,6 +357,7 @@ export function coverageRoutes(app: FastifyInstance, r: RouteRegistry, deps: App
     handler: async ({ body, principal, req }) =>
       importAttire(deps, apiActor(principal, req.id), body.log, {
         ...(body.windowSeconds !== undefined ? { windowSeconds: body.windowSeconds } : {}),
+        ...(body.deadlineSeconds !== undefined ? { deadlineSeconds: body.deadlineSeconds } : {}),
         ...(body.match !== undefined ? { match: body.match } : {}),
       }),
   });

@@ -34,7 +34,7 @@ const toRecord = (r: CoverageExternalRunTable): ExternalRunRecord => ({
   target: JSON.parse(r.target) as ExternalRunRecord['target'],
   startedAt: r.started_at,
   endedAt: r.ended_at,
-  outcome: r.outcome === 'detected' ? 'detected' : 'missed',
+  outcome: r.outcome === 'detected' || r.outcome === 'detected-late' ? r.outcome : 'missed',
   ttdMs: r.ttd_ms === null ? null : Number(r.ttd_ms),
   signalId: r.signal_id,
   importedAt: r.imported_at,

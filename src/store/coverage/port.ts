@@ -33,7 +33,7 @@ export interface ExternalRunRecord {
   target: { host: string | null; ip: string | null; user: string | null };
   startedAt: string;
   endedAt: string;
-  outcome: 'detected' | 'missed';
+  outcome: 'detected' | 'detected-late' | 'missed';
   ttdMs: number | null;
   signalId: string | null;
   importedAt: string;
