@@ -20,7 +20,7 @@ import {
   type CustomRole,
 } from '../../core/access/custom-roles.ts';
 import { can, type Permission, type Principal } from '../../core/access/permissions.ts';
-import { BUILT_IN_ROLES, isBuiltInRole, roleGrants, roleSummary } from '../../core/access/roles.ts';
+import { BUILT_IN_ROLES, effectiveScopes, isBuiltInRole, roleGrants, roleSummary } from '../../core/access/roles.ts';
 import { DomainError, conflict, invalid, notFound } from '../../core/errors.ts';
 import { actorLabel, type Actor } from '../../core/ledger/actor.ts';
 import type { CustomRoleRecord } from '../../store/access/port.ts';
@@ -53,21 +53,52 @@ function refuse(errors: { path: string; message: string }[]): never {
 const sameRole = (a: CustomRole, b: CustomRoleRecord): boolean =>
   a.description === b.description && JSON.stringify(a.grants) === JSON.stringify(b.grants) && (a.condition ?? null) === b.condition;
 
+/** Who grants: the caller's request (its scopes, and the principal and token behind them). */
+export type Grantor = Pick<Principal, 'id' | 'tokenId' | 'scopes'>;
+
+type GrantRepos = Pick<AppDeps['store'], 'customRoles' | 'principals' | 'tokens'>;
+
+/**
+ * What the grantor holds to hand on: its token's scopes narrowed to its principal's roles (built-in
+ * and custom ones without a condition), as its request has them but without its active breakglass
+ * grants, which are time-boxed and must not outlive their hour in a role. A token without a
+ * principal record holds its scopes alone (it has no breakglass either).
+ */
+async function heldWithoutBreakglass(repos: GrantRepos, grantor: Grantor): Promise<Pick<Principal, 'scopes'>> {
+  const [p, token] = [await repos.principals.get(grantor.id), await repos.tokens.get(grantor.tokenId)];
+  if (!p || !token) return { scopes: grantor.scopes };
+  const custom: Permission[] = [];
+  for (const r of await repos.customRoles.getMany(p.roles.filter((x) => !isBuiltInRole(x))))
+    if (r.condition === null) custom.push(...grantedPermissions(r, PERMISSIONS));
+  return { scopes: effectiveScopes(token.scopes, p.roles, PERMISSIONS, custom) };
+}
+
 /**
  * Nobody grants what they do not hold: a caller who may manage roles or principals but not, say,
  * `secrets:write` cannot make a role with it, or give a principal a role with it (one could
- * otherwise widen a role one holds oneself). `grantor` is the caller's request (its scopes);
- * the command line, which works on the database directly, passes none.
+ * otherwise widen a role one holds oneself). A permission held only through an active breakglass
+ * is not held for this: a role would make the hour's grant permanent. `grantor` is the caller's
+ * request; the command line, which works on the database directly, passes none.
  */
-function checkGrantor(grantor: Pick<Principal, 'scopes'> | undefined, what: string, permissions: Iterable<Permission>): void {
+async function checkGrantor(
+  repos: GrantRepos,
+  grantor: Grantor | undefined,
+  what: string,
+  permissions: Iterable<Permission>,
+): Promise<void> {
   if (!grantor) return;
-  const missing = [...new Set(permissions)].filter((p) => !can(grantor, p));
-  if (missing.length > 0)
+  const wanted = [...new Set(permissions)];
+  if (wanted.length === 0) return;
+  const held = await heldWithoutBreakglass(repos, grantor);
+  const missing = wanted.filter((p) => !can(grantor, p) || !can(held, p));
+  if (missing.length > 0) {
+    const breakglassOnly = missing.filter((p) => can(grantor, p));
     throw new DomainError(
       'forbidden',
-      `${what} grants ${missing.slice(0, 8).join(', ')}${missing.length > 8 ? ` and ${missing.length - 8} more` : ''}, which you do not hold yourself; only someone who holds a permission may grant it`,
-      { missing },
+      `${what} grants ${missing.slice(0, 8).join(', ')}${missing.length > 8 ? ` and ${missing.length - 8} more` : ''}, which you do not hold yourself${breakglassOnly.length > 0 ? ` (${breakglassOnly.slice(0, 8).join(', ')} only through breakglass, which is not handed on)` : ''}; only someone who holds a permission through their roles may grant it`,
+      { missing, ...(breakglassOnly.length > 0 ? { breakglassOnly } : {}) },
     );
+  }
 }
 
 /** What these roles (built-in and custom records) grant together, ignoring conditions. */
@@ -78,13 +109,9 @@ async function grantsOfRoles(repos: Pick<AppDeps['store'], 'customRoles'>, roles
 }
 
 /** Refuse giving a principal roles that grant what the grantor does not hold (only the roles it does not hold yet are looked at). */
-export async function checkRolesGrantable(
-  repos: Pick<AppDeps['store'], 'customRoles'>,
-  grantor: Pick<Principal, 'scopes'> | undefined,
-  added: readonly string[],
-): Promise<void> {
+export async function checkRolesGrantable(repos: GrantRepos, grantor: Grantor | undefined, added: readonly string[]): Promise<void> {
   if (!grantor || added.length === 0) return;
-  checkGrantor(grantor, `role ${added.join(', ')}`, await grantsOfRoles(repos, added));
+  await checkGrantor(repos, grantor, `role ${added.join(', ')}`, await grantsOfRoles(repos, added));
 }
 
 /**
@@ -96,11 +123,11 @@ export async function applyRoles(
   deps: AppDeps,
   actor: Actor,
   text: string,
-  grantor?: Pick<Principal, 'scopes'>,
+  grantor?: Grantor,
 ): Promise<{ roles: { name: string; version: number; change: RoleChange }[] }> {
   const read = validateRoles(text);
   if (!read.ok) refuse(read.errors);
-  for (const role of read.roles) checkGrantor(grantor, `role ${role.name}`, grantedPermissions(role, PERMISSIONS));
+  for (const role of read.roles) await checkGrantor(deps.store, grantor, `role ${role.name}`, grantedPermissions(role, PERMISSIONS));
   const now = iso(deps.clock);
   const by = actorLabel(actor);
   return deps.store.transaction(async (tx) => {

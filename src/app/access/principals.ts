@@ -11,8 +11,7 @@ import { actorLabel, type Actor } from '../../core/ledger/actor.ts';
 import { parseInput } from '../../core/validate.ts';
 import type { PrincipalRecord } from '../../store/access/port.ts';
 import { iso, type AppDeps } from '../deps.ts';
-import type { Principal } from '../../core/access/permissions.ts';
-import { checkRoleNames, checkRolesGrantable } from './custom-roles.ts';
+import { checkRoleNames, checkRolesGrantable, type Grantor } from './custom-roles.ts';
 
 const NAME = /^[a-z0-9][a-z0-9._@-]{0,62}$/;
 
@@ -33,12 +32,7 @@ export type PrincipalView = PrincipalRecord;
 export const viewPrincipal = (p: PrincipalRecord): PrincipalView => ({ ...p });
 
 /** Create a principal; through the API its roles may grant only what `grantor` (the caller's request) holds. */
-export async function createPrincipal(
-  deps: AppDeps,
-  actor: Actor,
-  raw: CreatePrincipalInput,
-  grantor?: Pick<Principal, 'scopes'>,
-): Promise<PrincipalView> {
+export async function createPrincipal(deps: AppDeps, actor: Actor, raw: CreatePrincipalInput, grantor?: Grantor): Promise<PrincipalView> {
   const input = parseInput(CreatePrincipalInput, raw, 'principal');
   const now = iso(deps.clock);
   const record: PrincipalRecord = {
@@ -108,7 +102,7 @@ export async function setPrincipalRoles(
   actor: Actor,
   id: string,
   raw: SetRolesInput,
-  grantor?: Pick<Principal, 'scopes'>,
+  grantor?: Grantor,
 ): Promise<PrincipalView> {
   const input = parseInput(SetRolesInput, raw, 'roles');
   const roles = [...new Set(input.roles)];

@@ -176,6 +176,39 @@ describe('custom roles', () => {
     expect((await t.deps.store.principals.get('person:ivan'))?.roles).toEqual(['reader']);
   });
 
+  it("checks what a new principal's roles grant against its creator, and stores nothing when refused", async () => {
+    const maker = await person('maker', [], ['role-admin']);
+    const refused = await inject('POST', '/v1/principals', bearer(maker), { kind: 'service', name: 'deployer', roles: ['operator'] });
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json().details.missing).toContain('experiments:run');
+    expect(await t.deps.store.principals.get('service:deployer')).toBeUndefined();
+  });
+
+  it('does not let a breakglass grant be handed on through a role', async () => {
+    const withBreakglass =
+      'roles:\n  - name: bg-admin\n    grants: [roles:manage, roles:read, principals:manage, principals:read, breakglass:invoke, ledger:read, session:read]\n';
+    expect((await inject('POST', '/v1/roles', admin(), { file: withBreakglass })).statusCode).toBe(200);
+    const jack = await person('jack', [], ['bg-admin']);
+    const bg = await inject('POST', '/v1/breakglass', bearer(jack), {
+      permission: 'ledger:write',
+      reason: 'the incident notes must go in now',
+      minutes: 30,
+    });
+    expect(bg.statusCode, bg.body).toBe(201);
+    // The hour's grant works as such...
+    const note = await inject('POST', '/v1/ledger/notes', bearer(jack), { type: 'comment', subject: 'service:shop', text: 'noted' });
+    expect(note.statusCode, note.body).toBe(201);
+    // ...but is not made permanent in a role, nor given to someone through one.
+    const role = await inject('POST', '/v1/roles', bearer(jack), { file: 'roles:\n  - name: forever-noter\n    grants: [ledger:write]\n' });
+    expect(role.statusCode, role.body).toBe(403);
+    expect(role.json()).toMatchObject({ details: { missing: ['ledger:write'], breakglassOnly: ['ledger:write'] } });
+    expect(role.json().message).toContain('breakglass');
+    expect((await inject('GET', '/v1/roles/forever-noter', admin())).statusCode).toBe(404);
+    const given = await inject('PUT', '/v1/principals/person:jack/roles', bearer(jack), { roles: ['bg-admin', 'ledger-noter'] });
+    expect(given.statusCode, given.body).toBe(403);
+    expect((await t.deps.store.principals.get('person:jack'))?.roles).toEqual(['bg-admin']);
+  });
+
   it('needs a fresh second factor to change roles, and keeps a held role', async () => {
     const frank = await person('frank', [], ['admin']);
     const { secret } = (await inject('POST', '/v1/second-factor/enroll', bearer(frank))).json<{ secret: string }>();
