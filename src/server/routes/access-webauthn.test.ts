@@ -224,7 +224,7 @@ describe('security keys (WebAuthn)', () => {
         const res = await post('/v1/session/step-up/webauthn', cookie, { response });
         expect([400, 403, 409]).toContain(res.statusCode);
       }),
-      { numRuns: 60 },
+      { numRuns: 40 },
     );
   });
 });
