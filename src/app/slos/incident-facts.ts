@@ -7,9 +7,15 @@
  * without naming them): the status, its counts and the KRI built from it (and the signal announcing
  * its colour) say nothing of them otherwise. Nothing of the incidents capability's use cases is
  * imported: the SLOs read its records as the KPI report does.
+ *
+ * With an SLO's name (its policy has postmortemAbove), each incident that names the SLO among
+ * those it affected (its links) also gets the share of the SLO's budget it spent over its impact
+ * window (budget-consumed.ts), as the incident's own page shows it.
  */
+import { impactWindow } from '../../core/incidents/links.ts';
 import type { IncidentFacts } from '../../core/slos/policy.ts';
 import type { AppDeps } from '../deps.ts';
+import { budgetConsumed } from './budget-consumed.ts';
 
 /** The most recent incidents read; older ones are outside any budget period that matters. */
 const LIMIT = 5000;
@@ -21,15 +27,26 @@ const VIEWER = { id: 'system:slo-policy', seesRestricted: true };
  * when `seesRestricted`; or why they could not be read.
  */
 export async function incidentFacts(
-  deps: Pick<AppDeps, 'store'>,
+  deps: Pick<AppDeps, 'store' | 'clock'>,
   since: number,
   seesRestricted = false,
+  slo?: string,
 ): Promise<IncidentFacts[] | { unreadable: string }> {
   try {
     const { incidents } = await deps.store.incidents.listIncidents({ viewer: VIEWER, limit: LIMIT });
-    const recent = incidents
-      .map((i) => ({ id: i.id, at: i.impactStartedAt ?? i.declaredAt, restricted: i.restricted }))
+    const now = deps.clock.now().toISOString();
+    const recent: (Omit<IncidentFacts, 'postmortem'> & { record: (typeof incidents)[number] })[] = incidents
+      .map((i) => ({ id: i.id, at: i.impactStartedAt ?? i.declaredAt, restricted: i.restricted, record: i }))
       .filter((i) => Date.parse(i.at) >= since && (seesRestricted || !i.restricted));
+    if (slo !== undefined) {
+      for (const i of recent) {
+        const links = await deps.store.incidents.links(i.id);
+        if (!links.some((l) => l.kind === 'slo' && l.ref === slo)) continue;
+        const w = impactWindow(i.record, now);
+        const r = await budgetConsumed(deps, slo, w.from, w.to).catch(() => undefined);
+        i.spent = r?.state === 'evaluated' ? r.consumed : null;
+      }
+    }
     if (recent.length === 0) return [];
     const withPostmortem = new Set<number>();
     let from: number | undefined;
@@ -47,7 +64,7 @@ export async function incidentFacts(
       if (page.length < PAGE) break;
       from = page.at(-1)!.seq - 1;
     }
-    return recent.map((i) => ({ ...i, postmortem: withPostmortem.has(i.id) }));
+    return recent.map(({ record: _record, ...i }) => ({ ...i, postmortem: withPostmortem.has(i.id) }));
   } catch (e) {
     return { unreadable: (e as Error).message };
   }

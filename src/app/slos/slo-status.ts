@@ -153,6 +153,13 @@ export async function sloStatus(
   }
   const budget = evaluateBudget(model, events, now);
   const incidents =
-    model.policy?.postmortemBelow !== undefined ? await incidentFacts(deps, period.start, opts.seesRestricted === true) : undefined;
+    model.policy?.postmortemBelow !== undefined || model.policy?.postmortemAbove !== undefined
+      ? await incidentFacts(
+          deps,
+          period.start,
+          opts.seesRestricted === true,
+          model.policy.postmortemAbove !== undefined ? model.name : undefined,
+        )
+      : undefined;
   return { record, model, budget, policy: evaluatePolicy(model.policy, budget, model.owner, incidents), state: 'evaluated' };
 }

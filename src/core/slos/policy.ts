@@ -1,9 +1,10 @@
 /**
  * The error budget policy, evaluated from a budget: freeze deploys that are not security fixes
  * when the remaining budget is under the policy's bound, and page the owner then. The deploy gate
- * (not built yet) reads this state; security fixes are never frozen. Postmortems for incidents
- * that spent more than a share of the budget need incidents, which are not built yet: that part
- * says so instead of guessing.
+ * (not built yet) reads this state; security fixes are never frozen. The postmortem clause
+ * requires a postmortem of every incident of the period while the budget is at or under
+ * `postmortemBelow`, and of each incident linked to the SLO that spent more than
+ * `postmortemAbove` of its budget over its impact window.
  */
 import type { BudgetStatus } from './budget.ts';
 import type { BudgetPolicy } from './types.ts';
@@ -18,6 +19,11 @@ export interface IncidentFacts {
   restricted: boolean;
   /** Whether a postmortem was generated for it. */
   postmortem: boolean;
+  /**
+   * The share of this SLO's budget it spent over its impact window, when it names the SLO among
+   * those it affected (null when that could not be evaluated); absent when it does not name it.
+   */
+  spent?: number | null;
 }
 
 export type PostmortemClause =
@@ -27,8 +33,11 @@ export type PostmortemClause =
       /** Whether the budget is at or under the bound: incidents of the period need a postmortem. */
       required: boolean;
       why: string;
-      /** The incidents of the period, oldest first (restricted ones are counted, not named). */
-      incidents: { id: number; postmortem: boolean }[];
+      /**
+       * The incidents of the period, oldest first (restricted ones are counted, not named), with
+       * the share of the budget spent by those linked to the SLO.
+       */
+      incidents: { id: number; postmortem: boolean; spent?: number | null }[];
       /** Those that require a postmortem and have none (empty unless required). */
       missing: number[];
       /**
@@ -81,14 +90,9 @@ function postmortemClause(
   budget: BudgetStatus,
   incidents: readonly IncidentFacts[] | { unreadable: string } | undefined,
 ): PostmortemClause | null {
-  if (policy.postmortemBelow === undefined) {
-    if (policy.postmortemAbove === undefined) return null;
-    return {
-      evaluated: false,
-      why: `which incident spent more than ${pct(policy.postmortemAbove)} of the budget needs incidents that name the SLO or service they hit, which they do not yet; use postmortemBelow`,
-    };
-  }
-  const bound = policy.postmortemBelow;
+  const below = policy.postmortemBelow;
+  const above = policy.postmortemAbove;
+  if (below === undefined && above === undefined) return null;
   if (incidents === undefined || !Array.isArray(incidents)) {
     return {
       evaluated: false,
@@ -104,22 +108,38 @@ function postmortemClause(
     })
     .sort((a, b) => Date.parse(a.at) - Date.parse(b.at) || a.id - b.id);
   const open = inPeriod.filter((i) => !i.restricted);
-  const list = open.map((i) => ({ id: i.id, postmortem: i.postmortem }));
+  const list = open.map((i) => ({ id: i.id, postmortem: i.postmortem, ...(i.spent !== undefined ? { spent: i.spent } : {}) }));
   const hidden = inPeriod.filter((i) => i.restricted);
-  const under = budget.remaining <= bound;
-  const label = bound === 0 ? 'exhausted' : `at or under ${pct(bound)}`;
-  if (!budget.enoughData || !under) {
-    const why = !budget.enoughData
-      ? `only ${budget.total} events in the period: too few to require postmortems on`
-      : `remaining budget ${pct(budget.remaining)} is not ${label}: no postmortem is required by this SLO`;
+  const under = below !== undefined && budget.enoughData && budget.remaining <= below;
+  const spentMuch = (i: IncidentFacts) => above !== undefined && typeof i.spent === 'number' && i.spent > above;
+  const requires = (i: IncidentFacts) => under || spentMuch(i);
+  const label = below === 0 ? 'exhausted' : `at or under ${pct(below ?? 0)}`;
+  const heavy = inPeriod.filter(spentMuch);
+  const aboveWhy =
+    above === undefined
+      ? ''
+      : heavy.length === 0
+        ? `no incident linked to this SLO spent more than ${pct(above)} of its budget`
+        : `${heavy.length} incident${heavy.length === 1 ? '' : 's'} linked to this SLO spent more than ${pct(above)} of its budget and require${heavy.length === 1 ? 's' : ''} a postmortem`;
+  if (!under && heavy.length === 0) {
+    const belowWhy =
+      below === undefined
+        ? ''
+        : !budget.enoughData
+          ? `only ${budget.total} events in the period: too few to require postmortems on`
+          : `remaining budget ${pct(budget.remaining)} is not ${label}: no postmortem is required by this SLO`;
+    const why = [belowWhy, aboveWhy].filter(Boolean).join('; ');
     return { evaluated: true, required: false, why, incidents: list, missing: [], restricted: { incidents: hidden.length, missing: [] } };
   }
-  const missing = open.filter((i) => !i.postmortem).map((i) => i.id);
-  const hiddenMissing = hidden.filter((i) => !i.postmortem).map((i) => i.id);
+  const missing = open.filter((i) => requires(i) && !i.postmortem).map((i) => i.id);
+  const hiddenMissing = hidden.filter((i) => requires(i) && !i.postmortem).map((i) => i.id);
   const all = missing.length + hiddenMissing.length;
-  const why =
-    `remaining budget ${pct(budget.remaining)} is ${label}: each of the ${inPeriod.length} incident${inPeriod.length === 1 ? '' : 's'} of the period requires a postmortem` +
-    (all === 0 ? '; none is missing' : `; ${all} ${all === 1 ? 'has' : 'have'} none`);
+  const parts = under
+    ? [
+        `remaining budget ${pct(budget.remaining)} is ${label}: each of the ${inPeriod.length} incident${inPeriod.length === 1 ? '' : 's'} of the period requires a postmortem`,
+      ]
+    : [aboveWhy];
+  const why = parts.join('; ') + (all === 0 ? '; none is missing' : `; ${all} ${all === 1 ? 'has' : 'have'} none`);
   return {
     evaluated: true,
     required: true,

@@ -126,6 +126,42 @@ policy:
     expect(p.postmortem.why).toMatch(/is not at or under 20%: no postmortem is required/);
     expect(await kri()).toMatchObject({ value: 0, colour: 'green' });
   });
+
+  it('requires a postmortem of an incident linked to the SLO that spent more than postmortemAbove of its budget', async () => {
+    const file = `apiVersion: bulwark/v1
+kind: SLO
+name: waf-above
+service: shop
+objective: 90
+window: 7d
+sli:
+  experiments:
+    technique: T1110
+policy:
+  freezeBelow: 10
+  postmortemAbove: 30
+`;
+    expect((await apply(file)).statusCode).toBe(201);
+    // Its impact covers the 4 misses: 4 bad of a budget of 6.5 (10% of 65 runs), 62%.
+    const heavy = await declare('WAF down', { impactStartedAt: new Date(ago(61)).toISOString() });
+    const light = await declare('slow WAF', { impactStartedAt: new Date(ago(30)).toISOString() });
+    for (const id of [heavy, light]) {
+      const res = await app.app.inject({
+        method: 'POST',
+        url: `/v1/incidents/${id}/links`,
+        headers: auth(),
+        payload: { slos: ['waf-above'] },
+      });
+      expect(res.statusCode, res.body).toBe(200);
+    }
+    const res = await app.app.inject({ method: 'GET', url: '/v1/slos/waf-above', headers: auth() });
+    const p = res.json<any>().policy.postmortem;
+    expect(p).toMatchObject({ evaluated: true, required: true, missing: [heavy] });
+    const spent = Object.fromEntries(p.incidents.map((i: { id: number; spent?: number }) => [i.id, i.spent]));
+    expect(spent[heavy]).toBeCloseTo(4 / 6.5, 9);
+    expect(spent[light]).toBe(0);
+    expect(p.why).toMatch(/1 incident linked to this SLO spent more than 30% of its budget and requires a postmortem; 1 has none/);
+  });
 });
 
 describe('GET /v1/slos/{name}/series', () => {

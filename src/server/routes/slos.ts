@@ -39,9 +39,25 @@ const PolicyView = z
         z.object({ evaluated: z.literal(false), why: z.string() }),
         z.object({
           evaluated: z.literal(true),
-          required: z.boolean().describe('the remaining budget is at or under postmortemBelow: incidents of the period need a postmortem'),
+          required: z
+            .boolean()
+            .describe(
+              'the remaining budget is at or under postmortemBelow (incidents of the period need a postmortem), or an incident linked to the SLO spent more than postmortemAbove',
+            ),
           why: z.string(),
-          incidents: z.array(z.object({ id: z.number().int(), postmortem: z.boolean() })).describe('incidents of the period, oldest first'),
+          incidents: z
+            .array(
+              z.object({
+                id: z.number().int(),
+                postmortem: z.boolean(),
+                spent: z
+                  .number()
+                  .nullable()
+                  .optional()
+                  .describe('the share of the budget it spent over its impact window, when it is linked to the SLO (null: not evaluated)'),
+              }),
+            )
+            .describe('incidents of the period, oldest first'),
           missing: z.array(z.number().int()).describe('incidents that require a postmortem and have none'),
           restricted: z
             .object({ incidents: z.number().int(), missing: z.number().int() })
@@ -49,7 +65,7 @@ const PolicyView = z
         }),
       ])
       .nullable()
-      .describe('the postmortem clause (policy.postmortemBelow); null without one'),
+      .describe('the postmortem clause (policy.postmortemBelow, postmortemAbove); null without one'),
     recorded: z.enum(['ok', 'freeze']).nullable().describe("the state the server's periodic evaluation last wrote to the ledger"),
   })
   .nullable();
