@@ -131,6 +131,8 @@ export async function applyRoles(
   const now = iso(deps.clock);
   const by = actorLabel(actor);
   return deps.store.transaction(async (tx) => {
+    // The file's stored roles locked first, in name order as everywhere, before the ledger's lock.
+    await tx.customRoles.lock(read.roles.map((r) => r.name));
     const out: { name: string; version: number; change: RoleChange }[] = [];
     for (const role of read.roles) {
       const stored = await tx.customRoles.get(role.name);
@@ -199,7 +201,9 @@ async function holders(principals: AppDeps['store']['principals'], name: string)
 export async function deleteRole(deps: AppDeps, actor: Actor, name: string): Promise<{ name: string; version: number }> {
   const now = iso(deps.clock);
   return deps.store.transaction(async (tx) => {
-    const r = await tx.customRoles.get(name);
+    // Locked first: a principal given the role meanwhile is a holder below, or waits and then
+    // finds the role gone (checkRoleNames locks it too).
+    const [r] = await tx.customRoles.lock([name]);
     if (!r) throw notFound(`no custom role ${name}; list them with "bulwark roles list"`);
     const held = await holders(tx.principals, name);
     if (held.length > 0)
@@ -214,12 +218,16 @@ export async function deleteRole(deps: AppDeps, actor: Actor, name: string): Pro
   });
 }
 
-/** Refuse role names that are neither built in nor a stored custom role. */
+/**
+ * Refuse role names that are neither built in nor a stored custom role. Called in the transaction
+ * that gives them to a principal: the custom ones stay locked until it ends, so a concurrent delete
+ * either sees the principal hold the role (and refuses) or has deleted it first (and this refuses).
+ */
 export async function checkRoleNames(repos: Pick<AppDeps['store'], 'customRoles'>, roles: readonly string[]): Promise<void> {
   const custom = roles.filter((r) => !isBuiltInRole(r));
   const bad = custom.find((r) => !ROLE_NAME.test(r));
   if (bad !== undefined) throw invalid(`role "${bad.slice(0, 80)}": a role name is 1–63 lowercase letters, digits and . _ -`);
-  const known = new Set((await repos.customRoles.getMany(custom)).map((r) => r.name));
+  const known = new Set((await repos.customRoles.lock(custom)).map((r) => r.name));
   const unknown = custom.filter((r) => !known.has(r));
   if (unknown.length > 0)
     throw invalid(

@@ -1,8 +1,9 @@
 /**
  * Custom roles' contract: rows hold what they are given (grants and condition as written), versions
  * change by compare-and-set, a concurrent first apply of a name is refused without an error, a
- * delete leaves a tombstone with the last version that a later apply brings back; a principal's
- * roles are replaced whole.
+ * delete leaves a tombstone with the last version that a later apply brings back; live roles
+ * locked in a transaction make another wait (a role deleted meanwhile is then not there); a
+ * principal's roles are replaced whole.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { ContractSuite } from '../store-part.ts';
@@ -56,6 +57,41 @@ export const customRolesContract: ContractSuite = (current) => {
       expect(await store.customRoles.put(role(1), 0)).toBe(false);
       expect(await store.customRoles.put(role(3), 2)).toBe(true);
       expect(await store.customRoles.get('checkout-runner')).toEqual(role(3));
+    });
+
+    it('locks live roles for the transaction: a role deleted meanwhile is not handed out', async () => {
+      const { fx } = current();
+      expect(await store.customRoles.put(role(1), 0)).toBe(true);
+      expect(await store.customRoles.put(role(1, { name: 'b-role', condition: null }), 0)).toBe(true);
+      expect((await store.customRoles.lock(['checkout-runner', 'b-role', 'nope', 'b-role'])).map((r) => r.name)).toEqual([
+        'b-role',
+        'checkout-runner',
+      ]);
+      expect(await store.customRoles.lock([])).toEqual([]);
+      // Another process (PostgreSQL: a second pool; SQLite: the same store, whose transactions queue).
+      const other = fx.reopen ? await fx.reopen() : store;
+      try {
+        const order: string[] = [];
+        let second: Promise<string[]> | undefined;
+        await store.transaction(async (tx) => {
+          expect((await tx.customRoles.lock(['checkout-runner'])).map((r) => r.name)).toEqual(['checkout-runner']);
+          // A second transaction wants the role while this one deletes it: it must wait, then find it gone.
+          second = other.transaction(async (tx2) => {
+            const seen = (await tx2.customRoles.lock(['checkout-runner'])).map((r) => r.name);
+            order.push('second locked');
+            return seen;
+          });
+          for (let i = 0; i < 5; i++) await tx.customRoles.lastVersion('checkout-runner');
+          expect(await tx.customRoles.delete('checkout-runner', 1, LATER)).toBe(true);
+          order.push('deleted');
+        });
+        expect(await second).toEqual([]);
+        expect(order).toEqual(['deleted', 'second locked']);
+        // Deleted, it is locked by nobody: the tombstone is not a live role.
+        expect(await store.customRoles.lock(['checkout-runner'])).toEqual([]);
+      } finally {
+        if (other !== store) await other.close();
+      }
     });
 
     it("replaces a principal's roles whole", async () => {

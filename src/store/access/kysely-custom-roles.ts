@@ -1,14 +1,20 @@
 /**
  * Custom roles: rows change by compare-and-set on the version; a delete leaves a tombstone (the
  * row with `deleted_at` set), which a later apply of the name brings back at the next version.
+ * `lock` takes the rows' locks on PostgreSQL (FOR UPDATE, in name order); on SQLite the write
+ * transaction (BEGIN IMMEDIATE) already holds the database.
  */
 import type { Selectable } from 'kysely';
 import type { Database } from '../schema.ts';
+import type { Dialect } from '../store.ts';
 import type { Db } from '../kysely/util.ts';
 import type { CustomRoleRecord, CustomRoleRepo } from './port.ts';
 
 export class KyselyCustomRoles implements CustomRoleRepo {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly dialect: Dialect,
+  ) {}
 
   async get(name: string): Promise<CustomRoleRecord | undefined> {
     const r = await this.db
@@ -30,6 +36,17 @@ export class KyselyCustomRoles implements CustomRoleRepo {
       .orderBy('name', 'asc')
       .execute();
     return rows.map(toRecord);
+  }
+
+  async lock(names: readonly string[]): Promise<CustomRoleRecord[]> {
+    if (names.length === 0) return [];
+    const q = this.db
+      .selectFrom('custom_roles')
+      .selectAll()
+      .where('name', 'in', [...new Set(names)])
+      .where('deleted_at', 'is', null)
+      .orderBy('name', 'asc');
+    return (await (this.dialect === 'postgres' ? q.forUpdate() : q).execute()).map(toRecord);
   }
 
   async list(): Promise<CustomRoleRecord[]> {

@@ -284,6 +284,13 @@ export interface CustomRoleRepo {
   getMany(names: readonly string[]): Promise<CustomRoleRecord[]>;
   /** Every live role, by name. */
   list(): Promise<CustomRoleRecord[]>;
+  /**
+   * The live roles of these names, by name, locked until the transaction ends, so that a delete
+   * and a principal given the role are one after the other, never both on what each read before
+   * (PostgreSQL: FOR UPDATE, in name order; a row deleted meanwhile is not returned. SQLite: the
+   * write transaction holds the database already).
+   */
+  lock(names: readonly string[]): Promise<CustomRoleRecord[]>;
   /** The last version a name had, live or deleted (0 when never applied). */
   lastVersion(name: string): Promise<number>;
   /**
