@@ -2,6 +2,8 @@
  * Configuration, parsed once and frozen. Precedence: command-line flags, then BULWARK_*
  * environment variables, then a YAML or JSON file (--config or BULWARK_CONFIG), then defaults.
  */
+import { WebAuthnSettingsSchema } from './core/access/webauthn.ts';
+import { OidcSettingsSchema } from './core/access/oidc.ts';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -170,6 +172,13 @@ const Schema = z.strictObject({
       keyFile: z.string().min(1).optional().describe('the sealing key file; every replica on one database needs the same one'),
     })
     .prefault({}),
+  /** Access: security keys' relying party (docs/access.md). */
+  access: z
+    .strictObject({
+      webauthn: WebAuthnSettingsSchema.optional().describe('security keys: rpId, rpName, origins; default on a loopback host: localhost'),
+      oidc: OidcSettingsSchema.optional().describe('OIDC sign-in: issuer, clientId, clientSecret, redirectUri, claim, createPeople'),
+    })
+    .prefault({}),
 });
 
 export type Config = Readonly<z.infer<typeof Schema> & { db: string; webDir: string }>;
@@ -256,6 +265,7 @@ export function loadConfig(flags: Record<string, unknown> = {}, env: NodeJS.Proc
     ...c,
     checkpoint: Object.freeze({ ...c.checkpoint }),
     secrets: Object.freeze({ ...c.secrets }),
+    access: Object.freeze({ ...c.access }),
     signals: Object.freeze({
       webhooks: Object.freeze({ ...c.signals.webhooks }),
       files: Object.freeze([...c.signals.files]) as typeof c.signals.files,

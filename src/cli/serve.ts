@@ -50,6 +50,9 @@ export async function serve(config: Config, opts: { demo?: boolean } = {}): Prom
     // Sealed secrets' key file: <dataDir>/secret-keys.json unless given (--secrets-key-file,
     // secrets.keyFile, BULWARK_SECRETS_KEY_FILE; docs/access.md).
     ...(config.secrets.keyFile ? { secrets: { keyFile: config.secrets.keyFile } } : {}),
+    // Security keys: access.webauthn, or on a loopback host the dashboard at http://localhost:PORT.
+    ...webauthnOption(config),
+    ...(config.access.oidc ? { oidc: config.access.oidc } : {}),
     signals: { webhooks: config.signals.webhooks, ...(writes ? { commit: (subs) => writes.commitSignals(subs) } : {}) },
     experiments: {
       stateDir: config.dataDir,
@@ -90,6 +93,34 @@ export async function serve(config: Config, opts: { demo?: boolean } = {}): Prom
   // started in registry order; stopped in reverse before the server closes.
   const jobs: Job[] = [];
   let demo: Demo | undefined;
+  // The stop is armed as soon as the server listens: a SIGTERM while the jobs start is a graceful
+  // stop (running experiments aborted and rolled back), not the default death of the process.
+  let startDone!: () => void;
+  const started = new Promise<void>((resolve) => (startDone = resolve));
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: finishing in-flight requests');
+    // A signal during the start waits for it: every job started is then stopped in order.
+    await started;
+    try {
+      for (const job of jobs.reverse()) await job.stop();
+      // Closing the server aborts running experiments and waits for their rollbacks.
+      await app.close();
+      await demo?.stop();
+      // After the server: the ingest and the runs have flushed what they submitted.
+      await writes?.close();
+      await close();
+      logger.info('stopped');
+      process.exit(0);
+    } catch (e) {
+      logger.error({ err: e }, 'shutdown failed');
+      process.exit(1);
+    }
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
   try {
     for (const capability of CAPABILITIES) {
       const part = await capability.jobs?.();
@@ -122,27 +153,13 @@ export async function serve(config: Config, opts: { demo?: boolean } = {}): Prom
     }
   } finally {
     if (banner.length > 0) process.stderr.write(`\n${banner.join('\n')}\n`);
+    startDone();
   }
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down: finishing in-flight requests');
-    try {
-      for (const job of jobs.reverse()) await job.stop();
-      // Closing the server aborts running experiments and waits for their rollbacks.
-      await app.close();
-      await demo?.stop();
-      // After the server: the ingest and the runs have flushed what they submitted.
-      await writes?.close();
-      await close();
-      logger.info('stopped');
-      process.exit(0);
-    } catch (e) {
-      logger.error({ err: e }, 'shutdown failed');
-      process.exit(1);
-    }
-  };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+}
+
+/** Security keys' relying party: the configured one, else localhost when the server listens on a loopback address. */
+function webauthnOption(config: Config): Pick<ServerOptions, 'webauthn'> {
+  if (config.access.webauthn) return { webauthn: config.access.webauthn };
+  if (!['127.0.0.1', 'localhost', '::1'].includes(config.host)) return {};
+  return { webauthn: { rpId: 'localhost', rpName: 'Bulwark', origins: [`http://localhost:${config.port}`] } };
 }

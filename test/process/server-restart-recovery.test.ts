@@ -88,13 +88,11 @@ async function crashAndRestart(hold: Hold): Promise<void> {
   await once(target, 'listening');
   const targetUrl = `http://127.0.0.1:${(target.address() as AddressInfo).port}`;
 
-  // The installed bin, not the tests' CLI bundle: \`bulwark serve\` installs its SIGTERM handler
-  // only once every capability's jobs have started (src/cli/serve.ts), after the recovery this
-  // test waits for; the bundle starts fast enough that the SIGTERM below lands in that window and
-  // the process dies of the signal (exit {signal: SIGTERM}, no graceful stop). To be dropped when
-  // serve handles SIGTERM from the moment it listens.
+  // The tests' CLI bundle starts fast enough that the SIGTERM below can land while the
+  // capabilities' jobs are still starting: serve arms its graceful stop as soon as it listens
+  // (src/cli/serve.ts), so that stop must still abort and roll back the run.
   const start = (expectToken: boolean) =>
-    startServer({ dir: dataDir, expectToken, checkpointInterval: 0, extraArgs: ['--config', config], installedBin: true });
+    startServer({ dir: dataDir, expectToken, checkpointInterval: 0, extraArgs: ['--config', config] });
   const first = await start(true);
   servers.push(first);
   const token = first.token!;
