@@ -2,7 +2,7 @@
  * The incident page in real Chromium: an incident declared over the API, a commander assigned, a
  * note added, a signal pinned, evidence attached and a technique linked (with an experiment that
  * exercises it); one page load shows the roles, the coverage and the timeline, and the postmortem
- * is generated from the page and shown as version 1.
+ * is generated from the page and shown as version 1; the list page shows the webhook outbox.
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -98,6 +98,10 @@ describe.skipIf(skip)('the incident page in Chromium', () => {
       expect(text).toContain(`# Postmortem: INC-${id} Replayed session tokens`);
       expect(text).toContain('## Coverage by experiments');
       expect(await page.getByTestId('incident-postmortem').getByRole('heading').innerText()).toBe('Postmortem (version 1)');
+      // Back to the list (in the page, no new load): the incident, and the webhook outbox (empty: no webhooks are set).
+      await page.getByRole('link', { name: '← Incidents' }).click();
+      await page.getByTestId('incident-outbox').waitFor({ state: 'visible' });
+      expect(await page.getByTestId('incident-outbox').innerText()).toContain('No notifications sent or waiting');
     },
     TEST_TIMEOUT,
   );

@@ -60,6 +60,20 @@ export const taskView = (t: TaskRecord): z.output<typeof TaskView> => ({ ...t })
 const MAX_SCENARIO_LENGTH = 256 * 1024;
 const time = z.string().min(1).max(64).describe('RFC 3339');
 
+/** A notification of the webhook outbox, without its body. */
+export const NotificationView = z.object({
+  id: z.number().int(),
+  webhook: z.string(),
+  event: z.string(),
+  incidentId: z.number().int(),
+  state: z.enum(['pending', 'delivered', 'failed']),
+  attempts: z.number().int(),
+  createdAt: z.string(),
+  nextAttemptAt: z.string(),
+  deliveredAt: z.string().nullable(),
+  lastError: z.string().nullable(),
+});
+
 export function incidentWorkRoutes(app: FastifyInstance, r: RouteRegistry, deps: AppDeps): void {
   const params = z.strictObject({ id: numberId('incident') });
 
@@ -309,22 +323,7 @@ export function incidentWorkRoutes(app: FastifyInstance, r: RouteRegistry, deps:
       incident: numberId('incident').optional(),
       limit: z.coerce.number().int().min(1).max(1000).optional(),
     }),
-    response: z.object({
-      notifications: z.array(
-        z.object({
-          id: z.number().int(),
-          webhook: z.string(),
-          event: z.string(),
-          incidentId: z.number().int(),
-          state: z.enum(['pending', 'delivered', 'failed']),
-          attempts: z.number().int(),
-          createdAt: z.string(),
-          nextAttemptAt: z.string(),
-          deliveredAt: z.string().nullable(),
-          lastError: z.string().nullable(),
-        }),
-      ),
-    }),
+    response: z.object({ notifications: z.array(NotificationView) }),
     handler: async ({ query, principal }) => {
       const hidden = await hiddenIncidents(deps, principal);
       const items = await deps.store.incidents.notifications({ incidentId: query.incident, limit: query.limit ?? 100 });

@@ -3,8 +3,9 @@ import { formatTime } from '../../format.ts';
 import { useApi, useLoad } from '../../hooks.ts';
 import { Link } from '../../router.tsx';
 import { loadCases, loadIncidents } from './data.ts';
+import { Outbox } from './Outbox.tsx';
 
-/** Incidents (those the viewer may see) and the cases triage opened, newest first. */
+/** Incidents (those the viewer may see) and the cases triage opened, newest first; the webhook outbox. */
 export function Incidents() {
   const api = useApi();
   const [list, reload] = useLoad('incidents', (signal) => loadIncidents(api, signal), { keepDataOnError: true });
@@ -101,6 +102,7 @@ export function Incidents() {
           </table>
         </div>
       )}
+      <Outbox />
     </>
   );
 }

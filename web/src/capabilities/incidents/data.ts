@@ -3,7 +3,7 @@
 import type { z } from 'zod';
 import type { ApiClient } from '../../api.ts';
 import type { CaseView, IncidentDetailView, IncidentView } from '../../../../src/server/routes/incidents-views.ts';
-import type { ChecklistTemplateView, ReportView, TaskView } from '../../../../src/server/routes/incidents-work.ts';
+import type { ChecklistTemplateView, NotificationView, ReportView, TaskView } from '../../../../src/server/routes/incidents-work.ts';
 import type { LinksView, PostmortemVersionView } from '../../../../src/server/routes/incidents-links.ts';
 
 export type CaseItem = z.output<typeof CaseView>;
@@ -31,6 +31,12 @@ export async function loadPostmortem(
   const last = versions.at(-1);
   const current = last ? await api.get<PostmortemDocument>(`/v1/incidents/${id}/postmortem/versions/${last.version}`, signal) : null;
   return { versions, current };
+}
+
+export type OutboxItem = z.output<typeof NotificationView>;
+
+export async function loadOutbox(api: ApiClient, signal?: AbortSignal): Promise<OutboxItem[]> {
+  return (await api.get<{ notifications: OutboxItem[] }>('/v1/incidents/notifications?limit=50', signal)).notifications;
 }
 
 export async function loadReports(api: ApiClient, id: number, signal?: AbortSignal): Promise<ReportItem[]> {
