@@ -15,8 +15,13 @@ import {
 } from './data.ts';
 
 /** The ATT&CK page: the matrix, tactics as columns in matrix order, each cell coloured by its evidence. */
+/** The page's own timing (User Timing): from opening the page to the matrix drawn, read by bench/ and by the browser's tools. */
+export const RENDER_START_MARK = 'bulwark:coverage:start';
+export const RENDER_MEASURE = 'bulwark:coverage:render';
+
 export function Attack() {
   const api = useApi();
+  useState(() => performance.mark(RENDER_START_MARK));
   const [control, setControl] = useState('');
   const [coverage, reload] = useLoad(`coverage-${control}`, (signal) => loadCoverage(api, signal, control), { keepDataOnError: true });
   // The controls to filter by come from the map of all controls, kept while one is selected.
@@ -52,6 +57,10 @@ function Matrix({
   const platforms = useMemo(() => [...new Set(view.techniques.flatMap((c) => c.platforms))].sort(), [view]);
   const columns = useMemo(() => matrixColumns(view, { tactic, platform }), [view, tactic, platform]);
   const k = view.kris;
+  // After the matrix of this view is committed: the time from opening the page (its fetch included).
+  useEffect(() => {
+    if (performance.getEntriesByName(RENDER_START_MARK, 'mark').length > 0) performance.measure(RENDER_MEASURE, RENDER_START_MARK);
+  }, [view]);
   return (
     <>
       <Card title="Coverage" testId="coverage-kris">
