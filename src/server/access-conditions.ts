@@ -45,9 +45,18 @@ function resourceOf(app: FastifyInstance, req: FastifyRequest): ConditionResourc
 }
 
 /**
- * The route's permission through a conditional custom role, or the refusal: 403 naming why (the
- * condition did not hold, failed to evaluate, or had no resource), 404 when the resource it names
- * is not there. Without a conditional role for the permission, the plain refusal.
+ * What conditions see as `request.method`: HEAD is asked as GET. Fastify answers HEAD on every GET
+ * route by running the GET handler without sending the body, so it reads exactly what GET reads; a
+ * condition written for reads (`request.method == 'GET'`) would otherwise refuse it.
+ */
+export const conditionMethod = (method: string): string => (method === 'HEAD' ? 'GET' : method);
+
+/**
+ * The route's permission through a conditional custom role, or the refusal: 403 saying no role
+ * grants it on that resource (which condition did not hold, or its evaluation error, goes to the
+ * server's log only: the caller is not told which labels to aim for), or why not when it is not
+ * the condition (the token's scopes, no single resource); 404 when the resource it names is not
+ * there. Without a conditional role for the permission, the plain refusal.
  */
 export async function requireConditional(
   app: FastifyInstance,
@@ -56,7 +65,7 @@ export async function requireConditional(
   principal: Principal,
   permission: Permission,
 ): Promise<void> {
-  const d = await conditionalAccess(deps, principal, permission, req.method, resourceOf(app, req));
+  const d = await conditionalAccess(deps, principal, permission, conditionMethod(req.method), resourceOf(app, req));
   const lacks = `token "${principal.tokenName}" lacks the permission ${permission}`;
   switch (d.kind) {
     case 'allowed':
@@ -66,6 +75,8 @@ export async function requireConditional(
     case 'not_found':
       throw new DomainError('not_found', `${d.reason}`);
     case 'denied':
+      if (d.detail !== undefined)
+        req.log.warn({ principal: principal.id, token: principal.tokenId, permission, denied: d.detail }, 'conditional role denied');
       throw new DomainError('forbidden', `${lacks}: ${d.reason}`, { permission, reason: 'condition' });
   }
 }

@@ -254,7 +254,8 @@ export interface ConditionResource {
 export type ConditionalDecision =
   | { kind: 'none' }
   | { kind: 'allowed'; role: string; reason: string }
-  | { kind: 'denied'; reason: string }
+  /** `reason` is for the caller; `detail` (the conditions and their errors) for the server's log only. */
+  | { kind: 'denied'; reason: string; detail?: string }
   | { kind: 'not_found'; reason: string };
 
 /** Compiled roles by their stored form: a condition is compiled once per process, not per request. */
@@ -276,7 +277,7 @@ function compiledRole(r: CustomRoleRecord): CustomRole {
  * when the principal's scopes do not grant it: `none` when no conditional role it holds names the
  * permission. The token's own scopes must grant the permission too (a token narrows, never
  * widens); a route that names no resource, a resource that is not there, a condition that does not
- * hold or fails to evaluate: denied.
+ * hold or fails to evaluate: denied (which condition, and why, only in `detail`).
  */
 export async function conditionalAccess(
   deps: AppDeps,
@@ -316,5 +317,11 @@ export async function conditionalAccess(
     if (d.allowed) return { kind: 'allowed', role: role.name, reason: d.reason };
     reasons.push(d.reason);
   }
-  return { kind: 'denied', reason: `on ${resource.kind} ${resource.name}: ${reasons.join('; ')}` };
+  // The caller learns that no role grants it here, not which condition or label was missing: the
+  // condition's text and its evaluation error would say which labels to aim for.
+  return {
+    kind: 'denied',
+    reason: `no role grants ${permission} on ${resource.kind} ${resource.name}`,
+    detail: `role ${names} on ${resource.kind} ${resource.name}: ${reasons.join('; ')}`,
+  };
 }

@@ -117,12 +117,20 @@ describe('custom roles', () => {
     expect(ok.statusCode, ok.body).toBe(202);
     expect(ok.json().run).toMatchObject({ experiment: 'checkout-waf', dryRun: true });
 
+    // Refused with a generic reason: neither the condition nor its evaluation error (which labels
+    // to aim for) reaches the caller; both go to the server's log.
     const other = await run(carol, 'payments-waf');
     expect(other.statusCode).toBe(403);
-    expect(other.json().message).toContain('resource.labels.team in principal.groups does not hold');
+    expect(other.json().message).toContain('no role grants experiments:run on experiment payments-waf');
     const unlabelled = await run(carol, 'unlabelled-waf');
     expect(unlabelled.statusCode).toBe(403);
-    expect(unlabelled.json().message).toContain('failed to evaluate');
+    expect(unlabelled.json().message).toContain('no role grants experiments:run on experiment unlabelled-waf');
+    for (const res of [other, unlabelled]) expect(res.body).not.toMatch(/labels|principal\.groups|evaluate|team-runner/);
+    const logged = t.logs.filter((l) => l.includes('conditional role denied'));
+    expect(logged.some((l) => l.includes('payments-waf') && l.includes('resource.labels.team in principal.groups does not hold'))).toBe(
+      true,
+    );
+    expect(logged.some((l) => l.includes('unlabelled-waf') && l.includes('failed to evaluate'))).toBe(true);
     expect((await run(carol, 'no-such-experiment')).statusCode).toBe(404);
     // A route that names no single resource gets no conditional grant: stopping every run.
     expect((await inject('POST', '/v1/experiments/stop-all', bearer(carol), {})).statusCode).toBe(403);
@@ -135,6 +143,15 @@ describe('custom roles', () => {
     expect(ledger.map((e) => JSON.parse(e.dataJson) as unknown)).toEqual([
       { id: 'person:carol', from: ['viewer', 'team-runner'], to: ['viewer'] },
     ]);
+  });
+
+  it('asks a condition about HEAD as GET (HEAD reads what GET reads)', async () => {
+    const reads = 'roles:\n  - name: get-reader\n    grants: [experiments:read]\n    condition: request.method == "GET"\n';
+    expect((await inject('POST', '/v1/roles', admin(), { file: reads })).statusCode).toBe(200);
+    const kim = await person('kim', [], ['get-reader']);
+    expect((await inject('GET', '/v1/experiments/checkout-waf', bearer(kim))).statusCode).toBe(200);
+    const head = await t.app.inject({ method: 'HEAD', url: '/v1/experiments/checkout-waf', headers: bearer(kim) });
+    expect(head.statusCode).toBe(200);
   });
 
   it("narrows a conditional role to the token's scopes", async () => {
