@@ -84,6 +84,8 @@ runMain(async () => {
   runs['signal-ingest'] = await run('signal-ingest.ts', []);
   runs['concurrent-runs'] = await run('concurrent-runs.ts', []);
   runs['overload'] = await run('overload.ts', []);
+  runs['incidents'] = await run('incidents.ts', []);
+  runs['playbooks'] = await run('playbooks.ts', []);
 
   // Goals, from the summaries each script wrote in this run (only scripts that exited 0).
   const append = readOut('ledger-append');

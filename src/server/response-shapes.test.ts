@@ -28,6 +28,7 @@ const NOT_JSON = [
   'GET /v1/coverage/export/vectr-csv',
   'GET /v1/coverage/export/dettect',
   'GET /v1/incidents/:id/evidence/:sha256',
+  'GET /v1/incidents/:id/export/markdown',
 ];
 
 beforeAll(async () => {
@@ -143,6 +144,8 @@ describe('real answers parse with their route’s response schema', () => {
 
     const token = (await check('POST', '/v1/tokens', '/v1/tokens', { name: 'shapes', scopes: ['ledger:read'] })) as { id: string };
     await check('DELETE', '/v1/tokens/:id', `/v1/tokens/${token.id}`);
+    await check('POST', '/v1/roles', '/v1/roles', { file: 'roles:\n  - name: shapes-role\n    grants: [ledger:read]\n' });
+    await check('POST', '/v1/roles/validate', '/v1/roles/validate', { file: 'roles:\n  - name: shapes-role\n    grants: [ledger:read]\n' });
 
     const file = [
       'title: Shapes probe',
@@ -224,6 +227,8 @@ describe('real answers parse with their route’s response schema', () => {
     ).sha256;
     await check('POST', '/v1/incidents/:id/pins', `/v1/incidents/${incidentId}/pins`, { signal: signalId });
     await check('POST', '/v1/incidents/:id/tasks', `/v1/incidents/${incidentId}/tasks`, { title: 'Shapes task' });
+    await check('POST', '/v1/incidents/:id/links', `/v1/incidents/${incidentId}/links`, { techniques: ['T1190'] });
+    await check('POST', '/v1/incidents/:id/postmortem/versions', `/v1/incidents/${incidentId}/postmortem/versions`, { baseVersion: 0 });
     reportNumber = (
       (await check('POST', '/v1/incidents/:id/reports', `/v1/incidents/${incidentId}/reports`, { kind: 'tactical' })) as { report: number }
     ).report;
@@ -301,6 +306,7 @@ describe('real answers parse with their route’s response schema', () => {
     // The input of the routes that need some; every other GET route is called bare.
     const urls: Record<string, string> = {
       '/v1/approvals/:id': `/v1/approvals/${approval.id}`,
+      '/v1/roles/:name': '/v1/roles/shapes-role',
       '/v1/ledger/entries/:seq': '/v1/ledger/entries/0',
       '/v1/ledger/proofs/inclusion': '/v1/ledger/proofs/inclusion?seq=0',
       '/v1/ledger/proofs/consistency': '/v1/ledger/proofs/consistency?from=1',
@@ -321,6 +327,11 @@ describe('real answers parse with their route’s response schema', () => {
       '/v1/incidents/:id/reports': `/v1/incidents/${incidentId}/reports`,
       '/v1/incidents/:id/reports/:report': `/v1/incidents/${incidentId}/reports/${reportNumber}`,
       '/v1/incidents/:id/exercise/report': `/v1/incidents/${exerciseId}/exercise/report`,
+      '/v1/incidents/:id/links': `/v1/incidents/${incidentId}/links`,
+      '/v1/incidents/:id/postmortem/versions': `/v1/incidents/${incidentId}/postmortem/versions`,
+      '/v1/incidents/:id/postmortem/versions/:version': `/v1/incidents/${incidentId}/postmortem/versions/1`,
+      '/v1/incidents/:id/export': `/v1/incidents/${incidentId}/export`,
+      '/v1/incidents/:id/export/markdown': `/v1/incidents/${incidentId}/export/markdown`,
     };
     const gets = t.spec.filter((r) => r.method === 'GET');
     for (const r of gets) {

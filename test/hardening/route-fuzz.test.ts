@@ -251,6 +251,9 @@ steps:
 `,
 );
 remember('name', 'fuzz-playbook');
+/** Access: a roles file that applies (POST /v1/roles), and the role's name. */
+remember('file', 'roles:\n  - name: fuzz-role\n    grants: [ledger:read]\n    condition: resource.labels.team in principal.groups\n');
+remember('name', 'fuzz-role');
 remember('sha256', 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
 /** Coverage: a small ATTiRe log that imports (POST /v1/coverage/imports/attire takes it as `log`; the dictionary keeps strings up to 300 characters). */
 remember(
@@ -261,14 +264,23 @@ remember(
   }),
 );
 /**
- * Routes that answer 2xx only to a person (the fuzzer's tokens are services) or to a current TOTP
- * code, which no generator can make: they are fuzzed for their refusals, with no accepted body to sweep.
+ * Routes that answer 2xx only to a person (the fuzzer's tokens are services), to a current TOTP
+ * code or a security key's signature, or to a pending OIDC sign-in, which no generator can make: they are fuzzed for their refusals, with no accepted body to sweep.
  */
 const NEEDS_A_PERSON_OR_CODE = new Set([
   'POST /v1/second-factor/enroll',
   'POST /v1/second-factor/confirm',
   'POST /v1/second-factor/disable',
   'POST /v1/session/step-up',
+  // Security keys: a person's, and a key's signed answer; OIDC: a provider's sign-in waiting in a cookie.
+  'POST /v1/webauthn/registration/options',
+  'POST /v1/webauthn/credentials',
+  'POST /v1/principals/:id/webauthn/reset',
+  'POST /v1/session/webauthn/options',
+  'POST /v1/session/step-up/webauthn/options',
+  'POST /v1/session/step-up/webauthn',
+  'POST /v1/oidc/webauthn/options',
+  'POST /v1/oidc/complete',
 ]);
 
 /** Documents the signal formats take, as starting points for routes that parse their own body. */

@@ -5,6 +5,7 @@
  */
 import { KRI_NAMES, evaluateKri, type KriInput, type KriName, type KriResult } from '../../core/slos/kris.ts';
 import { coverageMap } from '../coverage/coverage.ts';
+import { toilKri } from '../playbooks/toil.ts';
 import type { AppDeps } from '../deps.ts';
 import type { SloStatus } from './slo-status.ts';
 
@@ -90,6 +91,11 @@ export async function evaluateKris(deps: Pick<AppDeps, 'store' | 'clock'>, statu
     inputs.set('techniques-not-exercised-30d', await fromCoverage(deps, now));
   } catch (e) {
     inputs.set('techniques-not-exercised-30d', unknown(e));
+  }
+  try {
+    inputs.set('toil-due-for-automation', await toilKri(deps));
+  } catch (e) {
+    inputs.set('toil-due-for-automation', unknown(e));
   }
   const s = fromSlos(statuses);
   inputs.set('slos-low-budget', s.low);

@@ -43,6 +43,13 @@ export const KRI_DEFINITIONS = {
     amber: 1,
     red: 3,
   },
+  'toil-due-for-automation': {
+    title: 'Playbook steps done by hand that are due for automation',
+    description:
+      "Playbook steps, manual or assisted, done by hand at least their playbook's automateAfter times and still not automatic: toil to automate (the playbooks' toil report).",
+    amber: 1,
+    red: 5,
+  },
 } as const;
 
 export type KriName = keyof typeof KRI_DEFINITIONS;

@@ -72,7 +72,10 @@ describe('KPIs over HTTP', () => {
     const ack = r.kpis.find((k) => k.kpi === 'time-to-acknowledge')!;
     expect(ack).toMatchObject({ status: 'no-data', count: 0, meanMs: null });
     expect(ack.why).toBe('no complete time to acknowledge pair in the window from cases and incidents');
-    expect(r.kpis.find((k) => k.kpi === 'time-to-repair')).toMatchObject({ status: 'no-data', why: 'no source feeds it yet' });
+    expect(r.kpis.find((k) => k.kpi === 'time-to-repair')).toMatchObject({
+      status: 'no-data',
+      why: 'no complete time to repair pair in the window from cases and incidents',
+    });
   });
 
   it('groups by technique, and refuses a window that is not a duration', async () => {
