@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { conflict, DomainError, invalid, notFound } from '../../core/errors.ts';
 import { actorLabel, type Actor } from '../../core/ledger/actor.ts';
 import { modeIsChoice, parsePlaybookFile } from '../../core/playbooks/playbook-file.ts';
-import type { Playbook, Step } from '../../core/playbooks/types.ts';
+import { type Playbook, type Step } from '../../core/playbooks/types.ts';
 import type { Template } from '../../core/playbooks/expressions.ts';
 import { describeProcessRefusal, processRefusals, type ExecutableEntry } from '../../core/experiments/process-policy.ts';
 import type { PlaybookRecord } from '../../store/playbooks/port.ts';
@@ -136,6 +136,54 @@ export interface ApplyOptions {
   mayPrivileged?: boolean;
   /** The server's allow-list (`experiments.allowExecutables`): `process` steps are judged by it at apply too. */
   allowExecutables?: readonly ExecutableEntry[];
+  /** Whether the actor holds incidents:write: needed for `incident` and `case` steps. */
+  mayWriteIncidents?: boolean;
+  /**
+   * Whether the actor may run the named experiment (experiments:run, or a conditional custom role
+   * whose condition holds on that experiment): true, or why not. Absent: `run-experiment` steps are refused.
+   */
+  mayRunExperiment?: (name: string) => Promise<true | string>;
+}
+
+/** Every step, with the body of a `forEach` and the branches of a `parallel`. */
+function everyStep(model: Playbook): Step[] {
+  const out: Step[] = [];
+  const add = (s: Step): void => {
+    out.push(s);
+    if (s.forEach) add(s.forEach.body);
+    for (const b of s.parallel ?? []) add(b);
+  };
+  for (const s of model.steps) add(s);
+  return out;
+}
+
+/**
+ * The steps run as the playbook, not as a person, so applying one is where its author's
+ * permissions are checked: `incident` and `case` steps need incidents:write; a `run-experiment`
+ * step needs the author to be allowed to run that experiment (experiments:run, or a conditional
+ * role that holds on it).
+ */
+export async function stepPermissionsRefused(model: Playbook, o: ApplyOptions): Promise<DomainError | undefined> {
+  const steps = everyStep(model);
+  const incidents = steps.filter((s) => s.kind === 'incident' || s.kind === 'case');
+  if (incidents.length > 0 && !o.mayWriteIncidents)
+    return new DomainError(
+      'forbidden',
+      `steps ${incidents.map((s) => s.id).join(', ')} act on incidents or cases; to apply the playbook the token needs the permission incidents:write`,
+      { permission: 'incidents:write' },
+    );
+  const experiments = new Map<string, string>();
+  for (const s of steps) if (s.experiment && !experiments.has(s.experiment.name)) experiments.set(s.experiment.name, s.id);
+  for (const [name, step] of experiments) {
+    const ok = o.mayRunExperiment ? await o.mayRunExperiment(name) : 'the permission experiments:run is not held';
+    if (ok !== true)
+      return new DomainError(
+        'forbidden',
+        `step ${step} runs experiment ${name}; to apply the playbook the token must be allowed to run it (experiments:run): ${ok}`,
+        { permission: 'experiments:run', experiment: name },
+      );
+  }
+  return undefined;
 }
 
 /**
@@ -176,6 +224,8 @@ export async function applyPlaybook(deps: AppDeps, actor: Actor, file: string, o
   const model = playbookOf(file);
   const processRefusal = processStepsRefused(model, opts);
   if (processRefusal) throw processRefusal;
+  const permissionRefusal = await stepPermissionsRefused(model, opts);
+  if (permissionRefusal) throw permissionRefusal;
   const sha = sha256Hex(file);
   const now = iso(deps.clock);
   return deps.store.transaction(async (tx) => {

@@ -98,8 +98,13 @@ class StepMoved extends Error {}
 const ENGINE: Actor = systemActor('playbooks', 'system');
 const ACTIVE_RUN_STATES = RUN_STATES.filter((s) => !FINAL_RUN_STATES.includes(s));
 type Entry = Parameters<Repos['ledger']['append']>[0][number];
-/** Incidents and cases as the engine sees them: restricted ones only when it opened them. */
-const ENGINE_VIEWER = { id: ENGINE.id, seesRestricted: false };
+/**
+ * Who an `incident` or `case` step acts as, and how it sees incidents: the playbook itself
+ * (`playbook:NAME`), never the engine as a whole, so a restricted incident one playbook opened
+ * (the opener is a participant) is out of another playbook's reach.
+ */
+const playbookActor = (playbook: string): Actor => systemActor(`playbook:${playbook}`.slice(0, 200), 'system');
+const playbookViewer = (playbook: string) => ({ id: playbookActor(playbook).id, seesRestricted: false });
 
 interface StartOptions {
   attempt: number;
@@ -438,7 +443,13 @@ export class PlaybookEngine {
     try {
       return await this.write(run, async (tx, entries) => {
         await this.startIn(tx, entries, run, exec, step, { attempt, idempotencyKey: null });
-        const outputs = await applyIncidentOp({ ...this.deps, store: storeIn(tx) }, ENGINE, ENGINE_VIEWER, op.op, fields.value);
+        const outputs = await applyIncidentOp(
+          { ...this.deps, store: storeIn(tx) },
+          playbookActor(run.playbook),
+          playbookViewer(run.playbook),
+          op.op,
+          fields.value,
+        );
         await this.doneIn(tx, entries, run, { ...exec, attempts: attempt }, outputs, now);
       });
     } catch (e) {

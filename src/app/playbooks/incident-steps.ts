@@ -6,9 +6,10 @@
  * transaction: the operation commits with the step recorded done, or not at all, so a restart
  * never does it twice.
  *
- * The engine acts as `playbooks` (a system actor) and sees incidents as a viewer who is not
- * allowed restricted ones: a playbook reaches a restricted incident only when it opened it (the
- * declarer is a participant).
+ * The engine acts as the playbook (`playbook:NAME`, a system actor) and sees incidents as a viewer
+ * of that id who is not allowed restricted ones: a playbook reaches a restricted incident only when
+ * it opened it (the declarer is a participant), never one another playbook opened. Who applied the
+ * playbook needed incidents:write (apply-playbook.ts).
  */
 import { invalid } from '../../core/errors.ts';
 import type { Actor } from '../../core/ledger/actor.ts';

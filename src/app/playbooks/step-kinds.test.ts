@@ -105,10 +105,17 @@ afterEach(async () => {
 const pb = (steps: string) =>
   `apiVersion: bulwark/v1\nkind: Playbook\nname: kinds\ninputs:\n  host: { type: string, default: web-1 }\nsteps:\n${steps}`;
 
-const apply = (steps: string) => applyPlaybook(deps, alice, pb(steps), { mayApprove: true, mayPrivileged: true, allowExecutables: ALLOW });
+const ALL = {
+  mayApprove: true,
+  mayPrivileged: true,
+  allowExecutables: ALLOW,
+  mayWriteIncidents: true,
+  mayRunExperiment: async () => true as const,
+};
+const apply = (steps: string, name = 'kinds') => applyPlaybook(deps, alice, pb(steps).replace('name: kinds', `name: ${name}`), ALL);
 
-async function runToEnd(e = engine()) {
-  const r = await startRun(deps, alice, 'kinds', { mayPrivileged: true });
+async function runToEnd(e = engine(), name = 'kinds') {
+  const r = await startRun(deps, alice, name, { mayPrivileged: true });
   if (!('run' in r)) throw new Error('dry run');
   for (let i = 0; i < 20; i++) {
     await e.tick();
@@ -225,6 +232,43 @@ describe('incident and case steps', () => {
     await apply(`  - id: c\n    mode: auto\n    case: { close: { case: "not-a-number", resolution: benign } }\n`);
     expect((await runToEnd()).run.reason).toMatch(/not a case number/);
   });
+
+  it('applying them needs incidents:write; each playbook acts as itself and reaches only the restricted incidents it opened', async () => {
+    const open = `  - id: open
+    mode: auto
+    incident: { open: { title: secret, severity: SEV1, priority: P1, restricted: true } }
+`;
+    for (const steps of [
+      open,
+      `  - id: c
+    mode: manual
+    case: { close: { case: 1, resolution: benign } }
+`,
+    ])
+      await expect(applyPlaybook(deps, alice, pb(steps), { ...ALL, mayWriteIncidents: false })).rejects.toMatchObject({
+        code: 'forbidden',
+        message: expect.stringMatching(/act on incidents or cases; to apply the playbook the token needs the permission incidents:write/),
+      });
+    expect(await store.playbooks.get('kinds')).toBeUndefined();
+    await apply(open);
+    const first = await runToEnd();
+    expect(first.run.state).toBe('succeeded');
+    const id = (first.steps[0]!.outputs as { incident: number }).incident;
+    const note = (pb: string) => `  - id: note
+    mode: auto
+    incident: { note: { incident: ${id}, text: "from ${pb}" } }
+`;
+    await apply(note('other'), 'other');
+    const other = await runToEnd(engine(), 'other');
+    expect(other.run.state).toBe('failed');
+    expect(other.run.reason).toMatch(new RegExp(`incident ${id}`));
+    await apply(open + note('kinds'));
+    expect((await runToEnd()).run.state).toBe('succeeded');
+    const timeline = await store.incidents.timeline(`incident:${id}`, { limit: 100 });
+    // The playbook that opened it (a participant as playbook:kinds) still reaches it; the other one's note is not there.
+    expect(timeline.filter((t) => t.kind === 'incident.note')).toHaveLength(1);
+    expect(JSON.stringify(timeline)).not.toContain('from other');
+  });
 });
 
 describe('run-experiment steps', () => {
@@ -255,6 +299,27 @@ describe('run-experiment steps', () => {
     clock.advance(2_000);
     await e.tick();
     expect((await store.playbooks.getRun(r2.run.id))!.reason).toMatch(/ended missed; this step expects prevented or detected/);
+  });
+
+  it('applying one needs the applier to be allowed to run that experiment (asked for the named one)', async () => {
+    const step = `  - id: v
+    mode: manual
+    run-experiment: { name: team-b-exp }
+`;
+    const asked: string[] = [];
+    const onlyTeamA = async (name: string) => (
+      asked.push(name),
+      name.startsWith('team-a-') ? (true as const) : 'the condition does not hold'
+    );
+    await expect(applyPlaybook(deps, alice, pb(step), { ...ALL, mayRunExperiment: onlyTeamA })).rejects.toMatchObject({
+      code: 'forbidden',
+      message:
+        'step v runs experiment team-b-exp; to apply the playbook the token must be allowed to run it (experiments:run): the condition does not hold',
+    });
+    expect(asked).toEqual(['team-b-exp']);
+    const without = { mayApprove: true, mayPrivileged: true, allowExecutables: ALLOW, mayWriteIncidents: true };
+    await expect(applyPlaybook(deps, alice, pb(step), without)).rejects.toMatchObject({ code: 'forbidden' });
+    await applyPlaybook(deps, alice, pb(step.replace('team-b-', 'team-a-')), { ...ALL, mayRunExperiment: onlyTeamA });
   });
 });
 

@@ -206,6 +206,27 @@ ${extra}`;
     expect((await call('POST', '/v1/playbooks', { file: TWO('assisted', newAuto) })).statusCode).toBe(200);
   });
 
+  it('refuses a playbook whose steps do what its applier may not: incidents, experiments (403 naming the permission)', async () => {
+    const writer = (
+      await createToken(t.deps, systemActor('test'), { name: 'walt', kind: 'person', scopes: ['playbooks:read', 'playbooks:write'] })
+    ).token;
+    const pb = (step: string) => `apiVersion: bulwark/v1\nkind: Playbook\nname: reach\nsteps:\n  - id: s\n    mode: manual\n${step}`;
+    const cases: [string, RegExp][] = [
+      [`    case: { close: { case: 1, resolution: benign } }\n`, /incidents:write/],
+      [
+        `    run-experiment: { name: someone-elses }\n`,
+        /runs experiment someone-elses; .*token "walt" lacks the permission experiments:run/,
+      ],
+    ];
+    for (const [step, why] of cases) {
+      const res = await call('POST', '/v1/playbooks', { file: pb(step) }, writer);
+      expect(res.statusCode, res.body).toBe(403);
+      expect(res.json<{ message: string }>().message).toMatch(why);
+      // An admin holds them all: the same file applies.
+      expect([200, 201]).toContain((await call('POST', '/v1/playbooks', { file: pb(step) })).statusCode);
+    }
+  });
+
   it('refuses to approve a promotion once the playbook has moved to another version (409)', async () => {
     const file = TWO('manual').replace('name: two-person', 'name: two-person-b');
     expect((await call('POST', '/v1/playbooks', { file })).statusCode).toBe(201);

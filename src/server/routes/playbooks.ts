@@ -10,6 +10,8 @@ import type { AppDeps } from '../../app/deps.ts';
 import { applyPlaybook, getPlaybook, modelOf, versionModel } from '../../app/playbooks/apply-playbook.ts';
 import { cancelRun, completeStep, getRun, pauseRun, resumeRun, startRun } from '../../app/playbooks/runs.ts';
 import { decidePromotion, requestPromotion, toilReport } from '../../app/playbooks/toil.ts';
+import { conditionalAccess } from '../../app/access/custom-roles.ts';
+import { experimentLabels } from '../../app/access/resource-labels.ts';
 import { can } from '../../core/access/permissions.ts';
 import type { ExecutableEntry } from '../../core/experiments/process-policy.ts';
 import { conflict, invalid } from '../../core/errors.ts';
@@ -271,6 +273,18 @@ export function playbookRoutes(app: FastifyInstance, r: RouteRegistry, deps: App
         mayApprove: can(principal, 'playbooks:approve'),
         mayPrivileged: can(principal, 'experiments:privileged'),
         allowExecutables: o.allowExecutables ?? [],
+        mayWriteIncidents: can(principal, 'incidents:write'),
+        mayRunExperiment: async (experiment) => {
+          if (can(principal, 'experiments:run')) return true;
+          // A conditional custom role is evaluated on the experiment the step names, as its own route would.
+          const d = await conditionalAccess(deps, principal, 'experiments:run', 'POST', {
+            kind: 'experiment',
+            name: experiment,
+            find: () => experimentLabels(deps, experiment),
+          });
+          if (d.kind === 'allowed') return true;
+          return d.kind === 'none' ? `token "${principal.tokenName}" lacks the permission experiments:run` : d.reason;
+        },
       });
       const v = playbookView(a.playbook, a.model);
       return a.created ? v : reply.code(200).send(v);
