@@ -1,10 +1,10 @@
 /**
  * What an interval (an incident's, say) spent of an SLO's error budget: the events of (from, to]
- * read as the status reads them (runs, signals, or the Prometheus the SLI names) and weighed
- * against the budget of the period that holds `to` (core/slos/budget.ts, consumedBetween). The
+ * read as the status reads them (runs, signals, or the Prometheus the SLI names) and weighed, period
+ * by period, against the budget of each period they fall in (core/slos/budget.ts, consumedBetween). The
  * server offers it to other capabilities as `services.slos.budgetConsumed`.
  */
-import { budgetPeriod, consumedBetween, type IntervalSpend } from '../../core/slos/budget.ts';
+import { consumedBetween, spendPeriodOf, spendReadStart, type IntervalSpend } from '../../core/slos/budget.ts';
 import type { AppDeps } from '../deps.ts';
 import { appliedModel } from './apply-slo.ts';
 import { prometheusSliEvents } from './prometheus-source.ts';
@@ -36,20 +36,37 @@ export async function budgetConsumed(
   if (!record) return undefined;
   const model = appliedModel(record);
   const base = { slo: name, from: new Date(from).toISOString(), to: new Date(to).toISOString() };
-  const period = budgetPeriod(model, to);
+  const readStart = spendReadStart(model, from, to);
   if (model.sli.source === 'external') {
     return { ...base, state: 'not-read', note: `its SLI queries a ${model.sli.type} metric source, which Bulwark does not read` };
   }
   if (model.sli.source === 'prometheus') {
-    // Two windows ending at `to`: the interval's and the period's (nested counts, prometheus.ts).
+    // Windows ending at `to` (nested counts, prometheus.ts): the interval's, and one to each start
+    // of a budget period it overlaps, so that each period's events and budget are told apart.
+    const starts: number[] = [];
+    for (let at = to; at >= readStart && starts.length <= MAX_PROMETHEUS_PERIODS;) {
+      const p = spendPeriodOf(model, to, at);
+      starts.push(p.start);
+      at = p.start - 1;
+    }
+    if (starts.length > MAX_PROMETHEUS_PERIODS) {
+      return {
+        ...base,
+        state: 'unknown',
+        note: `unknown: the interval spans more than ${MAX_PROMETHEUS_PERIODS} budget periods of its SLO; ask for a shorter one`,
+      };
+    }
     const read = await prometheusSliEvents(
       model.sli,
-      [to - from, to - period.start].filter((ms) => ms > 0),
+      [to - from, ...starts.map((s) => to - s)].filter((ms) => ms > 0),
       to,
     );
     if (!read.ok) return { ...base, state: 'unknown', note: `unknown: ${read.why}` };
     return { ...base, state: 'evaluated', ...consumedBetween(model, read.events, from, to) };
   }
-  const events = await sliEvents(deps, model, Math.min(from, period.start - 1), to);
+  const events = await sliEvents(deps, model, Math.min(from, readStart - 1), to);
   return { ...base, state: 'evaluated', ...consumedBetween(model, events, from, to) };
 }
+
+/** The most budget periods an interval read from Prometheus may span (two queries each). */
+const MAX_PROMETHEUS_PERIODS = 12;

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { pyrraWindows, slothWindows } from './alert-windows.ts';
-import { evaluateBudget } from './budget.ts';
+import { consumedBetween, evaluateBudget } from './budget.ts';
 import { calendarPeriod } from './calendar.ts';
 import type { Budgeting, Slo, SliEvent } from './types.ts';
 
@@ -202,5 +202,111 @@ describe('calendar windows', () => {
     expect(b.total).toBe(100);
     expect(b.consumed).toBeCloseTo(1, 9);
     expect(b.period.start).toBe('2026-06-01T00:00:00.000Z');
+  });
+});
+
+describe('budget spent in an interval (consumedBetween)', () => {
+  const M = 60_000;
+  const monthly = (b: Budgeting = { method: 'occurrences' }) =>
+    slo({
+      budgeting: b,
+      window: { kind: 'calendar', count: 1, unit: 'month', startTime: '2000-01-01T00:00:00', timeZone: 'UTC', text: 'month' },
+    });
+  const DEC = Date.UTC(2026, 11, 1);
+  // An event every 10 minutes from 25 November on, 3 in 100 bad: an incident's impact window.
+  const FROM = Date.UTC(2026, 10, 25);
+  const stream: SliEvent[] = [];
+  for (let t = FROM - 2 * D; t <= DEC + 6 * H; t += 10 * M) stream.push({ at: t, good: 97, total: 100 });
+
+  it('does not jump at a calendar boundary: the new period weighs only its own events', () => {
+    const before = consumedBetween(monthly(), stream, FROM, DEC - 1000).consumed;
+    const at = consumedBetween(monthly(), stream, FROM, DEC).consumed;
+    const later = consumedBetween(monthly(), stream, FROM, DEC + 2 * H).consumed;
+    // The December part: 3% bad against a 1% budget of December's events alone, i.e. 3.
+    expect(at).toBeCloseTo(before + 3, 6);
+    expect(later).toBeCloseTo(before + 3, 6);
+    expect(before).toBeGreaterThan(0);
+    // Until the boundary, the November events are weighed against November's budget.
+    const nov = evaluateBudget(monthly(), stream, DEC - 1000);
+    expect(consumedBetween(monthly(), stream, Date.parse(nov.period.start) - 1, DEC - 1000).consumed).toBeCloseTo(nov.consumed, 9);
+  });
+
+  it('across a month boundary, is the sum of its two sides, each against its own period (calendar, every method)', () => {
+    fc.assert(
+      fc.property(
+        events.map((ev) => ev.map((e) => ({ ...e, at: e.at - NOW + DEC + 10 * D }))),
+        objective,
+        budgeting,
+        fc.integer({ min: 1, max: 30 * D }),
+        fc.integer({ min: 0, max: 9 * D }),
+        (ev, o, b, back, ahead) => {
+          const s = { ...monthly(b), objective: o };
+          const from = DEC - back;
+          const to = DEC + ahead;
+          const whole = consumedBetween(s, ev, from, to);
+          const sides = consumedBetween(s, ev, from, DEC - 1).consumed + consumedBetween(s, ev, DEC - 1, to).consumed;
+          expect(whole.consumed).toBeCloseTo(sides, 9);
+          expect(Number.isFinite(whole.consumed) && whole.consumed >= 0).toBe(true);
+          expect(whole.periods.length).toBeLessThanOrEqual(2);
+          expect(whole.periods.reduce((n, p) => n + p.consumed, 0)).toBeCloseTo(whole.consumed, 9);
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
+  it('is never NaN or infinite, and 0 without events (rolling and calendar, every method)', () => {
+    fc.assert(
+      fc.property(
+        events,
+        objective,
+        budgeting,
+        fc.boolean(),
+        fc.integer({ min: 0, max: 90 * D }),
+        fc.integer({ min: -D, max: D }),
+        (ev, o, b, cal, back, shift) => {
+          const s = cal
+            ? { ...monthly(b), objective: o }
+            : slo({ objective: o, budgeting: b, window: { kind: 'rolling', ms: 7 * D, text: '7d' } });
+          const r = consumedBetween(s, ev, NOW + shift - back, NOW + shift);
+          expect(Number.isFinite(r.consumed) && r.consumed >= 0).toBe(true);
+          for (const p of r.periods) expect(Number.isFinite(p.consumed) && Number.isFinite(p.budget)).toBe(true);
+          expect(consumedBetween(s, [], NOW - back, NOW).consumed).toBe(0);
+          if (r.bad === 0) expect(r.consumed).toBe(0);
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
+  it("cuts a rolling window into tiles of its length back from `to`: the tile holding `to` is the status's period", () => {
+    const s = slo({ window: { kind: 'rolling', ms: 7 * D, text: '7d' } });
+    const ev: SliEvent[] = [
+      { at: NOW - 10 * D, good: 0, total: 1 }, // tile 2: [NOW-14d, NOW-7d)
+      { at: NOW - 8 * D, good: 99, total: 99 },
+      { at: NOW - D, good: 0, total: 2 }, // tile 1: [NOW-7d, NOW]
+      { at: NOW - H, good: 398, total: 398 },
+    ];
+    const r = consumedBetween(s, ev, NOW - 12 * D, NOW);
+    expect(r.periods.map((p) => [p.start, p.bad, p.events])).toEqual([
+      [new Date(NOW - 14 * D).toISOString(), 1, 100],
+      [new Date(NOW - 7 * D).toISOString(), 2, 400],
+    ]);
+    // 1 bad of a 1-event budget (1% of 100), and 2 bad of a 4-event budget (1% of 400).
+    expect(r.consumed).toBeCloseTo(1 + 0.5, 9);
+    expect(consumedBetween(s, ev, NOW - 7 * D - 1, NOW).consumed).toBeCloseTo(evaluateBudget(s, ev, NOW).consumed, 9);
+  });
+
+  it("timeslices: each period's bad slices against its own slices", () => {
+    const s = monthly({ method: 'timeslices', sliceMs: H, sliceTarget: 0.9 });
+    const ev: SliEvent[] = [
+      { at: DEC - 30 * M, good: 0, total: 10 }, // a bad November slice
+      { at: DEC + 30 * M, good: 0, total: 10 }, // a bad December slice
+      { at: DEC + 90 * M, good: 10, total: 10 },
+    ];
+    const r = consumedBetween(s, ev, DEC - H, DEC + 2 * H);
+    // November: 720 slices, December: 744; 1% of each is the budget.
+    expect(r.periods.map((p) => p.bad)).toEqual([1, 1]);
+    expect(r.consumed).toBeCloseTo(1 / 7.2 + 1 / 7.44, 9);
   });
 });

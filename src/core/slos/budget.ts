@@ -202,43 +202,142 @@ export function budgetFromTallies(
   };
 }
 
+/** What an interval spent of one budget period it overlaps. */
+export interface PeriodSpend {
+  /** The period: a calendar period, or for a rolling window one window's length, counted back from `to`. */
+  start: string;
+  end: string;
+  /** Bad units (events, or slices' spent share) of the interval in this period. */
+  bad: number;
+  /** Events of the interval in this period (their total). */
+  events: number;
+  /** The period's error budget in the method's units: (1 − objective) × its events up to `to`, or × its slices. */
+  budget: number;
+  /** bad ÷ budget: 0 when there is no budget. */
+  consumed: number;
+}
+
 /** What an interval spent of its SLO's budget (consumedBetween). */
 export interface IntervalSpend {
-  /** The budget period the share is of: the one that holds `to`. */
+  /** The budget period that holds `to`. */
   period: { start: string; end: string };
   /** Bad units (events, or slices' spent share) in (from, to], exclusions left out. */
   bad: number;
   /** Events in (from, to] (their total), exclusions left out. */
   events: number;
-  /** bad ÷ the budget of the period (in the method's units): a share, 0 when there is no budget yet. */
+  /** The sum over `periods` of each period's bad ÷ that period's budget: 0 without bad events; never NaN or infinite. */
   consumed: number;
+  /** Each budget period the interval's events fall in, oldest first (periods without its events are left out). */
+  periods: PeriodSpend[];
 }
 
 /**
- * The share of the budget that the events of (from, to] spent: their bad units over the error
- * budget of the period that holds `to` (for occurrences, (1 − objective) × that period's events up
- * to `to`; for timeslices, × its slices). An interval starting at the period's start spends what
- * the status at `to` says is consumed; one reaching back before it counts its earlier events too,
- * against the same budget. A slice cut by `from` counts with its events inside the interval. Pure.
+ * The budget periods of an SLO, as the interval math cuts time: a calendar window's periods, or
+ * for a rolling window tiles of its length counted back from `to` ([to − ms, to] first, then
+ * [to − 2ms, to − ms), …) so that the tile holding `to` is the status's period at `to`.
+ */
+export function spendPeriodOf(slo: Pick<Slo, 'window'>, to: number, at: number): { start: number; end: number } {
+  if (slo.window.kind === 'calendar') return calendarPeriod(slo.window, at);
+  const ms = slo.window.ms;
+  const d = to - at;
+  const k = d <= ms ? 0 : Math.ceil(d / ms) - 1;
+  return { start: to - (k + 1) * ms, end: to - k * ms };
+}
+
+/** Whether `at` (≤ to) is in the period [start, end), or [start, to] for a rolling window's tile that ends at `to`. */
+const inPeriod = (rolling: boolean, p: { start: number; end: number }, at: number, to: number) =>
+  at >= p.start && (at < p.end || (rolling && p.end === to && at === to));
+
+/** The start of the earliest budget period the interval (from, to] overlaps: where its events must be read from. */
+export function spendReadStart(slo: Pick<Slo, 'window'>, from: number, to: number): number {
+  return spendPeriodOf(slo, to, Math.min(from + 1, to)).start;
+}
+
+/**
+ * The share of the budget that the events of (from, to] spent, period by period: the interval is
+ * cut at the budget periods it overlaps (calendar periods, or for rolling windows tiles of the
+ * window's length counted back from `to`), the events of each piece are weighed against that
+ * period's own error budget — for occurrences (1 − objective) × the period's events up to `to`
+ * (all of them for a period that has ended), for timeslices (1 − objective) × the period's slices
+ * — and the shares are summed. An interval inside one period spends what the status says of it
+ * (from the period's start, exactly the status's `consumed` at `to`); an interval across a
+ * boundary spends each side against its own period, so a new period's first events do not weigh
+ * the old period's bad events against a near-empty budget. A slice cut by `from` or a period's
+ * edge counts with its events inside. No bad events: 0; never NaN or infinite. Pure.
  */
 export function consumedBetween(slo: MathSlo, all: readonly SliEvent[], from: number, to: number): IntervalSpend {
-  const { start, end } = budgetPeriod(slo, to);
-  const origin = slo.window.kind === 'calendar' ? start : 0;
+  const last = budgetPeriod(slo, to);
+  const period = { start: new Date(last.start).toISOString(), end: new Date(last.end).toISOString() };
+  const errorBudget = 1 - slo.objective;
+  if (!(from < to)) return { period, bad: 0, events: 0, consumed: 0, periods: [] };
+  const readStart = spendReadStart(slo, from, to);
   let events = all;
   if (slo.exclusions && slo.exclusions.length > 0) {
-    const intervals = exclusionIntervals(slo.exclusions, Math.min(start, from), to + 1);
+    const intervals = exclusionIntervals(slo.exclusions, Math.min(readStart, from), to + 1);
     events = all.filter((e) => intervalAt(intervals, e.at) === undefined);
   }
   const b = slo.budgeting;
-  const whole = tally(slo, events, start - 1, to, origin);
-  const part = from < to ? tally(slo, events, from, to, origin) : { bad: 0, total: 0 };
-  const budgetUnits = (1 - slo.objective) * (b.method === 'occurrences' ? whole.total : (end - start) / b.sliceMs);
-  return {
-    period: { start: new Date(start).toISOString(), end: new Date(end).toISOString() },
-    bad: part.bad,
-    events: part.total,
-    consumed: budgetUnits > 0 ? part.bad / budgetUnits : 0,
-  };
+  interface Acc {
+    p: { start: number; end: number };
+    periodTotal: number;
+    bad: number;
+    events: number;
+    slices: Map<number, { good: number; total: number }>;
+  }
+  const byStart = new Map<number, Acc>();
+  let cached: Acc | undefined;
+  for (const e of events) {
+    if (!(e.at >= readStart && e.at <= to) || !(e.total > 0)) continue;
+    let acc = cached && inPeriod(slo.window.kind === 'rolling', cached.p, e.at, to) ? cached : undefined;
+    if (!acc) {
+      const p = spendPeriodOf(slo, to, e.at);
+      acc = byStart.get(p.start);
+      if (!acc) byStart.set(p.start, (acc = { p, periodTotal: 0, bad: 0, events: 0, slices: new Map() }));
+      cached = acc;
+    }
+    acc.periodTotal += e.total;
+    if (!(e.at > from)) continue;
+    const g = Math.min(Math.max(e.good, 0), e.total);
+    acc.events += e.total;
+    if (b.method === 'occurrences') {
+      acc.bad += e.total - g;
+    } else {
+      const origin = slo.window.kind === 'calendar' ? acc.p.start : 0;
+      const k = Math.floor((e.at - origin) / b.sliceMs);
+      const s = acc.slices.get(k) ?? { good: 0, total: 0 };
+      s.good += g;
+      s.total += e.total;
+      acc.slices.set(k, s);
+    }
+  }
+  const periods: PeriodSpend[] = [];
+  let bad = 0;
+  let total = 0;
+  let consumed = 0;
+  for (const acc of [...byStart.values()].sort((x, y) => x.p.start - y.p.start)) {
+    if (acc.events === 0) continue;
+    if (b.method !== 'occurrences') {
+      for (const s of acc.slices.values()) {
+        const ratio = s.good / s.total;
+        acc.bad += b.method === 'timeslices' ? (ratio >= b.sliceTarget ? 0 : 1) : 1 - ratio;
+      }
+    }
+    const units = b.method === 'occurrences' ? acc.periodTotal : (acc.p.end - acc.p.start) / b.sliceMs;
+    const budget = errorBudget * units;
+    const share = budget > 0 && Number.isFinite(budget) ? acc.bad / budget : 0;
+    periods.push({
+      start: new Date(acc.p.start).toISOString(),
+      end: new Date(acc.p.end).toISOString(),
+      bad: acc.bad,
+      events: acc.events,
+      budget,
+      consumed: share,
+    });
+    bad += acc.bad;
+    total += acc.events;
+    consumed += share;
+  }
+  return { period, bad, events: total, consumed, periods };
 }
 
 export interface WindowPlan {
