@@ -142,7 +142,8 @@ export async function serve(config: Config, opts: { demo?: boolean } = {}): Prom
           `  run against it now and every minute. Their runs are on the dashboard's Experiments page.\n` +
           `  SLOs over them (${demo.slos.join(', ')}) spend their error budgets as detections fail: BULWARK_TOKEN=<the token> bulwark slo status\n` +
           `  Their ATT&CK coverage, from the runs' evidence, is on the dashboard's ATT&CK page (bulwark coverage show).\n` +
-          `  A demo incident with its timeline, and the case triage opens for the missed runs, are on the Incidents page\n` +
+          `  A demo incident with its timeline, the SLO budget it spent and the experiments covering its technique,\n` +
+          `  and the case triage opens for the missed runs, are on the Incidents page\n` +
           `  (bulwark incidents show 1, bulwark cases list); KPIs and KRIs: bulwark slo kpis, bulwark slo kris.\n` +
           `  The shop's report of a suspicious client started a playbook: its automatic step is done, its manual\n` +
           `  checklist waits for you on the Playbooks page (bulwark playbooks runs).\n` +

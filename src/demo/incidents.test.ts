@@ -8,7 +8,11 @@ import type { Store } from '../store/store.ts';
 import { incidentDetail } from '../app/incidents/incidents.ts';
 import { listReports } from '../app/incidents/reports.ts';
 import { listTasks } from '../app/incidents/tasks.ts';
+import { incidentLinks } from '../app/incidents/links.ts';
+import { applySlo } from '../app/slos/apply-slo.ts';
+import { systemActor } from '../core/ledger/actor.ts';
 import { applyDemoIncident, DEMO_INCIDENT_TITLE } from './incidents.ts';
+import { DEMO_SLO_FILES } from './slos.ts';
 
 let dir: TmpDir;
 let store: Store;
@@ -24,8 +28,12 @@ afterEach(async () => {
 describe('the demo incident', () => {
   it('is declared once with roles, evidence, a timeline, a checklist and a posted report; a restart declares nothing more', async () => {
     const deps = { store, clock: new ManualClock(), keys: memoryKeyRing(), origin: 'test' };
+    for (const file of DEMO_SLO_FILES) await applySlo(deps, systemActor('demo'), file);
     const id = await applyDemoIncident(deps);
     expect(id).toBe(1);
+    const links = await incidentLinks(deps, { id: 'x', seesRestricted: true }, id!);
+    expect(links.slos.map((l) => l.slo)).toEqual(['demo-brute-force-detected']);
+    expect(links.techniques).toEqual(['T1110']);
     const d = await incidentDetail(deps, { id: 'x', seesRestricted: true }, id!);
     expect(d.incident.status).toBe('mitigated');
     expect(d.roles.map((r) => r.role)).toEqual(['commander', 'scribe']);

@@ -1,8 +1,9 @@
 /**
  * The demo's incident: declared once at the first start (an incident already there means the
- * demo, or the user, has one), with command roles, a handoff, notes, a piece of evidence, a
- * status change, a recovery checklist and a posted status report, so the Incidents page has a
- * timeline to show at once. Cases come by themselves:
+ * demo, or the user, has one), with command roles, a handoff, notes, a piece of evidence, links
+ * to the SLO whose budget it spent and to its ATT&CK technique (the demo's SLOs are applied
+ * first), a status change, a recovery checklist and a posted status report, so the Incidents page
+ * has a timeline to show at once. Cases come by themselves:
  * the login brute force experiment is missed with the demo's default controls, and the default
  * triage rule `missed-detection` opens a case for it within seconds of the first run.
  */
@@ -10,6 +11,7 @@ import type { AppDeps } from '../app/deps.ts';
 import { addEvidence } from '../app/incidents/evidence.ts';
 import { addNote, assignIncidentRole, declareIncident, setIncidentStatus } from '../app/incidents/incidents.ts';
 import { draftReport, postReport } from '../app/incidents/reports.ts';
+import { linkIncident } from '../app/incidents/links.ts';
 import { addChecklist } from '../app/incidents/tasks.ts';
 import { systemActor } from '../core/ledger/actor.ts';
 
@@ -41,6 +43,9 @@ export async function applyDemoIncident(deps: AppDeps): Promise<number | undefin
     ),
     origin: 'demo-shop:/var/log/shop/access.log',
   });
+  // The error budget it spent (the login brute force SLO, over its impact window) and the
+  // experiments that cover its technique (credential stuffing is a brute force: T1110).
+  await linkIncident(deps, commander, all, i.id, { slos: ['demo-brute-force-detected'], techniques: ['T1110'] });
   await setIncidentStatus(deps, commander, all, i.id, 'mitigated', 'rate limit per address on /login');
   await addNote(deps, commander, all, i.id, 'action: alert on the failed-login ratio per address, not only per account', null);
   // Recovery: the credentials checklist (its tasks go to the holders of their roles), and a
