@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { conflict, DomainError, invalid, notFound } from '../../core/errors.ts';
 import { actorLabel, type Actor } from '../../core/ledger/actor.ts';
 import { modeIsChoice, parsePlaybookFile } from '../../core/playbooks/playbook-file.ts';
-import { type Playbook, type Step } from '../../core/playbooks/types.ts';
+import { isSecretRef, type Playbook, type Step } from '../../core/playbooks/types.ts';
 import type { Template } from '../../core/playbooks/expressions.ts';
 import { describeProcessRefusal, processRefusals, type ExecutableEntry } from '../../core/experiments/process-policy.ts';
 import type { PlaybookRecord } from '../../store/playbooks/port.ts';
@@ -157,11 +157,21 @@ function everyStep(model: Playbook): Step[] {
   return out;
 }
 
+/** The sealed secrets a playbook names (http and notify headers, process variables), with the first step naming each. */
+export function sealedSecretsOf(model: Playbook): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const s of everyStep(model))
+    for (const v of [...Object.values(s.http?.headers ?? {}), ...Object.values(s.process?.env ?? {})])
+      if (isSecretRef(v) && !out.has(v.secret)) out.set(v.secret, s.id);
+  return out;
+}
+
 /**
  * The steps run as the playbook, not as a person, so applying one is where its author's
  * permissions are checked: `incident` and `case` steps need incidents:write; a `run-experiment`
  * step needs the author to be allowed to run that experiment (experiments:run, or a conditional
- * role that holds on it).
+ * role that holds on it); a step naming a sealed secret sends its value where the playbook says
+ * (its own allowHosts), so it needs experiments:privileged, as a process does.
  */
 export async function stepPermissionsRefused(model: Playbook, o: ApplyOptions): Promise<DomainError | undefined> {
   const steps = everyStep(model);
@@ -171,6 +181,13 @@ export async function stepPermissionsRefused(model: Playbook, o: ApplyOptions): 
       'forbidden',
       `steps ${incidents.map((s) => s.id).join(', ')} act on incidents or cases; to apply the playbook the token needs the permission incidents:write`,
       { permission: 'incidents:write' },
+    );
+  const secrets = sealedSecretsOf(model);
+  if (secrets.size > 0 && !o.mayPrivileged)
+    return new DomainError(
+      'forbidden',
+      `steps ${[...new Set(secrets.values())].join(', ')} name sealed secrets (${[...secrets.keys()].join(', ')}) and send them where the playbook says; to apply the playbook the token needs the permission experiments:privileged`,
+      { permission: 'experiments:privileged', secrets: [...secrets.keys()] },
     );
   const experiments = new Map<string, string>();
   for (const s of steps) if (s.experiment && !experiments.has(s.experiment.name)) experiments.set(s.experiment.name, s.id);

@@ -350,6 +350,25 @@ describe('secrets by name', () => {
     store = await openSqliteStore(path.join(dir.path, 'bulwark.db'));
   });
 
+  it('applying a playbook that names one needs experiments:privileged: it sends the value where the playbook says', async () => {
+    const header = `  - id: call
+    mode: manual
+    http: { url: "${base}/x", headers: { Authorization: { secret: api-token } } }
+`;
+    const inEach = `  - id: each
+    mode: manual
+    forEach: { items: "[1]", do: { http: { url: "${base}/x", headers: { X: { secret: api-token } } } } }
+`;
+    for (const steps of [header, inEach])
+      await expect(applyPlaybook(deps, alice, pb(steps), { ...ALL, mayPrivileged: false })).rejects.toMatchObject({
+        code: 'forbidden',
+        message: expect.stringMatching(
+          /name sealed secrets \(api-token\) and send them where the playbook says; .* experiments:privileged/,
+        ),
+      });
+    expect(await store.playbooks.get('kinds')).toBeUndefined();
+  });
+
   it('a secret that cannot be opened fails the step naming it, before anything is sent', async () => {
     await apply(`  - id: call\n    mode: auto\n    http: { url: "${base}/x", headers: { Authorization: { secret: missing-one } } }\n`);
     const { run } = await runToEnd();

@@ -206,7 +206,7 @@ ${extra}`;
     expect((await call('POST', '/v1/playbooks', { file: TWO('assisted', newAuto) })).statusCode).toBe(200);
   });
 
-  it('refuses a playbook whose steps do what its applier may not: incidents, experiments (403 naming the permission)', async () => {
+  it('refuses a playbook whose steps do what its applier may not: incidents, experiments, sealed secrets (403 naming the permission)', async () => {
     const writer = (
       await createToken(t.deps, systemActor('test'), { name: 'walt', kind: 'person', scopes: ['playbooks:read', 'playbooks:write'] })
     ).token;
@@ -216,6 +216,10 @@ ${extra}`;
       [
         `    run-experiment: { name: someone-elses }\n`,
         /runs experiment someone-elses; .*token "walt" lacks the permission experiments:run/,
+      ],
+      [
+        `    http: { url: "${url}", headers: { Authorization: { secret: api-token } } }\n`,
+        /sealed secrets \(api-token\).*experiments:privileged/,
       ],
     ];
     for (const [step, why] of cases) {
