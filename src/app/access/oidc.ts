@@ -18,10 +18,12 @@ import { DomainError } from '../../core/errors.ts';
 import {
   OIDC_CALLBACK_PATH,
   OIDC_CLOCK_TOLERANCE_S,
+  OIDC_MAX_PENDING_STATES,
   OIDC_PENDING_TTL_MS,
   OIDC_STATE_TTL_MS,
   endpointAllowed,
   principalFromClaim,
+  signingAlgorithms,
   type OidcFailure,
   type OidcSettings,
 } from '../../core/access/oidc.ts';
@@ -29,11 +31,13 @@ import type { AuthenticationAnswer } from '../../core/access/webauthn.ts';
 import { DEFAULT_SESSION_POLICY, type SessionPolicy } from '../../core/access/session-format.ts';
 import type { Actor } from '../../core/ledger/actor.ts';
 import type { PrincipalRecord } from '../../store/access/port.ts';
+import type { OidcLinkRecord } from '../../store/access/webauthn-port.ts';
 import { pinnedRequest, type PinnedAnswer, type PinnedRequest } from '../net/pinned-request.ts';
 import type { AppDeps } from '../deps.ts';
 import { signIn, type OpenedSession } from './sessions.ts';
 import { createToken } from './tokens.ts';
 import { hasSecondFactor } from './second-factor.ts';
+import { checkRoleNames } from './custom-roles.ts';
 
 declare module '../deps.ts' {
   interface AppDeps {
@@ -58,6 +62,8 @@ interface Discovery {
 interface Provider {
   at: number;
   discovery: Discovery;
+  /** The asymmetric algorithms the provider advertises for ID tokens (core signingAlgorithms). */
+  algorithms: string[];
   jwks?: { at: number; set: ReturnType<typeof createLocalJWKSet> };
 }
 
@@ -94,7 +100,7 @@ async function provider(deps: AppDeps, s: OidcSettings): Promise<Provider> {
   const nowMs = deps.clock.now().getTime();
   const cached = providers.get(s);
   if (cached && nowMs - cached.at < CACHE_MS) return cached;
-  let d: Partial<Record<keyof Discovery | 'issuer', unknown>>;
+  let d: Partial<Record<keyof Discovery | 'issuer' | 'id_token_signing_alg_values_supported', unknown>>;
   try {
     d = (await call(deps, `${s.issuer.replace(/\/$/, '')}/.well-known/openid-configuration`)) as typeof d;
   } catch (e) {
@@ -107,7 +113,13 @@ async function provider(deps: AppDeps, s: OidcSettings): Promise<Provider> {
         'provider',
         `the provider's ${k} is missing or on a host that is neither the issuer's nor in oidc.allowedHosts`,
       );
-  const p: Provider = { at: nowMs, discovery: d as Discovery };
+  const algorithms = signingAlgorithms(d.id_token_signing_alg_values_supported);
+  if (algorithms.length === 0)
+    throw new OidcRefusal(
+      'provider',
+      'the provider advertises no asymmetric algorithm for ID tokens (id_token_signing_alg_values_supported: RS256, ES256, EdDSA…); none, HS256 and the like are refused',
+    );
+  const p: Provider = { at: nowMs, discovery: d as Discovery, algorithms };
   providers.set(s, p);
   return p;
 }
@@ -133,7 +145,14 @@ export async function startOidc(deps: AppDeps): Promise<{ url: string; state: st
   const nonce = b64url(randomBytes(32));
   const verifier = b64url(randomBytes(32));
   const now = deps.clock.now();
+  // Each anonymous start stores a state: expired ones go first, and past a global cap (beyond the
+  // per-address limit) a start is refused rather than stored.
   await deps.store.accessChallenges.prune(now.toISOString());
+  if ((await deps.store.accessChallenges.countLive('oidc', 'sign-in', now.toISOString())) >= OIDC_MAX_PENDING_STATES)
+    throw new DomainError(
+      'overloaded',
+      `too many OIDC sign-ins are waiting for the provider (${OIDC_MAX_PENDING_STATES}); try again in a few minutes`,
+    );
   await deps.store.accessChallenges.insert({
     id: state,
     kind: 'oidc',
@@ -231,6 +250,7 @@ export async function finishOidc(
         issuer: s.issuer,
         audience: s.clientId,
         currentDate: deps.clock.now(),
+        algorithms: p.algorithms,
         clockTolerance: OIDC_CLOCK_TOLERANCE_S,
         requiredClaims: ['sub', 'exp', 'iat'],
       })
@@ -252,13 +272,31 @@ export async function finishOidc(
   if (Array.isArray(payload.aud) && payload.aud.length > 1 && payload.azp !== s.clientId)
     return fail('audience', 'the ID token names several audiences and another authorized party (azp)', subject);
   if (payload.nonce !== nonce) return fail('nonce', 'the ID token was not issued for this sign-in (nonce)', subject);
-  if (s.claim === 'email' && payload.email_verified === false) return fail('claim', 'the provider says the email is not verified', subject);
+  // An email names a person only when the provider says it verified it (true, not a missing claim or "false").
+  if (s.claim === 'email' && payload.email_verified !== true)
+    return fail('claim', 'the provider does not say the email is verified (email_verified is not true)', subject);
   const named = principalFromClaim(payload[s.claim], s.claim);
   if (!named.ok) return fail('claim', named.message, subject);
+  // The account at the provider (iss, sub) is bound to the person at the first sign-in: a claim
+  // changed at the provider does not move the sign-in to another person.
+  const issuer = String(payload.iss);
+  const byAccount = await deps.store.oidcLinks.ofAccount(issuer, subject);
+  if (byAccount && byAccount.principalId !== named.id)
+    return fail(
+      'link',
+      `this account at the provider signs in as ${byAccount.principalId}, but its "${s.claim}" now names ${named.id}; an admin checks the change`,
+      subject,
+    );
+  const byPerson = byAccount ?? (await deps.store.oidcLinks.ofPrincipal(named.id));
+  if (byPerson && (byPerson.issuer !== issuer || byPerson.subject !== subject))
+    return fail('link', `${named.id} signs in with another account at the provider`, subject);
+  const link = { principalId: named.id, issuer, subject, createdAt: now.toISOString() };
   const existing = await deps.store.principals.get(named.id);
   if (existing) {
     if (existing.kind !== 'person') return fail('unknown-person', `${named.id} is not a person`, subject);
     if (existing.disabledAt) return fail('disabled', `${named.id} is disabled`, subject);
+    if (!byPerson && !(await recordLink(deps, link, input.request)))
+      return fail('link', `${named.id} was linked to an account at the provider at the same time; sign in again`, subject);
     return { principal: existing, subject, created: false };
   }
   if (!s.createPeople)
@@ -273,7 +311,14 @@ export async function finishOidc(
     createdBy: 'oidc',
     disabledAt: null,
   };
+  let linked = true;
   await deps.store.transaction(async (tx) => {
+    await checkRoleNames(tx, record.roles);
+    if (!(await tx.oidcLinks.insert(link))) {
+      linked = false;
+      return;
+    }
+    await tx.ledger.append([linkedEntry(link, input.request)], now.toISOString());
     await tx.principals.insert(record);
     await tx.ledger.append(
       [
@@ -287,7 +332,38 @@ export async function finishOidc(
       now.toISOString(),
     );
   });
+  if (!linked) return fail('link', `${named.id} was linked to an account at the provider at the same time; sign in again`, subject);
   return { principal: record, subject, created: true };
+}
+
+const linkedEntry = (link: OidcLinkRecord, request?: string) => ({
+  actor: oidcActor(request),
+  kind: 'oidc.linked',
+  subject: `principal:${link.principalId}`,
+  data: { principal: link.principalId, issuer: link.issuer, subject: link.subject },
+});
+
+/** Record a person's account at the provider, with its ledger entry; false when the person or the account was linked meanwhile. */
+async function recordLink(deps: AppDeps, link: OidcLinkRecord, request?: string): Promise<boolean> {
+  return deps.store.transaction(async (tx) => {
+    if (!(await tx.oidcLinks.insert(link))) return false;
+    await tx.ledger.append([linkedEntry(link, request)], link.createdAt);
+    return true;
+  });
+}
+
+/**
+ * Refuse to start when the roles OIDC gives the people it creates (oidc.createPeople.roles) are
+ * neither built in nor stored custom roles: an error naming them and what to do.
+ */
+export async function checkOidcSettings(deps: AppDeps): Promise<void> {
+  const roles = deps.oidc?.createPeople?.roles ?? [];
+  if (roles.length === 0) return;
+  try {
+    await deps.store.transaction((tx) => checkRoleNames(tx, roles));
+  } catch (e) {
+    throw new Error(`access.oidc.createPeople.roles: ${(e as Error).message}`);
+  }
 }
 
 /**

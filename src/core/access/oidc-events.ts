@@ -10,6 +10,11 @@ export const oidcEvents: EventDefinition[] = [
     z.strictObject({ principal: id, issuer: z.string().max(500), subject: z.string().max(500), created: z.boolean() }),
   ),
   event(
+    'oidc.linked',
+    "a person's account at the OIDC provider (the ID token's issuer and subject) recorded at their first OIDC sign-in: later sign-ins must come from it",
+    z.strictObject({ principal: id, issuer: z.string().max(500), subject: z.string().max(500) }),
+  ),
+  event(
     'oidc.refused',
     'a sign-in through the OIDC provider is refused: a spent or unknown state, the provider unreachable, an ID token with another audience or issuer, expired, a wrong nonce or signature, or an unknown person',
     z.strictObject({ reason: z.enum(OIDC_FAILURES), issuer: z.string().max(500), subject: z.string().max(500).nullable() }),

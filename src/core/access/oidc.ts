@@ -10,6 +10,8 @@ export const OIDC_STATE_TTL_MS = 10 * 60_000;
 export const OIDC_PENDING_TTL_MS = 5 * 60_000;
 /** Clock skew allowed on the ID token's times. */
 export const OIDC_CLOCK_TOLERANCE_S = 60;
+/** At most this many sign-ins may wait for their callback at once (each anonymous start stores one); more are refused (503). */
+export const OIDC_MAX_PENDING_STATES = 10_000;
 /** The callback's path on this server. */
 export const OIDC_CALLBACK_PATH = '/v1/oidc/callback';
 
@@ -99,6 +101,32 @@ export function endpointAllowed(endpoint: unknown, settings: Pick<OidcSettings, 
   return u.host === new URL(settings.issuer).host || settings.allowedHosts.includes(u.hostname);
 }
 
+/** The signature algorithms an ID token may use: asymmetric only (never `none`, never an HMAC keyed by the client secret). */
+export const OIDC_ASYMMETRIC_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+] as const;
+
+/**
+ * The algorithms ID tokens are verified with: those the provider advertises
+ * (`id_token_signing_alg_values_supported`) that are asymmetric; RS256 (the one every provider
+ * supports) when it advertises none; empty when it advertises only others (then no token verifies).
+ */
+export function signingAlgorithms(advertised: unknown): string[] {
+  if (!Array.isArray(advertised) || advertised.length === 0) return ['RS256'];
+  const allowed: readonly string[] = OIDC_ASYMMETRIC_ALGORITHMS;
+  return advertised.filter((a): a is string => typeof a === 'string' && allowed.includes(a));
+}
+
 export const OIDC_FAILURES = [
   'state',
   'provider',
@@ -111,5 +139,6 @@ export const OIDC_FAILURES = [
   'claim',
   'unknown-person',
   'disabled',
+  'link',
 ] as const;
 export type OidcFailure = (typeof OIDC_FAILURES)[number];

@@ -13,7 +13,8 @@ import { generateSync } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestApp, type TestApp } from '../../../test/support/app.ts';
 import { ManualClock } from '../../../test/support/clock.ts';
-import { OidcSettingsSchema } from '../../core/access/oidc.ts';
+import { checkOidcSettings } from '../../app/access/oidc.ts';
+import { OIDC_MAX_PENDING_STATES, OidcSettingsSchema } from '../../core/access/oidc.ts';
 
 let t: TestApp;
 const clock = new ManualClock(Date.parse('2026-03-01T10:00:05.000Z'));
@@ -23,6 +24,10 @@ let issuer: string;
 let next: (claims: JWTPayload) => JWTPayload = (c) => c;
 const codes = new Map<string, { nonce: string; challenge: string; email: string }>();
 let signInAs = 'ada@example.com';
+/** The algorithms the provider advertises, and a symmetric key it also publishes (to try HS256 with). */
+let advertised: string[] = ['ES256'];
+const hmacKey = randomBytes(32);
+let signHs256 = false;
 
 beforeAll(async () => {
   const { privateKey, publicKey } = await generateKeyPair('ES256');
@@ -39,8 +44,9 @@ beforeAll(async () => {
         authorization_endpoint: `${issuer}/authorize`,
         token_endpoint: `${issuer}/token`,
         jwks_uri: `${issuer}/jwks`,
+        id_token_signing_alg_values_supported: advertised,
       });
-    if (url.pathname === '/jwks') return json(200, { keys: [jwk] });
+    if (url.pathname === '/jwks') return json(200, { keys: [jwk, { kty: 'oct', k: hmacKey.toString('base64url'), kid: 'h1' }] });
     if (url.pathname === '/token' && req.method === 'POST') {
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString()));
@@ -70,10 +76,11 @@ beforeAll(async () => {
           iat: now,
           exp: now + 300,
         });
-        void new SignJWT(claims)
-          .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
-          .sign(privateKey)
-          .then((idToken) => json(200, { access_token: 'at', token_type: 'Bearer', id_token: idToken }));
+        void (
+          signHs256
+            ? new SignJWT(claims).setProtectedHeader({ alg: 'HS256', kid: 'h1' }).sign(hmacKey)
+            : new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).sign(privateKey)
+        ).then((idToken) => json(200, { access_token: 'at', token_type: 'Bearer', id_token: idToken }));
       });
       return;
     }
@@ -207,5 +214,107 @@ describe('OIDC sign-in', () => {
     // The pending sign-in is spent.
     clock.advance(30_000);
     expect((await complete(code())).json().details).toEqual({ reason: 'oidc', oidc: 'state' });
+  });
+
+  it('names a person by email only when email_verified is true (not missing, not "false")', async () => {
+    for (const change of [
+      (c: JWTPayload) => ({ ...c, email_verified: undefined }),
+      (c: JWTPayload) => ({ ...c, email_verified: 'false' }),
+      (c: JWTPayload) => ({ ...c, email_verified: false }),
+    ]) {
+      next = change;
+      const { res } = await signIn();
+      expect(res.statusCode).toBe(401);
+      expect(res.json().details).toEqual({ reason: 'oidc', oidc: 'claim' });
+      expect(res.json().message).toMatch(/email_verified is not true/);
+    }
+    next = (c) => c;
+  });
+
+  it('binds a person to the provider account (iss, sub) that first signed them in: another account whose email changed to theirs is refused', async () => {
+    // ada signed in above from sub-ada@example.com: the link was recorded then.
+    expect(await t.deps.store.oidcLinks.ofPrincipal('person:ada@example.com')).toMatchObject({
+      issuer,
+      subject: 'sub-ada@example.com',
+    });
+    expect((await t.deps.store.ledger.page({ limit: 1000, order: 'asc' })).filter((e) => e.kind === 'oidc.linked')).toHaveLength(1);
+    // Mallory's account at the provider now says ada's (verified) email.
+    next = (c) => ({ ...c, sub: 'sub-mallory' });
+    const taken = (await signIn()).res;
+    expect(taken.statusCode).toBe(401);
+    expect(taken.json().details).toEqual({ reason: 'oidc', oidc: 'link' });
+    expect(taken.json().message).toMatch(/person:ada@example\.com signs in with another account/);
+    // ada's own account, with its email changed to bob's, still does not become bob.
+    await t.deps.store.principals.insert({
+      id: 'person:bob@example.com',
+      kind: 'person',
+      name: 'bob@example.com',
+      groups: [],
+      roles: ['viewer'],
+      createdAt: clock.now().toISOString(),
+      createdBy: 'test',
+      disabledAt: null,
+    });
+    next = (c) => ({ ...c, sub: 'sub-ada@example.com' });
+    signInAs = 'bob@example.com';
+    const moved = (await signIn()).res;
+    signInAs = 'ada@example.com';
+    next = (c) => c;
+    expect(moved.statusCode).toBe(401);
+    expect(moved.json().message).toMatch(/signs in as person:ada@example\.com/);
+    expect(await t.deps.store.oidcLinks.ofPrincipal('person:bob@example.com')).toBeUndefined();
+  });
+
+  it('verifies ID tokens only with the asymmetric algorithms the provider advertises', async () => {
+    // HS256 with a symmetric key the provider publishes: refused (jose takes no secret key from a JWKS either).
+    signHs256 = true;
+    const hs = (await signIn()).res;
+    signHs256 = false;
+    expect(hs.statusCode).toBe(401);
+    expect(hs.headers['set-cookie']).toBeUndefined();
+    // An algorithm the provider does not advertise: refused though the key would verify it.
+    advertised = ['ES384', 'HS256'];
+    t.deps.oidc = { ...t.deps.oidc! };
+    const other = (await signIn()).res;
+    expect(other.statusCode).toBe(401);
+    expect(other.json().details).toEqual({ reason: 'oidc', oidc: 'token' });
+    // A provider that advertises symmetric algorithms only is refused at the start, saying why.
+    advertised = ['HS256', 'none'];
+    t.deps.oidc = { ...t.deps.oidc };
+    const start = await t.app.inject({ url: '/v1/oidc/start' });
+    expect(start.statusCode).toBe(401);
+    expect(start.json().message).toMatch(/advertises no asymmetric algorithm/);
+    advertised = ['ES256'];
+    t.deps.oidc = { ...t.deps.oidc };
+  });
+
+  it('bounds the sign-ins waiting for the provider: past the cap a start is refused (503); expired ones are pruned', async () => {
+    const at = clock.now();
+    await t.deps.store.transaction(async (tx) => {
+      for (let i = 0; i < OIDC_MAX_PENDING_STATES; i++)
+        await tx.accessChallenges.insert({
+          id: `filler-${i}`,
+          kind: 'oidc',
+          principalId: null,
+          purpose: 'sign-in',
+          data: '{}',
+          createdAt: at.toISOString(),
+          expiresAt: new Date(at.getTime() + 60_000).toISOString(),
+        });
+    });
+    const full = await t.app.inject({ url: '/v1/oidc/start' });
+    expect(full.statusCode).toBe(503);
+    expect(full.json().message).toMatch(/too many OIDC sign-ins are waiting/);
+    clock.advance(61_000);
+    expect((await t.app.inject({ url: '/v1/oidc/start' })).statusCode).toBe(303);
+    expect(await t.deps.store.accessChallenges.countLive('oidc', 'sign-in', clock.now().toISOString())).toBe(1);
+  });
+
+  it('refuses to start when oidc.createPeople.roles names a role that does not exist', async () => {
+    const oidc = OidcSettingsSchema.parse({ ...t.deps.oidc, createPeople: { roles: ['no-such-role'] } });
+    await expect(checkOidcSettings({ ...t.deps, oidc })).rejects.toThrow(/access\.oidc\.createPeople\.roles: no role no-such-role/);
+    await expect(
+      checkOidcSettings({ ...t.deps, oidc: { ...oidc, createPeople: { roles: ['viewer'], groups: [] } } }),
+    ).resolves.toBeUndefined();
   });
 });

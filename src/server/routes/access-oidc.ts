@@ -16,6 +16,7 @@ import {
   openOidcSession,
   pendingPrincipal,
   startOidc,
+  checkOidcSettings,
 } from '../../app/access/oidc.ts';
 import { authenticationOptions } from '../../app/access/webauthn.ts';
 import type { OpenedSession } from '../../app/access/sessions.ts';
@@ -62,6 +63,8 @@ const sessionAnswer = (deps: AppDeps, req: FastifyRequest, reply: FastifyReply, 
 
 export function oidcRoutes(app: FastifyInstance, r: RouteRegistry, deps: AppDeps): void {
   const policy = DEFAULT_SESSION_POLICY;
+  // The roles given to people OIDC creates must exist: the server does not start otherwise.
+  app.addHook('onReady', () => checkOidcSettings(deps));
 
   r.add(app, {
     method: 'GET',

@@ -2,7 +2,14 @@
 import type { Selectable } from 'kysely';
 import type { Database } from '../schema.ts';
 import type { Db } from '../kysely/util.ts';
-import type { AccessChallengeRecord, AccessChallengeRepo, WebAuthnCredentialRecord, WebAuthnRepo } from './webauthn-port.ts';
+import type {
+  AccessChallengeRecord,
+  AccessChallengeRepo,
+  OidcLinkRecord,
+  OidcLinkRepo,
+  WebAuthnCredentialRecord,
+  WebAuthnRepo,
+} from './webauthn-port.ts';
 
 export class KyselyWebAuthn implements WebAuthnRepo {
   constructor(private readonly db: Db) {}
@@ -136,6 +143,49 @@ export class KyselyAccessChallenges implements AccessChallengeRepo {
     const r = await this.db.deleteFrom('access_challenges').where('expires_at', '<', before).executeTakeFirst();
     return Number(r.numDeletedRows);
   }
+
+  async countLive(kind: AccessChallengeRecord['kind'], purpose: string, now: string): Promise<number> {
+    const r = await this.db
+      .selectFrom('access_challenges')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('kind', '=', kind)
+      .where('purpose', '=', purpose)
+      .where('expires_at', '>', now)
+      .executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+}
+
+export class KyselyOidcLinks implements OidcLinkRepo {
+  constructor(private readonly db: Db) {}
+
+  async insert(l: OidcLinkRecord): Promise<boolean> {
+    const r = await this.db
+      .insertInto('oidc_links')
+      .values({ principal_id: l.principalId, issuer: l.issuer, subject: l.subject, created_at: l.createdAt })
+      .onConflict((oc) => oc.doNothing())
+      .executeTakeFirst();
+    return Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
+  }
+
+  async ofPrincipal(principalId: string): Promise<OidcLinkRecord | undefined> {
+    const r = await this.db.selectFrom('oidc_links').selectAll().where('principal_id', '=', principalId).executeTakeFirst();
+    return r ? toLink(r) : undefined;
+  }
+
+  async ofAccount(issuer: string, subject: string): Promise<OidcLinkRecord | undefined> {
+    const r = await this.db
+      .selectFrom('oidc_links')
+      .selectAll()
+      .where('issuer', '=', issuer)
+      .where('subject', '=', subject)
+      .executeTakeFirst();
+    return r ? toLink(r) : undefined;
+  }
+}
+
+function toLink(r: Selectable<Database['oidc_links']>): OidcLinkRecord {
+  return { principalId: r.principal_id, issuer: r.issuer, subject: r.subject, createdAt: r.created_at };
 }
 
 function toRecord(r: Selectable<Database['webauthn_credentials']>): WebAuthnCredentialRecord {

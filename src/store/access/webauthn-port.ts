@@ -59,11 +59,31 @@ export interface AccessChallengeRepo {
   peek(id: string, kind: AccessChallengeRecord['kind'], purpose: string, now: string): Promise<AccessChallengeRecord | undefined>;
   /** Delete challenges that expired before `before`; how many. */
   prune(before: string): Promise<number>;
+  /** How many challenges of this kind and purpose have not expired at `now` (to bound what anonymous requests can store). */
+  countLive(kind: AccessChallengeRecord['kind'], purpose: string, now: string): Promise<number>;
+}
+
+/** A person's account at the OIDC provider (the ID token's `iss` and `sub`), recorded at their first OIDC sign-in (migration 0034). */
+export interface OidcLinkRecord {
+  principalId: string;
+  issuer: string;
+  subject: string;
+  createdAt: string;
+}
+
+export interface OidcLinkRepo {
+  /** Record a link; false when the person, or the account, is linked already. */
+  insert(l: OidcLinkRecord): Promise<boolean>;
+  /** The person's link. */
+  ofPrincipal(principalId: string): Promise<OidcLinkRecord | undefined>;
+  /** The link of an account at the provider. */
+  ofAccount(issuer: string, subject: string): Promise<OidcLinkRecord | undefined>;
 }
 
 declare module '../store.ts' {
   interface Repos {
     webauthn: WebAuthnRepo;
     accessChallenges: AccessChallengeRepo;
+    oidcLinks: OidcLinkRepo;
   }
 }

@@ -28,9 +28,18 @@ export interface AccessChallengesTable {
   expires_at: string;
 }
 
+/** A person's account at the OIDC provider (migration 0034). */
+export interface OidcLinksTable {
+  principal_id: string;
+  issuer: string;
+  subject: string;
+  created_at: string;
+}
+
 declare module '../schema.ts' {
   interface Database {
     webauthn_credentials: WebAuthnCredentialsTable;
     access_challenges: AccessChallengesTable;
+    oidc_links: OidcLinksTable;
   }
 }

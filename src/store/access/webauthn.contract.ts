@@ -75,5 +75,34 @@ export const webauthnContract: ContractSuite = (current) => {
       expect(await store.accessChallenges.take('c2', 'webauthn', 'step-up', NOW)).toBeUndefined();
       expect(await store.accessChallenges.prune(LATER)).toBe(1);
     });
+
+    it('counts the live challenges of a kind and purpose', async () => {
+      const c = (id: string, purpose: string, expiresAt = LATER) => ({
+        id,
+        kind: 'oidc' as const,
+        principalId: null,
+        purpose,
+        data: '{}',
+        createdAt: NOW,
+        expiresAt,
+      });
+      await store.accessChallenges.insert(c('a', 'sign-in'));
+      await store.accessChallenges.insert(c('b', 'sign-in'));
+      await store.accessChallenges.insert(c('c', 'sign-in', NOW));
+      await store.accessChallenges.insert(c('d', 'second-factor'));
+      expect(await store.accessChallenges.countLive('oidc', 'sign-in', NOW)).toBe(2);
+      expect(await store.accessChallenges.countLive('webauthn', 'sign-in', NOW)).toBe(0);
+    });
+
+    it('links a person to one account at the OIDC provider, and an account to one person', async () => {
+      const l = (principalId: string, subject: string) => ({ principalId, issuer: 'https://idp.example', subject, createdAt: NOW });
+      expect(await store.oidcLinks.insert(l('person:ada', 's1'))).toBe(true);
+      expect(await store.oidcLinks.insert(l('person:ada', 's2'))).toBe(false);
+      expect(await store.oidcLinks.insert(l('person:bob', 's1'))).toBe(false);
+      expect(await store.oidcLinks.ofPrincipal('person:ada')).toEqual(l('person:ada', 's1'));
+      expect(await store.oidcLinks.ofAccount('https://idp.example', 's1')).toEqual(l('person:ada', 's1'));
+      expect(await store.oidcLinks.ofAccount('https://other.example', 's1')).toBeUndefined();
+      expect(await store.oidcLinks.ofPrincipal('person:bob')).toBeUndefined();
+    });
   });
 };
