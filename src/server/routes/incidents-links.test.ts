@@ -157,6 +157,39 @@ describe('incident links, postmortem versions and export over HTTP', () => {
     expect(mdExport.headers['content-type']).toMatch(/text\/markdown/);
     expect(mdExport.body).toMatch(/## Evidence and custody[\s\S]*## Postmortem[\s\S]*Contributing factors/);
     expect((await inject('POST', '/v1/incidents/exports/verify', { format: 'other' })).statusCode).toBe(400);
+
+    // A forged file: title and severity changed, a fake done task, other participants, the timeline cut to one entry.
+    const forged = structuredClone(ex.json<Record<string, unknown> & { incident: Record<string, unknown>; timeline: unknown[] }>());
+    forged.incident.title = 'Nothing happened';
+    forged.incident.severity = 'SEV4';
+    forged.tasks = [{ id: 99, title: 'Rotate every key', status: 'done' }];
+    forged.participants = ['mallory'];
+    forged.timeline = forged.timeline.slice(0, 1);
+    const f = (await inject('POST', '/v1/incidents/exports/verify', forged)).json<{ ok: boolean; problems: string[]; checked: string[] }>();
+    expect(f.ok).toBe(false);
+    const said = f.problems.join('\n');
+    expect(said).toMatch(/entries of incident \d+ before ledger size \d+ missing from the file/);
+    for (const k of ['incident', 'participants', 'tasks']) expect(said).toContain(`${k}: not what the record holds`);
+    expect(f.checked.join('\n')).toMatch(/none of the \d+ entries before ledger size/);
+    // An entry about something else is not part of this incident's export.
+    const foreign = structuredClone(file) as unknown as { timeline: Record<string, unknown>[] };
+    foreign.timeline.push({ ...foreign.timeline[0]!, seq: 0, subject: 'slo:replay-detected' });
+    const fo = (await inject('POST', '/v1/incidents/exports/verify', foreign)).json<{ ok: boolean; problems: string[] }>();
+    expect(fo.ok).toBe(false);
+    expect(fo.problems.join('\n')).toMatch(/is not incident \d+ or its case|not an entry of incident/);
+  });
+
+  it('the export check refuses a malformed file with a 400 naming the field', async () => {
+    const base = { format: 'bulwark-incident-export/1', timeline: [], postmortem: {} };
+    for (const [body, field] of [
+      [base, 'postmortem'],
+      [{ ...base, postmortem: [], reports: 5 }, 'reports'],
+      [{ ...base, postmortem: [], evidence: {} }, 'evidence'],
+    ] as const) {
+      const r = await inject('POST', '/v1/incidents/exports/verify', body);
+      expect(r.statusCode, r.body).toBe(400);
+      expect(r.json<{ message: string }>().message).toContain(field);
+    }
   });
 
   it('a restricted incident answers 404 on its links, postmortem and export to a non-participant', async () => {
@@ -188,7 +221,7 @@ describe('incident links, postmortem versions and export over HTTP', () => {
         ),
         async (body) => {
           const r = await inject('POST', '/v1/incidents/exports/verify', body);
-          expect([200, 400], r.body).toContain(r.statusCode);
+          expect([200, 400, 404], r.body).toContain(r.statusCode);
         },
       ),
       { numRuns: 60 },

@@ -7,7 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { AppDeps } from '../../app/deps.ts';
-import { exportIncident, exportMarkdown, verifyIncidentExport } from '../../app/incidents/export.ts';
+import { ExportFileSchema, exportIncident, exportMarkdown, verifyIncidentExport } from '../../app/incidents/export.ts';
 import { incidentLinks, linkIncident } from '../../app/incidents/links.ts';
 import { MAX_POSTMORTEM_LENGTH, postmortemVersions, savePostmortem } from '../../app/incidents/postmortem.ts';
 import { notFound } from '../../core/errors.ts';
@@ -243,16 +243,20 @@ export function incidentLinkRoutes(app: FastifyInstance, r: RouteRegistry, deps:
     method: 'POST',
     url: '/v1/incidents/exports/verify',
     tag: 'incidents',
-    summary: 'Check an incident export (JSON) against the ledger: every entry, postmortem and report version, evidence digest',
+    summary:
+      'Check an incident export (JSON) against the ledger and the record: every entry (none missing, each about the incident), texts and digests, the sections rebuilt from the record',
     auth: { permission: 'incidents:read' },
     priority: 'low',
-    body: z.looseObject({ format: z.string() }),
+    body: ExportFileSchema,
     response: z.object({
       ok: z.boolean(),
       incident: z.number().int().nullable(),
       entries: z.number().int(),
       problems: z.array(z.string()),
+      checked: z.array(z.string()).describe('what was compared with the ledger and the record'),
+      notChecked: z.array(z.string()).describe('what the file holds that the check does not vouch for, and why'),
     }),
-    handler: async ({ body }) => verifyIncidentExport(deps, body),
+    errors: [404],
+    handler: async ({ body, principal }) => verifyIncidentExport(deps, viewer(principal), body),
   });
 }
