@@ -1,5 +1,5 @@
 /** bulwark incidents link / postmortem-save / postmortem-show / export / verify-export, against a server over loopback. */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -61,7 +61,10 @@ describe('bulwark incidents: links, versioned postmortem, export', () => {
     expect((await cli('incidents', 'postmortem-versions', '1')).out.split('\n').filter(Boolean)).toHaveLength(2);
     const out = path.join(dir, 'inc1.json');
     await cli('incidents', 'export', '1', '-o', out);
-    expect((await cli('incidents', 'verify-export', out)).out).toMatch(/^ok: \d+ entries match the ledger\n$/);
+    expect((await stat(out)).mode & 0o777).toBe(0o600); // the whole record: its owner's only
+    const verified = (await cli('incidents', 'verify-export', out)).out;
+    expect(verified).toMatch(/^ok: \d+ entries match the ledger\n/);
+    expect(verified).toMatch(/checked: timeline: every entry hashes to its leaf hash/);
     await writeFile(out, (await readFile(out, 'utf8')).replace('Edited by the team.', 'Edited by nobody.'));
     const bad = await cli('incidents', 'verify-export', out);
     expect(bad.out).toMatch(/NOT OK[\s\S]*postmortem version 2/);

@@ -3,7 +3,7 @@
  * postmortem-versions, postmortem-show, postmortem-save, export, verify-export. All go through the
  * server's API (docs/incidents.md).
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { malformed } from './exit.ts';
 import { client, remote, type RemoteFlags } from './remote.ts';
@@ -148,7 +148,9 @@ export function incidentLinkCommands(inc: Command): void {
     const incident = id(n, 'incident');
     const text = await client(o).text('GET', `/v1/incidents/${incident}/export${o.format === 'markdown' ? '/markdown' : ''}`);
     if (o.output) {
-      await writeFile(o.output, text);
+      // The export holds the incident's whole record: readable by its owner only.
+      await writeFile(o.output, text, { mode: 0o600 });
+      await chmod(o.output, 0o600);
       print(`wrote ${o.output}`);
     } else process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
   });
@@ -165,11 +167,17 @@ export function incidentLinkCommands(inc: Command): void {
     } catch (e) {
       throw malformed(`${file}: not JSON (${(e as Error).message}); give the file "bulwark incidents export ID" wrote`);
     }
-    const r = await client(o)<{ ok: boolean; entries: number; problems: string[] }>('POST', '/v1/incidents/exports/verify', value);
+    const r = await client(o)<{ ok: boolean; entries: number; problems: string[]; checked?: string[]; notChecked?: string[] }>(
+      'POST',
+      '/v1/incidents/exports/verify',
+      value,
+    );
     if (o.json) print(JSON.stringify(r));
     else {
       print(r.ok ? `ok: ${r.entries} entries match the ledger` : `NOT OK: ${r.problems.length} problem(s)`);
       for (const p of r.problems) print(`  ${p}`);
+      for (const c of r.checked ?? []) print(`checked: ${c}`);
+      for (const c of r.notChecked ?? []) print(`not checked: ${c}`);
     }
     if (!r.ok) process.exitCode = 1;
   });
