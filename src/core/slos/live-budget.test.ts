@@ -7,6 +7,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { DomainError } from '../errors.ts';
 import { consumedBetween, evaluateBudget } from './budget.ts';
 import { LiveBudget } from './live-budget.ts';
 import type { Budgeting, Exclusion, SliEvent, Slo, SloWindow } from './types.ts';
@@ -125,8 +126,66 @@ describe('incremental evaluation', () => {
     expect(kept.events).toBeLessThanOrEqual(2 * 7 * 288 + 16 + 72);
     expect(kept.rebuilds).toBe(0);
     live.add({ at: T0 + 30 * D - 2 * H, good: 1, total: 1 });
+    live.status(T0 + 30 * D);
     expect(live.stats().rebuilds).toBe(1);
+    // An instant before the history kept: a domain error naming what to do, not a plain Error.
+    expect(() => live.status(T0 + 10 * D)).toThrow(DomainError);
     expect(() => live.status(T0 + 10 * D)).toThrow(/earlier than the history/);
+  });
+
+  it('bounds memory without status calls: appends compact once past a bound, and the columns shrink', () => {
+    const slo: MathSlo = {
+      objective: 0.99,
+      window: { kind: 'rolling', ms: D, text: '1d' },
+      budgeting: { method: 'timeslices', sliceMs: H, sliceTarget: 0.9 },
+      alerting: { strategy: 'sloth', minEvents: 5, page: true, ticket: true },
+      exclusions: [],
+    };
+    const live = new LiveBudget(slo);
+    // 30 days of one event a minute, never evaluated: memory stays within a few times what the
+    // windows reach (sloth's longest alert window, 3d, and the day of margin): 4 days, not 30.
+    for (let t = 0; t < 30 * D; t += M) live.add({ at: T0 + t, good: t % 11 === 0 ? 0 : 1, total: 1 });
+    expect(live.stats().events).toBeLessThan(3 * 4 * 1440);
+    const built = LiveBudget.from(
+      slo,
+      Array.from({ length: 30 * 1440 }, (_, i) => ({ at: T0 + i * M, good: 1, total: 1 })),
+    );
+    built.status(T0 + 30 * D);
+    // Its columns hold about what a budget built from the events it kept holds: no more than twice.
+    const kept = built.stats().events;
+    const fresh = LiveBudget.from(
+      slo,
+      Array.from({ length: kept }, (_, i) => ({ at: T0 + (30 * 1440 - kept + i) * M, good: 1, total: 1 })),
+    );
+    expect(built.stats().bytes).toBeLessThanOrEqual(2 * fresh.stats().bytes);
+    close(
+      built.status(T0 + 30 * D),
+      evaluateBudget(
+        slo,
+        Array.from({ length: 30 * 1440 }, (_, i) => ({ at: T0 + i * M, good: 1, total: 1 })),
+        T0 + 30 * D,
+      ),
+      'status',
+    );
+  });
+
+  it('bounds the cost of events out of order: crafted instants (newest first) do not rebuild on each one', () => {
+    const slo: MathSlo = {
+      objective: 0.99,
+      window: { kind: 'rolling', ms: 30 * D, text: '30d' },
+      budgeting: { method: 'occurrences' },
+      alerting: { strategy: 'sloth', minEvents: 5, page: true, ticket: true },
+      exclusions: [],
+    };
+    const live = new LiveBudget(slo);
+    const events: SliEvent[] = [];
+    for (let i = 20_000; i > 0; i--) {
+      const e = { at: T0 + i * M, good: i % 7 === 0 ? 0 : 1, total: 1 };
+      events.push(e);
+      live.add(e);
+    }
+    expect(live.stats().rebuilds).toBeLessThan(40);
+    close(live.status(T0 + 20_001 * M), evaluateBudget(slo, events, T0 + 20_001 * M), 'status');
   });
 
   it('ignores events that are not events (no total, not finite), as the full evaluation does', () => {

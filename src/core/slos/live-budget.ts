@@ -11,9 +11,14 @@
  *
  * - Events before the furthest any window reaches (the period's start, or the longest alert
  *   window) are dropped, by halves (a compaction when they are as many as the events kept), so
- *   memory holds one period of events. Instants evaluated must not go back past what was dropped.
- * - An event that arrives out of order (earlier than the last one kept) is inserted in its place
- *   and the sums rebuilt: correct, O(events kept), and counted in `rebuilds`.
+ *   memory holds one period of events. A status compacts; so does an append once the events kept
+ *   double (reaching from the newest event less a day, the margin for events ahead of the clock),
+ *   so memory is bounded without status calls too. The columns shrink after a compaction.
+ *   Instants evaluated must not go back past what was dropped: a DomainError ('invalid') says so.
+ * - An event that arrives out of order (earlier than the last one kept) waits in a list of its
+ *   own; the list is merged in with one rebuild (O(events kept), counted in `rebuilds`) at the next
+ *   status, or once it holds half as many events as are kept: at most one rebuild per status, and
+ *   O(1) amortised per event whatever the instants (newest first included).
  * - Exclusion windows are decided once, when an event arrives: an excluded event goes to a list
  *   of its own, which gives the status its `excluded` count.
  * - A calendar window's slices count from the period's start: a new period rebuilds the slices
@@ -21,6 +26,7 @@
  */
 import type { WindowsSpec } from './alert-windows.ts';
 import { budgetFromTallies, budgetPeriod, windowPlan, type BudgetStatus, type Tally } from './budget.ts';
+import { invalid } from '../errors.ts';
 import { exclusionIntervals, intervalAt, type Interval } from './exclusions.ts';
 import type { Exclusion, Slo, SliEvent } from './types.ts';
 
@@ -54,6 +60,13 @@ class Col {
   clear(): void {
     this.n = 0;
   }
+  /** Give back room when at most a quarter of it is used. */
+  fit(): void {
+    if (this.a.length <= 64 || this.n * 4 > this.a.length) return;
+    const b = new Float64Array(Math.max(8, this.n * 2));
+    b.set(this.a.subarray(0, this.n));
+    this.a = b;
+  }
   /** Memory held, in bytes. */
   get bytes(): number {
     return this.a.byteLength;
@@ -65,6 +78,9 @@ const DAY = 86_400_000;
 const EXCLUSION_SPAN = 7 * DAY;
 /** A cursor that would walk further than this binary-searches instead. */
 const WALK = 32;
+/** The fewest events kept before an append compacts, or out-of-order events wait before a merge. */
+const BOUND = 1024;
+const MIN_PENDING = 64;
 
 export interface LiveStats {
   /** Events kept (the period's), and excluded events kept. */
@@ -100,6 +116,11 @@ export class LiveBudget {
   private dropped = -Infinity;
   private readonly hints = new Map<number | string, number>();
   private periodStart = NaN;
+  // Events out of order, waiting to be merged in (excluded ones flagged).
+  private pending: (SliEvent & { excluded: boolean })[] = [];
+  /** The newest instant added, and the count of events kept at which an append compacts. */
+  private newest = -Infinity;
+  private compactAt = BOUND;
   rebuilds = 0;
 
   constructor(slo: LiveSlo, windows?: WindowsSpec) {
@@ -125,36 +146,67 @@ export class LiveBudget {
     return live;
   }
 
-  /** One new event: an append, O(1) (out of order: an insert and a rebuild). */
+  /** One new event: an append, O(1) amortised (out of order: waits for a merge). */
   add(e: SliEvent): void {
     if (!(e.total > 0) || !Number.isFinite(e.at) || !Number.isFinite(e.total) || e.at <= this.dropped) return;
     const good = Math.min(Math.max(Number.isFinite(e.good) ? e.good : 0, 0), e.total);
+    if (e.at > this.newest) this.newest = e.at;
     if (this.excludedAt(e.at)) {
       if (this.xat.n === 0 || e.at >= this.xat.last) {
         this.xat.push(e.at);
         this.xct.push(this.xct.last + e.total);
-      } else {
-        const rows = this.rows(this.xat, this.xct, this.xct);
-        rows.splice(upper(rows, e.at), 0, { at: e.at, good: 0, total: e.total });
-        this.xat.clear();
-        this.xct.clear();
-        this.xct.push(0);
-        for (const r of rows) {
-          this.xat.push(r.at);
-          this.xct.push(this.xct.last + r.total);
-        }
+      } else this.pending.push({ at: e.at, good: 0, total: e.total, excluded: true });
+    } else {
+      if (Number.isNaN(this.origin)) this.origin = budgetPeriod(this.slo, e.at).start;
+      if (this.at.n === 0 || e.at >= this.at.last) this.append(e.at, good, e.total);
+      else this.pending.push({ at: e.at, good, total: e.total, excluded: false });
+    }
+    if (this.pending.length >= Math.max(MIN_PENDING, (this.at.n + this.xat.n) / 2)) this.merge();
+    if (this.at.n + this.xat.n >= this.compactAt) {
+      this.merge();
+      // Statuses are for instants at or after the newest event, less a day of clock skew.
+      const at = this.newest - DAY;
+      const { start, end } = budgetPeriod(this.slo, at);
+      const { longest } = windowPlan(this.slo.alerting.strategy, end - start, this.windows);
+      this.compact(Math.min(start, at - longest) - 1);
+      this.compactAt = Math.max(BOUND, 2 * (this.at.n + this.xat.n));
+    }
+  }
+
+  /** Merge the events that arrived out of order: one rebuild of each list they belong to. */
+  private merge(): void {
+    if (this.pending.length === 0) return;
+    const late = this.pending.sort((a, b) => a.at - b.at);
+    this.pending = [];
+    const mergeInto = (rows: SliEvent[], add: SliEvent[]): SliEvent[] => {
+      const out: SliEvent[] = [];
+      let i = 0;
+      for (const r of rows) {
+        while (i < add.length && add[i]!.at < r.at) out.push(add[i++]!);
+        out.push(r);
       }
-      return;
+      while (i < add.length) out.push(add[i++]!);
+      return out;
+    };
+    const inc = late.filter((r) => !r.excluded).map(({ at, good, total }) => ({ at, good, total }));
+    const exc = late.filter((r) => r.excluded);
+    if (inc.length > 0) {
+      this.rebuild(mergeInto(this.rows(this.at, this.cg, this.ct), inc));
+      this.rebuilds++;
     }
-    if (Number.isNaN(this.origin)) this.origin = budgetPeriod(this.slo, e.at).start;
-    if (this.at.n === 0 || e.at >= this.at.last) {
-      this.append(e.at, good, e.total);
-      return;
+    if (exc.length > 0) this.rebuildExcluded(mergeInto(this.rows(this.xat, this.xct, this.xct), exc));
+  }
+
+  private rebuildExcluded(rows: readonly SliEvent[]): void {
+    this.xat.clear();
+    this.xct.clear();
+    this.xct.push(0);
+    for (const r of rows) {
+      this.xat.push(r.at);
+      this.xct.push(this.xct.last + r.total);
     }
-    const rows = this.rows(this.at, this.cg, this.ct);
-    rows.splice(upper(rows, e.at), 0, { at: e.at, good, total: e.total });
-    this.rebuild(rows);
-    this.rebuilds++;
+    this.xat.fit();
+    this.xct.fit();
   }
 
   /** The status at `now`: what evaluateBudget gives for every event added, in O(windows). */
@@ -163,7 +215,8 @@ export class LiveBudget {
     const periodMs = end - start;
     const { longest } = windowPlan(this.slo.alerting.strategy, periodMs, this.windows);
     const reach = Math.min(start, now - longest) - 1;
-    if (reach < this.dropped) throw new Error('an instant earlier than the history this budget keeps: build it again from the events');
+    if (reach < this.dropped) throw tooEarly(this.dropped);
+    this.merge();
     this.periodStart = start;
     this.compact(reach);
     // Excluded events of [start, now], as evaluateBudget counts them.
@@ -180,6 +233,7 @@ export class LiveBudget {
   }
 
   stats(): LiveStats {
+    this.merge();
     const cols = [this.at, this.cg, this.ct, this.sliceOf, this.sliceFirst, this.spent, this.xat, this.xct];
     return { events: this.at.n, excluded: this.xat.n, rebuilds: this.rebuilds, bytes: cols.reduce((s, c) => s + c.bytes, 0) };
   }
@@ -225,6 +279,7 @@ export class LiveBudget {
     this.lastKey = NaN;
     this.hints.clear();
     for (const r of rows) this.append(r.at, r.good, r.total);
+    for (const c of [this.at, this.cg, this.ct, this.sliceOf, this.sliceFirst, this.spent]) c.fit();
   }
 
   /** Drop the events at or before `reach` once they are as many as those kept after it. */
@@ -234,16 +289,7 @@ export class LiveBudget {
     if (k * 2 < this.at.n + 16 && xk * 2 < this.xat.n + 16) return;
     this.dropped = reach;
     if (k > 0) this.rebuild(this.rows(this.at, this.cg, this.ct).slice(k));
-    if (xk > 0) {
-      const totals = this.rows(this.xat, this.xct, this.xct).slice(xk);
-      this.xat.clear();
-      this.xct.clear();
-      this.xct.push(0);
-      for (const r of totals) {
-        this.xat.push(r.at);
-        this.xct.push(this.xct.last + r.total);
-      }
-    }
+    if (xk > 0) this.rebuildExcluded(this.rows(this.xat, this.xct, this.xct).slice(xk));
   }
 
   /** The first index whose instant is after `x`, from the window's cursor. */
@@ -264,7 +310,7 @@ export class LiveBudget {
   }
 
   private tally(from: number, to: number, origin: number): Tally {
-    if (from < this.dropped) throw new Error('a window reaching before the history this budget keeps');
+    if (from < this.dropped) throw tooEarly(this.dropped);
     const b = this.slo.budgeting;
     if (b.method !== 'occurrences' && origin !== this.origin) {
       // A new calendar period: its slices count from its start.
@@ -301,16 +347,12 @@ export class LiveBudget {
   }
 }
 
-/** The first row whose instant is after `x`. */
-function upper(rows: readonly SliEvent[], x: number): number {
-  let lo = 0;
-  let hi = rows.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (rows[mid]!.at > x) hi = mid;
-    else lo = mid + 1;
-  }
-  return lo;
+/** An instant whose windows reach before the history kept: the caller's input, not a crash. */
+function tooEarly(dropped: number): Error {
+  return invalid(
+    `an instant earlier than the history this budget keeps (events up to ${new Date(dropped).toISOString()} were dropped): evaluate a later instant, or build it again from the events`,
+    { droppedUpTo: new Date(dropped).toISOString() },
+  );
 }
 
 /** The first index whose instant is after `x`. */
