@@ -11,7 +11,7 @@
  * and the clone recorded. Every registration, removal, use and refusal is a ledger entry; none
  * holds a challenge or a signature.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
   generateAuthenticationOptions,
   generateRegistrationOptions,
@@ -38,7 +38,7 @@ import {
 import type { Actor } from '../../core/ledger/actor.ts';
 import type { WebAuthnCredentialRecord } from '../../store/access/webauthn-port.ts';
 import type { AppDeps } from '../deps.ts';
-import { personOnly } from './second-factor.ts';
+import { FAILURE_WINDOW_MS, MAX_FAILURES, personOnly } from './second-factor.ts';
 
 /** A key as its owner sees it: never the public key. */
 export interface CredentialView {
@@ -256,6 +256,12 @@ export async function verifyAssertion(
     await recordFailure(deps, principalId, actor, credential, purpose, reason);
     return { ok: false, reason, message: failureMessage[reason] };
   };
+  // The challenge is taken first, whatever the answer turns out to be: it is good for one answer.
+  const challenge = challengeOf(answer);
+  const taken = challenge !== undefined && (await takeChallenge(deps, challenge, principalId, purpose));
+  // Each answer counts against the person before it is checked (refunded when accepted), as codes do.
+  const attempt = await takeAttempt(deps, principalId);
+  if (!attempt) return fail('throttled', null);
   const key = await deps.store.webauthn.get(answer.id);
   if (!key || key.principalId !== principalId) return fail('unknown-key', null);
   if (key.suspendedAt) return fail('suspended', key.id);
@@ -263,7 +269,7 @@ export async function verifyAssertion(
   try {
     const r = await verifyAuthenticationResponse({
       response: answer,
-      expectedChallenge: (c) => takeChallenge(deps, c, principalId, purpose),
+      expectedChallenge: (c) => taken && c === challenge,
       expectedOrigin: s.origins,
       expectedRPID: s.rpId,
       // The counter is checked below, after the signature, where a clone can be told apart.
@@ -315,7 +321,44 @@ export async function verifyAssertion(
   });
   // Another answer moved the counter (or suspended the key) between the read and the write.
   if (!accepted) return fail('counter', key.id);
+  await deps.store.accessChallenges.take(attempt, 'webauthn', ATTEMPT, deps.clock.now().toISOString());
   return { ok: true, credential: key.id };
+}
+
+/** The challenge an answer says it signs (its clientDataJSON), or undefined when it cannot be read. */
+function challengeOf(answer: AuthenticationAnswer): string | undefined {
+  try {
+    const c = (JSON.parse(Buffer.from(answer.response.clientDataJSON, 'base64url').toString('utf8')) as { challenge?: unknown }).challenge;
+    return typeof c === 'string' && c.length > 0 && c.length <= 200 ? c : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The purpose of the rows that count a person's security-key answers for FAILURE_WINDOW_MS. */
+const ATTEMPT = 'attempt';
+
+/**
+ * Count an answer before it is checked: a row per answer, kept for the window; more than
+ * MAX_FAILURES live rows for the person refuse it (its own row removed, so a refusal does not
+ * count again). Many at once each see the others' rows: none slips under the limit.
+ */
+async function takeAttempt(deps: AppDeps, principalId: string): Promise<string | undefined> {
+  const now = deps.clock.now();
+  const id = randomBytes(16).toString('base64url');
+  await deps.store.accessChallenges.prune(now.toISOString());
+  await deps.store.accessChallenges.insert({
+    id,
+    kind: 'webauthn',
+    principalId,
+    purpose: ATTEMPT,
+    data: '{}',
+    createdAt: now.toISOString(),
+    expiresAt: new Date(now.getTime() + FAILURE_WINDOW_MS).toISOString(),
+  });
+  if ((await deps.store.accessChallenges.countLive('webauthn', ATTEMPT, now.toISOString(), principalId)) <= MAX_FAILURES) return id;
+  await deps.store.accessChallenges.take(id, 'webauthn', ATTEMPT, now.toISOString());
+  return undefined;
 }
 
 /** Verify, or throw the refusal as `kind` (unauthenticated for sign-in, forbidden for step-up). */

@@ -89,7 +89,17 @@ export const CredentialId = z
   .regex(/^[A-Za-z0-9_-]+$/, 'a credential id is base64url');
 
 /** Why an answer from an authenticator was refused (ledger `webauthn.failed`). */
-export const WEBAUTHN_FAILURES = ['challenge', 'origin', 'rp', 'signature', 'unknown-key', 'suspended', 'counter', 'malformed'] as const;
+export const WEBAUTHN_FAILURES = [
+  'challenge',
+  'origin',
+  'rp',
+  'signature',
+  'unknown-key',
+  'suspended',
+  'counter',
+  'malformed',
+  'throttled',
+] as const;
 export type WebAuthnFailure = (typeof WEBAUTHN_FAILURES)[number];
 
 export const failureMessage: Record<WebAuthnFailure, string> = {
@@ -101,6 +111,7 @@ export const failureMessage: Record<WebAuthnFailure, string> = {
   suspended: 'this key is suspended after a cloned key was detected; its owner removes it and registers a new one',
   counter: 'the key’s sign counter went back: it may be cloned; the key is suspended',
   malformed: 'the answer is not a WebAuthn answer this server can read',
+  throttled: 'too many refused security-key answers for this person in the last 15 minutes; wait, then try again',
 };
 
 const b64url = (max: number) =>

@@ -228,3 +228,40 @@ describe('security keys (WebAuthn)', () => {
     );
   });
 });
+
+describe('security keys: each answer spends its challenge and counts against the person', () => {
+  let cookie: string;
+  const key = new SoftwareAuthenticator(ORIGIN, 'localhost');
+
+  beforeAll(async () => {
+    t.deps.webauthn = settings;
+    const token = await person('bea');
+    const s = await t.app.inject({ method: 'POST', url: '/v1/session', headers: page, payload: { token } });
+    cookie = cookieOf(s);
+    expect((await register(cookie, key, 'bea key')).statusCode).toBe(201);
+  });
+
+  it('spends the challenge even when the answer names an unknown key', async () => {
+    const options = await post('/v1/session/step-up/webauthn/options', cookie);
+    const genuine = key.assert(options.json());
+    const unknown = await post('/v1/session/step-up/webauthn', cookie, {
+      response: { ...genuine, id: 'bm90LWEta2V5', rawId: 'bm90LWEta2V5' },
+    });
+    expect(unknown.json().details).toEqual({ reason: 'step_up_failed', webauthn: 'unknown-key' });
+    const after = await post('/v1/session/step-up/webauthn', cookie, { response: genuine });
+    expect(after.json().details).toEqual({ reason: 'step_up_failed', webauthn: 'challenge' });
+  });
+
+  it('throttles refused answers per person like codes (5 in 15 minutes); an accepted one is not counted', async () => {
+    clock.advance(16 * 60_000);
+    expect((await stepUp(cookie, key)).res.statusCode).toBe(200);
+    key.origin = 'https://bulwark.example.evil';
+    for (let i = 0; i < 5; i++) expect((await stepUp(cookie, key)).res.json().details.webauthn).toBe('origin');
+    key.origin = ORIGIN;
+    const throttled = (await stepUp(cookie, key)).res;
+    expect(throttled.statusCode).toBe(403);
+    expect(throttled.json()).toMatchObject({ details: { webauthn: 'throttled' }, message: expect.stringMatching(/too many refused/) });
+    clock.advance(15 * 60_000 + 1);
+    expect((await stepUp(cookie, key)).res.statusCode).toBe(200);
+  });
+});

@@ -144,14 +144,15 @@ export class KyselyAccessChallenges implements AccessChallengeRepo {
     return Number(r.numDeletedRows);
   }
 
-  async countLive(kind: AccessChallengeRecord['kind'], purpose: string, now: string): Promise<number> {
-    const r = await this.db
+  async countLive(kind: AccessChallengeRecord['kind'], purpose: string, now: string, principalId?: string): Promise<number> {
+    let q = this.db
       .selectFrom('access_challenges')
       .select((eb) => eb.fn.countAll().as('n'))
       .where('kind', '=', kind)
       .where('purpose', '=', purpose)
-      .where('expires_at', '>', now)
-      .executeTakeFirstOrThrow();
+      .where('expires_at', '>', now);
+    if (principalId !== undefined) q = q.where('principal_id', '=', principalId);
+    const r = await q.executeTakeFirstOrThrow();
     return Number(r.n);
   }
 }

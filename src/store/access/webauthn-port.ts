@@ -59,8 +59,8 @@ export interface AccessChallengeRepo {
   peek(id: string, kind: AccessChallengeRecord['kind'], purpose: string, now: string): Promise<AccessChallengeRecord | undefined>;
   /** Delete challenges that expired before `before`; how many. */
   prune(before: string): Promise<number>;
-  /** How many challenges of this kind and purpose have not expired at `now` (to bound what anonymous requests can store). */
-  countLive(kind: AccessChallengeRecord['kind'], purpose: string, now: string): Promise<number>;
+  /** How many challenges of this kind and purpose (and person, when given) have not expired at `now` (to bound what requests can store, and to count attempts). */
+  countLive(kind: AccessChallengeRecord['kind'], purpose: string, now: string, principalId?: string): Promise<number>;
 }
 
 /** A person's account at the OIDC provider (the ID token's `iss` and `sub`), recorded at their first OIDC sign-in (migration 0034). */

@@ -86,12 +86,14 @@ export const webauthnContract: ContractSuite = (current) => {
         createdAt: NOW,
         expiresAt,
       });
-      await store.accessChallenges.insert(c('a', 'sign-in'));
+      await store.accessChallenges.insert({ ...c('a', 'sign-in'), principalId: 'person:ada' });
       await store.accessChallenges.insert(c('b', 'sign-in'));
       await store.accessChallenges.insert(c('c', 'sign-in', NOW));
       await store.accessChallenges.insert(c('d', 'second-factor'));
       expect(await store.accessChallenges.countLive('oidc', 'sign-in', NOW)).toBe(2);
       expect(await store.accessChallenges.countLive('webauthn', 'sign-in', NOW)).toBe(0);
+      expect(await store.accessChallenges.countLive('oidc', 'sign-in', NOW, 'person:ada')).toBe(1);
+      expect(await store.accessChallenges.countLive('oidc', 'sign-in', NOW, 'person:bob')).toBe(0);
     });
 
     it('links a person to one account at the OIDC provider, and an account to one person', async () => {
