@@ -177,4 +177,29 @@ describe('matching signals to waits', () => {
     for (const id of runs) expect((await store.playbooks.steps(id))[0]!.state).toBe('done');
     await q.stop();
   });
+
+  it('catches up oldest first from a stored position: a flood after a matching signal does not hide it', async () => {
+    const runs = await waiting(['a']);
+    const match = signal('a');
+    clock.advance(1_000);
+    const flood: SignalRecord[] = [];
+    for (let i = 0; i < 2_600; i++) flood.push(signal(`noise-${i}`));
+    await store.signals.insertMany([match, ...flood]);
+    const told: ({ overflowed: number } | { caughtUp: number })[] = [];
+    // A pass reads at most 1,000 signals per wait; the next pass goes on from where it stopped.
+    const q = new SignalWaitQueue(
+      deps,
+      () => {},
+      (e) => {
+        throw e;
+      },
+      { maxQueued: 0, maxCatchUp: 1_000 },
+      (e) => told.push(e),
+    );
+    q.push(match);
+    await q.idle();
+    expect(told.filter((t) => 'caughtUp' in t)).toEqual([{ caughtUp: 0 }, { caughtUp: 0 }, { caughtUp: 1 }]);
+    expect((await store.playbooks.steps(runs[0]!))[0]).toMatchObject({ state: 'done', outputs: { signal: { id: match.id } } });
+    await q.stop();
+  });
 });

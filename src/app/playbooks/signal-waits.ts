@@ -17,7 +17,7 @@ import { systemActor } from '../../core/ledger/actor.ts';
 import { evaluate, type ExprContext } from '../../core/playbooks/expressions.ts';
 import type { Playbook, Step } from '../../core/playbooks/types.ts';
 import type { PlaybookRunRecord, StepExecutionRecord, WaitCursor } from '../../store/playbooks/port.ts';
-import type { SignalRecord } from '../../store/signals/port.ts';
+import type { SignalCursor, SignalRecord } from '../../store/signals/port.ts';
 import type { AppDeps } from '../deps.ts';
 import { versionModel } from './apply-playbook.ts';
 
@@ -27,7 +27,10 @@ export const WAITS_PAGE = 1000;
 export const MAX_SIGNALS_PER_PASS = 500;
 /** Signals queued for the waits at most; past it a signal is counted (overflowed) and found by a catch-up pass instead. */
 export const MAX_QUEUED_SIGNALS = 10_000;
-/** Signals a wait that begins looks back at, at most (newest first, matched oldest first). */
+/**
+ * Signals one catch-up of one wait reads at most; a wait with more since it began goes on from
+ * its stored position at the next catch-up pass (the queue runs passes until none is left).
+ */
 export const MAX_CATCH_UP_SIGNALS = 2000;
 
 const MATCHER = systemActor('playbooks', 'system');
@@ -57,6 +60,8 @@ type Wait = Pick<StepExecutionRecord, 'runId' | 'idx' | 'mode' | 'attempts' | 's
 export interface PassOptions {
   /** Waits read per page (WAITS_PAGE by default). */
   pageSize?: number;
+  /** Signals one catch-up of one wait reads at most (MAX_CATCH_UP_SIGNALS by default). */
+  maxCatchUp?: number;
 }
 
 /** Match signals (one, or the batch of a pass, in order of receipt) against every wait under way. */
@@ -96,48 +101,99 @@ export async function resumeSignalWaits(
 }
 
 /**
- * A `wait` for a signal that has just begun: the signals received since it began (its run's
- * context read once), oldest first; the first that matches finishes it. Whether one did.
+ * Where a wait's catch-up is, kept in its (running) step's outputs as `catchUp`: the signals are
+ * listed newest first, so a scan goes from the newest down to the wait's start, over as many
+ * passes as it takes, remembering the oldest match so far; when it reaches the bottom, that match
+ * (the first matching signal received since the wait began) finishes the wait. `seen`: everything
+ * received at or before it has been looked at by a finished scan (the next one stops there).
  */
-export async function catchUpSignalWait(deps: AppDeps, runId: string, idx: number): Promise<boolean> {
+interface CatchUp {
+  seen?: SignalCursor;
+  top?: SignalCursor;
+  cursor?: SignalCursor;
+  match?: string;
+}
+
+const atOrBefore = (s: SignalCursor, c: SignalCursor) => s.receivedAt < c.receivedAt || (s.receivedAt === c.receivedAt && s.id <= c.id);
+
+/**
+ * A `wait` for a signal looks at the signals received since it began (its run's context read
+ * once): at most `maxCatchUp` of them per call, from its stored position; the oldest that matches
+ * finishes it once the scan reaches the wait's start. `resumed`: it did; `more`: the scan is not
+ * done (call again: the queue's catch-up passes do).
+ */
+export async function catchUpSignalWait(
+  deps: AppDeps,
+  runId: string,
+  idx: number,
+  o: Pick<PassOptions, 'maxCatchUp'> = {},
+): Promise<{ resumed: boolean; more: boolean }> {
+  const none = { resumed: false, more: false };
   const run = await deps.store.playbooks.getRun(runId);
   const w = await deps.store.playbooks.getStep(runId, idx);
-  if (!run || !w || w.state !== 'running' || !w.startedAt) return false;
+  if (!run || !w || w.state !== 'running' || !w.startedAt) return none;
   const step = (await versionModel(deps.store, run.playbook, run.version)).steps[idx];
-  if (!step?.waitSignal) return false;
-  const found: SignalRecord[] = [];
-  let cursor: Parameters<AppDeps['store']['signals']['list']>[0]['cursor'];
-  while (found.length < MAX_CATCH_UP_SIGNALS) {
-    const page = await deps.store.signals.list({ since: w.startedAt, limit: 500, ...(cursor ? { cursor } : {}) });
-    found.push(...page.signals);
-    if (!page.next) break;
-    cursor = page.next;
+  if (!step?.waitSignal) return none;
+  const max = o.maxCatchUp ?? MAX_CATCH_UP_SIGNALS;
+  const state: CatchUp = { ...((w.outputs as { catchUp?: CatchUp } | null)?.catchUp ?? {}) };
+  const base = await contextOf(deps, run);
+  const errors: SignalWaitResult['errors'] = [];
+  let read = 0;
+  let done = false;
+  let cursor = state.cursor;
+  let matched: SignalRecord | undefined;
+  while (!done && read < max) {
+    const page = await deps.store.signals.list({
+      since: state.seen?.receivedAt ?? w.startedAt,
+      limit: Math.min(500, max - read),
+      ...(cursor ? { cursor } : {}),
+    });
+    read += page.signals.length;
+    for (const sig of page.signals) {
+      const at = { receivedAt: sig.receivedAt, id: sig.id };
+      if (state.seen && atOrBefore(at, state.seen)) {
+        done = true;
+        break;
+      }
+      state.top ??= at;
+      const m = evaluate(step.waitSignal.match, { ...base, signal: signalView(sig) });
+      if (!m.ok) errors.push({ run: run.id, step: step.id, signal: sig.id, message: m.message });
+      // Newest first: a later match is an older signal.
+      else if (m.value === true) {
+        state.match = sig.id;
+        matched = sig;
+      }
+    }
+    if (!page.next) done = true;
+    else cursor = page.next;
   }
-  if (found.length === 0) return false;
-  const out: SignalWaitResult = { resumed: [], errors: [] };
-  await matchOne(deps, w, step, found.reverse(), out, run);
-  return out.resumed.length > 0;
+  if (done && state.match) {
+    // Found by this call, or by an earlier one of the same scan (read again by its id).
+    const sig = matched ?? (await deps.store.signals.get(state.match));
+    if (sig) return { resumed: await finish(deps, run, w, step, sig.id, signalView(sig)), more: false };
+  }
+  const next: CatchUp = done
+    ? { ...((state.top ?? state.seen) ? { seen: state.top ?? state.seen } : {}) }
+    : { ...state, ...(cursor ? { cursor } : {}) };
+  // Kept only while the step still runs (a signal or the deadline may have moved it meanwhile).
+  await deps.store.playbooks.updateStep(run.id, idx, { outputs: { catchUp: next }, updatedAt: deps.clock.now().toISOString() }, [
+    'running',
+  ]);
+  return { resumed: false, more: !done };
+}
+
+/** A run's context for a wait's expression: inputs, the done steps' outputs, trigger, run. */
+async function contextOf(deps: AppDeps, run: PlaybookRunRecord): Promise<Omit<ExprContext, 'signal'>> {
+  const outputs: Record<string, unknown> = {};
+  for (const s of await deps.store.playbooks.steps(run.id)) if (s.state === 'done') outputs[s.stepId] = s.outputs;
+  return { inputs: run.inputs, steps: outputs, trigger: run.trigger, run: { id: run.id, playbook: run.playbook, version: run.version } };
 }
 
 /** The first of `signals` (in order) that matches the wait finishes it; the run's context is read once. */
-async function matchOne(
-  deps: AppDeps,
-  w: Wait,
-  step: Step,
-  signals: readonly SignalRecord[],
-  out: SignalWaitResult,
-  known?: PlaybookRunRecord,
-): Promise<void> {
-  const run = known ?? (await deps.store.playbooks.getRun(w.runId));
+async function matchOne(deps: AppDeps, w: Wait, step: Step, signals: readonly SignalRecord[], out: SignalWaitResult): Promise<void> {
+  const run = await deps.store.playbooks.getRun(w.runId);
   if (!run) return;
-  const outputs: Record<string, unknown> = {};
-  for (const s of await deps.store.playbooks.steps(run.id)) if (s.state === 'done') outputs[s.stepId] = s.outputs;
-  const base: Omit<ExprContext, 'signal'> = {
-    inputs: run.inputs,
-    steps: outputs,
-    trigger: run.trigger,
-    run: { id: run.id, playbook: run.playbook, version: run.version },
-  };
+  const base = await contextOf(deps, run);
   for (const signal of signals) {
     const view = signalView(signal);
     const m = evaluate(step.waitSignal!.match, { ...base, signal: view });
@@ -215,13 +271,23 @@ class Lost extends Error {}
  * page: what a pass does for signals the queue could not hold. The number of waits resumed.
  */
 export async function catchUpAllWaits(deps: AppDeps, o: PassOptions = {}): Promise<number> {
+  return (await catchUpPass(deps, o)).resumed;
+}
+
+/** One catch-up pass over every wait under way: the waits resumed, and whether one has more to read. */
+async function catchUpPass(deps: AppDeps, o: PassOptions): Promise<{ resumed: number; more: boolean }> {
   const pageSize = o.pageSize ?? WAITS_PAGE;
   let after: WaitCursor | undefined;
   let resumed = 0;
+  let more = false;
   for (;;) {
     const page = await deps.store.playbooks.runningWaits(pageSize, after);
-    for (const w of page) if (await catchUpSignalWait(deps, w.runId, w.idx)) resumed++;
-    if (page.length < pageSize) return resumed;
+    for (const w of page) {
+      const r = await catchUpSignalWait(deps, w.runId, w.idx, o);
+      if (r.resumed) resumed++;
+      if (r.more) more = true;
+    }
+    if (page.length < pageSize) return { resumed, more };
     const last = page.at(-1)!;
     after = { startedAt: last.startedAt!, runId: last.runId, idx: last.idx };
   }
@@ -294,8 +360,12 @@ export class SignalWaitQueue {
     if (this.queue.length === 0) {
       if (!this.catchUpDue || this.stopped) return;
       this.catchUpDue = false;
-      this.running = catchUpAllWaits(this.deps, this.o)
-        .then((n) => this.onOverflow?.({ caughtUp: n }), this.onError)
+      this.running = catchUpPass(this.deps, this.o)
+        .then((r) => {
+          // A wait with more to read than a pass reads goes on from its stored position in the next pass.
+          if (r.more) this.catchUpDue = true;
+          this.onOverflow?.({ caughtUp: r.resumed });
+        }, this.onError)
         .finally(() => {
           this.running = undefined;
           if (!this.stopped) this.next();
