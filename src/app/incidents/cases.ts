@@ -1,5 +1,6 @@
 /** Cases: acknowledge, assign, close with a resolution, escalate into an incident. Each change is a compare and set with its ledger entry, in one transaction. */
-import { conflict, invalid, notFound } from '../../core/errors.ts';
+import { checkImpactStart } from '../../core/incidents/links.ts';
+import { conflict, notFound } from '../../core/errors.ts';
 import { actorLabel, type Actor } from '../../core/ledger/actor.ts';
 import { closeMove, escalateMove, triageMove } from '../../core/incidents/model.ts';
 import type { CaseLink, CaseRecord, IncidentRecord } from '../../store/incidents/port.ts';
@@ -69,8 +70,7 @@ export async function escalateCase(
   return deps.store.transaction(async (tx) => {
     const c = await caseOf(tx, id);
     const state = escalateMove(id, c.state);
-    if (input.impactStartedAt && Date.parse(input.impactStartedAt) > Date.parse(now))
-      throw invalid('impactStartedAt is in the future; give the time the impact began');
+    checkImpactStart(input.impactStartedAt, now);
     const incident = await declareIn(deps, tx, actor, { ...input, title: input.title ?? c.title }, now, id);
     if (!(await tx.incidents.updateCase(id, c.state, { state, incidentId: incident.id }))) throw moved(id);
     // The case's history comes first on the incident's timeline: detection, grouping, acknowledgement.

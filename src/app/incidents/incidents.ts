@@ -3,6 +3,7 @@
  * status, assign command roles (a handoff closes one interval and opens the next at the same
  * instant), notes and corrections, participants. Every change is one transaction with its entries.
  */
+import { checkImpactStart } from '../../core/incidents/links.ts';
 import { conflict, invalid } from '../../core/errors.ts';
 import { actorLabel, type Actor } from '../../core/ledger/actor.ts';
 import type { NewEntry } from '../../core/ledger/entry.ts';
@@ -41,7 +42,7 @@ export async function declareIn(
       `severity '${input.severity}' is not in the severity model; use one of ${settings.severities.map((s) => s.name).join(', ')}`,
     );
   const impact = input.impactStartedAt ?? null;
-  if (impact && Date.parse(impact) > Date.parse(now)) throw invalid('impactStartedAt is in the future; give the time the impact began');
+  checkImpactStart(impact, now);
   const id = await tx.incidents.nextNumber('incident');
   const incident: IncidentRecord = {
     id,

@@ -12,6 +12,7 @@ import {
   checkLinks,
   covers,
   impactWindow,
+  MAX_EVALUATED_SLOS,
   MAX_LINKS,
   runVerdict,
   type ExperimentLinkView,
@@ -114,7 +115,23 @@ export async function linksOf(deps: Pick<AppDeps, 'store' | 'clock'>, i: Inciden
   const techniques = links.filter((l) => l.kind === 'technique').map((l) => l.ref);
   return {
     window,
-    slos: await Promise.all(slos.map((s) => sloLink(deps, s, window.from, window.to))),
+    slos: await Promise.all(
+      slos.map((s, k) =>
+        k < MAX_EVALUATED_SLOS
+          ? sloLink(deps, s, window.from, window.to)
+          : Promise.resolve<SloLinkView>({
+              slo: s,
+              from: window.from,
+              to: window.to,
+              state: 'not-read',
+              consumed: null,
+              bad: null,
+              events: null,
+              period: null,
+              note: `not evaluated: at most ${MAX_EVALUATED_SLOS} linked SLOs are evaluated per read; see this SLO's own budget (GET /v1/slos/${s})`,
+            }),
+      ),
+    ),
     techniques,
     experiments: await experimentLinks(deps, techniques, window.from),
   };

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../errors.ts';
-import { checkLinks, covers, impactWindow, runVerdict } from './links.ts';
+import { checkImpactStart, checkLinks, covers, impactWindow, runVerdict } from './links.ts';
 
 describe('incident links', () => {
   it('checks links: techniques upper-cased and deduplicated, a clear error naming a bad one', () => {
@@ -41,5 +41,16 @@ describe('incident links', () => {
     expect(runVerdict(runs, '2026-01-01T07:00:00.000Z')).toMatchObject({ predicted: null, lastBefore: null });
     const i = { impactStartedAt: null, declaredAt: '2026-01-01T10:00:00.000Z', mitigatedAt: null, resolvedAt: null };
     expect(impactWindow(i, '2026-01-01T12:00:00.000Z')).toEqual({ from: i.declaredAt, to: '2026-01-01T12:00:00.000Z', ongoing: true });
+  });
+
+  it('bounds the impact start: at most 90 days before the declaration, refused beyond, clamped for one recorded before the bound', () => {
+    const now = '2026-05-10T12:00:00.000Z';
+    expect(() => checkImpactStart('0001-01-01T00:00:00Z', now)).toThrow(/impactStartedAt is more than 90 days before the declaration/);
+    expect(() => checkImpactStart('2026-02-09T11:59:59Z', now)).toThrow(/impactStartedAt/);
+    expect(() => checkImpactStart('2026-05-10T12:00:01Z', now)).toThrow(/impactStartedAt is in the future/);
+    expect(() => checkImpactStart('2026-02-09T12:00:00Z', now)).not.toThrow();
+    expect(() => checkImpactStart(null, now)).not.toThrow();
+    const old = { impactStartedAt: '0001-01-01T00:00:00.000Z', declaredAt: now, mitigatedAt: null, resolvedAt: null };
+    expect(impactWindow(old, now).from).toBe('2026-02-09T12:00:00.000Z');
   });
 });

@@ -35,12 +35,36 @@ export function covers(experimentTechnique: string, incidentTechnique: string): 
   return a === b || a.startsWith(`${b}.`) || b.startsWith(`${a}.`);
 }
 
-/** The impact window budgets are counted over: impact start (or declaration) → mitigated (or resolved, or now while active). */
+/** How long before its declaration an incident's impact may have begun (a longer lookback is refused). */
+export const MAX_IMPACT_LOOKBACK_DAYS = 90;
+const LOOKBACK_MS = MAX_IMPACT_LOOKBACK_DAYS * 86_400_000;
+/** At most this many linked SLOs are evaluated per read (links, postmortem, export); the rest are listed unevaluated. */
+export const MAX_EVALUATED_SLOS = 10;
+
+/** An impact start given at declaration: not in the future, not more than the lookback before `now`. */
+export function checkImpactStart(impactStartedAt: string | null | undefined, now: string): void {
+  if (!impactStartedAt) return;
+  const at = Date.parse(impactStartedAt);
+  if (!Number.isFinite(at)) throw invalid('impactStartedAt is not a time; give it in RFC 3339 (2026-05-10T08:30:00Z)');
+  if (at > Date.parse(now)) throw invalid('impactStartedAt is in the future; give the time the impact began');
+  if (at < Date.parse(now) - LOOKBACK_MS)
+    throw invalid(`impactStartedAt is more than ${MAX_IMPACT_LOOKBACK_DAYS} days before the declaration; give a later time`);
+}
+
+/**
+ * The impact window budgets are counted over: impact start (or declaration) → mitigated (or
+ * resolved, or now while active). The start is never more than the lookback before the
+ * declaration (an impact start recorded before that bound was checked is clamped to it).
+ */
 export function impactWindow(
   i: { impactStartedAt: string | null; declaredAt: string; mitigatedAt: string | null; resolvedAt: string | null },
   now: string,
 ): { from: string; to: string; ongoing: boolean } {
-  const from = i.impactStartedAt ?? i.declaredAt;
+  const earliest = Date.parse(i.declaredAt) - LOOKBACK_MS;
+  const from =
+    i.impactStartedAt !== null && Date.parse(i.impactStartedAt) < earliest
+      ? new Date(earliest).toISOString()
+      : (i.impactStartedAt ?? i.declaredAt);
   const end = i.mitigatedAt ?? i.resolvedAt;
   const to = end ?? now;
   return { from, to: Date.parse(to) < Date.parse(from) ? from : to, ongoing: end === null };

@@ -23,7 +23,7 @@ export const declareFields = {
   severity: z.string().min(1).max(16).describe('a severity of the model (default SEV1–SEV4)'),
   priority: z.enum(PRIORITIES),
   restricted: z.boolean().optional().describe('visible only to participants and to incidents:restricted'),
-  impactStartedAt: z.iso.datetime().optional().describe('when the impact began, if known (RFC 3339)'),
+  impactStartedAt: z.iso.datetime().optional().describe('when the impact began, if known (RFC 3339); at most 90 days before now'),
   slos: z.array(z.string().min(1).max(64)).max(50).optional().describe('SLOs the incident affected, by name'),
   techniques: z.array(z.string().min(1).max(16)).max(50).optional().describe('ATT&CK techniques seen in it (T1110, T1110.004)'),
 };

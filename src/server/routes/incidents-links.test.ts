@@ -179,6 +179,33 @@ describe('incident links, postmortem versions and export over HTTP', () => {
     expect(fo.problems.join('\n')).toMatch(/is not incident \d+ or its case|not an entry of incident/);
   });
 
+  it('bounds the work of a links read: an impact start over 90 days back is refused, at most 10 SLOs are evaluated', async () => {
+    const old = await inject('POST', '/v1/incidents', {
+      title: 'x',
+      severity: 'SEV2',
+      priority: 'P2',
+      impactStartedAt: '0001-01-01T00:00:00Z',
+    });
+    expect(old.statusCode).toBe(400);
+    expect(old.json<{ message: string }>().message).toMatch(/impactStartedAt is more than 90 days before the declaration/);
+    const names = Array.from({ length: 11 }, (_, k) => `cap-${k}`);
+    for (const n of names)
+      await applySlo(
+        t.deps,
+        cliActor('test'),
+        `apiVersion: bulwark/v1\nkind: SLO\nname: ${n}\nservice: api\nobjective: 90\nwindow: 7d\nsli:\n  experiments:\n    technique: T1550.001\n`,
+      );
+    const d = await inject('POST', '/v1/incidents', { title: 'Wide', severity: 'SEV2', priority: 'P2', slos: names });
+    expect(d.statusCode, d.body).toBe(201);
+    const l = (await inject('GET', `/v1/incidents/${d.json<{ id: number }>().id}/links`)).json<{
+      slos: { slo: string; state: string; note: string | null }[];
+    }>();
+    expect(l.slos.filter((s) => s.state === 'evaluated')).toHaveLength(10);
+    expect(l.slos.filter((s) => s.state === 'not-read').map((s) => s.note)).toEqual([
+      expect.stringMatching(/not evaluated: at most 10 linked SLOs are evaluated per read/),
+    ]);
+  });
+
   it('the export check refuses a malformed file with a 400 naming the field', async () => {
     const base = { format: 'bulwark-incident-export/1', timeline: [], postmortem: {} };
     for (const [body, field] of [
