@@ -108,7 +108,13 @@ async function requireStepUp(req: FastifyRequest, deps: AppDeps, principal: Prin
   if (principal.kind !== 'person') return;
   const enrolled = await hasSecondFactor(deps, principal.id);
   const header = req.headers[SECOND_FACTOR_HEADER];
+  // Only security keys, and a token request (no dashboard session): the header takes a code, which
+  // this person has none of, and a key needs a browser. Say exactly what to do instead.
+  const keysOnly = async () => enrolled && !principal.sessionId && !(await deps.store.secondFactors.get(principal.id))?.confirmedAt;
+  const keysOnlyMessage = () =>
+    `this action needs a second factor verified within the last ${policy.maxAgeMinutes} minutes, and ${principal.id}'s only second factor is a security key, which a token request cannot carry: do it from the dashboard (step up with the key there), or enroll a TOTP (POST /v1/second-factor/enroll) to send "${SECOND_FACTOR_HEADER}: <code>" with token requests`;
   if (enrolled && typeof header === 'string') {
+    if (await keysOnly()) throw new DomainError('forbidden', keysOnlyMessage(), { reason: 'step_up_failed', methods: ['webauthn'] });
     const r = await verifySecondFactor(deps, principal.id, apiActor(principal, req.id), header, { purpose: 'request' });
     if (!r.ok) throw new DomainError('forbidden', `${r.reason} (${SECOND_FACTOR_HEADER})`, { reason: 'step_up_failed' });
     const at = deps.clock.now().toISOString();
@@ -121,6 +127,13 @@ async function requireStepUp(req: FastifyRequest, deps: AppDeps, principal: Prin
     deps.clock.now().getTime(),
     policy,
   );
+  if (!d.ok && d.reason !== 'enroll' && (await keysOnly()))
+    throw new DomainError('forbidden', keysOnlyMessage(), {
+      reason: 'step_up_required',
+      maxAgeMinutes: policy.maxAgeMinutes,
+      methods: ['webauthn'],
+      stepUp: '/v1/session/step-up/webauthn/options',
+    });
   if (!d.ok)
     throw new DomainError('forbidden', stepUpMessage(d.reason, policy), {
       reason: d.reason === 'enroll' ? 'second_factor_required' : 'step_up_required',

@@ -231,12 +231,13 @@ describe('security keys (WebAuthn)', () => {
 
 describe('security keys: each answer spends its challenge and counts against the person', () => {
   let cookie: string;
+  let beaToken: string;
   const key = new SoftwareAuthenticator(ORIGIN, 'localhost');
 
   beforeAll(async () => {
     t.deps.webauthn = settings;
-    const token = await person('bea');
-    const s = await t.app.inject({ method: 'POST', url: '/v1/session', headers: page, payload: { token } });
+    beaToken = await person('bea');
+    const s = await t.app.inject({ method: 'POST', url: '/v1/session', headers: page, payload: { token: beaToken } });
     cookie = cookieOf(s);
     expect((await register(cookie, key, 'bea key')).statusCode).toBe(201);
   });
@@ -263,5 +264,25 @@ describe('security keys: each answer spends its challenge and counts against the
     expect(throttled.json()).toMatchObject({ details: { webauthn: 'throttled' }, message: expect.stringMatching(/too many refused/) });
     clock.advance(15 * 60_000 + 1);
     expect((await stepUp(cookie, key)).res.statusCode).toBe(200);
+  });
+
+  it('tells a person whose only second factor is a key, on a token request, exactly what to do instead', async () => {
+    clock.advance(16 * 60_000);
+    const headers = bearer(beaToken);
+    const make = (extra: Record<string, string> = {}) =>
+      t.app.inject({
+        method: 'POST',
+        url: '/v1/tokens',
+        headers: { ...headers, ...extra },
+        payload: { name: 'cli', scopes: ['session:read'] },
+      });
+    const plain = await make();
+    expect(plain.statusCode).toBe(403);
+    expect(plain.json().details).toMatchObject({ reason: 'step_up_required', methods: ['webauthn'] });
+    expect(plain.json().message).toMatch(/only second factor is a security key.*from the dashboard.*enroll a TOTP/);
+    const withHeader = await make({ 'x-bulwark-second-factor': '123456' });
+    expect(withHeader.statusCode).toBe(403);
+    expect(withHeader.json().details).toEqual({ reason: 'step_up_failed', methods: ['webauthn'] });
+    expect(withHeader.json().message).toMatch(/only second factor is a security key/);
   });
 });
