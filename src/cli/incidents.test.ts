@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -60,6 +60,9 @@ describe('bulwark incidents and cases (against a server over loopback)', () => {
     expect(show.out).toContain('commander       person:alice');
     expect(show.out).toContain('incident.evidence.verified');
     expect((await cli('incidents', 'postmortem', '1')).out).toContain('# Postmortem: INC-1 Credential stuffing');
+    const pm = path.join(dir, 'pm-1.md');
+    await cli('incidents', 'postmortem', '1', '-o', pm);
+    expect((await stat(pm)).mode & 0o777).toBe(0o600); // the incident's record: its owner's only
     expect((await cli('incidents', 'list')).out).toBe('INC-1  resolved  SEV2  P1  Credential stuffing\n');
   });
 

@@ -4,13 +4,19 @@
  * validate FILE` works on a file on this machine. Exit codes: 0 done, 1 the server failed or could
  * not be reached (or evidence verify found a mismatch), 2 bad input.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { parseIncidentSettings } from '../core/incidents/settings.ts';
 import { CliExit, malformed } from './exit.ts';
 import { incidentLinkCommands } from './incidents-links.ts';
 import { client, remote, type RemoteFlags } from './remote.ts';
+
+/** A file of the incident's record, readable by its owner only (0600, an existing file too). */
+async function writeOwnerOnly(file: string, text: string): Promise<void> {
+  await writeFile(file, text, { mode: 0o600 });
+  await chmod(file, 0o600);
+}
 
 const print = (s: string): void => void process.stdout.write(`${s}\n`);
 
@@ -335,7 +341,7 @@ export function incidentCommands(program: Command): void {
   ).action(async (n: string, o: RemoteFlags & { output?: string }) => {
     const r = await client(o)<{ markdown: string; sha256: string }>('POST', `/v1/incidents/${id(n, 'incident')}/postmortem`);
     if (o.output) {
-      await writeFile(o.output, r.markdown);
+      await writeOwnerOnly(o.output, r.markdown);
       print(`wrote ${o.output} (SHA-256 ${r.sha256})`);
     } else process.stdout.write(r.markdown);
   });
@@ -559,7 +565,7 @@ export function incidentCommands(program: Command): void {
   ).action(async (n: string, o: RemoteFlags & { output?: string }) => {
     const r = await client(o)<{ markdown: string; sha256: string }>('POST', `/v1/incidents/${id(n, 'incident')}/exercise/end`);
     if (o.output) {
-      await writeFile(o.output, r.markdown);
+      await writeOwnerOnly(o.output, r.markdown);
       print(`wrote ${o.output} (SHA-256 ${r.sha256})`);
     } else process.stdout.write(r.markdown);
   });
