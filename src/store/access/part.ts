@@ -5,7 +5,7 @@
  * last use) with 0017, approvals and breakglass with 0018, the
  * per-person count of refused second-factor codes with 0021, sealed secrets with 0022 (their key is
  * never in the database: a backup holds sealed values only, and restoring needs the key file too),
- * custom roles with 0030, security keys (WebAuthn) and single-use sign-in challenges with 0031. Sessions are not backed up: a restored server starts with none.
+ * custom roles with 0030, security keys (WebAuthn) and single-use sign-in challenges with 0031, a person's account at the OIDC provider with 0034. Sessions are not backed up: a restored server starts with none.
  */
 import type { StorePart } from '../store-part.ts';
 import { KyselySessions } from './kysely-sessions.ts';
@@ -25,7 +25,8 @@ import { secrets } from './migrations/0022-secrets.ts';
 import { customRoles } from './migrations/0030-custom-roles.ts';
 import { KyselyCustomRoles } from './kysely-custom-roles.ts';
 import { webauthn } from './migrations/0031-webauthn.ts';
-import { KyselyAccessChallenges, KyselyWebAuthn } from './kysely-webauthn.ts';
+import { oidcLinks } from './migrations/0034-oidc-links.ts';
+import { KyselyAccessChallenges, KyselyOidcLinks, KyselyWebAuthn } from './kysely-webauthn.ts';
 import type {} from './webauthn-port.ts';
 import type {} from './webauthn-tables.ts';
 import type {} from './port.ts';
@@ -45,6 +46,7 @@ export const accessStore: StorePart = {
     { name: 'custom_roles', backup: true },
     { name: 'webauthn_credentials', backup: true },
     { name: 'access_challenges', backup: false },
+    { name: 'oidc_links', backup: true },
   ],
   migrations: {
     '0010_sessions': sessions,
@@ -55,6 +57,7 @@ export const accessStore: StorePart = {
     '0022_secrets': secrets,
     '0030_custom_roles': customRoles,
     '0031_webauthn': webauthn,
+    '0034_oidc_links': oidcLinks,
   },
   repos: (ctx) => ({
     tokens: new KyselyTokens(ctx.db),
@@ -68,6 +71,7 @@ export const accessStore: StorePart = {
     customRoles: new KyselyCustomRoles(ctx.db, ctx.dialect),
     webauthn: new KyselyWebAuthn(ctx.db),
     accessChallenges: new KyselyAccessChallenges(ctx.db),
+    oidcLinks: new KyselyOidcLinks(ctx.db),
   }),
   contract: async () => {
     const [{ tokensContract }, { secretsContract }, { webauthnContract }, { customRolesContract }] = await Promise.all([
