@@ -478,17 +478,42 @@ export class PlaybookEngine {
         if (!v.ok) return this.fail(run, exec, step, `vars.${k}: ${v.message}`);
         vars[k] = typeof v.value === 'string' ? v.value : JSON.stringify(v.value);
       }
+      // The intent first, in its own commit: a crash after the experiment run started and before its id is
+      // recorded leaves it, and the step is then failed (naming where to look) rather than started twice.
+      const intent = (exec.outputs as { starting?: unknown } | null)?.starting;
+      if (typeof intent === 'string')
+        return this.fail(
+          run,
+          exec,
+          step,
+          `experiment ${e.name} may have been started at ${intent} without its run being recorded (the server stopped in between); ` +
+            `it is not started again: look for its run with bulwark runs list --experiment ${e.name}, and start the playbook again if none ran`,
+        );
+      const began = await this.markStarted(run, exec, step, {
+        attempt: 1,
+        idempotencyKey: null,
+        step: { outputs: { experiment: e.name, starting: now } },
+      });
+      if (!began) return false;
       let started: { id: string; state: string };
       try {
         started = await this.o.experiments.start({ name: e.name, actor: ENGINE, vars, mayPrivileged: false });
       } catch (err) {
         return this.fail(run, exec, step, `experiment ${e.name} did not start: ${(err as Error).message}`);
       }
-      await this.markStarted(run, exec, step, {
-        attempt: 1,
-        idempotencyKey: started.id,
-        step: { outputs: { run: started.id, experiment: e.name, state: started.state } },
-        run: { wakeAt: this.later(this.childPollMs), leaseOwner: null, leaseUntil: null },
+      // The step's start was recorded with the intent: this records the run it started.
+      await this.write(run, async (tx) => {
+        await tx.playbooks.updateStep(run.id, exec.idx, {
+          idempotencyKey: started.id,
+          outputs: { run: started.id, experiment: e.name, state: started.state },
+          updatedAt: this.now(),
+        });
+        await tx.playbooks.updateRun(run.id, {
+          wakeAt: this.later(this.childPollMs),
+          leaseOwner: null,
+          leaseUntil: null,
+          updatedAt: this.now(),
+        });
       });
       return false;
     }

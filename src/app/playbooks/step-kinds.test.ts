@@ -301,6 +301,32 @@ describe('run-experiment steps', () => {
     expect((await store.playbooks.getRun(r2.run.id))!.reason).toMatch(/ended missed; this step expects prevented or detected/);
   });
 
+  it('a crash between the start of the experiment run and its record does not start a second run on resume', async () => {
+    await apply(`  - id: verify\n    mode: auto\n    run-experiment: { name: waf-blocks-sqli }\n`);
+    const r = await startRun(deps, alice, 'kinds');
+    if (!('run' in r)) throw new Error('dry run');
+    // The first engine starts the experiment run and stops before recording it (its start never returns).
+    const crashing = engine({
+      experiments: {
+        start: () => {
+          started.push('waf-blocks-sqli');
+          return new Promise<never>(() => {});
+        },
+      },
+    });
+    void crashing.tick();
+    for (let i = 0; i < 50 && started.length === 0; i++) await new Promise((res) => setImmediate(res));
+    expect(started).toHaveLength(1);
+    clock.advance(120_000); // its lease runs out; another engine takes the run
+    await engine({ owner: 'e2' }).tick();
+    expect(started).toHaveLength(1);
+    const run = (await store.playbooks.getRun(r.run.id))!;
+    expect(run.state).toBe('failed');
+    expect(run.reason).toMatch(
+      /experiment waf-blocks-sqli may have been started at .* it is not started again: .*bulwark runs list --experiment waf-blocks-sqli/,
+    );
+  });
+
   it('applying one needs the applier to be allowed to run that experiment (asked for the named one)', async () => {
     const step = `  - id: v
     mode: manual
