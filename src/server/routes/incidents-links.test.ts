@@ -177,6 +177,15 @@ describe('incident links, postmortem versions and export over HTTP', () => {
     const fo = (await inject('POST', '/v1/incidents/exports/verify', foreign)).json<{ ok: boolean; problems: string[] }>();
     expect(fo.ok).toBe(false);
     expect(fo.problems.join('\n')).toMatch(/is not incident \d+ or its case|not an entry of incident/);
+    // Any field of a genuine file replaced by any JSON: a 200 (not ok unless unchanged) or a 400, never 500.
+    const fields = Object.keys(file);
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...fields), fc.jsonValue({ maxDepth: 3 }), async (k, v) => {
+        const r = await inject('POST', '/v1/incidents/exports/verify', { ...file, [k]: v });
+        expect([200, 400], r.body).toContain(r.statusCode);
+      }),
+      { numRuns: 60 },
+    );
   });
 
   it('bounds the work of a links read: an impact start over 90 days back is refused, at most 10 SLOs are evaluated', async () => {
