@@ -4,8 +4,10 @@
  * holds it (each entry in stored form with its leaf hash), evidence by digest with its chain of
  * custody (the entries that collected, pinned, read and verified it), tasks, every version of its
  * status reports and of its postmortem. The export is recorded in the ledger. `verifyIncidentExport`
- * checks a file against the ledger: each entry is the one the ledger holds at its position (same
- * leaf hash), and every report, postmortem version and evidence item is the one its entry names.
+ * checks a file against the ledger and the record: each entry is the one the ledger holds at its
+ * position (same leaf hash) and about the incident, none is missing below the ledger size the file
+ * names, every report, postmortem version and evidence item is the one its entry names, and the
+ * other sections are rebuilt from the record and compared (or listed as not checked).
  */
 import { z } from 'zod';
 import type { Actor } from '../../core/ledger/actor.ts';
