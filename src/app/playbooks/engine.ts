@@ -405,10 +405,22 @@ export class PlaybookEngine {
     });
     if (!began) return false;
     let res: ProcessResult;
+    // Cancelling the run (a row's state, from any replica) stops the process: looked at every childPollMs.
+    const stop = new AbortController();
+    const watch = setInterval(() => {
+      void this.deps.store.playbooks.getRun(run.id).then(
+        (r) => {
+          if (!r || FINAL_RUN_STATES.includes(r.state)) stop.abort(new Error(`run ${run.id} was ${r?.state ?? 'removed'}`));
+        },
+        () => {},
+      );
+    }, this.childPollMs);
     try {
-      res = await pr.run(provider, { runId: key, signal: new AbortController().signal, sent: () => {} });
+      res = await pr.run(provider, { runId: key, signal: stop.signal, sent: () => {} });
     } catch (e) {
       return this.retryOrFail(run, exec, step, attempt, mask((e as Error).message ?? String(e)), undefined);
+    } finally {
+      clearInterval(watch);
     }
     const outputs = {
       status: res.status,

@@ -23,7 +23,7 @@ import type { AppDeps } from '../deps.ts';
 import { memoryKeyRing } from '../ledger/key-ring.ts';
 import { applyPlaybook } from './apply-playbook.ts';
 import { PlaybookEngine, type EngineOptions } from './engine.ts';
-import { completeStep, startRun } from './runs.ts';
+import { cancelRun, completeStep, startRun } from './runs.ts';
 import { fetchTransport } from './transport.ts';
 
 const MARKER = 'mk-7f3c0d9e-sealed-value-never-stored';
@@ -53,7 +53,11 @@ let deps: AppDeps;
 let clock: ManualClock;
 const alice = cliActor('alice');
 const bob = cliActor('bob');
-const ALLOW: ExecutableEntry[] = ['/bin/echo', { path: '/bin/sh', env: [{ name: 'TOKEN' }], args: [{ patterns: ['-c', '/bin/echo .*'] }] }];
+const ALLOW: ExecutableEntry[] = [
+  '/bin/echo',
+  '/bin/sleep',
+  { path: '/bin/sh', env: [{ name: 'TOKEN' }], args: [{ patterns: ['-c', '/bin/echo .*'] }] },
+];
 const started: string[] = [];
 
 const engine = (o: Partial<EngineOptions> = {}) =>
@@ -147,6 +151,19 @@ describe('process steps', () => {
     const { run } = await runToEnd();
     expect(run.state).toBe('failed');
     expect(run.reason).toMatch(/\/bin\/cat, which is not on this server's allow-list experiments\.allowExecutables/);
+  });
+
+  it('stop when the run is cancelled', async () => {
+    await apply(`  - id: long\n    mode: auto\n    timeout: 10m\n    process: { path: /bin/sleep, arguments: ["30"] }\n`);
+    const r = await startRun(deps, alice, 'kinds', { mayPrivileged: true });
+    if (!('run' in r)) throw new Error('dry run');
+    const ticking = engine({ childPollMs: 20 }).tick();
+    while ((await store.playbooks.steps(r.run.id))[0]?.state !== 'running') await new Promise((res) => setImmediate(res));
+    await cancelRun(deps, bob, r.run.id);
+    const t0 = performance.now();
+    await ticking;
+    expect(performance.now() - t0).toBeLessThan(5_000);
+    expect((await store.playbooks.getRun(r.run.id))!.state).toBe('cancelled');
   });
 
   it('fail on an exit status not expected, after the retries its policy gives', async () => {
