@@ -54,7 +54,18 @@ describe('authentication in one hook', () => {
         .filter((r) => r.auth === 'public')
         .map((r) => r.url),
     );
-    expect([...open].sort()).toEqual(['/healthz', '/readyz', '/v1/session']);
+    expect([...open].sort()).toEqual([
+      '/healthz',
+      '/readyz',
+      // Signing in through an OIDC provider, and a security key's challenge before a session exists.
+      '/v1/oidc',
+      '/v1/oidc/callback',
+      '/v1/oidc/complete',
+      '/v1/oidc/start',
+      '/v1/oidc/webauthn/options',
+      '/v1/session',
+      '/v1/session/webauthn/options',
+    ]);
     expect((await t.app.inject({ url: '/healthz' })).json()).toEqual({ status: 'ok' });
     expect((await t.app.inject({ url: '/readyz' })).json()).toEqual({ status: 'ready' });
   });

@@ -254,6 +254,12 @@ remember('name', 'fuzz-playbook');
 /** Access: a roles file that applies (POST /v1/roles), and the role's name. */
 remember('file', 'roles:\n  - name: fuzz-role\n    grants: [ledger:read]\n    condition: resource.labels.team in principal.groups\n');
 remember('name', 'fuzz-role');
+/** Incidents: an impact start the declaration accepts (at most 90 days before it), a technique and the SLO above to link. */
+remember('impactStartedAt', new Date(Date.now() - 3_600_000).toISOString());
+remember('techniques', 'T1190');
+remember('slos', 'fuzz-slo');
+/** Roles a principal is created with or given (custom roles are names now, so the schema alone yields none that exist). */
+for (const role of ['viewer', 'responder', 'fuzz-role']) remember('roles', role);
 remember('sha256', 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
 /** Coverage: a small ATTiRe log that imports (POST /v1/coverage/imports/attire takes it as `log`; the dictionary keeps strings up to 300 characters). */
 remember(
