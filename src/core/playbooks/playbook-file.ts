@@ -16,7 +16,16 @@ import { INPUT_LIMITS } from '../input/limits.ts';
 import { tryParseCron, type Cron } from '../experiments/cron.ts';
 import { tryParseDuration } from '../experiments/duration.ts';
 import { checkJsonTemplates, compileExpression, compileTemplate, type CelExpression, type Template } from './expressions.ts';
-import type { IncidentOp, InputSpec, Playbook, SecretRef, Step, StepKind, StepMode } from './types.ts';
+import {
+  STEP_KINDS,
+  type IncidentOp,
+  type InputSpec,
+  type Playbook,
+  type SecretRef,
+  type Step,
+  type StepKind,
+  type StepMode,
+} from './types.ts';
 
 export const PLAYBOOK_NAME = /^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$/;
 export const STEP_ID = /^[a-z][a-z0-9_]{0,62}$/;
@@ -165,23 +174,8 @@ interface RawStep {
   'run-experiment'?: z.output<typeof experimentSchema> | undefined;
 }
 
-const KIND_KEYS = [
-  'http',
-  'notify',
-  'set',
-  'if',
-  'switch',
-  'forEach',
-  'parallel',
-  'wait',
-  'checklist',
-  'approval',
-  'playbook',
-  'process',
-  'incident',
-  'case',
-  'run-experiment',
-] as const;
+/** A step's kind is the one key of these it has (the model's list of kinds). */
+const KIND_KEYS = STEP_KINDS;
 
 const stepSchema: z.ZodType<RawStep> = z.lazy(() =>
   z
